@@ -1,0 +1,50 @@
+/* Private to cli/: the command table and the helpers every subcommand
+ * shares (config loading, option errors). Only cli/ decides exit codes. */
+#ifndef FWGATE_CLI_H
+#define FWGATE_CLI_H
+
+#include <stdbool.h>
+
+#include "fwgate/config.h"
+
+/* Exit codes, like clamscan's. */
+enum {
+	CLI_OK = 0,      /* success, clean */
+	CLI_BLOCKED = 1, /* blocked, infected, quarantined */
+	CLI_ERROR = 2,   /* usage or operational error */
+};
+
+struct cli_ctx {
+	const char *config_path; /* -c FILE, or NULL for the embedded default */
+	struct fw_config *cfg;   /* loaded by cli_load_config */
+};
+
+struct cli_cmd {
+	const char *name;
+	const char *summary; /* one line for `fwgate help` */
+	const char *usage;   /* the details for `fwgate help CMD` */
+	int (*run)(struct cli_ctx *ctx, int argc, char **argv);
+};
+
+/* The table, ended by a zeroed entry. */
+extern const struct cli_cmd cli_cmds[];
+
+const struct cli_cmd *cli_find(const char *name);
+
+/* Loads -c FILE (or the embedded default) into ctx->cfg; on failure prints
+ * the error and returns CLI_ERROR. */
+int cli_load_config(struct cli_ctx *ctx);
+
+/* One-line usage errors: print and return CLI_ERROR. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) FW_PRINTF(2, 3);
+
+/* True for "-x" and "--xyz" (but not "-" alone). */
+bool cli_is_option(const char *arg);
+
+int cmd_help(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_version(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_run(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_policy(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_config(struct cli_ctx *ctx, int argc, char **argv);
+
+#endif

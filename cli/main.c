@@ -1,0 +1,181 @@
+/* The fwgate entry point: takes -c FILE from anywhere among the arguments,
+ * then dispatches to a subcommand. Owns exit codes; holds no module logic. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "cli/cli.h"
+#include "fwgate/err.h"
+
+static const char usage_help[] =
+	"usage: fwgate help [COMMAND]\n"
+	"\n"
+	"Lists every command with one line each, or details one command.\n";
+
+static const char usage_version[] =
+	"usage: fwgate version\n"
+	"\n"
+	"Prints fwgate's version and the run-time versions of the libraries it\n"
+	"is linked with (OpenSSL, libcurl, libmicrohttpd, libclamav, libarchive,\n"
+	"libmagic, SQLite, jansson, libseccomp).\n";
+
+static const char usage_run[] =
+	"usage: fwgate run [-c FILE]\n"
+	"\n"
+	"Starts the gateway in the foreground with the configuration FILE, or with\n"
+	"the embedded default when -c is not given (state in ./fwgate-state, the\n"
+	"shipped default policy, rule firmware_update). The configuration and the\n"
+	"policy are checked first; any error stops the start with exit 2.\n"
+	"Events go to the [log] file (default <state dir>/events.log).\n"
+	"SIGHUP reopens the event log; SIGINT and SIGTERM stop the gateway.\n";
+
+static const char usage_policy[] =
+	"usage: fwgate policy check [FILE] [--rule APP_ID] [--json]\n"
+	"\n"
+	"Checks a rule card (the configured [policy] file, or the embedded default\n"
+	"when FILE is not given and the configuration names none) and prints the\n"
+	"effective policy of the rule APP_ID (default: the configured [policy]\n"
+	"rule). On errors, prints each one with its JSON path, for example\n"
+	"  rules[5].security_profiles.sandboxing.file_types[1]: unknown file type \"foo\"\n"
+	"and exits 2. Unknown fields are errors.\n"
+	"  --rule APP_ID  the rule to select by application.app_id\n"
+	"  --json         print the effective policy as JSON\n";
+
+static const char usage_config[] =
+	"usage: fwgate config check [-c FILE]\n"
+	"\n"
+	"Checks the configuration FILE (or the embedded default) and its policy,\n"
+	"then prints the effective configuration, every key with its value.\n"
+	"Errors are printed as FILE:LINE: what is wrong, with exit 2.\n";
+
+const struct cli_cmd cli_cmds[] = {
+	{ "help", "list the commands, or explain one", usage_help, cmd_help },
+	{ "version", "print the versions of fwgate and its libraries", usage_version, cmd_version },
+	{ "run", "run the gateway (embedded default config without -c)", usage_run, cmd_run },
+	{ "policy", "check a rule card and print the effective policy", usage_policy, cmd_policy },
+	{ "config", "check the configuration and print the effective values", usage_config, cmd_config },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct cli_cmd *cli_find(const char *name)
+{
+	for (const struct cli_cmd *c = cli_cmds; c->name != NULL; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "fwgate%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see: fwgate help%s%s)\n", cmd ? " " : "", cmd ? cmd : "");
+	return CLI_ERROR;
+}
+
+bool cli_is_option(const char *arg)
+{
+	return arg[0] == '-' && arg[1] != '\0';
+}
+
+int cli_load_config(struct cli_ctx *ctx)
+{
+	struct fw_err err;
+
+	fw_err_clear(&err);
+	ctx->cfg = calloc(1, sizeof(*ctx->cfg));
+	if (ctx->cfg == NULL) {
+		fprintf(stderr, "fwgate: out of memory\n");
+		return CLI_ERROR;
+	}
+	if (ctx->config_path == NULL) {
+		fw_config_default(ctx->cfg);
+		return CLI_OK;
+	}
+	if (fw_config_load(ctx->cfg, ctx->config_path, &err) != 0) {
+		fprintf(stderr, "fwgate: %s\n", fw_err_msg(&err));
+		return CLI_ERROR;
+	}
+	return CLI_OK;
+}
+
+/* Removes "-c FILE", "--config FILE" and "--config=FILE" from argv,
+ * wherever they are before a "--". */
+static int take_config(struct cli_ctx *ctx, int *argc, char **argv)
+{
+	int out = 1;
+
+	for (int i = 1; i < *argc; i++) {
+		const char *a = argv[i], *val = NULL;
+
+		if (strcmp(a, "--") == 0) {
+			while (i < *argc)
+				argv[out++] = argv[i++];
+			break;
+		}
+		if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
+			if (i + 1 >= *argc)
+				return cli_usage_error(NULL, "%s needs a FILE", a);
+			val = argv[++i];
+		} else if (strncmp(a, "--config=", 9) == 0) {
+			val = a + 9;
+		} else {
+			argv[out++] = argv[i];
+			continue;
+		}
+		if (ctx->config_path != NULL)
+			return cli_usage_error(NULL, "the configuration is given twice (-c)");
+		if (val[0] == '\0')
+			return cli_usage_error(NULL, "-c needs a FILE");
+		ctx->config_path = val;
+	}
+	argv[out] = NULL;
+	*argc = out;
+	return CLI_OK;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli_ctx ctx = { 0 };
+	const struct cli_cmd *cmd;
+	int rc;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fprintf(stderr, "fwgate: libcurl failed to initialise\n");
+		return CLI_ERROR;
+	}
+	rc = take_config(&ctx, &argc, argv);
+	if (rc != CLI_OK)
+		goto out;
+	if (argc < 2) {
+		rc = cmd_help(&ctx, 1, argv);
+		rc = rc == CLI_OK ? CLI_ERROR : rc;
+		goto out;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		rc = cmd_help(&ctx, 1, argv);
+		goto out;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		rc = cmd_version(&ctx, 1, argv);
+		goto out;
+	}
+	cmd = cli_find(argv[1]);
+	if (cmd == NULL) {
+		rc = cli_is_option(argv[1]) ? cli_usage_error(NULL, "unknown option \"%s\"", argv[1])
+					    : cli_usage_error(NULL, "unknown command \"%s\"", argv[1]);
+		goto out;
+	}
+	rc = cmd->run(&ctx, argc - 1, argv + 1);
+out:
+	free(ctx.cfg);
+	curl_global_cleanup();
+	return rc;
+}

@@ -1,0 +1,544 @@
+/* fwgate.conf loading (libinih): one table of keys gives each option its
+ * type, range, default and documentation line, so defaults, parsing, checks
+ * and the effective-config dump cannot drift apart. Must not start anything. */
+#include <errno.h>
+#include <stdarg.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <ini.h>
+
+#include "common/config_value.h"
+#include "fwgate/config.h"
+#include "fwgate/fileio.h"
+
+enum key_type {
+	KT_ADDR,         /* one listen address */
+	KT_ADDR_LIST,    /* repeatable listen address */
+	KT_UINT,
+	KT_SIZE,         /* bytes, with an optional K/M/G/T suffix */
+	KT_BOOL,
+	KT_RULE_ID,
+	KT_PATH,         /* a path that need not exist yet */
+	KT_LOG_PATH,     /* a path, or "-" for standard output */
+	KT_FILE,         /* an existing readable regular file */
+	KT_DIR_LIST,     /* repeatable existing directory */
+	KT_RESOLVE_LIST, /* repeatable host:port:address */
+	KT_URL,          /* http(s) URL */
+	KT_BACKEND,
+	KT_FACILITY,
+};
+
+struct key_def {
+	const char *section;
+	const char *name;
+	enum key_type type;
+	size_t off;       /* offsetof the value in struct fw_config */
+	size_t count_off; /* lists: offsetof the unsigned count */
+	size_t size;      /* strings: buffer size; lists: element count limit */
+	uint64_t min, max;
+	const char *def;  /* default, in the same text form as the file */
+};
+
+#define CFG_OFF(field) offsetof(struct fw_config, field)
+#define CFG_STR(field) CFG_OFF(field), 0, sizeof(((struct fw_config *)0)->field)
+#define CFG_LIST(field, count) \
+	CFG_OFF(field), CFG_OFF(count), FW_ARRAY_LEN(((struct fw_config *)0)->field)
+#define KIB 1024ULL
+#define MIB (1024ULL * KIB)
+#define GIB (1024ULL * MIB)
+#define TIB (1024ULL * GIB)
+
+static const struct key_def keys[] = {
+	{ "proxy", "listen", KT_ADDR_LIST, CFG_LIST(proxy.listen, proxy.n_listen), 0, 0, "127.0.0.1:3128" },
+	{ "proxy", "max_clients", KT_UINT, CFG_OFF(proxy.max_clients), 0, 0, 1, 100000, "256" },
+	{ "proxy", "head_timeout_seconds", KT_UINT, CFG_OFF(proxy.head_timeout_seconds), 0, 0, 1, 3600, "10" },
+	{ "proxy", "idle_timeout_seconds", KT_UINT, CFG_OFF(proxy.idle_timeout_seconds), 0, 0, 1, 86400, "60" },
+	{ "proxy", "exchange_timeout_seconds", KT_UINT, CFG_OFF(proxy.exchange_timeout_seconds), 0, 0, 1, 604800, "3600" },
+	{ "proxy", "max_head_bytes", KT_SIZE, CFG_OFF(proxy.max_head_bytes), 0, 0, 1 * KIB, 1 * MIB, "32K" },
+	{ "proxy", "max_headers", KT_UINT, CFG_OFF(proxy.max_headers), 0, 0, 1, 1000, "100" },
+	{ "proxy", "leaf_cache_entries", KT_UINT, CFG_OFF(proxy.leaf_cache_entries), 0, 0, 1, 1000000, "1024" },
+	{ "proxy", "leaf_validity_days", KT_UINT, CFG_OFF(proxy.leaf_validity_days), 0, 0, 1, 90, "7" },
+	{ "console", "listen", KT_ADDR, CFG_OFF(console.listen), 0, 0, 0, 0, "127.0.0.1:8443" },
+	{ "state", "dir", KT_PATH, CFG_STR(state.dir), 0, 0, "./fwgate-state" },
+	{ "policy", "file", KT_FILE, CFG_STR(policy.file), 0, 0, "" },
+	{ "policy", "rule", KT_RULE_ID, CFG_STR(policy.rule), 0, 0, "firmware_update" },
+	{ "policy", "allowlist", KT_FILE, CFG_STR(policy.allowlist), 0, 0, "" },
+	{ "upstream", "ca_file", KT_FILE, CFG_STR(upstream.ca_file), 0, 0, "" },
+	{ "upstream", "resolve", KT_RESOLVE_LIST, CFG_LIST(upstream.resolve, upstream.n_resolve), 0, 0, "" },
+	{ "upstream", "allow_private", KT_BOOL, CFG_OFF(upstream.allow_private), 0, 0, 0, 0, "false" },
+	{ "upstream", "proxy", KT_URL, CFG_STR(upstream.proxy), 0, 0, "" },
+	{ "upstream", "connect_timeout_seconds", KT_UINT, CFG_OFF(upstream.connect_timeout_seconds), 0, 0, 1, 300, "15" },
+	{ "upstream", "low_speed_bytes", KT_SIZE, CFG_OFF(upstream.low_speed_bytes), 0, 0, 1, 1 * GIB, "1K" },
+	{ "upstream", "low_speed_seconds", KT_UINT, CFG_OFF(upstream.low_speed_seconds), 0, 0, 1, 3600, "30" },
+	{ "upstream", "max_body_bytes", KT_SIZE, CFG_OFF(upstream.max_body_bytes), 0, 0, 1, 1 * TIB, "16G" },
+	{ "scanner", "signatures", KT_DIR_LIST, CFG_LIST(scanner.signatures, scanner.n_signatures), 0, 0, "" },
+	{ "scanner", "workers", KT_UINT, CFG_OFF(scanner.workers), 0, 0, 0, 256, "0" },
+	{ "scanner", "timeout_seconds", KT_UINT, CFG_OFF(scanner.timeout_seconds), 0, 0, 1, 86400, "900" },
+	{ "scanner", "max_depth", KT_UINT, CFG_OFF(scanner.max_depth), 0, 0, 1, 64, "16" },
+	{ "scanner", "max_members", KT_SIZE, CFG_OFF(scanner.max_members), 0, 0, 1, 100000000, "100000" },
+	{ "scanner", "max_member_bytes", KT_SIZE, CFG_OFF(scanner.max_member_bytes), 0, 0, 1, 1 * TIB, "16G" },
+	{ "scanner", "max_total_bytes", KT_SIZE, CFG_OFF(scanner.max_total_bytes), 0, 0, 1, 16 * TIB, "64G" },
+	{ "scanner", "max_ratio", KT_UINT, CFG_OFF(scanner.max_ratio), 0, 0, 1, 1000000, "1000" },
+	{ "scanner", "max_seconds", KT_UINT, CFG_OFF(scanner.max_seconds), 0, 0, 1, 86400, "1800" },
+	{ "sandbox", "backend", KT_BACKEND, CFG_OFF(sandbox.backend), 0, 0, 0, 0, "local" },
+	{ "sandbox", "hold_seconds", KT_UINT, CFG_OFF(sandbox.hold_seconds), 0, 0, 0, 3600, "30" },
+	{ "sandbox", "runners", KT_UINT, CFG_OFF(sandbox.runners), 0, 0, 1, 64, "1" },
+	{ "sandbox", "url", KT_URL, CFG_STR(sandbox.url), 0, 0, "" },
+	{ "sandbox", "token_file", KT_FILE, CFG_STR(sandbox.token_file), 0, 0, "" },
+	{ "sandbox", "verdict_ttl_seconds", KT_UINT, CFG_OFF(sandbox.verdict_ttl_seconds), 0, 0, 0, 315360000, "2592000" },
+	{ "sandbox", "suspicious_score", KT_UINT, CFG_OFF(sandbox.suspicious_score), 0, 0, 1, 100, "30" },
+	{ "sandbox", "malicious_score", KT_UINT, CFG_OFF(sandbox.malicious_score), 0, 0, 1, 100, "70" },
+	{ "sandbox", "timeout_seconds", KT_UINT, CFG_OFF(sandbox.timeout_seconds), 0, 0, 1, 86400, "600" },
+	{ "sandbox", "retries", KT_UINT, CFG_OFF(sandbox.retries), 0, 0, 0, 10, "3" },
+	{ "cache", "revalidate_after_seconds", KT_UINT, CFG_OFF(cache.revalidate_after_seconds), 0, 0, 0, 315360000, "86400" },
+	{ "log", "file", KT_LOG_PATH, CFG_STR(log.file), 0, 0, "" },
+	{ "log", "syslog", KT_BOOL, CFG_OFF(log.syslog), 0, 0, 0, 0, "false" },
+	{ "log", "syslog_facility", KT_FACILITY, CFG_OFF(log.syslog_facility), 0, 0, 0, 0, "daemon" },
+};
+
+#define N_KEYS FW_ARRAY_LEN(keys)
+
+static const char *const sections[] = {
+	"proxy", "console", "state", "policy", "upstream", "scanner", "sandbox", "cache", "log",
+};
+
+struct parse_ctx {
+	struct fw_config *cfg;
+	FILE *fp;
+	const char *file;
+	char base[FW_PATH_MAX];    /* directory relative paths are joined to */
+	unsigned line;             /* line the reader handed to inih last */
+	unsigned err_line;
+	struct fw_err err;
+	unsigned key_line[N_KEYS]; /* where each key was first set, 0 = default */
+};
+
+static void *cfg_at(struct fw_config *cfg, size_t off)
+{
+	return (char *)cfg + off;
+}
+
+static const void *cfg_at_const(const struct fw_config *cfg, size_t off)
+{
+	return (const char *)cfg + off;
+}
+
+static int ctx_fail(struct parse_ctx *ctx, unsigned line, const char *fmt, ...) FW_PRINTF(3, 4);
+
+static int ctx_fail(struct parse_ctx *ctx, unsigned line, const char *fmt, ...)
+{
+	char what[FW_ERR_MSG_MAX];
+	va_list ap;
+
+	/* The first error in file order wins; later ones are consequences. */
+	if (fw_err_isset(&ctx->err))
+		return 0;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (line > 0)
+		fw_err_set(&ctx->err, "%s:%u: %s", ctx->file, line, what);
+	else
+		fw_err_set(&ctx->err, "%s: %s", ctx->file, what);
+	ctx->err_line = line;
+	return 0;
+}
+
+static bool section_known(const char *name, size_t len)
+{
+	for (size_t i = 0; i < FW_ARRAY_LEN(sections); i++)
+		if (strlen(sections[i]) == len && memcmp(sections[i], name, len) == 0)
+			return true;
+	return false;
+}
+
+/* Checks a "[section]" line before inih sees it: inih does not report
+ * sections, so an unknown empty section would otherwise pass unnoticed. */
+static void reader_check_section(struct parse_ctx *ctx, const char *line)
+{
+	const char *p = line, *end;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p != '[')
+		return;
+	end = strchr(p, ']');
+	if (end == NULL)
+		return; /* inih reports the syntax error */
+	p++;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	if (!section_known(p, (size_t)(end - p)))
+		ctx_fail(ctx, ctx->line, "unknown section [%.*s]", (int)(end - p), p);
+}
+
+/* The ini_reader: one line at a time, counting lines so errors can name
+ * them, refusing NUL bytes and lines longer than libinih's buffer (which
+ * would otherwise be split silently into two lines). */
+static char *config_reader(char *str, int num, void *stream)
+{
+	struct parse_ctx *ctx = stream;
+	size_t n = 0, cap = (size_t)num - 2; /* room for '\n' and NUL */
+	bool too_long = false, nul = false;
+	int c = EOF;
+
+	if (num < 3)
+		return NULL;
+	while ((c = getc(ctx->fp)) != EOF) {
+		if (c == '\n')
+			break;
+		if (c == '\0')
+			nul = true;
+		if (n < cap)
+			str[n++] = (char)c;
+		else
+			too_long = true;
+	}
+	if (c == EOF && n == 0 && !too_long)
+		return NULL;
+	ctx->line++;
+	if (too_long || nul) {
+		if (too_long)
+			ctx_fail(ctx, ctx->line, "line is longer than %zu bytes", cap);
+		else
+			ctx_fail(ctx, ctx->line, "line contains a NUL byte");
+		str[0] = '\n';
+		str[1] = '\0';
+		return str;
+	}
+	str[n++] = '\n';
+	str[n] = '\0';
+	reader_check_section(ctx, str);
+	return str;
+}
+
+static int key_find(const char *section, const char *name)
+{
+	for (size_t i = 0; i < N_KEYS; i++)
+		if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static bool is_list(enum key_type t)
+{
+	return t == KT_ADDR_LIST || t == KT_DIR_LIST || t == KT_RESOLVE_LIST;
+}
+
+/* Parses one value into the struct. base is "" for defaults (no file). */
+static int key_set(struct fw_config *cfg, const struct key_def *k, const char *value,
+		   const char *base, bool first_in_file, struct fw_err *err)
+{
+	void *dst = cfg_at(cfg, k->off);
+	uint64_t u;
+
+	switch (k->type) {
+	case KT_ADDR:
+		return fw_cv_listen_addr(value, dst, err);
+	case KT_UINT:
+		if (fw_cv_uint(value, k->min, k->max, &u, err) != 0)
+			return -1;
+		*(unsigned *)dst = (unsigned)u;
+		return 0;
+	case KT_SIZE:
+		return fw_cv_size(value, k->min, k->max, dst, err);
+	case KT_BOOL:
+		return fw_cv_bool(value, dst, err);
+	case KT_RULE_ID:
+		return fw_cv_rule_id(value, dst, k->size, err);
+	case KT_PATH:
+		if (value[0] == '\0')
+			return fw_err_set(err, "a path is required");
+		return fw_path_join(dst, k->size, base, value, err);
+	case KT_LOG_PATH:
+		if (strcmp(value, "-") == 0 || value[0] == '\0')
+			return fw_cv_copy(dst, k->size, value, err);
+		return fw_path_join(dst, k->size, base, value, err);
+	case KT_FILE:
+		if (value[0] == '\0')
+			return fw_cv_copy(dst, k->size, value, err);
+		if (fw_path_join(dst, k->size, base, value, err) != 0)
+			return -1;
+		return fw_cv_check_file(dst, err);
+	case KT_URL:
+		return fw_cv_url(value, dst, k->size, err);
+	case KT_BACKEND:
+		return fw_cv_backend(value, dst, err);
+	case KT_FACILITY:
+		return fw_cv_facility(value, dst, err);
+	case KT_ADDR_LIST:
+	case KT_DIR_LIST:
+	case KT_RESOLVE_LIST: {
+		unsigned *count = cfg_at(cfg, k->count_off);
+
+		/* The first occurrence in a file replaces the default list; later
+		 * ones add to it. */
+		if (first_in_file)
+			*count = 0;
+		if (value[0] == '\0')
+			return first_in_file ? 0 : fw_err_set(err, "empty value");
+		if (*count >= k->size)
+			return fw_err_set(err, "more than %zu entries", k->size);
+		if (k->type == KT_ADDR_LIST) {
+			if (fw_cv_listen_addr(value, &cfg->proxy.listen[*count], err) != 0)
+				return -1;
+		} else if (k->type == KT_RESOLVE_LIST) {
+			if (fw_cv_resolve(value, &cfg->upstream.resolve[*count], err) != 0)
+				return -1;
+		} else {
+			char *dir = cfg->scanner.signatures[*count];
+
+			if (fw_path_join(dir, FW_PATH_MAX, base, value, err) != 0 ||
+			    fw_cv_check_dir(dir, err) != 0)
+				return -1;
+		}
+		(*count)++;
+		return 0;
+	}
+	}
+	return fw_err_set(err, "internal error: unknown key type");
+}
+
+void fw_config_default(struct fw_config *cfg)
+{
+	struct fw_err err;
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (size_t i = 0; i < N_KEYS; i++) {
+		fw_err_clear(&err);
+		if (keys[i].def[0] == '\0' && is_list(keys[i].type))
+			continue;
+		if (key_set(cfg, &keys[i], keys[i].def, "", true, &err) != 0) {
+			/* The table is compiled in: a bad default is a build defect. */
+			fprintf(stderr, "fwgate: bad built-in default for [%s] %s: %s\n",
+				keys[i].section, keys[i].name, fw_err_msg(&err));
+			abort();
+		}
+	}
+}
+
+static int config_handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_ctx *ctx = user;
+	struct fw_err err;
+	int i;
+
+	if (section[0] == '\0')
+		return ctx_fail(ctx, ctx->line, "key \"%s\" is outside any [section]", name);
+	if (!section_known(section, strlen(section)))
+		return ctx_fail(ctx, ctx->line, "unknown section [%s]", section);
+	i = key_find(section, name);
+	if (i < 0)
+		return ctx_fail(ctx, ctx->line, "[%s] unknown key \"%s\"", section, name);
+	if (ctx->key_line[i] != 0 && !is_list(keys[i].type))
+		return ctx_fail(ctx, ctx->line, "[%s] %s: duplicate key (first set on line %u)",
+				section, name, ctx->key_line[i]);
+	fw_err_clear(&err);
+	if (key_set(ctx->cfg, &keys[i], value, ctx->base, ctx->key_line[i] == 0, &err) != 0)
+		return ctx_fail(ctx, ctx->line, "[%s] %s: %s", section, name, fw_err_msg(&err));
+	if (ctx->key_line[i] == 0)
+		ctx->key_line[i] = ctx->line;
+	return 1;
+}
+
+static unsigned key_line_of(const struct parse_ctx *ctx, const char *section, const char *name)
+{
+	int i = key_find(section, name);
+
+	return i < 0 ? 0 : ctx->key_line[i];
+}
+
+static bool listen_equal(const struct fw_listen_addr *a, const struct fw_listen_addr *b)
+{
+	return a->port == b->port && strcmp(a->ip, b->ip) == 0;
+}
+
+/* Checks that involve more than one key, reported at the later key's line. */
+static void config_cross_check(struct parse_ctx *ctx)
+{
+	struct fw_config *cfg = ctx->cfg;
+
+	if (cfg->sandbox.malicious_score <= cfg->sandbox.suspicious_score)
+		ctx_fail(ctx, key_line_of(ctx, "sandbox", "malicious_score"),
+			 "[sandbox] malicious_score (%u) must be above suspicious_score (%u)",
+			 cfg->sandbox.malicious_score, cfg->sandbox.suspicious_score);
+	if (cfg->sandbox.backend == FW_SANDBOX_CAPE && cfg->sandbox.url[0] == '\0')
+		ctx_fail(ctx, key_line_of(ctx, "sandbox", "backend"),
+			 "[sandbox] backend: cape needs [sandbox] url");
+	for (unsigned i = 0; i < cfg->proxy.n_listen; i++) {
+		if (listen_equal(&cfg->proxy.listen[i], &cfg->console.listen))
+			ctx_fail(ctx, key_line_of(ctx, "console", "listen"),
+				 "[console] listen: same address as [proxy] listen");
+		for (unsigned j = 0; j < i; j++)
+			if (listen_equal(&cfg->proxy.listen[i], &cfg->proxy.listen[j]))
+				ctx_fail(ctx, key_line_of(ctx, "proxy", "listen"),
+					 "[proxy] listen: address given twice");
+	}
+	if (cfg->proxy.n_listen == 0)
+		ctx_fail(ctx, key_line_of(ctx, "proxy", "listen"),
+			 "[proxy] listen: at least one address is required");
+}
+
+int fw_config_load(struct fw_config *cfg, const char *path, struct fw_err *err)
+{
+	struct parse_ctx *ctx;
+	char *real = NULL, *slash;
+	struct stat st;
+	int rc = -1, ini_rc;
+
+	fw_config_default(cfg);
+	ctx = calloc(1, sizeof(*ctx));
+	if (ctx == NULL)
+		return fw_err_set(err, "%s: out of memory", path);
+	ctx->cfg = cfg;
+	ctx->file = path;
+	ctx->fp = fopen(path, "re");
+	if (ctx->fp == NULL) {
+		fw_err_sys(err, errno, "%s: cannot open", path);
+		goto out;
+	}
+	if (fstat(fileno(ctx->fp), &st) != 0 || !S_ISREG(st.st_mode)) {
+		fw_err_set(err, "%s: not a regular file", path);
+		goto out;
+	}
+	if ((uint64_t)st.st_size > FW_CONFIG_MAX_BYTES) {
+		fw_err_set(err, "%s: %lld bytes, over the limit of %u bytes", path,
+			   (long long)st.st_size, (unsigned)FW_CONFIG_MAX_BYTES);
+		goto out;
+	}
+	real = realpath(path, NULL);
+	if (real == NULL) {
+		fw_err_sys(err, errno, "%s: cannot resolve path", path);
+		goto out;
+	}
+	if (fw_cv_copy(cfg->path, sizeof(cfg->path), real, err) != 0)
+		goto out;
+	slash = strrchr(real, '/');
+	if (slash != NULL)
+		*slash = '\0';
+	if (fw_cv_copy(ctx->base, sizeof(ctx->base), real[0] ? real : "/", err) != 0)
+		goto out;
+
+	ini_rc = ini_parse_stream(config_reader, ctx, config_handler, ctx);
+	if (ini_rc < 0)
+		ctx_fail(ctx, 0, "cannot read the file");
+	else if (ini_rc > 0 && (!fw_err_isset(&ctx->err) || (unsigned)ini_rc < ctx->err_line)) {
+		/* A line inih could not parse, before any error of ours. */
+		fw_err_clear(&ctx->err);
+		ctx_fail(ctx, (unsigned)ini_rc,
+			 "syntax error: expected \"[section]\", \"key = value\" or a # comment");
+	}
+	if (ferror(ctx->fp))
+		ctx_fail(ctx, 0, "read error");
+	if (!fw_err_isset(&ctx->err))
+		config_cross_check(ctx);
+	if (fw_err_isset(&ctx->err)) {
+		fw_err_set(err, "%s", ctx->err.msg);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (ctx->fp != NULL)
+		fclose(ctx->fp);
+	free(ctx);
+	free(real);
+	return rc;
+}
+
+const char *fw_listen_addr_str(const struct fw_listen_addr *a, char *buf, size_t len)
+{
+	snprintf(buf, len, a->ipv6 ? "[%s]:%u" : "%s:%u", a->ip, (unsigned)a->port);
+	return buf;
+}
+
+static void dump_value(const struct fw_config *cfg, const struct key_def *k, FILE *out)
+{
+	const void *v = cfg_at_const(cfg, k->off);
+	char buf[FW_HOST_MAX + 128];
+
+	switch (k->type) {
+	case KT_ADDR:
+		fprintf(out, "%s = %s\n", k->name, fw_listen_addr_str(v, buf, sizeof(buf)));
+		break;
+	case KT_UINT:
+		fprintf(out, "%s = %u\n", k->name, *(const unsigned *)v);
+		break;
+	case KT_SIZE:
+		fprintf(out, "%s = %s\n", k->name, fw_cv_size_str(*(const uint64_t *)v, buf, sizeof(buf)));
+		break;
+	case KT_BOOL:
+		fprintf(out, "%s = %s\n", k->name, *(const bool *)v ? "true" : "false");
+		break;
+	case KT_RULE_ID:
+	case KT_PATH:
+	case KT_LOG_PATH:
+	case KT_FILE:
+	case KT_URL:
+		fprintf(out, "%s = %s\n", k->name, (const char *)v);
+		break;
+	case KT_BACKEND:
+		fprintf(out, "%s = %s\n", k->name, fw_sandbox_backend_name(*(const enum fw_sandbox_backend *)v));
+		break;
+	case KT_FACILITY:
+		fprintf(out, "%s = %s\n", k->name, fw_cv_facility_name(*(const int *)v));
+		break;
+	case KT_ADDR_LIST:
+	case KT_DIR_LIST:
+	case KT_RESOLVE_LIST: {
+		unsigned n = *(const unsigned *)cfg_at_const(cfg, k->count_off);
+
+		if (n == 0)
+			fprintf(out, "%s =\n", k->name);
+		for (unsigned i = 0; i < n; i++) {
+			if (k->type == KT_ADDR_LIST)
+				fprintf(out, "%s = %s\n", k->name,
+					fw_listen_addr_str(&cfg->proxy.listen[i], buf, sizeof(buf)));
+			else if (k->type == KT_DIR_LIST)
+				fprintf(out, "%s = %s\n", k->name, cfg->scanner.signatures[i]);
+			else
+				fprintf(out, "%s = %s\n", k->name,
+					fw_cv_resolve_str(&cfg->upstream.resolve[i], buf, sizeof(buf)));
+		}
+		break;
+	}
+	}
+}
+
+void fw_config_dump(const struct fw_config *cfg, FILE *out)
+{
+	const char *section = NULL;
+
+	fprintf(out, "# effective configuration: %s\n",
+		cfg->path[0] ? cfg->path : "embedded default");
+	for (size_t i = 0; i < N_KEYS; i++) {
+		if (section == NULL || strcmp(section, keys[i].section) != 0) {
+			section = keys[i].section;
+			fprintf(out, "%s[%s]\n", i ? "\n" : "", section);
+		}
+		dump_value(cfg, &keys[i], out);
+	}
+}
+
+const char *fw_sandbox_backend_name(enum fw_sandbox_backend b)
+{
+	switch (b) {
+	case FW_SANDBOX_LOCAL:
+		return "local";
+	case FW_SANDBOX_CAPE:
+		return "cape";
+	case FW_SANDBOX_NONE:
+		return "none";
+	}
+	return "?";
+}

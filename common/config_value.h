@@ -1,0 +1,34 @@
+/* Value parsers for fwgate.conf (private to common/). Each takes the text
+ * inih handed over (outer blanks already stripped) and either fills the
+ * destination or explains in err why the value is wrong. */
+#ifndef FWGATE_COMMON_CONFIG_VALUE_H
+#define FWGATE_COMMON_CONFIG_VALUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fwgate/config.h"
+#include "fwgate/err.h"
+
+int fw_cv_copy(char *dst, size_t dst_len, const char *value, struct fw_err *err) FW_WUR;
+int fw_cv_uint(const char *value, uint64_t min, uint64_t max, uint64_t *out, struct fw_err *err) FW_WUR;
+int fw_cv_size(const char *value, uint64_t min, uint64_t max, uint64_t *out, struct fw_err *err) FW_WUR;
+const char *fw_cv_size_str(uint64_t bytes, char *buf, size_t len);
+int fw_cv_bool(const char *value, bool *out, struct fw_err *err) FW_WUR;
+int fw_cv_rule_id(const char *value, char *dst, size_t dst_len, struct fw_err *err) FW_WUR;
+int fw_cv_check_file(const char *path, struct fw_err *err) FW_WUR;
+int fw_cv_check_dir(const char *path, struct fw_err *err) FW_WUR;
+int fw_cv_url(const char *value, char *dst, size_t dst_len, struct fw_err *err) FW_WUR;
+int fw_cv_backend(const char *value, enum fw_sandbox_backend *out, struct fw_err *err) FW_WUR;
+int fw_cv_facility(const char *value, int *out, struct fw_err *err) FW_WUR;
+const char *fw_cv_facility_name(int facility);
+int fw_cv_listen_addr(const char *value, struct fw_listen_addr *out, struct fw_err *err) FW_WUR;
+int fw_cv_resolve(const char *value, struct fw_resolve *out, struct fw_err *err) FW_WUR;
+const char *fw_cv_resolve_str(const struct fw_resolve *r, char *buf, size_t len);
+
+/* A DNS host name in LDH form (IDNA A-labels): 1..253 octets, labels of
+ * 1..63 letters, digits and inner hyphens. */
+bool fw_cv_hostname_valid(const char *name, size_t len);
+
+#endif

@@ -1,0 +1,332 @@
+/* Unit tests for common/config.c: defaults, the documented example, and
+ * refusals of bad files with their exact file:line and message. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include <cmocka.h>
+
+#include "fwgate/config.h"
+#include "testutil.h"
+
+static char dir[1024];
+
+static int setup(void **state)
+{
+	(void)state;
+	tu_mkdtemp(dir, sizeof(dir));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	tu_rmtree(dir);
+	return 0;
+}
+
+/* Loads text as a config file; returns the rc, message in err. */
+static int load_text(const char *text, struct fw_config *cfg, struct fw_err *err, char *path, size_t len)
+{
+	tu_write(dir, "t.conf", text, strlen(text), path, len);
+	fw_err_clear(err);
+	return fw_config_load(cfg, path, err);
+}
+
+static char *dump(const struct fw_config *cfg)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	fw_config_dump(cfg, f);
+	assert_int_equal(fclose(f), 0);
+	/* Skip the first line, which names the source. */
+	return buf;
+}
+
+static void test_defaults(void **state)
+{
+	struct fw_config *cfg = calloc(1, sizeof(*cfg));
+	char a[64];
+
+	(void)state;
+	fw_config_default(cfg);
+	assert_int_equal(cfg->proxy.n_listen, 1);
+	assert_string_equal(fw_listen_addr_str(&cfg->proxy.listen[0], a, sizeof(a)), "127.0.0.1:3128");
+	assert_string_equal(fw_listen_addr_str(&cfg->console.listen, a, sizeof(a)), "127.0.0.1:8443");
+	assert_string_equal(cfg->state.dir, "./fwgate-state");
+	assert_string_equal(cfg->policy.rule, "firmware_update");
+	assert_string_equal(cfg->policy.file, "");
+	assert_false(cfg->upstream.allow_private);
+	assert_int_equal(cfg->upstream.max_body_bytes, 16ULL << 30);
+	assert_int_equal(cfg->sandbox.backend, FW_SANDBOX_LOCAL);
+	assert_int_equal(cfg->sandbox.hold_seconds, 30);
+	assert_int_equal(cfg->scanner.n_signatures, 0);
+	assert_int_equal(cfg->log.syslog_facility, LOG_DAEMON);
+	free(cfg);
+}
+
+/* etc/fwgate.conf.example documents every key with its default: loading
+ * it must give exactly the embedded default. */
+static void test_example_is_default(void **state)
+{
+	struct fw_config *def = calloc(1, sizeof(*def)), *ex = calloc(1, sizeof(*ex));
+	struct fw_err err;
+	char *a, *b;
+
+	(void)state;
+	fw_err_clear(&err);
+	fw_config_default(def);
+	if (fw_config_load(ex, FW_SOURCE_ROOT "/etc/fwgate.conf.example", &err) != 0)
+		fail_msg("%s", fw_err_msg(&err));
+	/* The example's state dir is relative to etc/; compare the rest. */
+	memcpy(ex->state.dir, def->state.dir, sizeof(def->state.dir));
+	a = dump(def);
+	b = dump(ex);
+	assert_string_equal(strchr(a, '\n'), strchr(b, '\n'));
+	free(a);
+	free(b);
+	free(def);
+	free(ex);
+}
+
+static void test_full_config(void **state)
+{
+	struct fw_config *cfg = calloc(1, sizeof(*cfg));
+	char path[2048], pol[2048], sig[2048], expect[2048], a[64];
+	struct fw_err err;
+	char *text;
+
+	(void)state;
+	tu_write(dir, "p.json", "{}", 2, pol, sizeof(pol));
+	snprintf(sig, sizeof(sig), "%s", dir);
+	assert_true(asprintf(&text,
+		"# comment\n"
+		"[proxy]\n"
+		"listen = 0.0.0.0:3128\n"
+		"listen = [::1]:3129\n"
+		"max_head_bytes = 64KiB ; inline comment\n"
+		"[policy]\n"
+		"file = p.json\n"
+		"rule = my_rule\n"
+		"[upstream]\n"
+		"resolve = vendor.example:443:127.0.0.1\n"
+		"resolve = v6.example:8443:[::1]\n"
+		"allow_private = yes\n"
+		"proxy = http://egress.example:3128\n"
+		"max_body_bytes = 2G\n"
+		"[scanner]\n"
+		"signatures = %s\n"
+		"workers = 4\n"
+		"[sandbox]\n"
+		"backend = cape\n"
+		"url = https://cape.example/apiv2/\n"
+		"[log]\n"
+		"file = -\n"
+		"syslog = on\n"
+		"syslog_facility = local3\n", sig) > 0);
+	if (load_text(text, cfg, &err, path, sizeof(path)) != 0)
+		fail_msg("%s", fw_err_msg(&err));
+	assert_int_equal(cfg->proxy.n_listen, 2);
+	assert_string_equal(fw_listen_addr_str(&cfg->proxy.listen[1], a, sizeof(a)), "[::1]:3129");
+	assert_true(cfg->proxy.listen[1].ipv6);
+	assert_int_equal(cfg->proxy.max_head_bytes, 64 * 1024);
+	/* Relative paths are taken from the config file's directory. */
+	snprintf(expect, sizeof(expect), "%s/p.json", dir);
+	assert_string_equal(cfg->policy.file, expect);
+	assert_string_equal(cfg->policy.rule, "my_rule");
+	assert_int_equal(cfg->upstream.n_resolve, 2);
+	assert_string_equal(cfg->upstream.resolve[1].host, "v6.example");
+	assert_int_equal(cfg->upstream.resolve[1].port, 8443);
+	assert_string_equal(cfg->upstream.resolve[1].ip, "::1");
+	assert_true(cfg->upstream.allow_private);
+	assert_int_equal(cfg->upstream.max_body_bytes, 2ULL << 30);
+	assert_int_equal(cfg->scanner.n_signatures, 1);
+	assert_int_equal(cfg->scanner.workers, 4);
+	assert_int_equal(cfg->sandbox.backend, FW_SANDBOX_CAPE);
+	assert_string_equal(cfg->log.file, "-");
+	assert_true(cfg->log.syslog);
+	assert_int_equal(cfg->log.syslog_facility, LOG_LOCAL3);
+	free(text);
+	free(cfg);
+}
+
+/* The dump is a config fwgate reads back to the same values. */
+static void test_dump_round_trip(void **state)
+{
+	struct fw_config *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	char path[2048];
+	struct fw_err err;
+	char *da, *db;
+
+	(void)state;
+	fw_config_default(a);
+	a->upstream.n_resolve = 1;
+	snprintf(a->upstream.resolve[0].host, sizeof(a->upstream.resolve[0].host), "h.example");
+	a->upstream.resolve[0].port = 443;
+	snprintf(a->upstream.resolve[0].ip, sizeof(a->upstream.resolve[0].ip), "127.0.0.2");
+	snprintf(a->state.dir, sizeof(a->state.dir), "/var/lib/fwgate");
+	da = dump(a);
+	if (load_text(strchr(da, '\n') + 1, b, &err, path, sizeof(path)) != 0)
+		fail_msg("%s", fw_err_msg(&err));
+	db = dump(b);
+	assert_string_equal(strchr(da, '\n'), strchr(db, '\n'));
+	free(da);
+	free(db);
+	free(a);
+	free(b);
+}
+
+struct bad_case {
+	const char *text;
+	unsigned line; /* 0: the message has no line */
+	const char *msg;
+};
+
+static const struct bad_case bad_cases[] = {
+	{ "[proxyy]\nlisten = 127.0.0.1:1\n", 1, "unknown section [proxyy]" },
+	{ "[proxy]\n[nope]\n", 2, "unknown section [nope]" },
+	{ "[proxy]\nlisten_port = 1\n", 2, "[proxy] unknown key \"listen_port\"" },
+	{ "listen = 127.0.0.1:1\n", 1, "key \"listen\" is outside any [section]" },
+	{ "[proxy]\nmax_clients = abc\n", 2, "[proxy] max_clients: \"abc\" is not a whole number" },
+	{ "[proxy]\nmax_clients = -5\n", 2, "[proxy] max_clients: \"-5\" is not a whole number" },
+	{ "[proxy]\n\nmax_clients = 0\n", 3, "[proxy] max_clients: 0 is out of range (1 to 100000)" },
+	{ "[proxy]\nmax_clients = 99999999999999999999999\n", 2,
+	  "[proxy] max_clients: 99999999999999999999999 is out of range (1 to 100000)" },
+	{ "[proxy]\nlisten = 127.0.0.1\n", 2,
+	  "[proxy] listen: \"127.0.0.1\" is not an address (expected IPv4:port or [IPv6]:port)" },
+	{ "[proxy]\nlisten = localhost:3128\n", 2,
+	  "[proxy] listen: \"localhost:3128\" is not an address (expected IPv4:port or [IPv6]:port)" },
+	{ "[console]\nlisten = 127.0.0.1:70000\n", 2,
+	  "[console] listen: \"127.0.0.1:70000\": port \"70000\" is not a number from 1 to 65535" },
+	{ "[console]\nlisten = 127.0.0.1:3128\n", 2, "[console] listen: same address as [proxy] listen" },
+	{ "[proxy]\nmax_clients = 5\nmax_clients = 6\n", 3,
+	  "[proxy] max_clients: duplicate key (first set on line 2)" },
+	{ "[upstream]\nallow_private = maybe\n", 2,
+	  "[upstream] allow_private: \"maybe\" is not a boolean (true or false)" },
+	{ "[upstream]\nmax_body_bytes = 10X\n", 2,
+	  "[upstream] max_body_bytes: \"10X\" is not a size (a number with an optional K, M, G or T suffix)" },
+	{ "[upstream]\nmax_body_bytes = 2T\n", 2, "[upstream] max_body_bytes: 2T is out of range (1 to 1T)" },
+	{ "[upstream]\nresolve = vendor.example:443\n", 2,
+	  "[upstream] resolve: \"vendor.example:443\" is not host:port:address" },
+	{ "[upstream]\nresolve = vendor.example:443:not-an-ip\n", 2,
+	  "[upstream] resolve: \"vendor.example:443:not-an-ip\": \"not-an-ip\" is not an IP address" },
+	{ "[upstream]\nresolve = -bad-.example:443:127.0.0.1\n", 2,
+	  "[upstream] resolve: \"-bad-.example:443:127.0.0.1\": \"-bad-.example\" is not a host name" },
+	{ "[upstream]\nproxy = ftp://egress.example/\n", 2,
+	  "[upstream] proxy: \"ftp://egress.example/\": only http:// and https:// URLs are supported" },
+	{ "[policy]\nfile = /nonexistent/fwgate/policy.json\n", 2,
+	  "[policy] file: \"/nonexistent/fwgate/policy.json\": No such file or directory" },
+	{ "[policy]\nrule = bad rule\n", 2,
+	  "[policy] rule: \"bad rule\" is not an app_id (letters, digits, _ - .)" },
+	{ "[scanner]\nsignatures = /nonexistent/sigs\n", 2,
+	  "[scanner] signatures: \"/nonexistent/sigs\": No such file or directory" },
+	{ "[sandbox]\nbackend = docker\n", 2,
+	  "[sandbox] backend: \"docker\" is not a sandbox backend (local, cape or none)" },
+	{ "[sandbox]\nsuspicious_score = 50\nmalicious_score = 40\n", 3,
+	  "[sandbox] malicious_score (40) must be above suspicious_score (50)" },
+	{ "[sandbox]\nbackend = cape\n", 2, "[sandbox] backend: cape needs [sandbox] url" },
+	{ "[log]\nsyslog_facility = kern\n", 2,
+	  "[log] syslog_facility: \"kern\" is not a syslog facility (daemon, user, auth, local0..local7)" },
+	{ "[proxy]\nthis line has no equals sign\n", 2,
+	  "syntax error: expected \"[section]\", \"key = value\" or a # comment" },
+	{ "[proxy]\nmax_clients = 1\nmax_clients = x\nbogus\n", 3,
+	  "[proxy] max_clients: duplicate key (first set on line 2)" },
+};
+
+static void test_bad_inputs(void **state)
+{
+	struct fw_config *cfg = calloc(1, sizeof(*cfg));
+	char path[2048], expect[4096];
+	struct fw_err err;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		const struct bad_case *c = &bad_cases[i];
+
+		if (load_text(c->text, cfg, &err, path, sizeof(path)) == 0)
+			fail_msg("case %zu was accepted:\n%s", i, c->text);
+		if (c->line)
+			snprintf(expect, sizeof(expect), "%s:%u: %s", path, c->line, c->msg);
+		else
+			snprintf(expect, sizeof(expect), "%s: %s", path, c->msg);
+		if (strcmp(fw_err_msg(&err), expect) != 0)
+			fail_msg("case %zu:\n got: %s\nwant: %s", i, fw_err_msg(&err), expect);
+	}
+	free(cfg);
+}
+
+static void test_long_line_and_nul(void **state)
+{
+	struct fw_config *cfg = calloc(1, sizeof(*cfg));
+	char path[2048], expect[4096], text[600];
+	struct fw_err err;
+
+	(void)state;
+	/* libinih's line buffer is 200 bytes; a longer line must be refused,
+	 * not split into two lines. */
+	memset(text, 0, sizeof(text));
+	memcpy(text, "[policy]\nfile = /", 17);
+	memset(text + 17, 'a', 400);
+	memcpy(text + 417, "\n", 1);
+	assert_int_not_equal(load_text(text, cfg, &err, path, sizeof(path)), 0);
+	snprintf(expect, sizeof(expect), "%s:2: line is longer than 198 bytes", path);
+	assert_string_equal(fw_err_msg(&err), expect);
+
+	tu_write(dir, "nul.conf", "[proxy]\nmax_clients = 1\0 0\n", 27, path, sizeof(path));
+	fw_err_clear(&err);
+	assert_int_not_equal(fw_config_load(cfg, path, &err), 0);
+	snprintf(expect, sizeof(expect), "%s:2: line contains a NUL byte", path);
+	assert_string_equal(fw_err_msg(&err), expect);
+	free(cfg);
+}
+
+static void test_missing_and_oversized_file(void **state)
+{
+	struct fw_config *cfg = calloc(1, sizeof(*cfg));
+	char path[2048], expect[4096];
+	struct fw_err err;
+	char *big;
+
+	(void)state;
+	fw_err_clear(&err);
+	assert_int_not_equal(fw_config_load(cfg, "/nonexistent/fwgate.conf", &err), 0);
+	assert_string_equal(fw_err_msg(&err), "/nonexistent/fwgate.conf: cannot open: No such file or directory");
+
+	big = malloc(FW_CONFIG_MAX_BYTES + 2);
+	memset(big, '#', FW_CONFIG_MAX_BYTES + 1);
+	big[FW_CONFIG_MAX_BYTES + 1] = '\0';
+	assert_int_not_equal(load_text(big, cfg, &err, path, sizeof(path)), 0);
+	snprintf(expect, sizeof(expect), "%s: %u bytes, over the limit of %u bytes", path,
+		 FW_CONFIG_MAX_BYTES + 1, FW_CONFIG_MAX_BYTES);
+	assert_string_equal(fw_err_msg(&err), expect);
+	free(big);
+
+	fw_err_clear(&err);
+	assert_int_not_equal(fw_config_load(cfg, dir, &err), 0);
+	snprintf(expect, sizeof(expect), "%s: not a regular file", dir);
+	assert_string_equal(fw_err_msg(&err), expect);
+	free(cfg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_example_is_default),
+		cmocka_unit_test(test_full_config),
+		cmocka_unit_test(test_dump_round_trip),
+		cmocka_unit_test(test_bad_inputs),
+		cmocka_unit_test(test_long_line_and_nul),
+		cmocka_unit_test(test_missing_and_oversized_file),
+	};
+
+	return cmocka_run_group_tests_name("config", tests, setup, teardown);
+}

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# One-command set-up for fwgate on Debian 12: installs the Debian packages
+# that are missing, builds with meson + ninja, then runs the gateway or the
+# test suite.
+#
+#   tools/dev.sh run [ARGS...]   build, then `fwgate run ARGS` (embedded default without -c)
+#   tools/dev.sh test            build, then run every test (unit, integration, lint)
+#   tools/dev.sh test --sanitize the same in a separate ASan+UBSan build (build-asan/)
+#   tools/dev.sh build           install and build only
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$here"
+
+# Everything fwgate builds, links and tests with, by Debian package name.
+packages=(
+	meson ninja-build pkg-config gcc libc6-dev python3
+	libssl-dev libcurl4-openssl-dev libmicrohttpd-dev libclamav-dev libarchive-dev
+	libmagic-dev libsqlite3-dev libjansson-dev libinih-dev libseccomp-dev libcmocka-dev
+	curl openssl procps
+)
+
+install_missing() {
+	local missing=()
+	for p in "${packages[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	echo "fwgate: installing Debian packages: ${missing[*]}" >&2
+	local sudo=()
+	if [ "$(id -u)" != 0 ]; then
+		command -v sudo >/dev/null || { echo "fwgate: run as root (or install sudo) to install: ${missing[*]}" >&2; exit 2; }
+		sudo=(sudo)
+	fi
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+build() {
+	local dir=$1; shift
+	if [ ! -f "$dir/build.ninja" ]; then
+		meson setup "$dir" "$@" >/dev/null
+	fi
+	ninja -C "$dir" >/dev/null
+}
+
+# Runs the suite and closes with one "N passed, N failed" line.
+run_tests() {
+	local rc=0
+	meson test -C "$1" --print-errorlogs || rc=$?
+	python3 - "$1/meson-logs/testlog.json" <<'PY' || true
+import json, sys
+ok = bad = 0
+for line in open(sys.argv[1]):
+    r = json.loads(line)["result"]
+    if r in ("OK", "EXPECTEDFAIL", "SKIP"):
+        ok += 1
+    else:
+        bad += 1
+print(f"{ok} passed, {bad} failed")
+PY
+	return $rc
+}
+
+cmd=${1:-}
+[ $# -gt 0 ] && shift
+case "$cmd" in
+run)
+	install_missing
+	build build
+	exec build/cli/fwgate run "$@"
+	;;
+test)
+	install_missing
+	if [ "${1:-}" = "--sanitize" ]; then
+		build build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+		export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1
+		export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+		run_tests build-asan
+	fi
+	build build
+	run_tests build
+	;;
+build)
+	install_missing
+	build build
+	;;
+*)
+	echo "usage: tools/dev.sh run [ARGS...] | test [--sanitize] | build" >&2
+	exit 2
+	;;
+esac
