@@ -1,0 +1,51 @@
+/* proxy/: the listener, client connections, strict request heads,
+ * CONNECT, TLS interception (CA, minted leaves), the upstream fetch
+ * through libcurl into a spool file, and delivery. Must not parse
+ * archives or scan anything itself.
+ * Thread-safety: fw_proxy_start/stop from one thread; the proxy runs its
+ * own accept thread and one thread per client connection. */
+#ifndef FWGATE_PROXY_H
+#define FWGATE_PROXY_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "fwgate/allowlist.h"
+#include "fwgate/config.h"
+#include "fwgate/err.h"
+#include "fwgate/event.h"
+#include "fwgate/policy.h"
+
+#define FW_CA_PATH_MAX 4096
+
+/* Creates <state>/ca/ca.key (0600) and ca.crt; refuses to overwrite.
+ * name goes into the subject so operators can tell deployments apart. */
+int fw_ca_init(const char *state_dir, const char *name, struct fw_err *err) FW_WUR FW_NONNULL(1, 2);
+
+/* fw_ca_init unless a CA exists; *created says which. */
+int fw_ca_ensure(const char *state_dir, const char *name, bool *created, struct fw_err *err)
+	FW_WUR FW_NONNULL(1, 2, 3);
+
+/* Prints the CA certificate (PEM) after checking the pair loads. */
+int fw_ca_show(const char *state_dir, FILE *out, struct fw_err *err) FW_WUR FW_NONNULL(1, 2);
+
+/* What the proxy works with; everything must outlive the proxy. */
+struct fw_proxy_deps {
+	const struct fw_config *cfg;
+	const struct fw_policy *pol;
+	struct fw_allowlist *allow;
+	struct fw_evlog *log;
+};
+
+struct fw_proxy;
+
+/* Loads the CA, binds every [proxy] listen address and starts serving.
+ * Nothing is left running on failure. */
+int fw_proxy_start(struct fw_proxy **out, const struct fw_proxy_deps *deps, struct fw_err *err)
+	FW_WUR FW_NONNULL(1, 2);
+
+/* Stops accepting, ends open connections and waits for their threads
+ * (bounded), then frees. NULL is a no-op. */
+void fw_proxy_stop(struct fw_proxy *p);
+
+#endif

@@ -1,0 +1,48 @@
+/* State shared by the proxy's threads, private to proxy/. */
+#ifndef FWGATE_PROXY_INT_H
+#define FWGATE_PROXY_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+#include "fwgate/proxy.h"
+#include "proxy/tls.h"
+
+struct fw_proxy {
+	struct fw_proxy_deps deps;
+	struct fw_ca *ca;
+	struct fw_mint *mint;
+	SSL_CTX *ssl_ctx;
+	int listen_fds[FW_LISTEN_MAX];
+	unsigned n_listen;
+	int wake[2];             /* self-pipe that ends the accept loop */
+	pthread_t accept_thread;
+	bool accept_started;
+
+	pthread_mutex_t lock;    /* guards everything below */
+	pthread_cond_t idle;     /* signalled when active drops to 0 */
+	unsigned active;
+	bool stopping;
+	int *conn_fds;           /* fds of live connections, max_clients slots, -1 free */
+};
+
+/* Serves one accepted client; takes ownership of fd and ends with
+ * proxy_conn_done. Runs on its own thread. */
+void *proxy_conn_main(void *arg);
+
+struct proxy_conn_arg {
+	struct fw_proxy *px;
+	int fd;
+	unsigned slot;
+	char client_ip[64];
+};
+
+/* Releases a connection's slot; the last one out wakes fw_proxy_stop. */
+void proxy_conn_done(struct fw_proxy *px, unsigned slot);
+
+bool proxy_stopping(struct fw_proxy *px);
+
+#endif

@@ -1,0 +1,46 @@
+/* The upstream fetch through libcurl, private to proxy/: strict TLS
+ * verification, no redirects followed, the connected address checked,
+ * the body streamed into a spool file and hashed. */
+#ifndef FWGATE_PROXY_UPSTREAM_H
+#define FWGATE_PROXY_UPSTREAM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fwgate/allowlist.h"
+#include "fwgate/config.h"
+#include "fwgate/scanner.h"
+#include "proxy/request.h"
+
+/* Largest response head accepted from a vendor. */
+#define FW_UPSTREAM_MAX_HEAD_BYTES (64 * 1024)
+
+struct fw_upstream;
+
+struct fw_upstream_resp {
+	long status;
+	char *fields;      /* forwarded response fields, "Name: value\r\n"..., to free() */
+	size_t fields_len;
+	bool has_length;   /* the vendor's Content-Length (meaningful for HEAD) */
+	uint64_t length;
+	struct fw_spool *body; /* finished spool (NULL for HEAD) */
+	char ip[64];       /* the address connected to */
+};
+
+/* One per client connection, so that requests of one tunnel reuse the
+ * vendor connection. */
+int fw_upstream_new(struct fw_upstream **out, const struct fw_config *cfg,
+		    struct fw_err *err) FW_WUR;
+void fw_upstream_free(struct fw_upstream *u);
+
+/* Fetches url (https://host[:port]/path) for req (GET or HEAD). On
+ * success fills resp (release with fw_upstream_resp_clear). On failure
+ * returns -1 with the HTTP status for the client (502, 504, 507) in
+ * *status and the cause in plain words in err; no spool file remains. */
+int fw_upstream_fetch(struct fw_upstream *u, const char *url, const char *host,
+		      const struct fw_http_req *req, struct fw_upstream_resp *resp, int *status,
+		      struct fw_err *err) FW_WUR;
+
+void fw_upstream_resp_clear(struct fw_upstream_resp *resp);
+
+#endif

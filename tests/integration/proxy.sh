@@ -1,0 +1,253 @@
+#!/usr/bin/env bash
+# Integration tests of the intercepting proxy with real peers: a real TLS
+# origin on loopback (origin.py, certificates from pki.sh), real curl and
+# openssl s_client as clients through `fwgate run`. Every refusal is
+# checked for its status, its reason, its event, and that nothing was
+# delivered or left in the spool.
+# Usage: proxy.sh FWGATE_BINARY SOURCE_ROOT
+set -u
+FW=$1
+SRC=$2
+HERE=$SRC/tests/integration
+T=$(mktemp -d "${TMPDIR:-/tmp}/fwgate-proxy-XXXXXX")
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok - $1"; }
+bad() { fail=$((fail + 1)); echo "not ok - $1"; shift; for l in "$@"; do echo "    $l"; done; }
+check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name" "failed: $*"; fi; }
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# start_origin NAME ARGS...: runs origin.py, sets ORIGIN_PORT
+start_origin() {
+	local name=$1; shift
+	python3 "$HERE/origin.py" --certdir "$T/pki" --docroot "$T/www" --port 0 --log "$T/$name.log" "$@" \
+		>"$T/$name.out" 2>"$T/$name.err" &
+	pids+=($!)
+	for _ in $(seq 1 100); do
+		ORIGIN_PORT=$(sed -n 's/^READY \([0-9]*\)$/\1/p' "$T/$name.out")
+		[ -n "$ORIGIN_PORT" ] && return 0
+		sleep 0.05
+	done
+	echo "origin $name did not start: $(cat "$T/$name.err")"
+	exit 1
+}
+
+# start_fwgate NAME CONF: runs fwgate, waits until it serves
+start_fwgate() {
+	"$FW" run -c "$2" >"$T/$1.out" 2>"$T/$1.err" &
+	pids+=($!)
+	FWPID=$!
+	for _ in $(seq 1 200); do
+		grep -q "serving on" "$T/$1.err" && return 0
+		kill -0 "$FWPID" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "fwgate $1 did not start: $(cat "$T/$1.err")"
+	exit 1
+}
+
+spool_empty() { [ -z "$(ls -A "$1/spool")" ]; }
+
+mkdir -p "$T/www" "$T/state"
+bash "$HERE/pki.sh" "$T/pki" >/dev/null || { echo "pki.sh failed"; exit 1; }
+head -c $((8 * 1024 * 1024 + 123)) /dev/urandom >"$T/www/big.bin"
+printf 'small firmware\n' >"$T/www/small.bin"
+
+start_origin origin
+OP=$ORIGIN_PORT
+start_origin oldtls --max-tls 1.1
+OLDP=$ORIGIN_PORT
+
+# The shipped card, with the origins' ports allowed for CONNECT.
+python3 - "$SRC/etc/fwgate-policy.json" "$T/card.json" "$OP" "$OLDP" <<'PY'
+import json, sys
+card = json.load(open(sys.argv[1]))
+svc = card["rules"][0]["service"]
+svc["ports"] = ["443", sys.argv[3], sys.argv[4]]
+svc["app_default"] = False
+json.dump(card, open(sys.argv[2], "w"))
+PY
+names="vendor.test expired.test notyet.test wronghost.test selfsigned.test unknownca.test weakkey.test sha1.test blocked.test"
+printf '# test allow-list\n' >"$T/allow.txt"
+for n in $names oldtls.test; do echo "$n" >>"$T/allow.txt"; done
+printf 'blocked.test\n' >"$T/malware.txt"
+
+P1=$(free_port)
+P1C=$(free_port)
+{
+	printf '[proxy]\nlisten = 127.0.0.1:%s\nexchange_timeout_seconds = 4\n' "$P1"
+	printf '[console]\nlisten = 127.0.0.1:%s\n' "$P1C"
+	printf '[state]\ndir = %s/state\n[policy]\nfile = %s/card.json\nallowlist = %s/allow.txt\n' "$T" "$T" "$T"
+	printf '[upstream]\nca_file = %s/pki/testca.crt\nallow_private = true\n' "$T"
+	for n in $names; do printf 'resolve = %s:%s:127.0.0.1\n' "$n" "$OP"; done
+	printf 'resolve = oldtls.test:%s:127.0.0.1\n' "$OLDP"
+	printf '[log]\nfile = %s/events.log\n' "$T"
+} >"$T/fwgate.conf"
+
+"$FW" categories import -c "$T/fwgate.conf" --format list --category malware "$T/malware.txt" >/dev/null 2>"$T/import.err" \
+	|| { echo "category import failed: $(cat "$T/import.err")"; exit 1; }
+start_fwgate fw1 "$T/fwgate.conf"
+CA=$T/state/ca/ca.crt
+check "the CA was created on first start" test -s "$CA"
+EV=$T/events.log
+
+# fetch NAME URL [curl args]: sets CODE, body in $T/body
+fetch() {
+	local url=$1; shift
+	CODE=$(curl -s -o "$T/body" -D "$T/headers" -w '%{http_code}' --max-time 20 \
+		--proxy "http://127.0.0.1:$P1" --cacert "$CA" "$@" "$url")
+	CURLRC=$?
+}
+
+# --- allowed downloads
+fetch "https://vendor.test:$OP/files/big.bin"
+check "allow-listed download: 200" [ "$CODE" = 200 ]
+check "allow-listed download: byte-identical" cmp -s "$T/body" "$T/www/big.bin"
+sha=$(sha256sum "$T/www/big.bin" | cut -d' ' -f1)
+check "X-Fwgate-SHA256 names the body" grep -qi "^X-Fwgate-SHA256: $sha" "$T/headers"
+check "request event with the SHA-256" grep -q "\"event.action\":\"proxy-request\".*\"file.hash.sha256\":\"$sha\"" "$EV"
+check "spool empty after delivery" spool_empty "$T/state"
+
+fetch "https://vendor.test:$OP/files/big.bin" -I
+check "HEAD: 200" [ "$CODE" = 200 ]
+check "HEAD: Content-Length of the file" grep -qi "^Content-Length: $((8 * 1024 * 1024 + 123))" "$T/headers"
+check "HEAD: no body" [ ! -s "$T/body" ]
+
+urls=()
+for i in $(seq 1 100); do urls+=(-o /dev/null "https://vendor.test:$OP/files/small.bin?i=$i"); done
+before=$(grep -c '"event.action":"proxy-leaf-minted"' "$EV")
+codes=$(curl -s -w '%{http_code}\n' --max-time 60 --proxy "http://127.0.0.1:$P1" --cacert "$CA" "${urls[@]}" | grep -c '^200$')
+check "100 sequential requests answered 200" [ "$codes" = 100 ]
+sleep 0.3
+check "100 requests on one tunnel" grep -q '"fwgate.reason":"100 request(s) served in the tunnel"' "$EV"
+check "no new leaf minted for a cached host" [ "$(grep -c '"event.action":"proxy-leaf-minted"' "$EV")" = "$before" ]
+
+# --- refusals before TLS
+fetch "https://notlisted.test:$OP/files/small.bin"
+check "not allow-listed: CONNECT refused with 403" [ "$CODE" = 403 ]
+check "not allow-listed: reason in the event" grep -q '"event.action":"proxy-connect-refused".*"destination.domain":"notlisted.test".*not on the allow-list' "$EV"
+check "not allow-listed: no certificate minted" bash -c "! grep -q '\"proxy-leaf-minted\".*\"notlisted.test\"' '$EV'"
+fetch "https://blocked.test:$OP/files/small.bin"
+check "blocked category: 403 even when allow-listed" [ "$CODE" = 403 ]
+check "blocked category: the reason names malware" grep -q '"destination.domain":"blocked.test".*malware' "$EV"
+fetch "https://127.0.0.1:$OP/files/small.bin"
+check "CONNECT to an IP literal: 403" [ "$CODE" = 403 ]
+fetch "https://vendor.test:8444/files/small.bin"
+check "CONNECT to a port the policy does not allow: 403" [ "$CODE" = 403 ]
+CODE=$(curl -s -o "$T/body" -w '%{http_code}' --max-time 10 --proxy "http://127.0.0.1:$P1" "http://vendor.test:$OP/files/small.bin")
+check "plain-HTTP proxying: 403" [ "$CODE" = 403 ]
+check "plain-HTTP proxying: the body says why" grep -q "HTTPS only" "$T/body"
+
+# --- upstream certificate and TLS failures: 502, the reason, nothing kept
+for case in "expired.test:has expired" "notyet.test:is not valid yet" "wronghost.test:does not name" \
+	"selfsigned.test:is self-signed" "unknownca.test:signed by an unknown CA" \
+	"weakkey.test:weak key" "sha1.test:weak signature" "oldtls.test:TLS handshake"; do
+	host=${case%%:*} why=${case#*:}
+	port=$OP; [ "$host" = oldtls.test ] && port=$OLDP
+	fetch "https://$host:$port/files/small.bin"
+	check "$host: 502" [ "$CODE" = 502 ]
+	check "$host: the body says \"$why\"" grep -q "$why" "$T/body"
+	check "$host: the event says \"$why\"" grep -q "\"destination.domain\":\"$host\".*$why" "$EV"
+	check "$host: spool empty" spool_empty "$T/state"
+done
+check "no upstream request reached the origin for a bad certificate" bash -c "! grep -q 'SNI=expired.test' '$T/origin.log'"
+
+# --- broken upstream bodies: 502, never delivered
+for path in "truncated?n=100000" "cut-chunked" "badchunk"; do
+	fetch "https://vendor.test:$OP/$path"
+	check "/$path: 502" [ "$CODE" = 502 ]
+	check "/$path: nothing of the body delivered" bash -c "! grep -q 'x\{50\}' '$T/body'"
+	check "/$path: spool empty" spool_empty "$T/state"
+done
+fetch "https://vendor.test:$OP/slow?delay=8"
+check "slow vendor: 504" [ "$CODE" = 504 ]
+
+# --- what is forwarded
+fetch "https://vendor.test:$OP/redirect?to=https://elsewhere.test/x" --compressed
+check "redirect: 302 passed back, not followed" [ "$CODE" = 302 ]
+check "redirect: Location kept" grep -qi '^Location: https://elsewhere.test/x' "$T/headers"
+fetch "https://vendor.test:$OP/echo-headers" --compressed -H 'X-Trace: 1' -H 'Keep-Alive: 5'
+check "end-to-end header forwarded" grep -qi '^X-Trace: 1' "$T/body"
+check "no Accept-Encoding sent upstream" bash -c "! grep -qi '^Accept-Encoding' '$T/body'"
+check "hop-by-hop Keep-Alive not forwarded" bash -c "! grep -qi '^Keep-Alive' '$T/body'"
+
+# --- client-side TLS: SNI must equal the CONNECT host
+sni() { timeout 10 openssl s_client -proxy "127.0.0.1:$P1" -connect "vendor.test:$OP" "$@" \
+	-CAfile "$CA" </dev/null >"$T/sni.out" 2>&1; }
+sni -servername other.test
+check "SNI other than the CONNECT host: refused" bash -c "! grep -q 'Verify return code: 0' '$T/sni.out'"
+check "SNI mismatch: event" grep -q '"event.action":"proxy-tls-refused".*asked for' "$EV"
+sni -noservername
+check "no SNI: refused" grep -q '"event.action":"proxy-tls-refused".*no SNI' "$EV"
+sni -servername vendor.test
+check "SNI equal to the CONNECT host: handshake verifies" grep -q 'Verify return code: 0 (ok)' "$T/sni.out"
+check "TLS 1.2 is the minimum" bash -c "! timeout 10 openssl s_client -proxy 127.0.0.1:$P1 -connect vendor.test:$OP -servername vendor.test -tls1_1 </dev/null >/dev/null 2>&1"
+
+# --- hostile heads: 4xx, and the gateway keeps serving
+raw() { timeout 10 python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(sys.stdin.buffer.read())
+s.shutdown(socket.SHUT_WR)
+data = b""
+while True:
+    b = s.recv(65536)
+    if not b: break
+    data += b
+print(data.split(b"\r\n")[0].decode("latin-1"))
+' "$P1"; }
+line=$(python3 -c 'import sys; sys.stdout.write("CONNECT vendor.test:443 HTTP/1.1\r\nHost: vendor.test\r\nX: " + "a"*40000 + "\r\n\r\n")' | raw)
+check "oversized head: 431" [ "$line" = "HTTP/1.1 431 Request Header Fields Too Large" ]
+line=$(printf 'CONNECT vendor.test:443 HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n' | raw)
+check "obs-fold: 400" [ "$line" = "HTTP/1.1 400 Bad Request" ]
+line=$(printf 'CONNECT vendor.test:443 HTTP/1.1\nHost: a\n\n' | raw)
+check "bare LF: 400" [ "$line" = "HTTP/1.1 400 Bad Request" ]
+line=$(printf 'CONNECT vendor.test:443 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n' | raw)
+check "Transfer-Encoding on a request: 400" [ "$line" = "HTTP/1.1 400 Bad Request" ]
+line=$(printf 'CONNECT vendor.test:443 HTTP/1.1\r\nContent-Length: 0\r\nContent-Length: 0\r\nHost: a\r\n\r\n' | raw)
+check "duplicate Content-Length: 400" [ "$line" = "HTTP/1.1 400 Bad Request" ]
+line=$(printf 'BREW /pot HTTP/1.1\r\nHost: a\r\n\r\n' | raw)
+check "not a proxy request: 405" [ "$line" = "HTTP/1.1 405 Method Not Allowed" ]
+fetch "https://vendor.test:$OP/files/small.bin"
+check "still serving after hostile heads" [ "$CODE" = 200 ]
+check "refusals are logged" grep -q '"event.action":"proxy-refused".*obs-fold' "$EV"
+
+# --- a second gateway: private addresses refused, client limit
+P2=$(free_port)
+P2C=$(free_port)
+{
+	printf '[proxy]\nlisten = 127.0.0.1:%s\nmax_clients = 2\n[console]\nlisten = 127.0.0.1:%s\n' "$P2" "$P2C"
+	printf '[state]\ndir = %s/state2\n[policy]\nfile = %s/card.json\nallowlist = %s/allow.txt\n' "$T" "$T" "$T"
+	printf '[upstream]\nca_file = %s/pki/testca.crt\nresolve = vendor.test:%s:127.0.0.1\n' "$T" "$OP"
+	printf '[log]\nfile = %s/events2.log\n' "$T"
+} >"$T/fwgate2.conf"
+start_fwgate fw2 "$T/fwgate2.conf"
+CODE=$(curl -s -o "$T/body" -w '%{http_code}' --max-time 20 --proxy "http://127.0.0.1:$P2" \
+	--cacert "$T/state2/ca/ca.crt" "https://vendor.test:$OP/files/small.bin")
+check "name resolving to 127.0.0.1 refused without allow_private: 502" [ "$CODE" = 502 ]
+check "the reason names the loopback address" grep -q "127.0.0.1, a loopback address" "$T/body"
+exec 7<>"/dev/tcp/127.0.0.1/$P2" 8<>"/dev/tcp/127.0.0.1/$P2"
+sleep 0.3
+line=$(printf 'CONNECT vendor.test:443 HTTP/1.1\r\nHost: vendor.test:443\r\n\r\n' | raw_port=$P2 timeout 10 python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+print(s.recv(4096).split(b"\r\n")[0].decode())
+' "$P2")
+check "beyond max_clients: 503" [ "$line" = "HTTP/1.1 503 Service Unavailable" ]
+exec 7>&- 8>&-
+check "beyond max_clients: event" grep -q '"event.action":"proxy-busy"' "$T/events2.log"
+
+# --- clean stop
+kill -TERM "$FWPID"
+for _ in $(seq 1 100); do kill -0 "$FWPID" 2>/dev/null || break; sleep 0.05; done
+check "SIGTERM stops the gateway" bash -c "! kill -0 $FWPID 2>/dev/null"
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]

@@ -1,0 +1,239 @@
+/* Unit tests for proxy/: the strict request-head parser (every refusal
+ * the issue names), authority parsing, and leaf minting with its cache. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+#include <openssl/x509v3.h>
+
+#include "fwgate/proxy.h"
+#include "proxy/request.h"
+#include "proxy/tls.h"
+#include "testutil.h"
+
+static struct fw_http_req req;
+
+static int parse(const char *head, struct fw_err *err)
+{
+	size_t len = strlen(head);
+
+	fw_err_clear(err);
+	assert_int_equal(fw_http_head_end((const uint8_t *)head, len), len);
+	return fw_http_parse_head((const uint8_t *)head, len, 100, &req, err);
+}
+
+static void test_good_heads(void **state)
+{
+	struct fw_err err;
+
+	(void)state;
+	assert_int_equal(parse("CONNECT vendor.example:443 HTTP/1.1\r\nHost: vendor.example:443\r\n"
+			       "User-Agent: curl/7.88\r\nProxy-Connection: Keep-Alive\r\n\r\n", &err), 0);
+	assert_int_equal(req.method, FW_HTTP_CONNECT);
+	assert_int_equal(req.target_len, strlen("vendor.example:443"));
+	assert_int_equal(req.n_headers, 3);
+	assert_non_null(req.host);
+	assert_false(req.connection_close);
+
+	assert_int_equal(parse("GET /fw/a.bin?x=1 HTTP/1.1\r\nHost: v.example\r\nConnection: keep-alive, close\r\n"
+			       "X-Empty:\r\nAccept:  */*  \r\n\r\n", &err), 0);
+	assert_int_equal(req.method, FW_HTTP_GET);
+	assert_true(req.connection_close);
+	assert_int_equal(fw_http_header_find(&req, "x-empty")->value_len, 0);
+	assert_int_equal(fw_http_header_find(&req, "ACCEPT")->value_len, 3);
+	assert_int_equal(parse("HEAD / HTTP/1.0\r\n\r\n", &err), 0);
+	assert_true(req.connection_close);
+	assert_int_equal(parse("GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n", &err), 0);
+}
+
+static const struct {
+	const char *head;
+	int status;
+	const char *msg;
+} bad_heads[] = {
+	{ "GET / HTTP/1.1\r\nHost: h\r\n folded\r\n\r\n", 400, "obsolete line folding (obs-fold) is not accepted" },
+	{ "GET / HTTP/1.1\r\nHost: h\r\nX: a\rb\r\n\r\n", 400, "the request head contains a bare CR" },
+	{ "GET / HTTP/1.1\r\nHost: h\nX: a\r\n\r\n", 400, "the request head has a bare LF line ending (CRLF required)" },
+	{ "GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n", 400, "duplicate Content-Length header" },
+	{ "GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 400, "request bodies are not accepted by this gateway" },
+	{ "GET / HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n", 400, "Content-Length is not a number" },
+	{ "GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n", 400, "Transfer-Encoding on a request is not accepted" },
+	{ "GET / HTTP/1.1\r\nUser-Agent: x\r\n\r\n", 400, "the Host header is missing" },
+	{ "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "duplicate Host header" },
+	{ "GET / HTTP/1.1\r\nHost : h\r\n\r\n", 400, "whitespace between a header name and its colon" },
+	{ "GET / HTTP/1.1\r\nHost: h\r\nno-colon\r\n\r\n", 400, "malformed header field (expected name: value)" },
+	{ "GET / HTTP/1.1\r\nHost: h\r\nX: a\x01z\r\n\r\n", 400, "header X contains a control character" },
+	{ "GET  / HTTP/1.1\r\nHost: h\r\n\r\n", 400, "malformed request line: the target must be visible ASCII followed by one space" },
+	{ "GET / HTTP/2.0\r\nHost: h\r\n\r\n", 505, "malformed request line: expected HTTP/1.1 or HTTP/1.0" },
+	{ "GET / HTTP/1.7\r\nHost: h\r\n\r\n", 505, "HTTP version HTTP/1.7 is not supported (HTTP/1.1 or HTTP/1.0)" },
+	{ "G@T / HTTP/1.1\r\nHost: h\r\n\r\n", 400, "malformed request line: bad method" },
+	{ "GET /\xc3\xa9 HTTP/1.1\r\nHost: h\r\n\r\n", 400, "malformed request line: the target must be visible ASCII followed by one space" },
+};
+
+static void test_bad_heads(void **state)
+{
+	struct fw_err err;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad_heads) / sizeof(bad_heads[0]); i++) {
+		int st = parse(bad_heads[i].head, &err);
+
+		if (st != bad_heads[i].status || strcmp(fw_err_msg(&err), bad_heads[i].msg) != 0)
+			fail_msg("case %zu: got %d \"%s\", want %d \"%s\"", i, st, fw_err_msg(&err),
+				 bad_heads[i].status, bad_heads[i].msg);
+	}
+}
+
+static void test_nul_and_limits(void **state)
+{
+	static const char nul[] = "GET / HTTP/1.1\r\nHost: h\0x\r\n\r\n";
+	char *many, *longt;
+	size_t o = 0;
+	struct fw_err err;
+
+	(void)state;
+	fw_err_clear(&err);
+	assert_int_equal(fw_http_parse_head((const uint8_t *)nul, sizeof(nul) - 1, 100, &req, &err), 400);
+	assert_string_equal(fw_err_msg(&err), "the request head contains a NUL byte");
+
+	many = malloc(64 * 1024);
+	o += (size_t)snprintf(many, 64 * 1024, "GET / HTTP/1.1\r\nHost: h\r\n");
+	for (int i = 0; i < 100; i++)
+		o += (size_t)snprintf(many + o, 64 * 1024 - o, "X-%d: v\r\n", i);
+	snprintf(many + o, 64 * 1024 - o, "\r\n");
+	assert_int_equal(parse(many, &err), 431);
+	assert_string_equal(fw_err_msg(&err), "more than 100 header fields");
+	free(many);
+
+	longt = malloc(FW_HTTP_MAX_TARGET + 100);
+	o = (size_t)snprintf(longt, 100, "GET /");
+	memset(longt + o, 'a', FW_HTTP_MAX_TARGET);
+	o += FW_HTTP_MAX_TARGET;
+	snprintf(longt + o, 100, " HTTP/1.1\r\nHost: h\r\n\r\n");
+	assert_int_equal(parse(longt, &err), 414);
+	free(longt);
+
+	/* Incomplete heads are not complete. */
+	assert_int_equal(fw_http_head_end((const uint8_t *)"GET / HTTP/1.1\r\nHost: h\r\n", 25), 0);
+}
+
+static void test_authority(void **state)
+{
+	char host[256];
+	uint16_t port = 0;
+	struct fw_err err;
+
+	(void)state;
+	fw_err_clear(&err);
+	assert_int_equal(fw_http_parse_authority("vendor.example:443", 18, host, sizeof(host), &port, 0, &err), 0);
+	assert_string_equal(host, "vendor.example");
+	assert_int_equal(port, 443);
+	assert_int_equal(fw_http_parse_authority("[::1]:8443", 10, host, sizeof(host), &port, 0, &err), 0);
+	assert_string_equal(host, "[::1]");
+	assert_int_equal(port, 8443);
+	assert_int_equal(fw_http_parse_authority("v.example", 9, host, sizeof(host), &port, 443, &err), 0);
+	assert_int_equal(port, 443);
+	assert_int_equal(fw_http_parse_authority("v.example", 9, host, sizeof(host), &port, 0, &err), -1);
+	assert_string_equal(fw_err_msg(&err), "the authority has no port");
+	fw_err_clear(&err);
+	assert_int_equal(fw_http_parse_authority("v.example:0", 11, host, sizeof(host), &port, 0, &err), -1);
+	fw_err_clear(&err);
+	assert_int_equal(fw_http_parse_authority("v.example:99999", 15, host, sizeof(host), &port, 0, &err), -1);
+	fw_err_clear(&err);
+	assert_int_equal(fw_http_parse_authority("user@v.example:443", 18, host, sizeof(host), &port, 0, &err), -1);
+	assert_string_equal(fw_err_msg(&err), "malformed authority: bad character in the host");
+	fw_err_clear(&err);
+	assert_int_equal(fw_http_parse_authority(":443", 4, host, sizeof(host), &port, 0, &err), -1);
+}
+
+static void test_ca_and_mint(void **state)
+{
+	char dir[1024], key[2048];
+	struct fw_ca *ca = NULL;
+	struct fw_mint *m = NULL;
+	struct fw_err err;
+	struct stat st;
+	bool minted;
+	X509 *a, *b, *c;
+	GENERAL_NAMES *san;
+	const GENERAL_NAME *gn;
+	BIGNUM *serial;
+
+	(void)state;
+	tu_mkdtemp(dir, sizeof(dir));
+	fw_err_clear(&err);
+	if (fw_ca_init(dir, "unit test", &err) != 0)
+		fail_msg("%s", fw_err_msg(&err));
+	assert_int_not_equal(fw_ca_init(dir, "unit test", &err), 0); /* never overwritten */
+	snprintf(key, sizeof(key), "%s/ca/ca.key", dir);
+	assert_int_equal(stat(key, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	fw_err_clear(&err);
+	if (fw_ca_load(&ca, dir, &err) != 0)
+		fail_msg("%s", fw_err_msg(&err));
+	assert_int_equal(X509_check_ca(fw_ca_cert(ca)), 1);
+	assert_int_equal(fw_mint_new(&m, ca, 2, 7, &err), 0);
+
+	a = fw_mint_leaf(m, "vendor.example", &minted, &err);
+	assert_non_null(a);
+	assert_true(minted);
+	/* SAN: exactly one dNSName, the host. */
+	san = X509_get_ext_d2i(a, NID_subject_alt_name, NULL, NULL);
+	assert_int_equal(sk_GENERAL_NAME_num(san), 1);
+	gn = sk_GENERAL_NAME_value(san, 0);
+	assert_int_equal(gn->type, GEN_DNS);
+	assert_string_equal((const char *)ASN1_STRING_get0_data(gn->d.dNSName), "vendor.example");
+	GENERAL_NAMES_free(san);
+	assert_int_equal(X509_check_host(a, "vendor.example", 0, 0, NULL), 1);
+	assert_int_equal(X509_check_host(a, "other.example", 0, 0, NULL), 0);
+	assert_int_equal(X509_check_ca(a), 0);
+	/* Signed by the CA, with a key that is not the CA's. */
+	assert_int_equal(X509_verify(a, X509_get0_pubkey(fw_ca_cert(ca))), 1);
+	assert_int_not_equal(EVP_PKEY_eq(X509_get0_pubkey(a), X509_get0_pubkey(fw_ca_cert(ca))), 1);
+	serial = ASN1_INTEGER_to_BN(X509_get0_serialNumber(a), NULL);
+	assert_true(BN_num_bits(serial) >= 120);
+	BN_free(serial);
+
+	b = fw_mint_leaf(m, "vendor.example", &minted, &err);
+	assert_false(minted); /* cached */
+	assert_ptr_equal(a, b);
+	X509_free(b);
+	c = fw_mint_leaf(m, "b.example", &minted, &err);
+	X509_free(c);
+	c = fw_mint_leaf(m, "c.example", &minted, &err); /* evicts vendor.example (capacity 2) */
+	X509_free(c);
+	b = fw_mint_leaf(m, "vendor.example", &minted, &err);
+	assert_true(minted);
+	/* Different serials for different certificates. */
+	assert_int_not_equal(ASN1_INTEGER_cmp(X509_get0_serialNumber(a), X509_get0_serialNumber(b)), 0);
+	X509_free(a);
+	X509_free(b);
+	fw_mint_free(m);
+	fw_ca_free(ca);
+
+	/* A key readable by others is refused. */
+	assert_int_equal(chmod(key, 0644), 0);
+	fw_err_clear(&err);
+	assert_int_not_equal(fw_ca_load(&ca, dir, &err), 0);
+	assert_non_null(strstr(fw_err_msg(&err), "is readable by group or others (mode 644)"));
+	tu_rmtree(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_good_heads),
+		cmocka_unit_test(test_bad_heads),
+		cmocka_unit_test(test_nul_and_limits),
+		cmocka_unit_test(test_authority),
+		cmocka_unit_test(test_ca_and_mint),
+	};
+
+	return cmocka_run_group_tests_name("proxy", tests, NULL, NULL);
+}
