@@ -46,5 +46,8 @@ int cmd_version(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_run(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_policy(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_config(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_ca(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_allowlist(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_categories(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

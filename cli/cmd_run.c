@@ -12,8 +12,11 @@
 
 #include "cli/cli.h"
 #include "cli/cli_policy.h"
+#include "fwgate/allowlist.h"
 #include "fwgate/event.h"
 #include "fwgate/fileio.h"
+#include "fwgate/proxy.h"
+#include "fwgate/scanner.h"
 #include "fwgate_build.h"
 
 /* Creates the state directory (0700: it will hold the CA key and
@@ -86,11 +89,72 @@ static int serve_until_signal(struct fw_evlog *log, const struct fw_config *cfg,
 	}
 }
 
+/* What the gateway opens at start, in order; released in reverse. */
+struct run_state {
+	struct fw_policy *pol;
+	struct fw_evlog *log;
+	struct fw_allowlist *allow;
+	struct fw_proxy *proxy;
+};
+
+static int open_event_log(const struct fw_config *cfg, struct run_state *rs, char *path, size_t len,
+			  struct fw_err *err)
+{
+	if (cfg->log.file[0] == '\0') {
+		if (fw_path_join(path, len, cfg->state.dir, "events.log", err) != 0)
+			return -1;
+	} else if (snprintf(path, len, "%s", cfg->log.file) >= (int)len) {
+		return fw_err_set(err, "the event log path is too long");
+	}
+	return fw_evlog_open(&rs->log, path, cfg->log.syslog, cfg->log.syslog_facility, err);
+}
+
+/* State directory, spool, CA, allow-list and categories, event log. */
+static int run_prepare(const struct fw_config *cfg, struct run_state *rs, char *log_path, size_t len,
+		       struct fw_err *err)
+{
+	char db[FW_PATH_MAX], host[256];
+	unsigned removed = 0;
+	bool created = false;
+
+	if (state_dir_prepare(cfg->state.dir, err) != 0 ||
+	    fw_spool_dir_prepare(cfg->state.dir, &removed, err) != 0 ||
+	    fw_path_join(db, sizeof(db), cfg->state.dir, "fwgate.db", err) != 0 ||
+	    fw_allowlist_open(&rs->allow, rs->pol, cfg->policy.allowlist, db, err) != 0 ||
+	    open_event_log(cfg, rs, log_path, len, err) != 0)
+		return -1;
+	if (removed > 0)
+		fprintf(stderr, "fwgate: removed %u file(s) an earlier run left in the spool\n", removed);
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "%s", "unnamed deployment");
+	host[sizeof(host) - 1] = '\0';
+	if (fw_ca_ensure(cfg->state.dir, host, &created, err) != 0)
+		return -1;
+	if (created)
+		fprintf(stderr, "fwgate: created the interception CA %s/ca/ca.crt: clients must trust it "
+			"(fwgate ca show)\n", cfg->state.dir);
+	if (fw_allowlist_count(rs->allow) == 0)
+		fprintf(stderr, "fwgate: warning: no domain is allow-listed ([policy] allowlist): "
+			"every destination will be refused\n");
+	if (rs->pol->url_filtering.n_block_categories > 0 && fw_allowlist_category_count(rs->allow) == 0)
+		fprintf(stderr, "fwgate: warning: the category database is empty: blocked categories "
+			"cannot match (fwgate categories import)\n");
+	return 0;
+}
+
+static void run_release(struct run_state *rs)
+{
+	fw_proxy_stop(rs->proxy);
+	fw_allowlist_free(rs->allow);
+	fw_evlog_close(rs->log);
+	fw_policy_free(rs->pol);
+}
+
 int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 {
-	struct fw_policy *pol = NULL;
-	struct fw_evlog *log = NULL;
-	char log_path[FW_PATH_MAX];
+	struct run_state rs = { 0 };
+	struct fw_proxy_deps deps;
+	char log_path[FW_PATH_MAX], addr[96];
 	struct fw_err err;
 	sigset_t set;
 	int rc;
@@ -102,33 +166,25 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	rc = cli_load_config(ctx);
 	if (rc != CLI_OK)
 		return rc;
-	rc = cli_load_policy(ctx->cfg, NULL, NULL, &pol);
+	rc = cli_load_policy(ctx->cfg, NULL, NULL, &rs.pol);
 	if (rc != CLI_OK)
 		return rc;
 	rc = CLI_ERROR;
 	if (block_signals(&set) != 0) {
-		fprintf(stderr, "fwgate: cannot block signals\n");
-		goto out;
-	}
-	if (state_dir_prepare(ctx->cfg->state.dir, &err) != 0)
-		goto fail;
-	if (ctx->cfg->log.file[0] == '\0') {
-		if (fw_path_join(log_path, sizeof(log_path), ctx->cfg->state.dir, "events.log", &err) != 0)
-			goto fail;
-	} else if (snprintf(log_path, sizeof(log_path), "%s", ctx->cfg->log.file) >= (int)sizeof(log_path)) {
-		fw_err_set(&err, "the event log path is too long");
+		fw_err_set(&err, "cannot block signals");
 		goto fail;
 	}
-	if (fw_evlog_open(&log, log_path, ctx->cfg->log.syslog, ctx->cfg->log.syslog_facility, &err) != 0)
+	if (run_prepare(ctx->cfg, &rs, log_path, sizeof(log_path), &err) != 0)
 		goto fail;
-	emit_lifecycle(log, "fwgate-start", ctx->cfg, pol, NULL);
-	fprintf(stderr,
-		"fwgate %s: running (pid %ld); config %s; policy %s, rule %s; state %s; events %s\n"
-		"fwgate: the proxy, scanner and store modules are not in this build yet; "
-		"stop with Ctrl-C or SIGTERM\n",
-		FWGATE_VERSION, (long)getpid(), ctx->cfg->path[0] ? ctx->cfg->path : "embedded default",
-		pol->source, pol->rule, ctx->cfg->state.dir, log_path);
-	if (serve_until_signal(log, ctx->cfg, pol, &set) != 0) {
+	deps = (struct fw_proxy_deps){ .cfg = ctx->cfg, .pol = rs.pol, .allow = rs.allow, .log = rs.log };
+	if (fw_proxy_start(&rs.proxy, &deps, &err) != 0)
+		goto fail;
+	emit_lifecycle(rs.log, "fwgate-start", ctx->cfg, rs.pol, NULL);
+	fprintf(stderr, "fwgate %s: serving on %s (pid %ld); config %s; policy %s, rule %s; state %s; events %s\n",
+		FWGATE_VERSION, fw_listen_addr_str(&ctx->cfg->proxy.listen[0], addr, sizeof(addr)),
+		(long)getpid(), ctx->cfg->path[0] ? ctx->cfg->path : "embedded default", rs.pol->source,
+		rs.pol->rule, ctx->cfg->state.dir, log_path);
+	if (serve_until_signal(rs.log, ctx->cfg, rs.pol, &set) != 0) {
 		fw_err_sys(&err, errno, "waiting for signals failed");
 		goto fail;
 	}
@@ -137,7 +193,6 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 fail:
 	fprintf(stderr, "fwgate: %s\n", fw_err_msg(&err));
 out:
-	fw_evlog_close(log);
-	fw_policy_free(pol);
+	run_release(&rs);
 	return rc;
 }

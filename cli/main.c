@@ -26,9 +26,11 @@ static const char usage_run[] =
 	"usage: fwgate run [-c FILE]\n"
 	"\n"
 	"Starts the gateway in the foreground with the configuration FILE, or with\n"
-	"the embedded default when -c is not given (state in ./fwgate-state, the\n"
-	"shipped default policy, rule firmware_update). The configuration and the\n"
-	"policy are checked first; any error stops the start with exit 2.\n"
+	"the embedded default when -c is not given (proxy on 127.0.0.1:3128, state\n"
+	"in ./fwgate-state, the shipped default policy, rule firmware_update).\n"
+	"The configuration, the policy and the allow-list are checked first; any\n"
+	"error stops the start with exit 2. On first start the interception CA is\n"
+	"created in <state dir>/ca (see fwgate ca). The spool is emptied at start.\n"
 	"Events go to the [log] file (default <state dir>/events.log).\n"
 	"SIGHUP reopens the event log; SIGINT and SIGTERM stop the gateway.\n";
 
@@ -51,12 +53,45 @@ static const char usage_config[] =
 	"then prints the effective configuration, every key with its value.\n"
 	"Errors are printed as FILE:LINE: what is wrong, with exit 2.\n";
 
+static const char usage_ca[] =
+	"usage: fwgate ca init [--name TEXT] | fwgate ca show\n"
+	"\n"
+	"init creates the interception CA in <state dir>/ca: an ECDSA P-256 key\n"
+	"(ca.key, mode 0600) and a certificate (ca.crt) with basicConstraints CA,\n"
+	"pathlen 0, keyUsage keyCertSign and cRLSign, valid 5 years. The subject\n"
+	"names the deployment (--name, default the host name). An existing CA is\n"
+	"never overwritten. `fwgate run` creates one on first start if none exists.\n"
+	"show prints the CA certificate (PEM) for the appliance's trust store.\n";
+
+static const char usage_allowlist[] =
+	"usage: fwgate allowlist check URL|HOST[:PORT] [--json]\n"
+	"\n"
+	"Prints what the policy decides for URL (https://host[:port]/path) or for a\n"
+	"CONNECT to HOST[:PORT] (port 443 by default), the step of the decision\n"
+	"order that decided, and why: a blocked category wins over the allow-list,\n"
+	"anything not allow-listed is uncategorized and gets the rule's\n"
+	"uncategorized_action. Uses [policy] allowlist and the category database in\n"
+	"<state dir>/fwgate.db. Exit 0 when allowed, 1 when blocked, 2 on error.\n";
+
+static const char usage_categories[] =
+	"usage: fwgate categories import --format ut1|hosts|list DIR|FILE [--category NAME]\n"
+	"\n"
+	"Imports a URL category list into <state dir>/fwgate.db (created if\n"
+	"missing). ut1: DIR/<category>/domains and DIR/<category>/urls, the layout\n"
+	"of the UT1 blacklists; hosts: a hosts file (\"0.0.0.0 name\" lines) and\n"
+	"list: one name per line, both into --category NAME (required). Names are\n"
+	"checked and lower-cased; malformed lines are reported and skipped; one\n"
+	"import is one transaction. A running gateway reads the database at start.\n";
+
 const struct cli_cmd cli_cmds[] = {
 	{ "help", "list the commands, or explain one", usage_help, cmd_help },
 	{ "version", "print the versions of fwgate and its libraries", usage_version, cmd_version },
 	{ "run", "run the gateway (embedded default config without -c)", usage_run, cmd_run },
 	{ "policy", "check a rule card and print the effective policy", usage_policy, cmd_policy },
 	{ "config", "check the configuration and print the effective values", usage_config, cmd_config },
+	{ "ca", "create or print the interception CA", usage_ca, cmd_ca },
+	{ "allowlist", "show what the policy decides for a URL or host, and why", usage_allowlist, cmd_allowlist },
+	{ "categories", "import URL category lists (UT1, hosts files, plain lists)", usage_categories, cmd_categories },
 	{ NULL, NULL, NULL, NULL },
 };
 

@@ -1,0 +1,465 @@
+#!/usr/bin/env bash
+# fwgate proxy benchmark: one curl client fetches from a local nginx TLS origin,
+# directly and through `fwgate run`, and compares throughput (big file), time to
+# first byte (small file, fresh connection and warm tunnel) and fwgate's peak RSS.
+# Every download is checked byte for byte against the origin's file.
+#
+# Usage: bash bench/proxy.sh [BUILD_DIR]     (default: build/ of this repository)
+#
+# Environment (defaults in brackets):
+#   BENCH_RUNS          timed runs per case; the median is reported          [3]
+#   BENCH_BIG_MIB       size of the big file, MiB                            [256]
+#   BENCH_SMALL_KIB     size of the small file, KiB                          [4]
+#   BENCH_WARM_REQS     requests per curl invocation in the warm-tunnel case [10]
+#   BENCH_MAX_TIME      curl --max-time for one big transfer, seconds        [300]
+#   BENCH_DIRECT_ONLY   1 = origin and direct cases only, no fwgate          [0]
+#
+# Talks only to 127.0.0.1. Everything lives in a mktemp directory under /tmp,
+# removed at exit with every process the script started.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${1:-$ROOT/build}
+case $BUILD in /*) ;; *) BUILD=$(cd "$BUILD" 2>/dev/null && pwd || echo "$PWD/$BUILD") ;; esac
+FW=$BUILD/cli/fwgate
+
+RUNS=${BENCH_RUNS:-3}
+BIG_MIB=${BENCH_BIG_MIB:-256}
+SMALL_KIB=${BENCH_SMALL_KIB:-4}
+WARM_REQS=${BENCH_WARM_REQS:-10}
+MAX_TIME=${BENCH_MAX_TIME:-300}
+DIRECT_ONLY=${BENCH_DIRECT_ONLY:-0}
+
+die() {
+	echo "bench: FAIL: $1" >&2
+	shift
+	for f in "$@"; do
+		[ -s "$f" ] && { echo "---- last lines of $f:" >&2; tail -n 20 "$f" >&2; }
+	done
+	exit 1
+}
+note() { echo "bench: $*" >&2; }
+
+for v in RUNS BIG_MIB SMALL_KIB WARM_REQS MAX_TIME; do
+	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "BENCH_$v must be a positive integer (got \"${!v}\")"
+done
+[ "$WARM_REQS" -ge 2 ] || die "BENCH_WARM_REQS must be at least 2"
+
+# Only loopback: no proxy from the environment, no ~/.curlrc (curl -q).
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
+
+for tool in curl openssl python3 cmp awk; do
+	command -v "$tool" >/dev/null || die "$tool is needed"
+done
+NGINX=/usr/sbin/nginx
+if [ ! -x "$NGINX" ]; then
+	note "nginx missing: installing nginx-light with apt-get"
+	sudo=()
+	[ "$(id -u)" = 0 ] || sudo=(sudo)
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y nginx-light >/dev/null ||
+		"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y nginx >/dev/null ||
+		die "cannot install nginx (apt-get install -y nginx-light)"
+	[ -x "$NGINX" ] || die "$NGINX still missing after apt-get"
+fi
+if [ "$DIRECT_ONLY" != 1 ]; then
+	[ -x "$FW" ] || die "$FW not found: build first (meson setup build && ninja -C build) or pass BUILD_DIR"
+fi
+
+T=$(mktemp -d /tmp/fwgate-bench-XXXXXX)
+pids=()
+cleanup() {
+	local rc=$?
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do
+		for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$p" 2>/dev/null || true
+	done
+	wait 2>/dev/null || true
+	rm -rf "$T"
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# ---------------------------------------------------------------- PKI
+# A test CA and a leaf for vendor.test, EC P-256, SHA-256, with the extensions
+# strict verification (OpenSSL 3, X509_V_FLAG_X509_STRICT) wants.
+mkdir -p "$T/pki" "$T/www" "$T/dl" "$T/res" "$T/nginx" "$T/state"
+chmod 700 "$T/pki" "$T/dl" "$T/res" "$T/state"
+cat >"$T/pki/openssl.cnf" <<'EOF'
+[ req ]
+distinguished_name = dn
+prompt             = no
+[ dn ]
+CN = unused
+[ ca_ext ]
+basicConstraints       = critical, CA:TRUE
+keyUsage               = critical, keyCertSign, cRLSign
+subjectKeyIdentifier   = hash
+[ leaf_ext ]
+basicConstraints       = critical, CA:FALSE
+keyUsage               = critical, digitalSignature
+extendedKeyUsage       = serverAuth
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid
+subjectAltName         = DNS:vendor.test
+EOF
+(
+	cd "$T/pki"
+	export OPENSSL_CONF=$T/pki/openssl.cnf
+	set -e
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ca.key
+	openssl req -new -x509 -key ca.key -subj "/CN=fwgate bench CA" -days 30 -sha256 \
+		-extensions ca_ext -set_serial "0x$(openssl rand -hex 16)" -out ca.crt
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out vendor.key
+	openssl req -new -key vendor.key -subj "/CN=vendor.test" -out vendor.csr
+	openssl x509 -req -in vendor.csr -CA ca.crt -CAkey ca.key -set_serial "0x$(openssl rand -hex 16)" \
+		-days 30 -sha256 -extfile openssl.cnf -extensions leaf_ext -out vendor.crt
+) >"$T/pki/openssl.log" 2>&1 || die "openssl failed" "$T/pki/openssl.log"
+TESTCA=$T/pki/ca.crt
+
+# ---------------------------------------------------------------- files
+BIG=$T/www/big.bin
+SMALL=$T/www/small.bin
+head -c $((BIG_MIB * 1024 * 1024)) /dev/urandom >"$BIG"
+head -c $((SMALL_KIB * 1024)) /dev/urandom >"$SMALL"
+BIG_BYTES=$(stat -c %s "$BIG")
+SMALL_BYTES=$(stat -c %s "$SMALL")
+
+# ---------------------------------------------------------------- nginx origin
+OP=$(free_port)
+user_line=""
+if [ "$(id -u)" = 0 ]; then
+	# Workers drop to nobody: let them through the 0700 mktemp directory.
+	user_line="user nobody nogroup;"
+	chmod 711 "$T"
+	chmod 755 "$T/www"
+	chmod 644 "$BIG" "$SMALL"
+fi
+cat >"$T/nginx/nginx.conf" <<EOF
+$user_line
+daemon off;
+worker_processes 1;
+pid $T/nginx/nginx.pid;
+error_log $T/nginx/error.log warn;
+events { worker_connections 256; }
+http {
+    log_format bench '\$connection \$connection_requests "\$request" \$status \$body_bytes_sent';
+    access_log $T/nginx/access.log bench;
+    client_body_temp_path $T/nginx/body;
+    proxy_temp_path $T/nginx/proxy;
+    fastcgi_temp_path $T/nginx/fastcgi;
+    uwsgi_temp_path $T/nginx/uwsgi;
+    scgi_temp_path $T/nginx/scgi;
+    types { }
+    default_type application/octet-stream;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_timeout 60s;
+    keepalive_requests 10000;
+    server {
+        listen 127.0.0.1:$OP ssl;
+        server_name vendor.test;
+        ssl_certificate $T/pki/vendor.crt;
+        ssl_certificate_key $T/pki/vendor.key;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        root $T/www;
+        location / { }
+    }
+}
+EOF
+"$NGINX" -p "$T/nginx" -c "$T/nginx/nginx.conf" -e "$T/nginx/error.log" >"$T/nginx/out" 2>&1 &
+pids+=($!)
+NGINX_PID=$!
+ready=0
+for _ in $(seq 1 100); do
+	kill -0 "$NGINX_PID" 2>/dev/null || break
+	if curl -q -s -o /dev/null --max-time 2 --resolve "vendor.test:$OP:127.0.0.1" --cacert "$TESTCA" \
+		"https://vendor.test:$OP/small.bin"; then ready=1; break; fi
+	sleep 0.1
+done
+[ $ready = 1 ] || die "nginx did not start on 127.0.0.1:$OP" "$T/nginx/out" "$T/nginx/error.log"
+
+# ---------------------------------------------------------------- fwgate
+FP="" ; FWPID="" ; FWCA=""
+start_fwgate() {
+	FP=$(free_port)
+	local cp
+	cp=$(free_port)
+	python3 - "$ROOT/etc/fwgate-policy.json" "$T/card.json" "$OP" <<'PY' || die "cannot write the rule card"
+import json, sys
+card = json.load(open(sys.argv[1]))
+svc = card["rules"][0]["service"]
+svc["ports"] = ["443", sys.argv[3]]
+svc["app_default"] = False
+json.dump(card, open(sys.argv[2], "w"))
+PY
+	printf '# bench allow-list\nvendor.test\n' >"$T/allow.txt"
+	{
+		printf '[proxy]\nlisten = 127.0.0.1:%s\n' "$FP"
+		printf '[console]\nlisten = 127.0.0.1:%s\n' "$cp"
+		printf '[state]\ndir = %s/state\n' "$T"
+		printf '[policy]\nfile = %s/card.json\nallowlist = %s/allow.txt\n' "$T" "$T"
+		printf '[upstream]\nca_file = %s\nresolve = vendor.test:%s:127.0.0.1\nallow_private = true\n' "$TESTCA" "$OP"
+		printf '[log]\nfile = %s/events.log\n' "$T"
+	} >"$T/fwgate.conf"
+	"$FW" run -c "$T/fwgate.conf" >"$T/fwgate.out" 2>"$T/fwgate.err" &
+	pids+=($!)
+	FWPID=$!
+	for _ in $(seq 1 200); do
+		grep -q "serving on" "$T/fwgate.err" && break
+		kill -0 "$FWPID" 2>/dev/null || break
+		sleep 0.05
+	done
+	grep -q "serving on" "$T/fwgate.err" || die "fwgate did not start" "$T/fwgate.err" "$T/fwgate.out"
+	FWCA=$T/state/ca/ca.crt
+	[ -s "$FWCA" ] || die "fwgate's CA $FWCA is missing" "$T/fwgate.err"
+}
+
+# VmHWM in kB of a process and its descendants: "main total nprocs"
+hwm_kb() {
+	local main=$1 total=0 n=0 p todo=("$1") kids
+	while [ ${#todo[@]} -gt 0 ]; do
+		p=${todo[0]}; todo=("${todo[@]:1}")
+		local kb
+		kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$p/status" 2>/dev/null || true)
+		[ -n "$kb" ] || continue
+		total=$((total + kb)); n=$((n + 1))
+		kids=$(cat /proc/"$p"/task/*/children 2>/dev/null || true)
+		for k in $kids; do todo+=("$k"); done
+	done
+	echo "$(awk '/^VmHWM:/ {print $2}' "/proc/$main/status" 2>/dev/null || echo 0) $total $n"
+}
+mb_of_kb() { awk -v k="$1" 'BEGIN { printf "%.1f", k * 1024 / 1e6 }'; }
+
+# ---------------------------------------------------------------- measuring
+W='%{http_code} %{size_download} %{time_starttransfer} %{time_total} %{num_connects}\n'
+# client_args MODE: the only difference between the two clients
+client_args() {
+	if [ "$1" = direct ]; then
+		echo "--resolve vendor.test:$OP:127.0.0.1 --cacert $TESTCA"
+	else
+		echo "--proxy http://127.0.0.1:$FP --cacert $FWCA"
+	fi
+}
+
+# one_fetch CASE MODE FILE MAXTIME RECORD: one curl process (fresh connection).
+# The body is piped straight into cmp (no client-side disk write, which only
+# adds writeback noise); curl's -w line goes to stderr, tagged "W".
+# Appends "bytes ttfb total" to res/CASE when RECORD=1 (0 = warm-up, discarded).
+one_fetch() {
+	local case=$1 mode=$2 file=$3 maxt=$4 rec=$5 err=$T/dl/$1.err st fld
+	# shellcheck disable=SC2046
+	if curl -q -sS --http1.1 --connect-timeout 10 --max-time "$maxt" $(client_args "$mode") \
+		-o - -w "%{stderr}W $W" "https://vendor.test:$OP/$(basename "$file")?c=$case&r=$RANDOM" 2>"$err" |
+		cmp -s - "$file"; then
+		st=("${PIPESTATUS[@]}")
+	else
+		st=("${PIPESTATUS[@]}")
+	fi
+	read -r -a fld <<<"$(sed -n 's/^W //p' "$err")"
+	grep -v '^W ' "$err" >&2 || true
+	if [ "${st[0]}" != 0 ] && [ "${st[0]}" != 23 ]; then
+		die "$case: curl exited ${st[0]}" "$T/fwgate.err" "$T/nginx/error.log"
+	fi
+	[ "${fld[0]:-}" = 200 ] || die "$case: HTTP status ${fld[0]:-none}" "$T/fwgate.err"
+	if [ "${st[1]}" != 0 ] || [ "${st[0]}" != 0 ]; then
+		die "$case: download differs from the origin's file (cmp exit ${st[1]}, ${fld[1]:-?} of $(stat -c %s "$file") bytes received)"
+	fi
+	if [ "$rec" = 1 ]; then echo "${fld[1]} ${fld[2]} ${fld[3]}" >>"$T/res/$case"; fi
+}
+
+# warm_fetch CASE MODE RECORD: WARM_REQS URLs in one curl process; the first
+# opens the connection (the tunnel, through fwgate), the later ones reuse it.
+warm_fetch() {
+	local case=$1 mode=$2 rec=$3 args=() i rc=0 n=0
+	for i in $(seq 1 "$WARM_REQS"); do
+		args+=(-o "$T/dl/$case.$i" --url "https://vendor.test:$OP/small.bin?c=$case&i=$i&r=$RANDOM")
+	done
+	# shellcheck disable=SC2046
+	curl -q -sS --http1.1 --connect-timeout 10 --max-time 60 $(client_args "$mode") -w "$W" "${args[@]}" \
+		>"$T/dl/$case.w" 2>"$T/dl/$case.err" || rc=$?
+	[ $rc = 0 ] || die "$case: curl exited $rc: $(cat "$T/dl/$case.err")" "$T/fwgate.err" "$T/nginx/error.log"
+	[ "$(wc -l <"$T/dl/$case.w")" = "$WARM_REQS" ] || die "$case: expected $WARM_REQS transfers" "$T/dl/$case.w"
+	while read -r code size ttfb total conns; do
+		n=$((n + 1))
+		[ "$code" = 200 ] || die "$case: request $n: HTTP status $code" "$T/fwgate.err"
+		cmp -s "$T/dl/$case.$n" "$SMALL" || die "$case: request $n: download differs from the origin's file"
+		if [ "$n" -gt 1 ]; then
+			if [ "$conns" != 0 ]; then echo "$n" >>"$T/res/$case.newconn"; fi
+			if [ "$rec" = 1 ]; then echo "$size $ttfb $total" >>"$T/res/$case"; fi
+		fi
+	done <"$T/dl/$case.w"
+	rm -f "$T/dl/$case".*
+}
+
+# Interleave direct and fwgate runs (d, f, d, f, ...) so drift hits both alike;
+# one warm-up round first (page cache, fwgate's leaf cache, nginx), discarded.
+# run_pair KIND: KIND small|warm|big
+run_pair() {
+	local kind=$1 r modes=(direct)
+	[ "$DIRECT_ONLY" = 1 ] || modes+=(fwgate)
+	for r in $(seq 0 "$RUNS"); do
+		local rec=1
+		[ "$r" = 0 ] && rec=0
+		for m in "${modes[@]}"; do
+			# Flush dirty pages (fwgate's spool of the previous run) so that their
+			# writeback does not land in the next run's timing.
+			sync -f "$T/state" 2>/dev/null || sync
+			case $kind in
+			small) one_fetch "small-$m" "$m" "$SMALL" 30 $rec ;;
+			warm) warm_fetch "warm-$m" "$m" $rec ;;
+			big) one_fetch "big-$m" "$m" "$BIG" "$MAX_TIME" $rec ;;
+			esac
+		done
+	done
+}
+
+# stat FILE COLUMN(1 bytes, 2 ttfb, 3 total) WHAT(median|min|max)
+stat_col() {
+	awk -v c="$2" '{print $c}' "$1" | sort -g | awk -v w="$3" '
+		{ a[NR] = $1 }
+		END {
+			if (NR == 0) { print "nan"; exit }
+			if (w == "min") print a[1]
+			else if (w == "max") print a[NR]
+			else if (NR % 2) print a[(NR + 1) / 2]
+			else print (a[NR / 2] + a[NR / 2 + 1]) / 2
+		}'
+}
+# MB/s per run (10^6 bytes/s), then the median
+mbps_col() {
+	awk '{ if ($3 > 0) printf "%.6f\n", $1 / $3 / 1e6 }' "$1" | sort -g | awk -v w="$2" '
+		{ a[NR] = $1 }
+		END {
+			if (NR == 0) { print "nan"; exit }
+			if (w == "min") print a[1]
+			else if (w == "max") print a[NR]
+			else if (NR % 2) print a[(NR + 1) / 2]
+			else print (a[NR / 2] + a[NR / 2 + 1]) / 2
+		}'
+}
+ms() { awk -v s="$1" 'BEGIN { printf "%.2f", s * 1000 }'; }
+
+declare -A RSS
+if [ "$DIRECT_ONLY" != 1 ]; then
+	start_fwgate
+	read -r idle_main _ < <(hwm_kb "$FWPID")
+fi
+note "origin nginx on 127.0.0.1:$OP${FP:+, fwgate on 127.0.0.1:$FP}; $RUNS runs per case after one warm-up"
+note "small file, fresh connection per request..."
+run_pair small
+[ "$DIRECT_ONLY" = 1 ] || RSS[small]=$(hwm_kb "$FWPID")
+note "small file, warm connection ($WARM_REQS requests per curl)..."
+run_pair warm
+[ "$DIRECT_ONLY" = 1 ] || RSS[warm]=$(hwm_kb "$FWPID")
+note "big file ($BIG_MIB MiB)..."
+run_pair big
+[ "$DIRECT_ONLY" = 1 ] || RSS[big]=$(hwm_kb "$FWPID")
+if [ "$DIRECT_ONLY" != 1 ]; then
+	kill -0 "$FWPID" 2>/dev/null || die "fwgate died during the runs" "$T/fwgate.err"
+fi
+
+# ---------------------------------------------------------------- report
+fsline=$(findmnt -no FSTYPE -T "$T" 2>/dev/null || echo "?")
+echo
+echo "fwgate proxy benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+echo "host:    $(uname -srm), $(nproc) CPU ($(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)), $(awk '/^MemTotal/ {printf "%.1f GB RAM", $2 * 1024 / 1e9}' /proc/meminfo)"
+echo "client:  $(curl --version | head -n 1 | cut -d' ' -f1-5)"
+echo "origin:  $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), TLS on 127.0.0.1:$OP, EC P-256 leaf, sendfile on, keepalive"
+if [ "$DIRECT_ONLY" != 1 ]; then
+	echo "fwgate:  $("$FW" version 2>/dev/null | head -n 1) ($FW)"
+fi
+echo "files:   big $BIG_BYTES bytes ($BIG_MIB MiB), small $SMALL_BYTES bytes; temp dir on $fsline"
+if [ "$DIRECT_ONLY" = 1 ]; then
+	echo "method:  $RUNS timed runs per case (+1 warm-up, discarded), direct only (BENCH_DIRECT_ONLY=1);"
+else
+	echo "method:  $RUNS timed runs per case (+1 warm-up, discarded), direct and fwgate runs interleaved;"
+fi
+echo "         figures are medians; MB = 10^6 bytes; every download compared byte for byte (cmp): all identical"
+echo
+printf '%-40s %10s %10s %10s %16s %12s\n' "case" "MB/s" "TTFB ms" "total ms" "vs direct" "fwgate RSS"
+printf '%-40s %10s %10s %10s %16s %12s\n' "----" "----" "-------" "--------" "---------" "----------"
+row() { # row LABEL CASE RATIO RSS; MB/s only for the big file (noise for a small one)
+	local f=$T/res/$2 mbps="-"
+	case $2 in big-*) mbps=$(printf '%.2f' "$(mbps_col "$f" median)") ;; esac
+	printf '%-40s %10s %10s %10s %16s %12s\n' "$1" "$mbps" \
+		"$(ms "$(stat_col "$f" 2 median)")" "$(ms "$(stat_col "$f" 3 median)")" "$3" "$4"
+}
+ratio() { # ratio NUM DEN SUFFIX
+	awk -v a="$1" -v b="$2" -v s="$3" 'BEGIN { if (b > 0) printf "%.2fx %s", a / b, s; else print "-" }'
+}
+rss_of() { # main-process peak in MB, plus the descendants' when there are any
+	local m t n
+	read -r m t n <<<"$1"
+	if [ "$n" -gt 1 ]; then echo "$(mb_of_kb "$m") (+$((n - 1))p: $(mb_of_kb "$t"))"; else mb_of_kb "$m"; fi
+}
+declare -A LABEL=([small]="$SMALL_KIB KiB, fresh connection" [warm]="$SMALL_KIB KiB, warm (requests 2..$WARM_REQS)"
+	[big]="$BIG_MIB MiB, fresh connection")
+for k in small warm big; do
+	row "${LABEL[$k]}: direct" "$k-direct" "-" "-"
+	if [ "$DIRECT_ONLY" != 1 ]; then
+		if [ "$k" = big ]; then
+			rt=$(ratio "$(mbps_col "$T/res/big-fwgate" median)" "$(mbps_col "$T/res/big-direct" median)" "MB/s")
+		else
+			rt=$(ratio "$(stat_col "$T/res/$k-fwgate" 2 median)" "$(stat_col "$T/res/$k-direct" 2 median)" "TTFB")
+		fi
+		row "${LABEL[$k]}: fwgate" "$k-fwgate" "$rt" "$(rss_of "${RSS[$k]}")"
+	fi
+done
+echo
+echo "spread (min .. max) over the $RUNS runs; warm: over the $((RUNS * (WARM_REQS - 1))) pooled requests:"
+for k in small warm big; do
+	for m in direct fwgate; do
+		f=$T/res/$k-$m
+		[ -s "$f" ] || continue
+		mb="                        "
+		[ "$k" = big ] && mb=$(printf 'MB/s %8.2f .. %-8.2f' "$(mbps_col "$f" min)" "$(mbps_col "$f" max)")
+		printf '  %-13s %s  TTFB ms %8s .. %-8s  total ms %8s .. %s\n' "$k-$m" "$mb" \
+			"$(ms "$(stat_col "$f" 2 min)")" "$(ms "$(stat_col "$f" 2 max)")" \
+			"$(ms "$(stat_col "$f" 3 min)")" "$(ms "$(stat_col "$f" 3 max)")"
+	done
+done
+for m in direct fwgate; do
+	if [ -s "$T/res/warm-$m.newconn" ]; then
+		echo "  WARNING: warm-$m: $(wc -l <"$T/res/warm-$m.newconn") later request(s) opened a new connection (no reuse)"
+	fi
+done
+echo
+echo "origin side (nginx access log): connections opened for the requests of each case, warm-up included"
+for k in small warm big; do
+	line="  "
+	for m in direct fwgate; do
+		[ -s "$T/res/$k-$m" ] || continue
+		nreq=$(grep -c "c=$k-$m&" "$T/nginx/access.log" || true)
+		ncon=$(grep "c=$k-$m&" "$T/nginx/access.log" | awk '{print $1}' | sort -u | wc -l)
+		line+=$(printf '%-13s %3s requests on %3s connections   ' "$k-$m:" "$nreq" "$ncon")
+	done
+	echo "${line%"${line##*[! ]}"}"
+done
+echo
+echo "notes:"
+echo "  - TTFB = curl %{time_starttransfer}; through fwgate it includes the CONNECT, both TLS"
+echo "    handshakes and, fwgate being store-and-forward, the whole upstream fetch and spool."
+echo "  - warm rows: one curl per run fetching $WARM_REQS URLs over one connection (one tunnel);"
+echo "    the first request is left out, the per-request times of the others are pooled."
+if [ "$DIRECT_ONLY" != 1 ]; then
+	echo "  - fwgate RSS: VmHWM (peak resident set) of the fwgate process read from /proc after"
+	echo "    each case; cases run top to bottom, so each figure is the peak so far."
+	echo "    At idle after start: $(mb_of_kb "$idle_main") MB. (+Np: total with N child processes.)"
+fi
+echo "  - The page cache cannot be dropped here: the files were just written, so the origin"
+echo "    serves them from memory; fwgate's spool goes through the page cache of the temp"
+echo "    dir's file system ($fsline); curl's output is piped into cmp, never written."
+echo "    Before each run the file system is synced, so the writeback of a previous run's"
+echo "    spool does not fall into the next one. Runs are interleaved and a warm-up run"
+echo "    is discarded; the spread shows the remaining noise."
+echo "  - nginx's sendfile does not apply to TLS without kernel TLS: the origin encrypts in"
+echo "    user space, like fwgate does on both legs."
+echo
+env_line="BENCH_RUNS=$RUNS BENCH_BIG_MIB=$BIG_MIB BENCH_SMALL_KIB=$SMALL_KIB BENCH_WARM_REQS=$WARM_REQS BENCH_MAX_TIME=$MAX_TIME"
+[ "$DIRECT_ONLY" = 1 ] && env_line+=" BENCH_DIRECT_ONLY=1"
+echo "rerun: $env_line bash $ROOT/bench/proxy.sh $BUILD"
