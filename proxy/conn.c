@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,9 @@
 #include "proxy/upstream.h"
 
 #define BODY_CHUNK (256 * 1024)
+/* Bounds of the lingering close. */
+#define LINGER_MS 1000
+#define LINGER_MAX_BYTES (1024 * 1024)
 
 struct conn {
 	struct fw_proxy *px;
@@ -417,13 +421,42 @@ static int serve_plain(struct conn *c)
 	return open_tunnel(c);
 }
 
+/* Lingering close (RFC 9112 9.6): half-close, then read and drop what
+ * the client still sends, bounded in bytes and time. Closing with unread
+ * bytes in the receive queue makes the kernel send a reset, which can
+ * destroy the refusal the client has not read yet. */
+static void linger_close(int fd)
+{
+	uint8_t sink[16384];
+	size_t drained = 0;
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (shutdown(fd, SHUT_WR) == 0) {
+		while (drained < LINGER_MAX_BYTES) {
+			double left = LINGER_MS - elapsed_ms(&t0);
+			struct pollfd pfd = { .fd = fd, .events = POLLIN };
+			ssize_t n;
+
+			if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+				break;
+			n = recv(fd, sink, sizeof(sink), 0);
+			if (n <= 0 && !(n < 0 && (errno == EINTR || errno == EAGAIN)))
+				break;
+			if (n > 0)
+				drained += (size_t)n;
+		}
+	}
+	close(fd);
+}
+
 static void conn_free(struct conn *c)
 {
 	if (c->io.ssl != NULL) {
 		SSL_shutdown(c->io.ssl);
 		SSL_free(c->io.ssl);
 	}
-	close(c->io.fd);
+	linger_close(c->io.fd);
 	fw_upstream_free(c->up);
 	free(c->io.buf);
 	free(c->req);

@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include "proxy/upstream.h"
 
@@ -25,6 +26,7 @@ struct fw_upstream {
 	struct fw_upstream_resp *resp;
 	size_t head_bytes;
 	bool head_too_big;
+	bool bad_length;
 	bool addr_refused;
 	struct fw_decision_result addr_why;
 	struct fw_err spool_err;
@@ -73,11 +75,38 @@ static curl_socket_t open_socket_cb(void *arg, curlsocktype purpose, struct curl
 
 static CURLcode ssl_ctx_cb(CURL *easy, void *ssl_ctx, void *arg)
 {
+	struct fw_upstream *u = arg;
+	X509_VERIFY_PARAM *param = SSL_CTX_get0_param(ssl_ctx);
+
 	(void)easy;
-	(void)arg;
 	/* Level 2: RSA/DH >= 2048 bits, ECC >= 224, no SHA-1 signatures. */
 	SSL_CTX_set_security_level(ssl_ctx, 2);
+	/* The name check inside OpenSSL's chain verification as well as
+	 * libcurl's own after it: a mismatch is then reported as exactly
+	 * that (X509_V_ERR_HOSTNAME_MISMATCH), not as an unspecified error. */
+	X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	if (X509_VERIFY_PARAM_set1_host(param, u->host, 0) != 1)
+		return CURLE_OUT_OF_MEMORY;
 	return CURLE_OK;
+}
+
+/* A Content-Length value: OWS 1*DIGIT OWS, at most 19 digits. */
+static int parse_length(struct fw_upstream_resp *r, const char *v, size_t n)
+{
+	uint64_t x = 0;
+	size_t i = 0, digits = 0;
+
+	while (i < n && (v[i] == ' ' || v[i] == '\t'))
+		i++;
+	for (; i < n && v[i] >= '0' && v[i] <= '9'; i++, digits++)
+		x = x * 10 + (uint64_t)(v[i] - '0');
+	while (i < n && (v[i] == ' ' || v[i] == '\t'))
+		i++;
+	if (digits == 0 || digits > 19 || i != n || (r->has_length && r->length != x))
+		return -1;
+	r->has_length = true;
+	r->length = x;
+	return 0;
 }
 
 static size_t header_cb(char *buf, size_t size, size_t n, void *arg)
@@ -109,13 +138,13 @@ static size_t header_cb(char *buf, size_t size, size_t n, void *arg)
 		if (((unsigned char)buf[i] < 0x20 && buf[i] != '\t') || buf[i] == 0x7f)
 			return len; /* never relay a field with control bytes */
 	if ((size_t)(colon - buf) == 14 && strncasecmp(buf, "content-length", 14) == 0) {
-		curl_off_t cl = 0;
-
-		if (curl_easy_getinfo(u->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK && cl >= 0) {
-			r->has_length = true;
-			r->length = (uint64_t)cl;
-		}
-		return len;
+		/* libcurl has not published the length yet while headers
+		 * arrive; read it here, digits only (libcurl itself refuses
+		 * a malformed or conflicting one). */
+		if (parse_length(r, colon + 1, (size_t)(buf + nl - colon - 1)) == 0)
+			return len;
+		u->bad_length = true;
+		return 0;
 	}
 	if (!in_list(pass_fields, buf, (size_t)(colon - buf)))
 		return len;
@@ -205,6 +234,7 @@ static int set_options(struct fw_upstream *u, const char *url, bool head, struct
 	SET(CURLOPT_SSL_VERIFYPEER, 1L);
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
 	SET(CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
+	SET(CURLOPT_SSL_CTX_DATA, u);
 	if (c->upstream.ca_file[0] != '\0')
 		SET(CURLOPT_CAINFO, c->upstream.ca_file);
 	if (u->resolve != NULL)
@@ -346,6 +376,10 @@ static int explain(struct fw_upstream *u, CURLcode rc, struct fw_err *err)
 		fw_err_set(err, "the download could not be stored: %s", fw_err_msg(&u->spool_err));
 		return 507;
 	}
+	if (u->bad_length) {
+		fw_err_set(err, "%s sent a malformed or conflicting Content-Length", h);
+		return 502;
+	}
 	if (u->head_too_big) {
 		fw_err_set(err, "the response head of %s is larger than %d bytes", h, FW_UPSTREAM_MAX_HEAD_BYTES);
 		return 502;
@@ -410,7 +444,7 @@ int fw_upstream_fetch(struct fw_upstream *u, const char *url, const char *host,
 	u->host = host;
 	u->resp = resp;
 	u->head_bytes = 0;
-	u->head_too_big = u->addr_refused = u->spool_failed = false;
+	u->head_too_big = u->bad_length = u->addr_refused = u->spool_failed = false;
 	u->errbuf[0] = '\0';
 	fw_err_clear(&u->spool_err);
 	if (!head && fw_spool_new(&resp->body, u->cfg->state.dir, u->cfg->upstream.max_body_bytes, err) != 0) {
