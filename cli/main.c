@@ -83,6 +83,22 @@ static const char usage_categories[] =
 	"checked and lower-cased; malformed lines are reported and skipped; one\n"
 	"import is one transaction. A running gateway reads the database at start.\n";
 
+static const char usage_scan[] =
+	"usage: fwgate scan FILE... [--json]\n"
+	"\n"
+	"Inspects each FILE with the gateway's pipeline, offline: typing\n"
+	"(libmagic), recursive unpacking (libarchive) under the [scanner] limits,\n"
+	"and ClamAV over every node, in the same sandboxed worker processes.\n"
+	"Prints one line per file (VERDICT and the first reason, then the\n"
+	"signatures and other reasons), or with --json one document per line:\n"
+	"path, sha256, size, mime, file_type, verdict, reasons[], signatures[]\n"
+	"{name, member}, members[] {path, depth, size, sha256, mime, file_type,\n"
+	"verdict}. Member paths are chains (outer.zip!inner.tar!fw.bin) with\n"
+	"hostile names escaped. Verdicts: clean, infected, suspicious (unsafe\n"
+	"member names or links, heuristics), unscannable (a limit, encryption, a\n"
+	"corrupt archive, a worker crash or timeout). Progress is shown on a\n"
+	"terminal. Exit 0 all clean, 1 any not clean, 2 error.\n";
+
 const struct cli_cmd cli_cmds[] = {
 	{ "help", "list the commands, or explain one", usage_help, cmd_help },
 	{ "version", "print the versions of fwgate and its libraries", usage_version, cmd_version },
@@ -92,6 +108,7 @@ const struct cli_cmd cli_cmds[] = {
 	{ "ca", "create or print the interception CA", usage_ca, cmd_ca },
 	{ "allowlist", "show what the policy decides for a URL or host, and why", usage_allowlist, cmd_allowlist },
 	{ "categories", "import URL category lists (UT1, hosts files, plain lists)", usage_categories, cmd_categories },
+	{ "scan", "inspect files offline with the gateway's pipeline", usage_scan, cmd_scan },
 	{ NULL, NULL, NULL, NULL },
 };
 

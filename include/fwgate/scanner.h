@@ -1,15 +1,21 @@
-/* scanner/: spool files and hashing (this header so far); typing,
- * unpacking, ClamAV scanning and the worker processes come with the
- * inspection pipeline. Must not hold the CA key or any Internet socket.
+/* scanner/: spool files and hashing, and the inspection pipeline: typing
+ * (libmagic), recursive unpacking (libarchive) under limits, ClamAV
+ * scanning, verdicts, and the scanner worker processes that do all of it
+ * away from the proxy. Must not hold the CA key or any Internet socket.
  * Thread-safety: a struct fw_spool belongs to one thread at a time;
- * fw_spool_dir_prepare is for start-up only. */
+ * fw_spool_dir_prepare is for start-up only; fw_scanner_scan_fd may be
+ * called from many threads at once; start, reload and stop from one. */
 #ifndef FWGATE_SCANNER_H
 #define FWGATE_SCANNER_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
+#include <jansson.h>
+
+#include "fwgate/config.h"
 #include "fwgate/err.h"
 
 #define FW_SHA256_HEX_LEN 64
@@ -47,5 +53,77 @@ const char *fw_spool_path(const struct fw_spool *sp);
 
 /* Removes the file and frees; NULL is a no-op. */
 void fw_spool_discard(struct fw_spool *sp);
+
+/* ------------------------------------------------------------ verdicts */
+
+/* Ordered by severity: aggregation keeps the worst. */
+enum fw_verdict {
+	FW_VERDICT_CLEAN = 0,
+	FW_VERDICT_PENDING,
+	FW_VERDICT_SUSPICIOUS,
+	FW_VERDICT_UNSCANNABLE,
+	FW_VERDICT_INFECTED,
+};
+
+/* "clean", "pending", "suspicious", "unscannable", "infected". */
+const char *fw_verdict_name(enum fw_verdict v);
+
+/* The verdict on one package. The summary fields come from doc, the whole
+ * verdict document (the layout `fwgate scan --json` prints):
+ *   path, sha256, size, mime, file_type, verdict, reasons[],
+ *   signatures[] {name, member}, members[] {path, depth, size, sha256,
+ *   mime, file_type, verdict}, members_total, members_listed, engine{}. */
+struct fw_scan_result {
+	enum fw_verdict verdict;
+	char reason[FW_ERR_MSG_MAX];     /* the first reason; "" when clean */
+	char signature[256];             /* the first signature; "" when none */
+	char member[FW_ERR_MSG_MAX];     /* the member chain it matched in */
+	char member_sha256[FW_SHA256_HEX_LEN + 1];
+	json_t *doc;                     /* owned; NULL when no worker answered */
+};
+
+/* Frees doc and empties the record; safe on a zeroed record. */
+void fw_scan_result_clear(struct fw_scan_result *res);
+
+/* Sets res to `unscannable` with reason and no document: the fail-closed
+ * answer when the pipeline itself failed. */
+void fw_scan_result_fail(struct fw_scan_result *res, const char *fmt, ...) FW_PRINTF(2, 3);
+
+/* ------------------------------------------------------- the scanner */
+
+/* The scanner: a supervisor process that loads the ClamAV engine once and
+ * pre-forks [scanner] workers sharing it copy-on-write. */
+struct fw_scanner;
+
+/* Forks the supervisor, which loads the signatures and forks the workers.
+ * Call it before the process loads any secret (the CA key): the
+ * supervisor and the workers are copies of the caller at this point.
+ * Start-up is all-or-nothing: returns after the engine is loaded and the
+ * workers are up, or fails with the supervisor's reason. The engine
+ * summary (databases, signature count, warnings) is written to `info`
+ * (may be NULL) one line at a time. tmp_dir (an existing directory, 0700)
+ * holds unpacked members as unnamed files and ClamAV's temporary files. */
+int fw_scanner_start(struct fw_scanner **out, const struct fw_config *cfg, const char *tmp_dir,
+		     FILE *info, struct fw_err *err) FW_WUR FW_NONNULL(1, 2, 3);
+
+/* Inspects the file open on fd (read from offset 0 with pread; the caller
+ * keeps it). name is the file's display name, the root of member chains.
+ * Always fills res: any failure of the pipeline (worker crash, timeout,
+ * garbage answer, supervisor gone) is `unscannable` with the reason, so
+ * the caller fails closed by delivering only `clean`. Returns 0, or -1 only
+ * for a caller error (bad arguments). Thread-safe; blocks. */
+int fw_scanner_scan_fd(struct fw_scanner *s, int fd, const char *name, struct fw_scan_result *res)
+	FW_NONNULL(1, 3, 4);
+
+/* Compiles a new engine from the configured signatures and rolls the
+ * workers onto it; jobs in flight finish on the old workers. On failure
+ * the old engine keeps serving and err says why. */
+int fw_scanner_reload(struct fw_scanner *s, struct fw_err *err) FW_NONNULL(1);
+
+/* One line describing the loaded engine (databases, signature count). */
+const char *fw_scanner_summary(const struct fw_scanner *s) FW_NONNULL(1);
+
+/* Stops the supervisor and its workers and frees; NULL is a no-op. */
+void fw_scanner_stop(struct fw_scanner *s);
 
 #endif

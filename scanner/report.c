@@ -1,0 +1,224 @@
+/* Verdicts and the verdict document: built in a worker while the walker
+ * and the scan threads add to it, sent as JSON, validated and summarized
+ * on the client's side. The worst finding wins; nothing here lowers a
+ * verdict. Must not scan or unpack. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scanner/scan_int.h"
+
+/* Bounds of one document, so that a package of a million members makes a
+ * document of a few megabytes, not gigabytes. */
+#define REPORT_MAX_MEMBERS 20000
+#define REPORT_MAX_REASONS 200
+#define REPORT_MAX_SIGNATURES 1000
+
+static const char *const verdict_names[] = {
+	[FW_VERDICT_CLEAN] = "clean",
+	[FW_VERDICT_PENDING] = "pending",
+	[FW_VERDICT_SUSPICIOUS] = "suspicious",
+	[FW_VERDICT_UNSCANNABLE] = "unscannable",
+	[FW_VERDICT_INFECTED] = "infected",
+};
+
+const char *fw_verdict_name(enum fw_verdict v)
+{
+	if ((unsigned)v >= FW_ARRAY_LEN(verdict_names))
+		return "unscannable";
+	return verdict_names[v];
+}
+
+static int verdict_parse(const char *s, enum fw_verdict *v)
+{
+	for (unsigned i = 0; i < FW_ARRAY_LEN(verdict_names); i++)
+		if (strcmp(s, verdict_names[i]) == 0) {
+			*v = (enum fw_verdict)i;
+			return 0;
+		}
+	return -1;
+}
+
+void fw_scan_result_clear(struct fw_scan_result *res)
+{
+	json_decref(res->doc);
+	memset(res, 0, sizeof(*res));
+}
+
+void fw_scan_result_fail(struct fw_scan_result *res, const char *fmt, ...)
+{
+	va_list ap;
+
+	fw_scan_result_clear(res);
+	res->verdict = FW_VERDICT_UNSCANNABLE;
+	va_start(ap, fmt);
+	vsnprintf(res->reason, sizeof(res->reason), fmt, ap);
+	va_end(ap);
+}
+
+int scan_report_init(struct scan_report *r, const char *path)
+{
+	memset(r, 0, sizeof(*r));
+	if (pthread_mutex_init(&r->lock, NULL) != 0)
+		return -1;
+	r->doc = json_object();
+	r->members = json_array();
+	r->reasons = json_array();
+	r->signatures = json_array();
+	if (r->doc == NULL || r->members == NULL || r->reasons == NULL || r->signatures == NULL ||
+	    json_object_set_new(r->doc, "path", json_string(path)) != 0 ||
+	    json_object_set(r->doc, "reasons", r->reasons) != 0 ||
+	    json_object_set(r->doc, "signatures", r->signatures) != 0 ||
+	    json_object_set(r->doc, "members", r->members) != 0) {
+		scan_report_release(r);
+		return -1;
+	}
+	return 0;
+}
+
+void scan_report_release(struct scan_report *r)
+{
+	json_decref(r->members);
+	json_decref(r->reasons);
+	json_decref(r->signatures);
+	json_decref(r->doc);
+	pthread_mutex_destroy(&r->lock);
+	memset(r, 0, sizeof(*r));
+}
+
+static void raise_node(json_t *node, enum fw_verdict v)
+{
+	enum fw_verdict cur = FW_VERDICT_CLEAN;
+	json_t *old;
+
+	if (node == NULL)
+		return;
+	old = json_object_get(node, "verdict");
+	if (json_is_string(old) && verdict_parse(json_string_value(old), &cur) == 0 && cur >= v)
+		return;
+	json_object_set_new(node, "verdict", json_string(fw_verdict_name(v)));
+}
+
+void scan_report_add(struct scan_report *r, json_t *member, enum fw_verdict v, const char *fmt, ...)
+{
+	char reason[FW_ERR_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&r->lock);
+	if (v > r->verdict)
+		r->verdict = v;
+	raise_node(member, v);
+	if (json_array_size(r->reasons) < REPORT_MAX_REASONS)
+		json_array_append_new(r->reasons, json_string(reason));
+	pthread_mutex_unlock(&r->lock);
+}
+
+void scan_report_signature(struct scan_report *r, json_t *member, const char *name, const char *chain,
+			   const char *member_sha256)
+{
+	json_t *s;
+
+	scan_report_add(r, member, FW_VERDICT_INFECTED, "signature %s in %s", name, chain);
+	pthread_mutex_lock(&r->lock);
+	if (json_array_size(r->signatures) < REPORT_MAX_SIGNATURES) {
+		s = json_pack("{s:s, s:s, s:s}", "name", name, "member", chain, "member_sha256",
+			      member_sha256 ? member_sha256 : "");
+		if (s != NULL)
+			json_array_append_new(r->signatures, s);
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+json_t *scan_report_member(struct scan_report *r, const char *chain, unsigned depth, uint64_t size,
+			   const char *sha256, const char *mime, const char *file_type)
+{
+	json_t *m = NULL;
+
+	pthread_mutex_lock(&r->lock);
+	r->members_total++;
+	if (r->members_listed < REPORT_MAX_MEMBERS) {
+		m = json_pack("{s:s, s:I, s:I, s:s, s:s, s:s, s:s}", "path", chain, "depth", (json_int_t)depth,
+			      "size", (json_int_t)size, "sha256", sha256, "mime", mime, "file_type", file_type,
+			      "verdict", "clean");
+		if (m != NULL && json_array_append_new(r->members, m) == 0)
+			r->members_listed++;
+		else
+			m = NULL;
+	}
+	pthread_mutex_unlock(&r->lock);
+	return m;
+}
+
+void scan_report_set(struct scan_report *r, json_t *node, const char *key, json_t *value)
+{
+	pthread_mutex_lock(&r->lock);
+	if (node != NULL)
+		json_object_set_new(node, key, value);
+	else
+		json_decref(value);
+	pthread_mutex_unlock(&r->lock);
+}
+
+json_t *scan_report_take(struct scan_report *r)
+{
+	json_t *doc;
+
+	pthread_mutex_lock(&r->lock);
+	json_object_set_new(r->doc, "verdict", json_string(fw_verdict_name(r->verdict)));
+	json_object_set_new(r->doc, "members_total", json_integer((json_int_t)r->members_total));
+	json_object_set_new(r->doc, "members_listed", json_integer((json_int_t)r->members_listed));
+	doc = json_incref(r->doc);
+	pthread_mutex_unlock(&r->lock);
+	return doc;
+}
+
+json_t *scan_doc_failed(const char *path, const char *reason)
+{
+	return json_pack("{s:s, s:s, s:[s], s:[], s:[], s:I, s:I}", "path", path, "verdict", "unscannable",
+			 "reasons", reason, "signatures", "members", "members_total", (json_int_t)0,
+			 "members_listed", (json_int_t)0);
+}
+
+static void copy_str(char *dst, size_t len, json_t *v)
+{
+	if (json_is_string(v))
+		snprintf(dst, len, "%s", json_string_value(v));
+}
+
+void scan_result_from_doc(struct fw_scan_result *res, json_t *doc)
+{
+	json_t *v, *reasons, *sigs, *first;
+	enum fw_verdict verdict;
+
+	fw_scan_result_clear(res);
+	v = json_object_get(doc, "verdict");
+	reasons = json_object_get(doc, "reasons");
+	sigs = json_object_get(doc, "signatures");
+	if (!json_is_object(doc) || !json_is_string(v) || verdict_parse(json_string_value(v), &verdict) != 0 ||
+	    !json_is_array(reasons) || !json_is_array(sigs) || !json_is_array(json_object_get(doc, "members"))) {
+		json_decref(doc);
+		fw_scan_result_fail(res, "the scanner answered a verdict document that does not validate");
+		return;
+	}
+	/* Fail closed on an inconsistent document: a verdict other than
+	 * clean must carry its reason. */
+	if (verdict != FW_VERDICT_CLEAN && json_array_size(reasons) == 0) {
+		json_decref(doc);
+		fw_scan_result_fail(res, "the scanner answered a %s verdict without a reason",
+				    fw_verdict_name(verdict));
+		return;
+	}
+	res->verdict = verdict;
+	res->doc = doc;
+	copy_str(res->reason, sizeof(res->reason), json_array_get(reasons, 0));
+	first = json_array_get(sigs, 0);
+	if (first != NULL) {
+		copy_str(res->signature, sizeof(res->signature), json_object_get(first, "name"));
+		copy_str(res->member, sizeof(res->member), json_object_get(first, "member"));
+		copy_str(res->member_sha256, sizeof(res->member_sha256), json_object_get(first, "member_sha256"));
+	}
+}

@@ -1,0 +1,195 @@
+/* Private to scanner/: the pieces of the inspection pipeline that run in
+ * a worker process (typing, the unpack walk, the ClamAV scan queue, the
+ * verdict report) and the wire format between client, supervisor and
+ * workers. Nothing here is for other modules. */
+#ifndef FWGATE_SCAN_INT_H
+#define FWGATE_SCAN_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "fwgate/config.h"
+#include "fwgate/scanner.h"
+
+struct cl_engine;
+
+/* ------------------------------------------------------------ limits */
+
+/* The limits one package is inspected under, from [scanner]. */
+struct scan_limits {
+	unsigned max_depth;
+	uint64_t max_members;
+	uint64_t max_member_bytes;
+	uint64_t max_total_bytes;
+	unsigned max_ratio;
+	unsigned max_seconds;
+};
+
+void scan_limits_from_config(struct scan_limits *l, const struct fw_config *cfg);
+
+/* ------------------------------------------------------------ engine */
+
+/* The ClamAV engine and what it was loaded from. */
+struct scan_engine {
+	struct cl_engine *cl;
+	unsigned signatures;
+	bool full_db;             /* a main/daily database was among them */
+	char summary[1024];       /* one line for logs and `fwgate version`-like output */
+	char warning[512];        /* "" or a loud warning for the operator */
+};
+
+/* Loads the configured signatures (or the bundled ones plus
+ * /var/lib/clamav), sets ClamAV's limits at or above fwgate's and
+ * compiles. tmp_dir is where ClamAV may write its temporary files. */
+int scan_engine_load(struct scan_engine **out, const struct fw_config *cfg, const char *tmp_dir,
+		     struct fw_err *err) FW_WUR FW_NONNULL(1, 2, 3);
+void scan_engine_free(struct scan_engine *e);
+
+/* ------------------------------------------------------------ typing */
+
+struct scan_typer;
+
+int scan_typer_new(struct scan_typer **out, struct fw_err *err) FW_WUR FW_NONNULL(1);
+void scan_typer_free(struct scan_typer *t);
+/* MIME type of the first len bytes of a node, into mime (always set). Not
+ * thread-safe: one typer per thread. */
+void scan_typer_mime(struct scan_typer *t, const void *p, size_t len, char *mime, size_t mime_len)
+	FW_NONNULL(1, 4);
+/* The policy file type of a MIME type: "firmware_image", "pe", "archive"
+ * or "other". */
+const char *scan_file_type(const char *mime) FW_NONNULL(1);
+/* True when the MIME type names a container format libarchive reads. */
+bool scan_mime_is_archive(const char *mime) FW_NONNULL(1);
+
+/* ------------------------------------------------------------ report */
+
+/* The verdict document under construction; shared by the walker and the
+ * scan threads, guarded by lock. */
+struct scan_report {
+	pthread_mutex_t lock;
+	json_t *doc;              /* the document (see fwgate/scanner.h) */
+	json_t *members;          /* doc.members */
+	json_t *reasons;          /* doc.reasons */
+	json_t *signatures;       /* doc.signatures */
+	enum fw_verdict verdict;
+	uint64_t members_total;
+	uint64_t members_listed;
+};
+
+int scan_report_init(struct scan_report *r, const char *path) FW_WUR FW_NONNULL(1, 2);
+void scan_report_release(struct scan_report *r);
+/* Raises the package verdict to v (never lowers it) and records the
+ * reason; member (may be NULL) is that node's entry, raised too. */
+void scan_report_add(struct scan_report *r, json_t *member, enum fw_verdict v, const char *fmt, ...)
+	FW_PRINTF(4, 5);
+void scan_report_signature(struct scan_report *r, json_t *member, const char *name, const char *chain,
+			   const char *member_sha256);
+/* Appends a member entry (borrowed pointer, owned by the report), or
+ * returns NULL once the listing cap is reached (the member still counts). */
+json_t *scan_report_member(struct scan_report *r, const char *chain, unsigned depth, uint64_t size,
+			   const char *sha256, const char *mime, const char *file_type);
+/* Sets a field of a node entry under the lock. */
+void scan_report_set(struct scan_report *r, json_t *node, const char *key, json_t *value);
+/* Finalizes the verdict fields and hands the document out. */
+json_t *scan_report_take(struct scan_report *r);
+
+/* Fills res from a verdict document (adopting doc). Fails closed: a
+ * document that does not validate makes res `unscannable`. */
+void scan_result_from_doc(struct fw_scan_result *res, json_t *doc);
+
+/* A minimal document for a failed pipeline. */
+json_t *scan_doc_failed(const char *path, const char *reason);
+
+/* ------------------------------------------------------------ scan queue */
+
+/* A pool of threads in a worker that run ClamAV over nodes while the
+ * walker unpacks the next ones, so one package uses every core. */
+struct scan_queue;
+
+int scan_queue_new(struct scan_queue **out, const struct scan_engine *eng, unsigned threads,
+		   struct fw_err *err) FW_WUR FW_NONNULL(1, 2);
+void scan_queue_free(struct scan_queue *q);
+/* Queues a ClamAV scan of fd (adopted; closed when done). parse_archive
+ * false for containers fwgate unpacks itself. Blocks while the queue is
+ * full. node may be NULL (member not listed). */
+void scan_queue_push(struct scan_queue *q, struct scan_report *rep, int fd, const char *chain,
+		     json_t *node, const char *sha256, bool parse_archive);
+/* Waits until every queued scan of this package has finished. */
+void scan_queue_drain(struct scan_queue *q);
+
+/* ------------------------------------------------------------ walk */
+
+struct scan_walk_ctx {
+	struct scan_typer *typer;
+	struct scan_queue *queue;
+	struct scan_limits limits;
+	int tmp_dir_fd;           /* where member data lives, as unnamed files */
+};
+
+/* Inspects the package open on fd (read with pread; not adopted) and
+ * returns its verdict document. sha256 is the package's hash when the
+ * caller knows it, else NULL (computed here). Never fails: every problem
+ * is a reason in the document. */
+json_t *scan_walk(struct scan_walk_ctx *ctx, int fd, const char *name, const char *sha256);
+
+/* Escapes a member name for a chain: control bytes, DEL, '!', '\\' and
+ * bytes outside valid UTF-8 become \xNN; over 255 bytes it is cut and
+ * ends in "...". out_len must be at least 1024. */
+void scan_name_escape(const char *name, char *out, size_t out_len) FW_NONNULL(1, 2);
+
+/* ------------------------------------------------------------ wire */
+
+#define SCAN_WIRE_MAGIC 0x46575343u   /* "FWSC" */
+#define SCAN_WIRE_VERSION 1
+#define SCAN_WIRE_MAX (64u * 1024 * 1024) /* largest payload: a verdict document */
+#define SCAN_WIRE_MAX_FDS 2
+
+enum scan_msg_type {
+	SCAN_MSG_JOB = 1,      /* client→supervisor (fds: reply socket, file), supervisor→worker (fd: file) */
+	SCAN_MSG_RESULT,       /* worker→supervisor→client: a verdict document (JSON) */
+	SCAN_MSG_READY,        /* supervisor→client: engine loaded (payload: summary JSON) */
+	SCAN_MSG_FAIL,         /* supervisor→client: start or reload failed (payload: sentence) */
+	SCAN_MSG_RELOAD,       /* client→supervisor */
+};
+
+/* The fixed part of a JOB payload; the display name follows. */
+struct scan_job_hdr {
+	uint64_t job_id;
+	uint32_t name_len;
+	uint32_t flags;        /* SCAN_JOB_HAS_SHA256 */
+	char sha256[FW_SHA256_HEX_LEN];
+};
+#define SCAN_JOB_HAS_SHA256 0x1u
+#define SCAN_NAME_MAX 4096
+
+struct scan_msg {
+	uint16_t type;
+	uint32_t len;
+	char *payload;         /* NUL-terminated copy, len bytes before the NUL */
+	int fds[SCAN_WIRE_MAX_FDS];
+	unsigned n_fds;
+};
+
+/* Sends one message with up to SCAN_WIRE_MAX_FDS descriptors. */
+int scan_wire_send(int sock, uint16_t type, const void *payload, uint32_t len, const int *fds,
+		   unsigned n_fds, int timeout_ms, struct fw_err *err) FW_WUR;
+/* Receives one message; validates magic, version, type and length before
+ * reading the payload. timeout_ms < 0 waits forever. Received descriptors
+ * are close-on-exec and owned by the caller (scan_msg_release closes the
+ * ones not taken: set fds[i] = -1 to take one). Returns 0, or -1 with err
+ * ("" in err for a clean end of stream). */
+int scan_wire_recv(int sock, struct scan_msg *m, int timeout_ms, struct fw_err *err) FW_WUR;
+void scan_msg_release(struct scan_msg *m);
+
+/* ------------------------------------------------------------ processes */
+
+/* The supervisor's main loop; never returns (calls _exit). ctl is the
+ * control socket to the client process. */
+void scan_supervisor_main(int ctl, const struct fw_config *cfg, const char *tmp_dir)
+	__attribute__((noreturn));
+
+#endif

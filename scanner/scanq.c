@@ -1,0 +1,235 @@
+/* The scan queue of a worker: threads that run libclamav over the nodes
+ * the walker hands them (all-match mode, heuristics for broken, encrypted
+ * and over-limit content on), and turn what ClamAV says into findings.
+ * ClamAV's "clean" only means "no signature in what it read". Must not
+ * unpack archives itself: fwgate's walker does, under fwgate's limits. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <clamav.h>
+
+#include "scanner/scan_int.h"
+
+#define QUEUE_MAX_THREADS 16
+#define QUEUE_SLOTS_PER_THREAD 2
+#define MATCHES_MAX 64
+
+struct scan_task {
+	struct scan_report *rep;
+	int fd;
+	char *chain;
+	json_t *node;
+	char sha256[FW_SHA256_HEX_LEN + 1];
+	bool parse_archive;
+	struct scan_task *next;
+};
+
+struct scan_queue {
+	const struct scan_engine *eng;
+	pthread_t threads[QUEUE_MAX_THREADS];
+	unsigned n_threads;
+	pthread_mutex_t lock;
+	pthread_cond_t more;       /* a task was queued, or stopping */
+	pthread_cond_t room;       /* a slot was freed or a task finished */
+	struct scan_task *head, *tail;
+	unsigned queued, running, slots;
+	bool stopping;
+};
+
+/* What one ClamAV scan matched (all-match mode calls back per match). */
+struct matches {
+	const char *names[MATCHES_MAX];
+	unsigned n;
+};
+
+static void on_virus(int fd, const char *virname, void *context)
+{
+	struct matches *m = context;
+
+	(void)fd;
+	if (m != NULL && virname != NULL && m->n < MATCHES_MAX)
+		m->names[m->n++] = virname;
+}
+
+static bool starts(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* ClamAV's heuristic names say why it could not vouch for the bytes:
+ * over a limit, encrypted or unparseable is "not vetted" (unscannable);
+ * other heuristics are suspicious; everything else is a signature. */
+static void record_match(struct scan_task *t, const char *name)
+{
+	if (starts(name, "Heuristics.Limits.Exceeded"))
+		scan_report_add(t->rep, t->node, FW_VERDICT_UNSCANNABLE, "ClamAV limit exceeded at %s (%s)",
+				t->chain, name);
+	else if (starts(name, "Heuristics.Encrypted"))
+		scan_report_add(t->rep, t->node, FW_VERDICT_UNSCANNABLE,
+				"encrypted member %s cannot be inspected (%s)", t->chain, name);
+	else if (starts(name, "Heuristics.Broken"))
+		scan_report_add(t->rep, t->node, FW_VERDICT_UNSCANNABLE, "ClamAV cannot parse %s (%s)",
+				t->chain, name);
+	else if (starts(name, "Heuristics."))
+		scan_report_add(t->rep, t->node, FW_VERDICT_SUSPICIOUS, "heuristic %s in %s", name, t->chain);
+	else
+		scan_report_signature(t->rep, t->node, name, t->chain, t->sha256);
+}
+
+static void task_run(const struct scan_engine *eng, struct scan_task *t)
+{
+	struct cl_scan_options opt = { 0 };
+	struct matches m = { .n = 0 };
+	const char *virname = NULL;
+	unsigned long scanned = 0;
+	cl_error_t rc;
+
+	opt.general = CL_SCAN_GENERAL_ALLMATCHES | CL_SCAN_GENERAL_HEURISTICS;
+	opt.parse = ~0u;
+	if (!t->parse_archive)
+		opt.parse &= ~(unsigned)CL_SCAN_PARSE_ARCHIVE;
+	opt.heuristic = CL_SCAN_HEURISTIC_BROKEN | CL_SCAN_HEURISTIC_EXCEEDS_MAX |
+			CL_SCAN_HEURISTIC_ENCRYPTED_ARCHIVE | CL_SCAN_HEURISTIC_ENCRYPTED_DOC;
+	rc = cl_scandesc_callback(t->fd, NULL, &virname, &scanned, eng->cl, &opt, &m);
+	if (rc == CL_VIRUS) {
+		if (m.n == 0 && virname != NULL)
+			m.names[m.n++] = virname;
+		for (unsigned i = 0; i < m.n; i++)
+			record_match(t, m.names[i]);
+		if (m.n == 0)
+			scan_report_add(t->rep, t->node, FW_VERDICT_INFECTED, "an unnamed signature in %s",
+					t->chain);
+	} else if (rc != CL_CLEAN) {
+		scan_report_add(t->rep, t->node, FW_VERDICT_UNSCANNABLE, "ClamAV failed on %s: %s", t->chain,
+				cl_strerror(rc));
+	}
+}
+
+static void task_free(struct scan_task *t)
+{
+	if (t == NULL)
+		return;
+	if (t->fd >= 0)
+		close(t->fd);
+	free(t->chain);
+	free(t);
+}
+
+static void *queue_thread(void *arg)
+{
+	struct scan_queue *q = arg;
+
+	pthread_mutex_lock(&q->lock);
+	for (;;) {
+		struct scan_task *t;
+
+		while (q->head == NULL && !q->stopping)
+			pthread_cond_wait(&q->more, &q->lock);
+		if (q->head == NULL)
+			break;
+		t = q->head;
+		q->head = t->next;
+		if (q->head == NULL)
+			q->tail = NULL;
+		q->queued--;
+		q->running++;
+		pthread_mutex_unlock(&q->lock);
+		task_run(q->eng, t);
+		task_free(t);
+		pthread_mutex_lock(&q->lock);
+		q->running--;
+		pthread_cond_broadcast(&q->room);
+	}
+	pthread_mutex_unlock(&q->lock);
+	return NULL;
+}
+
+int scan_queue_new(struct scan_queue **out, const struct scan_engine *eng, unsigned threads,
+		   struct fw_err *err)
+{
+	struct scan_queue *q;
+
+	*out = NULL;
+	if (threads == 0)
+		threads = 1;
+	if (threads > QUEUE_MAX_THREADS)
+		threads = QUEUE_MAX_THREADS;
+	q = calloc(1, sizeof(*q));
+	if (q == NULL)
+		return fw_err_set(err, "out of memory");
+	q->eng = eng;
+	q->slots = threads * QUEUE_SLOTS_PER_THREAD;
+	pthread_mutex_init(&q->lock, NULL);
+	pthread_cond_init(&q->more, NULL);
+	pthread_cond_init(&q->room, NULL);
+	cl_engine_set_clcb_virus_found(eng->cl, on_virus);
+	for (unsigned i = 0; i < threads; i++) {
+		if (pthread_create(&q->threads[i], NULL, queue_thread, q) != 0) {
+			scan_queue_free(q);
+			return fw_err_set(err, "cannot start the scan threads");
+		}
+		q->n_threads++;
+	}
+	*out = q;
+	return 0;
+}
+
+void scan_queue_free(struct scan_queue *q)
+{
+	if (q == NULL)
+		return;
+	pthread_mutex_lock(&q->lock);
+	q->stopping = true;
+	pthread_cond_broadcast(&q->more);
+	pthread_mutex_unlock(&q->lock);
+	for (unsigned i = 0; i < q->n_threads; i++)
+		pthread_join(q->threads[i], NULL);
+	while (q->head != NULL) {
+		struct scan_task *t = q->head;
+
+		q->head = t->next;
+		task_free(t);
+	}
+	pthread_cond_destroy(&q->more);
+	pthread_cond_destroy(&q->room);
+	pthread_mutex_destroy(&q->lock);
+	free(q);
+}
+
+void scan_queue_push(struct scan_queue *q, struct scan_report *rep, int fd, const char *chain,
+		     json_t *node, const char *sha256, bool parse_archive)
+{
+	struct scan_task *t = calloc(1, sizeof(*t));
+
+	if (t == NULL || (t->chain = strdup(chain)) == NULL) {
+		free(t);
+		close(fd);
+		scan_report_add(rep, node, FW_VERDICT_UNSCANNABLE, "out of memory before scanning %s", chain);
+		return;
+	}
+	t->rep = rep;
+	t->fd = fd;
+	t->node = node;
+	t->parse_archive = parse_archive;
+	snprintf(t->sha256, sizeof(t->sha256), "%s", sha256 ? sha256 : "");
+	pthread_mutex_lock(&q->lock);
+	while (q->queued + q->running >= q->slots)
+		pthread_cond_wait(&q->room, &q->lock);
+	if (q->tail != NULL)
+		q->tail->next = t;
+	else
+		q->head = t;
+	q->tail = t;
+	q->queued++;
+	pthread_cond_signal(&q->more);
+	pthread_mutex_unlock(&q->lock);
+}
+
+void scan_queue_drain(struct scan_queue *q)
+{
+	pthread_mutex_lock(&q->lock);
+	while (q->queued + q->running > 0)
+		pthread_cond_wait(&q->room, &q->lock);
+	pthread_mutex_unlock(&q->lock);
+}

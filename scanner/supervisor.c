@@ -1,0 +1,473 @@
+/* The scanner supervisor and its workers. The supervisor loads the ClamAV
+ * engine and libmagic once, pre-forks the workers that share them
+ * copy-on-write, hands each job to an idle worker, and answers for a
+ * worker that crashes, hangs past [scanner] timeout_seconds or answers
+ * garbage: that job is unscannable and a new worker takes its place.
+ * Workers enter their seccomp sandbox before reading a hostile byte. The
+ * supervisor is forked before the gateway loads its CA key and never
+ * opens a network socket. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "scanner/sandbox.h"
+#include "scanner/scan_int.h"
+
+#define MAX_WORKERS 256
+#define QUEUE_MAX 4096
+#define TICK_MS 200
+#define IO_TIMEOUT_MS 10000
+
+struct job {
+	char *payload;          /* the JOB payload as received */
+	uint32_t len;
+	int reply;              /* the client's socket for this job */
+	int file;
+	char name[256];         /* for messages */
+	struct job *next;
+};
+
+struct worker {
+	pid_t pid;
+	int sock;
+	struct job *job;        /* NULL when idle */
+	struct timespec started;
+	bool retire;            /* replace after this job: the engine was reloaded */
+};
+
+struct sup {
+	const struct fw_config *cfg;
+	const char *tmp_dir;
+	int ctl;
+	int tmp_fd;
+	struct scan_engine *eng;
+	struct scan_typer *typer;
+	struct worker w[MAX_WORKERS];
+	unsigned n_workers;
+	unsigned threads;       /* scan threads per worker */
+	struct job *head, *tail;
+	unsigned queued;
+};
+
+/* ------------------------------------------------------------ worker */
+
+static void worker_main(struct sup *s, int sock) __attribute__((noreturn));
+
+static void worker_main(struct sup *s, int sock)
+{
+	struct scan_walk_ctx ctx = { .typer = s->typer, .tmp_dir_fd = s->tmp_fd };
+	struct fw_err err;
+
+	fw_err_clear(&err);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	signal(SIGPIPE, SIG_IGN);
+	scan_limits_from_config(&ctx.limits, s->cfg);
+	/* Confined before the first job's first byte: from here on, no
+	 * network, no exec, no new process. */
+	if (scan_sandbox_enter(&err) != 0 || scan_queue_new(&ctx.queue, s->eng, s->threads, &err) != 0) {
+		fprintf(stderr, "fwgate: scanner worker: %s\n", fw_err_msg(&err));
+		_exit(1);
+	}
+	for (;;) {
+		const struct scan_job_hdr *h;
+		struct scan_msg m;
+		char name[SCAN_NAME_MAX + 1], sha[FW_SHA256_HEX_LEN + 1];
+		json_t *doc;
+		char *text;
+
+		fw_err_clear(&err);
+		if (scan_wire_recv(sock, &m, -1, &err) != 0)
+			_exit(0);
+		h = (const struct scan_job_hdr *)(const void *)m.payload;
+		if (m.type != SCAN_MSG_JOB || m.n_fds != 1 || m.len < sizeof(*h) ||
+		    h->name_len > SCAN_NAME_MAX || m.len != sizeof(*h) + h->name_len)
+			_exit(3);
+		memcpy(name, m.payload + sizeof(*h), h->name_len);
+		name[h->name_len] = '\0';
+		memcpy(sha, h->sha256, FW_SHA256_HEX_LEN);
+		sha[FW_SHA256_HEX_LEN] = '\0';
+		doc = scan_walk(&ctx, m.fds[0], name, (h->flags & SCAN_JOB_HAS_SHA256) ? sha : NULL);
+		scan_msg_release(&m);
+		text = json_dumps(doc, JSON_COMPACT);
+		json_decref(doc);
+		if (text == NULL || scan_wire_send(sock, SCAN_MSG_RESULT, text, (uint32_t)strlen(text), NULL, 0,
+						   -1, &err) != 0)
+			_exit(4);
+		free(text);
+	}
+}
+
+/* ------------------------------------------------------------ supervisor */
+
+static int spawn(struct sup *s, struct worker *w)
+{
+	int sv[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		close(s->ctl);
+		for (unsigned i = 0; i < s->n_workers; i++)
+			if (s->w[i].sock >= 0)
+				close(s->w[i].sock);
+		worker_main(s, sv[1]);
+	}
+	close(sv[1]);
+	*w = (struct worker){ .pid = pid, .sock = sv[0] };
+	return 0;
+}
+
+static void answer(struct job *j, const char *text, size_t len)
+{
+	struct fw_err err;
+
+	fw_err_clear(&err);
+	/* The client may have given up; nothing to do about it here. */
+	if (scan_wire_send(j->reply, SCAN_MSG_RESULT, text, (uint32_t)len, NULL, 0, IO_TIMEOUT_MS, &err) != 0)
+		fprintf(stderr, "fwgate: scanner: cannot answer the job for %s: %s\n", j->name, fw_err_msg(&err));
+}
+
+static void answer_failed(struct job *j, const char *reason)
+{
+	json_t *doc = scan_doc_failed(j->name, reason);
+	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+
+	if (text != NULL)
+		answer(j, text, strlen(text));
+	free(text);
+	json_decref(doc);
+}
+
+static void job_free(struct job *j)
+{
+	if (j == NULL)
+		return;
+	if (j->reply >= 0)
+		close(j->reply);
+	if (j->file >= 0)
+		close(j->file);
+	free(j->payload);
+	free(j);
+}
+
+/* Ends a worker that failed: kill, reap, answer its job, replace it. */
+static void worker_fail(struct sup *s, struct worker *w, const char *why)
+{
+	char reason[512];
+	int st = 0;
+
+	kill(w->pid, SIGKILL);
+	while (waitpid(w->pid, &st, 0) < 0 && errno == EINTR)
+		;
+	close(w->sock);
+	if (w->job != NULL) {
+		if (why != NULL)
+			snprintf(reason, sizeof(reason), "%s", why);
+		else if (WIFSIGNALED(st))
+			snprintf(reason, sizeof(reason), "scanner worker crashed (killed by signal %d)", WTERMSIG(st));
+		else
+			snprintf(reason, sizeof(reason), "scanner worker crashed (exited with status %d)",
+				 WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+		fprintf(stderr, "fwgate: scanner: %s while inspecting %s; starting a new worker\n", reason,
+			w->job->name);
+		answer_failed(w->job, reason);
+		job_free(w->job);
+	}
+	if (spawn(s, w) != 0) {
+		fprintf(stderr, "fwgate: scanner: cannot start a new worker: %s\n", strerror(errno));
+		*w = (struct worker){ .pid = -1, .sock = -1 };
+	}
+}
+
+static void worker_result(struct sup *s, struct worker *w)
+{
+	struct scan_msg m;
+	struct fw_err err;
+	json_t *doc;
+
+	fw_err_clear(&err);
+	if (scan_wire_recv(w->sock, &m, IO_TIMEOUT_MS, &err) != 0) {
+		worker_fail(s, w, NULL);
+		return;
+	}
+	doc = m.type == SCAN_MSG_RESULT && m.n_fds == 0 ? json_loadb(m.payload, m.len, 0, NULL) : NULL;
+	if (w->job == NULL || doc == NULL || !json_is_string(json_object_get(doc, "verdict"))) {
+		json_decref(doc);
+		scan_msg_release(&m);
+		worker_fail(s, w, "scanner worker answered garbage");
+		return;
+	}
+	json_decref(doc);
+	answer(w->job, m.payload, m.len);
+	scan_msg_release(&m);
+	job_free(w->job);
+	w->job = NULL;
+	if (w->retire) {
+		kill(w->pid, SIGKILL);
+		waitpid(w->pid, NULL, 0);
+		close(w->sock);
+		if (spawn(s, w) != 0)
+			*w = (struct worker){ .pid = -1, .sock = -1 };
+	}
+}
+
+static void dispatch(struct sup *s)
+{
+	for (unsigned i = 0; i < s->n_workers && s->head != NULL; i++) {
+		struct worker *w = &s->w[i];
+		struct job *j;
+		struct fw_err err;
+
+		if (w->pid <= 0 && spawn(s, w) != 0)
+			continue;
+		if (w->job != NULL)
+			continue;
+		j = s->head;
+		s->head = j->next;
+		if (s->head == NULL)
+			s->tail = NULL;
+		s->queued--;
+		j->next = NULL;
+		w->job = j;
+		clock_gettime(CLOCK_MONOTONIC, &w->started);
+		fw_err_clear(&err);
+		if (scan_wire_send(w->sock, SCAN_MSG_JOB, j->payload, j->len, &j->file, 1, IO_TIMEOUT_MS, &err) != 0)
+			worker_fail(s, w, NULL);
+	}
+}
+
+static void check_timeouts(struct sup *s)
+{
+	struct timespec now;
+	char why[128];
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	for (unsigned i = 0; i < s->n_workers; i++) {
+		struct worker *w = &s->w[i];
+
+		if (w->job == NULL || now.tv_sec - w->started.tv_sec < (time_t)s->cfg->scanner.timeout_seconds)
+			continue;
+		snprintf(why, sizeof(why), "scanner worker timed out after %u s", s->cfg->scanner.timeout_seconds);
+		worker_fail(s, w, why);
+	}
+}
+
+static int send_ready(struct sup *s)
+{
+	json_t *doc = json_pack("{s:s, s:s, s:I, s:I}", "summary", s->eng->summary, "warning", s->eng->warning,
+				"workers", (json_int_t)s->n_workers, "signatures", (json_int_t)s->eng->signatures);
+	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	struct fw_err err;
+	int rc;
+
+	fw_err_clear(&err);
+	rc = text ? scan_wire_send(s->ctl, SCAN_MSG_READY, text, (uint32_t)strlen(text), NULL, 0, IO_TIMEOUT_MS,
+				   &err)
+		  : -1;
+	free(text);
+	json_decref(doc);
+	return rc;
+}
+
+static void send_fail(int ctl, const char *msg)
+{
+	struct fw_err err;
+
+	fw_err_clear(&err);
+	if (scan_wire_send(ctl, SCAN_MSG_FAIL, msg, (uint32_t)strlen(msg), NULL, 0, IO_TIMEOUT_MS, &err) != 0)
+		fprintf(stderr, "fwgate: scanner: %s\n", msg);
+}
+
+/* New engine; idle workers are replaced now, busy ones after their job. */
+static void reload(struct sup *s)
+{
+	struct scan_engine *eng = NULL;
+	struct fw_err err;
+
+	fw_err_clear(&err);
+	if (scan_engine_load(&eng, s->cfg, s->tmp_dir, &err) != 0) {
+		send_fail(s->ctl, fw_err_msg(&err));
+		return;
+	}
+	scan_engine_free(s->eng);
+	s->eng = eng;
+	for (unsigned i = 0; i < s->n_workers; i++) {
+		struct worker *w = &s->w[i];
+
+		if (w->job != NULL) {
+			w->retire = true;
+			continue;
+		}
+		if (w->pid > 0) {
+			kill(w->pid, SIGKILL);
+			waitpid(w->pid, NULL, 0);
+			close(w->sock);
+		}
+		if (spawn(s, w) != 0)
+			*w = (struct worker){ .pid = -1, .sock = -1 };
+	}
+	if (send_ready(s) != 0)
+		fprintf(stderr, "fwgate: scanner: cannot report the reload\n");
+}
+
+static void take_job(struct sup *s, struct scan_msg *m)
+{
+	const struct scan_job_hdr *h = (const struct scan_job_hdr *)(const void *)m->payload;
+	struct job *j;
+
+	if (m->n_fds != 2 || m->len < sizeof(*h) || h->name_len > SCAN_NAME_MAX ||
+	    m->len != sizeof(*h) + h->name_len)
+		return; /* the client's own bug; its reply socket closes */
+	j = calloc(1, sizeof(*j));
+	if (j == NULL)
+		return;
+	j->reply = m->fds[0];
+	j->file = m->fds[1];
+	m->fds[0] = m->fds[1] = -1;
+	j->payload = m->payload;
+	j->len = m->len;
+	m->payload = NULL;
+	snprintf(j->name, sizeof(j->name), "%.*s", (int)(h->name_len < 200 ? h->name_len : 200),
+		 j->payload + sizeof(*h));
+	if (s->queued >= QUEUE_MAX) {
+		answer_failed(j, "the scanner's queue is full");
+		job_free(j);
+		return;
+	}
+	if (s->tail != NULL)
+		s->tail->next = j;
+	else
+		s->head = j;
+	s->tail = j;
+	s->queued++;
+}
+
+/* Returns -1 when the client is gone: the supervisor then ends. */
+static int control(struct sup *s)
+{
+	struct scan_msg m;
+	struct fw_err err;
+
+	fw_err_clear(&err);
+	if (scan_wire_recv(s->ctl, &m, IO_TIMEOUT_MS, &err) != 0)
+		return -1;
+	if (m.type == SCAN_MSG_JOB)
+		take_job(s, &m);
+	else if (m.type == SCAN_MSG_RELOAD)
+		reload(s);
+	scan_msg_release(&m);
+	return 0;
+}
+
+static void reap_idle(struct sup *s)
+{
+	for (unsigned i = 0; i < s->n_workers; i++) {
+		struct worker *w = &s->w[i];
+		int st;
+
+		if (w->pid > 0 && w->job == NULL && waitpid(w->pid, &st, WNOHANG) == w->pid) {
+			close(w->sock);
+			if (spawn(s, w) != 0)
+				*w = (struct worker){ .pid = -1, .sock = -1 };
+		}
+	}
+}
+
+static void serve(struct sup *s) __attribute__((noreturn));
+
+static void serve(struct sup *s)
+{
+	struct pollfd p[MAX_WORKERS + 1];
+
+	for (;;) {
+		int r;
+
+		p[0] = (struct pollfd){ .fd = s->ctl, .events = POLLIN };
+		for (unsigned i = 0; i < s->n_workers; i++)
+			p[i + 1] = (struct pollfd){ .fd = s->w[i].pid > 0 ? s->w[i].sock : -1, .events = POLLIN };
+		r = poll(p, s->n_workers + 1, TICK_MS);
+		if (r < 0 && errno != EINTR)
+			break;
+		for (unsigned i = 0; r > 0 && i < s->n_workers; i++) {
+			if (p[i + 1].fd < 0 || p[i + 1].revents == 0)
+				continue;
+			if (s->w[i].job != NULL && (p[i + 1].revents & POLLIN))
+				worker_result(s, &s->w[i]);
+			else
+				worker_fail(s, &s->w[i], NULL); /* idle worker hung up or spoke out of turn */
+		}
+		if (r > 0 && p[0].revents != 0 && control(s) != 0)
+			break;
+		check_timeouts(s);
+		reap_idle(s);
+		dispatch(s);
+	}
+	for (unsigned i = 0; i < s->n_workers; i++)
+		if (s->w[i].pid > 0)
+			kill(s->w[i].pid, SIGKILL);
+	while (wait(NULL) > 0 || errno == EINTR)
+		;
+	_exit(0);
+}
+
+static unsigned online_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 ? (unsigned)n : 1;
+}
+
+void scan_supervisor_main(int ctl, const struct fw_config *cfg, const char *tmp_dir)
+{
+	static struct sup s;
+	struct fw_err err;
+
+	fw_err_clear(&err);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	signal(SIGPIPE, SIG_IGN);
+	s = (struct sup){ .cfg = cfg, .tmp_dir = tmp_dir, .ctl = ctl, .tmp_fd = -1 };
+	s.n_workers = cfg->scanner.workers ? cfg->scanner.workers : online_cpus();
+	if (s.n_workers > MAX_WORKERS)
+		s.n_workers = MAX_WORKERS;
+	s.threads = online_cpus();
+	s.tmp_fd = open(tmp_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s.tmp_fd < 0) {
+		fw_err_sys(&err, errno, "cannot open the scanner's temporary directory %s", tmp_dir);
+		goto fail;
+	}
+	if (scan_typer_new(&s.typer, &err) != 0 || scan_engine_load(&s.eng, cfg, tmp_dir, &err) != 0)
+		goto fail;
+	for (unsigned i = 0; i < s.n_workers; i++)
+		s.w[i] = (struct worker){ .pid = -1, .sock = -1 };
+	for (unsigned i = 0; i < s.n_workers; i++)
+		if (spawn(&s, &s.w[i]) != 0) {
+			fw_err_sys(&err, errno, "cannot start scanner worker %u", i + 1);
+			goto fail;
+		}
+	if (send_ready(&s) != 0)
+		_exit(1);
+	serve(&s);
+fail:
+	send_fail(ctl, fw_err_msg(&err));
+	for (unsigned i = 0; i < s.n_workers; i++)
+		if (s.w[i].pid > 0)
+			kill(s.w[i].pid, SIGKILL);
+	_exit(1);
+}

@@ -1,0 +1,621 @@
+/* The unpack walk: every node of a package, recursively, through every
+ * format libarchive reads, under fwgate's limits (depth, member count,
+ * member size, total bytes, expansion ratio, wall time). Members are read
+ * as data into unnamed files and never written under their archive path;
+ * their names are escaped, never interpreted. Each node is typed and
+ * handed to the scan queue. Must not decide how findings map to delivery. */
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <openssl/evp.h>
+
+#include "scanner/scan_int.h"
+
+#define SRC_BUF (128 * 1024)
+#define COPY_BUF (256 * 1024)
+#define TYPE_BYTES (128 * 1024)
+#define NAME_SHOWN_MAX 255
+/* Below this many unpacked bytes no ratio is a bomb. */
+#define RATIO_FLOOR_BYTES (1024 * 1024)
+
+struct walk {
+	struct scan_walk_ctx *ctx;
+	struct scan_report rep;
+	uint64_t members;
+	uint64_t total_bytes;
+	struct timespec deadline;
+	bool halted;               /* a limit stopped the walk: the verdict is unscannable */
+	unsigned char *copy;       /* COPY_BUF */
+	unsigned char *head;       /* TYPE_BYTES */
+};
+
+/* A node's bytes as libarchive reads them: pread on a descriptor, so that
+ * nested archives (7z, zip) can seek. */
+struct src {
+	int fd;
+	int64_t size;
+	int64_t pos;
+	unsigned char buf[SRC_BUF];
+};
+
+static la_ssize_t src_read(struct archive *a, void *data, const void **buf)
+{
+	struct src *s = data;
+	ssize_t n;
+
+	*buf = s->buf;
+	if (s->pos >= s->size)
+		return 0;
+	n = pread(s->fd, s->buf, sizeof(s->buf), (off_t)s->pos);
+	if (n < 0) {
+		archive_set_error(a, errno, "read error");
+		return -1;
+	}
+	s->pos += n;
+	return n;
+}
+
+static la_int64_t src_seek(struct archive *a, void *data, la_int64_t off, int whence)
+{
+	struct src *s = data;
+	int64_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? s->pos : s->size;
+
+	(void)a;
+	if (off > 0 ? base > INT64_MAX - off : base + off < 0)
+		return ARCHIVE_FATAL;
+	s->pos = base + off;
+	return s->pos;
+}
+
+static la_int64_t src_skip(struct archive *a, void *data, la_int64_t req)
+{
+	struct src *s = data;
+	int64_t left = s->size > s->pos ? s->size - s->pos : 0;
+	int64_t n = req < left ? req : left;
+
+	(void)a;
+	s->pos += n;
+	return n;
+}
+
+/* Only formats and filters that libarchive implements itself: no
+ * external programs (lrzip, lzop, grzip are left out), and no mtree, which
+ * would read a plain text file as an archive. "raw" opens a single
+ * compressed stream (fw.bin.xz); a raw node without a filter is a leaf. */
+static struct archive *reader_new(void)
+{
+	struct archive *a = archive_read_new();
+
+	if (a == NULL)
+		return NULL;
+	archive_read_support_filter_bzip2(a);
+	archive_read_support_filter_compress(a);
+	archive_read_support_filter_gzip(a);
+	archive_read_support_filter_lz4(a);
+	archive_read_support_filter_lzip(a);
+	archive_read_support_filter_lzma(a);
+	archive_read_support_filter_xz(a);
+	archive_read_support_filter_zstd(a);
+	archive_read_support_filter_rpm(a);
+	archive_read_support_filter_uu(a);
+	archive_read_support_format_7zip(a);
+	archive_read_support_format_ar(a);
+	archive_read_support_format_cab(a);
+	archive_read_support_format_cpio(a);
+	archive_read_support_format_iso9660(a);
+	archive_read_support_format_lha(a);
+	archive_read_support_format_rar(a);
+	archive_read_support_format_rar5(a);
+	archive_read_support_format_tar(a);
+	archive_read_support_format_xar(a);
+	archive_read_support_format_zip(a);
+	archive_read_support_format_raw(a);
+	return a;
+}
+
+/* ------------------------------------------------------------ names */
+
+static size_t utf8_len(const unsigned char *p, size_t avail)
+{
+	unsigned c = p[0];
+	size_t n;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (n > avail)
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f) || (c == 0xf0 && p[1] < 0x90) ||
+	    (c == 0xf4 && p[1] > 0x8f))
+		return 0;
+	return n;
+}
+
+void scan_name_escape(const char *name, char *out, size_t out_len)
+{
+	const unsigned char *p = (const unsigned char *)name;
+	size_t len = strlen(name), o = 0, shown = 0;
+
+	for (size_t i = 0; i < len && o + 8 < out_len;) {
+		size_t n = utf8_len(p + i, len - i);
+
+		if (shown >= NAME_SHOWN_MAX) {
+			o += (size_t)snprintf(out + o, out_len - o, "...");
+			break;
+		}
+		if (n == 0 || p[i] < 0x20 || p[i] == 0x7f || p[i] == '!' || p[i] == '\\') {
+			o += (size_t)snprintf(out + o, out_len - o, "\\x%02x", p[i]);
+			i++;
+		} else {
+			memcpy(out + o, p + i, n);
+			o += n;
+			i += n;
+		}
+		shown++;
+	}
+	out[o] = '\0';
+}
+
+/* Depth of a path below the archive's root after "." and "..", starting
+ * at level; negative once it climbs out. */
+static int path_level(const char *path, int level)
+{
+	const char *p = path;
+
+	while (*p != '\0') {
+		size_t n = strcspn(p, "/\\");
+
+		if (n == 2 && p[0] == '.' && p[1] == '.') {
+			if (--level < 0)
+				return level;
+		} else if (n > 0 && !(n == 1 && p[0] == '.')) {
+			level++;
+		}
+		p += n;
+		if (*p != '\0')
+			p++;
+	}
+	return level;
+}
+
+static bool is_absolute(const char *path)
+{
+	return path[0] == '/' || path[0] == '\\' ||
+	       (((path[0] | 0x20) >= 'a' && (path[0] | 0x20) <= 'z') && path[1] == ':');
+}
+
+/* Names and links that would write outside the extraction directory of
+ * whoever unpacks this package next (zip-slip): the appliance, a BMC. */
+static void check_entry_safety(struct walk *w, struct archive_entry *e, const char *name,
+			       const char *chain, json_t *node)
+{
+	const char *sym = archive_entry_symlink(e), *hard = archive_entry_hardlink(e);
+	mode_t type = archive_entry_filetype(e);
+	char shown[1024];
+	int parent;
+
+	if (is_absolute(name))
+		scan_report_add(&w->rep, node, FW_VERDICT_SUSPICIOUS, "unsafe member name at %s: absolute path",
+				chain);
+	else if (path_level(name, 0) < 0)
+		scan_report_add(&w->rep, node, FW_VERDICT_SUSPICIOUS, "unsafe member name at %s: path traversal",
+				chain);
+	if (sym != NULL) {
+		/* A symlink's target is taken from the link's own directory. */
+		parent = path_level(name, 0) - 1;
+		scan_name_escape(sym, shown, sizeof(shown));
+		if (is_absolute(sym) || path_level(sym, parent < 0 ? 0 : parent) < 0)
+			scan_report_add(&w->rep, node, FW_VERDICT_SUSPICIOUS,
+					"unsafe link at %s: symbolic link to \"%s\" points outside the archive",
+					chain, shown);
+	}
+	if (hard != NULL) {
+		scan_name_escape(hard, shown, sizeof(shown));
+		if (is_absolute(hard) || path_level(hard, 0) < 0)
+			scan_report_add(&w->rep, node, FW_VERDICT_SUSPICIOUS,
+					"unsafe link at %s: hard link to \"%s\" points outside the archive", chain,
+					shown);
+	}
+	if (type == AE_IFCHR || type == AE_IFBLK || type == AE_IFIFO || type == AE_IFSOCK)
+		scan_report_add(&w->rep, node, FW_VERDICT_SUSPICIOUS, "unsafe member at %s: a device node, "
+				"FIFO or socket has no place in a firmware package", chain);
+}
+
+/* ------------------------------------------------------------ limits */
+
+static bool past_deadline(struct walk *w, const char *chain)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec < w->deadline.tv_sec ||
+	    (now.tv_sec == w->deadline.tv_sec && now.tv_nsec < w->deadline.tv_nsec))
+		return false;
+	scan_report_add(&w->rep, NULL, FW_VERDICT_UNSCANNABLE, "inspection time exceeds the limit of %u s at %s",
+			w->ctx->limits.max_seconds, chain);
+	w->halted = true;
+	return true;
+}
+
+static void halt(struct walk *w, json_t *node, const char *fmt, ...) FW_PRINTF(3, 4);
+
+/* A limit stops the whole walk: the verdict is unscannable and nothing
+ * more of the package is worth reading. */
+static void halt(struct walk *w, json_t *node, const char *fmt, ...)
+{
+	char msg[FW_ERR_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	scan_report_add(&w->rep, node, FW_VERDICT_UNSCANNABLE, "%s", msg);
+	w->halted = true;
+}
+
+static char *chain_join(const char *parent, const char *name)
+{
+	char esc[1100], *out;
+	size_t n;
+
+	scan_name_escape(name, esc, sizeof(esc));
+	n = strlen(parent) + strlen(esc) + 2;
+	out = malloc(n);
+	if (out != NULL)
+		snprintf(out, n, "%s!%s", parent, esc);
+	return out;
+}
+
+static void report_archive_error(struct walk *w, struct archive *a, json_t *node, const char *chain)
+{
+	const char *msg = archive_error_string(a);
+
+	if (msg == NULL)
+		msg = "unknown error";
+	if (strstr(msg, "ncrypt") != NULL || strstr(msg, "assword") != NULL)
+		scan_report_add(&w->rep, node, FW_VERDICT_UNSCANNABLE,
+				"encrypted member %s cannot be inspected (%s)", chain, msg);
+	else
+		scan_report_add(&w->rep, node, FW_VERDICT_UNSCANNABLE, "corrupt or truncated archive at %s: %s",
+				chain, msg);
+}
+
+/* ------------------------------------------------------------ nodes */
+
+static int tmpfile_new(struct walk *w)
+{
+	int fd = openat(w->ctx->tmp_dir_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+	return fd;
+}
+
+struct copy_state {
+	uint64_t *container_out;   /* bytes unpacked from the enclosing container */
+	uint64_t container_size;
+};
+
+/* Copies the current entry's data into a new unnamed file, hashing it and
+ * holding every limit. Returns the descriptor, or -1 (reason recorded). */
+static int entry_copy(struct walk *w, struct archive *a, const char *chain, json_t **node, unsigned depth,
+		      struct copy_state *cs, char *sha_hex, uint64_t *size_out)
+{
+	const struct scan_limits *lim = &w->ctx->limits;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned md_len = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	uint64_t size = 0;
+	int fd = -1;
+
+	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		goto fail_mem;
+	fd = tmpfile_new(w);
+	if (fd < 0) {
+		scan_report_add(&w->rep, NULL, FW_VERDICT_UNSCANNABLE,
+				"cannot create a temporary file for %s: %s", chain, strerror(errno));
+		goto fail;
+	}
+	for (;;) {
+		la_ssize_t n = archive_read_data(a, w->copy, COPY_BUF);
+		ssize_t wr;
+
+		if (n == 0)
+			break;
+		if (n < 0) {
+			*node = scan_report_member(&w->rep, chain, depth, size, "", "", "other");
+			report_archive_error(w, a, *node, chain);
+			goto fail;
+		}
+		size += (uint64_t)n;
+		w->total_bytes += (uint64_t)n;
+		*cs->container_out += (uint64_t)n;
+		if (size > lim->max_member_bytes) {
+			halt(w, NULL, "member size exceeds the limit of %llu bytes at %s",
+			     (unsigned long long)lim->max_member_bytes, chain);
+			goto fail;
+		}
+		if (w->total_bytes > lim->max_total_bytes) {
+			halt(w, NULL, "unpacked bytes exceed the limit of %llu at %s",
+			     (unsigned long long)lim->max_total_bytes, chain);
+			goto fail;
+		}
+		if (*cs->container_out > RATIO_FLOOR_BYTES &&
+		    *cs->container_out / (cs->container_size ? cs->container_size : 1) >= lim->max_ratio) {
+			uint64_t den = cs->container_size ? cs->container_size : 1;
+
+			halt(w, NULL, "expansion ratio 1:%llu exceeds 1:%u at %s",
+			     (unsigned long long)((*cs->container_out + den - 1) / den), lim->max_ratio, chain);
+			goto fail;
+		}
+		if (EVP_DigestUpdate(ctx, w->copy, (size_t)n) != 1)
+			goto fail_mem;
+		for (la_ssize_t off = 0; off < n; off += wr) {
+			wr = write(fd, w->copy + off, (size_t)(n - off));
+			if (wr <= 0) {
+				scan_report_add(&w->rep, NULL, FW_VERDICT_UNSCANNABLE,
+						"cannot write a temporary file for %s: %s", chain,
+						wr < 0 ? strerror(errno) : "short write");
+				goto fail;
+			}
+		}
+		if (past_deadline(w, chain))
+			goto fail;
+	}
+	if (EVP_DigestFinal_ex(ctx, md, &md_len) != 1)
+		goto fail_mem;
+	for (unsigned i = 0; i < md_len && i < 32; i++)
+		snprintf(sha_hex + 2 * i, 3, "%02x", md[i]);
+	*size_out = size;
+	EVP_MD_CTX_free(ctx);
+	return fd;
+fail_mem:
+	scan_report_add(&w->rep, NULL, FW_VERDICT_UNSCANNABLE, "out of memory or a hashing failure at %s", chain);
+fail:
+	if (fd >= 0)
+		close(fd);
+	EVP_MD_CTX_free(ctx);
+	return -1;
+}
+
+static json_t *walk_node(struct walk *w, int fd, bool own_fd, uint64_t size, const char *chain,
+			 unsigned depth, json_t *node, const char *sha256);
+
+/* The entries of an open container. */
+static void walk_entries(struct walk *w, struct archive *a, struct archive_entry *e, int r, uint64_t size,
+			 const char *chain, unsigned depth)
+{
+	const struct scan_limits *lim = &w->ctx->limits;
+	uint64_t out = 0;
+	struct copy_state cs = { .container_out = &out, .container_size = size };
+
+	for (; r != ARCHIVE_EOF && !w->halted; r = archive_read_next_header(a, &e)) {
+		const char *name;
+		char *child = NULL, sha[FW_SHA256_HEX_LEN + 1] = "";
+		json_t *node = NULL;
+		uint64_t msize = 0;
+		int cfd;
+
+		if (r == ARCHIVE_FATAL || r == ARCHIVE_FAILED || r == ARCHIVE_RETRY) {
+			report_archive_error(w, a, NULL, chain);
+			return;
+		}
+		if (++w->members > lim->max_members) {
+			halt(w, NULL, "member count exceeds the limit of %llu at %s",
+			     (unsigned long long)lim->max_members, chain);
+			return;
+		}
+		name = archive_entry_pathname_utf8(e);
+		if (name == NULL)
+			name = archive_entry_pathname(e);
+		child = chain_join(chain, name != NULL ? name : "(unnamed)");
+		if (child == NULL) {
+			scan_report_add(&w->rep, NULL, FW_VERDICT_UNSCANNABLE, "out of memory at %s", chain);
+			w->halted = true;
+			return;
+		}
+		if (archive_entry_is_encrypted(e)) {
+			node = scan_report_member(&w->rep, child, depth + 1, 0, "", "", "other");
+			scan_report_add(&w->rep, node, FW_VERDICT_UNSCANNABLE, "encrypted member %s cannot be inspected",
+					child);
+			free(child);
+			continue;
+		}
+		if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e) != NULL) {
+			node = scan_report_member(&w->rep, child, depth + 1, 0, "", "inode/x-link-or-special", "other");
+			check_entry_safety(w, e, name != NULL ? name : "", child, node);
+			free(child);
+			continue;
+		}
+		if (archive_entry_size_is_set(e) && (uint64_t)archive_entry_size(e) > lim->max_member_bytes) {
+			halt(w, NULL, "member size exceeds the limit of %llu bytes at %s",
+			     (unsigned long long)lim->max_member_bytes, child);
+			free(child);
+			return;
+		}
+		cfd = entry_copy(w, a, child, &node, depth + 1, &cs, sha, &msize);
+		if (cfd < 0) {
+			/* A limit, or a corrupt container whose rest cannot be
+			 * trusted: either way the verdict is already recorded. */
+			free(child);
+			return;
+		}
+		node = walk_node(w, cfd, true, msize, child, depth + 1, NULL, sha);
+		if (name != NULL)
+			check_entry_safety(w, e, name, child, node);
+		free(child);
+	}
+}
+
+/* Types the node, then walks it as a container or queues it as a leaf.
+ * node is the root's document (depth 0) or NULL for a member, whose entry
+ * is made here. */
+static json_t *walk_node(struct walk *w, int fd, bool own_fd, uint64_t size, const char *chain,
+			 unsigned depth, json_t *node, const char *sha256)
+{
+	char mime[128];
+	const char *ftype;
+	struct archive *a = NULL;
+	struct archive_entry *e = NULL;
+	struct src *s = NULL;
+	bool container = false;
+	ssize_t got;
+	int r, sfd;
+
+	got = pread(fd, w->head, TYPE_BYTES, 0);
+	scan_typer_mime(w->ctx->typer, w->head, got > 0 ? (size_t)got : 0, mime, sizeof(mime));
+	ftype = scan_file_type(mime);
+	if (node == NULL) {
+		node = scan_report_member(&w->rep, chain, depth, size, sha256, mime, ftype);
+	} else {
+		scan_report_set(&w->rep, node, "mime", json_string(mime));
+		scan_report_set(&w->rep, node, "file_type", json_string(ftype));
+	}
+	if (size == 0)
+		goto leaf;
+	s = malloc(sizeof(*s));
+	a = reader_new();
+	if (s == NULL || a == NULL) {
+		scan_report_add(&w->rep, node, FW_VERDICT_UNSCANNABLE, "out of memory at %s", chain);
+		goto out;
+	}
+	*s = (struct src){ .fd = fd, .size = (int64_t)size, .pos = 0 };
+	archive_read_set_read_callback(a, src_read);
+	archive_read_set_seek_callback(a, src_seek);
+	archive_read_set_skip_callback(a, src_skip);
+	archive_read_set_callback_data(a, s);
+	r = archive_read_open1(a);
+	if (r == ARCHIVE_OK)
+		r = archive_read_next_header(a, &e);
+	if (r == ARCHIVE_OK || r == ARCHIVE_WARN || r == ARCHIVE_EOF) {
+		/* raw without a filter: not an archive, a leaf. */
+		container = !(archive_format(a) == ARCHIVE_FORMAT_RAW && archive_filter_code(a, 0) == ARCHIVE_FILTER_NONE);
+	} else if (archive_format(a) != 0 || scan_mime_is_archive(mime)) {
+		/* libarchive knew the format (or libmagic calls it an archive)
+		 * but could not read it: never a clean leaf. */
+		report_archive_error(w, a, node, chain);
+		goto leaf;
+	}
+	if (!container)
+		goto leaf;
+	if (strcmp(ftype, "other") == 0)
+		scan_report_set(&w->rep, node, "file_type", json_string("archive"));
+	if (depth + 1 > w->ctx->limits.max_depth) {
+		halt(w, node, "nesting depth %u exceeds the limit of %u at %s", depth + 1,
+		     w->ctx->limits.max_depth, chain);
+		goto leaf;
+	}
+	walk_entries(w, a, e, r == ARCHIVE_WARN ? ARCHIVE_OK : r, size, chain, depth);
+	/* The container's own bytes are scanned too, without ClamAV's
+	 * unpacking: fwgate has unpacked it above, under its limits. */
+	sfd = own_fd ? fd : dup(fd);
+	own_fd = false;
+	if (sfd < 0)
+		scan_report_add(&w->rep, node, FW_VERDICT_UNSCANNABLE, "cannot scan %s: %s", chain, strerror(errno));
+	else
+		scan_queue_push(w->ctx->queue, &w->rep, sfd, chain, node, sha256, false);
+	goto out;
+leaf:
+	if (size > 0 && !w->halted) {
+		sfd = own_fd ? fd : dup(fd);
+		own_fd = false;
+		if (sfd < 0)
+			scan_report_add(&w->rep, node, FW_VERDICT_UNSCANNABLE, "cannot scan %s: %s", chain,
+					strerror(errno));
+		else
+			scan_queue_push(w->ctx->queue, &w->rep, sfd, chain, node, sha256, true);
+	}
+out:
+	if (a != NULL)
+		archive_read_free(a);
+	free(s);
+	if (own_fd)
+		close(fd);
+	return node;
+}
+
+static int hash_fd(int fd, uint64_t size, unsigned char *buf, size_t buf_len, char *hex)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned md_len = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	uint64_t off = 0;
+	int rc = -1;
+
+	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		goto out;
+	while (off < size) {
+		ssize_t n = pread(fd, buf, buf_len, (off_t)off);
+
+		if (n <= 0 || EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
+			goto out;
+		off += (uint64_t)n;
+	}
+	if (EVP_DigestFinal_ex(ctx, md, &md_len) != 1)
+		goto out;
+	for (unsigned i = 0; i < md_len && i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	rc = 0;
+out:
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+json_t *scan_walk(struct scan_walk_ctx *ctx, int fd, const char *name, const char *sha256)
+{
+	struct walk w = { .ctx = ctx };
+	char root[1100], sha[FW_SHA256_HEX_LEN + 1] = "";
+	const char *base = strrchr(name, '/');
+	struct stat st;
+	json_t *doc;
+
+	scan_name_escape(base != NULL && base[1] != '\0' ? base + 1 : name, root, sizeof(root));
+	if (scan_report_init(&w.rep, name) != 0)
+		return scan_doc_failed(name, "out of memory before the inspection");
+	w.copy = malloc(COPY_BUF);
+	w.head = malloc(TYPE_BYTES);
+	clock_gettime(CLOCK_MONOTONIC, &w.deadline);
+	w.deadline.tv_sec += ctx->limits.max_seconds;
+	if (w.copy == NULL || w.head == NULL) {
+		scan_report_add(&w.rep, NULL, FW_VERDICT_UNSCANNABLE, "out of memory before the inspection");
+	} else if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		scan_report_add(&w.rep, NULL, FW_VERDICT_UNSCANNABLE, "the package is not a regular file");
+	} else {
+		if (sha256 != NULL && strlen(sha256) == FW_SHA256_HEX_LEN)
+			snprintf(sha, sizeof(sha), "%s", sha256);
+		else if (hash_fd(fd, (uint64_t)st.st_size, w.copy, COPY_BUF, sha) != 0)
+			scan_report_add(&w.rep, NULL, FW_VERDICT_UNSCANNABLE, "cannot read the package to hash it");
+		json_object_set_new(w.rep.doc, "sha256", json_string(sha));
+		json_object_set_new(w.rep.doc, "size", json_integer((json_int_t)st.st_size));
+		json_object_set_new(w.rep.doc, "mime", json_string("application/octet-stream"));
+		json_object_set_new(w.rep.doc, "file_type", json_string("other"));
+		if ((uint64_t)st.st_size > ctx->limits.max_member_bytes)
+			halt(&w, NULL, "member size exceeds the limit of %llu bytes at %s",
+			     (unsigned long long)ctx->limits.max_member_bytes, root);
+		else
+			walk_node(&w, fd, false, (uint64_t)st.st_size, root, 0, w.rep.doc, sha);
+	}
+	scan_queue_drain(ctx->queue);
+	doc = scan_report_take(&w.rep);
+	scan_report_release(&w.rep);
+	free(w.copy);
+	free(w.head);
+	return doc;
+}
