@@ -49,6 +49,7 @@ int cmd_config(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_ca(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_allowlist(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_categories(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_reload(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_scan(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

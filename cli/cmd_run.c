@@ -69,7 +69,7 @@ static int block_signals(sigset_t *set)
 	return pthread_sigmask(SIG_BLOCK, set, NULL);
 }
 
-static int serve_until_signal(struct fw_evlog *log, const struct fw_config *cfg,
+static int serve_until_signal(struct fw_evlog *log, struct fw_scanner *scanner, const struct fw_config *cfg,
 			      const struct fw_policy *pol, const sigset_t *set)
 {
 	for (;;) {
@@ -86,11 +86,100 @@ static int serve_until_signal(struct fw_evlog *log, const struct fw_config *cfg,
 		if (fw_evlog_reopen(log, &err) != 0)
 			fprintf(stderr, "fwgate: %s\n", fw_err_msg(&err));
 		emit_lifecycle(log, "fwgate-reopen-log", cfg, pol, "SIGHUP");
+		/* Signature reload: a new engine, workers rolled onto it; a
+		 * failed reload keeps the old engine serving. */
+		fw_err_clear(&err);
+		if (fw_scanner_reload(scanner, &err) != 0) {
+			fprintf(stderr, "fwgate: signature reload failed, the old signatures stay: %s\n",
+				fw_err_msg(&err));
+			emit_lifecycle(log, "fwgate-reload-failed", cfg, pol, fw_err_msg(&err));
+		} else {
+			fprintf(stderr, "fwgate: signatures reloaded: %s\n", fw_scanner_summary(scanner));
+			emit_lifecycle(log, "fwgate-reload", cfg, pol, fw_scanner_summary(scanner));
+		}
 	}
+}
+
+/* <state>/fwgate.pid: how `fwgate reload` finds the running gateway. */
+static int pid_path(const struct fw_config *cfg, char *out, size_t len, struct fw_err *err)
+{
+	return fw_path_join(out, len, cfg->state.dir, "fwgate.pid", err);
+}
+
+static void pid_file_write(const struct fw_config *cfg)
+{
+	char path[FW_PATH_MAX];
+	struct fw_err err;
+	FILE *f;
+
+	fw_err_clear(&err);
+	if (pid_path(cfg, path, sizeof(path), &err) != 0)
+		return;
+	f = fopen(path, "w");
+	if (f == NULL || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0)
+		fprintf(stderr, "fwgate: warning: cannot write %s: fwgate reload will not find this gateway\n", path);
+}
+
+static void pid_file_remove(const struct fw_config *cfg)
+{
+	char path[FW_PATH_MAX];
+	struct fw_err err;
+
+	fw_err_clear(&err);
+	if (pid_path(cfg, path, sizeof(path), &err) == 0)
+		unlink(path);
+}
+
+/* fwgate reload: SIGHUP to the gateway of this configuration's state
+ * directory, after checking that the pid is an fwgate process. */
+int cmd_reload(struct cli_ctx *ctx, int argc, char **argv)
+{
+	char path[FW_PATH_MAX], proc[64], comm[64] = "";
+	struct fw_err err;
+	long pid = 0;
+	FILE *f;
+	int rc;
+
+	fw_err_clear(&err);
+	if (argc > 1)
+		return cli_is_option(argv[1]) ? cli_usage_error("reload", "unknown option \"%s\"", argv[1])
+					      : cli_usage_error("reload", "takes no arguments");
+	rc = cli_load_config(ctx);
+	if (rc != CLI_OK)
+		return rc;
+	if (pid_path(ctx->cfg, path, sizeof(path), &err) != 0) {
+		fprintf(stderr, "fwgate reload: %s\n", fw_err_msg(&err));
+		return CLI_ERROR;
+	}
+	f = fopen(path, "r");
+	if (f == NULL || fscanf(f, "%ld", &pid) != 1 || pid <= 1) {
+		fprintf(stderr, "fwgate reload: no running gateway found (%s)\n", path);
+		if (f != NULL)
+			fclose(f);
+		return CLI_ERROR;
+	}
+	fclose(f);
+	snprintf(proc, sizeof(proc), "/proc/%ld/comm", pid);
+	f = fopen(proc, "r");
+	if (f == NULL || fgets(comm, sizeof(comm), f) == NULL || strncmp(comm, "fwgate", 6) != 0) {
+		fprintf(stderr, "fwgate reload: process %ld named in %s is not a running fwgate\n", pid, path);
+		if (f != NULL)
+			fclose(f);
+		return CLI_ERROR;
+	}
+	fclose(f);
+	if (kill((pid_t)pid, SIGHUP) != 0) {
+		fprintf(stderr, "fwgate reload: cannot signal process %ld: %s\n", pid, strerror(errno));
+		return CLI_ERROR;
+	}
+	printf("fwgate reload: asked the gateway (pid %ld) to reload its signatures; its log says the outcome\n",
+	       pid);
+	return CLI_OK;
 }
 
 /* What the gateway opens at start, in order; released in reverse. */
 struct run_state {
+	struct fw_scanner *scanner;
 	struct fw_policy *pol;
 	struct fw_evlog *log;
 	struct fw_allowlist *allow;
@@ -109,16 +198,21 @@ static int open_event_log(const struct fw_config *cfg, struct run_state *rs, cha
 	return fw_evlog_open(&rs->log, path, cfg->log.syslog, cfg->log.syslog_facility, err);
 }
 
-/* State directory, spool, CA, allow-list and categories, event log. */
+/* State directory, spool, scanner, allow-list and categories, event log,
+ * CA. The scanner is forked first, before any other file is open and
+ * before the CA key exists in this process: its workers inherit nothing
+ * of the gateway's but the scanner's own sockets. */
 static int run_prepare(const struct fw_config *cfg, struct run_state *rs, char *log_path, size_t len,
 		       struct fw_err *err)
 {
-	char db[FW_PATH_MAX], host[256];
+	char db[FW_PATH_MAX], host[256], tmp[FW_PATH_MAX];
 	unsigned removed = 0;
 	bool created = false;
 
 	if (state_dir_prepare(cfg->state.dir, err) != 0 ||
 	    fw_spool_dir_prepare(cfg->state.dir, &removed, err) != 0 ||
+	    fw_scan_tmp_prepare(cfg->state.dir, tmp, sizeof(tmp), err) != 0 ||
+	    fw_scanner_start(&rs->scanner, cfg, tmp, stderr, err) != 0 ||
 	    fw_path_join(db, sizeof(db), cfg->state.dir, "fwgate.db", err) != 0 ||
 	    fw_allowlist_open(&rs->allow, rs->pol, cfg->policy.allowlist, db, err) != 0 ||
 	    open_event_log(cfg, rs, log_path, len, err) != 0)
@@ -145,6 +239,7 @@ static int run_prepare(const struct fw_config *cfg, struct run_state *rs, char *
 static void run_release(struct run_state *rs)
 {
 	fw_proxy_stop(rs->proxy);
+	fw_scanner_stop(rs->scanner);
 	fw_allowlist_free(rs->allow);
 	fw_evlog_close(rs->log);
 	fw_policy_free(rs->pol);
@@ -176,18 +271,21 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (run_prepare(ctx->cfg, &rs, log_path, sizeof(log_path), &err) != 0)
 		goto fail;
-	deps = (struct fw_proxy_deps){ .cfg = ctx->cfg, .pol = rs.pol, .allow = rs.allow, .log = rs.log };
+	deps = (struct fw_proxy_deps){ .cfg = ctx->cfg, .pol = rs.pol, .allow = rs.allow, .log = rs.log,
+				      .scanner = rs.scanner };
 	if (fw_proxy_start(&rs.proxy, &deps, &err) != 0)
 		goto fail;
 	emit_lifecycle(rs.log, "fwgate-start", ctx->cfg, rs.pol, NULL);
+	pid_file_write(ctx->cfg);
 	fprintf(stderr, "fwgate %s: serving on %s (pid %ld); config %s; policy %s, rule %s; state %s; events %s\n",
 		FWGATE_VERSION, fw_listen_addr_str(&ctx->cfg->proxy.listen[0], addr, sizeof(addr)),
 		(long)getpid(), ctx->cfg->path[0] ? ctx->cfg->path : "embedded default", rs.pol->source,
 		rs.pol->rule, ctx->cfg->state.dir, log_path);
-	if (serve_until_signal(rs.log, ctx->cfg, rs.pol, &set) != 0) {
+	if (serve_until_signal(rs.log, rs.scanner, ctx->cfg, rs.pol, &set) != 0) {
 		fw_err_sys(&err, errno, "waiting for signals failed");
 		goto fail;
 	}
+	pid_file_remove(ctx->cfg);
 	rc = CLI_OK;
 	goto out;
 fail:

@@ -43,7 +43,7 @@ static void *scan_thread(void *arg)
 	while ((i = atomic_fetch_add(&r->next, 1)) < r->n) {
 		struct scan_file *f = &r->files[i];
 
-		if (f->fd >= 0 && fw_scanner_scan_fd(r->scanner, f->fd, f->path, &f->res) != 0)
+		if (f->fd >= 0 && fw_scanner_scan_fd(r->scanner, f->fd, f->path, NULL, &f->res) != 0)
 			fw_scan_result_fail(&f->res, "the scanner refused the job");
 		atomic_fetch_add(&r->done, 1);
 	}

@@ -99,6 +99,15 @@ static const char usage_scan[] =
 	"corrupt archive, a worker crash or timeout). Progress is shown on a\n"
 	"terminal. Exit 0 all clean, 1 any not clean, 2 error.\n";
 
+static const char usage_reload[] =
+	"usage: fwgate reload [-c FILE]\n"
+	"\n"
+	"Asks the gateway running on this configuration's state directory (its pid\n"
+	"is in <state dir>/fwgate.pid) to reload its signatures: SIGHUP. The\n"
+	"gateway compiles a new ClamAV engine and rolls its scanner workers onto\n"
+	"it without dropping jobs; on failure the old signatures keep serving and\n"
+	"the event log says why. SIGHUP also reopens the event log.\n";
+
 const struct cli_cmd cli_cmds[] = {
 	{ "help", "list the commands, or explain one", usage_help, cmd_help },
 	{ "version", "print the versions of fwgate and its libraries", usage_version, cmd_version },
@@ -108,6 +117,7 @@ const struct cli_cmd cli_cmds[] = {
 	{ "ca", "create or print the interception CA", usage_ca, cmd_ca },
 	{ "allowlist", "show what the policy decides for a URL or host, and why", usage_allowlist, cmd_allowlist },
 	{ "categories", "import URL category lists (UT1, hosts files, plain lists)", usage_categories, cmd_categories },
+	{ "reload", "make the running gateway reload its signatures", usage_reload, cmd_reload },
 	{ "scan", "inspect files offline with the gateway's pipeline", usage_scan, cmd_scan },
 	{ NULL, NULL, NULL, NULL },
 };

@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/rand.h>
+
 #include "proxy/conn_io.h"
 #include "proxy/proxy_int.h"
 #include "proxy/request.h"
@@ -65,11 +67,13 @@ struct req_log {
 	long upstream_status;
 	uint64_t bytes;
 	double duration_ms;
+	const struct fw_scan_result *scan;  /* the verdict, when the body was vetted */
+	const char *incident;
 };
 
 static void conn_event(struct conn *c, const struct req_log *l)
 {
-	struct fw_event_field extra[6];
+	struct fw_event_field extra[10];
 	size_t n = 0;
 	struct fw_event ev = {
 		.action = l->action,
@@ -94,6 +98,14 @@ static void conn_event(struct conn *c, const struct req_log *l)
 		extra[n++] = (struct fw_event_field){ .key = "event.duration", .num = (long long)(l->duration_ms * 1e6) };
 	if (c->port)
 		extra[n++] = (struct fw_event_field){ .key = "destination.port", .num = c->port };
+	if (l->incident != NULL)
+		extra[n++] = (struct fw_event_field){ .key = "fwgate.incident", .str = l->incident };
+	if (l->scan != NULL && l->scan->signature[0] != '\0')
+		extra[n++] = (struct fw_event_field){ .key = "fwgate.signature", .str = l->scan->signature };
+	if (l->scan != NULL && l->scan->member[0] != '\0')
+		extra[n++] = (struct fw_event_field){ .key = "fwgate.member", .str = l->scan->member };
+	if (l->scan != NULL && l->scan->member_sha256[0] != '\0')
+		extra[n++] = (struct fw_event_field){ .key = "fwgate.member.sha256", .str = l->scan->member_sha256 };
 	ev.n_extra = n;
 	fw_evlog_emit(c->px->deps.log, &ev);
 }
@@ -270,7 +282,8 @@ static int deliver(struct conn *c, const struct fw_upstream_resp *r, bool head, 
 		hl += (size_t)snprintf(hdr + hl, cap - hl, "Content-Length: %llu\r\n",
 				       (unsigned long long)(head ? r->length : size));
 	if (r->body != NULL)
-		hl += (size_t)snprintf(hdr + hl, cap - hl, "X-Fwgate-SHA256: %s\r\n", fw_spool_sha256(r->body));
+		hl += (size_t)snprintf(hdr + hl, cap - hl, "X-Fwgate-SHA256: %s\r\nX-Fwgate-Verdict: clean\r\n",
+				       fw_spool_sha256(r->body));
 	hl += (size_t)snprintf(hdr + hl, cap - hl, "%s\r\n", close ? "Connection: close\r\n" : "");
 	if (hl >= cap || conn_write_all(&c->io, hdr, hl, tmo) != 0)
 		goto out;
@@ -294,6 +307,71 @@ static int deliver(struct conn *c, const struct fw_upstream_resp *r, bool head, 
 out:
 	free(body);
 	free(hdr);
+	return rc;
+}
+
+/* The display name of a download: the URL's last path segment (the root
+ * of member chains in reasons), or the host. */
+static void url_name(const char *url, const char *host, char *out, size_t len)
+{
+	const char *path = strstr(url, "://"), *end, *seg;
+
+	path = path != NULL ? strchr(path + 3, '/') : NULL;
+	if (path == NULL) {
+		snprintf(out, len, "%s", host);
+		return;
+	}
+	end = path + strcspn(path, "?#");
+	seg = end;
+	while (seg > path && seg[-1] != '/')
+		seg--;
+	if (seg == end)
+		snprintf(out, len, "%s", host);
+	else
+		snprintf(out, len, "%.*s", (int)(end - seg), seg);
+}
+
+/* The scanner's verdict on a complete body. Only `clean` is delivered;
+ * anything else is refused with the verdict's reason and an incident id
+ * that staff find in the event log. Returns 0 to deliver. */
+static int vet(struct conn *c, const char *url, const struct fw_upstream_resp *r, const struct timespec *t0,
+	       bool close, bool head)
+{
+	struct fw_scan_result res = { 0 };
+	unsigned char rnd[8];
+	char name[256], incident[32], page[2 * FW_ERR_MSG_MAX + 128];
+	int rc = -1;
+
+	url_name(url, c->host, name, sizeof(name));
+	if (fw_scanner_scan_fd(c->px->deps.scanner, fw_spool_fd(r->body), name, fw_spool_sha256(r->body), &res) != 0)
+		fw_scan_result_fail(&res, "the download could not be handed to the scanner");
+	if (res.verdict == FW_VERDICT_CLEAN) {
+		rc = 0;
+		goto out;
+	}
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		memset(rnd, 0, sizeof(rnd));
+	snprintf(incident, sizeof(incident), "FW-%02X%02X%02X%02X%02X%02X%02X%02X", rnd[0], rnd[1], rnd[2], rnd[3],
+		 rnd[4], rnd[5], rnd[6], rnd[7]);
+	if (res.verdict == FW_VERDICT_INFECTED && res.signature[0] != '\0')
+		snprintf(page, sizeof(page), "blocked: the download is infected: signature %s in %s (incident %s)",
+			 res.signature, res.member, incident);
+	else
+		snprintf(page, sizeof(page), "blocked and held for review: the download is %s: %s (incident %s)",
+			 fw_verdict_name(res.verdict), res.reason, incident);
+	{
+		const struct req_log l = {
+			.action = "proxy-request", .outcome = FW_OUTCOME_FAILURE, .url = url,
+			.verdict = fw_verdict_name(res.verdict), .reason = page, .sha256 = fw_spool_sha256(r->body),
+			.status = 403, .upstream_status = r->status, .bytes = fw_spool_size(r->body),
+			.duration_ms = elapsed_ms(t0), .scan = &res, .incident = incident,
+		};
+
+		conn_event(c, &l);
+	}
+	conn_send_text(&c->io, 403, page, close, head, NULL, ms(c->cfg->proxy.idle_timeout_seconds));
+out:
+	fw_scan_result_clear(&res);
 	return rc;
 }
 
@@ -336,12 +414,16 @@ static int handle_request(struct conn *c)
 			       ms(c->cfg->proxy.idle_timeout_seconds));
 		return close ? -1 : 0;
 	}
+	if (resp.body != NULL && vet(c, url, &resp, &t0, close, head) != 0) {
+		fw_upstream_resp_clear(&resp);
+		return close ? -1 : 0;
+	}
 	status = deliver(c, &resp, head, close);
 	if (c->px->deps.pol->logging.log_end || status != 0) {
 		const struct req_log l = {
 			.action = "proxy-request",
 			.outcome = status == 0 ? FW_OUTCOME_SUCCESS : FW_OUTCOME_FAILURE,
-			.url = url, .verdict = status == 0 ? "delivered" : "delivery-failed",
+			.url = url, .verdict = status == 0 ? (resp.body ? "clean" : "delivered") : "delivery-failed",
 			.reason = status == 0 ? d.reason : "the client connection failed during delivery",
 			.sha256 = resp.body ? fw_spool_sha256(resp.body) : NULL,
 			.status = (int)resp.status, .upstream_status = resp.status,

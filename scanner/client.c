@@ -113,7 +113,8 @@ const char *fw_scanner_summary(const struct fw_scanner *s)
 	return s->summary;
 }
 
-int fw_scanner_scan_fd(struct fw_scanner *s, int fd, const char *name, struct fw_scan_result *res)
+int fw_scanner_scan_fd(struct fw_scanner *s, int fd, const char *name, const char *sha256,
+		       struct fw_scan_result *res)
 {
 	struct scan_job_hdr h = { 0 };
 	size_t name_len = strlen(name);
@@ -142,6 +143,10 @@ int fw_scanner_scan_fd(struct fw_scanner *s, int fd, const char *name, struct fw
 	pthread_mutex_lock(&s->lock);
 	h.job_id = ++s->next_id;
 	h.name_len = (uint32_t)name_len;
+	if (sha256 != NULL && strlen(sha256) == FW_SHA256_HEX_LEN) {
+		memcpy(h.sha256, sha256, FW_SHA256_HEX_LEN);
+		h.flags |= SCAN_JOB_HAS_SHA256;
+	}
 	memcpy(payload, &h, sizeof(h));
 	memcpy(payload + sizeof(h), name, name_len);
 	fds[0] = sv[1];

@@ -442,6 +442,11 @@ void scan_supervisor_main(int ctl, const struct fw_config *cfg, const char *tmp_
 	fw_err_clear(&err);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	signal(SIGPIPE, SIG_IGN);
+	/* Nothing the caller had open (databases, logs, client sockets) is
+	 * the scanner's business: only the control socket stays. */
+	if (ctl > 3)
+		close_range(3, (unsigned)ctl - 1, 0);
+	close_range((unsigned)ctl + 1, ~0u, 0);
 	s = (struct sup){ .cfg = cfg, .tmp_dir = tmp_dir, .ctl = ctl, .tmp_fd = -1 };
 	s.n_workers = cfg->scanner.workers ? cfg->scanner.workers : online_cpus();
 	if (s.n_workers > MAX_WORKERS)

@@ -15,6 +15,7 @@
 #include "fwgate/err.h"
 #include "fwgate/event.h"
 #include "fwgate/policy.h"
+#include "fwgate/scanner.h"
 
 #define FW_CA_PATH_MAX 4096
 
@@ -35,6 +36,7 @@ struct fw_proxy_deps {
 	const struct fw_policy *pol;
 	struct fw_allowlist *allow;
 	struct fw_evlog *log;
+	struct fw_scanner *scanner;  /* every body is vetted here before delivery */
 };
 
 struct fw_proxy;

@@ -30,6 +30,11 @@ struct fw_spool;
 int fw_spool_dir_prepare(const char *state_dir, unsigned *removed, struct fw_err *err)
 	FW_WUR FW_NONNULL(1);
 
+/* Creates <state_dir>/tmp (0700), the scanner's temporary directory, into
+ * out, and empties it. */
+int fw_scan_tmp_prepare(const char *state_dir, char *out, size_t len, struct fw_err *err)
+	FW_WUR FW_NONNULL(1, 2);
+
 /* A new spool file that refuses to grow past max_bytes. */
 int fw_spool_new(struct fw_spool **out, const char *state_dir, uint64_t max_bytes,
 		 struct fw_err *err) FW_WUR FW_NONNULL(1, 2);
@@ -107,13 +112,14 @@ int fw_scanner_start(struct fw_scanner **out, const struct fw_config *cfg, const
 		     FILE *info, struct fw_err *err) FW_WUR FW_NONNULL(1, 2, 3);
 
 /* Inspects the file open on fd (read from offset 0 with pread; the caller
- * keeps it). name is the file's display name, the root of member chains.
+ * keeps it). name is the file's display name, the root of member chains;
+ * sha256 (may be NULL) is the file's hash when the caller has it already.
  * Always fills res: any failure of the pipeline (worker crash, timeout,
  * garbage answer, supervisor gone) is `unscannable` with the reason, so
  * the caller fails closed by delivering only `clean`. Returns 0, or -1 only
  * for a caller error (bad arguments). Thread-safe; blocks. */
-int fw_scanner_scan_fd(struct fw_scanner *s, int fd, const char *name, struct fw_scan_result *res)
-	FW_NONNULL(1, 3, 4);
+int fw_scanner_scan_fd(struct fw_scanner *s, int fd, const char *name, const char *sha256,
+		       struct fw_scan_result *res) FW_NONNULL(1, 3, 5);
 
 /* Compiles a new engine from the configured signatures and rolls the
  * workers onto it; jobs in flight finish on the old workers. On failure
