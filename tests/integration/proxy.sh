@@ -59,6 +59,8 @@ mkdir -p "$T/www" "$T/state"
 bash "$HERE/pki.sh" "$T/pki" >/dev/null || { echo "pki.sh failed"; exit 1; }
 head -c $((8 * 1024 * 1024 + 123)) /dev/urandom >"$T/www/big.bin"
 printf 'small firmware\n' >"$T/www/small.bin"
+printf '%s' 'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*' >"$T/www/eicar.com"
+(cd "$T/www" && zip -q eicar.zip eicar.com small.bin && tar czf nested.tgz eicar.zip)
 
 start_origin origin
 OP=$ORIGIN_PORT
@@ -223,6 +225,50 @@ check "not a proxy request: 405" [ "$line" = "HTTP/1.1 405 Method Not Allowed" ]
 fetch "https://vendor.test:$OP/files/small.bin"
 check "still serving after hostile heads" [ "$CODE" = 200 ]
 check "refusals are logged" grep -q '"event.action":"proxy-refused".*obs-fold' "$EV"
+
+# --- the scanner's verdict decides delivery
+fetch "https://vendor.test:$OP/files/eicar.zip"
+check "infected download: 403" [ "$CODE" = 403 ]
+check "infected download: the page names the signature" grep -q "signature Fwgate.Test.EICAR" "$T/body"
+check "infected download: the page names the member chain" grep -q "in eicar.zip!eicar.com" "$T/body"
+check "infected download: an incident id" grep -q "incident FW-[0-9A-F]\{16\}" "$T/body"
+check "infected download: nothing of it delivered" bash -c "! grep -q 'EICAR-STANDARD' '$T/body'"
+check "infected download: event with verdict, member and its SHA-256" grep -q \
+	'"fwgate.verdict":"infected".*"fwgate.member":"eicar.zip!eicar.com","fwgate.member.sha256":"[0-9a-f]\{64\}"' "$EV"
+check "infected download: spool empty" spool_empty "$T/state"
+fetch "https://vendor.test:$OP/files/nested.tgz?v=1"
+check "infected two levels down: 403 naming the chain" grep -q "in nested.tgz!eicar.zip!eicar.com" "$T/body"
+fetch "https://vendor.test:$OP/files/eicar.com" -I
+check "HEAD of an infected file: no body to vet, headers only" [ "$CODE" = 200 ]
+fetch "https://vendor.test:$OP/files/big.bin?after=infected"
+check "clean download after infected ones: byte-identical" cmp -s "$T/body" "$T/www/big.bin"
+check "clean download: X-Fwgate-Verdict" grep -qi "^X-Fwgate-Verdict: clean" "$T/headers"
+
+# A worker killed in the middle of a job: the job is unscannable, a new
+# worker takes its place, the next download is served. The workers are
+# stopped first so that the job is certainly in flight when they die.
+SUP=$(pgrep -P "$FWPID" | head -n 1)
+workers=$(pgrep -P "$SUP" | tr '\n' ' ')
+check "the scanner runs its workers" [ -n "$workers" ]
+kill -STOP $workers
+curl -s -o "$T/body" -w '%{http_code}' --max-time 30 --proxy "http://127.0.0.1:$P1" --cacert "$CA" \
+	"https://vendor.test:$OP/files/big.bin?kill=1" >"$T/killcode" &
+cpid=$!
+for _ in $(seq 1 100); do
+	grep -q '"fwgate.worker.killed"' "$EV" 2>/dev/null && break
+	[ -n "$(ls -A "$T/state/spool")" ] && [ "$(stat -c %s "$T/state/spool/"* 2>/dev/null | head -n 1)" = $((8 * 1024 * 1024 + 123)) ] && break
+	sleep 0.05
+done
+sleep 0.3
+kill -KILL $workers
+wait "$cpid"
+check "worker killed during a scan: 403" [ "$(cat "$T/killcode")" = 403 ]
+check "worker killed during a scan: unscannable, the reason says so" grep -q "unscannable: scanner worker crashed (killed by signal 9)" "$T/body"
+sleep 0.5
+nw=$(pgrep -P "$SUP" | wc -l)
+check "new workers replace the killed ones" [ "$nw" = "$(echo $workers | wc -w)" ]
+fetch "https://vendor.test:$OP/files/big.bin?after=kill"
+check "after a worker crash the next download is served" cmp -s "$T/body" "$T/www/big.bin"
 
 # --- a second gateway: private addresses refused, client limit
 P2=$(free_port)
