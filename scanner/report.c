@@ -215,7 +215,20 @@ void scan_result_from_doc(struct fw_scan_result *res, json_t *doc)
 	res->verdict = verdict;
 	res->doc = doc;
 	copy_str(res->reason, sizeof(res->reason), json_array_get(reasons, 0));
-	first = json_array_get(sigs, 0);
+	/* The signature named first is the deepest one: the member itself,
+	 * not the containers whose raw bytes also carried it. */
+	first = NULL;
+	for (size_t i = 0, best = 0; i < json_array_size(sigs); i++) {
+		const char *m = json_string_value(json_object_get(json_array_get(sigs, i), "member"));
+		size_t depth = 1;
+
+		for (const char *p = m ? m : ""; *p != '\0'; p++)
+			depth += *p == '!';
+		if (m != NULL && depth > best) {
+			best = depth;
+			first = json_array_get(sigs, i);
+		}
+	}
 	if (first != NULL) {
 		copy_str(res->signature, sizeof(res->signature), json_object_get(first, "name"));
 		copy_str(res->member, sizeof(res->member), json_object_get(first, "member"));

@@ -32,6 +32,7 @@ struct walk {
 	struct scan_report rep;
 	uint64_t members;
 	uint64_t total_bytes;
+	uint64_t root_size;        /* the package's size, at least 1 */
 	struct timespec deadline;
 	bool halted;               /* a limit stopped the walk: the verdict is unscannable */
 	unsigned char *copy;       /* COPY_BUF */
@@ -117,7 +118,10 @@ static struct archive *reader_new(void)
 	archive_read_support_format_rar5(a);
 	archive_read_support_format_tar(a);
 	archive_read_support_format_xar(a);
-	archive_read_support_format_zip(a);
+	/* Zip through its central directory only, as unzip and the
+	 * appliance read it: a zip whose directory is missing or cut is
+	 * corrupt, not a stream of whatever local entries precede the cut. */
+	archive_read_support_format_zip_seekable(a);
 	archive_read_support_format_raw(a);
 	return a;
 }
@@ -299,6 +303,58 @@ static void report_archive_error(struct walk *w, struct archive *a, json_t *node
 				chain, msg);
 }
 
+/* ------------------------------------------------------------ zip directory */
+
+#define EOCD_LEN 22
+#define EOCD_SEARCH (EOCD_LEN + 65535)
+#define ZIP64_EOCD_LEN 56
+
+static uint64_t le(const unsigned char *p, unsigned n)
+{
+	uint64_t v = 0;
+
+	for (unsigned i = n; i-- > 0;)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* The number of entries a zip's central directory declares (its end
+ * record, or the zip64 one), read from the last 64 KiB; -1 when it cannot
+ * be found. libarchive folds records that point at one local entry into
+ * one member: comparing the two finds overlapping-entry zips (one
+ * compressed kernel listed a thousand times), which unzip would expand in
+ * full each time. */
+static int64_t zip_declared_entries(int fd, uint64_t size)
+{
+	size_t len = size < EOCD_SEARCH ? (size_t)size : EOCD_SEARCH;
+	unsigned char *tail = malloc(EOCD_SEARCH), rec[ZIP64_EOCD_LEN];
+	int64_t n = -1;
+	ssize_t got;
+
+	if (tail == NULL || len < EOCD_LEN)
+		goto out;
+	got = pread(fd, tail, len, (off_t)(size - len));
+	if (got != (ssize_t)len)
+		goto out;
+	for (size_t i = len - EOCD_LEN + 1; i-- > 0;) {
+		if (memcmp(tail + i, "PK\x05\x06", 4) != 0)
+			continue;
+		n = (int64_t)le(tail + i + 10, 2);
+		if (n == 0xffff && i >= 20 && memcmp(tail + i - 20, "PK\x06\x07", 4) == 0) {
+			uint64_t off = le(tail + i - 20 + 8, 8);
+
+			n = -1;
+			if (off <= size - ZIP64_EOCD_LEN && pread(fd, rec, sizeof(rec), (off_t)off) == (ssize_t)sizeof(rec) &&
+			    memcmp(rec, "PK\x06\x06", 4) == 0 && le(rec + 32, 8) <= INT64_MAX)
+				n = (int64_t)le(rec + 32, 8);
+		}
+		break;
+	}
+out:
+	free(tail);
+	return n;
+}
+
 /* ------------------------------------------------------------ nodes */
 
 static int tmpfile_new(struct walk *w)
@@ -365,6 +421,14 @@ static int entry_copy(struct walk *w, struct archive *a, const char *chain, json
 			     (unsigned long long)((*cs->container_out + den - 1) / den), lim->max_ratio, chain);
 			goto fail;
 		}
+		if (w->total_bytes > RATIO_FLOOR_BYTES && w->total_bytes / w->root_size >= lim->max_ratio) {
+			/* Nested bombs: every level under the ratio, the tree far
+			 * over it. */
+			halt(w, NULL, "expansion ratio 1:%llu exceeds 1:%u at %s (the whole package)",
+			     (unsigned long long)((w->total_bytes + w->root_size - 1) / w->root_size), lim->max_ratio,
+			     chain);
+			goto fail;
+		}
 		if (EVP_DigestUpdate(ctx, w->copy, (size_t)n) != 1)
 			goto fail_mem;
 		for (la_ssize_t off = 0; off < n; off += wr) {
@@ -398,15 +462,16 @@ fail:
 static json_t *walk_node(struct walk *w, int fd, bool own_fd, uint64_t size, const char *chain,
 			 unsigned depth, json_t *node, const char *sha256);
 
-/* The entries of an open container. */
-static void walk_entries(struct walk *w, struct archive *a, struct archive_entry *e, int r, uint64_t size,
+/* The entries of an open container; returns how many were read. */
+static uint64_t walk_entries(struct walk *w, struct archive *a, struct archive_entry *e, int r, uint64_t size,
 			 const char *chain, unsigned depth)
 {
 	const struct scan_limits *lim = &w->ctx->limits;
 	uint64_t out = 0;
 	struct copy_state cs = { .container_out = &out, .container_size = size };
+	uint64_t seen = 0;
 
-	for (; r != ARCHIVE_EOF && !w->halted; r = archive_read_next_header(a, &e)) {
+	for (; r != ARCHIVE_EOF && !w->halted; r = archive_read_next_header(a, &e), seen++) {
 		const char *name;
 		char *child = NULL, sha[FW_SHA256_HEX_LEN + 1] = "";
 		json_t *node = NULL;
@@ -415,12 +480,12 @@ static void walk_entries(struct walk *w, struct archive *a, struct archive_entry
 
 		if (r == ARCHIVE_FATAL || r == ARCHIVE_FAILED || r == ARCHIVE_RETRY) {
 			report_archive_error(w, a, NULL, chain);
-			return;
+			return seen;
 		}
 		if (++w->members > lim->max_members) {
 			halt(w, NULL, "member count exceeds the limit of %llu at %s",
 			     (unsigned long long)lim->max_members, chain);
-			return;
+			return seen;
 		}
 		name = archive_entry_pathname_utf8(e);
 		if (name == NULL)
@@ -429,7 +494,7 @@ static void walk_entries(struct walk *w, struct archive *a, struct archive_entry
 		if (child == NULL) {
 			scan_report_add(&w->rep, NULL, FW_VERDICT_UNSCANNABLE, "out of memory at %s", chain);
 			w->halted = true;
-			return;
+			return seen;
 		}
 		if (archive_entry_is_encrypted(e)) {
 			node = scan_report_member(&w->rep, child, depth + 1, 0, "", "", "other");
@@ -448,20 +513,21 @@ static void walk_entries(struct walk *w, struct archive *a, struct archive_entry
 			halt(w, NULL, "member size exceeds the limit of %llu bytes at %s",
 			     (unsigned long long)lim->max_member_bytes, child);
 			free(child);
-			return;
+			return seen;
 		}
 		cfd = entry_copy(w, a, child, &node, depth + 1, &cs, sha, &msize);
 		if (cfd < 0) {
 			/* A limit, or a corrupt container whose rest cannot be
 			 * trusted: either way the verdict is already recorded. */
 			free(child);
-			return;
+			return seen;
 		}
 		node = walk_node(w, cfd, true, msize, child, depth + 1, NULL, sha);
 		if (name != NULL)
 			check_entry_safety(w, e, name, child, node);
 		free(child);
 	}
+	return seen;
 }
 
 /* Types the node, then walks it as a container or queues it as a leaf.
@@ -476,6 +542,7 @@ static json_t *walk_node(struct walk *w, int fd, bool own_fd, uint64_t size, con
 	struct archive_entry *e = NULL;
 	struct src *s = NULL;
 	bool container = false;
+	uint64_t entries;
 	ssize_t got;
 	int r, sfd;
 
@@ -507,10 +574,23 @@ static json_t *walk_node(struct walk *w, int fd, bool own_fd, uint64_t size, con
 	if (r == ARCHIVE_OK || r == ARCHIVE_WARN || r == ARCHIVE_EOF) {
 		/* raw without a filter: not an archive, a leaf. */
 		container = !(archive_format(a) == ARCHIVE_FORMAT_RAW && archive_filter_code(a, 0) == ARCHIVE_FILTER_NONE);
+		/* No entry at all (zero blocks read as an empty tar): a leaf,
+		 * scanned whole by ClamAV. */
+		if (r == ARCHIVE_EOF)
+			container = false;
 	} else if (archive_format(a) != 0 || scan_mime_is_archive(mime)) {
 		/* libarchive knew the format (or libmagic calls it an archive)
 		 * but could not read it: never a clean leaf. */
 		report_archive_error(w, a, node, chain);
+		goto leaf;
+	}
+	if (!container && scan_mime_is_archive(mime)) {
+		/* Only "raw" took it: an archive by its magic that no reader
+		 * accepts (a zip cut before its central directory) is corrupt,
+		 * never a clean leaf. */
+		scan_report_add(&w->rep, node, FW_VERDICT_UNSCANNABLE,
+				"corrupt or truncated archive at %s: its type is %s but it cannot be read as one",
+				chain, mime);
 		goto leaf;
 	}
 	if (!container)
@@ -522,7 +602,16 @@ static json_t *walk_node(struct walk *w, int fd, bool own_fd, uint64_t size, con
 		     w->ctx->limits.max_depth, chain);
 		goto leaf;
 	}
-	walk_entries(w, a, e, r == ARCHIVE_WARN ? ARCHIVE_OK : r, size, chain, depth);
+	entries = walk_entries(w, a, e, r == ARCHIVE_WARN ? ARCHIVE_OK : r, size, chain, depth);
+	if (!w->halted && (archive_format(a) & ARCHIVE_FORMAT_BASE_MASK) == ARCHIVE_FORMAT_ZIP) {
+		int64_t declared = zip_declared_entries(fd, size);
+
+		if (declared < 0 || (uint64_t)declared != entries)
+			scan_report_add(&w->rep, node, FW_VERDICT_UNSCANNABLE,
+					"corrupt or overlapping zip at %s: its central directory declares %lld "
+					"entries but %llu distinct ones can be read", chain, (long long)declared,
+					(unsigned long long)entries);
+	}
 	/* The container's own bytes are scanned too, without ClamAV's
 	 * unpacking: fwgate has unpacked it above, under its limits. */
 	sfd = own_fd ? fd : dup(fd);
@@ -606,6 +695,7 @@ json_t *scan_walk(struct scan_walk_ctx *ctx, int fd, const char *name, const cha
 		json_object_set_new(w.rep.doc, "size", json_integer((json_int_t)st.st_size));
 		json_object_set_new(w.rep.doc, "mime", json_string("application/octet-stream"));
 		json_object_set_new(w.rep.doc, "file_type", json_string("other"));
+		w.root_size = st.st_size > 0 ? (uint64_t)st.st_size : 1;
 		if ((uint64_t)st.st_size > ctx->limits.max_member_bytes)
 			halt(&w, NULL, "member size exceeds the limit of %llu bytes at %s",
 			     (unsigned long long)ctx->limits.max_member_bytes, root);

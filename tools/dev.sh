@@ -17,7 +17,11 @@ packages=(
 	meson ninja-build pkg-config gcc libc6-dev python3
 	libssl-dev libcurl4-openssl-dev libmicrohttpd-dev libclamav-dev libarchive-dev
 	libmagic-dev libsqlite3-dev libjansson-dev libinih-dev libseccomp-dev libcmocka-dev
+	file libmagic-mgc
 	curl openssl procps
+	# the tests' corpus is made with real tools, and real firmware and
+	# ClamAV's own samples come from Debian packages
+	zip unzip p7zip-full xorriso zstd lz4 lzip cpio xz-utils bzip2 ovmf seabios clamav-testfiles
 )
 
 install_missing() {
