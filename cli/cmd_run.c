@@ -47,7 +47,7 @@ static void emit_lifecycle(struct fw_evlog *log, const char *action, const struc
 	};
 	const struct fw_event ev = {
 		.action = action,
-		.outcome = FW_OUTCOME_SUCCESS,
+		.outcome = strstr(action, "-failed") != NULL ? FW_OUTCOME_FAILURE : FW_OUTCOME_SUCCESS,
 		.rule = pol->rule,
 		.reason = reason,
 		.extra = extra,
@@ -275,7 +275,7 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 				      .scanner = rs.scanner };
 	if (fw_proxy_start(&rs.proxy, &deps, &err) != 0)
 		goto fail;
-	emit_lifecycle(rs.log, "fwgate-start", ctx->cfg, rs.pol, NULL);
+	emit_lifecycle(rs.log, "fwgate-start", ctx->cfg, rs.pol, fw_scanner_summary(rs.scanner));
 	pid_file_write(ctx->cfg);
 	fprintf(stderr, "fwgate %s: serving on %s (pid %ld); config %s; policy %s, rule %s; state %s; events %s\n",
 		FWGATE_VERSION, fw_listen_addr_str(&ctx->cfg->proxy.listen[0], addr, sizeof(addr)),

@@ -90,8 +90,11 @@ P1C=$(free_port)
 	printf '[upstream]\nca_file = %s/pki/testca.crt\nallow_private = true\n' "$T"
 	for n in $names; do printf 'resolve = %s:%s:127.0.0.1\n' "$n" "$OP"; done
 	printf 'resolve = oldtls.test:%s:127.0.0.1\n' "$OLDP"
+	printf '[scanner]\nsignatures = %s/sigs\ntimeout_seconds = 3\n' "$T"
 	printf '[log]\nfile = %s/events.log\n' "$T"
 } >"$T/fwgate.conf"
+mkdir -p "$T/sigs"
+cp "$SRC/tests/data/signatures/eicar.ndb" "$T/sigs/"
 
 "$FW" categories import -c "$T/fwgate.conf" --format list --category malware "$T/malware.txt" >/dev/null 2>"$T/import.err" \
 	|| { echo "category import failed: $(cat "$T/import.err")"; exit 1; }
@@ -269,6 +272,38 @@ nw=$(pgrep -P "$SUP" | wc -l)
 check "new workers replace the killed ones" [ "$nw" = "$(echo $workers | wc -w)" ]
 fetch "https://vendor.test:$OP/files/big.bin?after=kill"
 check "after a worker crash the next download is served" cmp -s "$T/body" "$T/www/big.bin"
+
+# A worker that hangs past [scanner] timeout_seconds (3 s here): killed,
+# the job is unscannable, the gateway serves on.
+workers=$(pgrep -P "$SUP" | tr '\n' ' ')
+kill -STOP $workers
+fetch "https://vendor.test:$OP/files/small.bin?hang=1"
+check "worker hung past the timeout: 403" [ "$CODE" = 403 ]
+check "worker hung past the timeout: the reason says so" grep -q "scanner worker timed out after 3 s" "$T/body"
+kill -CONT $workers 2>/dev/null
+fetch "https://vendor.test:$OP/files/small.bin?after=hang"
+check "after a worker timeout the next download is served" [ "$CODE" = 200 ]
+
+# Signature reload: fwgate reload rolls the workers onto a new engine; a
+# broken database keeps the old engine serving.
+python3 -c 'import sys; print("Fwgate.Test.Reload:0:*:" + b"small firmware".hex())' >"$T/sigs/reload.ndb"
+"$FW" reload -c "$T/fwgate.conf" >"$T/reload.out" 2>&1
+check "fwgate reload: exit 0" [ $? = 0 ]
+for _ in $(seq 1 100); do grep -q '"event.action":"fwgate-reload"' "$EV" && break; sleep 0.05; done
+check "reload: event" grep -q '"event.action":"fwgate-reload".*2 signatures' "$EV"
+fetch "https://vendor.test:$OP/files/small.bin?after=reload"
+check "reload: the new signature blocks" grep -q "signature Fwgate.Test.Reload" "$T/body"
+printf 'this is not a signature\n' >"$T/sigs/broken.ndb"
+kill -HUP "$FWPID"
+for _ in $(seq 1 100); do grep -q '"event.action":"fwgate-reload-failed"' "$EV" && break; sleep 0.05; done
+check "reload of a broken database: event" grep -q '"event.action":"fwgate-reload-failed"' "$EV"
+fetch "https://vendor.test:$OP/files/small.bin?after=failed-reload"
+check "reload of a broken database: the old engine still serves" grep -q "signature Fwgate.Test.Reload" "$T/body"
+rm -f "$T/sigs/broken.ndb" "$T/sigs/reload.ndb"
+kill -HUP "$FWPID"
+for _ in $(seq 1 100); do [ "$(grep -c '"event.action":"fwgate-reload"' "$EV")" -ge 2 ] && break; sleep 0.05; done
+fetch "https://vendor.test:$OP/files/small.bin?after=reload2"
+check "reload back: served again" [ "$CODE" = 200 ]
 
 # --- a second gateway: private addresses refused, client limit
 P2=$(free_port)

@@ -22,7 +22,7 @@ pass=0 fail=0
 
 ok() { pass=$((pass + 1)); echo "ok - $1"; }
 bad() { fail=$((fail + 1)); echo "not ok - $1"; shift; for l in "$@"; do echo "    $l"; done; }
-skip() { echo "skip - $1: $2"; }
+skip() { if [ -n "${CI:-}" ]; then bad "$1" "skipped under CI: $2 (tools/dev.sh installs it)"; else echo "skip - $1: $2"; fi; }
 have() { command -v "$1" >/dev/null 2>&1; }
 corpus() { python3 "$HERE/corpus_zip.py" "$@"; }
 
