@@ -185,6 +185,17 @@ int scan_wire_send(int sock, uint16_t type, const void *payload, uint32_t len, c
 int scan_wire_recv(int sock, struct scan_msg *m, int timeout_ms, struct fw_err *err) FW_WUR;
 void scan_msg_release(struct scan_msg *m);
 
+/* ------------------------------------------------------------ confinement */
+
+/* The kernel's Landlock ABI version, 0 when it has none. */
+int scan_landlock_abi(void);
+/* Confines the calling process's file-system access to the scanner's
+ * temporary directory (open on tmp_dir_fd) and reading /usr; TCP and
+ * out-of-domain signals too where the kernel's ABI allows. A kernel
+ * without Landlock is not an error here (the supervisor warns once).
+ * Irreversible; call before scan_sandbox_enter. */
+int scan_landlock_enter(int tmp_dir_fd, struct fw_err *err) FW_WUR;
+
 /* ------------------------------------------------------------ processes */
 
 /* The supervisor's main loop; never returns (calls _exit). ctl is the

@@ -73,7 +73,8 @@ static void worker_main(struct sup *s, int sock)
 	scan_limits_from_config(&ctx.limits, s->cfg);
 	/* Confined before the first job's first byte: from here on, no
 	 * network, no exec, no new process. */
-	if (scan_sandbox_enter(&err) != 0 || scan_queue_new(&ctx.queue, s->eng, s->threads, &err) != 0) {
+	if (scan_landlock_enter(s->tmp_fd, &err) != 0 || scan_sandbox_enter(&err) != 0 ||
+	    scan_queue_new(&ctx.queue, s->eng, s->threads, &err) != 0) {
 		fprintf(stderr, "fwgate: scanner worker: %s\n", fw_err_msg(&err));
 		_exit(1);
 	}
@@ -271,12 +272,18 @@ static void check_timeouts(struct sup *s)
 
 static int send_ready(struct sup *s)
 {
-	json_t *doc = json_pack("{s:s, s:s, s:I, s:I}", "summary", s->eng->summary, "warning", s->eng->warning,
-				"workers", (json_int_t)s->n_workers, "signatures", (json_int_t)s->eng->signatures);
-	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	char warning[1024], *text;
 	struct fw_err err;
+	json_t *doc;
 	int rc;
 
+	snprintf(warning, sizeof(warning), "%s%s%s", s->eng->warning,
+		 s->eng->warning[0] != '\0' && scan_landlock_abi() < 1 ? "; " : "",
+		 scan_landlock_abi() < 1 ? "WARNING: this kernel has no Landlock: scanner workers are confined by "
+					   "seccomp only and can still read the state directory's files" : "");
+	doc = json_pack("{s:s, s:s, s:I, s:I}", "summary", s->eng->summary, "warning", warning, "workers",
+			(json_int_t)s->n_workers, "signatures", (json_int_t)s->eng->signatures);
+	text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
 	fw_err_clear(&err);
 	rc = text ? scan_wire_send(s->ctl, SCAN_MSG_READY, text, (uint32_t)strlen(text), NULL, 0, IO_TIMEOUT_MS,
 				   &err)

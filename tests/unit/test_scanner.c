@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <archive.h>
@@ -479,6 +481,49 @@ static void test_walk_hostile_names_and_corruption(void **state)
 	json_decref(doc);
 }
 
+/* Landlock in a child (irreversible): the state directory's secrets are
+ * out of reach, the scanner's temporary directory works. */
+static void test_landlock(void **state)
+{
+	char dir[512];
+	pid_t pid;
+	int st = 0;
+
+	(void)state;
+	if (scan_landlock_abi() < 1) {
+		skip();
+		return;
+	}
+	tu_mkdtemp(dir, sizeof(dir));
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct fw_err err;
+		int tmp = open(dir, O_RDONLY | O_DIRECTORY), fd;
+
+		fw_err_clear(&err);
+		if (tmp < 0 || scan_landlock_enter(tmp, &err) != 0)
+			_exit(10);
+		if (open("/etc/passwd", O_RDONLY) >= 0 || errno != EACCES)
+			_exit(11);
+		if (open("/", O_RDONLY | O_DIRECTORY) >= 0)
+			_exit(12);
+		fd = openat(tmp, ".", O_TMPFILE | O_RDWR, 0600);
+		if (fd < 0 || write(fd, "x", 1) != 1)
+			_exit(13);
+		fd = openat(tmp, "named", O_CREAT | O_RDWR, 0600);
+		if (fd < 0 || unlinkat(tmp, "named", 0) != 0)
+			_exit(14);
+		if (open("/usr/lib/os-release", O_RDONLY) < 0 && errno == EACCES)
+			_exit(15);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	tu_rmtree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -489,6 +534,7 @@ int main(void)
 		cmocka_unit_test(test_wire_send_bounds),
 		cmocka_unit_test(test_result_from_doc),
 		cmocka_unit_test(test_report_worst_wins),
+		cmocka_unit_test(test_landlock),
 		cmocka_unit_test_setup_teardown(test_walk_clean_and_infected, walk_setup, walk_teardown),
 		cmocka_unit_test_setup_teardown(test_walk_limits, walk_setup, walk_teardown),
 		cmocka_unit_test_setup_teardown(test_walk_hostile_names_and_corruption, walk_setup, walk_teardown),
