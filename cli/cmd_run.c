@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -265,6 +266,13 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	if (rc != CLI_OK)
 		return rc;
 	rc = CLI_ERROR;
+	/* No process of the same user may ptrace the gateway or read its
+	 * memory (the CA key) through /proc: a compromised scanner worker
+	 * included. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+		fw_err_sys(&err, errno, "cannot make the gateway non-dumpable");
+		goto fail;
+	}
 	if (block_signals(&set) != 0) {
 		fw_err_set(&err, "cannot block signals");
 		goto fail;

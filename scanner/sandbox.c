@@ -126,10 +126,10 @@ static int sandbox_add(scmp_filter_ctx ctx, uint32_t action, const char *name,
 	return 0;
 }
 
-static int sandbox_add_lists(scmp_filter_ctx ctx, uint32_t kill, struct fw_err *err)
+static int sandbox_add_lists(scmp_filter_ctx ctx, uint32_t act_kill, struct fw_err *err)
 {
 	for (size_t i = 0; i < FW_ARRAY_LEN(sandbox_kill_list); i++)
-		if (sandbox_add(ctx, kill, sandbox_kill_list[i], 0, NULL, err) != 0)
+		if (sandbox_add(ctx, act_kill, sandbox_kill_list[i], 0, NULL, err) != 0)
 			return -1;
 	for (size_t i = 0; i < FW_ARRAY_LEN(sandbox_eperm_list); i++)
 		if (sandbox_add(ctx, SCMP_ACT_ERRNO(EPERM), sandbox_eperm_list[i], 0, NULL, err) != 0)
@@ -151,7 +151,7 @@ static int sandbox_add_sockets(scmp_filter_ctx ctx, struct fw_err *err)
 }
 
 /* Threads yes, processes and namespaces no. clone3 passes its flags in a
- * struct in memory, which seccomp cannot read, so it gets ENOSYS: glibc
+ * struct in memory, which seccomp cannot read, so it is answered ENOSYS: glibc
  * (2.34 and later) then falls back to clone(2) for pthread_create, and
  * clone(2) keeps its flags in a register, where they are checked. */
 static int sandbox_add_clone(scmp_filter_ctx ctx, struct fw_err *err)
@@ -201,9 +201,9 @@ static int sandbox_add_misc(scmp_filter_ctx ctx, struct fw_err *err)
  * every rule, so libseccomp sends it to the bad-architecture action,
  * which kills. TSYNC applies the filter to threads that already exist
  * (libraries may have started some); without it they stay unconfined. */
-static int sandbox_set_attrs(scmp_filter_ctx ctx, uint32_t kill, struct fw_err *err)
+static int sandbox_set_attrs(scmp_filter_ctx ctx, uint32_t act_kill, struct fw_err *err)
 {
-	int rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, kill);
+	int rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, act_kill);
 
 	if (rc < 0)
 		return fw_err_sys(err, -rc, "cannot set the sandbox's bad-architecture action");
@@ -219,7 +219,7 @@ static int sandbox_set_attrs(scmp_filter_ctx ctx, uint32_t kill, struct fw_err *
 int scan_sandbox_enter(struct fw_err *err)
 {
 	scmp_filter_ctx ctx = NULL;
-	uint32_t kill;
+	uint32_t act_kill;
 	int rc = -1, ret;
 
 	/* Non-dumpable first: from here on no process of our user can ptrace
@@ -232,12 +232,12 @@ int scan_sandbox_enter(struct fw_err *err)
 		return fw_err_sys(err, errno, "cannot set no_new_privs on the scanner worker");
 	/* Kill the whole process, not the one thread (API level 3, Linux
 	 * 4.14); without it a refusal is the next best thing. */
-	kill = seccomp_api_get() >= 3 ? SCMP_ACT_KILL_PROCESS : SCMP_ACT_ERRNO(EPERM);
+	act_kill = seccomp_api_get() >= 3 ? SCMP_ACT_KILL_PROCESS : SCMP_ACT_ERRNO(EPERM);
 	ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (ctx == NULL)
 		return fw_err_set(err, "cannot create the scanner sandbox filter");
-	if (sandbox_set_attrs(ctx, kill, err) != 0 ||
-	    sandbox_add_lists(ctx, kill, err) != 0 ||
+	if (sandbox_set_attrs(ctx, act_kill, err) != 0 ||
+	    sandbox_add_lists(ctx, act_kill, err) != 0 ||
 	    sandbox_add_sockets(ctx, err) != 0 ||
 	    sandbox_add_clone(ctx, err) != 0 ||
 	    sandbox_add_misc(ctx, err) != 0)

@@ -181,6 +181,9 @@ static void worker_fail(struct sup *s, struct worker *w, const char *why)
 	if (w->job != NULL) {
 		if (why != NULL)
 			snprintf(reason, sizeof(reason), "%s", why);
+		else if (WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS)
+			snprintf(reason, sizeof(reason), "scanner worker killed by its sandbox: it attempted a "
+				 "forbidden system call (a parser exploit?)");
 		else if (WIFSIGNALED(st))
 			snprintf(reason, sizeof(reason), "scanner worker crashed (killed by signal %d)", WTERMSIG(st));
 		else

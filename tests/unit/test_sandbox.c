@@ -406,7 +406,7 @@ static int child_fork(void *arg)
 static int child_ptrace(void *arg)
 {
 	(void)arg;
-	ptrace(PTRACE_ATTACH, getppid(), NULL, NULL);
+	ptrace(PTRACE_ATTACH, getpid(), NULL, NULL);
 	return 10;
 }
 
@@ -416,7 +416,7 @@ static int child_process_vm_readv(void *arg)
 	struct iovec local = { buf, sizeof(buf) }, remote = { buf, sizeof(buf) };
 
 	(void)arg;
-	process_vm_readv(getppid(), &local, 1, &remote, 1, 0);
+	process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
 	return 10;
 }
 
