@@ -145,6 +145,17 @@ static void *queue_thread(void *arg)
 	return NULL;
 }
 
+/* ClamAV's own messages about hostile input ("decompress error") are
+ * expected and already in the verdict as a reason when they matter; on a
+ * gateway's stderr they would only be noise an attacker controls. */
+static void quiet(enum cl_msg severity, const char *fullmsg, const char *msg, void *context)
+{
+	(void)severity;
+	(void)fullmsg;
+	(void)msg;
+	(void)context;
+}
+
 int scan_queue_new(struct scan_queue **out, const struct scan_engine *eng, unsigned threads,
 		   struct fw_err *err)
 {
@@ -164,6 +175,7 @@ int scan_queue_new(struct scan_queue **out, const struct scan_engine *eng, unsig
 	pthread_cond_init(&q->more, NULL);
 	pthread_cond_init(&q->room, NULL);
 	cl_engine_set_clcb_virus_found(eng->cl, on_virus);
+	cl_set_clcb_msg(quiet);
 	for (unsigned i = 0; i < threads; i++) {
 		if (pthread_create(&q->threads[i], NULL, queue_thread, q) != 0) {
 			scan_queue_free(q);
