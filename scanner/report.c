@@ -233,5 +233,9 @@ void scan_result_from_doc(struct fw_scan_result *res, json_t *doc)
 		copy_str(res->signature, sizeof(res->signature), json_object_get(first, "name"));
 		copy_str(res->member, sizeof(res->member), json_object_get(first, "member"));
 		copy_str(res->member_sha256, sizeof(res->member_sha256), json_object_get(first, "member_sha256"));
+		/* The summary names the deepest match, whichever scan ended first. */
+		if (verdict == FW_VERDICT_INFECTED)
+			snprintf(res->reason, sizeof(res->reason), "signature %.200s in %.800s", res->signature,
+				 res->member);
 	}
 }

@@ -55,9 +55,9 @@ struct scan_typer;
 
 int scan_typer_new(struct scan_typer **out, struct fw_err *err) FW_WUR FW_NONNULL(1);
 void scan_typer_free(struct scan_typer *t);
-/* MIME type of the first len bytes of a node, into mime (always set). Not
- * thread-safe: one typer per thread. */
-void scan_typer_mime(struct scan_typer *t, const void *p, size_t len, char *mime, size_t mime_len)
+/* MIME type of the node open on fd (its first and last megabyte are
+ * read), into mime (always set). Not thread-safe: one typer per thread. */
+void scan_typer_mime_fd(struct scan_typer *t, int fd, uint64_t size, char *mime, size_t mime_len)
 	FW_NONNULL(1, 4);
 /* The policy file type of a MIME type: "firmware_image", "pe", "archive"
  * or "other". */

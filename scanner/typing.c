@@ -20,6 +20,7 @@ extern const size_t fw_embedded_magic_len;
 /* The system's compiled database; the first that exists is used. */
 static const char *const system_mgc[] = { "/usr/share/misc/magic.mgc", "/usr/lib/file/magic.mgc" };
 #define SYSTEM_MGC_MAX_BYTES (64u * 1024 * 1024)
+#define TYPE_BYTES_MAX (1024 * 1024)
 
 struct scan_typer {
 	magic_t m;
@@ -65,6 +66,12 @@ int scan_typer_new(struct scan_typer **out, struct fw_err *err)
 	sizes[0] = t->system_len;
 	bufs[1] = t->own_db;
 	sizes[1] = fw_embedded_magic_len;
+	/* Bounded reads: libmagic looks at most this far into a node, from
+	 * its start and from its end (x86 reset vectors live there). */
+	if (magic_setparam(t->m, MAGIC_PARAM_BYTES_MAX, &(size_t){ TYPE_BYTES_MAX }) != 0) {
+		fw_err_set(err, "libmagic refuses its read bound");
+		goto out;
+	}
 	if (magic_load_buffers(t->m, bufs, sizes, 2) != 0) {
 		fw_err_set(err, "libmagic cannot load its databases: %s",
 			   magic_error(t->m) ? magic_error(t->m) : "unknown error");
@@ -89,9 +96,9 @@ void scan_typer_free(struct scan_typer *t)
 	free(t);
 }
 
-void scan_typer_mime(struct scan_typer *t, const void *p, size_t len, char *mime, size_t mime_len)
+void scan_typer_mime_fd(struct scan_typer *t, int fd, uint64_t size, char *mime, size_t mime_len)
 {
-	const char *r = len > 0 ? magic_buffer(t->m, p, len) : "application/x-empty";
+	const char *r = size > 0 ? magic_descriptor(t->m, fd) : "application/x-empty";
 
 	if (r == NULL || snprintf(mime, mime_len, "%s", r) >= (int)mime_len)
 		snprintf(mime, mime_len, "%s", "application/octet-stream");
@@ -115,6 +122,9 @@ bool scan_mime_is_archive(const char *mime)
 	return false;
 }
 
+/* Firmware by libmagic's own names: PCI and ISA option ROMs. */
+static const char *const firmware_mimes[] = { "application/x-ibm-rom" };
+
 static const char *const pe_mimes[] = {
 	"application/x-dosexec", "application/vnd.microsoft.portable-executable",
 	"application/x-msdownload", "application/x-ms-installer",
@@ -126,6 +136,9 @@ const char *scan_file_type(const char *mime)
 	 * prefix (scanner/firmware.magic). */
 	if (strncmp(mime, "application/x-fwgate-firmware", 29) == 0)
 		return "firmware_image";
+	for (size_t i = 0; i < FW_ARRAY_LEN(firmware_mimes); i++)
+		if (strcmp(mime, firmware_mimes[i]) == 0)
+			return "firmware_image";
 	for (size_t i = 0; i < FW_ARRAY_LEN(pe_mimes); i++)
 		if (strcmp(mime, pe_mimes[i]) == 0)
 			return "pe";

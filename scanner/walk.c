@@ -22,7 +22,6 @@
 
 #define SRC_BUF (128 * 1024)
 #define COPY_BUF (256 * 1024)
-#define TYPE_BYTES (128 * 1024)
 #define NAME_SHOWN_MAX 255
 /* Below this many unpacked bytes no ratio is a bomb. */
 #define RATIO_FLOOR_BYTES (1024 * 1024)
@@ -36,7 +35,6 @@ struct walk {
 	struct timespec deadline;
 	bool halted;               /* a limit stopped the walk: the verdict is unscannable */
 	unsigned char *copy;       /* COPY_BUF */
-	unsigned char *head;       /* TYPE_BYTES */
 };
 
 /* A node's bytes as libarchive reads them: pread on a descriptor, so that
@@ -543,11 +541,9 @@ static json_t *walk_node(struct walk *w, int fd, bool own_fd, uint64_t size, con
 	struct src *s = NULL;
 	bool container = false;
 	uint64_t entries;
-	ssize_t got;
 	int r, sfd;
 
-	got = pread(fd, w->head, TYPE_BYTES, 0);
-	scan_typer_mime(w->ctx->typer, w->head, got > 0 ? (size_t)got : 0, mime, sizeof(mime));
+	scan_typer_mime_fd(w->ctx->typer, fd, size, mime, sizeof(mime));
 	ftype = scan_file_type(mime);
 	if (node == NULL) {
 		node = scan_report_member(&w->rep, chain, depth, size, sha256, mime, ftype);
@@ -602,6 +598,15 @@ static json_t *walk_node(struct walk *w, int fd, bool own_fd, uint64_t size, con
 		     w->ctx->limits.max_depth, chain);
 		goto leaf;
 	}
+	/* The container's own bytes are scanned too, without ClamAV's
+	 * unpacking (fwgate unpacks it below, under its limits), and first:
+	 * a large container's raw scan then runs beside its members' instead
+	 * of after them. */
+	sfd = dup(fd);
+	if (sfd < 0)
+		scan_report_add(&w->rep, node, FW_VERDICT_UNSCANNABLE, "cannot scan %s: %s", chain, strerror(errno));
+	else
+		scan_queue_push(w->ctx->queue, &w->rep, sfd, chain, node, sha256, false);
 	entries = walk_entries(w, a, e, r == ARCHIVE_WARN ? ARCHIVE_OK : r, size, chain, depth);
 	if (!w->halted && (archive_format(a) & ARCHIVE_FORMAT_BASE_MASK) == ARCHIVE_FORMAT_ZIP) {
 		int64_t declared = zip_declared_entries(fd, size);
@@ -612,14 +617,6 @@ static json_t *walk_node(struct walk *w, int fd, bool own_fd, uint64_t size, con
 					"entries but %llu distinct ones can be read", chain, (long long)declared,
 					(unsigned long long)entries);
 	}
-	/* The container's own bytes are scanned too, without ClamAV's
-	 * unpacking: fwgate has unpacked it above, under its limits. */
-	sfd = own_fd ? fd : dup(fd);
-	own_fd = false;
-	if (sfd < 0)
-		scan_report_add(&w->rep, node, FW_VERDICT_UNSCANNABLE, "cannot scan %s: %s", chain, strerror(errno));
-	else
-		scan_queue_push(w->ctx->queue, &w->rep, sfd, chain, node, sha256, false);
 	goto out;
 leaf:
 	if (size > 0 && !w->halted) {
@@ -640,18 +637,28 @@ out:
 	return node;
 }
 
-static int hash_fd(int fd, uint64_t size, unsigned char *buf, size_t buf_len, char *hex)
+/* The package's SHA-256 when the caller does not have it (fwgate scan),
+ * computed on a thread of its own beside the walk. */
+struct root_hash {
+	int fd;
+	uint64_t size;
+	int rc;
+	char hex[FW_SHA256_HEX_LEN + 1];
+};
+
+static void *hash_thread(void *arg)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
+	struct root_hash *h = arg;
+	unsigned char md[EVP_MAX_MD_SIZE], *buf = malloc(COPY_BUF);
 	unsigned md_len = 0;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	uint64_t off = 0;
-	int rc = -1;
 
-	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+	h->rc = -1;
+	if (buf == NULL || ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
 		goto out;
-	while (off < size) {
-		ssize_t n = pread(fd, buf, buf_len, (off_t)off);
+	while (off < h->size) {
+		ssize_t n = pread(h->fd, buf, COPY_BUF, (off_t)off);
 
 		if (n <= 0 || EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
 			goto out;
@@ -660,11 +667,23 @@ static int hash_fd(int fd, uint64_t size, unsigned char *buf, size_t buf_len, ch
 	if (EVP_DigestFinal_ex(ctx, md, &md_len) != 1)
 		goto out;
 	for (unsigned i = 0; i < md_len && i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	rc = 0;
+		snprintf(h->hex + 2 * i, 3, "%02x", md[i]);
+	h->rc = 0;
 out:
 	EVP_MD_CTX_free(ctx);
-	return rc;
+	free(buf);
+	return NULL;
+}
+
+/* Gives the root's signatures the package hash found after the walk. */
+static void fill_root_sha(struct scan_report *r, const char *sha)
+{
+	json_t *sig;
+	size_t i;
+
+	json_array_foreach(r->signatures, i, sig)
+		if (json_string_length(json_object_get(sig, "member_sha256")) == 0)
+			json_object_set_new(sig, "member_sha256", json_string(sha));
 }
 
 json_t *scan_walk(struct scan_walk_ctx *ctx, int fd, const char *name, const char *sha256)
@@ -672,6 +691,9 @@ json_t *scan_walk(struct scan_walk_ctx *ctx, int fd, const char *name, const cha
 	struct walk w = { .ctx = ctx };
 	char root[1100], sha[FW_SHA256_HEX_LEN + 1] = "";
 	const char *base = strrchr(name, '/');
+	struct root_hash h = { .fd = -1 };
+	bool hashing = false;
+	pthread_t hasher;
 	struct stat st;
 	json_t *doc;
 
@@ -679,19 +701,21 @@ json_t *scan_walk(struct scan_walk_ctx *ctx, int fd, const char *name, const cha
 	if (scan_report_init(&w.rep, name) != 0)
 		return scan_doc_failed(name, "out of memory before the inspection");
 	w.copy = malloc(COPY_BUF);
-	w.head = malloc(TYPE_BYTES);
 	clock_gettime(CLOCK_MONOTONIC, &w.deadline);
 	w.deadline.tv_sec += ctx->limits.max_seconds;
-	if (w.copy == NULL || w.head == NULL) {
+	if (w.copy == NULL) {
 		scan_report_add(&w.rep, NULL, FW_VERDICT_UNSCANNABLE, "out of memory before the inspection");
 	} else if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		scan_report_add(&w.rep, NULL, FW_VERDICT_UNSCANNABLE, "the package is not a regular file");
 	} else {
-		if (sha256 != NULL && strlen(sha256) == FW_SHA256_HEX_LEN)
+		if (sha256 != NULL && strlen(sha256) == FW_SHA256_HEX_LEN) {
 			snprintf(sha, sizeof(sha), "%s", sha256);
-		else if (hash_fd(fd, (uint64_t)st.st_size, w.copy, COPY_BUF, sha) != 0)
-			scan_report_add(&w.rep, NULL, FW_VERDICT_UNSCANNABLE, "cannot read the package to hash it");
-		json_object_set_new(w.rep.doc, "sha256", json_string(sha));
+		} else {
+			h = (struct root_hash){ .fd = fd, .size = (uint64_t)st.st_size, .rc = -1 };
+			hashing = pthread_create(&hasher, NULL, hash_thread, &h) == 0;
+			if (!hashing)
+				scan_report_add(&w.rep, NULL, FW_VERDICT_UNSCANNABLE, "cannot start hashing the package");
+		}
 		json_object_set_new(w.rep.doc, "size", json_integer((json_int_t)st.st_size));
 		json_object_set_new(w.rep.doc, "mime", json_string("application/octet-stream"));
 		json_object_set_new(w.rep.doc, "file_type", json_string("other"));
@@ -703,9 +727,16 @@ json_t *scan_walk(struct scan_walk_ctx *ctx, int fd, const char *name, const cha
 			walk_node(&w, fd, false, (uint64_t)st.st_size, root, 0, w.rep.doc, sha);
 	}
 	scan_queue_drain(ctx->queue);
+	if (hashing) {
+		pthread_join(hasher, NULL);
+		if (h.rc != 0)
+			scan_report_add(&w.rep, NULL, FW_VERDICT_UNSCANNABLE, "cannot read the package to hash it");
+		snprintf(sha, sizeof(sha), "%s", h.hex);
+		fill_root_sha(&w.rep, sha);
+	}
+	json_object_set_new(w.rep.doc, "sha256", json_string(sha));
 	doc = scan_report_take(&w.rep);
 	scan_report_release(&w.rep);
 	free(w.copy);
-	free(w.head);
 	return doc;
 }

@@ -14,6 +14,10 @@ With the default db first, PCI option ROMs are typed by the default db's own
 entry, application/x-ibm-rom (it has a MIME type, so it wins);
 OUTDIR/expected-firmware-first.txt gives the MIME types for the other order
 ("scanner/firmware.magic:DEFAULT"), where every sample gets its own kind.
+x86-bios.bin is recognised by its last 16 bytes (negative offsets): it needs
+libmagic to see the end of the file (`file`, magic_descriptor(), or
+magic_buffer() over the whole file); typed from a head prefix with
+magic_buffer() it comes out application/octet-stream.
 
 Only the headers are real; bodies are filler. Nothing is read from the network.
 """
