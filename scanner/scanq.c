@@ -48,8 +48,14 @@ static void on_virus(int fd, const char *virname, void *context)
 	struct matches *m = context;
 
 	(void)fd;
-	if (m != NULL && virname != NULL && m->n < MATCHES_MAX)
-		m->names[m->n++] = virname;
+	if (m == NULL || virname == NULL || m->n >= MATCHES_MAX)
+		return;
+	/* ClamAV may report one signature twice for one file (raw and
+	 * typed passes); a finding is listed once. */
+	for (unsigned i = 0; i < m->n; i++)
+		if (strcmp(m->names[i], virname) == 0)
+			return;
+	m->names[m->n++] = virname;
 }
 
 static bool starts(const char *s, const char *prefix)

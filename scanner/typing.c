@@ -20,7 +20,7 @@ extern const size_t fw_embedded_magic_len;
 /* The system's compiled database; the first that exists is used. */
 static const char *const system_mgc[] = { "/usr/share/misc/magic.mgc", "/usr/lib/file/magic.mgc" };
 #define SYSTEM_MGC_MAX_BYTES (64u * 1024 * 1024)
-#define TYPE_BYTES_MAX (1024 * 1024)
+#define TYPE_BYTES_MAX (64 * 1024)
 
 struct scan_typer {
 	magic_t m;
@@ -98,7 +98,14 @@ void scan_typer_free(struct scan_typer *t)
 
 void scan_typer_mime_fd(struct scan_typer *t, int fd, uint64_t size, char *mime, size_t mime_len)
 {
-	const char *r = size > 0 ? magic_descriptor(t->m, fd) : "application/x-empty";
+	const char *r = "application/x-empty";
+
+	/* libmagic reads from the descriptor's offset, and a member's file
+	 * has just been written: from its start. */
+	if (size > 0 && lseek(fd, 0, SEEK_SET) != 0)
+		r = "application/octet-stream";
+	else if (size > 0)
+		r = magic_descriptor(t->m, fd);
 
 	if (r == NULL || snprintf(mime, mime_len, "%s", r) >= (int)mime_len)
 		snprintf(mime, mime_len, "%s", "application/octet-stream");

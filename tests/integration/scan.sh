@@ -296,6 +296,10 @@ if [ "${#fwfiles[@]}" -gt 0 ]; then
 	cp "${fwfiles[@]}" "$C/pkg/"
 	(cd "$C/pkg" && sha256sum -- * >SHA256SUMS && tar -czf ../fw-update.tar.gz -- *)
 	expect "firmware update package (tar.gz of real images) is clean" "$BASE" "$C/fw-update.tar.gz" clean
+	jcheck "real firmware typed firmware_image as files and as members of a package" \
+		'all(m["file_type"] == "firmware_image" for m in d["members"] if not m["path"].endswith("SHA256SUMS"))'
+	jcheck "the checksum file of the package is typed as text" \
+		'any(m["path"].endswith("SHA256SUMS") and m["mime"].startswith("text/") for m in d["members"])'
 else
 	skip "real firmware" "packages ovmf and seabios not installed"
 fi
