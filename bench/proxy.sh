@@ -296,6 +296,12 @@ warm_fetch() {
 	rm -f "$T/dl/$case".*
 }
 
+# fresh_tail FILE: rewrites the file's last 16 bytes with new random ones
+# (in place: the rest stays in the page cache).
+fresh_tail() {
+	head -c 16 /dev/urandom | dd of="$1" bs=16 seek=$(($(stat -c %s "$1") / 16 - 1)) conv=notrunc status=none
+}
+
 # Interleave direct and fwgate runs (d, f, d, f, ...) so drift hits both alike;
 # one warm-up round first (page cache, fwgate's leaf cache, nginx), discarded.
 # run_pair KIND: KIND small|warm|big
@@ -309,6 +315,10 @@ run_pair() {
 			# Flush dirty pages (fwgate's spool of the previous run) so that their
 			# writeback does not land in the next run's timing.
 			sync -f "$T/state" 2>/dev/null || sync
+			# New content for every fetch: no cache (ClamAV's clean-file cache
+			# in the scanner workers, a store later) may answer from an earlier
+			# run, so every fwgate figure is a cold, fully scanned download.
+			case $kind in small) fresh_tail "$SMALL" ;; big) fresh_tail "$BIG" ;; esac
 			case $kind in
 			small) one_fetch "small-$m" "$m" "$SMALL" 30 $rec ;;
 			warm) warm_fetch "warm-$m" "$m" $rec ;;
@@ -444,6 +454,9 @@ echo
 echo "notes:"
 echo "  - TTFB = curl %{time_starttransfer}; through fwgate it includes the CONNECT, both TLS"
 echo "    handshakes and, fwgate being store-and-forward, the whole upstream fetch and spool."
+echo "  - Cold: before every fetch the file's last 16 bytes are rewritten with random ones,"
+echo "    so no cache (ClamAV's clean-file cache in fwgate's scanner) answers from an earlier"
+echo "    run: each fresh-connection figure is a complete fetch, scan and delivery."
 echo "  - warm rows: one curl per run fetching $WARM_REQS URLs over one connection (one tunnel);"
 echo "    the first request is left out, the per-request times of the others are pooled."
 if [ "$DIRECT_ONLY" != 1 ]; then

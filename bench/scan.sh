@@ -254,7 +254,7 @@ CLAM=(clamscan --no-summary -d "$T/sigs" --alert-exceeds-max=yes --max-filesize=
 	printf 'max_total_bytes = %s\n' $((MAXB * 2 + (256 << 20)))
 	printf 'max_ratio = 1000\n'
 	printf 'max_seconds = %s\n' "$TIMEOUT"
-	printf 'timeout_seconds = %s\n' "$TIMEOUT"
+	printf 'timeout_seconds = %s\n' "$((TIMEOUT + 60))"
 	[ -z "$FW_WORKERS" ] || printf 'workers = %s\n' "$FW_WORKERS"
 } >"$T/fwgate.conf"
 FWSCAN=("$FW" scan)

@@ -82,7 +82,7 @@ static const struct key_def keys[] = {
 	{ "upstream", "max_body_bytes", KT_SIZE, CFG_OFF(upstream.max_body_bytes), 0, 0, 1, 1 * TIB, "16G" },
 	{ "scanner", "signatures", KT_DIR_LIST, CFG_LIST(scanner.signatures, scanner.n_signatures), 0, 0, "" },
 	{ "scanner", "workers", KT_UINT, CFG_OFF(scanner.workers), 0, 0, 0, 256, "0" },
-	{ "scanner", "timeout_seconds", KT_UINT, CFG_OFF(scanner.timeout_seconds), 0, 0, 1, 86400, "900" },
+	{ "scanner", "timeout_seconds", KT_UINT, CFG_OFF(scanner.timeout_seconds), 0, 0, 2, 86400, "3600" },
 	{ "scanner", "max_depth", KT_UINT, CFG_OFF(scanner.max_depth), 0, 0, 1, 64, "16" },
 	{ "scanner", "max_members", KT_SIZE, CFG_OFF(scanner.max_members), 0, 0, 1, 100000000, "100000" },
 	{ "scanner", "max_member_bytes", KT_SIZE, CFG_OFF(scanner.max_member_bytes), 0, 0, 1, 1 * TIB, "16G" },
@@ -385,6 +385,12 @@ static void config_cross_check(struct parse_ctx *ctx)
 				ctx_fail(ctx, key_line_of(ctx, "proxy", "listen"),
 					 "[proxy] listen: address given twice");
 	}
+	/* The walk's own budget must end before the supervisor's kill, so
+	 * that a slow package is refused with the walk's precise reason. */
+	if (cfg->scanner.max_seconds >= cfg->scanner.timeout_seconds)
+		ctx_fail(ctx, key_line_of(ctx, "scanner", "max_seconds"),
+			 "[scanner] max_seconds (%u) must be below timeout_seconds (%u)", cfg->scanner.max_seconds,
+			 cfg->scanner.timeout_seconds);
 	if (cfg->proxy.n_listen == 0)
 		ctx_fail(ctx, key_line_of(ctx, "proxy", "listen"),
 			 "[proxy] listen: at least one address is required");

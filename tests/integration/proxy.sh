@@ -90,7 +90,7 @@ P1C=$(free_port)
 	printf '[upstream]\nca_file = %s/pki/testca.crt\nallow_private = true\n' "$T"
 	for n in $names; do printf 'resolve = %s:%s:127.0.0.1\n' "$n" "$OP"; done
 	printf 'resolve = oldtls.test:%s:127.0.0.1\n' "$OLDP"
-	printf '[scanner]\nsignatures = %s/sigs\ntimeout_seconds = 3\n' "$T"
+	printf '[scanner]\nsignatures = %s/sigs\ntimeout_seconds = 3\nmax_seconds = 2\n' "$T"
 	printf '[log]\nfile = %s/events.log\n' "$T"
 } >"$T/fwgate.conf"
 mkdir -p "$T/sigs"

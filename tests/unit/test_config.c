@@ -233,6 +233,8 @@ static const struct bad_case bad_cases[] = {
 	{ "[sandbox]\nsuspicious_score = 50\nmalicious_score = 40\n", 3,
 	  "[sandbox] malicious_score (40) must be above suspicious_score (50)" },
 	{ "[sandbox]\nbackend = cape\n", 2, "[sandbox] backend: cape needs [sandbox] url" },
+	{ "[scanner]\ntimeout_seconds = 60\nmax_seconds = 60\n", 3,
+	  "[scanner] max_seconds (60) must be below timeout_seconds (60)" },
 	{ "[log]\nsyslog_facility = kern\n", 2,
 	  "[log] syslog_facility: \"kern\" is not a syslog facility (daemon, user, auth, local0..local7)" },
 	{ "[proxy]\nthis line has no equals sign\n", 2,
