@@ -1,0 +1,166 @@
+/* store/: the vetted store. SQLite schema and migrations, content-
+ * addressed blobs (approved in <state>/objects/ab/<sha256>, quarantined in
+ * <state>/quarantine/ab/<sha256>, 0600), the URL index, scans and their
+ * members, quarantine review, the hash-chained audit log, integrity
+ * (verify, gc, reconcile). Must not decide policy: it records verdicts the
+ * scanner gave and decisions staff made.
+ * Thread-safety: a struct fw_store may be used from many threads (calls
+ * are serialized on one connection inside); several processes may open the
+ * same state directory (SQLite WAL, busy timeout). */
+#ifndef FWGATE_STORE_H
+#define FWGATE_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "fwgate/err.h"
+#include "fwgate/scanner.h"
+
+#define FW_ETAG_MAX 256
+#define FW_LASTMOD_MAX 64
+
+enum fw_object_state {
+	FW_OBJ_APPROVED = 0,   /* clean: served */
+	FW_OBJ_QUARANTINED,    /* not clean: waits for review, never served */
+	FW_OBJ_REJECTED,       /* staff said no: the hash and its URLs are refused without a fetch */
+	FW_OBJ_RELEASED,       /* staff said yes after review: served */
+};
+
+/* "approved", "quarantined", "rejected", "released". */
+const char *fw_object_state_name(enum fw_object_state s);
+
+/* True for the states whose blob may be served (approved, released). */
+bool fw_object_state_servable(enum fw_object_state s);
+
+struct fw_store;
+
+/* Opens (creating when missing) <state_dir>/fwgate.db and the blob
+ * directories, applies migrations (PRAGMA user_version), WAL,
+ * synchronous=FULL, foreign keys, busy timeout. */
+int fw_store_open(struct fw_store **out, const char *state_dir, struct fw_err *err) FW_WUR FW_NONNULL(1, 2);
+void fw_store_close(struct fw_store *st);
+
+/* What the store knows of a URL: its current object. */
+struct fw_url_entry {
+	int64_t object_id;
+	char sha256[FW_SHA256_HEX_LEN + 1];
+	uint64_t size;
+	enum fw_object_state state;
+	enum fw_verdict verdict;          /* of the object's latest scan */
+	char reason[FW_ERR_MSG_MAX];      /* first reason of that scan, or of the review */
+	char etag[FW_ETAG_MAX];           /* the vendor's validators, "" when none */
+	char last_modified[FW_LASTMOD_MAX];
+	int64_t fetched_at;               /* unix seconds */
+	int64_t verified_at;              /* last fetch or successful revalidation */
+};
+
+/* Looks the URL up. Returns 1 and fills e when the store has it, 0 when
+ * not, -1 on error. */
+int fw_store_lookup_url(struct fw_store *st, const char *url, struct fw_url_entry *e, struct fw_err *err)
+	FW_WUR FW_NONNULL(1, 2, 3);
+
+/* The state of an object by hash: 1 and *state when known, 0 when not. */
+int fw_store_lookup_hash(struct fw_store *st, const char *sha256, enum fw_object_state *state,
+			 struct fw_err *err) FW_WUR FW_NONNULL(1, 2, 3);
+
+/* A vetted download to record. */
+struct fw_store_commit {
+	const char *url;
+	const char *etag;                 /* may be NULL */
+	const char *last_modified;        /* may be NULL */
+	int spool_fd;                     /* the complete download */
+	const char *spool_path;           /* renamed into the store (the spool file is consumed) */
+	const char *sha256;
+	uint64_t size;
+	const struct fw_scan_result *scan;/* the verdict and its document */
+	const char *engine;               /* the scanner's engine summary */
+};
+
+/* Records a vetted download, durably, in this order: fsync of the spool
+ * file; rename into objects/ (clean) or quarantine/ (anything else; 0600)
+ * unless a blob of that hash is already in place (the same content under
+ * several URLs is stored once; the spool file is then removed); fsync of
+ * the directory; then one transaction (synchronous=FULL) for the object,
+ * its scan and members, and the URL now pointing at it. A failed fsync
+ * fails the commit (never retried and trusted).
+ * A known hash keeps what staff decided (rejected, released); otherwise a
+ * scan only ever makes it worse: an approved object whose new scan is not
+ * clean becomes quarantined (its blob moves), a quarantined one stays
+ * quarantined whatever a new scan says, until staff review it.
+ * *state is the object's state after the commit, *object_id its id. */
+int fw_store_commit(struct fw_store *st, const struct fw_store_commit *c, enum fw_object_state *state,
+		    int64_t *object_id, struct fw_err *err) FW_WUR FW_NONNULL(1, 2, 3, 4);
+
+/* A revalidation found the URL unchanged (304 or the same validators):
+ * stamps verified_at (and updates the validators when given). */
+int fw_store_mark_verified(struct fw_store *st, const char *url, const char *etag, const char *last_modified,
+			   struct fw_err *err) FW_WUR FW_NONNULL(1, 2);
+
+/* Opens an approved or released object's blob for reading (O_RDONLY,
+ * close-on-exec) after checking that its size matches the record; a blob
+ * that is missing or has the wrong size is moved aside (to
+ * <state>/damaged/), reported in err, and never served. */
+int fw_store_open_blob(struct fw_store *st, const char *sha256, int *fd, uint64_t *size, struct fw_err *err)
+	FW_WUR FW_NONNULL(1, 2, 3, 4);
+
+/* ------------------------------------------------------------ review */
+
+/* Quarantined (and rejected) objects, newest first: an array of {id, url,
+ * sha256, size, state, verdict, reason, first_seen}. */
+int fw_store_quarantine_list(struct fw_store *st, json_t **out, struct fw_err *err) FW_WUR FW_NONNULL(1, 2);
+
+/* One object in full: the fields above plus urls[], scans[] (each with its
+ * verdict document), audit[] rows that name it. 0, or 1 when unknown. */
+int fw_store_object_show(struct fw_store *st, int64_t id, json_t **out, struct fw_err *err)
+	FW_WUR FW_NONNULL(1, 3);
+
+/* Review decisions. who is the reviewer (--as, default the login name).
+ * release: a quarantined object becomes `released` and is served from
+ * then on; its blob moves from quarantine/ to objects/. An object whose
+ * latest verdict is infected needs override_infected (audited as an
+ * override); a rejected object cannot be released. reject: the object
+ * becomes `rejected`; its hash and URLs are refused from then on. Both
+ * append to the audit chain in the same transaction. */
+int fw_store_release(struct fw_store *st, int64_t id, const char *reason, const char *who, bool override_infected,
+		     struct fw_err *err) FW_WUR FW_NONNULL(1, 3, 4);
+int fw_store_reject(struct fw_store *st, int64_t id, const char *reason, const char *who, struct fw_err *err)
+	FW_WUR FW_NONNULL(1, 3, 4);
+
+/* ------------------------------------------------------------ audit */
+
+/* Appends one audit row: hash = SHA-256(previous hash | fields). */
+int fw_store_audit_append(struct fw_store *st, const char *action, const char *who, int64_t object_id,
+			  const char *detail, struct fw_err *err) FW_WUR FW_NONNULL(1, 2, 3, 5);
+
+/* Re-computes the chain. Returns 0 when intact, 1 when broken (*first_bad
+ * is the id of the first row that does not match and err says why), -1 on
+ * error. */
+int fw_store_audit_verify(struct fw_store *st, int64_t *first_bad, struct fw_err *err) FW_WUR FW_NONNULL(1, 2);
+
+/* Every audit row, oldest first: {id, time, action, who, object_id,
+ * detail, hash}. */
+int fw_store_audit_list(struct fw_store *st, json_t **out, struct fw_err *err) FW_WUR FW_NONNULL(1, 2);
+
+/* ------------------------------------------------------------ integrity */
+
+/* Re-hashes every blob against its name and record; each problem is one
+ * line on report. *bad counts them. A mismatching blob is moved aside and
+ * audited as a repair. */
+int fw_store_verify(struct fw_store *st, FILE *report, unsigned *bad, struct fw_err *err)
+	FW_WUR FW_NONNULL(1, 2, 3);
+
+/* At start: files without a record, records without a file, wrong sizes;
+ * each difference is one line on report (and repaired: stray files moved
+ * aside, records of missing approved blobs marked so they are not served). *diffs
+ * counts them. No re-hash (that is fw_store_verify). */
+int fw_store_reconcile(struct fw_store *st, FILE *report, unsigned *diffs, struct fw_err *err)
+	FW_WUR FW_NONNULL(1, 2, 3);
+
+/* Removes blobs no URL references any more (their objects stay as
+ * history), and moved-aside files. *removed counts them. */
+int fw_store_gc(struct fw_store *st, unsigned *removed, struct fw_err *err) FW_WUR FW_NONNULL(1, 2);
+
+#endif
