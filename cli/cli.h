@@ -50,6 +50,9 @@ int cmd_ca(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_allowlist(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_categories(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_reload(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_quarantine(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_audit(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_store(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_scan(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

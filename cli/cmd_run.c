@@ -18,6 +18,7 @@
 #include "fwgate/fileio.h"
 #include "fwgate/proxy.h"
 #include "fwgate/scanner.h"
+#include "fwgate/store.h"
 #include "fwgate_build.h"
 
 /* Creates the state directory (0700: it will hold the CA key and
@@ -181,6 +182,7 @@ int cmd_reload(struct cli_ctx *ctx, int argc, char **argv)
 /* What the gateway opens at start, in order; released in reverse. */
 struct run_state {
 	struct fw_scanner *scanner;
+	struct fw_store *store;
 	struct fw_policy *pol;
 	struct fw_evlog *log;
 	struct fw_allowlist *allow;
@@ -207,19 +209,24 @@ static int run_prepare(const struct fw_config *cfg, struct run_state *rs, char *
 		       struct fw_err *err)
 {
 	char db[FW_PATH_MAX], host[256], tmp[FW_PATH_MAX];
-	unsigned removed = 0;
+	unsigned removed = 0, diffs = 0;
 	bool created = false;
 
 	if (state_dir_prepare(cfg->state.dir, err) != 0 ||
 	    fw_spool_dir_prepare(cfg->state.dir, &removed, err) != 0 ||
 	    fw_scan_tmp_prepare(cfg->state.dir, tmp, sizeof(tmp), err) != 0 ||
 	    fw_scanner_start(&rs->scanner, cfg, tmp, stderr, err) != 0 ||
+	    fw_store_open(&rs->store, cfg->state.dir, err) != 0 ||
+	    fw_store_reconcile(rs->store, stderr, &diffs, err) != 0 ||
 	    fw_path_join(db, sizeof(db), cfg->state.dir, "fwgate.db", err) != 0 ||
 	    fw_allowlist_open(&rs->allow, rs->pol, cfg->policy.allowlist, db, err) != 0 ||
 	    open_event_log(cfg, rs, log_path, len, err) != 0)
 		return -1;
 	if (removed > 0)
 		fprintf(stderr, "fwgate: removed %u file(s) an earlier run left in the spool\n", removed);
+	if (diffs > 0)
+		fprintf(stderr, "fwgate: the store and its database differed in %u place(s), listed above and "
+			"repaired (fwgate store verify re-hashes every blob)\n", diffs);
 	if (gethostname(host, sizeof(host)) != 0)
 		snprintf(host, sizeof(host), "%s", "unnamed deployment");
 	host[sizeof(host) - 1] = '\0';
@@ -241,6 +248,7 @@ static void run_release(struct run_state *rs)
 {
 	fw_proxy_stop(rs->proxy);
 	fw_scanner_stop(rs->scanner);
+	fw_store_close(rs->store);
 	fw_allowlist_free(rs->allow);
 	fw_evlog_close(rs->log);
 	fw_policy_free(rs->pol);
@@ -280,7 +288,7 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	if (run_prepare(ctx->cfg, &rs, log_path, sizeof(log_path), &err) != 0)
 		goto fail;
 	deps = (struct fw_proxy_deps){ .cfg = ctx->cfg, .pol = rs.pol, .allow = rs.allow, .log = rs.log,
-				      .scanner = rs.scanner };
+				      .scanner = rs.scanner, .store = rs.store };
 	if (fw_proxy_start(&rs.proxy, &deps, &err) != 0)
 		goto fail;
 	emit_lifecycle(rs.log, "fwgate-start", ctx->cfg, rs.pol, fw_scanner_summary(rs.scanner));

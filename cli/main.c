@@ -108,6 +108,35 @@ static const char usage_reload[] =
 	"it without dropping jobs; on failure the old signatures keep serving and\n"
 	"the event log says why. SIGHUP also reopens the event log.\n";
 
+static const char usage_quarantine[] =
+	"usage: fwgate quarantine list [--json] | show ID | release ID --reason TEXT [--as NAME]\n"
+	"       [--override-infected] | reject ID --reason TEXT [--as NAME]\n"
+	"\n"
+	"Review of what the gateway holds back. list: quarantined and rejected\n"
+	"objects (id, state, verdict, size, first seen, URL and reason). show: one\n"
+	"object with its URLs, scans (members, signatures, reasons) and audit rows,\n"
+	"as JSON. release: the object is served from then on; an object whose\n"
+	"latest verdict is infected needs --override-infected, a rejected one\n"
+	"cannot be released. reject: the object's hash and URLs are refused from\n"
+	"then on without a fetch. Both are recorded in the audit chain with the\n"
+	"reviewer (--as, default the login name) and the reason.\n";
+
+static const char usage_audit[] =
+	"usage: fwgate audit list [--json] | fwgate audit verify\n"
+	"\n"
+	"The append-only audit log: every release, reject, override and store\n"
+	"repair, each row's hash chained to the previous one. verify recomputes\n"
+	"the chain: exit 0 intact, 1 broken (the first row that does not match is\n"
+	"named), 2 error.\n";
+
+static const char usage_store[] =
+	"usage: fwgate store verify | fwgate store gc\n"
+	"\n"
+	"verify re-hashes every blob in <state dir>/objects and quarantine against\n"
+	"its name and record; a mismatch is moved aside to <state dir>/damaged,\n"
+	"audited, and never served (exit 1 on any problem). gc removes blobs no URL\n"
+	"refers to any more and what was moved aside.\n";
+
 const struct cli_cmd cli_cmds[] = {
 	{ "help", "list the commands, or explain one", usage_help, cmd_help },
 	{ "version", "print the versions of fwgate and its libraries", usage_version, cmd_version },
@@ -118,6 +147,9 @@ const struct cli_cmd cli_cmds[] = {
 	{ "allowlist", "show what the policy decides for a URL or host, and why", usage_allowlist, cmd_allowlist },
 	{ "categories", "import URL category lists (UT1, hosts files, plain lists)", usage_categories, cmd_categories },
 	{ "reload", "make the running gateway reload its signatures", usage_reload, cmd_reload },
+	{ "quarantine", "review held-back downloads: list, show, release, reject", usage_quarantine, cmd_quarantine },
+	{ "audit", "list or verify the audit chain", usage_audit, cmd_audit },
+	{ "store", "verify the vetted store's blobs, or collect garbage", usage_store, cmd_store },
 	{ "scan", "inspect files offline with the gateway's pipeline", usage_scan, cmd_scan },
 	{ NULL, NULL, NULL, NULL },
 };

@@ -213,6 +213,7 @@ static void proxy_free(struct fw_proxy *px)
 	free(px->conn_fds);
 	pthread_cond_destroy(&px->idle);
 	pthread_mutex_destroy(&px->lock);
+	flight_table_destroy(&px->flights);
 	free(px);
 }
 
@@ -227,6 +228,7 @@ int fw_proxy_start(struct fw_proxy **out, const struct fw_proxy_deps *deps, stru
 	px->wake[0] = px->wake[1] = -1;
 	pthread_mutex_init(&px->lock, NULL);
 	pthread_cond_init(&px->idle, NULL);
+	flight_table_init(&px->flights);
 	if (proxy_init(px, err) != 0) {
 		fw_proxy_stop(px);
 		return -1;

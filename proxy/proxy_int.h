@@ -9,12 +9,14 @@
 #include <openssl/ssl.h>
 
 #include "fwgate/proxy.h"
+#include "proxy/store_serve.h"
 #include "proxy/tls.h"
 
 struct fw_proxy {
 	struct fw_proxy_deps deps;
 	struct fw_ca *ca;
 	struct fw_mint *mint;
+	struct flight_table flights; /* URLs being fetched now (single flight) */
 	SSL_CTX *ssl_ctx;
 	int listen_fds[FW_LISTEN_MAX];
 	unsigned n_listen;

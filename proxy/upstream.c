@@ -46,7 +46,10 @@ static const char *const pass_fields[] = {
 static const char *const drop_fields[] = {
 	"connection", "keep-alive", "proxy-connection", "proxy-authorization",
 	"proxy-authenticate", "te", "trailer", "transfer-encoding", "upgrade", "host",
-	"content-length", "accept-encoding", "range", "if-range", "expect", NULL,
+	"content-length", "accept-encoding", "range", "if-range", "expect",
+	/* The gateway answers conditional requests itself, from the store,
+	 * and sends its own validators when it revalidates. */
+	"if-none-match", "if-modified-since", "if-match", "if-unmodified-since", NULL,
 };
 
 static bool in_list(const char *const *list, const char *name, size_t len)
@@ -267,11 +270,26 @@ static int set_options(struct fw_upstream *u, const char *url, bool head, struct
 
 /* The client's end-to-end request fields, minus hop-by-hop ones and
  * those named in its Connection field. */
-static int build_headers(const struct fw_http_req *req, struct curl_slist **out)
+static int build_headers(const struct fw_http_req *req, const char *etag, const char *last_modified,
+			 struct curl_slist **out)
 {
 	const struct fw_http_header *conn = fw_http_header_find(req, "connection");
 	struct curl_slist *l = NULL, *n;
 	char line[8192];
+
+	/* Revalidation of a stored object: the vendor's own validators. */
+	if (etag != NULL && etag[0] != '\0' && snprintf(line, sizeof(line), "If-None-Match: %s", etag) < (int)sizeof(line) &&
+	    (l = curl_slist_append(l, line)) == NULL)
+		return -1;
+	if (last_modified != NULL && last_modified[0] != '\0' &&
+	    snprintf(line, sizeof(line), "If-Modified-Since: %s", last_modified) < (int)sizeof(line)) {
+		n = curl_slist_append(l, line);
+		if (n == NULL) {
+			curl_slist_free_all(l);
+			return -1;
+		}
+		l = n;
+	}
 
 	for (unsigned i = 0; i < req->n_headers; i++) {
 		const struct fw_http_header *h = &req->headers[i];
@@ -431,8 +449,8 @@ static int explain(struct fw_upstream *u, CURLcode rc, struct fw_err *err)
 }
 
 int fw_upstream_fetch(struct fw_upstream *u, const char *url, const char *host,
-		      const struct fw_http_req *req, struct fw_upstream_resp *resp, int *status,
-		      struct fw_err *err)
+		      const struct fw_http_req *req, const char *etag, const char *last_modified,
+		      struct fw_upstream_resp *resp, int *status, struct fw_err *err)
 {
 	bool head = req->method == FW_HTTP_HEAD;
 	struct curl_slist *hdrs = NULL;
@@ -451,7 +469,7 @@ int fw_upstream_fetch(struct fw_upstream *u, const char *url, const char *host,
 		*status = 507;
 		return -1;
 	}
-	if (build_headers(req, &hdrs) != 0 || set_options(u, url, head, hdrs) != 0) {
+	if (build_headers(req, etag, last_modified, &hdrs) != 0 || set_options(u, url, head, hdrs) != 0) {
 		fw_err_set(err, "cannot prepare the upstream request");
 		goto fail;
 	}
@@ -482,4 +500,29 @@ fail:
 	curl_slist_free_all(hdrs);
 	fw_upstream_resp_clear(resp);
 	return -1;
+}
+
+bool fw_upstream_resp_field(const struct fw_upstream_resp *r, const char *name, char *out, size_t len)
+{
+	size_t nl = strlen(name);
+
+	out[0] = '\0';
+	for (const char *p = r->fields, *end = r->fields ? r->fields + r->fields_len : NULL; p != NULL && p < end;) {
+		const char *eol = memchr(p, '\r', (size_t)(end - p));
+		const char *v;
+
+		if (eol == NULL)
+			break;
+		if ((size_t)(eol - p) > nl && p[nl] == ':' && strncasecmp(p, name, nl) == 0) {
+			for (v = p + nl + 1; v < eol && (*v == ' ' || *v == '\t'); v++)
+				;
+			if ((size_t)(eol - v) >= len)
+				return false; /* too long to be kept: as if absent */
+			memcpy(out, v, (size_t)(eol - v));
+			out[eol - v] = '\0';
+			return true;
+		}
+		p = eol + 2;
+	}
+	return false;
 }

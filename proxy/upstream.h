@@ -33,13 +33,19 @@ int fw_upstream_new(struct fw_upstream **out, const struct fw_config *cfg,
 		    struct fw_err *err) FW_WUR;
 void fw_upstream_free(struct fw_upstream *u);
 
-/* Fetches url (https://host[:port]/path) for req (GET or HEAD). On
- * success fills resp (release with fw_upstream_resp_clear). On failure
- * returns -1 with the HTTP status for the client (502, 504, 507) in
- * *status and the cause in plain words in err; no spool file remains. */
+/* Fetches url (https://host[:port]/path) for req (GET or HEAD), as a
+ * conditional request when etag or last_modified (may be NULL) is given
+ * (the vendor then may answer 304, without a body). On success fills resp
+ * (release with fw_upstream_resp_clear). On failure returns -1 with the
+ * HTTP status for the client (502, 504, 507) in *status and the cause in
+ * plain words in err; no spool file remains. */
 int fw_upstream_fetch(struct fw_upstream *u, const char *url, const char *host,
-		      const struct fw_http_req *req, struct fw_upstream_resp *resp, int *status,
-		      struct fw_err *err) FW_WUR;
+		      const struct fw_http_req *req, const char *etag, const char *last_modified,
+		      struct fw_upstream_resp *resp, int *status, struct fw_err *err) FW_WUR;
+
+/* The value of a forwarded response field (name in lower case) into out;
+ * false when absent or longer than len - 1. */
+bool fw_upstream_resp_field(const struct fw_upstream_resp *r, const char *name, char *out, size_t len);
 
 void fw_upstream_resp_clear(struct fw_upstream_resp *resp);
 

@@ -195,9 +195,15 @@ void fw_spool_discard(struct fw_spool *sp)
 	if (sp == NULL)
 		return;
 	if (sp->fd >= 0) {
-		unlink(sp->path);
+		if (sp->path[0] != '\0')
+			unlink(sp->path);
 		close(sp->fd);
 	}
 	EVP_MD_CTX_free(sp->md);
 	free(sp);
+}
+
+void fw_spool_consumed(struct fw_spool *sp)
+{
+	sp->path[0] = '\0';
 }

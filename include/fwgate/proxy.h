@@ -16,6 +16,7 @@
 #include "fwgate/event.h"
 #include "fwgate/policy.h"
 #include "fwgate/scanner.h"
+#include "fwgate/store.h"
 
 #define FW_CA_PATH_MAX 4096
 
@@ -37,6 +38,7 @@ struct fw_proxy_deps {
 	struct fw_allowlist *allow;
 	struct fw_evlog *log;
 	struct fw_scanner *scanner;  /* every body is vetted here before delivery */
+	struct fw_store *store;      /* vetted objects, served again; quarantine */
 };
 
 struct fw_proxy;

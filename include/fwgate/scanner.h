@@ -56,6 +56,10 @@ const char *fw_spool_sha256(const struct fw_spool *sp);
 int fw_spool_fd(const struct fw_spool *sp);
 const char *fw_spool_path(const struct fw_spool *sp);
 
+/* The file has been moved away (into the store): discard must not remove
+ * whatever may later take its name. The descriptor stays readable. */
+void fw_spool_consumed(struct fw_spool *sp) FW_NONNULL(1);
+
 /* Removes the file and frees; NULL is a no-op. */
 void fw_spool_discard(struct fw_spool *sp);
 

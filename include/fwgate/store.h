@@ -58,7 +58,9 @@ struct fw_url_entry {
 };
 
 /* Looks the URL up. Returns 1 and fills e when the store has it, 0 when
- * not, -1 on error. */
+ * not (also when its approved blob is gone: moved aside as damaged, or
+ * missing at reconcile, so that the URL is fetched and vetted again), -1
+ * on error. */
 int fw_store_lookup_url(struct fw_store *st, const char *url, struct fw_url_entry *e, struct fw_err *err)
 	FW_WUR FW_NONNULL(1, 2, 3);
 
@@ -160,7 +162,8 @@ int fw_store_reconcile(struct fw_store *st, FILE *report, unsigned *diffs, struc
 	FW_WUR FW_NONNULL(1, 2, 3);
 
 /* Removes blobs no URL references any more (their objects stay as
- * history), and moved-aside files. *removed counts them. */
+ * history), except quarantined ones (evidence for the reviewer), and
+ * moved-aside files. *removed counts them. */
 int fw_store_gc(struct fw_store *st, unsigned *removed, struct fw_err *err) FW_WUR FW_NONNULL(1, 2);
 
 #endif

@@ -1,0 +1,61 @@
+/* Private to proxy/: one client connection as the tunnel (conn.c) and the
+ * request pipeline (exchange.c) share it, and the one place events and
+ * refusals of a connection are made. */
+#ifndef FWGATE_PROXY_CONN_H
+#define FWGATE_PROXY_CONN_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "fwgate/event.h"
+#include "fwgate/scanner.h"
+#include "proxy/conn_io.h"
+#include "proxy/proxy_int.h"
+#include "proxy/request.h"
+#include "proxy/upstream.h"
+
+struct conn {
+	struct fw_proxy *px;
+	const struct fw_config *cfg;
+	struct conn_io io;
+	struct fw_http_req *req;
+	struct fw_upstream *up;
+	char client_ip[64];
+	char host[FW_HOST_MAX];     /* CONNECT host, normalized */
+	uint16_t port;
+	char authority[FW_HOST_MAX + 8];
+	unsigned requests;
+	uint64_t bytes_out;
+	struct timespec started;
+};
+
+/* What one event of a request says. */
+struct req_log {
+	const char *action;
+	enum fw_outcome outcome;
+	const char *url;
+	const char *verdict;
+	const char *reason;
+	const char *sha256;
+	int status;
+	long upstream_status;
+	uint64_t bytes;
+	double duration_ms;
+	const struct fw_scan_result *scan;  /* the verdict, when the body was vetted */
+	const char *incident;
+	long long object_id;                /* the store's object, 0 when none */
+};
+
+double elapsed_ms(const struct timespec *since);
+unsigned conn_ms(unsigned seconds);
+void conn_event(struct conn *c, const struct req_log *l);
+/* Refuses the current request: the client gets status and the reason,
+ * the event log gets the same sentence. */
+void conn_refuse(struct conn *c, const char *action, int status, const char *reason, const char *url, bool close,
+		 bool head);
+
+/* One request inside the tunnel (exchange.c). Returns 0 to keep the
+ * connection. */
+int exchange_handle(struct conn *c);
+
+#endif

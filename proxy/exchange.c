@@ -1,0 +1,455 @@
+/* The request pipeline inside a tunnel: decide the URL, answer from the
+ * vetted store when it holds an approved object (revalidating it with the
+ * vendor after [cache] revalidate_after_seconds), else fetch into the
+ * spool (one fetch per URL however many ask at once), have the scanner vet
+ * the complete body, record it in the store, and deliver only what is
+ * clean. Every way a request ends goes through conn_refuse or a logged
+ * delivery. Parses no archive and scans nothing itself. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "fwgate/store.h"
+#include "proxy/conn.h"
+#include "proxy/store_serve.h"
+
+#define BODY_CHUNK (256 * 1024)
+#define URL_MAX (FW_HTTP_MAX_TARGET + FW_HOST_MAX + 16)
+
+/* One request's context. */
+struct exch {
+	struct conn *c;
+	char url[URL_MAX];
+	struct fw_decision_result d;
+	struct timespec t0;
+	bool head, close;
+};
+
+static int keep(const struct exch *x)
+{
+	return x->close ? -1 : 0;
+}
+
+static int request_url(struct conn *c, char *url, size_t len, struct fw_err *err)
+{
+	const struct fw_http_req *r = c->req;
+	const char *path = r->target;
+	size_t plen = r->target_len;
+	char h[FW_HOST_MAX + 2], hn[FW_HOST_MAX];
+	uint16_t port = 0;
+	int n;
+
+	if (plen >= 8 && strncasecmp(path, "https://", 8) == 0) {
+		const char *slash = memchr(path + 8, '/', plen - 8);
+		size_t alen = slash != NULL ? (size_t)(slash - path - 8) : plen - 8;
+
+		if (fw_http_parse_authority(path + 8, alen, h, sizeof(h), &port, 443, err) != 0)
+			return -1;
+		if (fw_host_normalize(h, hn, sizeof(hn)) != 0 || strcmp(hn, c->host) != 0 || port != c->port)
+			return fw_err_set(err, "the request URL names another host than the tunnel's %s", c->authority);
+		path = slash != NULL ? slash : "/";
+		plen = slash != NULL ? plen - (size_t)(slash - r->target) : 1;
+	} else if (plen == 0 || path[0] != '/') {
+		return fw_err_set(err, "inside the tunnel the request target must be a path");
+	}
+	if (r->host == NULL)
+		return fw_err_set(err, "the Host header is missing");
+	if (fw_http_parse_authority(r->host->value, r->host->value_len, h, sizeof(h), &port, 443, err) != 0)
+		return -1;
+	if (fw_host_normalize(h, hn, sizeof(hn)) != 0 || strcmp(hn, c->host) != 0 || port != c->port)
+		return fw_err_set(err, "the Host header does not match the tunnel's %s", c->authority);
+	if (c->port == 443)
+		n = snprintf(url, len, "https://%s%.*s", c->host, (int)plen, path);
+	else
+		n = snprintf(url, len, "https://%s:%u%.*s", c->host, (unsigned)c->port, (int)plen, path);
+	if (n < 0 || (size_t)n >= len)
+		return fw_err_set(err, "the request URL is too long");
+	return 0;
+}
+
+static bool status_has_body(long status)
+{
+	return !(status < 200 || status == 204 || status == 304);
+}
+
+/* Sends the vetted response: the vendor's status and passed fields, our
+ * framing, then the spooled body (never before it is complete). */
+static int deliver(struct conn *c, const struct fw_upstream_resp *r, bool head, bool close)
+{
+	size_t cap = r->fields_len + 512, hl;
+	unsigned tmo = conn_ms(c->cfg->proxy.idle_timeout_seconds);
+	char *hdr = malloc(cap), *body = NULL;
+	uint64_t size = r->body ? fw_spool_size(r->body) : 0, off = 0;
+	int n, rc = -1;
+
+	if (hdr == NULL)
+		return -1;
+	n = snprintf(hdr, cap, "HTTP/1.1 %ld %s\r\n%.*s", r->status, http_reason_phrase((int)r->status),
+		     (int)r->fields_len, r->fields ? r->fields : "");
+	hl = (size_t)n;
+	if (status_has_body(r->status) && (!head || r->has_length))
+		hl += (size_t)snprintf(hdr + hl, cap - hl, "Content-Length: %llu\r\n",
+				       (unsigned long long)(head ? r->length : size));
+	if (r->body != NULL)
+		hl += (size_t)snprintf(hdr + hl, cap - hl, "X-Fwgate-SHA256: %s\r\nX-Fwgate-Verdict: clean\r\n",
+				       fw_spool_sha256(r->body));
+	hl += (size_t)snprintf(hdr + hl, cap - hl, "%s\r\n", close ? "Connection: close\r\n" : "");
+	if (hl >= cap || conn_write_all(&c->io, hdr, hl, tmo) != 0)
+		goto out;
+	if (head || r->body == NULL || !status_has_body(r->status)) {
+		rc = 0;
+		goto out;
+	}
+	body = malloc(BODY_CHUNK);
+	if (body == NULL)
+		goto out;
+	while (off < size) {
+		size_t want = size - off > BODY_CHUNK ? BODY_CHUNK : (size_t)(size - off);
+		ssize_t got = pread(fw_spool_fd(r->body), body, want, (off_t)off);
+
+		if (got <= 0 || conn_write_all(&c->io, body, (size_t)got, tmo) != 0)
+			goto out;
+		off += (uint64_t)got;
+	}
+	c->bytes_out += size;
+	rc = 0;
+out:
+	free(body);
+	free(hdr);
+	return rc;
+}
+
+/* The display name of a download: the URL's last path segment (the root
+ * of member chains in reasons), or the host. */
+static void url_name(const char *url, const char *host, char *out, size_t len)
+{
+	const char *path = strstr(url, "://"), *end, *seg;
+
+	path = path != NULL ? strchr(path + 3, '/') : NULL;
+	if (path == NULL) {
+		snprintf(out, len, "%s", host);
+		return;
+	}
+	end = path + strcspn(path, "?#");
+	seg = end;
+	while (seg > path && seg[-1] != '/')
+		seg--;
+	if (seg == end)
+		snprintf(out, len, "%s", host);
+	else
+		snprintf(out, len, "%.*s", (int)(end - seg), seg);
+}
+
+/* ------------------------------------------------------------ verdicts */
+
+static void incident_id(char *out, size_t len)
+{
+	unsigned char rnd[8];
+
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		memset(rnd, 0, sizeof(rnd));
+	snprintf(out, len, "FW-%02X%02X%02X%02X%02X%02X%02X%02X", rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5],
+		 rnd[6], rnd[7]);
+}
+
+/* Refuses a body whose verdict is not clean (or whose object staff
+ * rejected): the page names the signature and member, or the reason, with
+ * an incident id that staff find in the event log. */
+static void refuse_verdict(struct exch *x, const struct fw_upstream_resp *r, const struct fw_scan_result *res,
+			   enum fw_object_state state, long long object_id)
+{
+	char incident[32], held[64] = "", page[2 * FW_ERR_MSG_MAX + 192];
+
+	incident_id(incident, sizeof(incident));
+	if (object_id > 0)
+		snprintf(held, sizeof(held), "; quarantined as object %lld", object_id);
+	if (state == FW_OBJ_REJECTED)
+		snprintf(page, sizeof(page), "blocked: staff rejected this content (object %lld) (incident %s)",
+			 object_id, incident);
+	else if (res->verdict == FW_VERDICT_INFECTED && res->signature[0] != '\0')
+		snprintf(page, sizeof(page), "blocked: the download is infected: signature %s in %s%s (incident %s)",
+			 res->signature, res->member, held, incident);
+	else
+		snprintf(page, sizeof(page), "blocked and held for review: the download is %s: %s%s (incident %s)",
+			 fw_verdict_name(res->verdict), res->reason, held, incident);
+	{
+		const struct req_log l = {
+			.action = "proxy-request", .outcome = FW_OUTCOME_FAILURE, .url = x->url,
+			.verdict = state == FW_OBJ_REJECTED ? "rejected" : fw_verdict_name(res->verdict),
+			.reason = page, .sha256 = fw_spool_sha256(r->body), .status = 403, .upstream_status = r->status,
+			.bytes = fw_spool_size(r->body), .duration_ms = elapsed_ms(&x->t0), .scan = res,
+			.incident = incident, .object_id = object_id,
+		};
+
+		conn_event(x->c, &l);
+	}
+	conn_send_text(&x->c->io, 403, page, x->close, x->head, NULL, conn_ms(x->c->cfg->proxy.idle_timeout_seconds));
+}
+
+static void scan_body(struct exch *x, const struct fw_upstream_resp *r, struct fw_scan_result *res)
+{
+	char name[256];
+
+	url_name(x->url, x->c->host, name, sizeof(name));
+	if (fw_scanner_scan_fd(x->c->px->deps.scanner, fw_spool_fd(r->body), name, fw_spool_sha256(r->body), res) != 0)
+		fw_scan_result_fail(res, "the download could not be handed to the scanner");
+}
+
+/* ------------------------------------------------------------ the store */
+
+/* Answers from an approved or released object's blob. */
+static int serve_stored(struct exch *x, const struct fw_url_entry *e, const char *why)
+{
+	struct conn *c = x->c;
+	struct store_served out = { 0 };
+	struct store_object o = {
+		.sha256 = e->sha256, .verdict_label = e->state == FW_OBJ_RELEASED ? "released" : "clean",
+	};
+	struct fw_err err;
+	int rc;
+
+	fw_err_clear(&err);
+	if (fw_store_open_blob(c->px->deps.store, e->sha256, &o.fd, &o.size, &err) != 0) {
+		conn_refuse(c, "proxy-request-refused", 503, fw_err_msg(&err), x->url, x->close, x->head);
+		return keep(x);
+	}
+	rc = store_serve(&c->io, c->req, &o, x->close, conn_ms(c->cfg->proxy.idle_timeout_seconds), &out);
+	close(o.fd);
+	c->bytes_out += out.bytes;
+	if (c->px->deps.pol->logging.log_end || rc != 0) {
+		const struct req_log l = {
+			.action = "proxy-request", .outcome = rc == 0 ? FW_OUTCOME_SUCCESS : FW_OUTCOME_FAILURE,
+			.url = x->url, .verdict = rc == 0 ? "cache-hit" : "delivery-failed",
+			.reason = rc == 0 ? why : "the client connection failed during delivery", .sha256 = e->sha256,
+			.status = out.status, .bytes = out.bytes, .duration_ms = elapsed_ms(&x->t0),
+			.object_id = e->object_id,
+		};
+
+		conn_event(c, &l);
+	}
+	return rc != 0 ? -1 : keep(x);
+}
+
+/* A URL the store refuses without a fetch: rejected or quarantined. */
+static int refuse_stored(struct exch *x, const struct fw_url_entry *e)
+{
+	char page[FW_ERR_MSG_MAX + 192];
+
+	if (e->state == FW_OBJ_REJECTED)
+		snprintf(page, sizeof(page), "blocked: staff rejected this download (object %lld, sha256 %s)",
+			 (long long)e->object_id, e->sha256);
+	else
+		snprintf(page, sizeof(page), "blocked and held for review: object %lld is quarantined (%s: %s)",
+			 (long long)e->object_id, fw_verdict_name(e->verdict), e->reason);
+	conn_refuse(x->c, "proxy-request-refused", 403, page, x->url, x->close, x->head);
+	return keep(x);
+}
+
+/* Records a complete 200 body with its verdict; returns the object's state,
+ * or -1 after refusing the request (the store could not keep it). */
+static int commit(struct exch *x, const struct fw_upstream_resp *r, const struct fw_scan_result *res,
+		  int64_t *object_id)
+{
+	char etag[FW_ETAG_MAX], lm[FW_LASTMOD_MAX];
+	enum fw_object_state state;
+	struct fw_err err;
+	struct fw_store_commit sc = {
+		.url = x->url, .spool_fd = fw_spool_fd(r->body), .spool_path = fw_spool_path(r->body),
+		.sha256 = fw_spool_sha256(r->body), .size = fw_spool_size(r->body), .scan = res,
+		.engine = fw_scanner_summary(x->c->px->deps.scanner),
+	};
+
+	fw_err_clear(&err);
+	sc.etag = fw_upstream_resp_field(r, "etag", etag, sizeof(etag)) ? etag : NULL;
+	sc.last_modified = fw_upstream_resp_field(r, "last-modified", lm, sizeof(lm)) ? lm : NULL;
+	if (fw_store_commit(x->c->px->deps.store, &sc, &state, object_id, &err) != 0) {
+		char page[FW_ERR_MSG_MAX + 64];
+
+		snprintf(page, sizeof(page), "the vetted store cannot keep the download: %s", fw_err_msg(&err));
+		conn_refuse(x->c, "proxy-request-refused", 507, page, x->url, x->close, x->head);
+		return -1;
+	}
+	fw_spool_consumed(r->body);
+	return (int)state;
+}
+
+/* ------------------------------------------------------------ fetching */
+
+static int fetch_failed(struct exch *x, int status, const struct fw_err *err)
+{
+	const struct req_log l = {
+		.action = "proxy-request", .outcome = FW_OUTCOME_FAILURE, .url = x->url, .verdict = "refused",
+		.reason = fw_err_msg(err), .status = status, .duration_ms = elapsed_ms(&x->t0),
+	};
+
+	conn_event(x->c, &l);
+	conn_send_text(&x->c->io, status, fw_err_msg(err), x->close, x->head, NULL,
+		       conn_ms(x->c->cfg->proxy.idle_timeout_seconds));
+	return keep(x);
+}
+
+static int deliver_logged(struct exch *x, struct fw_upstream_resp *r, const char *verdict, long long object_id)
+{
+	struct conn *c = x->c;
+	int status = deliver(c, r, x->head, x->close);
+
+	if (c->px->deps.pol->logging.log_end || status != 0) {
+		const struct req_log l = {
+			.action = "proxy-request", .outcome = status == 0 ? FW_OUTCOME_SUCCESS : FW_OUTCOME_FAILURE,
+			.url = x->url, .verdict = status == 0 ? verdict : "delivery-failed",
+			.reason = status == 0 ? x->d.reason : "the client connection failed during delivery",
+			.sha256 = r->body ? fw_spool_sha256(r->body) : NULL, .status = (int)r->status,
+			.upstream_status = r->status, .bytes = r->body ? fw_spool_size(r->body) : 0,
+			.duration_ms = elapsed_ms(&x->t0), .object_id = object_id,
+		};
+
+		conn_event(c, &l);
+	}
+	return status != 0 ? -1 : keep(x);
+}
+
+static void content_changed(struct exch *x, const struct fw_url_entry *old, const char *sha256)
+{
+	char why[256];
+	const struct req_log l = {
+		.action = "proxy-content-changed", .outcome = FW_OUTCOME_SUCCESS, .url = x->url, .verdict = "changed",
+		.reason = why, .sha256 = sha256, .object_id = old->object_id,
+	};
+
+	snprintf(why, sizeof(why), "the vendor's content changed: was %s, is now %s (vetted as a new download)",
+		 old->sha256, sha256);
+	conn_event(x->c, &l);
+}
+
+/* Fetches (conditionally when stale is an approved object to revalidate),
+ * vets, records and delivers or refuses. */
+static int fetch_and_vet(struct exch *x, const struct fw_url_entry *stale)
+{
+	struct conn *c = x->c;
+	struct fw_upstream_resp resp;
+	struct fw_scan_result res = { 0 };
+	struct fw_err err;
+	int64_t object_id = 0;
+	int status = 0, state, rc;
+
+	fw_err_clear(&err);
+	if (fw_upstream_fetch(c->up, x->url, c->host, c->req, stale ? stale->etag : NULL,
+			      stale ? stale->last_modified : NULL, &resp, &status, &err) != 0)
+		return fetch_failed(x, status, &err);
+	if (stale != NULL && resp.status == 304) {
+		char etag[FW_ETAG_MAX], lm[FW_LASTMOD_MAX];
+		bool has_etag = fw_upstream_resp_field(&resp, "etag", etag, sizeof(etag));
+		bool has_lm = fw_upstream_resp_field(&resp, "last-modified", lm, sizeof(lm));
+
+		fw_upstream_resp_clear(&resp);
+		if (fw_store_mark_verified(c->px->deps.store, x->url, has_etag ? etag : NULL, has_lm ? lm : NULL,
+					   &err) != 0)
+			return fetch_failed(x, 503, &err);
+		return serve_stored(x, stale, "revalidated with the vendor: unchanged");
+	}
+	if (resp.body == NULL) { /* HEAD */
+		rc = deliver_logged(x, &resp, "delivered", 0);
+		fw_upstream_resp_clear(&resp);
+		return rc;
+	}
+	scan_body(x, &resp, &res);
+	state = FW_OBJ_QUARANTINED;
+	if (resp.status == 200) {
+		state = commit(x, &resp, &res, &object_id);
+		if (state < 0) {
+			rc = keep(x);
+			goto out;
+		}
+		if (stale != NULL && strcmp(stale->sha256, fw_spool_sha256(resp.body)) != 0)
+			content_changed(x, stale, fw_spool_sha256(resp.body));
+	}
+	if (res.verdict == FW_VERDICT_CLEAN && state != FW_OBJ_REJECTED)
+		rc = deliver_logged(x, &resp, "clean", object_id);
+	else if (state == FW_OBJ_RELEASED)
+		rc = deliver_logged(x, &resp, "released", object_id);
+	else {
+		refuse_verdict(x, &resp, &res, (enum fw_object_state)state, object_id);
+		rc = keep(x);
+	}
+out:
+	fw_scan_result_clear(&res);
+	fw_upstream_resp_clear(&resp);
+	return rc;
+}
+
+static bool fresh(const struct conn *c, const struct fw_url_entry *e)
+{
+	time_t now = time(NULL);
+
+	return now >= e->verified_at && (uint64_t)(now - e->verified_at) < c->cfg->cache.revalidate_after_seconds;
+}
+
+/* The store first; then one fetch per URL however many ask at once. */
+static int serve_url(struct exch *x)
+{
+	struct conn *c = x->c;
+	struct fw_url_entry e;
+	struct flight *f = NULL;
+	bool leader = true, waited = false;
+	struct fw_err err;
+	int found, rc;
+
+	for (;;) {
+		fw_err_clear(&err);
+		found = fw_store_lookup_url(c->px->deps.store, x->url, &e, &err);
+		if (found < 0) {
+			conn_refuse(c, "proxy-request-refused", 503, fw_err_msg(&err), x->url, x->close, x->head);
+			return keep(x);
+		}
+		if (found == 1 && !fw_object_state_servable(e.state))
+			return refuse_stored(x, &e);
+		if (found == 1 && (x->head || fresh(c, &e)))
+			return serve_stored(x, &e, "served from the vetted store");
+		if (found == 0 && x->head)
+			break; /* a HEAD of an unknown URL is passed through, no body to vet */
+		if (waited)
+			break; /* the flight ahead left nothing usable: fetch ourselves */
+		f = flight_join(&c->px->flights, x->url, &leader);
+		if (leader)
+			break;
+		flight_leave(&c->px->flights, f);
+		f = NULL;
+		waited = true;
+	}
+	rc = fetch_and_vet(x, found == 1 ? &e : NULL);
+	if (f != NULL) {
+		flight_land(&c->px->flights, f);
+		flight_leave(&c->px->flights, f);
+	}
+	return rc;
+}
+
+int exchange_handle(struct conn *c)
+{
+	const struct fw_http_req *r = c->req;
+	struct exch x = { .c = c, .head = r->method == FW_HTTP_HEAD, .close = r->connection_close };
+	struct fw_err err;
+
+	fw_err_clear(&err);
+	clock_gettime(CLOCK_MONOTONIC, &x.t0);
+	if (r->method != FW_HTTP_GET && r->method != FW_HTTP_HEAD) {
+		conn_refuse(c, "proxy-request-refused", 405, "only GET and HEAD are served", NULL, true, false);
+		return -1;
+	}
+	if (request_url(c, x.url, sizeof(x.url), &err) != 0) {
+		conn_refuse(c, "proxy-request-refused", 400, fw_err_msg(&err), NULL, true, x.head);
+		return -1;
+	}
+	fw_allowlist_decide_url(c->px->deps.allow, x.url, &x.d);
+	if (x.d.decision != FW_DECISION_ALLOW) {
+		conn_refuse(c, "proxy-request-refused", 403, x.d.reason, x.url, x.close, x.head);
+		return keep(&x);
+	}
+	return serve_url(&x);
+}

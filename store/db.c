@@ -1,0 +1,355 @@
+/* The store's SQLite connection: opening, PRAGMAs, the versioned schema
+ * (PRAGMA user_version, one transaction), the statement cache and the lock
+ * that serializes calls. Must not touch the allow-list's category tables
+ * that share fwgate.db, and never builds SQL text from data. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fwgate/fileio.h"
+#include "store/store_int.h"
+
+/* The busy timeout lets several processes (the gateway, `fwgate
+ * quarantine`, `fwgate store verify`) share the database. */
+#define STORE_BUSY_TIMEOUT_MS 10000
+
+/* Schema versions, applied in order; each ends by setting user_version.
+ * States and verdicts are stored by name so the database reads plainly
+ * with the sqlite3 shell. */
+static const char *const store_migrations[] = {
+	/* 1: objects, URLs, scans and their members, the audit chain. */
+	"CREATE TABLE objects ("
+	" id INTEGER PRIMARY KEY,"
+	" sha256 TEXT NOT NULL UNIQUE CHECK (length(sha256) = 64),"
+	" size INTEGER NOT NULL CHECK (size >= 0),"
+	" mime TEXT NOT NULL DEFAULT '',"
+	" file_type TEXT NOT NULL DEFAULT '',"
+	" state TEXT NOT NULL CHECK (state IN ('approved', 'quarantined', 'rejected', 'released')),"
+	" blob TEXT NOT NULL DEFAULT 'present' CHECK (blob IN ('present', 'missing', 'collected')),"
+	" first_seen INTEGER NOT NULL,"
+	" review_reason TEXT,"
+	" reviewed_by TEXT,"
+	" reviewed_at INTEGER);"
+	"CREATE INDEX objects_state ON objects (state, first_seen);"
+	"CREATE TABLE urls ("
+	" url TEXT PRIMARY KEY,"
+	" object_id INTEGER NOT NULL REFERENCES objects (id),"
+	" etag TEXT NOT NULL DEFAULT '',"
+	" last_modified TEXT NOT NULL DEFAULT '',"
+	" fetched_at INTEGER NOT NULL,"
+	" verified_at INTEGER NOT NULL);"
+	"CREATE INDEX urls_object ON urls (object_id);"
+	"CREATE TABLE scans ("
+	" id INTEGER PRIMARY KEY,"
+	" object_id INTEGER NOT NULL REFERENCES objects (id),"
+	" time INTEGER NOT NULL,"
+	" engine TEXT NOT NULL DEFAULT '',"
+	" verdict TEXT NOT NULL CHECK (verdict IN ('clean', 'pending', 'suspicious', 'unscannable', 'infected')),"
+	" reason TEXT NOT NULL DEFAULT '',"
+	" doc TEXT);"
+	"CREATE INDEX scans_object ON scans (object_id, id);"
+	"CREATE TABLE members ("
+	" scan_id INTEGER NOT NULL REFERENCES scans (id),"
+	" path TEXT NOT NULL,"
+	" depth INTEGER NOT NULL,"
+	" size INTEGER NOT NULL,"
+	" sha256 TEXT NOT NULL DEFAULT '',"
+	" mime TEXT NOT NULL DEFAULT '',"
+	" file_type TEXT NOT NULL DEFAULT '',"
+	" verdict TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX members_scan ON members (scan_id);"
+	"CREATE INDEX members_sha256 ON members (sha256);"
+	"CREATE TABLE audit ("
+	" id INTEGER PRIMARY KEY,"
+	" time INTEGER NOT NULL,"
+	" action TEXT NOT NULL,"
+	" who TEXT NOT NULL,"
+	" object_id INTEGER REFERENCES objects (id),"
+	" detail TEXT NOT NULL,"
+	" prev_hash TEXT NOT NULL,"
+	" hash TEXT NOT NULL);"
+	"CREATE INDEX audit_object ON audit (object_id);"
+	"PRAGMA user_version = 1;",
+};
+
+static const char *const state_names[] = { "approved", "quarantined", "rejected", "released" };
+static const char *const blob_names[] = { "present", "missing", "collected" };
+
+const char *fw_object_state_name(enum fw_object_state s)
+{
+	return (unsigned)s < FW_ARRAY_LEN(state_names) ? state_names[s] : "unknown";
+}
+
+bool fw_object_state_servable(enum fw_object_state s)
+{
+	return s == FW_OBJ_APPROVED || s == FW_OBJ_RELEASED;
+}
+
+const char *store_blob_name(enum store_blob b)
+{
+	return (unsigned)b < FW_ARRAY_LEN(blob_names) ? blob_names[b] : "missing";
+}
+
+int store_state_parse(const char *s, enum fw_object_state *out)
+{
+	for (size_t i = 0; i < FW_ARRAY_LEN(state_names); i++)
+		if (strcmp(s, state_names[i]) == 0) {
+			*out = (enum fw_object_state)i;
+			return 0;
+		}
+	return -1;
+}
+
+int store_verdict_parse(const char *s, enum fw_verdict *out)
+{
+	for (int v = FW_VERDICT_CLEAN; v <= FW_VERDICT_INFECTED; v++)
+		if (strcmp(s, fw_verdict_name((enum fw_verdict)v)) == 0) {
+			*out = (enum fw_verdict)v;
+			return 0;
+		}
+	return -1;
+}
+
+/* The hash names a path: only 64 lower-case hex digits get near one. */
+bool store_sha256_valid(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (i >= FW_SHA256_HEX_LEN || !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return i == FW_SHA256_HEX_LEN;
+}
+
+void store_lock(struct fw_store *st)
+{
+	pthread_mutex_lock(&st->lock);
+}
+
+void store_unlock(struct fw_store *st)
+{
+	for (size_t i = 0; i < st->n_stmts; i++)
+		sqlite3_reset(st->stmts[i].stmt);
+	pthread_mutex_unlock(&st->lock);
+}
+
+int store_db_err(struct fw_store *st, struct fw_err *err, const char *what)
+{
+	return fw_err_set(err, "store database: %s: %s", what, sqlite3_errmsg(st->db));
+}
+
+sqlite3_stmt *store_stmt(struct fw_store *st, const char *sql, struct fw_err *err)
+{
+	sqlite3_stmt *s = NULL;
+
+	for (size_t i = 0; i < st->n_stmts; i++)
+		if (st->stmts[i].sql == sql) {
+			sqlite3_reset(st->stmts[i].stmt);
+			sqlite3_clear_bindings(st->stmts[i].stmt);
+			return st->stmts[i].stmt;
+		}
+	if (st->n_stmts >= FW_ARRAY_LEN(st->stmts)) {
+		fw_err_set(err, "store database: more than %zu distinct statements", FW_ARRAY_LEN(st->stmts));
+		return NULL;
+	}
+	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+		store_db_err(st, err, "cannot prepare a statement");
+		sqlite3_finalize(s);
+		return NULL;
+	}
+	st->stmts[st->n_stmts].sql = sql;
+	st->stmts[st->n_stmts].stmt = s;
+	st->n_stmts++;
+	return s;
+}
+
+static int store_exec(struct fw_store *st, const char *sql, const char *what, struct fw_err *err)
+{
+	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return store_db_err(st, err, what);
+	return 0;
+}
+
+int store_tx_begin(struct fw_store *st, struct fw_err *err)
+{
+	return store_exec(st, "BEGIN IMMEDIATE", "cannot begin a transaction", err);
+}
+
+int store_tx_commit(struct fw_store *st, struct fw_err *err)
+{
+	return store_exec(st, "COMMIT", "cannot commit the transaction", err);
+}
+
+void store_tx_rollback(struct fw_store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int store_bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v == NULL)
+		return sqlite3_bind_null(s, i) == SQLITE_OK ? 0 : -1;
+	return sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT) == SQLITE_OK ? 0 : -1;
+}
+
+const char *store_col_text(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+
+	return t != NULL ? (const char *)t : "";
+}
+
+int store_col_copy(sqlite3_stmt *s, int i, char *out, size_t len)
+{
+	const char *t = store_col_text(s, i);
+	size_t n = strlen(t);
+
+	if (n >= len) {
+		out[0] = '\0';
+		return -1;
+	}
+	memcpy(out, t, n + 1);
+	return 0;
+}
+
+int store_set_blob(struct fw_store *st, int64_t id, enum store_blob b, struct fw_err *err)
+{
+	static const char sql[] = "UPDATE objects SET blob = ?2 WHERE id = ?1";
+	sqlite3_stmt *s = store_stmt(st, sql, err);
+
+	if (s == NULL)
+		return -1;
+	if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK || store_bind_text(s, 2, store_blob_name(b)) != 0 ||
+	    sqlite3_step(s) != SQLITE_DONE)
+		return store_db_err(st, err, "cannot record the state of a blob");
+	return 0;
+}
+
+/* One query returning one integer (a PRAGMA's value). */
+static int store_pragma_int(struct fw_store *st, const char *sql, int64_t *out, struct fw_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW) {
+		store_db_err(st, err, "cannot read the schema version");
+		goto out;
+	}
+	*out = sqlite3_column_int64(s, 0);
+	rc = 0;
+out:
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* Brings the schema to the newest version in one transaction: a failed
+ * migration leaves the database as it was. */
+static int store_migrate(struct fw_store *st, struct fw_err *err)
+{
+	const int64_t newest = (int64_t)FW_ARRAY_LEN(store_migrations);
+	int64_t version = 0;
+
+	if (store_tx_begin(st, err) != 0)
+		return -1;
+	if (store_pragma_int(st, "PRAGMA user_version", &version, err) != 0)
+		goto fail;
+	if (version > newest) {
+		fw_err_set(err, "the store database is at schema version %lld, newer than this fwgate knows "
+			   "(%lld): use a newer fwgate", (long long)version, (long long)newest);
+		goto fail;
+	}
+	for (int64_t v = version; v < newest; v++)
+		if (store_exec(st, store_migrations[v], "cannot upgrade the schema", err) != 0)
+			goto fail;
+	if (store_tx_commit(st, err) != 0)
+		goto fail;
+	return 0;
+fail:
+	store_tx_rollback(st);
+	return -1;
+}
+
+static int store_mkdir(const char *base, const char *name, struct fw_err *err)
+{
+	char p[STORE_PATH_MAX];
+
+	if (fw_path_join(p, sizeof(p), base, name, err) != 0)
+		return -1;
+	if (mkdir(p, 0700) != 0 && errno != EEXIST)
+		return fw_err_sys(err, errno, "cannot create the store directory \"%s\"", p);
+	return 0;
+}
+
+static int store_db_open(struct fw_store *st, struct fw_err *err)
+{
+	char path[STORE_PATH_MAX];
+	char mode[16] = "";
+	sqlite3_stmt *s = NULL;
+
+	if (fw_path_join(path, sizeof(path), st->dir, "fwgate.db", err) != 0)
+		return -1;
+	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK)
+		return fw_err_set(err, "cannot open the store database \"%s\": %s", path,
+				  st->db != NULL ? sqlite3_errmsg(st->db) : "out of memory");
+	sqlite3_extended_result_codes(st->db, 1);
+	if (sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS) != SQLITE_OK)
+		return store_db_err(st, err, "cannot set the busy timeout");
+	/* WAL: readers (the console, lookups) never wait for the writer. */
+	if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &s, NULL) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_ROW || store_col_copy(s, 0, mode, sizeof(mode)) != 0) {
+		sqlite3_finalize(s);
+		return store_db_err(st, err, "cannot switch to WAL");
+	}
+	sqlite3_finalize(s);
+	if (strcmp(mode, "wal") != 0)
+		return fw_err_set(err, "the store database \"%s\" refused WAL mode (it stays \"%s\")", path, mode);
+	/* FULL: a commit that returned is on disk, which is what an approval
+	 * record promises (DESIGN.md, commit order). */
+	if (store_exec(st, "PRAGMA synchronous = FULL", "cannot set synchronous=FULL", err) != 0 ||
+	    store_exec(st, "PRAGMA foreign_keys = ON", "cannot enable foreign keys", err) != 0)
+		return -1;
+	return store_migrate(st, err);
+}
+
+int fw_store_open(struct fw_store **out, const char *state_dir, struct fw_err *err)
+{
+	struct fw_store *st;
+
+	*out = NULL;
+	st = calloc(1, sizeof(*st));
+	if (st == NULL)
+		return fw_err_set(err, "out of memory");
+	if (pthread_mutex_init(&st->lock, NULL) != 0) {
+		free(st);
+		return fw_err_set(err, "cannot create the store's lock");
+	}
+	if (fw_path_join(st->dir, sizeof(st->dir), "", state_dir, err) != 0)
+		goto fail;
+	if (mkdir(st->dir, 0700) != 0 && errno != EEXIST) {
+		fw_err_sys(err, errno, "cannot create the state directory \"%s\"", st->dir);
+		goto fail;
+	}
+	if (store_mkdir(st->dir, "objects", err) != 0 || store_mkdir(st->dir, "quarantine", err) != 0 ||
+	    store_mkdir(st->dir, "damaged", err) != 0 || store_db_open(st, err) != 0)
+		goto fail;
+	*out = st;
+	return 0;
+fail:
+	fw_store_close(st);
+	return -1;
+}
+
+void fw_store_close(struct fw_store *st)
+{
+	if (st == NULL)
+		return;
+	for (size_t i = 0; i < st->n_stmts; i++)
+		sqlite3_finalize(st->stmts[i].stmt);
+	sqlite3_close(st->db);
+	pthread_mutex_destroy(&st->lock);
+	free(st);
+}

@@ -1,0 +1,429 @@
+/* Recording vetted downloads (object, scan, members, URL) in the commit
+ * order of DESIGN.md, and the lookups the proxy makes before a fetch. Must
+ * not judge a verdict: the scanner's verdict and staff's decisions are
+ * recorded as given, and a scan only ever makes an object's state worse. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store/store_int.h"
+
+/* Bound on one URL (the proxy's request line is far shorter). */
+#define STORE_URL_MAX (16u * 1024u)
+/* Bound on the members recorded for one scan; the scanner lists far fewer. */
+#define STORE_MEMBERS_MAX 100000u
+
+/* What the store had for the hash, and what the commit makes of it. */
+struct commit_plan {
+	bool known;
+	int64_t id;
+	enum fw_object_state old_state;
+	enum fw_object_state new_state;
+	enum store_blob old_blob;
+	bool placed;            /* the spool file was renamed into the store */
+	char placed_path[STORE_PATH_MAX];
+};
+
+/* A validator that does not fit the lookup's buffers is dropped rather
+ * than cut: a cut ETag would make every revalidation a wrong one. */
+static const char *store_validator(const char *v, size_t max)
+{
+	if (v == NULL)
+		return NULL;
+	return strlen(v) < max ? v : "";
+}
+
+static int commit_check(const struct fw_store_commit *c, struct fw_err *err)
+{
+	struct stat sb;
+
+	if (c->url == NULL || c->url[0] == '\0' || strlen(c->url) > STORE_URL_MAX)
+		return fw_err_set(err, "a commit needs a URL of 1 to %u bytes", STORE_URL_MAX);
+	if (c->spool_path == NULL || c->scan == NULL || c->sha256 == NULL)
+		return fw_err_set(err, "a commit needs the spool file, its hash and its scan");
+	if (!store_sha256_valid(c->sha256))
+		return fw_err_set(err, "\"%.80s\" is not a SHA-256 in lower-case hex", c->sha256);
+	if (fstat(c->spool_fd, &sb) != 0)
+		return fw_err_sys(err, errno, "cannot stat the spool file \"%s\"", c->spool_path);
+	if (!S_ISREG(sb.st_mode) || (uint64_t)sb.st_size != c->size)
+		return fw_err_set(err, "the spool file \"%s\" is %lld bytes, not the %llu of the download",
+				  c->spool_path, (long long)sb.st_size, (unsigned long long)c->size);
+	return 0;
+}
+
+static int commit_plan_read(struct fw_store *st, const struct fw_store_commit *c, struct commit_plan *p,
+			    struct fw_err *err)
+{
+	static const char sql[] = "SELECT id, state, blob, size FROM objects WHERE sha256 = ?1";
+	sqlite3_stmt *s = store_stmt(st, sql, err);
+	bool clean = c->scan->verdict == FW_VERDICT_CLEAN;
+	const char *b;
+	int r;
+
+	if (s == NULL)
+		return -1;
+	if (store_bind_text(s, 1, c->sha256) != 0)
+		return store_db_err(st, err, "cannot look up an object");
+	r = sqlite3_step(s);
+	if (r == SQLITE_DONE) {
+		p->new_state = clean ? FW_OBJ_APPROVED : FW_OBJ_QUARANTINED;
+		return 0;
+	}
+	if (r != SQLITE_ROW)
+		return store_db_err(st, err, "cannot look up an object");
+	p->known = true;
+	p->id = sqlite3_column_int64(s, 0);
+	if (store_state_parse(store_col_text(s, 1), &p->old_state) != 0)
+		return fw_err_set(err, "object %lld has an unknown state in the store", (long long)p->id);
+	b = store_col_text(s, 2);
+	p->old_blob = strcmp(b, "present") == 0 ? STORE_BLOB_PRESENT
+		      : strcmp(b, "collected") == 0 ? STORE_BLOB_COLLECTED : STORE_BLOB_MISSING;
+	if ((uint64_t)sqlite3_column_int64(s, 3) != c->size)
+		return fw_err_set(err, "object %lld has the hash %s but a recorded size of %lld bytes, not %llu",
+				  (long long)p->id, c->sha256, (long long)sqlite3_column_int64(s, 3),
+				  (unsigned long long)c->size);
+	/* Staff's decisions stand; otherwise only approved can change, and
+	 * only for the worse. */
+	p->new_state = p->old_state;
+	if (p->old_state == FW_OBJ_APPROVED && !clean)
+		p->new_state = FW_OBJ_QUARANTINED;
+	return 0;
+}
+
+/* Puts the bytes in the area of the new state: the blob already there
+ * stays (the spool file is removed), else the spool file is renamed in. */
+static int commit_blob(struct fw_store *st, const struct fw_store_commit *c, struct commit_plan *p,
+		       struct fw_err *err)
+{
+	enum store_area to = store_area_of(p->new_state);
+	char path[STORE_PATH_MAX];
+	bool in_place = false;
+	struct stat sb;
+	int r;
+
+	if (store_blob_path(st, to, c->sha256, path, sizeof(path), NULL, 0, err) != 0)
+		return -1;
+	if (p->known && p->old_blob == STORE_BLOB_PRESENT) {
+		/* Out of objects/ before the record says so: a crash in between
+		 * leaves a blob that is not served, never the reverse. */
+		r = store_blob_move(st, c->sha256, store_area_of(p->old_state), to, err);
+		if (r < 0)
+			return -1;
+		if (lstat(path, &sb) == 0) {
+			in_place = S_ISREG(sb.st_mode) && (uint64_t)sb.st_size == c->size;
+			if (!in_place && store_blob_aside(st, path, c->sha256, err) != 0)
+				return -1;
+		}
+	}
+	if (in_place) {
+		if (unlink(c->spool_path) != 0 && errno != ENOENT)
+			return fw_err_sys(err, errno, "cannot remove the spool file \"%s\"", c->spool_path);
+		return 0;
+	}
+	if (store_blob_rename_in(st, to, c->sha256, c->spool_path, err) != 0)
+		return -1;
+	p->placed = true;
+	memcpy(p->placed_path, path, sizeof(path));
+	return 0;
+}
+
+static int commit_object(struct fw_store *st, const struct fw_store_commit *c, struct commit_plan *p,
+			 int64_t now, struct fw_err *err)
+{
+	static const char ins[] = "INSERT INTO objects (sha256, size, mime, file_type, state, blob, first_seen)"
+				  " VALUES (?1, ?2, ?3, ?4, ?5, 'present', ?6)";
+	static const char upd[] = "UPDATE objects SET state = ?2, blob = 'present',"
+				  " mime = coalesce(nullif(?3, ''), mime),"
+				  " file_type = coalesce(nullif(?4, ''), file_type) WHERE id = ?1";
+	const json_t *doc = c->scan->doc;
+	const char *mime = json_string_value(json_object_get(doc, "mime"));
+	const char *ftype = json_string_value(json_object_get(doc, "file_type"));
+	sqlite3_stmt *s = store_stmt(st, p->known ? upd : ins, err);
+
+	if (s == NULL)
+		return -1;
+	if (p->known) {
+		if (sqlite3_bind_int64(s, 1, p->id) != SQLITE_OK)
+			return store_db_err(st, err, "cannot record the object");
+	} else if (store_bind_text(s, 1, c->sha256) != 0 || sqlite3_bind_int64(s, 2, (int64_t)c->size) != SQLITE_OK ||
+		   sqlite3_bind_int64(s, 6, now) != SQLITE_OK) {
+		return store_db_err(st, err, "cannot record the object");
+	}
+	if (store_bind_text(s, 3, mime ? mime : "") != 0 ||
+	    store_bind_text(s, 4, ftype ? ftype : "") != 0 ||
+	    store_bind_text(s, p->known ? 2 : 5, fw_object_state_name(p->new_state)) != 0 ||
+	    sqlite3_step(s) != SQLITE_DONE)
+		return store_db_err(st, err, "cannot record the object");
+	if (!p->known)
+		p->id = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+static int commit_member(struct fw_store *st, int64_t scan_id, const json_t *m, struct fw_err *err)
+{
+	static const char sql[] = "INSERT INTO members (scan_id, path, depth, size, sha256, mime, file_type, verdict)"
+				  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+	static const char *const keys[] = { "sha256", "mime", "file_type", "verdict" };
+	const char *path = json_string_value(json_object_get(m, "path"));
+	sqlite3_stmt *s;
+
+	if (path == NULL)
+		return 0; /* not a member the scanner wrote: nothing to record */
+	s = store_stmt(st, sql, err);
+	if (s == NULL)
+		return -1;
+	if (sqlite3_bind_int64(s, 1, scan_id) != SQLITE_OK || store_bind_text(s, 2, path) != 0 ||
+	    sqlite3_bind_int64(s, 3, json_integer_value(json_object_get(m, "depth"))) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 4, json_integer_value(json_object_get(m, "size"))) != SQLITE_OK)
+		return store_db_err(st, err, "cannot record a member");
+	for (int i = 0; i < (int)FW_ARRAY_LEN(keys); i++) {
+		const char *v = json_string_value(json_object_get(m, keys[i]));
+
+		if (store_bind_text(s, 5 + i, v ? v : "") != 0)
+			return store_db_err(st, err, "cannot record a member");
+	}
+	if (sqlite3_step(s) != SQLITE_DONE)
+		return store_db_err(st, err, "cannot record a member");
+	return 0;
+}
+
+static int commit_scan(struct fw_store *st, const struct fw_store_commit *c, int64_t object_id, int64_t now,
+		       struct fw_err *err)
+{
+	static const char sql[] = "INSERT INTO scans (object_id, time, engine, verdict, reason, doc)"
+				  " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+	const json_t *members = json_object_get(c->scan->doc, "members");
+	char *doc = NULL;
+	sqlite3_stmt *s;
+	int64_t scan_id;
+	int rc = -1;
+
+	if (c->scan->doc != NULL) {
+		doc = json_dumps(c->scan->doc, JSON_COMPACT);
+		if (doc == NULL)
+			return fw_err_set(err, "cannot serialize the verdict document");
+	}
+	s = store_stmt(st, sql, err);
+	if (s == NULL)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, object_id) != SQLITE_OK || sqlite3_bind_int64(s, 2, now) != SQLITE_OK ||
+	    store_bind_text(s, 3, c->engine ? c->engine : "") != 0 ||
+	    store_bind_text(s, 4, fw_verdict_name(c->scan->verdict)) != 0 ||
+	    store_bind_text(s, 5, c->scan->reason) != 0 || store_bind_text(s, 6, doc) != 0 ||
+	    sqlite3_step(s) != SQLITE_DONE) {
+		store_db_err(st, err, "cannot record the scan");
+		goto out;
+	}
+	scan_id = sqlite3_last_insert_rowid(st->db);
+	for (size_t i = 0; i < json_array_size(members) && i < STORE_MEMBERS_MAX; i++)
+		if (json_is_object(json_array_get(members, i)) &&
+		    commit_member(st, scan_id, json_array_get(members, i), err) != 0)
+			goto out;
+	rc = 0;
+out:
+	free(doc);
+	return rc;
+}
+
+static int commit_url(struct fw_store *st, const struct fw_store_commit *c, int64_t object_id, int64_t now,
+		      struct fw_err *err)
+{
+	static const char sql[] = "INSERT INTO urls (url, object_id, etag, last_modified, fetched_at, verified_at)"
+				  " VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (url) DO UPDATE SET"
+				  " object_id = excluded.object_id, etag = excluded.etag,"
+				  " last_modified = excluded.last_modified, fetched_at = excluded.fetched_at,"
+				  " verified_at = excluded.verified_at";
+	const char *etag = store_validator(c->etag, FW_ETAG_MAX);
+	const char *lastmod = store_validator(c->last_modified, FW_LASTMOD_MAX);
+	sqlite3_stmt *s = store_stmt(st, sql, err);
+
+	if (s == NULL)
+		return -1;
+	if (store_bind_text(s, 1, c->url) != 0 || sqlite3_bind_int64(s, 2, object_id) != SQLITE_OK ||
+	    store_bind_text(s, 3, etag ? etag : "") != 0 || store_bind_text(s, 4, lastmod ? lastmod : "") != 0 ||
+	    sqlite3_bind_int64(s, 5, now) != SQLITE_OK || sqlite3_step(s) != SQLITE_DONE)
+		return store_db_err(st, err, "cannot record the URL");
+	return 0;
+}
+
+static int commit_records(struct fw_store *st, const struct fw_store_commit *c, struct commit_plan *p,
+			  struct fw_err *err)
+{
+	char detail[FW_ERR_MSG_MAX + 64];
+	int64_t now = (int64_t)time(NULL);
+
+	if (commit_object(st, c, p, now, err) != 0 || commit_scan(st, c, p->id, now, err) != 0 ||
+	    commit_url(st, c, p->id, now, err) != 0)
+		return -1;
+	if (p->known && p->old_state != p->new_state) {
+		snprintf(detail, sizeof(detail), "a new scan found it %s: %s", fw_verdict_name(c->scan->verdict),
+			 c->scan->reason);
+		if (store_audit_append_tx(st, "rescan-quarantine", STORE_WHO_SELF, p->id, detail, err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int fw_store_commit(struct fw_store *st, const struct fw_store_commit *c, enum fw_object_state *state,
+		    int64_t *object_id, struct fw_err *err)
+{
+	struct commit_plan p = { .known = false };
+	int rc = -1;
+
+	*state = FW_OBJ_QUARANTINED;
+	*object_id = 0;
+	if (commit_check(c, err) != 0)
+		return -1;
+	/* The file's bytes are durable before any name points at them. Done
+	 * before the write lock: it is the slow part for a large image. */
+	if (fchmod(c->spool_fd, 0600) != 0)
+		return fw_err_sys(err, errno, "cannot restrict the spool file \"%s\" to its owner", c->spool_path);
+	if (fsync(c->spool_fd) != 0)
+		return fw_err_sys(err, errno, "cannot sync the spool file \"%s\"", c->spool_path);
+	store_lock(st);
+	/* The write lock is taken before the state is read, so that two
+	 * processes committing one hash cannot both decide from a stale state. */
+	if (store_tx_begin(st, err) != 0 || commit_plan_read(st, c, &p, err) != 0 ||
+	    commit_blob(st, c, &p, err) != 0 || commit_records(st, c, &p, err) != 0 ||
+	    store_tx_commit(st, err) != 0)
+		goto out;
+	*state = p.new_state;
+	*object_id = p.id;
+	rc = 0;
+out:
+	if (rc != 0) {
+		store_tx_rollback(st);
+		/* No record trusts a blob placed by a failed commit. */
+		if (p.placed)
+			unlink(p.placed_path);
+	}
+	store_unlock(st);
+	return rc;
+}
+
+/* ------------------------------------------------------------ lookups */
+
+static int lookup_fill(sqlite3_stmt *s, struct fw_url_entry *e)
+{
+	const char *verdict = sqlite3_column_type(s, 8) == SQLITE_NULL ? "unscannable" : store_col_text(s, 8);
+	bool reviewed = sqlite3_column_type(s, 10) != SQLITE_NULL;
+
+	e->object_id = sqlite3_column_int64(s, 0);
+	e->size = (uint64_t)sqlite3_column_int64(s, 2);
+	e->fetched_at = sqlite3_column_int64(s, 6);
+	e->verified_at = sqlite3_column_int64(s, 7);
+	if (store_col_copy(s, 1, e->sha256, sizeof(e->sha256)) != 0 ||
+	    store_state_parse(store_col_text(s, 3), &e->state) != 0 ||
+	    store_col_copy(s, 4, e->etag, sizeof(e->etag)) != 0 ||
+	    store_col_copy(s, 5, e->last_modified, sizeof(e->last_modified)) != 0 ||
+	    store_verdict_parse(verdict, &e->verdict) != 0 ||
+	    store_col_copy(s, reviewed ? 10 : 9, e->reason, sizeof(e->reason)) != 0)
+		return -1;
+	return 0;
+}
+
+int fw_store_lookup_url(struct fw_store *st, const char *url, struct fw_url_entry *e, struct fw_err *err)
+{
+	static const char sql[] =
+		"SELECT o.id, o.sha256, o.size, o.state, u.etag, u.last_modified, u.fetched_at, u.verified_at,"
+		" s.verdict, s.reason, o.review_reason, o.blob"
+		" FROM urls u JOIN objects o ON o.id = u.object_id"
+		" LEFT JOIN scans s ON s.id = (SELECT max(id) FROM scans WHERE object_id = o.id)"
+		" WHERE u.url = ?1";
+	sqlite3_stmt *s;
+	int rc = -1, r;
+
+	memset(e, 0, sizeof(*e));
+	store_lock(st);
+	s = store_stmt(st, sql, err);
+	if (s == NULL)
+		goto out;
+	if (store_bind_text(s, 1, url) != 0) {
+		store_db_err(st, err, "cannot look up a URL");
+		goto out;
+	}
+	r = sqlite3_step(s);
+	if (r == SQLITE_DONE) {
+		rc = 0;
+	} else if (r != SQLITE_ROW) {
+		store_db_err(st, err, "cannot look up a URL");
+	} else if (lookup_fill(s, e) != 0) {
+		memset(e, 0, sizeof(*e));
+		fw_err_set(err, "the store's record of the URL is malformed");
+	} else if (fw_object_state_servable(e->state) && strcmp(store_col_text(s, 11), "present") != 0) {
+		/* A servable object whose blob was lost or moved aside: unknown,
+		 * so the caller fetches and vets it again and the commit puts
+		 * the blob back, instead of a refusal until someone repairs it.
+		 * Refused states are still answered: they need no blob. */
+		memset(e, 0, sizeof(*e));
+		rc = 0;
+	} else {
+		rc = 1;
+	}
+out:
+	store_unlock(st);
+	return rc;
+}
+
+int fw_store_lookup_hash(struct fw_store *st, const char *sha256, enum fw_object_state *state, struct fw_err *err)
+{
+	static const char sql[] = "SELECT state FROM objects WHERE sha256 = ?1";
+	sqlite3_stmt *s;
+	int rc = -1, r;
+
+	if (!store_sha256_valid(sha256))
+		return fw_err_set(err, "\"%.80s\" is not a SHA-256 in lower-case hex", sha256);
+	store_lock(st);
+	s = store_stmt(st, sql, err);
+	if (s == NULL)
+		goto out;
+	if (store_bind_text(s, 1, sha256) != 0) {
+		store_db_err(st, err, "cannot look up a hash");
+		goto out;
+	}
+	r = sqlite3_step(s);
+	if (r == SQLITE_DONE)
+		rc = 0;
+	else if (r != SQLITE_ROW)
+		store_db_err(st, err, "cannot look up a hash");
+	else if (store_state_parse(store_col_text(s, 0), state) != 0)
+		fw_err_set(err, "the store's record of %s has an unknown state", sha256);
+	else
+		rc = 1;
+out:
+	store_unlock(st);
+	return rc;
+}
+
+int fw_store_mark_verified(struct fw_store *st, const char *url, const char *etag, const char *last_modified,
+			   struct fw_err *err)
+{
+	static const char sql[] = "UPDATE urls SET verified_at = ?2, etag = coalesce(?3, etag),"
+				  " last_modified = coalesce(?4, last_modified) WHERE url = ?1";
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	store_lock(st);
+	s = store_stmt(st, sql, err);
+	if (s == NULL)
+		goto out;
+	if (store_bind_text(s, 1, url) != 0 || sqlite3_bind_int64(s, 2, (int64_t)time(NULL)) != SQLITE_OK ||
+	    store_bind_text(s, 3, store_validator(etag, FW_ETAG_MAX)) != 0 ||
+	    store_bind_text(s, 4, store_validator(last_modified, FW_LASTMOD_MAX)) != 0 ||
+	    sqlite3_step(s) != SQLITE_DONE) {
+		store_db_err(st, err, "cannot stamp a revalidation");
+		goto out;
+	}
+	if (sqlite3_changes(st->db) == 0) {
+		fw_err_set(err, "the store has no record of the URL to mark as revalidated");
+		goto out;
+	}
+	rc = 0;
+out:
+	store_unlock(st);
+	return rc;
+}

@@ -1,0 +1,805 @@
+/* Unit tests for store/: schema migration, the commit order and where
+ * blobs land, state changes (a scan only makes things worse, staff's
+ * decisions stand), review rules, the audit chain against tampering, and
+ * verify / reconcile / gc against damaged, stray and unreferenced blobs.
+ * Each test gets a fresh state directory. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <openssl/evp.h>
+#include <sqlite3.h>
+
+#include "fwgate/store.h"
+#include "testutil.h"
+
+struct fx {
+	char dir[512];
+	struct fw_store *st;
+	unsigned spools;
+};
+
+static int fx_setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct fw_err err;
+	char spool[600];
+
+	assert_non_null(f);
+	fw_err_clear(&err);
+	tu_mkdtemp(f->dir, sizeof(f->dir));
+	snprintf(spool, sizeof(spool), "%s/spool", f->dir);
+	assert_int_equal(mkdir(spool, 0700), 0);
+	if (fw_store_open(&f->st, f->dir, &err) != 0)
+		fail_msg("open: %s", fw_err_msg(&err));
+	*state = f;
+	return 0;
+}
+
+static int fx_teardown(void **state)
+{
+	struct fx *f = *state;
+
+	fw_store_close(f->st);
+	tu_rmtree(f->dir);
+	free(f);
+	return 0;
+}
+
+static void sha256_hex(const void *p, size_t len, char out[65])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[32];
+	unsigned int n = 0;
+
+	assert_int_equal(EVP_Digest(p, len, md, &n, EVP_sha256(), NULL), 1);
+	for (unsigned i = 0; i < 32; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+static void blob_path(const struct fx *f, const char *area, const char *sha, char *out, size_t len)
+{
+	assert_true(snprintf(out, len, "%s/%s/%.2s/%s", f->dir, area, sha, sha) < (int)len);
+}
+
+static bool exists(const char *p)
+{
+	struct stat sb;
+
+	return lstat(p, &sb) == 0;
+}
+
+static unsigned count_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	unsigned n = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* Commits content under url with a scan of verdict v; the spool file's
+ * path into spool_out (may be NULL). Returns fw_store_commit's answer. */
+static int commit_as(struct fx *f, const char *url, const char *content, enum fw_verdict v, const char *etag,
+		     enum fw_object_state *state, int64_t *id, char *spool_out, struct fw_err *err)
+{
+	struct fw_scan_result res;
+	struct fw_store_commit c;
+	char spool[700], sha[65], name[64];
+	size_t len = strlen(content);
+	int fd, rc;
+
+	memset(&res, 0, sizeof(res));
+	snprintf(name, sizeof(name), "spool/dl-%u", f->spools++);
+	tu_write(f->dir, name, content, len, spool, sizeof(spool));
+	fd = open(spool, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	sha256_hex(content, len, sha);
+	res.verdict = v;
+	if (v != FW_VERDICT_CLEAN)
+		snprintf(res.reason, sizeof(res.reason), "%s", v == FW_VERDICT_INFECTED
+			 ? "signature Fw.Test in pkg.zip!bios.bin" : "encrypted member pkg.zip!secret.bin");
+	res.doc = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:[s*], s:[], s:[{s:s, s:I, s:I, s:s, s:s, s:s, s:s},"
+			    " {s:s, s:I, s:I, s:s, s:s, s:s, s:s}]}",
+			    "path", "pkg.zip", "sha256", sha, "size", (json_int_t)len, "mime", "application/zip",
+			    "file_type", "archive", "verdict", fw_verdict_name(v), "reasons",
+			    v != FW_VERDICT_CLEAN ? res.reason : NULL, "signatures", "members",
+			    "path", "pkg.zip!bios.bin", "depth", (json_int_t)1, "size", (json_int_t)3, "sha256", sha,
+			    "mime", "application/octet-stream", "file_type", "firmware_image", "verdict",
+			    fw_verdict_name(v),
+			    "path", "pkg.zip!readme.txt", "depth", (json_int_t)1, "size", (json_int_t)2, "sha256", sha,
+			    "mime", "text/plain", "file_type", "other", "verdict", "clean");
+	assert_non_null(res.doc);
+	c = (struct fw_store_commit){ .url = url, .etag = etag, .last_modified = "Mon, 01 Jan 2024 00:00:00 GMT",
+				      .spool_fd = fd, .spool_path = spool, .sha256 = sha, .size = len, .scan = &res,
+				      .engine = "ClamAV 1.0 test" };
+	fw_err_clear(err);
+	rc = fw_store_commit(f->st, &c, state, id, err);
+	close(fd);
+	fw_scan_result_clear(&res);
+	if (spool_out != NULL)
+		snprintf(spool_out, 700, "%s", spool);
+	return rc;
+}
+
+static void commit_ok(struct fx *f, const char *url, const char *content, enum fw_verdict v,
+		      enum fw_object_state want, int64_t *id)
+{
+	enum fw_object_state state;
+	struct fw_err err;
+
+	if (commit_as(f, url, content, v, NULL, &state, id, NULL, &err) != 0)
+		fail_msg("commit: %s", fw_err_msg(&err));
+	assert_string_equal(fw_object_state_name(state), fw_object_state_name(want));
+}
+
+static sqlite3 *raw_db(const struct fx *f)
+{
+	char p[600];
+	sqlite3 *db = NULL;
+
+	snprintf(p, sizeof(p), "%s/fwgate.db", f->dir);
+	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	return db;
+}
+
+static int64_t raw_int(const struct fx *f, const char *sql)
+{
+	sqlite3 *db = raw_db(f);
+	sqlite3_stmt *s = NULL;
+	int64_t v;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+static void raw_exec(const struct fx *f, const char *sql, int want)
+{
+	sqlite3 *db = raw_db(f);
+
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), want);
+	sqlite3_close(db);
+}
+
+static bool audit_has(struct fx *f, const char *action, int64_t object_id)
+{
+	struct fw_err err;
+	json_t *rows = NULL, *r;
+	size_t i;
+	bool found = false;
+
+	fw_err_clear(&err);
+	assert_int_equal(fw_store_audit_list(f->st, &rows, &err), 0);
+	json_array_foreach(rows, i, r)
+		if (strcmp(json_string_value(json_object_get(r, "action")), action) == 0 &&
+		    json_integer_value(json_object_get(r, "object_id")) == object_id)
+			found = true;
+	json_decref(rows);
+	return found;
+}
+
+/* ------------------------------------------------------------ tests */
+
+static void test_open_migrate_twice(void **state)
+{
+	struct fx *f = *state;
+	struct fw_store *again = NULL;
+	struct fw_err err;
+
+	fw_err_clear(&err);
+	/* The allow-list's tables share the file and are left alone. */
+	raw_exec(f, "CREATE TABLE IF NOT EXISTS category_domains (name TEXT NOT NULL, category TEXT NOT NULL,"
+		    " PRIMARY KEY (name, category)) WITHOUT ROWID;"
+		    "INSERT INTO category_domains VALUES ('evil.example', 'malware')", SQLITE_OK);
+	fw_store_close(f->st);
+	f->st = NULL;
+	assert_int_equal(fw_store_open(&f->st, f->dir, &err), 0);
+	assert_int_equal(fw_store_open(&again, f->dir, &err), 0);
+	fw_store_close(again);
+	assert_int_equal(raw_int(f, "PRAGMA user_version"), 1);
+	assert_int_equal(raw_int(f, "SELECT count(*) FROM category_domains"), 1);
+	assert_int_equal(raw_int(f, "SELECT count(*) FROM sqlite_master WHERE name = 'objects'"), 1);
+	assert_string_equal(fw_object_state_name(FW_OBJ_RELEASED), "released");
+	assert_true(fw_object_state_servable(FW_OBJ_APPROVED));
+	assert_true(fw_object_state_servable(FW_OBJ_RELEASED));
+	assert_false(fw_object_state_servable(FW_OBJ_QUARANTINED));
+	assert_false(fw_object_state_servable(FW_OBJ_REJECTED));
+	/* A newer schema than this build knows is refused, not guessed at. */
+	fw_store_close(f->st);
+	f->st = NULL;
+	raw_exec(f, "PRAGMA user_version = 99", SQLITE_OK);
+	assert_int_equal(fw_store_open(&f->st, f->dir, &err), -1);
+	assert_non_null(strstr(fw_err_msg(&err), "newer"));
+	raw_exec(f, "PRAGMA user_version = 1", SQLITE_OK);
+	fw_err_clear(&err);
+	assert_int_equal(fw_store_open(&f->st, f->dir, &err), 0);
+}
+
+static void test_commit_clean(void **state)
+{
+	struct fx *f = *state;
+	enum fw_object_state st;
+	struct fw_url_entry e;
+	struct fw_err err;
+	char spool[700], sha[65], p[700], buf[64] = "";
+	struct stat sb;
+	uint64_t size;
+	int64_t id;
+	int fd;
+
+	fw_err_clear(&err);
+	assert_int_equal(commit_as(f, "https://dl.vendor.example/bios.bin", "firmware-1", FW_VERDICT_CLEAN, "\"e1\"",
+				   &st, &id, spool, &err), 0);
+	assert_int_equal(st, FW_OBJ_APPROVED);
+	assert_true(id > 0);
+	sha256_hex("firmware-1", 10, sha);
+	blob_path(f, "objects", sha, p, sizeof(p));
+	assert_int_equal(stat(p, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	assert_int_equal(sb.st_size, 10);
+	assert_false(exists(spool));
+	snprintf(p, sizeof(p), "%s/objects/%.2s", f->dir, sha);
+	assert_int_equal(stat(p, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0700);
+
+	assert_int_equal(fw_store_lookup_url(f->st, "https://dl.vendor.example/bios.bin", &e, &err), 1);
+	assert_int_equal(e.object_id, id);
+	assert_string_equal(e.sha256, sha);
+	assert_int_equal(e.size, 10);
+	assert_int_equal(e.state, FW_OBJ_APPROVED);
+	assert_int_equal(e.verdict, FW_VERDICT_CLEAN);
+	assert_string_equal(e.etag, "\"e1\"");
+	assert_string_equal(e.last_modified, "Mon, 01 Jan 2024 00:00:00 GMT");
+	assert_true(e.fetched_at > 0 && e.verified_at == e.fetched_at);
+	assert_int_equal(fw_store_lookup_url(f->st, "https://dl.vendor.example/other.bin", &e, &err), 0);
+	assert_int_equal(fw_store_lookup_hash(f->st, sha, &st, &err), 1);
+	assert_int_equal(st, FW_OBJ_APPROVED);
+	assert_int_equal(fw_store_lookup_hash(f->st, "00000000000000000000000000000000000000000000000000000000000000ff",
+					      &st, &err), 0);
+	assert_int_equal(fw_store_lookup_hash(f->st, "../../etc/passwd", &st, &err), -1);
+
+	/* The scan, its document and its members are on record. */
+	assert_int_equal(raw_int(f, "SELECT count(*) FROM members"), 2);
+	assert_int_equal(raw_int(f, "SELECT count(*) FROM scans WHERE verdict = 'clean' AND json_valid(doc)"
+				    " AND engine = 'ClamAV 1.0 test'"), 1);
+	assert_int_equal(raw_int(f, "SELECT count(*) FROM objects WHERE mime = 'application/zip'"
+				    " AND file_type = 'archive'"), 1);
+
+	assert_int_equal(fw_store_open_blob(f->st, sha, &fd, &size, &err), 0);
+	assert_int_equal(size, 10);
+	assert_int_equal(read(fd, buf, sizeof(buf)), 10);
+	assert_memory_equal(buf, "firmware-1", 10);
+	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	close(fd);
+}
+
+static void test_commit_quarantine(void **state)
+{
+	struct fx *f = *state;
+	enum fw_object_state st;
+	struct fw_err err;
+	char sha[65], p[700];
+	uint64_t size;
+	int64_t id;
+	int fd = 7;
+
+	commit_ok(f, "https://dl.vendor.example/enc.zip", "encrypted", FW_VERDICT_UNSCANNABLE, FW_OBJ_QUARANTINED,
+		  &id);
+	sha256_hex("encrypted", 9, sha);
+	blob_path(f, "quarantine", sha, p, sizeof(p));
+	assert_true(exists(p));
+	blob_path(f, "objects", sha, p, sizeof(p));
+	assert_false(exists(p));
+	fw_err_clear(&err);
+	assert_int_equal(fw_store_open_blob(f->st, sha, &fd, &size, &err), -1);
+	assert_int_equal(fd, -1);
+	assert_non_null(strstr(fw_err_msg(&err), "quarantined"));
+	/* Whatever a new scan says, a quarantined object waits for staff. */
+	assert_int_equal(commit_as(f, "https://dl.vendor.example/enc.zip", "encrypted", FW_VERDICT_CLEAN, NULL, &st,
+				   &id, NULL, &err), 0);
+	assert_int_equal(st, FW_OBJ_QUARANTINED);
+	blob_path(f, "quarantine", sha, p, sizeof(p));
+	assert_true(exists(p));
+}
+
+static void test_same_content_two_urls(void **state)
+{
+	struct fx *f = *state;
+	enum fw_object_state st;
+	struct fw_err err;
+	char spool[700], sha[65], p[700];
+	int64_t id1, id2;
+
+	commit_ok(f, "https://a.vendor.example/x.bin", "same bytes", FW_VERDICT_CLEAN, FW_OBJ_APPROVED, &id1);
+	assert_int_equal(commit_as(f, "https://b.vendor.example/y.bin", "same bytes", FW_VERDICT_CLEAN, NULL, &st,
+				   &id2, spool, &err), 0);
+	assert_int_equal(id1, id2);
+	assert_false(exists(spool));
+	sha256_hex("same bytes", 10, sha);
+	blob_path(f, "objects", sha, p, sizeof(p));
+	assert_true(exists(p));
+	assert_int_equal(raw_int(f, "SELECT count(*) FROM objects"), 1);
+	assert_int_equal(raw_int(f, "SELECT count(*) FROM urls"), 2);
+	assert_int_equal(raw_int(f, "SELECT count(*) FROM scans"), 2);
+	snprintf(p, sizeof(p), "%s/spool", f->dir);
+	assert_int_equal(count_files(p), 0);
+}
+
+static void test_approved_then_infected(void **state)
+{
+	struct fx *f = *state;
+	struct fw_url_entry e;
+	struct fw_err err;
+	char sha[65], p[700];
+	int64_t id, id2;
+
+	commit_ok(f, "https://dl.vendor.example/fw.bin", "trojaned later", FW_VERDICT_CLEAN, FW_OBJ_APPROVED, &id);
+	commit_ok(f, "https://dl.vendor.example/fw.bin", "trojaned later", FW_VERDICT_INFECTED, FW_OBJ_QUARANTINED,
+		  &id2);
+	assert_int_equal(id, id2);
+	sha256_hex("trojaned later", 14, sha);
+	blob_path(f, "objects", sha, p, sizeof(p));
+	assert_false(exists(p));
+	blob_path(f, "quarantine", sha, p, sizeof(p));
+	assert_true(exists(p));
+	fw_err_clear(&err);
+	assert_int_equal(fw_store_lookup_url(f->st, "https://dl.vendor.example/fw.bin", &e, &err), 1);
+	assert_int_equal(e.state, FW_OBJ_QUARANTINED);
+	assert_int_equal(e.verdict, FW_VERDICT_INFECTED);
+	assert_non_null(strstr(e.reason, "Fw.Test"));
+	assert_true(audit_has(f, "rescan-quarantine", id));
+	/* ... and a later clean scan does not bring it back. */
+	commit_ok(f, "https://dl.vendor.example/fw.bin", "trojaned later", FW_VERDICT_CLEAN, FW_OBJ_QUARANTINED, &id2);
+}
+
+static void test_mark_verified(void **state)
+{
+	struct fx *f = *state;
+	enum fw_object_state st;
+	struct fw_url_entry e;
+	struct fw_err err;
+	char longtag[FW_ETAG_MAX + 10];
+	int64_t id;
+
+	fw_err_clear(&err);
+	assert_int_equal(commit_as(f, "https://dl.vendor.example/v.bin", "validated", FW_VERDICT_CLEAN, "\"v1\"", &st,
+				   &id, NULL, &err), 0);
+	raw_exec(f, "UPDATE urls SET fetched_at = 100, verified_at = 100", SQLITE_OK);
+	assert_int_equal(fw_store_mark_verified(f->st, "https://dl.vendor.example/v.bin", NULL, NULL, &err), 0);
+	assert_int_equal(fw_store_lookup_url(f->st, "https://dl.vendor.example/v.bin", &e, &err), 1);
+	assert_int_equal(e.fetched_at, 100);
+	assert_true(e.verified_at > 100);
+	assert_string_equal(e.etag, "\"v1\"");
+	assert_int_equal(fw_store_mark_verified(f->st, "https://dl.vendor.example/v.bin", "\"v2\"", "Tue", &err), 0);
+	assert_int_equal(fw_store_lookup_url(f->st, "https://dl.vendor.example/v.bin", &e, &err), 1);
+	assert_string_equal(e.etag, "\"v2\"");
+	assert_string_equal(e.last_modified, "Tue");
+	/* A validator too long for the lookup is dropped, never cut. */
+	memset(longtag, 'x', sizeof(longtag) - 1);
+	longtag[sizeof(longtag) - 1] = '\0';
+	assert_int_equal(fw_store_mark_verified(f->st, "https://dl.vendor.example/v.bin", longtag, NULL, &err), 0);
+	assert_int_equal(fw_store_lookup_url(f->st, "https://dl.vendor.example/v.bin", &e, &err), 1);
+	assert_string_equal(e.etag, "");
+	assert_int_equal(fw_store_mark_verified(f->st, "https://dl.vendor.example/none", NULL, NULL, &err), -1);
+	assert_non_null(strstr(fw_err_msg(&err), "no record"));
+}
+
+static void test_open_blob_truncated(void **state)
+{
+	struct fx *f = *state;
+	struct fw_url_entry e;
+	struct fw_err err;
+	char sha[65], p[700], damaged[600];
+	uint64_t size;
+	int64_t id;
+	int fd;
+
+	commit_ok(f, "https://dl.vendor.example/t.bin", "0123456789abcdef", FW_VERDICT_CLEAN, FW_OBJ_APPROVED, &id);
+	sha256_hex("0123456789abcdef", 16, sha);
+	blob_path(f, "objects", sha, p, sizeof(p));
+	assert_int_equal(truncate(p, 5), 0);
+	fw_err_clear(&err);
+	assert_int_equal(fw_store_open_blob(f->st, sha, &fd, &size, &err), -1);
+	assert_int_equal(fd, -1);
+	assert_non_null(strstr(fw_err_msg(&err), "is 5 bytes, not the 16 recorded"));
+	assert_false(exists(p));
+	snprintf(damaged, sizeof(damaged), "%s/damaged", f->dir);
+	assert_int_equal(count_files(damaged), 1);
+	assert_true(audit_has(f, "store-repair", id));
+	fw_err_clear(&err);
+	assert_int_equal(fw_store_open_blob(f->st, sha, &fd, &size, &err), -1);
+	assert_non_null(strstr(fw_err_msg(&err), "missing"));
+	/* The URL reads as unknown, so the proxy fetches and vets it again. */
+	assert_int_equal(fw_store_lookup_url(f->st, "https://dl.vendor.example/t.bin", &e, &err), 0);
+	/* Fetched and vetted again, it is served again. */
+	commit_ok(f, "https://dl.vendor.example/t.bin", "0123456789abcdef", FW_VERDICT_CLEAN, FW_OBJ_APPROVED, &id);
+	fw_err_clear(&err);
+	assert_int_equal(fw_store_open_blob(f->st, sha, &fd, &size, &err), 0);
+	assert_int_equal(size, 16);
+	close(fd);
+	assert_int_equal(fw_store_lookup_url(f->st, "https://dl.vendor.example/t.bin", &e, &err), 1);
+}
+
+static void test_release_needs_override(void **state)
+{
+	struct fx *f = *state;
+	enum fw_object_state st;
+	struct fw_err err;
+	char sha[65], p[700];
+	json_t *q = NULL;
+	uint64_t size;
+	int64_t bad, odd;
+	int fd;
+
+	commit_ok(f, "https://dl.vendor.example/bad.bin", "known bad", FW_VERDICT_INFECTED, FW_OBJ_QUARANTINED, &bad);
+	commit_ok(f, "https://dl.vendor.example/odd.bin", "odd one", FW_VERDICT_SUSPICIOUS, FW_OBJ_QUARANTINED, &odd);
+	fw_err_clear(&err);
+	assert_int_equal(fw_store_quarantine_list(f->st, &q, &err), 0);
+	assert_int_equal(json_array_size(q), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(q, 0), "url")),
+			    "https://dl.vendor.example/odd.bin");
+	json_decref(q);
+
+	assert_int_equal(fw_store_release(f->st, bad, "vendor confirmed", "alice", false, &err), -1);
+	assert_non_null(strstr(fw_err_msg(&err), "--override-infected"));
+	sha256_hex("known bad", 9, sha);
+	assert_int_equal(fw_store_lookup_hash(f->st, sha, &st, &err), 1);
+	assert_int_equal(st, FW_OBJ_QUARANTINED);
+	fw_err_clear(&err);
+	assert_int_equal(fw_store_release(f->st, bad, "false positive, vendor ticket 42", "alice", true, &err), 0);
+	assert_int_equal(fw_store_lookup_hash(f->st, sha, &st, &err), 1);
+	assert_int_equal(st, FW_OBJ_RELEASED);
+	blob_path(f, "objects", sha, p, sizeof(p));
+	assert_true(exists(p));
+	blob_path(f, "quarantine", sha, p, sizeof(p));
+	assert_false(exists(p));
+	assert_true(audit_has(f, "release-override", bad));
+	assert_int_equal(fw_store_open_blob(f->st, sha, &fd, &size, &err), 0);
+	close(fd);
+	/* Released twice is refused; a suspicious one needs no override. */
+	assert_int_equal(fw_store_release(f->st, bad, "again", "alice", true, &err), -1);
+	fw_err_clear(&err);
+	assert_int_equal(fw_store_release(f->st, odd, "sandbox timeout, reviewed by hand", "bob", false, &err), 0);
+	assert_true(audit_has(f, "release", odd));
+	/* A released hash stays released under a new scan. */
+	commit_ok(f, "https://dl.vendor.example/bad.bin", "known bad", FW_VERDICT_INFECTED, FW_OBJ_RELEASED, &bad);
+	assert_int_equal(fw_store_release(f->st, 9999, "x", "bob", false, &err), -1);
+}
+
+static void test_reject_then_release(void **state)
+{
+	struct fx *f = *state;
+	enum fw_object_state st;
+	struct fw_url_entry e;
+	struct fw_err err;
+	json_t *o = NULL;
+	int64_t id;
+
+	commit_ok(f, "https://dl.vendor.example/r.bin", "rejected bytes", FW_VERDICT_SUSPICIOUS, FW_OBJ_QUARANTINED,
+		  &id);
+	fw_err_clear(&err);
+	assert_int_equal(fw_store_reject(f->st, id, "", "carol", &err), -1);
+	fw_err_clear(&err);
+	assert_int_equal(fw_store_reject(f->st, id, "unsigned image", "carol", &err), 0);
+	assert_int_equal(fw_store_release(f->st, id, "changed my mind", "carol", true, &err), -1);
+	assert_non_null(strstr(fw_err_msg(&err), "rejected"));
+	assert_int_equal(fw_store_lookup_url(f->st, "https://dl.vendor.example/r.bin", &e, &err), 1);
+	assert_int_equal(e.state, FW_OBJ_REJECTED);
+	assert_string_equal(e.reason, "unsigned image");
+	commit_ok(f, "https://dl.vendor.example/r2.bin", "rejected bytes", FW_VERDICT_CLEAN, FW_OBJ_REJECTED, &id);
+	(void)st;
+
+	fw_err_clear(&err);
+	assert_int_equal(fw_store_object_show(f->st, id, &o, &err), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "state")), "rejected");
+	assert_int_equal(json_array_size(json_object_get(o, "urls")), 2);
+	assert_int_equal(json_array_size(json_object_get(o, "scans")), 2);
+	assert_true(json_is_object(json_object_get(json_array_get(json_object_get(o, "scans"), 0), "doc")));
+	assert_int_equal(json_array_size(json_object_get(o, "audit")), 1);
+	assert_string_equal(json_string_value(json_object_get(o, "reviewed_by")), "carol");
+	json_decref(o);
+	o = NULL;
+	assert_int_equal(fw_store_object_show(f->st, 4242, &o, &err), 1);
+	assert_null(o);
+}
+
+static void test_audit_chain(void **state)
+{
+	struct fx *f = *state;
+	struct fw_err err;
+	json_t *rows = NULL;
+	int64_t bad = -1;
+
+	fw_err_clear(&err);
+	assert_int_equal(fw_store_audit_verify(f->st, &bad, &err), 0);
+	assert_int_equal(fw_store_audit_append(f->st, "login", "alice", 0, "console", &err), 0);
+	assert_int_equal(fw_store_audit_append(f->st, "note", "bob", 0, "a|b", &err), 0);
+	assert_int_equal(fw_store_audit_append(f->st, "note", "bob|a", 0, "b", &err), 0);
+	assert_int_equal(fw_store_audit_verify(f->st, &bad, &err), 0);
+	assert_int_equal(bad, 0);
+	assert_int_equal(fw_store_audit_list(f->st, &rows, &err), 0);
+	assert_int_equal(json_array_size(rows), 3);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(rows, 1), "detail")), "a|b");
+	assert_true(json_is_null(json_object_get(json_array_get(rows, 0), "object_id")));
+	/* Rows 2 and 3 have the same characters in their fields split
+	 * differently: the length-prefixed encoding tells them apart. */
+	assert_string_not_equal(json_string_value(json_object_get(json_array_get(rows, 1), "hash")),
+				json_string_value(json_object_get(json_array_get(rows, 2), "hash")));
+	json_decref(rows);
+
+	/* Someone with write access to fwgate.db is caught by the chain. */
+	raw_exec(f, "UPDATE audit SET detail = 'nothing to see' WHERE id = 2", SQLITE_OK);
+	assert_int_equal(fw_store_audit_verify(f->st, &bad, &err), 1);
+	assert_int_equal(bad, 2);
+	assert_string_equal(fw_err_msg(&err), "audit row 2: its hash does not match its contents (altered?)");
+	/* Re-hashing the altered row does not help: the next link breaks. */
+	raw_exec(f, "UPDATE audit SET detail = 'a|b' WHERE id = 2;"
+		    "UPDATE audit SET hash = '0000000000000000000000000000000000000000000000000000000000000001'"
+		    " WHERE id = 1", SQLITE_OK);
+	fw_err_clear(&err);
+	assert_int_equal(fw_store_audit_verify(f->st, &bad, &err), 1);
+	assert_int_equal(bad, 1);
+	raw_exec(f, "DELETE FROM audit WHERE id = 1", SQLITE_OK);
+	fw_err_clear(&err);
+	assert_int_equal(fw_store_audit_verify(f->st, &bad, &err), 1);
+	assert_int_equal(bad, 2);
+	assert_non_null(strstr(fw_err_msg(&err), "audit row 2: its link"));
+	assert_int_equal(fw_store_audit_append(f->st, "", "bob", 0, "x", &err), -1);
+}
+
+static void test_verify_altered_blob(void **state)
+{
+	struct fx *f = *state;
+	struct fw_err err;
+	char sha[65], p[700], *text = NULL;
+	size_t text_len = 0;
+	unsigned bad = 99;
+	uint64_t size;
+	int64_t id, other;
+	FILE *rep;
+	int fd;
+
+	commit_ok(f, "https://dl.vendor.example/a.bin", "pristine image", FW_VERDICT_CLEAN, FW_OBJ_APPROVED, &id);
+	commit_ok(f, "https://dl.vendor.example/q.bin", "held image", FW_VERDICT_SUSPICIOUS, FW_OBJ_QUARANTINED,
+		  &other);
+	rep = open_memstream(&text, &text_len);
+	assert_non_null(rep);
+	fw_err_clear(&err);
+	assert_int_equal(fw_store_verify(f->st, rep, &bad, &err), 0);
+	assert_int_equal(bad, 0);
+	sha256_hex("pristine image", 14, sha);
+	blob_path(f, "objects", sha, p, sizeof(p));
+	fd = open(p, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, "X", 1, 3), 1);
+	close(fd);
+	assert_int_equal(fw_store_verify(f->st, rep, &bad, &err), 0);
+	assert_int_equal(bad, 1);
+	fclose(rep);
+	assert_non_null(strstr(text, sha));
+	assert_non_null(strstr(text, "altered"));
+	assert_int_equal(strchr(text, '\n') - text + 1, (long)strlen(text)); /* one line */
+	free(text);
+	assert_false(exists(p));
+	assert_true(audit_has(f, "store-repair", id));
+	assert_false(audit_has(f, "store-repair", other));
+	assert_int_equal(fw_store_open_blob(f->st, sha, &fd, &size, &err), -1);
+}
+
+static void test_reconcile(void **state)
+{
+	struct fx *f = *state;
+	struct fw_err err;
+	char sha[65], p[700], stray[700], *text = NULL;
+	size_t text_len = 0;
+	unsigned diffs = 0;
+	uint64_t size;
+	int64_t a, b;
+	FILE *rep;
+	int fd;
+
+	commit_ok(f, "https://dl.vendor.example/keep.bin", "kept", FW_VERDICT_CLEAN, FW_OBJ_APPROVED, &a);
+	commit_ok(f, "https://dl.vendor.example/lost.bin", "lost", FW_VERDICT_CLEAN, FW_OBJ_APPROVED, &b);
+	sha256_hex("lost", 4, sha);
+	blob_path(f, "objects", sha, p, sizeof(p));
+	assert_int_equal(unlink(p), 0);
+	snprintf(p, sizeof(p), "%s/objects/ab", f->dir);
+	mkdir(p, 0700);
+	tu_write(p, "abababababababababababababababababababababababababababababababab", "?", 1, stray,
+		 sizeof(stray));
+
+	rep = open_memstream(&text, &text_len);
+	assert_non_null(rep);
+	fw_err_clear(&err);
+	assert_int_equal(fw_store_reconcile(f->st, rep, &diffs, &err), 0);
+	fclose(rep);
+	assert_int_equal(diffs, 2);
+	assert_non_null(strstr(text, "without a record"));
+	assert_non_null(strstr(text, "missing"));
+	free(text);
+	assert_false(exists(stray));
+	assert_int_equal(fw_store_open_blob(f->st, sha, &fd, &size, &err), -1);
+	sha256_hex("kept", 4, sha);
+	fw_err_clear(&err);
+	assert_int_equal(fw_store_open_blob(f->st, sha, &fd, &size, &err), 0);
+	close(fd);
+
+	rep = open_memstream(&text, &text_len);
+	assert_int_equal(fw_store_reconcile(f->st, rep, &diffs, &err), 0);
+	fclose(rep);
+	assert_int_equal(diffs, 0);
+	assert_string_equal(text, "");
+	free(text);
+}
+
+static void test_gc(void **state)
+{
+	struct fx *f = *state;
+	enum fw_object_state st;
+	struct fw_err err;
+	char old[65], cur[65], p[700];
+	unsigned removed = 0;
+	int64_t a, b;
+
+	commit_ok(f, "https://dl.vendor.example/latest.bin", "version 1", FW_VERDICT_CLEAN, FW_OBJ_APPROVED, &a);
+	commit_ok(f, "https://dl.vendor.example/latest.bin", "version 2", FW_VERDICT_CLEAN, FW_OBJ_APPROVED, &b);
+	assert_true(a != b);
+	sha256_hex("version 1", 9, old);
+	sha256_hex("version 2", 9, cur);
+	fw_err_clear(&err);
+	assert_int_equal(fw_store_gc(f->st, &removed, &err), 0);
+	assert_int_equal(removed, 1);
+	blob_path(f, "objects", old, p, sizeof(p));
+	assert_false(exists(p));
+	blob_path(f, "objects", cur, p, sizeof(p));
+	assert_true(exists(p));
+	/* The object stays as history. */
+	assert_int_equal(fw_store_lookup_hash(f->st, old, &st, &err), 1);
+	assert_int_equal(fw_store_gc(f->st, &removed, &err), 0);
+	assert_int_equal(removed, 0);
+	/* Fetched again, the old version is stored again. */
+	commit_ok(f, "https://dl.vendor.example/v1.bin", "version 1", FW_VERDICT_CLEAN, FW_OBJ_APPROVED, &b);
+	assert_int_equal(a, b);
+	blob_path(f, "objects", old, p, sizeof(p));
+	assert_true(exists(p));
+}
+
+static void test_commit_refusals(void **state)
+{
+	struct fx *f = *state;
+	struct fw_scan_result res;
+	struct fw_store_commit c;
+	enum fw_object_state st;
+	struct fw_err err;
+	char spool[700];
+	int64_t id;
+	int fd;
+
+	memset(&res, 0, sizeof(res));
+	tu_write(f->dir, "spool/x", "abc", 3, spool, sizeof(spool));
+	fd = open(spool, O_RDONLY);
+	assert_true(fd >= 0);
+	c = (struct fw_store_commit){ .url = "https://x.example/a", .spool_fd = fd, .spool_path = spool,
+				      .sha256 = "../../../../etc/passwd", .size = 3, .scan = &res };
+	fw_err_clear(&err);
+	assert_int_equal(fw_store_commit(f->st, &c, &st, &id, &err), -1);
+	assert_non_null(strstr(fw_err_msg(&err), "SHA-256"));
+	/* A size that is not the spool file's: not the complete download. */
+	c.sha256 = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+	c.size = 4;
+	fw_err_clear(&err);
+	assert_int_equal(fw_store_commit(f->st, &c, &st, &id, &err), -1);
+	assert_true(exists(spool));
+	close(fd);
+	assert_int_equal(raw_int(f, "SELECT count(*) FROM objects"), 0);
+}
+
+/* Many threads on one handle: calls are serialized inside. */
+struct worker {
+	struct fx *f;
+	unsigned n;
+	int failures;
+};
+
+static void *worker_run(void *arg)
+{
+	struct worker *w = arg;
+	struct fw_scan_result res;
+	struct fw_store_commit c;
+	enum fw_object_state st;
+	struct fw_url_entry e;
+	struct fw_err err;
+	char name[64], content[64], spool[700], url[128], sha[65];
+	int64_t id;
+
+	for (unsigned i = 0; i < 20; i++) {
+		int fd, n = snprintf(content, sizeof(content), "thread %u image %u", w->n, i);
+
+		snprintf(name, sizeof(name), "spool/t%u-%u", w->n, i);
+		snprintf(url, sizeof(url), "https://dl.vendor.example/t%u/%u.bin", w->n, i);
+		tu_write(w->f->dir, name, content, (size_t)n, spool, sizeof(spool));
+		sha256_hex(content, (size_t)n, sha);
+		fd = open(spool, O_RDONLY);
+		memset(&res, 0, sizeof(res));
+		res.verdict = i % 3 == 0 ? FW_VERDICT_SUSPICIOUS : FW_VERDICT_CLEAN;
+		c = (struct fw_store_commit){ .url = url, .spool_fd = fd, .spool_path = spool, .sha256 = sha,
+					      .size = (uint64_t)n, .scan = &res };
+		fw_err_clear(&err);
+		if (fd < 0 || fw_store_commit(w->f->st, &c, &st, &id, &err) != 0 ||
+		    fw_store_lookup_url(w->f->st, url, &e, &err) != 1 || e.object_id != id ||
+		    fw_store_audit_append(w->f->st, "note", "worker", id, content, &err) != 0)
+			w->failures++;
+		if (fd >= 0)
+			close(fd);
+	}
+	return NULL;
+}
+
+static void test_threads(void **state)
+{
+	struct fx *f = *state;
+	struct worker w[4];
+	pthread_t t[4];
+	struct fw_err err;
+	int64_t bad = -1;
+
+	for (unsigned i = 0; i < 4; i++) {
+		w[i] = (struct worker){ .f = f, .n = i };
+		assert_int_equal(pthread_create(&t[i], NULL, worker_run, &w[i]), 0);
+	}
+	for (unsigned i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		assert_int_equal(w[i].failures, 0);
+	}
+	assert_int_equal(raw_int(f, "SELECT count(*) FROM objects"), 80);
+	assert_int_equal(raw_int(f, "SELECT count(*) FROM objects WHERE state = 'quarantined'"), 28);
+	fw_err_clear(&err);
+	assert_int_equal(fw_store_audit_verify(f->st, &bad, &err), 0);
+	assert_int_equal(raw_int(f, "SELECT count(*) FROM audit"), 80);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_open_migrate_twice, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_commit_clean, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_commit_quarantine, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_same_content_two_urls, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_approved_then_infected, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_mark_verified, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_open_blob_truncated, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_release_needs_override, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_reject_then_release, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_audit_chain, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_verify_altered_blob, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_reconcile, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_gc, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_commit_refusals, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_threads, fx_setup, fx_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
