@@ -251,10 +251,12 @@ client_args() {
 # adds writeback noise); curl's -w line goes to stderr, tagged "W".
 # Appends "bytes ttfb total" to res/CASE when RECORD=1 (0 = warm-up, discarded).
 one_fetch() {
-	local case=$1 mode=$2 file=$3 maxt=$4 rec=$5 err=$T/dl/$1.err st fld
+	local case=$1 mode=$2 file=$3 maxt=$4 rec=$5 err=$T/dl/$1.err st fld q="c=$1&r=$RANDOM"
+	# Cache-hit cases ask for one fixed URL: the warm-up run stores it.
+	case $case in *hit-*) q="c=${case%-*}" ;; esac
 	# shellcheck disable=SC2046
 	if curl -q -sS --http1.1 --connect-timeout 10 --max-time "$maxt" $(client_args "$mode") \
-		-o - -w "%{stderr}W $W" "https://vendor.test:$OP/$(basename "$file")?c=$case&r=$RANDOM" 2>"$err" |
+		-o - -w "%{stderr}W $W" "https://vendor.test:$OP/$(basename "$file")?$q" 2>"$err" |
 		cmp -s - "$file"; then
 		st=("${PIPESTATUS[@]}")
 	else
@@ -323,6 +325,8 @@ run_pair() {
 			small) one_fetch "small-$m" "$m" "$SMALL" 30 $rec ;;
 			warm) warm_fetch "warm-$m" "$m" $rec ;;
 			big) one_fetch "big-$m" "$m" "$BIG" "$MAX_TIME" $rec ;;
+			smallhit) one_fetch "smallhit-$m" "$m" "$SMALL" 30 $rec ;;
+			bighit) one_fetch "bighit-$m" "$m" "$BIG" "$MAX_TIME" $rec ;;
 			esac
 		done
 	done
@@ -369,6 +373,12 @@ run_pair warm
 note "big file ($BIG_MIB MiB)..."
 run_pair big
 [ "$DIRECT_ONLY" = 1 ] || RSS[big]=$(hwm_kb "$FWPID")
+note "small file, cache hit (the same URL again)..."
+run_pair smallhit
+[ "$DIRECT_ONLY" = 1 ] || RSS[smallhit]=$(hwm_kb "$FWPID")
+note "big file, cache hit (the same URL again)..."
+run_pair bighit
+[ "$DIRECT_ONLY" = 1 ] || RSS[bighit]=$(hwm_kb "$FWPID")
 if [ "$DIRECT_ONLY" != 1 ]; then
 	kill -0 "$FWPID" 2>/dev/null || die "fwgate died during the runs" "$T/fwgate.err"
 fi
@@ -395,7 +405,7 @@ printf '%-40s %10s %10s %10s %16s %12s\n' "case" "MB/s" "TTFB ms" "total ms" "vs
 printf '%-40s %10s %10s %10s %16s %12s\n' "----" "----" "-------" "--------" "---------" "----------"
 row() { # row LABEL CASE RATIO RSS; MB/s only for the big file (noise for a small one)
 	local f=$T/res/$2 mbps="-"
-	case $2 in big-*) mbps=$(printf '%.2f' "$(mbps_col "$f" median)") ;; esac
+	case $2 in big-* | bighit-*) mbps=$(printf '%.2f' "$(mbps_col "$f" median)") ;; esac
 	printf '%-40s %10s %10s %10s %16s %12s\n' "$1" "$mbps" \
 		"$(ms "$(stat_col "$f" 2 median)")" "$(ms "$(stat_col "$f" 3 median)")" "$3" "$4"
 }
@@ -408,12 +418,13 @@ rss_of() { # main-process peak in MB, plus the descendants' when there are any
 	if [ "$n" -gt 1 ]; then echo "$(mb_of_kb "$m") (+$((n - 1))p: $(mb_of_kb "$t"))"; else mb_of_kb "$m"; fi
 }
 declare -A LABEL=([small]="$SMALL_KIB KiB, fresh connection" [warm]="$SMALL_KIB KiB, warm (requests 2..$WARM_REQS)"
-	[big]="$BIG_MIB MiB, fresh connection")
-for k in small warm big; do
+	[big]="$BIG_MIB MiB, fresh connection" [smallhit]="$SMALL_KIB KiB, cache hit"
+	[bighit]="$BIG_MIB MiB, cache hit")
+for k in small warm big smallhit bighit; do
 	row "${LABEL[$k]}: direct" "$k-direct" "-" "-"
 	if [ "$DIRECT_ONLY" != 1 ]; then
-		if [ "$k" = big ]; then
-			rt=$(ratio "$(mbps_col "$T/res/big-fwgate" median)" "$(mbps_col "$T/res/big-direct" median)" "MB/s")
+		if [ "$k" = big ] || [ "$k" = bighit ]; then
+			rt=$(ratio "$(mbps_col "$T/res/$k-fwgate" median)" "$(mbps_col "$T/res/$k-direct" median)" "MB/s")
 		else
 			rt=$(ratio "$(stat_col "$T/res/$k-fwgate" 2 median)" "$(stat_col "$T/res/$k-direct" 2 median)" "TTFB")
 		fi
@@ -422,12 +433,12 @@ for k in small warm big; do
 done
 echo
 echo "spread (min .. max) over the $RUNS runs; warm: over the $((RUNS * (WARM_REQS - 1))) pooled requests:"
-for k in small warm big; do
+for k in small warm big smallhit bighit; do
 	for m in direct fwgate; do
 		f=$T/res/$k-$m
 		[ -s "$f" ] || continue
 		mb="                        "
-		[ "$k" = big ] && mb=$(printf 'MB/s %8.2f .. %-8.2f' "$(mbps_col "$f" min)" "$(mbps_col "$f" max)")
+		case $k in big | bighit) mb=$(printf 'MB/s %8.2f .. %-8.2f' "$(mbps_col "$f" min)" "$(mbps_col "$f" max)") ;; esac
 		printf '  %-13s %s  TTFB ms %8s .. %-8s  total ms %8s .. %s\n' "$k-$m" "$mb" \
 			"$(ms "$(stat_col "$f" 2 min)")" "$(ms "$(stat_col "$f" 2 max)")" \
 			"$(ms "$(stat_col "$f" 3 min)")" "$(ms "$(stat_col "$f" 3 max)")"
@@ -450,8 +461,16 @@ for k in small warm big; do
 	done
 	echo "${line%"${line##*[! ]}"}"
 done
+if [ "$DIRECT_ONLY" != 1 ]; then
+	for k in smallhit bighit; do
+		n=$(grep -c "c=$k " "$T/nginx/access.log" || true)
+		echo "  $k: $n origin requests for its URL in $((2 * (RUNS + 1))) fetches (direct every time; through fwgate only the warm-up's)"
+	done
+fi
 echo
 echo "notes:"
+echo "  - cache hit rows: the same URL every run; the warm-up fetch through fwgate stores it,"
+echo "    the timed ones are answered from fwgate's vetted store (the origin log shows it)."
 echo "  - TTFB = curl %{time_starttransfer}; through fwgate it includes the CONNECT, both TLS"
 echo "    handshakes and, fwgate being store-and-forward, the whole upstream fetch and spool."
 echo "  - Cold: before every fetch the file's last 16 bytes are rewritten with random ones,"
