@@ -27,7 +27,13 @@ and proxy.sh checks that no "SNI=<bad host>" line exists.
 
 Endpoints:
     GET/HEAD /files/NAME       DOCROOT/NAME with Content-Length, ETag,
-                               Last-Modified (query string ignored)
+                               Last-Modified (query string ignored);
+                               conditional: 304 Not Modified (ETag and
+                               Last-Modified, no body) when If-None-Match
+                               names the ETag (or is *), or, without
+                               If-None-Match, when If-Modified-Since is at
+                               or after the mtime (whole seconds); the
+                               request is logged as any other
     /truncated?n=N             Content-Length N, about N/2 bytes of 'x', close
     /cut-chunked               chunked 'x' chunks, closed without the 0 chunk
     /badchunk                  chunked, then a malformed chunk-size line
@@ -280,14 +286,40 @@ class Handler(BaseHTTPRequestHandler):
             st = os.fstat(f.fileno())
             if not stat.S_ISREG(st.st_mode):
                 return self.reply(404, b"not found\n", head)
+            etag = '"%x-%x"' % (st.st_size, st.st_mtime_ns)
+            last_modified = email.utils.formatdate(st.st_mtime, usegmt=True)
+            if self.not_modified(etag, int(st.st_mtime)):
+                self.send_response(304)
+                self.send_header("ETag", etag)
+                self.send_header("Last-Modified", last_modified)
+                self.end_headers()
+                return
             self.send_response(200)
             self.send_header("Content-Type", "application/octet-stream")
             self.send_header("Content-Length", str(st.st_size))
-            self.send_header("ETag", '"%x-%x"' % (st.st_size, st.st_mtime_ns))
-            self.send_header("Last-Modified", email.utils.formatdate(st.st_mtime, usegmt=True))
+            self.send_header("ETag", etag)
+            self.send_header("Last-Modified", last_modified)
             self.end_headers()
             if not head:
                 shutil.copyfileobj(f, self.wfile, CHUNK)
+
+    def not_modified(self, etag, mtime):
+        """RFC 9110 13.2.2: If-None-Match, when present, decides alone
+        (weak comparison); otherwise If-Modified-Since."""
+        inm = self.headers.get("If-None-Match")
+        if inm is not None:
+            tags = [t.strip() for t in inm.split(",")]
+            return any(t == "*" or (t[2:] if t.startswith("W/") else t) == etag for t in tags)
+        ims = self.headers.get("If-Modified-Since")
+        if ims is None:
+            return False
+        try:
+            when = email.utils.parsedate_to_datetime(ims)
+        except (TypeError, ValueError, IndexError):
+            return False
+        if when is None or when.tzinfo is None:
+            return False
+        return mtime <= when.timestamp()
 
     def truncated(self, q, head):
         try:
