@@ -6,7 +6,6 @@
  * clean. Every way a request ends goes through conn_refuse or a logged
  * delivery. Parses no archive and scans nothing itself. */
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,37 +192,13 @@ static void refuse_verdict(struct exch *x, const struct fw_upstream_resp *r, con
 	conn_send_text(&x->c->io, 403, page, x->close, x->head, NULL, conn_ms(x->c->cfg->proxy.idle_timeout_seconds));
 }
 
-struct early_sync {
-	int fd;
-	int error;      /* errno of a failed fsync, 0 when it succeeded */
-};
-
-static void *sync_thread(void *arg)
+static void scan_body(struct exch *x, const struct fw_upstream_resp *r, struct fw_scan_result *res)
 {
-	struct early_sync *es = arg;
-
-	es->error = fsync(es->fd) == 0 ? 0 : errno;
-	return NULL;
-}
-
-/* Scans the complete body. Its bytes go to disk beside the scan: the
- * store's commit needs them durable, and on a large image the writeback
- * would otherwise come after the scan instead of during it. A failed
- * fsync is reported, never retried and trusted: *sync_error says it. */
-static void scan_body(struct exch *x, const struct fw_upstream_resp *r, struct fw_scan_result *res, int *sync_error)
-{
-	struct early_sync es = { .fd = fw_spool_fd(r->body), .error = 0 };
-	bool syncing;
-	pthread_t t;
 	char name[256];
 
-	syncing = r->status == 200 && pthread_create(&t, NULL, sync_thread, &es) == 0;
 	url_name(x->url, x->c->host, name, sizeof(name));
-	if (fw_scanner_scan_fd(x->c->px->deps.scanner, es.fd, name, fw_spool_sha256(r->body), res) != 0)
+	if (fw_scanner_scan_fd(x->c->px->deps.scanner, fw_spool_fd(r->body), name, fw_spool_sha256(r->body), res) != 0)
 		fw_scan_result_fail(res, "the download could not be handed to the scanner");
-	if (syncing)
-		pthread_join(t, NULL);
-	*sync_error = es.error;
 }
 
 /* ------------------------------------------------------------ the store */
@@ -361,8 +336,7 @@ static int fetch_and_vet(struct exch *x, const struct fw_url_entry *stale)
 	struct fw_scan_result res = { 0 };
 	struct fw_err err;
 	int64_t object_id = 0;
-	int status = 0, state, rc, sync_error = 0;
-	char page[FW_ERR_MSG_MAX];
+	int status = 0, state, rc;
 
 	fw_err_clear(&err);
 	if (fw_upstream_fetch(c->up, x->url, c->host, c->req, stale ? stale->etag : NULL,
@@ -384,15 +358,8 @@ static int fetch_and_vet(struct exch *x, const struct fw_url_entry *stale)
 		fw_upstream_resp_clear(&resp);
 		return rc;
 	}
-	scan_body(x, &resp, &res, &sync_error);
+	scan_body(x, &resp, &res);
 	state = FW_OBJ_QUARANTINED;
-	if (resp.status == 200 && sync_error != 0) {
-		snprintf(page, sizeof(page), "the vetted store cannot keep the download: writing it to disk failed: %s",
-			 strerror(sync_error));
-		conn_refuse(c, "proxy-request-refused", 507, page, x->url, x->close, x->head);
-		rc = keep(x);
-		goto out;
-	}
 	if (resp.status == 200) {
 		state = commit(x, &resp, &res, &object_id);
 		if (state < 0) {
