@@ -1,0 +1,547 @@
+/* Static analysis of one member's bytes (scanner/analyze.h): entropy
+ * profile, embedded executables, PE header facts, strings of interest and
+ * the project's rules, each finding weighted from the table below.
+ * Hostile input: every read is bounds-checked against len. Must not open
+ * files or sockets, spawn, log, keep global state or decide a verdict. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "scanner/analyze_int.h"
+
+/* ------------------------------------------------------------ weights
+ * Tune here. Weights are modest: the score ranks members for a reviewer,
+ * and a single weak signal should not dominate it. */
+const struct an_weight an_weights[] = {
+	/* >= 64 KiB above 7.2 bits/byte in a member below 6: a payload packed
+	 * or encrypted inside an otherwise plain image. */
+	[AN_HIGH_ENTROPY] = { "high-entropy-region", 30 },
+	/* A valid executable header at an offset > 0 (one finding each). */
+	[AN_EMBEDDED_PE] = { "embedded-pe", 40 },
+	[AN_EMBEDDED_ELF] = { "embedded-elf", 30 },
+	[AN_EMBEDDED_MACHO] = { "embedded-macho", 30 },
+	/* The member is a PE: a section both writable and executable. */
+	[AN_PE_WX] = { "pe-wx-section", 25 },
+	/* ... a section of >= 1 KiB above 7.2 bits/byte (packer). */
+	[AN_PE_PACKED] = { "pe-packed-section", 20 },
+	/* ... no Authenticode certificate table (not reported for EFI images). */
+	[AN_PE_UNSIGNED] = { "pe-unsigned", 10 },
+	/* ... one finding per suspicious API imported (injection, download, exec). */
+	[AN_PE_IMPORT] = { "pe-suspicious-import", 15 },
+	/* ... headers that contradict the file (the first problem only). */
+	[AN_PE_MALFORMED] = { "pe-malformed", 10 },
+	/* Strings: one finding per kind, the first few examples in the detail. */
+	[AN_URL] = { "url", 5 },
+	[AN_IPV4] = { "ip", 10 },        /* public IPv4 literal: a whole string, IP:port or a URL's host */
+	[AN_DOWNLOAD_EXEC] = { "download-exec", 25 }, /* wget/curl/tftp and an exec cue in one string */
+	/* A bound stopped an analysis early: informational. */
+	[AN_LIMIT] = { "analysis-limit", 0 },
+	/* A rule of the project's rule file: the rule's own weight. */
+	[AN_RULE] = { "rule", 0 },
+};
+static const char *const an_fetchers[] = { "wget ", "curl ", "tftp ", "ftpget " };
+static const char *const an_exec_cues[] = { "| sh", "|sh", "| bash", "|bash", "sh -c", "chmod +x",
+					    "chmod 777", "&& ./", "&&./", "; ./", ";./" };
+
+/* ------------------------------------------------------------ findings */
+
+static void an_vadd(struct an *a, enum an_kind k, unsigned weight, uint64_t off, const char *fmt, va_list ap)
+	FW_PRINTF(5, 0);
+static void an_vadd(struct an *a, enum an_kind k, unsigned weight, uint64_t off, const char *fmt, va_list ap)
+{
+	struct analyze_finding *f;
+	int n;
+
+	a->total = a->total + weight > ANALYZE_SCORE_MAX ? ANALYZE_SCORE_MAX : a->total + weight;
+	if (a->res.count >= a->lim->max_findings) {
+		a->res.dropped++;
+		return;
+	}
+	f = &a->res.findings[a->res.count++];
+	snprintf(f->kind, sizeof(f->kind), "%s", an_weights[k].kind);
+	f->weight = weight;
+	f->offset = off;
+	n = vsnprintf(f->detail, sizeof(f->detail), fmt, ap);
+	if (n < 0)
+		snprintf(f->detail, sizeof(f->detail), "(detail could not be formatted)");
+	else if ((size_t)n >= sizeof(f->detail)) /* shown shortened, and says so */
+		memcpy(f->detail + sizeof(f->detail) - 4, "...", 4);
+}
+
+void an_add(struct an *a, enum an_kind k, unsigned weight, uint64_t off, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	an_vadd(a, k, weight, off, fmt, ap);
+	va_end(ap);
+}
+
+void an_pe_bad(struct an *a, uint64_t off, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (a->pe_bad)
+		return;
+	a->pe_bad = true;
+	va_start(ap, fmt);
+	an_vadd(a, AN_PE_MALFORMED, W(AN_PE_MALFORMED), off, fmt, ap);
+	va_end(ap);
+}
+
+/* Hostile bytes for a detail: printable ASCII as is, the rest as \xNN. */
+void an_escape(const uint8_t *s, size_t n, char *out, size_t out_len)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n && o + 5 <= out_len; i++) {
+		if (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '\\')
+			out[o++] = (char)s[i];
+		else
+			o += (size_t)snprintf(out + o, out_len - o, "\\x%02x", s[i]);
+	}
+	out[o] = '\0';
+}
+
+/* ------------------------------------------------------------ bytes */
+
+uint16_t an_le16(const uint8_t *q) { return (uint16_t)(q[0] | q[1] << 8); }
+uint32_t an_le32(const uint8_t *q) { return (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24; }
+uint32_t an_be32(const uint8_t *q) { return (uint32_t)q[3] | (uint32_t)q[2] << 8 | (uint32_t)q[1] << 16 | (uint32_t)q[0] << 24; }
+
+/* True when n bytes at base + rel lie inside the member; the offset into *off. */
+bool an_span(const struct an *a, size_t base, size_t rel, size_t n, size_t *off)
+{
+	size_t o;
+
+	if (__builtin_add_overflow(base, rel, &o) || o > a->len || a->len - o < n)
+		return false;
+	*off = o;
+	return true;
+}
+
+bool an_rd16(const struct an *a, size_t base, size_t rel, uint16_t *v)
+{
+	size_t o;
+
+	if (!an_span(a, base, rel, 2, &o))
+		return false;
+	*v = an_le16(a->p + o);
+	return true;
+}
+
+bool an_rd32(const struct an *a, size_t base, size_t rel, uint32_t *v)
+{
+	size_t o;
+
+	if (!an_span(a, base, rel, 4, &o))
+		return false;
+	*v = an_le32(a->p + o);
+	return true;
+}
+
+/* ------------------------------------------------------------ entropy */
+
+/* log2 without libm: x = m * 2^e with m in [1, 2), ln m by the atanh series
+ * (|s| <= 1/3, so 20 terms are far below double precision). */
+static double an_log2(double x)
+{
+	double s, s2, term, sum = 0.0;
+	int e = 0;
+
+	if (x <= 0.0)
+		return 0.0;
+	for (; x >= 2.0; x /= 2.0)
+		e++;
+	for (; x < 1.0; x *= 2.0)
+		e--;
+	s = (x - 1.0) / (x + 1.0);
+	s2 = s * s;
+	term = s;
+	for (int k = 1; k < 40; k += 2) {
+		sum += term / k;
+		term *= s2;
+	}
+	return e + 2.0 * sum / 0.69314718055994530942;
+}
+
+static double an_entropy_counts(const uint64_t counts[256], uint64_t total)
+{
+	double h = 0.0;
+
+	for (int i = 0; i < 256 && total > 0; i++)
+		if (counts[i] > 0) {
+			double q = (double)counts[i] / (double)total;
+			h -= q * an_log2(q);
+		}
+	return h < 0.0 ? 0.0 : h;
+}
+
+double an_entropy(const uint8_t *p, size_t n)
+{
+	uint64_t c[256] = { 0 };
+
+	for (size_t i = 0; i < n; i++)
+		c[p[i]]++;
+	return an_entropy_counts(c, n);
+}
+
+/* A 4 KiB block from the c * log2(c) table: H = 12 - sum / 4096. */
+static double an_block_entropy(const struct an *a, const uint8_t *p)
+{
+	uint32_t c[256] = { 0 };
+	double sum = 0.0;
+
+	for (size_t i = 0; i < AN_BLOCK; i++)
+		c[p[i]]++;
+	for (int i = 0; i < 256; i++)
+		sum += a->clog[c[i]];
+	return 12.0 - sum / AN_BLOCK;
+}
+
+static void an_high_run(struct an *a, size_t first, size_t blocks, double max)
+{
+	if (blocks * AN_BLOCK < AN_HIGH_RUN_BYTES || a->res.entropy_overall >= AN_LOW_FILE_BITS)
+		return;
+	an_add(a, AN_HIGH_ENTROPY, W(AN_HIGH_ENTROPY), (uint64_t)first * AN_BLOCK,
+	       "%zu KiB above %.1f bits/byte (max %.2f) in a member of overall entropy %.2f", blocks * AN_BLOCK / 1024,
+	       AN_HIGH_BITS, max, a->res.entropy_overall);
+}
+
+static void an_entropy_profile(struct an *a)
+{
+	size_t nblocks = a->len / AN_BLOCK, high = 0, run_first = 0, run = 0;
+	double run_max = 0.0;
+
+	a->res.entropy_overall = an_entropy(a->p, a->len);
+	a->res.entropy_max = nblocks == 0 ? a->res.entropy_overall : 0.0;
+	for (size_t b = 0; b < nblocks; b++) {
+		double h = an_block_entropy(a, a->p + b * AN_BLOCK);
+
+		if (h > a->res.entropy_max)
+			a->res.entropy_max = h;
+		if (h <= AN_HIGH_BITS) {
+			an_high_run(a, run_first, run, run_max);
+			run = 0;
+			continue;
+		}
+		high++;
+		if (run++ == 0) {
+			run_first = b;
+			run_max = 0.0;
+		}
+		run_max = h > run_max ? h : run_max;
+	}
+	an_high_run(a, run_first, run, run_max);
+	a->res.entropy_high_fraction = nblocks == 0 ? 0.0 : (double)high / (double)nblocks;
+}
+
+/* ------------------------------------------------------------ strings */
+
+struct an_strkind {
+	size_t count;
+	uint64_t first;
+	char ex[ANALYZE_DETAIL_MAX - 32];
+};
+
+static void an_example(struct an_strkind *k, uint64_t off, const char *s, size_t n)
+{
+	size_t used = strlen(k->ex), show = n > AN_EXAMPLE_CHARS ? AN_EXAMPLE_CHARS : n;
+
+	if (k->count++ == 0)
+		k->first = off;
+	if (k->count > AN_EXAMPLES)
+		return;
+	/* Room was reserved: 3 examples of 64 characters, separators and "...". */
+	snprintf(k->ex + used, sizeof(k->ex) - used, "%s%.*s%s", used ? ", " : "", (int)show, s,
+		 show < n ? "..." : "");
+}
+
+/* A dotted quad (each octet 0..255, no leading zeros), optionally :port,
+ * spanning exactly s[0..n). Public addresses only: loopback, private,
+ * link-local, multicast and broadcast are normal in firmware. */
+static bool an_ipv4(const char *s, size_t n, bool port_ok)
+{
+	unsigned q[4], port = 0;
+	size_t i = 0, d;
+
+	for (int k = 0; k < 4; k++) {
+		for (q[k] = 0, d = 0; i < n && s[i] >= '0' && s[i] <= '9' && d < 4; i++, d++)
+			q[k] = q[k] * 10 + (unsigned)(s[i] - '0');
+		if (d == 0 || d > 3 || q[k] > 255 || (d > 1 && s[i - d] == '0'))
+			return false;
+		if (k < 3 && (i >= n || s[i++] != '.'))
+			return false;
+	}
+	if (i < n) {
+		if (!port_ok || s[i++] != ':')
+			return false;
+		for (d = 0; i < n && s[i] >= '0' && s[i] <= '9' && d < 6; i++, d++)
+			port = port * 10 + (unsigned)(s[i] - '0');
+		if (i != n || d == 0 || port == 0 || port > 65535)
+			return false;
+	}
+	return !(q[0] == 0 || q[0] == 10 || q[0] == 127 || q[0] >= 224 || (q[0] == 172 && q[1] >= 16 && q[1] <= 31) ||
+		 (q[0] == 192 && q[1] == 168) || (q[0] == 169 && q[1] == 254));
+}
+
+static size_t an_scheme(const char *s, size_t at)
+{
+	static const char *const schemes[] = { "https", "http", "ftp" };
+
+	for (size_t i = 0; i < FW_ARRAY_LEN(schemes); i++) {
+		size_t l = strlen(schemes[i]);
+
+		if (at >= l && strncasecmp(s + at - l, schemes[i], l) == 0)
+			return l;
+	}
+	return 0;
+}
+
+static void an_urls(struct an_strkind st[2], uint64_t off, const char *s, size_t n)
+{
+	const char *c, *user;
+	size_t from = 0;
+
+	while (from < n && (c = memmem(s + from, n - from, "://", 3)) != NULL) {
+		size_t at = (size_t)(c - s), l = an_scheme(s, at), end = at + 3, host, hl;
+
+		from = at + 3;
+		if (l == 0)
+			continue;
+		while (end < n && strchr(" \t\"'<>`|;", s[end]) == NULL)
+			end++;
+		an_example(&st[0], off + at - l, s + at - l, end - (at - l));
+		host = at + 3;
+		for (hl = 0; host + hl < end && strchr("/?#", s[host + hl]) == NULL;)
+			hl++;
+		user = memchr(s + host, '@', hl);
+		if (user != NULL) {
+			hl -= (size_t)(user + 1 - (s + host));
+			host = (size_t)(user + 1 - s);
+		}
+		if (an_ipv4(s + host, hl, true))
+			an_example(&st[1], off + host, s + host, hl);
+		from = end;
+	}
+}
+
+static void an_download_exec(struct an_strkind *k, uint64_t off, const char *s, size_t n)
+{
+	const char *f = NULL;
+
+	for (size_t i = 0; i < FW_ARRAY_LEN(an_fetchers) && f == NULL; i++)
+		f = memmem(s, n, an_fetchers[i], strlen(an_fetchers[i]));
+	if (f == NULL)
+		return;
+	for (size_t i = 0; i < FW_ARRAY_LEN(an_exec_cues); i++)
+		if (memmem(s, n, an_exec_cues[i], strlen(an_exec_cues[i])) != NULL) {
+			an_example(k, off + (size_t)(f - s), f, n - (size_t)(f - s));
+			return;
+		}
+}
+
+static bool an_printable(uint8_t c)
+{
+	return (c >= 0x20 && c < 0x7f) || c == '\t';
+}
+
+/* Printable runs; the bytes of a run are printable ASCII, so they may be
+ * shown and searched as characters (they contain no NUL). */
+static void an_strings(struct an *a)
+{
+	struct an_strkind st[3];   /* url, ip, download-exec */
+	static const enum an_kind kinds[3] = { AN_URL, AN_IPV4, AN_DOWNLOAD_EXEC };
+	size_t runs = 0, i = 0;
+
+	memset(st, 0, sizeof(st));
+	while (i < a->len) {
+		size_t s = i;
+
+		while (i < a->len && an_printable(a->p[i]))
+			i++;
+		if (i == s) {
+			i++;
+			continue;
+		}
+		if (i - s < AN_STRING_MIN)
+			continue;
+		if (runs++ == a->lim->max_strings) {
+			an_add(a, AN_LIMIT, W(AN_LIMIT), s, "string analysis stopped after %zu strings (max_strings)",
+			       a->lim->max_strings);
+			break;
+		}
+		const char *r = (const char *)a->p + s;
+		if (an_ipv4(r, i - s, true))
+			an_example(&st[1], s, r, i - s);
+		an_urls(st, s, r, i - s);
+		an_download_exec(&st[2], s, r, i - s);
+	}
+	for (int k = 0; k < 3; k++)
+		if (st[k].count > 0)
+			an_add(a, kinds[k], W(kinds[k]), st[k].first, "%zu found, e.g. %s", st[k].count, st[k].ex);
+}
+
+/* ------------------------------------------------------------ entry points */
+
+void analyze_limits_default(struct analyze_limits *lim)
+{
+	lim->max_bytes = 256ull * 1024 * 1024;
+	lim->max_findings = 64;
+	lim->max_strings = 1000000;
+	lim->max_candidates = 65536;
+	lim->max_pe_sections = 96;
+	lim->max_imports = 4096;
+}
+
+static int an_limits_check(const struct analyze_limits *lim, struct fw_err *err)
+{
+	if (lim->max_bytes < 1 || lim->max_bytes > 4ull * 1024 * 1024 * 1024 || lim->max_bytes > SIZE_MAX)
+		return fw_err_set(err, "analyze: max_bytes must be from 1 to 4 GiB");
+	if (lim->max_findings < 1 || lim->max_findings > 4096)
+		return fw_err_set(err, "analyze: max_findings must be from 1 to 4096");
+	if (lim->max_pe_sections < 1 || lim->max_pe_sections > 1024)
+		return fw_err_set(err, "analyze: max_pe_sections must be from 1 to 1024");
+	if (lim->max_strings < 1 || lim->max_candidates < 1 || lim->max_imports < 1)
+		return fw_err_set(err, "analyze: max_strings, max_candidates and max_imports must be at least 1");
+	return 0;
+}
+
+static int an_too_big(uint64_t size, const struct analyze_limits *lim, struct fw_err *err)
+{
+	return fw_err_set(err, "the member is %" PRIu64 " bytes, more than the %" PRIu64
+			  " bytes the analyzer reads (max_bytes)", size, lim->max_bytes);
+}
+
+int analyze_buffer(const uint8_t *p, size_t len, const struct analyze_rules *rules, const struct analyze_limits *lim,
+		   struct analyze_result *out, struct fw_err *err)
+{
+	struct analyze_limits def;
+	struct an a;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	memset(&a, 0, sizeof(a));
+	if (lim == NULL) {
+		analyze_limits_default(&def);
+		lim = &def;
+	}
+	if (an_limits_check(lim, err) != 0)
+		return -1;
+	if (p == NULL && len > 0)
+		return fw_err_set(err, "analyze: no buffer");
+	if ((uint64_t)len > lim->max_bytes)
+		return an_too_big(len, lim, err);
+	a.p = p;
+	a.len = len;
+	a.lim = lim;
+	a.res.findings = calloc(lim->max_findings, sizeof(*a.res.findings));
+	a.clog = malloc((AN_BLOCK + 1) * sizeof(*a.clog));
+	if (a.res.findings == NULL || a.clog == NULL) {
+		fw_err_set(err, "out of memory");
+		goto out;
+	}
+	for (size_t c = 0; c <= AN_BLOCK; c++)
+		a.clog[c] = c == 0 ? 0.0 : (double)c * an_log2((double)c);
+	an_entropy_profile(&a);
+	an_pe(&a);
+	an_embedded(&a);
+	an_strings(&a);
+	if (rules != NULL)
+		an_rules(&a, rules);
+	a.res.score = (int)a.total;
+	*out = a.res;
+	a.res.findings = NULL;
+	rc = 0;
+out:
+	free(a.clog);
+	free(a.res.findings);
+	return rc;
+}
+
+int analyze_fd(int fd, const struct analyze_rules *rules, const struct analyze_limits *lim,
+	       struct analyze_result *out, struct fw_err *err)
+{
+	struct analyze_limits def;
+	struct stat st;
+	uint8_t *buf = NULL;
+	size_t n, got = 0;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (lim == NULL) {
+		analyze_limits_default(&def);
+		lim = &def;
+	}
+	if (an_limits_check(lim, err) != 0)
+		return -1;
+	if (fstat(fd, &st) != 0)
+		return fw_err_sys(err, errno, "cannot stat the member");
+	if (!S_ISREG(st.st_mode))
+		return fw_err_set(err, "the member is not a regular file");
+	if (st.st_size < 0 || (uint64_t)st.st_size > lim->max_bytes)
+		return an_too_big((uint64_t)st.st_size, lim, err);
+	n = (size_t)st.st_size;
+	buf = malloc(n > 0 ? n : 1);
+	if (buf == NULL)
+		return fw_err_set(err, "out of memory");
+	while (got < n) {
+		ssize_t r = pread(fd, buf + got, n - got, (off_t)got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			fw_err_sys(err, errno, "cannot read the member");
+			goto out;
+		}
+		if (r == 0) {
+			fw_err_set(err, "the member shrank while it was read");
+			goto out;
+		}
+		got += (size_t)r;
+	}
+	rc = analyze_buffer(buf, n, rules, lim, out, err);
+out:
+	free(buf);
+	return rc;
+}
+
+json_t *analyze_result_json(const struct analyze_result *res)
+{
+	json_t *doc, *arr = json_array();
+
+	doc = json_pack("{s:i, s:I, s:{s:f, s:f, s:f}}", "score", res->score, "dropped", (json_int_t)res->dropped,
+			"entropy", "overall", res->entropy_overall, "max", res->entropy_max, "high_fraction",
+			res->entropy_high_fraction);
+	if (doc == NULL || arr == NULL || json_object_set_new(doc, "findings", arr) != 0) {
+		if (doc == NULL)
+			json_decref(arr);
+		json_decref(doc);
+		return NULL;
+	}
+	for (size_t i = 0; i < res->count; i++) {
+		const struct analyze_finding *f = &res->findings[i];
+		json_t *o = json_pack("{s:s, s:s, s:I, s:I}", "kind", f->kind, "detail", f->detail, "weight",
+				      (json_int_t)f->weight, "offset", (json_int_t)f->offset);
+
+		if (o == NULL || json_array_append_new(arr, o) != 0) {
+			json_decref(doc);
+			return NULL;
+		}
+	}
+	return doc;
+}
+
+void analyze_result_clear(struct analyze_result *res)
+{
+	if (res == NULL)
+		return;
+	free(res->findings);
+	memset(res, 0, sizeof(*res));
+}

@@ -1,0 +1,106 @@
+/* Module-private to scanner/: the static analyzer of ONE member's bytes
+ * (the sandbox's `local` backend): entropy profile, embedded executables,
+ * PE header facts, strings of interest and project rules, scored.
+ * Pure library: reads only the buffer or descriptor it is given; never
+ * opens files or sockets, spawns, logs or decides a verdict. */
+#ifndef FWGATE_SCANNER_ANALYZE_H
+#define FWGATE_SCANNER_ANALYZE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "fwgate/err.h"
+
+/* ------------------------------------------------------------ rules
+ *
+ * The project rule file (shipped default: scanner/analyze.rules). One rule
+ * per line; blank lines and lines starting with `#` are ignored, and a `#`
+ * after a rule's pattern starts a comment:
+ *
+ *     NAME WEIGHT string "text"     a byte substring; escapes \xNN \\ \" \t \n \r
+ *     NAME WEIGHT hex 4d5a9000      the same bytes written as hex pairs
+ *
+ * NAME is 1..64 of [A-Za-z0-9_.-] and unique, WEIGHT is 1..1000, a pattern
+ * is 1..256 bytes, lines are at most 4096 bytes, the file at most 1 MiB and
+ * 1000 rules. Each rule scores at most once per member, at its first match.
+ * Errors name the line: "rules:LINE: what is wrong". */
+
+#define ANALYZE_RULES_MAX 1000
+#define ANALYZE_RULE_NAME_MAX 64
+#define ANALYZE_RULE_WEIGHT_MAX 1000
+#define ANALYZE_PATTERN_MAX 256
+#define ANALYZE_RULE_LINE_MAX 4096
+#define ANALYZE_RULES_TEXT_MAX (1024 * 1024)
+
+/* Immutable once loaded: one set may be shared by any number of threads. */
+struct analyze_rules;
+
+/* Parses the rule file's text (the caller decides where it comes from).
+ * *out is NULL on entry and set only on success. */
+int analyze_rules_load(struct analyze_rules **out, const char *text, size_t len, struct fw_err *err)
+	FW_WUR FW_NONNULL(1);
+void analyze_rules_free(struct analyze_rules *rules);
+size_t analyze_rules_count(const struct analyze_rules *rules) FW_NONNULL(1);
+
+/* ------------------------------------------------------------ analysis */
+
+/* Bounds on the work one member may cause; analyze_limits_default fills
+ * the defaults shown, and analyze_buffer refuses values outside the range. */
+struct analyze_limits {
+	uint64_t max_bytes;          /* member size analyzed: 256 MiB; 1..4 GiB */
+	size_t max_findings;         /* findings listed: 64; 1..4096 (the rest are counted) */
+	size_t max_strings;          /* printable runs examined: 1000000; >= 1 */
+	size_t max_candidates;       /* embedded-executable magics examined: 65536; >= 1 */
+	unsigned max_pe_sections;    /* PE section headers examined: 96; 1..1024 */
+	size_t max_imports;          /* PE import descriptors + names examined: 4096; >= 1 */
+};
+
+void analyze_limits_default(struct analyze_limits *lim) FW_NONNULL(1);
+
+#define ANALYZE_KIND_MAX 32
+#define ANALYZE_DETAIL_MAX 256
+/* The score is the sum of every finding's weight, listed or not, capped. */
+#define ANALYZE_SCORE_MAX 1000
+
+struct analyze_finding {
+	char kind[ANALYZE_KIND_MAX];      /* "embedded-elf", "url", "rule", ... (analyze.c) */
+	char detail[ANALYZE_DETAIL_MAX];  /* printable ASCII; hostile bytes appear as \xNN */
+	unsigned weight;
+	uint64_t offset;                  /* where in the member */
+};
+
+struct analyze_result {
+	int score;                        /* 0..ANALYZE_SCORE_MAX */
+	struct analyze_finding *findings; /* count of them, in the order found */
+	size_t count;
+	size_t dropped;                   /* findings past max_findings: scored, not listed */
+	double entropy_overall;           /* Shannon bits per byte of the whole member, 0..8 */
+	double entropy_max;               /* of the most random 4 KiB block */
+	double entropy_high_fraction;     /* of 4 KiB blocks above 7.2, 0..1 */
+};
+
+/* Analyzes len bytes at p (hostile). rules may be NULL (no rule matches);
+ * lim NULL means the defaults. *out is overwritten on entry (it does not
+ * free a previous result: clear that first) and filled only on success;
+ * release it with analyze_result_clear. Fails on a member larger than
+ * lim->max_bytes, bad limits or lack of memory; malformed content is never
+ * an error, at most a finding. Reentrant. */
+int analyze_buffer(const uint8_t *p, size_t len, const struct analyze_rules *rules,
+		   const struct analyze_limits *lim, struct analyze_result *out, struct fw_err *err)
+	FW_WUR FW_NONNULL(5);
+
+/* The same for the member open on fd, read from offset 0 with pread (at most
+ * lim->max_bytes; a larger member is refused before any byte is read). */
+int analyze_fd(int fd, const struct analyze_rules *rules, const struct analyze_limits *lim,
+	       struct analyze_result *out, struct fw_err *err) FW_WUR FW_NONNULL(4);
+
+/* {"score":N,"findings":[{"kind","detail","weight","offset"}...],"dropped":N,
+ *  "entropy":{"overall","max","high_fraction"}}; NULL when out of memory. */
+json_t *analyze_result_json(const struct analyze_result *res) FW_NONNULL(1);
+
+/* Frees the findings and empties the result; a zeroed result is fine. */
+void analyze_result_clear(struct analyze_result *res);
+
+#endif
