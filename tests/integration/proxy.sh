@@ -17,43 +17,7 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-bad() { fail=$((fail + 1)); echo "not ok - $1"; shift; for l in "$@"; do echo "    $l"; done; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name" "failed: $*"; fi; }
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-# start_origin NAME ARGS...: runs origin.py, sets ORIGIN_PORT
-start_origin() {
-	local name=$1; shift
-	python3 "$HERE/origin.py" --certdir "$T/pki" --docroot "$T/www" --port 0 --log "$T/$name.log" "$@" \
-		>"$T/$name.out" 2>"$T/$name.err" &
-	pids+=($!)
-	for _ in $(seq 1 100); do
-		ORIGIN_PORT=$(sed -n 's/^READY \([0-9]*\)$/\1/p' "$T/$name.out")
-		[ -n "$ORIGIN_PORT" ] && return 0
-		sleep 0.05
-	done
-	echo "origin $name did not start: $(cat "$T/$name.err")"
-	exit 1
-}
-
-# start_fwgate NAME CONF: runs fwgate, waits until it serves
-start_fwgate() {
-	"$FW" run -c "$2" >"$T/$1.out" 2>"$T/$1.err" &
-	pids+=($!)
-	FWPID=$!
-	for _ in $(seq 1 200); do
-		grep -q "serving on" "$T/$1.err" && return 0
-		kill -0 "$FWPID" 2>/dev/null || break
-		sleep 0.05
-	done
-	echo "fwgate $1 did not start: $(cat "$T/$1.err")"
-	exit 1
-}
-
-spool_empty() { [ -z "$(ls -A "$1/spool")" ]; }
+. "$HERE/lib.sh"
 
 mkdir -p "$T/www" "$T/state"
 bash "$HERE/pki.sh" "$T/pki" >/dev/null || { echo "pki.sh failed"; exit 1; }
