@@ -262,9 +262,9 @@ FWSCAN=("$FW" scan)
 # ---------------------------------------------------------------- measuring
 # RSS in kB summed over the process tree of PID, wrappers (time, timeout) left out
 tree_rss_kb() {
-	local total=0 p kb kids todo=("$1")
-	while [ ${#todo[@]} -gt 0 ]; do
-		p=${todo[0]}; todo=("${todo[@]:1}")
+	local total=0 p kb kids pending_pids=("$1")
+	while [ ${#pending_pids[@]} -gt 0 ]; do
+		p=${pending_pids[0]}; pending_pids=("${pending_pids[@]:1}")
 		case $(cat "/proc/$p/comm" 2>/dev/null) in
 		time | timeout) ;;
 		*)
@@ -273,7 +273,7 @@ tree_rss_kb() {
 			;;
 		esac
 		kids=$(cat /proc/"$p"/task/*/children 2>/dev/null || true)
-		for k in $kids; do todo+=("$k"); done
+		for k in $kids; do pending_pids+=("$k"); done
 	done
 	echo "$total"
 }
