@@ -327,6 +327,21 @@ static void content_changed(struct exch *x, const struct fw_url_entry *old, cons
 	conn_event(x->c, &l);
 }
 
+static void scanner_down(struct exch *x, const struct fw_upstream_resp *r, const struct fw_scan_result *res)
+{
+	char page[FW_ERR_MSG_MAX + 96];
+	const struct req_log l = {
+		.action = "proxy-request", .outcome = FW_OUTCOME_FAILURE, .url = x->url, .verdict = "scanner-unavailable",
+		.reason = page, .sha256 = fw_spool_sha256(r->body), .status = 503, .upstream_status = r->status,
+		.bytes = fw_spool_size(r->body), .duration_ms = elapsed_ms(&x->t0),
+	};
+
+	snprintf(page, sizeof(page), "the download cannot be vetted now, nothing was delivered: %s", res->reason);
+	conn_event(x->c, &l);
+	conn_send_text(&x->c->io, 503, page, x->close, x->head, "Retry-After: 60\r\n",
+		       conn_ms(x->c->cfg->proxy.idle_timeout_seconds));
+}
+
 /* Fetches (conditionally when stale is an approved object to revalidate),
  * vets, records and delivers or refuses. */
 static int fetch_and_vet(struct exch *x, const struct fw_url_entry *stale)
@@ -359,6 +374,14 @@ static int fetch_and_vet(struct exch *x, const struct fw_url_entry *stale)
 		return rc;
 	}
 	scan_body(x, &resp, &res);
+	if (res.doc == NULL) {
+		/* No verdict document at all: the scanner itself is unreachable
+		 * (a worker's crash on this body would have sent one). Refused,
+		 * and not recorded: it says nothing about the content. */
+		scanner_down(x, &resp, &res);
+		rc = keep(x);
+		goto out;
+	}
 	state = FW_OBJ_QUARANTINED;
 	if (resp.status == 200) {
 		state = commit(x, &resp, &res, &object_id);

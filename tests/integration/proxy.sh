@@ -294,6 +294,19 @@ check "beyond max_clients: 503" [ "$line" = "HTTP/1.1 503 Service Unavailable" ]
 exec 7>&- 8>&-
 check "beyond max_clients: event" grep -q '"event.action":"proxy-busy"' "$T/events2.log"
 
+# --- the scanner itself gone (its supervisor killed): downloads are
+# refused with 503 and Retry-After, and nothing is recorded as if the
+# content were at fault.
+kill -KILL "$SUP"
+sleep 0.3 # the gateway does not reap it: a zombie answers kill -0, so no polling on it
+fetch "https://vendor.test:$OP/files/small.bin?scanner=down"
+check "scanner gone: 503" [ "$CODE" = 503 ]
+check "scanner gone: Retry-After" grep -qi '^Retry-After: 60' "$T/headers"
+check "scanner gone: the body says nothing was delivered" grep -q "cannot be vetted now, nothing was delivered" "$T/body"
+"$FW" quarantine list --json -c "$T/fwgate.conf" >"$T/qlist" 2>&1
+check "scanner gone: nothing quarantined for it" bash -c "! grep -q 'scanner=down' '$T/qlist'"
+check "scanner gone: spool empty" spool_empty "$T/state"
+
 # --- clean stop
 kill -TERM "$FWPID"
 for _ in $(seq 1 100); do kill -0 "$FWPID" 2>/dev/null || break; sleep 0.05; done
