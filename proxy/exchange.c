@@ -210,6 +210,7 @@ static int serve_stored(struct exch *x, const struct fw_url_entry *e, const char
 	struct store_served out = { 0 };
 	struct store_object o = {
 		.sha256 = e->sha256, .verdict_label = e->state == FW_OBJ_RELEASED ? "released" : "clean",
+		.fields = e->fields,
 	};
 	struct fw_err err;
 	int rc;
@@ -251,12 +252,38 @@ static int refuse_stored(struct exch *x, const struct fw_url_entry *e)
 	return keep(x);
 }
 
+/* The vendor's fields that describe the bytes themselves, kept with the
+ * URL and sent again with every hit. Validators and freshness fields are
+ * the gateway's own on a hit (its ETag is the SHA-256). */
+static void representation_fields(const struct fw_upstream_resp *r, char *out, size_t len)
+{
+	static const char *const keep[] = {
+		"content-type", "content-disposition", "content-encoding", "content-language", "last-modified",
+	};
+	char value[FW_URL_FIELDS_MAX / 2];
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < FW_ARRAY_LEN(keep); i++) {
+		int n;
+
+		if (!fw_upstream_resp_field(r, keep[i], value, sizeof(value)))
+			continue;
+		n = snprintf(out + used, len - used, "%s: %s\r\n", keep[i], value);
+		if (n < 0 || (size_t)n >= len - used) {
+			out[used] = '\0';
+			return; /* what does not fit is left out whole */
+		}
+		used += (size_t)n;
+	}
+}
+
 /* Records a complete 200 body with its verdict; returns the object's state,
  * or -1 after refusing the request (the store could not keep it). */
 static int commit(struct exch *x, const struct fw_upstream_resp *r, const struct fw_scan_result *res,
 		  int64_t *object_id)
 {
-	char etag[FW_ETAG_MAX], lm[FW_LASTMOD_MAX];
+	char etag[FW_ETAG_MAX], lm[FW_LASTMOD_MAX], fields[FW_URL_FIELDS_MAX];
 	enum fw_object_state state;
 	struct fw_err err;
 	struct fw_store_commit sc = {
@@ -266,6 +293,8 @@ static int commit(struct exch *x, const struct fw_upstream_resp *r, const struct
 	};
 
 	fw_err_clear(&err);
+	representation_fields(r, fields, sizeof(fields));
+	sc.fields = fields;
 	sc.etag = fw_upstream_resp_field(r, "etag", etag, sizeof(etag)) ? etag : NULL;
 	sc.last_modified = fw_upstream_resp_field(r, "last-modified", lm, sizeof(lm)) ? lm : NULL;
 	if (fw_store_commit(x->c->px->deps.store, &sc, &state, object_id, &err) != 0) {

@@ -8,9 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "proxy/conn_io.h"
+#include "fwgate/store.h"
 #include "proxy/store_serve.h"
 
 #define SERVE_CHUNK (256 * 1024)
@@ -109,7 +111,7 @@ int store_serve(struct conn_io *io, const struct fw_http_req *req, const struct 
 	bool head = req->method == FW_HTTP_HEAD;
 	uint64_t first = 0, last = o->size ? o->size - 1 : 0, n = o->size;
 	enum range_kind rk = RANGE_NONE;
-	char hdr[1024];
+	char hdr[1024 + FW_URL_FIELDS_MAX];
 	int status = 200, hl;
 
 	if (etag_matches(fw_http_header_find(req, "if-none-match"), o->sha256)) {
@@ -125,10 +127,14 @@ int store_serve(struct conn_io *io, const struct fw_http_req *req, const struct 
 			n = 0;
 		}
 	}
+	/* The vendor's representation fields as stored (Content-Type and
+	 * the like), or a neutral type when it sent none. */
 	hl = snprintf(hdr, sizeof(hdr),
-		      "HTTP/1.1 %d %s\r\nContent-Type: application/octet-stream\r\nETag: \"%s\"\r\n"
+		      "HTTP/1.1 %d %s\r\n%s%sETag: \"%s\"\r\n"
 		      "Accept-Ranges: bytes\r\nX-Fwgate-SHA256: %s\r\nX-Fwgate-Verdict: %s\r\nX-Fwgate-Cache: hit\r\n",
-		      status, http_reason_phrase(status), o->sha256, o->sha256, o->verdict_label);
+		      status, http_reason_phrase(status), o->fields,
+		      strncasecmp(o->fields, "content-type:", 13) == 0 ? "" : "Content-Type: application/octet-stream\r\n",
+		      o->sha256, o->sha256, o->verdict_label);
 	if (status == 206)
 		hl += snprintf(hdr + hl, sizeof(hdr) - (size_t)hl, "Content-Range: bytes %llu-%llu/%llu\r\n",
 			       (unsigned long long)first, (unsigned long long)last, (unsigned long long)o->size);

@@ -29,6 +29,7 @@ struct store_object {
 	uint64_t size;
 	const char *sha256;
 	const char *verdict_label;   /* "clean" or "released" */
+	const char *fields;          /* the vendor's representation fields, "" when none */
 };
 
 struct store_served {

@@ -72,6 +72,9 @@ static const char *const store_migrations[] = {
 	" hash TEXT NOT NULL);"
 	"CREATE INDEX audit_object ON audit (object_id);"
 	"PRAGMA user_version = 1;",
+	/* 2: the vendor's representation fields, sent again with each hit. */
+	"ALTER TABLE urls ADD COLUMN fields TEXT NOT NULL DEFAULT '';"
+	"PRAGMA user_version = 2;",
 };
 
 static const char *const state_names[] = { "approved", "quarantined", "rejected", "released" };

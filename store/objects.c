@@ -232,11 +232,14 @@ out:
 static int commit_url(struct fw_store *st, const struct fw_store_commit *c, int64_t object_id, int64_t now,
 		      struct fw_err *err)
 {
-	static const char sql[] = "INSERT INTO urls (url, object_id, etag, last_modified, fetched_at, verified_at)"
-				  " VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (url) DO UPDATE SET"
+	static const char sql[] = "INSERT INTO urls (url, object_id, etag, last_modified, fetched_at, verified_at, fields)"
+				  " VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6) ON CONFLICT (url) DO UPDATE SET"
 				  " object_id = excluded.object_id, etag = excluded.etag,"
 				  " last_modified = excluded.last_modified, fetched_at = excluded.fetched_at,"
-				  " verified_at = excluded.verified_at";
+				  " verified_at = excluded.verified_at, fields = excluded.fields";
+	/* Fields too long to be kept whole are not kept: cut ones could end
+	 * in the middle of a line. */
+	const char *fields = c->fields != NULL && strlen(c->fields) < FW_URL_FIELDS_MAX ? c->fields : "";
 	const char *etag = store_validator(c->etag, FW_ETAG_MAX);
 	const char *lastmod = store_validator(c->last_modified, FW_LASTMOD_MAX);
 	sqlite3_stmt *s = store_stmt(st, sql, err);
@@ -245,7 +248,8 @@ static int commit_url(struct fw_store *st, const struct fw_store_commit *c, int6
 		return -1;
 	if (store_bind_text(s, 1, c->url) != 0 || sqlite3_bind_int64(s, 2, object_id) != SQLITE_OK ||
 	    store_bind_text(s, 3, etag ? etag : "") != 0 || store_bind_text(s, 4, lastmod ? lastmod : "") != 0 ||
-	    sqlite3_bind_int64(s, 5, now) != SQLITE_OK || sqlite3_step(s) != SQLITE_DONE)
+	    sqlite3_bind_int64(s, 5, now) != SQLITE_OK || store_bind_text(s, 6, fields) != 0 ||
+	    sqlite3_step(s) != SQLITE_DONE)
 		return store_db_err(st, err, "cannot record the URL");
 	return 0;
 }
@@ -321,7 +325,8 @@ static int lookup_fill(sqlite3_stmt *s, struct fw_url_entry *e)
 	    store_col_copy(s, 4, e->etag, sizeof(e->etag)) != 0 ||
 	    store_col_copy(s, 5, e->last_modified, sizeof(e->last_modified)) != 0 ||
 	    store_verdict_parse(verdict, &e->verdict) != 0 ||
-	    store_col_copy(s, reviewed ? 10 : 9, e->reason, sizeof(e->reason)) != 0)
+	    store_col_copy(s, reviewed ? 10 : 9, e->reason, sizeof(e->reason)) != 0 ||
+	    store_col_copy(s, 12, e->fields, sizeof(e->fields)) != 0)
 		return -1;
 	return 0;
 }
@@ -330,7 +335,7 @@ int fw_store_lookup_url(struct fw_store *st, const char *url, struct fw_url_entr
 {
 	static const char sql[] =
 		"SELECT o.id, o.sha256, o.size, o.state, u.etag, u.last_modified, u.fetched_at, u.verified_at,"
-		" s.verdict, s.reason, o.review_reason, o.blob"
+		" s.verdict, s.reason, o.review_reason, o.blob, u.fields"
 		" FROM urls u JOIN objects o ON o.id = u.object_id"
 		" LEFT JOIN scans s ON s.id = (SELECT max(id) FROM scans WHERE object_id = o.id)"
 		" WHERE u.url = ?1";

@@ -21,6 +21,9 @@
 
 #define FW_ETAG_MAX 256
 #define FW_LASTMOD_MAX 64
+/* The vendor's representation fields kept with a URL (Content-Type,
+ * Content-Disposition, ...), "Name: value\r\n" lines. */
+#define FW_URL_FIELDS_MAX 2048
 
 enum fw_object_state {
 	FW_OBJ_APPROVED = 0,   /* clean: served */
@@ -53,6 +56,7 @@ struct fw_url_entry {
 	char reason[FW_ERR_MSG_MAX];      /* first reason of that scan, or of the review */
 	char etag[FW_ETAG_MAX];           /* the vendor's validators, "" when none */
 	char last_modified[FW_LASTMOD_MAX];
+	char fields[FW_URL_FIELDS_MAX];   /* sent again with every hit; "" when none */
 	int64_t fetched_at;               /* unix seconds */
 	int64_t verified_at;              /* last fetch or successful revalidation */
 };
@@ -73,6 +77,7 @@ struct fw_store_commit {
 	const char *url;
 	const char *etag;                 /* may be NULL */
 	const char *last_modified;        /* may be NULL */
+	const char *fields;               /* may be NULL; over FW_URL_FIELDS_MAX - 1 bytes: not kept */
 	int spool_fd;                     /* the complete download */
 	const char *spool_path;           /* renamed into the store (the spool file is consumed) */
 	const char *sha256;

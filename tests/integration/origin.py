@@ -296,6 +296,7 @@ class Handler(BaseHTTPRequestHandler):
                 return
             self.send_response(200)
             self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Disposition", 'attachment; filename="%s"' % name)
             self.send_header("Content-Length", str(st.st_size))
             self.send_header("ETag", etag)
             self.send_header("Last-Modified", last_modified)

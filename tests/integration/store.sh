@@ -183,6 +183,11 @@ check "second GET: X-Fwgate-Cache: hit" [ "$(hdr X-Fwgate-Cache)" = hit ]
 check "second GET: ETag is the quoted SHA-256" [ "$(hdr ETag)" = "\"$FWSHA\"" ]
 check "second GET: X-Fwgate-SHA256" [ "$(hdr X-Fwgate-SHA256)" = "$FWSHA" ]
 check "second GET: Accept-Ranges: bytes" [ "$(hdr Accept-Ranges)" = bytes ]
+check "second GET: the vendor's Content-Disposition kept" [ "$(hdr Content-Disposition)" = 'attachment; filename="fw.bin"' ]
+check "second GET: the vendor's Content-Type kept" [ "$(hdr Content-Type)" = application/octet-stream ]
+check "second GET: the vendor's Last-Modified kept" \
+	[ "$(hdr Last-Modified)" = "$(python3 -c 'import email.utils, os, sys; print(email.utils.formatdate(os.stat(sys.argv[1]).st_mtime, usegmt=True))' "$T/www/fw.bin")" ]
+check "second GET: one Content-Type only" [ "$(grep -ci '^Content-Type:' "$T/headers")" = 1 ]
 
 # --- ranges, conditional and HEAD requests answered from the store
 head -c 100 "$T/www/fw.bin" >"$T/first100"

@@ -219,7 +219,7 @@ static void test_open_migrate_twice(void **state)
 	assert_int_equal(fw_store_open(&f->st, f->dir, &err), 0);
 	assert_int_equal(fw_store_open(&again, f->dir, &err), 0);
 	fw_store_close(again);
-	assert_int_equal(raw_int(f, "PRAGMA user_version"), 1);
+	assert_int_equal(raw_int(f, "PRAGMA user_version"), 2);
 	assert_int_equal(raw_int(f, "SELECT count(*) FROM category_domains"), 1);
 	assert_int_equal(raw_int(f, "SELECT count(*) FROM sqlite_master WHERE name = 'objects'"), 1);
 	assert_string_equal(fw_object_state_name(FW_OBJ_RELEASED), "released");
@@ -233,7 +233,7 @@ static void test_open_migrate_twice(void **state)
 	raw_exec(f, "PRAGMA user_version = 99", SQLITE_OK);
 	assert_int_equal(fw_store_open(&f->st, f->dir, &err), -1);
 	assert_non_null(strstr(fw_err_msg(&err), "newer"));
-	raw_exec(f, "PRAGMA user_version = 1", SQLITE_OK);
+	raw_exec(f, "PRAGMA user_version = 2", SQLITE_OK);
 	fw_err_clear(&err);
 	assert_int_equal(fw_store_open(&f->st, f->dir, &err), 0);
 }
