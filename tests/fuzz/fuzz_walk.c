@@ -40,13 +40,16 @@ static void fuzz_cleanup(void)
 static void fuzz_init(void)
 {
 	static const char sig[] = "Fuzz.Test:0:*:4649524d57415245\n"; /* "FIRMWARE" */
+	const char *tmp = getenv("TMPDIR");
 	char path[512];
 	struct fw_err err;
 	FILE *f;
 
 	fw_err_clear(&err);
-	snprintf(fz.dir, sizeof(fz.dir), "/tmp/fwgate-fuzz-walk-XXXXXX");
-	if (mkdtemp(fz.dir) == NULL)
+	if (tmp == NULL || tmp[0] != '/')
+		tmp = "/tmp";
+	if (snprintf(fz.dir, sizeof(fz.dir), "%s/fwgate-fuzz-walk-XXXXXX", tmp) >= (int)sizeof(fz.dir) ||
+	    mkdtemp(fz.dir) == NULL)
 		abort();
 	snprintf(path, sizeof(path), "%s/fuzz.ndb", fz.dir);
 	f = fopen(path, "w");
