@@ -13,6 +13,7 @@
 
 #include "cli/cli.h"
 #include "cli/cli_policy.h"
+#include "fwgate/sandbox.h"
 #include "fwgate/allowlist.h"
 #include "fwgate/event.h"
 #include "fwgate/fileio.h"
@@ -186,7 +187,9 @@ struct run_state {
 	struct fw_policy *pol;
 	struct fw_evlog *log;
 	struct fw_allowlist *allow;
+	struct fw_sandbox *sandbox;
 	struct fw_proxy *proxy;
+	char samples[FW_PATH_MAX];
 };
 
 static int open_event_log(const struct fw_config *cfg, struct run_state *rs, char *path, size_t len,
@@ -215,7 +218,8 @@ static int run_prepare(const struct fw_config *cfg, struct run_state *rs, char *
 	if (state_dir_prepare(cfg->state.dir, err) != 0 ||
 	    fw_spool_dir_prepare(cfg->state.dir, &removed, err) != 0 ||
 	    fw_scan_tmp_prepare(cfg->state.dir, tmp, sizeof(tmp), err) != 0 ||
-	    fw_scanner_start(&rs->scanner, cfg, tmp, stderr, err) != 0 ||
+	    fw_sandbox_samples_prepare(cfg->state.dir, rs->samples, sizeof(rs->samples), err) != 0 ||
+	    fw_scanner_start(&rs->scanner, cfg, tmp, rs->samples, stderr, err) != 0 ||
 	    fw_store_open(&rs->store, cfg->state.dir, err) != 0 ||
 	    fw_store_reconcile(rs->store, stderr, &diffs, err) != 0 ||
 	    fw_path_join(db, sizeof(db), cfg->state.dir, "fwgate.db", err) != 0 ||
@@ -247,6 +251,7 @@ static int run_prepare(const struct fw_config *cfg, struct run_state *rs, char *
 static void run_release(struct run_state *rs)
 {
 	fw_proxy_stop(rs->proxy);
+	fw_sandbox_stop(rs->sandbox);
 	fw_scanner_stop(rs->scanner);
 	fw_store_close(rs->store);
 	fw_allowlist_free(rs->allow);
@@ -274,6 +279,8 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	if (rc != CLI_OK)
 		return rc;
 	rc = CLI_ERROR;
+	if (fw_sandbox_check(ctx->cfg, rs.pol, &err) != 0)
+		goto fail;
 	/* No process of the same user may ptrace the gateway or read its
 	 * memory (the CA key) through /proc: a compromised scanner worker
 	 * included. */
@@ -287,8 +294,15 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (run_prepare(ctx->cfg, &rs, log_path, sizeof(log_path), &err) != 0)
 		goto fail;
+	{
+		const struct fw_sandbox_deps sd = { .cfg = ctx->cfg, .pol = rs.pol, .store = rs.store,
+						    .scanner = rs.scanner, .log = rs.log, .samples_dir = rs.samples };
+
+		if (fw_sandbox_start(&rs.sandbox, &sd, &err) != 0)
+			goto fail;
+	}
 	deps = (struct fw_proxy_deps){ .cfg = ctx->cfg, .pol = rs.pol, .allow = rs.allow, .log = rs.log,
-				      .scanner = rs.scanner, .store = rs.store };
+				      .scanner = rs.scanner, .store = rs.store, .sandbox = rs.sandbox };
 	if (fw_proxy_start(&rs.proxy, &deps, &err) != 0)
 		goto fail;
 	emit_lifecycle(rs.log, "fwgate-start", ctx->cfg, rs.pol, fw_scanner_summary(rs.scanner));

@@ -43,7 +43,7 @@ static void *scan_thread(void *arg)
 	while ((i = atomic_fetch_add(&r->next, 1)) < r->n) {
 		struct scan_file *f = &r->files[i];
 
-		if (f->fd >= 0 && fw_scanner_scan_fd(r->scanner, f->fd, f->path, NULL, &f->res) != 0)
+		if (f->fd >= 0 && fw_scanner_scan_fd(r->scanner, f->fd, f->path, NULL, 0, &f->res) != 0)
 			fw_scan_result_fail(&f->res, "the scanner refused the job");
 		atomic_fetch_add(&r->done, 1);
 	}
@@ -232,7 +232,7 @@ int cmd_scan(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	errors = open_files(&r, paths);
 	rc = CLI_ERROR;
-	if (fw_scanner_start(&r.scanner, ctx->cfg, tmp, json ? NULL : stderr, &err) != 0) {
+	if (fw_scanner_start(&r.scanner, ctx->cfg, tmp, NULL, json ? NULL : stderr, &err) != 0) {
 		fprintf(stderr, "fwgate scan: %s\n", fw_err_msg(&err));
 		goto out;
 	}

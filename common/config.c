@@ -94,6 +94,7 @@ static const struct key_def keys[] = {
 	{ "sandbox", "runners", KT_UINT, CFG_OFF(sandbox.runners), 0, 0, 1, 64, "1" },
 	{ "sandbox", "url", KT_URL, CFG_STR(sandbox.url), 0, 0, "" },
 	{ "sandbox", "token_file", KT_FILE, CFG_STR(sandbox.token_file), 0, 0, "" },
+	{ "sandbox", "rules_file", KT_FILE, CFG_STR(sandbox.rules_file), 0, 0, "" },
 	{ "sandbox", "verdict_ttl_seconds", KT_UINT, CFG_OFF(sandbox.verdict_ttl_seconds), 0, 0, 0, 315360000, "2592000" },
 	{ "sandbox", "suspicious_score", KT_UINT, CFG_OFF(sandbox.suspicious_score), 0, 0, 1, 100, "30" },
 	{ "sandbox", "malicious_score", KT_UINT, CFG_OFF(sandbox.malicious_score), 0, 0, 1, 100, "70" },

@@ -15,6 +15,7 @@
 
 #include <openssl/rand.h>
 
+#include "fwgate/sandbox.h"
 #include "fwgate/store.h"
 #include "proxy/conn.h"
 #include "proxy/store_serve.h"
@@ -197,8 +198,59 @@ static void scan_body(struct exch *x, const struct fw_upstream_resp *r, struct f
 	char name[256];
 
 	url_name(x->url, x->c->host, name, sizeof(name));
-	if (fw_scanner_scan_fd(x->c->px->deps.scanner, fw_spool_fd(r->body), name, fw_spool_sha256(r->body), res) != 0)
+	if (fw_scanner_scan_fd(x->c->px->deps.scanner, fw_spool_fd(r->body), name, fw_spool_sha256(r->body),
+			       fw_sandbox_types(x->c->px->deps.sandbox), res) != 0)
 		fw_scan_result_fail(res, "the download could not be handed to the scanner");
+	/* Clean so far, but members the policy sandboxes are listed: the
+	 * package is pending until the sandbox has judged every one. */
+	if (res->verdict == FW_VERDICT_CLEAN && json_array_size(json_object_get(res->doc, "sandbox")) > 0) {
+		res->verdict = FW_VERDICT_PENDING;
+		snprintf(res->reason, sizeof(res->reason), "under sandbox analysis: %zu member(s) to judge",
+			 json_array_size(json_object_get(res->doc, "sandbox")));
+	}
+}
+
+/* Seconds a client is told to wait before asking again for a package
+ * under analysis. */
+static unsigned retry_after(const struct conn *c)
+{
+	unsigned h = c->cfg->sandbox.hold_seconds;
+
+	return h < 5 ? 5 : h > 60 ? 60 : h;
+}
+
+/* The package is still under analysis after the hold: 503, Retry-After,
+ * and the jobs it waits on. Nothing was delivered. */
+static int refuse_pending(struct exch *x, long long object_id, const char *sha256)
+{
+	char jobs[256], page[512], hdr[64];
+	const struct req_log l = {
+		.action = "proxy-request", .outcome = FW_OUTCOME_FAILURE, .url = x->url, .verdict = "pending",
+		.reason = page, .sha256 = sha256, .status = 503, .duration_ms = elapsed_ms(&x->t0),
+		.object_id = object_id,
+	};
+
+	fw_sandbox_jobs_of(x->c->px->deps.sandbox, object_id, jobs, sizeof(jobs));
+	snprintf(page, sizeof(page), "the download is under analysis in the sandbox (object %lld, sandbox job(s) %s); "
+		 "nothing was delivered: ask again later", object_id, jobs[0] ? jobs : "none");
+	snprintf(hdr, sizeof(hdr), "Retry-After: %u\r\n", retry_after(x->c));
+	conn_event(x->c, &l);
+	conn_send_text(&x->c->io, 503, page, x->close, x->head, hdr, conn_ms(x->c->cfg->proxy.idle_timeout_seconds));
+	return keep(x);
+}
+
+/* Holds the client up to [sandbox] hold_seconds for a pending object;
+ * its state then (pending when the time ran out, or on an error). */
+static enum fw_object_state hold(struct exch *x, int64_t object_id)
+{
+	enum fw_object_state state = FW_OBJ_PENDING;
+	struct fw_err err;
+
+	fw_err_clear(&err);
+	if (fw_sandbox_wait(x->c->px->deps.sandbox, object_id, x->c->cfg->sandbox.hold_seconds * 1000u, &state,
+			    &err) != 0)
+		return FW_OBJ_PENDING;
+	return state;
 }
 
 /* ------------------------------------------------------------ the store */
@@ -371,6 +423,43 @@ static void scanner_down(struct exch *x, const struct fw_upstream_resp *r, const
 		       conn_ms(x->c->cfg->proxy.idle_timeout_seconds));
 }
 
+/* A committed package that waits for the sandbox: its jobs are queued,
+ * the client held up to [sandbox] hold_seconds, then served from the
+ * spooled bytes if approved, refused if not, or told to come back. */
+static int vet_pending(struct exch *x, struct fw_upstream_resp *r, struct fw_scan_result *res, int64_t object_id)
+{
+	enum fw_object_state state;
+	struct fw_url_entry e;
+	struct fw_err err;
+
+	fw_err_clear(&err);
+	if (fw_sandbox_submit(x->c->px->deps.sandbox, object_id, res->doc, NULL, 0, &err) != 0) {
+		char page[FW_ERR_MSG_MAX + 96];
+
+		/* The object stays pending; the next start links it again. */
+		snprintf(page, sizeof(page), "the download cannot be queued for the sandbox, nothing was delivered: %s",
+			 fw_err_msg(&err));
+		conn_refuse(x->c, "proxy-request-refused", 503, page, x->url, x->close, x->head);
+		return keep(x);
+	}
+	state = hold(x, object_id);
+	if (state == FW_OBJ_PENDING)
+		return refuse_pending(x, object_id, fw_spool_sha256(r->body));
+	if (fw_object_state_servable(state))
+		return deliver_logged(x, r, state == FW_OBJ_RELEASED ? "released" : "clean", object_id);
+	/* Settled against it: the stored verdict says why. */
+	if (fw_store_lookup_url(x->c->px->deps.store, x->url, &e, &err) == 1 && e.object_id == object_id) {
+		snprintf(res->reason, sizeof(res->reason), "%s", e.reason);
+		res->verdict = e.verdict;
+	} else {
+		res->verdict = FW_VERDICT_UNSCANNABLE;
+		snprintf(res->reason, sizeof(res->reason), "the sandbox's verdict cannot be read back");
+	}
+	res->signature[0] = '\0';
+	refuse_verdict(x, r, res, state, object_id);
+	return keep(x);
+}
+
 /* Fetches (conditionally when stale is an approved object to revalidate),
  * vets, records and delivers or refuses. */
 static int fetch_and_vet(struct exch *x, const struct fw_url_entry *stale)
@@ -421,7 +510,21 @@ static int fetch_and_vet(struct exch *x, const struct fw_url_entry *stale)
 		if (stale != NULL && strcmp(stale->sha256, fw_spool_sha256(resp.body)) != 0)
 			content_changed(x, stale, fw_spool_sha256(resp.body));
 	}
-	if (res.verdict == FW_VERDICT_CLEAN && state != FW_OBJ_REJECTED)
+	if (state == FW_OBJ_PENDING) {
+		rc = vet_pending(x, &resp, &res, object_id);
+		goto out;
+	}
+	if (res.verdict == FW_VERDICT_PENDING && fw_object_state_servable((enum fw_object_state)state)) {
+		rc = deliver_logged(x, &resp, state == FW_OBJ_RELEASED ? "released" : "clean", object_id);
+	} else if (res.verdict == FW_VERDICT_PENDING) {
+		/* Known bytes, held already (quarantined or rejected earlier). */
+		struct fw_url_entry e;
+
+		if (fw_store_lookup_url(c->px->deps.store, x->url, &e, &err) == 1)
+			rc = refuse_stored(x, &e);
+		else
+			rc = fetch_failed(x, 503, &err);
+	} else if (res.verdict == FW_VERDICT_CLEAN && state != FW_OBJ_REJECTED)
 		rc = deliver_logged(x, &resp, "clean", object_id);
 	else if (state == FW_OBJ_RELEASED)
 		rc = deliver_logged(x, &resp, "released", object_id);
@@ -458,6 +561,15 @@ static int serve_url(struct exch *x)
 		if (found < 0) {
 			conn_refuse(c, "proxy-request-refused", 503, fw_err_msg(&err), x->url, x->close, x->head);
 			return keep(x);
+		}
+		if (found == 1 && e.state == FW_OBJ_PENDING) {
+			/* Under analysis: held like the first request, then
+			 * answered from the store with whatever is known. */
+			enum fw_object_state st = hold(x, e.object_id);
+
+			if (st == FW_OBJ_PENDING)
+				return refuse_pending(x, e.object_id, e.sha256);
+			continue;
 		}
 		if (found == 1 && !fw_object_state_servable(e.state))
 			return refuse_stored(x, &e);

@@ -398,6 +398,7 @@ void analyze_limits_default(struct analyze_limits *lim)
 	lim->max_candidates = 65536;
 	lim->max_pe_sections = 96;
 	lim->max_imports = 4096;
+	lim->embedded_pe_expected = false;
 }
 
 static int an_limits_check(const struct analyze_limits *lim, struct fw_err *err)

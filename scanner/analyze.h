@@ -6,6 +6,7 @@
 #ifndef FWGATE_SCANNER_ANALYZE_H
 #define FWGATE_SCANNER_ANALYZE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,6 +56,7 @@ struct analyze_limits {
 	size_t max_candidates;       /* embedded-executable magics examined: 65536; >= 1 */
 	unsigned max_pe_sections;    /* PE section headers examined: 96; 1..1024 */
 	size_t max_imports;          /* PE import descriptors + names examined: 4096; >= 1 */
+	bool embedded_pe_expected;   /* false; true for firmware images, whose volumes are PE/TE modules */
 };
 
 void analyze_limits_default(struct analyze_limits *lim) FW_NONNULL(1);

@@ -316,7 +316,7 @@ void an_embedded(struct an *a)
 		bool four = a->len - i >= 4, ok;
 		enum an_kind k;
 
-		if (q[0] == 'M' && q[1] == 'Z')
+		if (q[0] == 'M' && q[1] == 'Z' && !a->lim->embedded_pe_expected)
 			k = AN_EMBEDDED_PE;
 		else if (four && q[0] == 0x7f && memcmp(q, "\x7f" "ELF", 4) == 0)
 			k = AN_EMBEDDED_ELF;

@@ -67,8 +67,8 @@ out:
 	return rc;
 }
 
-int fw_scanner_start(struct fw_scanner **out, const struct fw_config *cfg, const char *tmp_dir, FILE *info,
-		     struct fw_err *err)
+int fw_scanner_start(struct fw_scanner **out, const struct fw_config *cfg, const char *tmp_dir,
+		     const char *samples_dir, FILE *info, struct fw_err *err)
 {
 	struct fw_scanner *s;
 	int sv[2];
@@ -95,7 +95,7 @@ int fw_scanner_start(struct fw_scanner **out, const struct fw_config *cfg, const
 	}
 	if (s->pid == 0) {
 		close(sv[0]);
-		scan_supervisor_main(sv[1], cfg, tmp_dir);
+		scan_supervisor_main(sv[1], cfg, tmp_dir, samples_dir);
 	}
 	close(sv[1]);
 	s->ctl = sv[0];
@@ -113,68 +113,113 @@ const char *fw_scanner_summary(const struct fw_scanner *s)
 	return s->summary;
 }
 
-int fw_scanner_scan_fd(struct fw_scanner *s, int fd, const char *name, const char *sha256,
-		       struct fw_scan_result *res)
+/* Sends one job (h's flags and types set by the caller) and waits for
+ * the worker's JSON answer. NULL with err when there is none. */
+static json_t *job_run(struct fw_scanner *s, int fd, struct scan_job_hdr *h, const char *name, const char *sha256,
+		       unsigned timeout_ms, struct fw_err *err)
 {
-	struct scan_job_hdr h = { 0 };
 	size_t name_len = strlen(name);
 	struct scan_msg m;
-	struct fw_err err;
 	char *payload;
 	int sv[2], fds[2], rc;
 	json_t *doc;
 
-	memset(res, 0, sizeof(*res));
-	if (fd < 0)
-		return -1;
 	if (name_len > SCAN_NAME_MAX)
 		name_len = SCAN_NAME_MAX;
-	fw_err_clear(&err);
-	payload = malloc(sizeof(h) + name_len);
+	payload = malloc(sizeof(*h) + name_len);
 	if (payload == NULL) {
-		fw_scan_result_fail(res, "out of memory before the inspection");
-		return 0;
+		fw_err_set(err, "out of memory before the inspection");
+		return NULL;
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
 		free(payload);
-		fw_scan_result_fail(res, "cannot reach the scanner: %s", strerror(errno));
-		return 0;
+		fw_err_sys(err, errno, "cannot reach the scanner");
+		return NULL;
 	}
 	pthread_mutex_lock(&s->lock);
-	h.job_id = ++s->next_id;
-	h.name_len = (uint32_t)name_len;
+	h->job_id = ++s->next_id;
+	h->name_len = (uint32_t)name_len;
 	if (sha256 != NULL && strlen(sha256) == FW_SHA256_HEX_LEN) {
-		memcpy(h.sha256, sha256, FW_SHA256_HEX_LEN);
-		h.flags |= SCAN_JOB_HAS_SHA256;
+		memcpy(h->sha256, sha256, FW_SHA256_HEX_LEN);
+		h->flags |= SCAN_JOB_HAS_SHA256;
 	}
-	memcpy(payload, &h, sizeof(h));
-	memcpy(payload + sizeof(h), name, name_len);
+	memcpy(payload, h, sizeof(*h));
+	memcpy(payload + sizeof(*h), name, name_len);
 	fds[0] = sv[1];
 	fds[1] = fd;
-	rc = scan_wire_send(s->ctl, SCAN_MSG_JOB, payload, (uint32_t)(sizeof(h) + name_len), fds, 2,
-			    SEND_TIMEOUT_MS, &err);
+	rc = scan_wire_send(s->ctl, SCAN_MSG_JOB, payload, (uint32_t)(sizeof(*h) + name_len), fds, 2,
+			    SEND_TIMEOUT_MS, err);
 	pthread_mutex_unlock(&s->lock);
 	close(sv[1]);
 	free(payload);
 	if (rc != 0) {
 		close(sv[0]);
-		fw_scan_result_fail(res, "cannot reach the scanner: %s", fw_err_msg(&err));
-		return 0;
+		fw_err_set(err, "cannot reach the scanner: %s", "the control socket failed");
+		return NULL;
 	}
-	rc = scan_wire_recv(sv[0], &m, (int)(s->timeout_seconds * 1000u) + RESULT_GRACE_MS, &err);
+	fw_err_clear(err);
+	rc = scan_wire_recv(sv[0], &m, (int)timeout_ms, err);
 	close(sv[0]);
 	if (rc != 0) {
-		fw_scan_result_fail(res, "the scanner did not answer: %s",
-				    fw_err_isset(&err) ? fw_err_msg(&err) : "it closed the job");
-		return 0;
+		char why[FW_ERR_MSG_MAX];
+
+		snprintf(why, sizeof(why), "%s", fw_err_isset(err) ? fw_err_msg(err) : "it closed the job");
+		fw_err_set(err, "the scanner did not answer: %s", why);
+		return NULL;
 	}
 	doc = m.type == SCAN_MSG_RESULT ? json_loadb(m.payload, m.len, 0, NULL) : NULL;
 	scan_msg_release(&m);
+	if (doc == NULL)
+		fw_err_set(err, "the scanner answered garbage");
+	return doc;
+}
+
+int fw_scanner_scan_fd(struct fw_scanner *s, int fd, const char *name, const char *sha256, unsigned sandbox_types,
+		       struct fw_scan_result *res)
+{
+	struct scan_job_hdr h = { .sandbox_types = sandbox_types };
+	struct fw_err err;
+	json_t *doc;
+
+	memset(res, 0, sizeof(*res));
+	if (fd < 0)
+		return -1;
+	fw_err_clear(&err);
+	doc = job_run(s, fd, &h, name, sha256, s->timeout_seconds * 1000u + RESULT_GRACE_MS, &err);
 	if (doc == NULL) {
-		fw_scan_result_fail(res, "the scanner answered garbage");
+		fw_scan_result_fail(res, "%s", fw_err_msg(&err));
 		return 0;
 	}
 	scan_result_from_doc(res, doc);
+	return 0;
+}
+
+int fw_scanner_analyze_fd(struct fw_scanner *s, int fd, const char *file_type, unsigned timeout_seconds,
+			  json_t **analysis, struct fw_err *err)
+{
+	struct scan_job_hdr h = { .flags = SCAN_JOB_ANALYZE };
+	unsigned secs = timeout_seconds < s->timeout_seconds ? timeout_seconds : s->timeout_seconds;
+	json_t *doc, *a;
+
+	*analysis = NULL;
+	doc = job_run(s, fd, &h, file_type, NULL, secs * 1000u + RESULT_GRACE_MS, err);
+	if (doc == NULL)
+		return -1;
+	a = json_object_get(doc, "analysis");
+	if (!json_is_object(a) || !json_is_integer(json_object_get(a, "score")) ||
+	    !json_is_array(json_object_get(a, "findings"))) {
+		const char *why = json_string_value(json_object_get(doc, "error"));
+
+		/* A worker that crashed or timed out answers a failed verdict
+		 * document: its first reason says why. */
+		if (why == NULL)
+			why = json_string_value(json_array_get(json_object_get(doc, "reasons"), 0));
+		fw_err_set(err, "the analyzer failed: %s", why != NULL ? why : "its answer does not validate");
+		json_decref(doc);
+		return -1;
+	}
+	*analysis = json_incref(a);
+	json_decref(doc);
 	return 0;
 }
 

@@ -68,7 +68,7 @@ static int add_dir(int ruleset, int dir_fd, uint64_t access, struct fw_err *err)
 	return 0;
 }
 
-int scan_landlock_enter(int tmp_dir_fd, struct fw_err *err)
+int scan_landlock_enter(int tmp_dir_fd, int samples_dir_fd, struct fw_err *err)
 {
 	struct ll_ruleset_attr attr = { 0 };
 	int abi = scan_landlock_abi(), ruleset = -1, usr = -1, rc = -1;
@@ -101,6 +101,11 @@ int scan_landlock_enter(int tmp_dir_fd, struct fw_err *err)
 	if (ruleset < 0)
 		return fw_err_sys(err, errno, "cannot create the Landlock ruleset");
 	usr = open("/usr", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	/* Samples: new files, written, renamed into place (same directory). */
+	if (samples_dir_fd >= 0 &&
+	    add_dir(ruleset, samples_dir_fd, LL_FS_WRITE_FILE | LL_FS_READ_FILE | LL_FS_READ_DIR | LL_FS_REMOVE_FILE |
+		    LL_FS_MAKE_REG | (abi >= 3 ? LL_FS_TRUNCATE : 0), err) != 0)
+		goto out;
 	if (add_dir(ruleset, tmp_dir_fd, tmp_rights, err) != 0 ||
 	    (usr >= 0 && add_dir(ruleset, usr, read_rights, err) != 0))
 		goto out;

@@ -14,6 +14,8 @@
 #define REPORT_MAX_MEMBERS 20000
 #define REPORT_MAX_REASONS 200
 #define REPORT_MAX_SIGNATURES 1000
+/* Members the sandbox must judge, listed in full (never cut). */
+#define REPORT_MAX_SANDBOX 1000
 
 static const char *const verdict_names[] = {
 	[FW_VERDICT_CLEAN] = "clean",
@@ -66,7 +68,9 @@ int scan_report_init(struct scan_report *r, const char *path)
 	r->members = json_array();
 	r->reasons = json_array();
 	r->signatures = json_array();
-	if (r->doc == NULL || r->members == NULL || r->reasons == NULL || r->signatures == NULL ||
+	r->sandbox = json_array();
+	if (r->doc == NULL || r->members == NULL || r->reasons == NULL || r->signatures == NULL || r->sandbox == NULL ||
+	    json_object_set(r->doc, "sandbox", r->sandbox) != 0 ||
 	    json_object_set_new(r->doc, "path", json_string(path)) != 0 ||
 	    json_object_set(r->doc, "reasons", r->reasons) != 0 ||
 	    json_object_set(r->doc, "signatures", r->signatures) != 0 ||
@@ -82,6 +86,7 @@ void scan_report_release(struct scan_report *r)
 	json_decref(r->members);
 	json_decref(r->reasons);
 	json_decref(r->signatures);
+	json_decref(r->sandbox);
 	json_decref(r->doc);
 	pthread_mutex_destroy(&r->lock);
 	memset(r, 0, sizeof(*r));
@@ -131,6 +136,27 @@ void scan_report_signature(struct scan_report *r, json_t *member, const char *na
 			json_array_append_new(r->signatures, s);
 	}
 	pthread_mutex_unlock(&r->lock);
+}
+
+void scan_report_sandbox(struct scan_report *r, const char *chain, unsigned depth, uint64_t size,
+			 const char *sha256, const char *file_type)
+{
+	json_t *e;
+	bool full;
+
+	pthread_mutex_lock(&r->lock);
+	full = json_array_size(r->sandbox) >= REPORT_MAX_SANDBOX;
+	e = full ? NULL : json_pack("{s:s, s:I, s:I, s:s, s:s}", "path", chain, "depth", (json_int_t)depth, "size",
+				    (json_int_t)size, "sha256", sha256, "file_type", file_type);
+	if (e != NULL && json_array_append_new(r->sandbox, e) != 0)
+		e = NULL;
+	pthread_mutex_unlock(&r->lock);
+	if (full)
+		scan_report_add(r, NULL, FW_VERDICT_UNSCANNABLE,
+				"more than %d members need sandbox analysis (at %s): the package is not judged in full",
+				REPORT_MAX_SANDBOX, chain);
+	else if (e == NULL)
+		scan_report_add(r, NULL, FW_VERDICT_UNSCANNABLE, "out of memory listing %s for the sandbox", chain);
 }
 
 json_t *scan_report_member(struct scan_report *r, const char *chain, unsigned depth, uint64_t size,
@@ -199,7 +225,8 @@ void scan_result_from_doc(struct fw_scan_result *res, json_t *doc)
 	reasons = json_object_get(doc, "reasons");
 	sigs = json_object_get(doc, "signatures");
 	if (!json_is_object(doc) || !json_is_string(v) || verdict_parse(json_string_value(v), &verdict) != 0 ||
-	    !json_is_array(reasons) || !json_is_array(sigs) || !json_is_array(json_object_get(doc, "members"))) {
+	    !json_is_array(reasons) || !json_is_array(sigs) || !json_is_array(json_object_get(doc, "members")) ||
+	    (json_object_get(doc, "sandbox") != NULL && !json_is_array(json_object_get(doc, "sandbox")))) {
 		json_decref(doc);
 		fw_scan_result_fail(res, "the scanner answered a verdict document that does not validate");
 		return;

@@ -75,6 +75,7 @@ struct scan_report {
 	json_t *members;          /* doc.members */
 	json_t *reasons;          /* doc.reasons */
 	json_t *signatures;       /* doc.signatures */
+	json_t *sandbox;          /* doc.sandbox */
 	enum fw_verdict verdict;
 	uint64_t members_total;
 	uint64_t members_listed;
@@ -88,6 +89,11 @@ void scan_report_add(struct scan_report *r, json_t *member, enum fw_verdict v, c
 	FW_PRINTF(4, 5);
 void scan_report_signature(struct scan_report *r, json_t *member, const char *name, const char *chain,
 			   const char *member_sha256);
+/* Lists a member the sandbox must judge (doc.sandbox[]: path, depth,
+ * size, sha256, file_type). Past REPORT_MAX_SANDBOX of them the package is
+ * unscannable: a member that cannot be listed would go unjudged. */
+void scan_report_sandbox(struct scan_report *r, const char *chain, unsigned depth, uint64_t size,
+			 const char *sha256, const char *file_type);
 /* Appends a member entry (borrowed pointer, owned by the report), or
  * returns NULL once the listing cap is reached (the member still counts). */
 json_t *scan_report_member(struct scan_report *r, const char *chain, unsigned depth, uint64_t size,
@@ -128,6 +134,8 @@ struct scan_walk_ctx {
 	struct scan_queue *queue;
 	struct scan_limits limits;
 	int tmp_dir_fd;           /* where member data lives, as unnamed files */
+	int samples_dir_fd;       /* where sandbox samples are kept; -1: none are */
+	unsigned sandbox_types;   /* this job's: bits (1u << enum fw_file_type) the sandbox judges */
 };
 
 /* Inspects the package open on fd (read with pread; not adopted) and
@@ -144,7 +152,7 @@ void scan_name_escape(const char *name, char *out, size_t out_len) FW_NONNULL(1,
 /* ------------------------------------------------------------ wire */
 
 #define SCAN_WIRE_MAGIC 0x46575343u   /* "FWSC" */
-#define SCAN_WIRE_VERSION 1
+#define SCAN_WIRE_VERSION 2
 #define SCAN_WIRE_MAX (64u * 1024 * 1024) /* largest payload: a verdict document */
 #define SCAN_WIRE_MAX_FDS 2
 
@@ -160,10 +168,15 @@ enum scan_msg_type {
 struct scan_job_hdr {
 	uint64_t job_id;
 	uint32_t name_len;
-	uint32_t flags;        /* SCAN_JOB_HAS_SHA256 */
+	uint32_t flags;        /* SCAN_JOB_HAS_SHA256, SCAN_JOB_ANALYZE */
+	uint32_t sandbox_types;/* bits (1u << enum fw_file_type): members to list and keep for the sandbox */
 	char sha256[FW_SHA256_HEX_LEN];
 };
 #define SCAN_JOB_HAS_SHA256 0x1u
+/* Not a package to scan: one sandbox sample for the static analyzer; the
+ * "name" is the sample's file type. The answer is {"analysis": {...}} or
+ * {"error": "..."}. */
+#define SCAN_JOB_ANALYZE 0x2u
 #define SCAN_NAME_MAX 4096
 
 struct scan_msg {
@@ -190,17 +203,19 @@ void scan_msg_release(struct scan_msg *m);
 /* The kernel's Landlock ABI version, 0 when it has none. */
 int scan_landlock_abi(void);
 /* Confines the calling process's file-system access to the scanner's
- * temporary directory (open on tmp_dir_fd) and reading /usr; TCP and
+ * temporary directory (open on tmp_dir_fd), the sandbox samples directory
+ * (samples_dir_fd, -1 when none: new regular files only, never executed)
+ * and reading /usr; TCP and
  * out-of-domain signals too where the kernel's ABI allows. A kernel
  * without Landlock is not an error here (the supervisor warns once).
  * Irreversible; call before scan_sandbox_enter. */
-int scan_landlock_enter(int tmp_dir_fd, struct fw_err *err) FW_WUR;
+int scan_landlock_enter(int tmp_dir_fd, int samples_dir_fd, struct fw_err *err) FW_WUR;
 
 /* ------------------------------------------------------------ processes */
 
 /* The supervisor's main loop; never returns (calls _exit). ctl is the
  * control socket to the client process. */
-void scan_supervisor_main(int ctl, const struct fw_config *cfg, const char *tmp_dir)
+void scan_supervisor_main(int ctl, const struct fw_config *cfg, const char *tmp_dir, const char *samples_dir)
 	__attribute__((noreturn));
 
 #endif

@@ -19,8 +19,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fwgate/fileio.h"
+#include "scanner/analyze.h"
 #include "scanner/sandbox.h"
 #include "scanner/scan_int.h"
+
+extern const unsigned char fw_embedded_rules[];
+extern const size_t fw_embedded_rules_len;
 
 #define MAX_WORKERS 256
 #define QUEUE_MAX 4096
@@ -49,6 +54,8 @@ struct sup {
 	const char *tmp_dir;
 	int ctl;
 	int tmp_fd;
+	int samples_fd;         /* -1: no samples are kept (fwgate scan) */
+	struct analyze_rules *rules;
 	struct scan_engine *eng;
 	struct scan_typer *typer;
 	struct worker w[MAX_WORKERS];
@@ -62,9 +69,29 @@ struct sup {
 
 static void worker_main(struct sup *s, int sock) __attribute__((noreturn));
 
+/* One sandbox sample through the static analyzer. A firmware image is
+ * made of PE/TE modules (UEFI volumes): embedded PE headers are its
+ * normal content there, not a finding. */
+static json_t *worker_analyze(struct sup *s, int fd, const char *file_type)
+{
+	struct analyze_limits lim;
+	struct analyze_result res;
+	struct fw_err err;
+	json_t *doc;
+
+	fw_err_clear(&err);
+	analyze_limits_default(&lim);
+	lim.embedded_pe_expected = strcmp(file_type, "firmware_image") == 0;
+	if (analyze_fd(fd, s->rules, &lim, &res, &err) != 0)
+		return json_pack("{s:s}", "error", fw_err_msg(&err));
+	doc = analyze_result_json(&res);
+	analyze_result_clear(&res);
+	return doc != NULL ? json_pack("{s:o}", "analysis", doc) : NULL;
+}
+
 static void worker_main(struct sup *s, int sock)
 {
-	struct scan_walk_ctx ctx = { .typer = s->typer, .tmp_dir_fd = s->tmp_fd };
+	struct scan_walk_ctx ctx = { .typer = s->typer, .tmp_dir_fd = s->tmp_fd, .samples_dir_fd = s->samples_fd };
 	struct fw_err err;
 
 	fw_err_clear(&err);
@@ -73,7 +100,7 @@ static void worker_main(struct sup *s, int sock)
 	scan_limits_from_config(&ctx.limits, s->cfg);
 	/* Confined before the first job's first byte: from here on, no
 	 * network, no exec, no new process. */
-	if (scan_landlock_enter(s->tmp_fd, &err) != 0 || scan_sandbox_enter(&err) != 0 ||
+	if (scan_landlock_enter(s->tmp_fd, s->samples_fd, &err) != 0 || scan_sandbox_enter(&err) != 0 ||
 	    scan_queue_new(&ctx.queue, s->eng, s->threads, &err) != 0) {
 		fprintf(stderr, "fwgate: scanner worker: %s\n", fw_err_msg(&err));
 		_exit(1);
@@ -96,7 +123,11 @@ static void worker_main(struct sup *s, int sock)
 		name[h->name_len] = '\0';
 		memcpy(sha, h->sha256, FW_SHA256_HEX_LEN);
 		sha[FW_SHA256_HEX_LEN] = '\0';
-		doc = scan_walk(&ctx, m.fds[0], name, (h->flags & SCAN_JOB_HAS_SHA256) ? sha : NULL);
+		ctx.sandbox_types = h->sandbox_types;
+		if (h->flags & SCAN_JOB_ANALYZE)
+			doc = worker_analyze(s, m.fds[0], name);
+		else
+			doc = scan_walk(&ctx, m.fds[0], name, (h->flags & SCAN_JOB_HAS_SHA256) ? sha : NULL);
 		scan_msg_release(&m);
 		text = json_dumps(doc, JSON_COMPACT);
 		json_decref(doc);
@@ -444,7 +475,29 @@ static unsigned online_cpus(void)
 	return n > 0 ? (unsigned)n : 1;
 }
 
-void scan_supervisor_main(int ctl, const struct fw_config *cfg, const char *tmp_dir)
+/* The analyzer's rules: the configured file, or the shipped ones. */
+static int load_rules(struct sup *s, struct fw_err *err)
+{
+	uint8_t *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (s->cfg->sandbox.rules_file[0] == '\0')
+		return analyze_rules_load(&s->rules, (const char *)fw_embedded_rules, fw_embedded_rules_len, err);
+	if (fw_file_read(s->cfg->sandbox.rules_file, ANALYZE_RULES_TEXT_MAX, &text, &len, err) != 0)
+		return -1;
+	rc = analyze_rules_load(&s->rules, (const char *)text, len, err);
+	free(text);
+	if (rc != 0) {
+		char why[FW_ERR_MSG_MAX];
+
+		snprintf(why, sizeof(why), "%s", fw_err_msg(err));
+		fw_err_set(err, "%s: %s", s->cfg->sandbox.rules_file, why);
+	}
+	return rc;
+}
+
+void scan_supervisor_main(int ctl, const struct fw_config *cfg, const char *tmp_dir, const char *samples_dir)
 {
 	static struct sup s;
 	struct fw_err err;
@@ -457,7 +510,7 @@ void scan_supervisor_main(int ctl, const struct fw_config *cfg, const char *tmp_
 	if (ctl > 3)
 		close_range(3, (unsigned)ctl - 1, 0);
 	close_range((unsigned)ctl + 1, ~0u, 0);
-	s = (struct sup){ .cfg = cfg, .tmp_dir = tmp_dir, .ctl = ctl, .tmp_fd = -1 };
+	s = (struct sup){ .cfg = cfg, .tmp_dir = tmp_dir, .ctl = ctl, .tmp_fd = -1, .samples_fd = -1 };
 	s.n_workers = cfg->scanner.workers ? cfg->scanner.workers : online_cpus();
 	if (s.n_workers > MAX_WORKERS)
 		s.n_workers = MAX_WORKERS;
@@ -467,7 +520,15 @@ void scan_supervisor_main(int ctl, const struct fw_config *cfg, const char *tmp_
 		fw_err_sys(&err, errno, "cannot open the scanner's temporary directory %s", tmp_dir);
 		goto fail;
 	}
-	if (scan_typer_new(&s.typer, &err) != 0 || scan_engine_load(&s.eng, cfg, tmp_dir, &err) != 0)
+	if (samples_dir != NULL) {
+		s.samples_fd = open(samples_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (s.samples_fd < 0) {
+			fw_err_sys(&err, errno, "cannot open the sandbox samples directory %s", samples_dir);
+			goto fail;
+		}
+	}
+	if (load_rules(&s, &err) != 0 || scan_typer_new(&s.typer, &err) != 0 ||
+	    scan_engine_load(&s.eng, cfg, tmp_dir, &err) != 0)
 		goto fail;
 	for (unsigned i = 0; i < s.n_workers; i++)
 		s.w[i] = (struct worker){ .pid = -1, .sock = -1 };

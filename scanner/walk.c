@@ -18,6 +18,7 @@
 #include <archive_entry.h>
 #include <openssl/evp.h>
 
+#include "fwgate/policy.h"
 #include "scanner/scan_int.h"
 
 #define SRC_BUF (128 * 1024)
@@ -35,6 +36,7 @@ struct walk {
 	struct timespec deadline;
 	bool halted;               /* a limit stopped the walk: the verdict is unscannable */
 	unsigned char *copy;       /* COPY_BUF */
+	unsigned samples;          /* sample files made: their temporary names */
 };
 
 /* A node's bytes as libarchive reads them: pread on a descriptor, so that
@@ -531,6 +533,88 @@ static uint64_t walk_entries(struct walk *w, struct archive *a, struct archive_e
 /* Types the node, then walks it as a container or queues it as a leaf.
  * node is the root's document (depth 0) or NULL for a member, whose entry
  * is made here. */
+/* ------------------------------------------------------------ sandbox */
+
+static bool sandbox_wants(const struct walk *w, const char *ftype)
+{
+	for (unsigned t = 0; t < FW_FT_COUNT; t++)
+		if (strcmp(ftype, fw_file_type_name((enum fw_file_type)t)) == 0)
+			return (w->ctx->sandbox_types >> t) & 1u;
+	return false;
+}
+
+/* Copies the member into <samples>/<sha256> (through a temporary name,
+ * synced before the rename: the sandbox job that names it is recorded
+ * after this scan and must find it after a crash). The same bytes are
+ * kept once. */
+static int sample_keep(struct walk *w, int fd, uint64_t size, const char *sha256, struct fw_err *err)
+{
+	int dir = w->ctx->samples_dir_fd, out;
+	char tmp[64];
+	struct stat sb;
+	uint64_t off = 0;
+
+	if (fstatat(dir, sha256, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode) &&
+	    (uint64_t)sb.st_size == size)
+		return 0;
+	snprintf(tmp, sizeof(tmp), ".in-%ld-%u", (long)getpid(), w->samples++);
+	out = openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (out < 0)
+		return fw_err_sys(err, errno, "cannot create a sample file");
+	while (off < size) {
+		ssize_t n = pread(fd, w->copy, COPY_BUF, (off_t)off), wr = 0;
+
+		if (n <= 0) {
+			fw_err_sys(err, n < 0 ? errno : EIO, "cannot read the member back");
+			goto fail;
+		}
+		for (ssize_t o = 0; o < n; o += wr) {
+			wr = write(out, w->copy + o, (size_t)(n - o));
+			if (wr <= 0) {
+				fw_err_sys(err, wr < 0 ? errno : ENOSPC, "cannot write the sample file");
+				goto fail;
+			}
+		}
+		off += (uint64_t)n;
+	}
+	if (fdatasync(out) != 0) {
+		fw_err_sys(err, errno, "cannot sync the sample file");
+		goto fail;
+	}
+	close(out);
+	if (renameat(dir, tmp, dir, sha256) != 0) {
+		fw_err_sys(err, errno, "cannot name the sample file");
+		unlinkat(dir, tmp, 0);
+		return -1;
+	}
+	return 0;
+fail:
+	close(out);
+	unlinkat(dir, tmp, 0);
+	return -1;
+}
+
+/* A node of a type the sandbox judges: listed in doc.sandbox[] and, below
+ * the root (whose bytes the caller keeps), kept as a sample. A member
+ * that cannot be kept makes the package unscannable: it would go unjudged. */
+static void sandbox_member(struct walk *w, int fd, uint64_t size, const char *chain, unsigned depth,
+			   const char *sha256, const char *ftype)
+{
+	struct fw_err err;
+
+	if (w->halted || !sandbox_wants(w, ftype))
+		return;
+	fw_err_clear(&err);
+	if (depth > 0 && w->ctx->samples_dir_fd >= 0 && sample_keep(w, fd, size, sha256, &err) != 0) {
+		scan_report_add(&w->rep, NULL, FW_VERDICT_UNSCANNABLE, "cannot keep %s for the sandbox: %s", chain,
+				fw_err_msg(&err));
+		return;
+	}
+	scan_report_sandbox(&w->rep, chain, depth, size, sha256, ftype);
+}
+
+/* ------------------------------------------------------------ nodes */
+
 static json_t *walk_node(struct walk *w, int fd, bool own_fd, uint64_t size, const char *chain,
 			 unsigned depth, json_t *node, const char *sha256)
 {
@@ -591,8 +675,11 @@ static json_t *walk_node(struct walk *w, int fd, bool own_fd, uint64_t size, con
 	}
 	if (!container)
 		goto leaf;
-	if (strcmp(ftype, "other") == 0)
-		scan_report_set(&w->rep, node, "file_type", json_string("archive"));
+	if (strcmp(ftype, "other") == 0) {
+		ftype = "archive";
+		scan_report_set(&w->rep, node, "file_type", json_string(ftype));
+	}
+	sandbox_member(w, fd, size, chain, depth, sha256, ftype);
 	if (depth + 1 > w->ctx->limits.max_depth) {
 		halt(w, node, "nesting depth %u exceeds the limit of %u at %s", depth + 1,
 		     w->ctx->limits.max_depth, chain);
@@ -619,6 +706,7 @@ static json_t *walk_node(struct walk *w, int fd, bool own_fd, uint64_t size, con
 	}
 	goto out;
 leaf:
+	sandbox_member(w, fd, size, chain, depth, sha256, ftype);
 	if (size > 0 && !w->halted) {
 		sfd = own_fd ? fd : dup(fd);
 		own_fd = false;
@@ -684,6 +772,9 @@ static void fill_root_sha(struct scan_report *r, const char *sha)
 	json_array_foreach(r->signatures, i, sig)
 		if (json_string_length(json_object_get(sig, "member_sha256")) == 0)
 			json_object_set_new(sig, "member_sha256", json_string(sha));
+	json_array_foreach(r->sandbox, i, sig)
+		if (json_string_length(json_object_get(sig, "sha256")) == 0)
+			json_object_set_new(sig, "sha256", json_string(sha));
 }
 
 json_t *scan_walk(struct scan_walk_ctx *ctx, int fd, const char *name, const char *sha256)

@@ -75,9 +75,56 @@ static const char *const store_migrations[] = {
 	/* 2: the vendor's representation fields, sent again with each hit. */
 	"ALTER TABLE urls ADD COLUMN fields TEXT NOT NULL DEFAULT '';"
 	"PRAGMA user_version = 2;",
+	/* 3: the `pending` state (an object whose sandbox jobs are still
+	 * running: kept in quarantine/, never served), and the sandbox queue.
+	 * SQLite cannot widen a CHECK in place: the objects table is rebuilt
+	 * (foreign keys are off while migrations run, see store_db_open). */
+	"CREATE TABLE objects_v3 ("
+	" id INTEGER PRIMARY KEY,"
+	" sha256 TEXT NOT NULL UNIQUE CHECK (length(sha256) = 64),"
+	" size INTEGER NOT NULL CHECK (size >= 0),"
+	" mime TEXT NOT NULL DEFAULT '',"
+	" file_type TEXT NOT NULL DEFAULT '',"
+	" state TEXT NOT NULL CHECK (state IN ('approved', 'quarantined', 'rejected', 'released', 'pending')),"
+	" blob TEXT NOT NULL DEFAULT 'present' CHECK (blob IN ('present', 'missing', 'collected')),"
+	" first_seen INTEGER NOT NULL,"
+	" review_reason TEXT,"
+	" reviewed_by TEXT,"
+	" reviewed_at INTEGER);"
+	"INSERT INTO objects_v3 (id, sha256, size, mime, file_type, state, blob, first_seen, review_reason,"
+	" reviewed_by, reviewed_at) SELECT id, sha256, size, mime, file_type, state, blob, first_seen,"
+	" review_reason, reviewed_by, reviewed_at FROM objects;"
+	"DROP TABLE objects;"
+	"ALTER TABLE objects_v3 RENAME TO objects;"
+	"CREATE INDEX objects_state ON objects (state, first_seen);"
+	"CREATE TABLE sandbox_jobs ("
+	" id INTEGER PRIMARY KEY,"
+	" sha256 TEXT NOT NULL CHECK (length(sha256) = 64),"
+	" file_type TEXT NOT NULL,"
+	" backend TEXT NOT NULL CHECK (backend IN ('local', 'cape')),"
+	" state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" verdict TEXT NOT NULL DEFAULT '' CHECK (verdict IN ('', 'benign', 'suspicious', 'malicious')),"
+	" score INTEGER,"
+	" findings TEXT,"
+	" error TEXT NOT NULL DEFAULT '',"
+	" external_id TEXT NOT NULL DEFAULT '',"
+	" created_at INTEGER NOT NULL,"
+	" started_at INTEGER,"
+	" finished_at INTEGER,"
+	" next_at INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX sandbox_jobs_sha256 ON sandbox_jobs (sha256, state);"
+	"CREATE INDEX sandbox_jobs_state ON sandbox_jobs (state, next_at, id);"
+	"CREATE TABLE sandbox_links ("
+	" object_id INTEGER NOT NULL REFERENCES objects (id),"
+	" job_id INTEGER NOT NULL REFERENCES sandbox_jobs (id),"
+	" member TEXT NOT NULL,"
+	" PRIMARY KEY (object_id, job_id, member));"
+	"CREATE INDEX sandbox_links_job ON sandbox_links (job_id);"
+	"PRAGMA user_version = 3;",
 };
 
-static const char *const state_names[] = { "approved", "quarantined", "rejected", "released" };
+static const char *const state_names[] = { "approved", "quarantined", "rejected", "released", "pending" };
 static const char *const blob_names[] = { "present", "missing", "collected" };
 
 const char *fw_object_state_name(enum fw_object_state s)
@@ -248,6 +295,24 @@ out:
 	return rc;
 }
 
+/* After a migration: every reference still points at a row. */
+static int store_fk_check(struct fw_store *st, struct fw_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA foreign_key_check", -1, &s, NULL) != SQLITE_OK)
+		return store_db_err(st, err, "cannot check the upgraded schema");
+	r = sqlite3_step(s);
+	if (r == SQLITE_ROW)
+		fw_err_set(err, "the upgraded schema has a dangling reference in table %s (row %lld)",
+			   store_col_text(s, 0), (long long)sqlite3_column_int64(s, 1));
+	else if (r != SQLITE_DONE)
+		store_db_err(st, err, "cannot check the upgraded schema");
+	sqlite3_finalize(s);
+	return r == SQLITE_DONE ? 0 : -1;
+}
+
 /* Brings the schema to the newest version in one transaction: a failed
  * migration leaves the database as it was. */
 static int store_migrate(struct fw_store *st, struct fw_err *err)
@@ -267,6 +332,8 @@ static int store_migrate(struct fw_store *st, struct fw_err *err)
 	for (int64_t v = version; v < newest; v++)
 		if (store_exec(st, store_migrations[v], "cannot upgrade the schema", err) != 0)
 			goto fail;
+	if (version < newest && store_fk_check(st, err) != 0)
+		goto fail;
 	if (store_tx_commit(st, err) != 0)
 		goto fail;
 	return 0;
@@ -312,10 +379,15 @@ static int store_db_open(struct fw_store *st, struct fw_err *err)
 		return fw_err_set(err, "the store database \"%s\" refused WAL mode (it stays \"%s\")", path, mode);
 	/* FULL: a commit that returned is on disk, which is what an approval
 	 * record promises (DESIGN.md, commit order). */
+	/* Foreign keys are switched on after the migrations: a table rebuild
+	 * (migration 3) drops the old table, which they would refuse. The
+	 * check after it proves the rebuilt schema still holds together. */
 	if (store_exec(st, "PRAGMA synchronous = FULL", "cannot set synchronous=FULL", err) != 0 ||
+	    store_exec(st, "PRAGMA foreign_keys = OFF", "cannot pause foreign keys", err) != 0 ||
+	    store_migrate(st, err) != 0 ||
 	    store_exec(st, "PRAGMA foreign_keys = ON", "cannot enable foreign keys", err) != 0)
 		return -1;
-	return store_migrate(st, err);
+	return 0;
 }
 
 int fw_store_open(struct fw_store **out, const char *state_dir, struct fw_err *err)

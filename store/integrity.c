@@ -347,7 +347,7 @@ int fw_store_reconcile(struct fw_store *st, FILE *report, unsigned *diffs, struc
 static int integ_collect_one(struct fw_store *st, const struct integ_rec *x, struct fw_err *err)
 {
 	static const char sql[] = "UPDATE objects SET blob = 'collected' WHERE id = ?1 AND blob = 'present'"
-				  " AND state <> 'quarantined'"
+				  " AND state NOT IN ('quarantined', 'pending')"
 				  " AND NOT EXISTS (SELECT 1 FROM urls WHERE object_id = objects.id)";
 	char path[STORE_PATH_MAX];
 	sqlite3_stmt *s;
@@ -407,7 +407,7 @@ int fw_store_gc(struct fw_store *st, unsigned *removed, struct fw_err *err)
 	/* A quarantined blob is evidence waiting for a reviewer: kept until
 	 * it is released or rejected, referenced or not. */
 	static const char sql[] = "SELECT id, sha256, state, size FROM objects o WHERE blob = 'present'"
-				  " AND state <> 'quarantined'"
+				  " AND state NOT IN ('quarantined', 'pending')"
 				  " AND NOT EXISTS (SELECT 1 FROM urls WHERE object_id = o.id) ORDER BY id";
 	struct integ_recs recs = { NULL, 0, 0 };
 	sqlite3_stmt *s;

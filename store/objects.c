@@ -61,6 +61,7 @@ static int commit_plan_read(struct fw_store *st, const struct fw_store_commit *c
 	static const char sql[] = "SELECT id, state, blob, size FROM objects WHERE sha256 = ?1";
 	sqlite3_stmt *s = store_stmt(st, sql, err);
 	bool clean = c->scan->verdict == FW_VERDICT_CLEAN;
+	bool pending = c->scan->verdict == FW_VERDICT_PENDING;
 	const char *b;
 	int r;
 
@@ -70,7 +71,7 @@ static int commit_plan_read(struct fw_store *st, const struct fw_store_commit *c
 		return store_db_err(st, err, "cannot look up an object");
 	r = sqlite3_step(s);
 	if (r == SQLITE_DONE) {
-		p->new_state = clean ? FW_OBJ_APPROVED : FW_OBJ_QUARANTINED;
+		p->new_state = clean ? FW_OBJ_APPROVED : pending ? FW_OBJ_PENDING : FW_OBJ_QUARANTINED;
 		return 0;
 	}
 	if (r != SQLITE_ROW)
@@ -86,10 +87,12 @@ static int commit_plan_read(struct fw_store *st, const struct fw_store_commit *c
 		return fw_err_set(err, "object %lld has the hash %s but a recorded size of %lld bytes, not %llu",
 				  (long long)p->id, c->sha256, (long long)sqlite3_column_int64(s, 3),
 				  (unsigned long long)c->size);
-	/* Staff's decisions stand; otherwise only approved can change, and
-	 * only for the worse. */
+	/* Staff's decisions stand; otherwise only approved and pending can
+	 * change, and only for the worse. A pending scan of an approved
+	 * object leaves it approved; a clean one leaves a pending object to
+	 * its sandbox jobs. */
 	p->new_state = p->old_state;
-	if (p->old_state == FW_OBJ_APPROVED && !clean)
+	if ((p->old_state == FW_OBJ_APPROVED || p->old_state == FW_OBJ_PENDING) && !clean && !pending)
 		p->new_state = FW_OBJ_QUARANTINED;
 	return 0;
 }

@@ -49,7 +49,7 @@ static int review_object_more(sqlite3_stmt *s, json_t *o)
 int fw_store_quarantine_list(struct fw_store *st, json_t **out, struct fw_err *err)
 {
 	static const char sql[] = REVIEW_OBJECT_COLUMNS
-		"WHERE o.state IN ('quarantined', 'rejected') ORDER BY o.first_seen DESC, o.id DESC";
+		"WHERE o.state IN ('quarantined', 'rejected', 'pending') ORDER BY o.first_seen DESC, o.id DESC";
 	json_t *arr = json_array();
 	sqlite3_stmt *s;
 	int rc = -1, r;
@@ -140,7 +140,7 @@ static int review_show_locked(struct fw_store *st, int64_t id, json_t **out, str
 {
 	static const char sql[] = REVIEW_OBJECT_COLUMNS "WHERE o.id = ?1";
 	sqlite3_stmt *s = store_stmt(st, sql, err);
-	json_t *o = NULL, *audit = NULL;
+	json_t *o = NULL, *audit = NULL, *jobs = NULL;
 	int r;
 
 	if (s == NULL)
@@ -160,6 +160,7 @@ static int review_show_locked(struct fw_store *st, int64_t id, json_t **out, str
 		return fw_err_set(err, "out of memory");
 	}
 	if (review_urls(st, id, o, err) != 0 || review_scans(st, id, o, err) != 0 ||
+	    store_sandbox_object_jobs_locked(st, id, &jobs, err) != 0 || json_object_set_new(o, "sandbox", jobs) != 0 ||
 	    store_audit_rows(st, id, &audit, err) != 0 || json_object_set_new(o, "audit", audit) != 0) {
 		json_decref(o);
 		return fw_err_set(err, "cannot read the object's history");

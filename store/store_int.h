@@ -122,6 +122,13 @@ int store_hash_fd(int fd, char hex[FW_SHA256_HEX_LEN + 1], uint64_t *size, struc
 /* Lower-case hex of a 32-byte digest. */
 void store_hex(const unsigned char *md, char hex[FW_SHA256_HEX_LEN + 1]) FW_NONNULL(1, 2);
 
+/* ------------------------------------------------------------ sandbox.c */
+
+/* An object's sandbox jobs (fw_store_sandbox_object_jobs) under the
+ * caller's lock. */
+int store_sandbox_object_jobs_locked(struct fw_store *st, int64_t object_id, json_t **out, struct fw_err *err)
+	FW_WUR FW_NONNULL(1, 3);
+
 /* ------------------------------------------------------------ audit.c */
 
 /* Appends one row inside the caller's open transaction. object_id <= 0

@@ -106,6 +106,7 @@ struct fw_config {
 		unsigned runners;
 		char url[FW_URL_MAX];
 		char token_file[FW_PATH_MAX];
+		char rules_file[FW_PATH_MAX];
 		unsigned verdict_ttl_seconds;
 		unsigned suspicious_score;
 		unsigned malicious_score;

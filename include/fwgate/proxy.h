@@ -39,6 +39,7 @@ struct fw_proxy_deps {
 	struct fw_evlog *log;
 	struct fw_scanner *scanner;  /* every body is vetted here before delivery */
 	struct fw_store *store;      /* vetted objects, served again; quarantine */
+	struct fw_sandbox *sandbox;  /* members the policy sandboxes; packages held while pending */
 };
 
 struct fw_proxy;

@@ -80,7 +80,8 @@ const char *fw_verdict_name(enum fw_verdict v);
 /* The verdict on one package. The summary fields come from doc, the whole
  * verdict document (the layout `fwgate scan --json` prints):
  *   path, sha256, size, mime, file_type, verdict, reasons[],
- *   signatures[] {name, member}, members[] {path, depth, size, sha256,
+ *   signatures[] {name, member}, sandbox[] (see fw_scanner_scan_fd),
+ *   members[] {path, depth, size, sha256,
  *   mime, file_type, verdict}, members_total, members_listed, engine{}. */
 struct fw_scan_result {
 	enum fw_verdict verdict;
@@ -111,9 +112,11 @@ struct fw_scanner;
  * workers are up, or fails with the supervisor's reason. The engine
  * summary (databases, signature count, warnings) is written to `info`
  * (may be NULL) one line at a time. tmp_dir (an existing directory, 0700)
- * holds unpacked members as unnamed files and ClamAV's temporary files. */
+ * holds unpacked members as unnamed files and ClamAV's temporary files.
+ * samples_dir (an existing directory, 0700; NULL: none) is where the
+ * members the sandbox must judge are kept, named by their SHA-256. */
 int fw_scanner_start(struct fw_scanner **out, const struct fw_config *cfg, const char *tmp_dir,
-		     FILE *info, struct fw_err *err) FW_WUR FW_NONNULL(1, 2, 3);
+		     const char *samples_dir, FILE *info, struct fw_err *err) FW_WUR FW_NONNULL(1, 2, 3);
 
 /* Inspects the file open on fd (read from offset 0 with pread; the caller
  * keeps it). name is the file's display name, the root of member chains;
@@ -121,9 +124,21 @@ int fw_scanner_start(struct fw_scanner **out, const struct fw_config *cfg, const
  * Always fills res: any failure of the pipeline (worker crash, timeout,
  * garbage answer, supervisor gone) is `unscannable` with the reason, so
  * the caller fails closed by delivering only `clean`. Returns 0, or -1 only
- * for a caller error (bad arguments). Thread-safe; blocks. */
+ * for a caller error (bad arguments). Thread-safe; blocks.
+ * sandbox_types: bits (1u << enum fw_file_type) of the member types the
+ * sandbox judges; such members are listed in the document's sandbox[]
+ * {path, depth, size, sha256, file_type} and kept in samples_dir (all but
+ * the package itself, which the caller keeps). */
 int fw_scanner_scan_fd(struct fw_scanner *s, int fd, const char *name, const char *sha256,
-		       struct fw_scan_result *res) FW_NONNULL(1, 3, 5);
+		       unsigned sandbox_types, struct fw_scan_result *res) FW_NONNULL(1, 3, 6);
+
+/* Static analysis of one sandbox sample (the `local` backend) in a
+ * worker, never in the calling process: *analysis is {score, findings[]
+ * {kind, detail, weight, offset}, dropped, entropy{}} (scanner/analyze.h).
+ * file_type is the sample's ("firmware_image", "pe", ...). Bounded by the
+ * smaller of timeout_seconds and [scanner] timeout_seconds. */
+int fw_scanner_analyze_fd(struct fw_scanner *s, int fd, const char *file_type, unsigned timeout_seconds,
+			  json_t **analysis, struct fw_err *err) FW_WUR FW_NONNULL(1, 3, 5);
 
 /* Compiles a new engine from the configured signatures and rolls the
  * workers onto it; jobs in flight finish on the old workers. On failure

@@ -30,9 +30,10 @@ enum fw_object_state {
 	FW_OBJ_QUARANTINED,    /* not clean: waits for review, never served */
 	FW_OBJ_REJECTED,       /* staff said no: the hash and its URLs are refused without a fetch */
 	FW_OBJ_RELEASED,       /* staff said yes after review: served */
+	FW_OBJ_PENDING,        /* clean so far, sandbox jobs still running: kept in quarantine/, never served */
 };
 
-/* "approved", "quarantined", "rejected", "released". */
+/* "approved", "quarantined", "rejected", "released", "pending". */
 const char *fw_object_state_name(enum fw_object_state s);
 
 /* True for the states whose blob may be served (approved, released). */
@@ -87,16 +88,18 @@ struct fw_store_commit {
 };
 
 /* Records a vetted download, durably, in this order: fsync of the spool
- * file; rename into objects/ (clean) or quarantine/ (anything else; 0600)
+ * file; rename into objects/ (clean) or quarantine/ (anything else, and a
+ * `pending` verdict: the object is then pending until fw_store_settle; 0600)
  * unless a blob of that hash is already in place (the same content under
  * several URLs is stored once; the spool file is then removed); fsync of
  * the directory; then one transaction (synchronous=FULL) for the object,
  * its scan and members, and the URL now pointing at it. A failed fsync
  * fails the commit (never retried and trusted).
  * A known hash keeps what staff decided (rejected, released); otherwise a
- * scan only ever makes it worse: an approved object whose new scan is not
- * clean becomes quarantined (its blob moves), a quarantined one stays
- * quarantined whatever a new scan says, until staff review it.
+ * scan only ever makes it worse: an approved (or pending) object whose new
+ * scan is neither clean nor pending becomes quarantined (its blob moves),
+ * a quarantined one stays quarantined whatever a new scan says, until
+ * staff review it; an approved object stays approved on a pending scan.
  * *state is the object's state after the commit, *object_id its id. */
 int fw_store_commit(struct fw_store *st, const struct fw_store_commit *c, enum fw_object_state *state,
 		    int64_t *object_id, struct fw_err *err) FW_WUR FW_NONNULL(1, 2, 3, 4);
@@ -115,12 +118,13 @@ int fw_store_open_blob(struct fw_store *st, const char *sha256, int *fd, uint64_
 
 /* ------------------------------------------------------------ review */
 
-/* Quarantined (and rejected) objects, newest first: an array of {id, url,
+/* Quarantined, rejected and pending objects, newest first: an array of {id, url,
  * sha256, size, state, verdict, reason, first_seen}. */
 int fw_store_quarantine_list(struct fw_store *st, json_t **out, struct fw_err *err) FW_WUR FW_NONNULL(1, 2);
 
 /* One object in full: the fields above plus urls[], scans[] (each with its
- * verdict document), audit[] rows that name it. 0, or 1 when unknown. */
+ * verdict document), sandbox[] (its jobs with their findings), audit[]
+ * rows that name it. 0, or 1 when unknown. */
 int fw_store_object_show(struct fw_store *st, int64_t id, json_t **out, struct fw_err *err)
 	FW_WUR FW_NONNULL(1, 3);
 
@@ -170,5 +174,137 @@ int fw_store_reconcile(struct fw_store *st, FILE *report, unsigned *diffs, struc
  * history), except quarantined ones (evidence for the reviewer), and
  * moved-aside files. *removed counts them. */
 int fw_store_gc(struct fw_store *st, unsigned *removed, struct fw_err *err) FW_WUR FW_NONNULL(1, 2);
+
+/* ------------------------------------------------------------ sandbox jobs
+ *
+ * The durable sandbox queue (table sandbox_jobs) and which objects wait on
+ * which jobs (sandbox_links). The store records; the sandbox queue
+ * (scanner/queue) decides what a job's result means for a package. */
+
+enum fw_job_state {
+	FW_JOB_QUEUED = 0,
+	FW_JOB_RUNNING,
+	FW_JOB_DONE,
+	FW_JOB_FAILED,
+};
+
+/* "queued", "running", "done", "failed". */
+const char *fw_job_state_name(enum fw_job_state s);
+
+#define FW_JOB_FILE_TYPE_MAX 32
+#define FW_JOB_BACKEND_MAX 16
+#define FW_JOB_EXTERNAL_MAX 64
+#define FW_JOB_VERDICT_MAX 16
+/* Bound on a job's findings document (JSON). */
+#define FW_JOB_FINDINGS_MAX (1024 * 1024)
+
+struct fw_sandbox_job {
+	int64_t id;
+	char sha256[FW_SHA256_HEX_LEN + 1];
+	char file_type[FW_JOB_FILE_TYPE_MAX];
+	char backend[FW_JOB_BACKEND_MAX];      /* "local" or "cape": who runs (or ran) it */
+	char external_id[FW_JOB_EXTERNAL_MAX]; /* the service's task id; "" before submission */
+	enum fw_job_state state;
+	unsigned attempts;
+	char verdict[FW_JOB_VERDICT_MAX];      /* "" until done: "benign", "suspicious", "malicious" */
+	int score;                             /* 0..100 when done */
+	char error[FW_ERR_MSG_MAX];            /* why the last attempt failed; "" when none */
+	int64_t created_at, started_at, finished_at; /* unix seconds; 0 when not yet */
+};
+
+/* One member a package needs judged. */
+struct fw_sandbox_member {
+	const char *path;          /* its chain in the package, shown with the findings */
+	const char *sha256;
+	const char *file_type;
+};
+
+/* Links object_id to a job for the member, in one transaction: the job
+ * already done with a verdict judged at or after reuse_since (unix
+ * seconds; the verdict TTL) is reused; else a queued or running job for
+ * the same bytes is shared; else a new job is queued for backend. *job_id
+ * is the job; *created says whether it is new. */
+int fw_store_sandbox_attach(struct fw_store *st, int64_t object_id, const struct fw_sandbox_member *m,
+			    const char *backend, int64_t reuse_since, int64_t *job_id, bool *created,
+			    struct fw_err *err) FW_WUR FW_NONNULL(1, 3, 4, 6, 7);
+
+/* Takes the oldest queued job that is due (its retry time passed): it
+ * becomes running under backend, its attempts count one more. Returns 1
+ * with *job filled, 0 when nothing is due, -1 on error. */
+int fw_store_sandbox_claim(struct fw_store *st, const char *backend, struct fw_sandbox_job *job,
+			   struct fw_err *err) FW_WUR FW_NONNULL(1, 2, 3);
+
+/* Remembers the service's task id of a running job (so that a restart
+ * polls it instead of submitting again). */
+int fw_store_sandbox_set_external(struct fw_store *st, int64_t id, const char *external_id, struct fw_err *err)
+	FW_WUR FW_NONNULL(1, 3);
+
+/* A running job ends with a verdict ("benign", "suspicious", "malicious"),
+ * its score (0..100) and findings (a JSON document, at most
+ * FW_JOB_FINDINGS_MAX bytes). */
+int fw_store_sandbox_done(struct fw_store *st, int64_t id, const char *verdict, int score, const json_t *findings,
+			  struct fw_err *err) FW_WUR FW_NONNULL(1, 3, 5);
+
+/* A running job's attempt failed with why: queued again, due at retry_at
+ * (unix seconds), or, with retry_at 0, failed for good. */
+int fw_store_sandbox_failed(struct fw_store *st, int64_t id, const char *why, int64_t retry_at, struct fw_err *err)
+	FW_WUR FW_NONNULL(1, 3);
+
+/* At start: jobs left running by an earlier run are queued again (their
+ * external id is kept). *requeued counts them. */
+int fw_store_sandbox_resume(struct fw_store *st, unsigned *requeued, struct fw_err *err) FW_WUR FW_NONNULL(1, 2);
+
+/* One job. Returns 1 when found, 0 when not, -1 on error. */
+int fw_store_sandbox_get(struct fw_store *st, int64_t id, struct fw_sandbox_job *job, struct fw_err *err)
+	FW_WUR FW_NONNULL(1, 3);
+
+/* The pending objects that wait on the job (at most max ids into ids). */
+int fw_store_sandbox_waiting(struct fw_store *st, int64_t job_id, int64_t *ids, size_t max, size_t *n,
+			     struct fw_err *err) FW_WUR FW_NONNULL(1, 3, 5);
+
+/* The jobs an object waits on, with the member each was linked for:
+ * [{id, member, sha256, file_type, backend, state, attempts, verdict,
+ * score, error, findings}] (findings null until done). */
+int fw_store_sandbox_object_jobs(struct fw_store *st, int64_t object_id, json_t **out, struct fw_err *err)
+	FW_WUR FW_NONNULL(1, 3);
+
+/* Every job, newest first, without findings: [{id, sha256, file_type,
+ * backend, state, attempts, verdict, score, error, created_at, started_at,
+ * finished_at, objects}]. */
+int fw_store_sandbox_list(struct fw_store *st, json_t **out, struct fw_err *err) FW_WUR FW_NONNULL(1, 2);
+
+/* One job in full: the fields above, external_id, findings and links
+ * [{object_id, member, object_state}]. 0, or 1 when unknown. */
+int fw_store_sandbox_show(struct fw_store *st, int64_t id, json_t **out, struct fw_err *err) FW_WUR FW_NONNULL(1, 3);
+
+/* Staff ask for a job to run again: a done or failed job is queued anew
+ * (attempts from zero, verdict and error cleared), and the objects that
+ * wait on it and were quarantined by fwgate (never reviewed) become
+ * pending again, to be settled from all their jobs. Audited as
+ * sandbox-retry by who. *reopened counts those objects. */
+int fw_store_sandbox_retry(struct fw_store *st, int64_t id, const char *who, unsigned *reopened, struct fw_err *err)
+	FW_WUR FW_NONNULL(1, 3, 4);
+
+/* The sandbox's verdict on a pending object: clean makes it approved (its
+ * blob moves to objects/), anything else quarantined; the latest scan's
+ * verdict and reason become these, audited as sandbox-approve or
+ * sandbox-quarantine. An object no longer pending (staff rejected it
+ * meanwhile) is left as it is. *state is the object's state after. */
+int fw_store_settle(struct fw_store *st, int64_t object_id, enum fw_verdict verdict, const char *reason,
+		    enum fw_object_state *state, struct fw_err *err) FW_WUR FW_NONNULL(1, 4, 5);
+
+/* The objects still pending with their latest verdict document:
+ * [{id, sha256, doc}] (for the sandbox queue at start). */
+int fw_store_pending_docs(struct fw_store *st, json_t **out, struct fw_err *err) FW_WUR FW_NONNULL(1, 2);
+
+/* The state of an object by id: 1 and *state when known, 0 when not. */
+int fw_store_object_state(struct fw_store *st, int64_t id, enum fw_object_state *state, struct fw_err *err)
+	FW_WUR FW_NONNULL(1, 3);
+
+/* Opens the blob of an object in whatever state and area (for the sandbox
+ * to read a package it must judge; never for serving), after checking its
+ * size against the record. */
+int fw_store_open_any_blob(struct fw_store *st, const char *sha256, int *fd, uint64_t *size, struct fw_err *err)
+	FW_WUR FW_NONNULL(1, 2, 3, 4);
 
 #endif

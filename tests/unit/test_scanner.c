@@ -502,7 +502,7 @@ static void test_landlock(void **state)
 		int tmp = open(dir, O_RDONLY | O_DIRECTORY), fd;
 
 		fw_err_clear(&err);
-		if (tmp < 0 || scan_landlock_enter(tmp, &err) != 0)
+		if (tmp < 0 || scan_landlock_enter(tmp, -1, &err) != 0)
 			_exit(10);
 		if (open("/etc/passwd", O_RDONLY) >= 0 || errno != EACCES)
 			_exit(11);

@@ -1,0 +1,79 @@
+/* scanner/queue: the sandbox queue. Members of the types the policy
+ * sandboxes (listed by the scanner in a verdict document's sandbox[] and
+ * kept as samples) become durable jobs in the store; a fixed number of
+ * runner threads ([sandbox] runners) judge them with the configured
+ * backend: `local` (the static analyzer, inside a scanner worker) or `cape`
+ * (a CAPEv2 service over its REST API, with libcurl). A package waits in
+ * the `pending` state until every job of its members is in, then is
+ * settled: approved when all are benign, else quarantined as infected
+ * (malicious), suspicious, or unscannable (a job that failed after its
+ * retries). Must not serve clients or hold the CA key.
+ * Thread-safety: submit, wait and types may be called from many threads
+ * at once; start and stop from one. */
+#ifndef FWGATE_SANDBOX_H
+#define FWGATE_SANDBOX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "fwgate/config.h"
+#include "fwgate/err.h"
+#include "fwgate/event.h"
+#include "fwgate/policy.h"
+#include "fwgate/scanner.h"
+#include "fwgate/store.h"
+
+struct fw_sandbox_deps {
+	const struct fw_config *cfg;
+	const struct fw_policy *pol;
+	struct fw_store *store;
+	struct fw_scanner *scanner;   /* the local backend analyzes in its workers */
+	struct fw_evlog *log;         /* one event per job result and per settled package */
+	const char *samples_dir;      /* where the scanner keeps members to judge */
+};
+
+struct fw_sandbox;
+
+/* Refuses what cannot work, before anything starts: a policy that asks
+ * for sandboxing with backend `none`, the cape backend without a usable
+ * URL or with an unreadable token file. */
+int fw_sandbox_check(const struct fw_config *cfg, const struct fw_policy *pol, struct fw_err *err)
+	FW_WUR FW_NONNULL(1, 2);
+
+/* Creates <state_dir>/samples (0700) into out. */
+int fw_sandbox_samples_prepare(const char *state_dir, char *out, size_t len, struct fw_err *err)
+	FW_WUR FW_NONNULL(1, 2);
+
+/* Checks (fw_sandbox_check), queues again the jobs an earlier run left
+ * running, starts the runners and picks up every object still pending
+ * (re-linking it to its members' jobs from its latest scan, so a crash
+ * between commit and queueing loses nothing). With sandboxing off in the
+ * policy it starts no runner and *out still works (types is 0). */
+int fw_sandbox_start(struct fw_sandbox **out, const struct fw_sandbox_deps *deps, struct fw_err *err)
+	FW_WUR FW_NONNULL(1, 2);
+
+/* The member types to hand the scanner (bits 1u << enum fw_file_type);
+ * 0 when the policy does not sandbox. */
+unsigned fw_sandbox_types(const struct fw_sandbox *sb) FW_NONNULL(1);
+
+/* Queues (or reuses) the jobs for the sandbox[] members of a committed
+ * pending object's verdict document and settles it at once when every
+ * verdict is already known. jobs (may be NULL) gets their ids, "3, 4, 5". */
+int fw_sandbox_submit(struct fw_sandbox *sb, int64_t object_id, const json_t *doc, char *jobs, size_t jobs_len,
+		      struct fw_err *err) FW_WUR FW_NONNULL(1, 3, 6);
+
+/* Waits up to ms for the object to leave `pending`; *state is its state
+ * then (still FW_OBJ_PENDING when the time ran out). */
+int fw_sandbox_wait(struct fw_sandbox *sb, int64_t object_id, unsigned ms, enum fw_object_state *state,
+		    struct fw_err *err) FW_WUR FW_NONNULL(1, 4);
+
+/* The ids of the jobs the object waits on, "3, 4, 5", into out. */
+void fw_sandbox_jobs_of(struct fw_sandbox *sb, int64_t object_id, char *out, size_t len) FW_NONNULL(1, 3);
+
+/* Stops the runners (a job under way is abandoned and queued again at
+ * the next start) and frees; NULL is a no-op. */
+void fw_sandbox_stop(struct fw_sandbox *sb);
+
+#endif

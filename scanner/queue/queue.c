@@ -1,0 +1,654 @@
+/* The sandbox queue (fwgate/sandbox.h): runner threads that claim durable
+ * jobs from the store, judge each sample with the configured backend, and
+ * settle every package waiting on them. A job's failure is retried with
+ * back-off up to [sandbox] retries, then fails for good: the packages
+ * waiting on it are unscannable (fail closed). Decides what job results
+ * mean for a package; the store only records it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "fwgate/fileio.h"
+#include "fwgate/sandbox.h"
+#include "scanner/queue/queue_int.h"
+
+#define MAX_RUNNERS 64
+#define IDLE_POLL_MS 1000
+#define WAIT_POLL_MS 1000
+#define BACKOFF_MAX_S 300
+#define WAITING_MAX 1024
+#define HASH_BUF (256 * 1024)
+
+struct fw_sandbox {
+	struct fw_sandbox_deps d;
+	unsigned types;
+	const char *backend;            /* "local" or "cape" */
+	struct cape_client cape;
+	pthread_mutex_t lock;
+	pthread_cond_t work;            /* a job was queued, or stop */
+	pthread_cond_t settled;         /* an object left pending */
+	bool stopping;
+	pthread_t runners[MAX_RUNNERS];
+	unsigned n_runners;
+};
+
+/* ------------------------------------------------------------ checks */
+
+int fw_sandbox_check(const struct fw_config *cfg, const struct fw_policy *pol, struct fw_err *err)
+{
+	if (!pol->sandboxing.enabled)
+		return 0;
+	if (cfg->sandbox.backend == FW_SANDBOX_NONE)
+		return fw_err_set(err, "the policy's rule \"%s\" sandboxes members (sandboxing.enabled) but "
+				  "[sandbox] backend is none: choose local or cape, or a policy without sandboxing",
+				  pol->rule);
+	if (cfg->sandbox.backend == FW_SANDBOX_CAPE)
+		return cape_client_init(NULL, cfg, err);
+	return 0;
+}
+
+int fw_sandbox_samples_prepare(const char *state_dir, char *out, size_t len, struct fw_err *err)
+{
+	struct stat sb;
+
+	if (fw_path_join(out, len, state_dir, "samples", err) != 0)
+		return -1;
+	if (mkdir(out, 0700) != 0 && errno != EEXIST)
+		return fw_err_sys(err, errno, "cannot create the sandbox samples directory \"%s\"", out);
+	if (lstat(out, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		return fw_err_set(err, "\"%s\" is not a directory", out);
+	if (chmod(out, 0700) != 0)
+		return fw_err_sys(err, errno, "cannot restrict \"%s\" to its owner", out);
+	return 0;
+}
+
+unsigned fw_sandbox_types(const struct fw_sandbox *sb)
+{
+	return sb->types;
+}
+
+/* ------------------------------------------------------------ events */
+
+static void sandbox_event(struct fw_sandbox *sb, const char *action, enum fw_outcome outcome, const char *sha256,
+			  const char *verdict, const char *reason, int64_t job_id, int64_t object_id)
+{
+	struct fw_event_field extra[3];
+	size_t n = 0;
+	const struct fw_event ev = {
+		.action = action, .outcome = outcome, .sha256 = sha256, .verdict = verdict, .reason = reason,
+		.rule = sb->d.pol->rule, .extra = extra,
+	};
+	struct fw_event e2 = ev;
+
+	if (sb->d.log == NULL)
+		return;
+	extra[n++] = (struct fw_event_field){ .key = "fwgate.sandbox.backend", .str = sb->backend };
+	if (job_id > 0)
+		extra[n++] = (struct fw_event_field){ .key = "fwgate.sandbox.job", .num = job_id };
+	if (object_id > 0)
+		extra[n++] = (struct fw_event_field){ .key = "fwgate.object_id", .num = object_id };
+	e2.n_extra = n;
+	fw_evlog_emit(sb->d.log, &e2);
+}
+
+/* ------------------------------------------------------------ settling */
+
+static int verdict_rank(const char *state, const char *verdict)
+{
+	if (strcmp(state, "queued") == 0 || strcmp(state, "running") == 0)
+		return -1;
+	if (strcmp(state, "failed") == 0)
+		return FW_VERDICT_UNSCANNABLE;
+	if (strcmp(verdict, "malicious") == 0)
+		return FW_VERDICT_INFECTED;
+	if (strcmp(verdict, "suspicious") == 0)
+		return FW_VERDICT_SUSPICIOUS;
+	return FW_VERDICT_CLEAN;
+}
+
+/* The findings' kinds (or a CAPE report's signatures), for a reason. */
+static void findings_brief(const json_t *findings, char *out, size_t len)
+{
+	const json_t *list = json_object_get(json_object_get(findings, "analysis"), "findings"), *f;
+	const char *key = "kind";
+	size_t i, used = 0;
+
+	out[0] = '\0';
+	if (!json_is_array(list)) {
+		list = json_object_get(findings, "signatures");
+		key = "name";
+	}
+	json_array_foreach(list, i, f) {
+		const char *k = json_string_value(json_object_get(f, key));
+		int n;
+
+		if (k == NULL)
+			continue;
+		n = snprintf(out + used, len - used, "%s%s", used ? ", " : "", k);
+		if (n < 0 || (size_t)n >= len - used) {
+			out[used] = '\0';
+			return;
+		}
+		used += (size_t)n;
+	}
+}
+
+/* Decides a pending object from all its jobs, once none is left to run. */
+static void settle_object(struct fw_sandbox *sb, int64_t object_id)
+{
+	json_t *jobs = NULL, *j, *worst = NULL;
+	enum fw_object_state state;
+	int rank = FW_VERDICT_CLEAN;
+	char reason[FW_ERR_MSG_MAX], brief[512];
+	struct fw_err err;
+	size_t i;
+
+	fw_err_clear(&err);
+	if (fw_store_sandbox_object_jobs(sb->d.store, object_id, &jobs, &err) != 0) {
+		sandbox_event(sb, "sandbox-error", FW_OUTCOME_FAILURE, NULL, NULL, fw_err_msg(&err), 0, object_id);
+		return;
+	}
+	json_array_foreach(jobs, i, j) {
+		int r = verdict_rank(json_string_value(json_object_get(j, "state")),
+				     json_string_value(json_object_get(j, "verdict")));
+
+		if (r < 0)
+			goto out; /* still running: not yet */
+		if (r > rank || worst == NULL) {
+			if (r > rank || (r == rank && worst == NULL))
+				worst = j;
+			rank = r > rank ? r : rank;
+		}
+	}
+	if (json_array_size(jobs) == 0) {
+		rank = FW_VERDICT_UNSCANNABLE; /* pending with nothing to wait on: never approved by default */
+		snprintf(reason, sizeof(reason), "the package is pending but no sandbox job is linked to it");
+	} else if (rank == FW_VERDICT_CLEAN) {
+		snprintf(reason, sizeof(reason), "sandbox (%s): %zu member job(s) benign", sb->backend,
+			 json_array_size(jobs));
+	} else if (rank == FW_VERDICT_UNSCANNABLE) {
+		snprintf(reason, sizeof(reason), "sandbox job %" JSON_INTEGER_FORMAT " for %s failed after %"
+			 JSON_INTEGER_FORMAT " attempt(s): %s", json_integer_value(json_object_get(worst, "id")),
+			 json_string_value(json_object_get(worst, "member")),
+			 json_integer_value(json_object_get(worst, "attempts")),
+			 json_string_value(json_object_get(worst, "error")));
+	} else {
+		findings_brief(json_object_get(worst, "findings"), brief, sizeof(brief));
+		snprintf(reason, sizeof(reason), "sandbox (%s) judged %s %s (score %" JSON_INTEGER_FORMAT
+			 ", job %" JSON_INTEGER_FORMAT "): %s", json_string_value(json_object_get(worst, "backend")),
+			 json_string_value(json_object_get(worst, "member")),
+			 json_string_value(json_object_get(worst, "verdict")),
+			 json_integer_value(json_object_get(worst, "score")),
+			 json_integer_value(json_object_get(worst, "id")), brief[0] ? brief : "no findings listed");
+	}
+	if (fw_store_settle(sb->d.store, object_id, (enum fw_verdict)rank, reason, &state, &err) != 0) {
+		sandbox_event(sb, "sandbox-error", FW_OUTCOME_FAILURE, NULL, NULL, fw_err_msg(&err), 0, object_id);
+		goto out;
+	}
+	sandbox_event(sb, "sandbox-verdict", rank == FW_VERDICT_CLEAN ? FW_OUTCOME_SUCCESS : FW_OUTCOME_FAILURE,
+		      worst ? json_string_value(json_object_get(worst, "sha256")) : NULL,
+		      fw_verdict_name((enum fw_verdict)rank), reason, 0, object_id);
+	pthread_mutex_lock(&sb->lock);
+	pthread_cond_broadcast(&sb->settled);
+	pthread_mutex_unlock(&sb->lock);
+out:
+	json_decref(jobs);
+}
+
+static void settle_waiting(struct fw_sandbox *sb, int64_t job_id)
+{
+	int64_t *ids = calloc(WAITING_MAX, sizeof(*ids));
+	struct fw_err err;
+	size_t n = 0;
+
+	fw_err_clear(&err);
+	if (ids == NULL)
+		return;
+	if (fw_store_sandbox_waiting(sb->d.store, job_id, ids, WAITING_MAX, &n, &err) != 0)
+		sandbox_event(sb, "sandbox-error", FW_OUTCOME_FAILURE, NULL, NULL, fw_err_msg(&err), job_id, 0);
+	for (size_t i = 0; i < n; i++)
+		settle_object(sb, ids[i]);
+	free(ids);
+}
+
+/* ------------------------------------------------------------ samples */
+
+static int hash_fd(int fd, char hex[FW_SHA256_HEX_LEN + 1], struct fw_err *err)
+{
+	unsigned char md[EVP_MAX_MD_SIZE], *buf = malloc(HASH_BUF);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned md_len = 0;
+	off_t off = 0;
+	int rc = -1;
+
+	if (buf == NULL || ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+		fw_err_set(err, "out of memory");
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = pread(fd, buf, HASH_BUF, off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			fw_err_sys(err, errno, "cannot read the sample");
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
+			goto out;
+		off += n;
+	}
+	if (EVP_DigestFinal_ex(ctx, md, &md_len) != 1)
+		goto out;
+	for (unsigned i = 0; i < md_len && i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	rc = 0;
+out:
+	EVP_MD_CTX_free(ctx);
+	free(buf);
+	return rc;
+}
+
+/* The sample of a job: a member kept by the scanner, or a package the
+ * store holds. Its bytes are checked against the job's hash: a sample
+ * that does not match is never judged in its place. */
+static int sample_open(struct fw_sandbox *sb, const struct fw_sandbox_job *job, int *fd, uint64_t *size,
+		       struct fw_err *err)
+{
+	char path[FW_PATH_MAX], hex[FW_SHA256_HEX_LEN + 1] = "";
+	struct stat st;
+	int f;
+
+	if (fw_path_join(path, sizeof(path), sb->d.samples_dir, job->sha256, err) != 0)
+		return -1;
+	f = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	if (f < 0 && errno != ENOENT)
+		return fw_err_sys(err, errno, "cannot open the sample %s", path);
+	if (f < 0) {
+		if (fw_store_open_any_blob(sb->d.store, job->sha256, &f, size, err) != 0)
+			return fw_err_set(err, "the sample %s is gone: neither kept nor in the store", job->sha256);
+	} else if (fstat(f, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(f);
+		return fw_err_set(err, "the sample %s is not a regular file", path);
+	} else {
+		*size = (uint64_t)st.st_size;
+	}
+	if (hash_fd(f, hex, err) != 0) {
+		close(f);
+		return -1;
+	}
+	if (strcmp(hex, job->sha256) != 0) {
+		close(f);
+		return fw_err_set(err, "the sample's bytes hash to %s, not %s: not judged", hex, job->sha256);
+	}
+	*fd = f;
+	return 0;
+}
+
+/* ------------------------------------------------------------ running */
+
+static const char *verdict_of(const struct fw_sandbox *sb, int score)
+{
+	if ((unsigned)score >= sb->d.cfg->sandbox.malicious_score)
+		return "malicious";
+	if ((unsigned)score >= sb->d.cfg->sandbox.suspicious_score)
+		return "suspicious";
+	return "benign";
+}
+
+struct fw_store *sandbox_store(struct fw_sandbox *sb)
+{
+	return sb->d.store;
+}
+
+bool sandbox_stopping(struct fw_sandbox *sb)
+{
+	bool s;
+
+	pthread_mutex_lock(&sb->lock);
+	s = sb->stopping;
+	pthread_mutex_unlock(&sb->lock);
+	return s;
+}
+
+static int run_local(struct fw_sandbox *sb, const struct fw_sandbox_job *job, int fd, int *score,
+		     json_t **findings, struct fw_err *err)
+{
+	json_t *analysis = NULL;
+	json_int_t s;
+
+	if (fw_scanner_analyze_fd(sb->d.scanner, fd, job->file_type, sb->d.cfg->sandbox.timeout_seconds, &analysis,
+				  err) != 0)
+		return -1;
+	s = json_integer_value(json_object_get(analysis, "score"));
+	*score = s < 0 ? 0 : s > 100 ? 100 : (int)s;
+	*findings = json_pack("{s:s, s:o}", "backend", "local", "analysis", analysis);
+	if (*findings == NULL)
+		return fw_err_set(err, "out of memory");
+	return 0;
+}
+
+static void job_finish(struct fw_sandbox *sb, struct fw_sandbox_job *job, int rc, int score, json_t *findings,
+		       const struct fw_err *why)
+{
+	const char *verdict = verdict_of(sb, score);
+	char reason[FW_ERR_MSG_MAX + 64];
+	struct fw_err err;
+
+	fw_err_clear(&err);
+	if (rc == 0) {
+		if (fw_store_sandbox_done(sb->d.store, job->id, verdict, score, findings, &err) != 0) {
+			sandbox_event(sb, "sandbox-error", FW_OUTCOME_FAILURE, job->sha256, NULL, fw_err_msg(&err),
+				      job->id, 0);
+			return;
+		}
+		snprintf(reason, sizeof(reason), "%s: score %d", job->file_type, score);
+		sandbox_event(sb, "sandbox-job", strcmp(verdict, "benign") == 0 ? FW_OUTCOME_SUCCESS : FW_OUTCOME_FAILURE,
+			      job->sha256, verdict, reason, job->id, 0);
+	} else if (sandbox_stopping(sb)) {
+		return; /* cut off by the shutdown: left running, resumed at the next start */
+	} else {
+		int64_t retry_at = 0;
+
+		if (job->attempts <= sb->d.cfg->sandbox.retries) {
+			unsigned shift = job->attempts > 8 ? 8 : job->attempts - 1;
+			int64_t delay = (int64_t)1 << shift;
+
+			retry_at = (int64_t)time(NULL) + (delay > BACKOFF_MAX_S ? BACKOFF_MAX_S : delay);
+		}
+		if (fw_store_sandbox_failed(sb->d.store, job->id, fw_err_msg(why), retry_at, &err) != 0) {
+			sandbox_event(sb, "sandbox-error", FW_OUTCOME_FAILURE, job->sha256, NULL, fw_err_msg(&err),
+				      job->id, 0);
+			return;
+		}
+		snprintf(reason, sizeof(reason), "attempt %u of %u failed%s: %s", job->attempts,
+			 sb->d.cfg->sandbox.retries + 1, retry_at ? ", retried" : " for good", fw_err_msg(why));
+		sandbox_event(sb, "sandbox-job", FW_OUTCOME_FAILURE, job->sha256, retry_at ? "retry" : "failed", reason,
+			      job->id, 0);
+		if (retry_at != 0)
+			return;
+	}
+	settle_waiting(sb, job->id);
+}
+
+static void run_job(struct fw_sandbox *sb, struct fw_sandbox_job *job)
+{
+	json_t *findings = NULL;
+	struct fw_err err;
+	uint64_t size = 0;
+	int fd = -1, score = 0, rc;
+
+	fw_err_clear(&err);
+	rc = sample_open(sb, job, &fd, &size, &err);
+	if (rc == 0) {
+		if (strcmp(sb->backend, "cape") == 0)
+			rc = cape_run(&sb->cape, sb, job, fd, size, &score, &findings, &err);
+		else
+			rc = run_local(sb, job, fd, &score, &findings, &err);
+		close(fd);
+	}
+	job_finish(sb, job, rc, score, findings, &err);
+	json_decref(findings);
+}
+
+static void *runner(void *arg)
+{
+	struct fw_sandbox *sb = arg;
+
+	while (!sandbox_stopping(sb)) {
+		struct fw_sandbox_job job;
+		struct fw_err err;
+		struct timespec until;
+		int r;
+
+		fw_err_clear(&err);
+		r = fw_store_sandbox_claim(sb->d.store, sb->backend, &job, &err);
+		if (r == 1) {
+			run_job(sb, &job);
+			continue;
+		}
+		if (r < 0)
+			sandbox_event(sb, "sandbox-error", FW_OUTCOME_FAILURE, NULL, NULL, fw_err_msg(&err), 0, 0);
+		/* Nothing due: sleep until poked (a new job) or a second passes
+		 * (a retry came due, or staff retried a job from the CLI). */
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += IDLE_POLL_MS / 1000;
+		pthread_mutex_lock(&sb->lock);
+		if (!sb->stopping)
+			pthread_cond_timedwait(&sb->work, &sb->lock, &until);
+		pthread_mutex_unlock(&sb->lock);
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------ submitting */
+
+static void append_id(char *out, size_t len, json_int_t id)
+{
+	size_t used = strlen(out);
+
+	if (used + 24 < len)
+		snprintf(out + used, len - used, "%s%" JSON_INTEGER_FORMAT, used ? ", " : "", id);
+}
+
+static int link_members(struct fw_sandbox *sb, int64_t object_id, const json_t *list, char *jobs, size_t jobs_len,
+			bool *queued, struct fw_err *err)
+{
+	uint64_t ttl = sb->d.cfg->sandbox.verdict_ttl_seconds;
+	int64_t now = (int64_t)time(NULL);
+	int64_t reuse_since = ttl == 0 ? now + 1 : now - (int64_t)ttl;
+	const json_t *m;
+	size_t i;
+
+	json_array_foreach(list, i, m) {
+		struct fw_sandbox_member mem = {
+			.path = json_string_value(json_object_get(m, "path")),
+			.sha256 = json_string_value(json_object_get(m, "sha256")),
+			.file_type = json_string_value(json_object_get(m, "file_type")),
+		};
+		int64_t id = 0;
+		bool created = false;
+
+		if (mem.path == NULL || mem.sha256 == NULL || mem.file_type == NULL)
+			return fw_err_set(err, "the verdict document lists a sandbox member without its path, "
+					  "hash or type");
+		if (fw_store_sandbox_attach(sb->d.store, object_id, &mem, sb->backend, reuse_since, &id, &created,
+					    err) != 0)
+			return -1;
+		*queued |= created;
+		if (jobs != NULL)
+			append_id(jobs, jobs_len, id);
+	}
+	return 0;
+}
+
+int fw_sandbox_submit(struct fw_sandbox *sb, int64_t object_id, const json_t *doc, char *jobs, size_t jobs_len,
+		      struct fw_err *err)
+{
+	const json_t *list = json_object_get(doc, "sandbox");
+	bool queued = false;
+
+	if (jobs != NULL && jobs_len > 0)
+		jobs[0] = '\0';
+	if (sb->types == 0)
+		return fw_err_set(err, "the policy does not sandbox: nothing can judge object %lld",
+				  (long long)object_id);
+	if (!json_is_array(list) || json_array_size(list) == 0)
+		return fw_err_set(err, "object %lld is pending but its scan lists no member for the sandbox",
+				  (long long)object_id);
+	if (link_members(sb, object_id, list, jobs, jobs_len, &queued, err) != 0)
+		return -1;
+	if (queued) {
+		pthread_mutex_lock(&sb->lock);
+		pthread_cond_broadcast(&sb->work);
+		pthread_mutex_unlock(&sb->lock);
+	}
+	settle_object(sb, object_id); /* every verdict known already: decided now */
+	return 0;
+}
+
+int fw_sandbox_wait(struct fw_sandbox *sb, int64_t object_id, unsigned ms, enum fw_object_state *state,
+		    struct fw_err *err)
+{
+	struct timespec deadline, now;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += ms / 1000;
+	deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	for (;;) {
+		struct timespec until;
+		int64_t left_ms;
+		int r = fw_store_object_state(sb->d.store, object_id, state, err);
+
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			return fw_err_set(err, "the store has no object %lld", (long long)object_id);
+		if (*state != FW_OBJ_PENDING)
+			return 0;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left_ms = (deadline.tv_sec - now.tv_sec) * 1000 + (deadline.tv_nsec - now.tv_nsec) / 1000000;
+		if (left_ms <= 0)
+			return 0;
+		if (left_ms > WAIT_POLL_MS)
+			left_ms = WAIT_POLL_MS; /* also settled by another process (the CLI): look again */
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += left_ms / 1000;
+		until.tv_nsec += (left_ms % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_mutex_lock(&sb->lock);
+		if (!sb->stopping)
+			pthread_cond_timedwait(&sb->settled, &sb->lock, &until);
+		pthread_mutex_unlock(&sb->lock);
+	}
+}
+
+void fw_sandbox_jobs_of(struct fw_sandbox *sb, int64_t object_id, char *out, size_t len)
+{
+	json_t *jobs = NULL, *j;
+	struct fw_err err;
+	size_t i;
+
+	out[0] = '\0';
+	fw_err_clear(&err);
+	if (fw_store_sandbox_object_jobs(sb->d.store, object_id, &jobs, &err) != 0)
+		return;
+	json_array_foreach(jobs, i, j) {
+		json_int_t id = json_integer_value(json_object_get(j, "id"));
+		char one[24];
+
+		snprintf(one, sizeof(one), "%" JSON_INTEGER_FORMAT, id);
+		if (i == 0 || json_integer_value(json_object_get(json_array_get(jobs, i - 1), "id")) != id)
+			append_id(out, len, id);
+	}
+	json_decref(jobs);
+}
+
+/* ------------------------------------------------------------ life cycle */
+
+/* Objects an earlier run left pending: linked again from their latest
+ * scan (idempotent) and settled when their jobs are all in. */
+static int resume_pending(struct fw_sandbox *sb, struct fw_err *err)
+{
+	json_t *pending = NULL, *p;
+	size_t i;
+
+	if (fw_store_pending_docs(sb->d.store, &pending, err) != 0)
+		return -1;
+	json_array_foreach(pending, i, p) {
+		int64_t id = json_integer_value(json_object_get(p, "id"));
+		bool queued = false;
+
+		if (link_members(sb, id, json_object_get(json_object_get(p, "doc"), "sandbox"), NULL, 0, &queued,
+				 err) != 0) {
+			json_decref(pending);
+			return -1;
+		}
+		settle_object(sb, id);
+	}
+	json_decref(pending);
+	return 0;
+}
+
+int fw_sandbox_start(struct fw_sandbox **out, const struct fw_sandbox_deps *deps, struct fw_err *err)
+{
+	struct fw_sandbox *sb;
+	unsigned requeued = 0;
+
+	*out = NULL;
+	if (fw_sandbox_check(deps->cfg, deps->pol, err) != 0)
+		return -1;
+	sb = calloc(1, sizeof(*sb));
+	if (sb == NULL)
+		return fw_err_set(err, "out of memory");
+	sb->d = *deps;
+	sb->backend = deps->cfg->sandbox.backend == FW_SANDBOX_CAPE ? "cape" : "local";
+	pthread_mutex_init(&sb->lock, NULL);
+	pthread_cond_init(&sb->work, NULL);
+	pthread_cond_init(&sb->settled, NULL);
+	if (deps->pol->sandboxing.enabled)
+		for (unsigned t = 0; t < FW_FT_COUNT; t++)
+			if (deps->pol->sandboxing.file_types[t])
+				sb->types |= 1u << t;
+	if (sb->types == 0) {
+		*out = sb;
+		return 0;
+	}
+	if ((deps->cfg->sandbox.backend == FW_SANDBOX_CAPE && cape_client_init(&sb->cape, deps->cfg, err) != 0) ||
+	    fw_store_sandbox_resume(deps->store, &requeued, err) != 0 || resume_pending(sb, err) != 0)
+		goto fail;
+	if (requeued > 0) {
+		char why[96];
+
+		snprintf(why, sizeof(why), "%u sandbox job(s) left running by the last run queued again", requeued);
+		sandbox_event(sb, "sandbox-resume", FW_OUTCOME_SUCCESS, NULL, NULL, why, 0, 0);
+	}
+	for (unsigned i = 0; i < deps->cfg->sandbox.runners && i < MAX_RUNNERS; i++) {
+		if (pthread_create(&sb->runners[i], NULL, runner, sb) != 0) {
+			fw_err_set(err, "cannot start sandbox runner %u", i + 1);
+			goto fail;
+		}
+		sb->n_runners++;
+	}
+	*out = sb;
+	return 0;
+fail:
+	fw_sandbox_stop(sb);
+	return -1;
+}
+
+void fw_sandbox_stop(struct fw_sandbox *sb)
+{
+	if (sb == NULL)
+		return;
+	pthread_mutex_lock(&sb->lock);
+	sb->stopping = true;
+	pthread_cond_broadcast(&sb->work);
+	pthread_cond_broadcast(&sb->settled);
+	pthread_mutex_unlock(&sb->lock);
+	for (unsigned i = 0; i < sb->n_runners; i++)
+		pthread_join(sb->runners[i], NULL);
+	cape_client_free(&sb->cape);
+	pthread_cond_destroy(&sb->work);
+	pthread_cond_destroy(&sb->settled);
+	pthread_mutex_destroy(&sb->lock);
+	free(sb);
+}
