@@ -52,6 +52,7 @@ int cmd_categories(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_reload(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_quarantine(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_audit(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_sandbox(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_store(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_scan(struct cli_ctx *ctx, int argc, char **argv);
 

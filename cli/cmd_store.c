@@ -1,5 +1,6 @@
-/* fwgate quarantine | audit | store: review of quarantined objects,
- * the audit chain, and the store's integrity, from the command line. Holds
+/* fwgate quarantine | audit | store | sandbox: review of quarantined
+ * objects, the audit chain, the store's integrity and the sandbox queue,
+ * from the command line. Holds
  * no store logic: store/ does all of it; this file parses arguments,
  * prints for people (or --json) and picks the exit code. */
 #include <errno.h>
@@ -316,6 +317,118 @@ int cmd_store(struct cli_ctx *ctx, int argc, char **argv)
 	} else {
 		printf("%u unreferenced file(s) removed\n", n);
 	}
+	fw_store_close(st);
+	return rc;
+}
+
+/* ------------------------------------------------------------ sandbox */
+
+static int sandbox_list(struct fw_store *st, const struct store_opts *o)
+{
+	struct fw_err err;
+	json_t *list = NULL, *v;
+	size_t i;
+	int rc = CLI_OK;
+
+	fw_err_clear(&err);
+	if (fw_store_sandbox_list(st, &list, &err) != 0) {
+		fprintf(stderr, "fwgate sandbox: %s\n", fw_err_msg(&err));
+		return CLI_ERROR;
+	}
+	if (o->json) {
+		rc = print_json(list);
+	} else {
+		printf("%-6s %-8s %-8s %-15s %-10s %5s %4s  %-20s %s\n", "JOB", "STATE", "BACKEND", "TYPE", "VERDICT",
+		       "SCORE", "TRY", "CREATED", "SHA-256 / ERROR");
+		json_array_foreach(list, i, v) {
+			printf("%-6lld %-8s %-8s %-15s %-10s %5lld %4lld  ",
+			       (long long)json_integer_value(json_object_get(v, "id")), str(v, "state"), str(v, "backend"),
+			       str(v, "file_type"), str(v, "verdict")[0] ? str(v, "verdict") : "-",
+			       (long long)json_integer_value(json_object_get(v, "score")),
+			       (long long)json_integer_value(json_object_get(v, "attempts")));
+			print_time("", json_object_get(v, "created_at"));
+			printf(" %s\n", str(v, "sha256"));
+			if (str(v, "error")[0] != '\0')
+				printf("%69s%s\n", "", str(v, "error"));
+		}
+	}
+	json_decref(list);
+	return rc;
+}
+
+static int sandbox_show(struct fw_store *st, const struct store_opts *o)
+{
+	struct fw_err err;
+	json_t *doc = NULL;
+	int64_t id;
+	int rc;
+
+	if (o->n_args != 2)
+		return cli_usage_error("sandbox", "show needs one job id");
+	rc = parse_id("sandbox", o->args[1], &id);
+	if (rc != CLI_OK)
+		return rc;
+	fw_err_clear(&err);
+	rc = fw_store_sandbox_show(st, id, &doc, &err);
+	if (rc != 0) {
+		fprintf(stderr, "fwgate sandbox: %s\n", fw_err_msg(&err));
+		return CLI_ERROR;
+	}
+	rc = print_json(doc);
+	json_decref(doc);
+	return rc;
+}
+
+static int sandbox_retry(struct fw_store *st, const struct store_opts *o)
+{
+	struct fw_err err;
+	unsigned reopened = 0;
+	int64_t id;
+	int rc;
+
+	if (o->n_args != 2)
+		return cli_usage_error("sandbox", "retry needs one job id");
+	rc = parse_id("sandbox", o->args[1], &id);
+	if (rc != CLI_OK)
+		return rc;
+	fw_err_clear(&err);
+	if (fw_store_sandbox_retry(st, id, reviewer(o), &reopened, &err) != 0) {
+		fprintf(stderr, "fwgate sandbox: %s\n", fw_err_msg(&err));
+		return CLI_ERROR;
+	}
+	printf("sandbox job %lld queued again by %s; %u object(s) pending again (the running gateway picks it up)\n",
+	       (long long)id, reviewer(o), reopened);
+	return CLI_OK;
+}
+
+int cmd_sandbox(struct cli_ctx *ctx, int argc, char **argv)
+{
+	struct fw_store *st = NULL;
+	struct store_opts o;
+	const char *sub;
+	int rc = parse_opts("sandbox", argc, argv, &o);
+
+	if (rc != CLI_OK)
+		return rc;
+	if (o.n_args == 0)
+		return cli_usage_error("sandbox", "needs list, show or retry");
+	sub = o.args[0];
+	if (strcmp(sub, "list") != 0 && strcmp(sub, "show") != 0 && strcmp(sub, "retry") != 0)
+		return cli_usage_error("sandbox", "unknown subcommand \"%s\"", sub);
+	if (strcmp(sub, "list") == 0 && o.n_args != 1)
+		return cli_usage_error("sandbox", "list takes no argument");
+	if (o.reason != NULL || o.override_infected || (o.who != NULL && strcmp(sub, "retry") != 0) ||
+	    (o.json && strcmp(sub, "list") != 0))
+		return cli_usage_error("sandbox", "an option that %s does not take", sub);
+	rc = open_store(ctx, "sandbox", &st);
+	if (rc != CLI_OK)
+		return rc;
+	if (strcmp(sub, "list") == 0)
+		rc = sandbox_list(st, &o);
+	else if (strcmp(sub, "show") == 0)
+		rc = sandbox_show(st, &o);
+	else
+		rc = sandbox_retry(st, &o);
 	fw_store_close(st);
 	return rc;
 }

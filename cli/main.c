@@ -112,14 +112,29 @@ static const char usage_quarantine[] =
 	"usage: fwgate quarantine list [--json] | show ID | release ID --reason TEXT [--as NAME]\n"
 	"       [--override-infected] | reject ID --reason TEXT [--as NAME]\n"
 	"\n"
-	"Review of what the gateway holds back. list: quarantined and rejected\n"
+	"Review of what the gateway holds back. list: quarantined, rejected and\n"
+	"pending (under sandbox analysis)\n"
 	"objects (id, state, verdict, size, first seen, URL and reason). show: one\n"
-	"object with its URLs, scans (members, signatures, reasons) and audit rows,\n"
+	"object with its URLs, scans (members, signatures, reasons), sandbox jobs\n"
+	"(with their findings) and audit rows,\n"
 	"as JSON. release: the object is served from then on; an object whose\n"
 	"latest verdict is infected needs --override-infected, a rejected one\n"
 	"cannot be released. reject: the object's hash and URLs are refused from\n"
 	"then on without a fetch. Both are recorded in the audit chain with the\n"
 	"reviewer (--as, default the login name) and the reason.\n";
+
+static const char usage_sandbox[] =
+	"usage: fwgate sandbox list [--json] | show JOB | retry JOB [--as NAME]\n"
+	"\n"
+	"The sandbox queue: one job per member bytes of a type the policy sandboxes\n"
+	"(sandboxing.file_types), judged by [sandbox] backend. list: every job (id,\n"
+	"state queued/running/done/failed, backend, file type, verdict, score,\n"
+	"attempts, when, SHA-256, last error). show: one job with its findings and\n"
+	"the packages that wait on it, as JSON. retry: a done or failed job is\n"
+	"queued again; the packages fwgate quarantined because of it (never the\n"
+	"ones staff reviewed) are pending again and settled from all their jobs.\n"
+	"Audited with --as (default the login name). The running gateway picks\n"
+	"the job up within a second.\n";
 
 static const char usage_audit[] =
 	"usage: fwgate audit list [--json] | fwgate audit verify\n"
@@ -149,6 +164,7 @@ const struct cli_cmd cli_cmds[] = {
 	{ "reload", "make the running gateway reload its signatures", usage_reload, cmd_reload },
 	{ "quarantine", "review held-back downloads: list, show, release, reject", usage_quarantine, cmd_quarantine },
 	{ "audit", "list or verify the audit chain", usage_audit, cmd_audit },
+	{ "sandbox", "the sandbox queue: list, show, retry jobs", usage_sandbox, cmd_sandbox },
 	{ "store", "verify the vetted store's blobs, or collect garbage", usage_store, cmd_store },
 	{ "scan", "inspect files offline with the gateway's pipeline", usage_scan, cmd_scan },
 	{ NULL, NULL, NULL, NULL },

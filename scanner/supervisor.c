@@ -231,6 +231,17 @@ static void worker_fail(struct sup *s, struct worker *w, const char *why)
 	}
 }
 
+/* A package's answer is a verdict document; a sample's is an analysis
+ * or the analyzer's error. Anything else is garbage. */
+static bool answer_valid(const struct job *j, const json_t *doc)
+{
+	const struct scan_job_hdr *h = (const struct scan_job_hdr *)(const void *)j->payload;
+
+	if (h->flags & SCAN_JOB_ANALYZE)
+		return json_is_object(json_object_get(doc, "analysis")) || json_is_string(json_object_get(doc, "error"));
+	return json_is_string(json_object_get(doc, "verdict"));
+}
+
 static void worker_result(struct sup *s, struct worker *w)
 {
 	struct scan_msg m;
@@ -243,7 +254,7 @@ static void worker_result(struct sup *s, struct worker *w)
 		return;
 	}
 	doc = m.type == SCAN_MSG_RESULT && m.n_fds == 0 ? json_loadb(m.payload, m.len, 0, NULL) : NULL;
-	if (w->job == NULL || doc == NULL || !json_is_string(json_object_get(doc, "verdict"))) {
+	if (w->job == NULL || doc == NULL || !answer_valid(w->job, doc)) {
 		json_decref(doc);
 		scan_msg_release(&m);
 		worker_fail(s, w, "scanner worker answered garbage");

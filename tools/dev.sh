@@ -21,7 +21,7 @@ packages=(
 	curl openssl procps
 	# the tests' corpus is made with real tools, and real firmware and
 	# ClamAV's own samples come from Debian packages
-	zip unzip p7zip-full xorriso zstd lz4 lzip cpio xz-utils bzip2 ovmf seabios clamav-testfiles
+	zip unzip p7zip-full xorriso zstd lz4 lzip cpio xz-utils bzip2 ovmf seabios clamav-testfiles nsis-common
 )
 
 install_missing() {

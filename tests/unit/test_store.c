@@ -219,7 +219,7 @@ static void test_open_migrate_twice(void **state)
 	assert_int_equal(fw_store_open(&f->st, f->dir, &err), 0);
 	assert_int_equal(fw_store_open(&again, f->dir, &err), 0);
 	fw_store_close(again);
-	assert_int_equal(raw_int(f, "PRAGMA user_version"), 2);
+	assert_int_equal(raw_int(f, "PRAGMA user_version"), 3);
 	assert_int_equal(raw_int(f, "SELECT count(*) FROM category_domains"), 1);
 	assert_int_equal(raw_int(f, "SELECT count(*) FROM sqlite_master WHERE name = 'objects'"), 1);
 	assert_string_equal(fw_object_state_name(FW_OBJ_RELEASED), "released");
