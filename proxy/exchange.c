@@ -516,6 +516,13 @@ static int fetch_and_vet(struct exch *x, const struct fw_url_entry *stale)
 	}
 	if (res.verdict == FW_VERDICT_PENDING && fw_object_state_servable((enum fw_object_state)state)) {
 		rc = deliver_logged(x, &resp, state == FW_OBJ_RELEASED ? "released" : "clean", object_id);
+	} else if (res.verdict == FW_VERDICT_PENDING && resp.status != 200) {
+		/* Not recorded, so nothing can be judged later: refused. */
+		res.verdict = FW_VERDICT_UNSCANNABLE;
+		snprintf(res.reason, sizeof(res.reason), "a %ld response whose members need the sandbox is never "
+			 "delivered (only a 200 is kept and judged)", resp.status);
+		refuse_verdict(x, &resp, &res, FW_OBJ_QUARANTINED, 0);
+		rc = keep(x);
 	} else if (res.verdict == FW_VERDICT_PENDING) {
 		/* Known bytes, held already (quarantined or rejected earlier). */
 		struct fw_url_entry e;

@@ -163,10 +163,9 @@ static void settle_object(struct fw_sandbox *sb, int64_t object_id)
 
 		if (r < 0)
 			goto out; /* still running: not yet */
-		if (r > rank || worst == NULL) {
-			if (r > rank || (r == rank && worst == NULL))
-				worst = j;
-			rank = r > rank ? r : rank;
+		if (worst == NULL || r > rank) { /* the first job, then the worst one */
+			worst = j;
+			rank = r;
 		}
 	}
 	if (json_array_size(jobs) == 0) {
@@ -553,9 +552,8 @@ void fw_sandbox_jobs_of(struct fw_sandbox *sb, int64_t object_id, char *out, siz
 		return;
 	json_array_foreach(jobs, i, j) {
 		json_int_t id = json_integer_value(json_object_get(j, "id"));
-		char one[24];
 
-		snprintf(one, sizeof(one), "%" JSON_INTEGER_FORMAT, id);
+		/* One row per member: a job linked for two members shows once. */
 		if (i == 0 || json_integer_value(json_object_get(json_array_get(jobs, i - 1), "id")) != id)
 			append_id(out, len, id);
 	}

@@ -233,9 +233,44 @@ static void test_open_migrate_twice(void **state)
 	raw_exec(f, "PRAGMA user_version = 99", SQLITE_OK);
 	assert_int_equal(fw_store_open(&f->st, f->dir, &err), -1);
 	assert_non_null(strstr(fw_err_msg(&err), "newer"));
-	raw_exec(f, "PRAGMA user_version = 2", SQLITE_OK);
+	raw_exec(f, "PRAGMA user_version = 3", SQLITE_OK);
 	fw_err_clear(&err);
 	assert_int_equal(fw_store_open(&f->st, f->dir, &err), 0);
+}
+
+/* A schema-2 store (objects with four states, no sandbox tables) with an
+ * object and its URL is upgraded in place: the object, its URL and its
+ * scan survive the rebuild of objects, and `pending` is accepted after. */
+static void test_migrate_v2_to_v3(void **state)
+{
+	struct fx *f = *state;
+	struct fw_url_entry e;
+	struct fw_err err;
+	int64_t id, p;
+
+	fw_err_clear(&err);
+	commit_ok(f, "https://dl.vendor.example/old.bin", "old content", FW_VERDICT_CLEAN, FW_OBJ_APPROVED, &id);
+	fw_store_close(f->st);
+	f->st = NULL;
+	raw_exec(f, "PRAGMA foreign_keys = OFF;"
+		    "DROP TABLE sandbox_links; DROP TABLE sandbox_jobs;"
+		    "CREATE TABLE objects_v2 (id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE CHECK (length(sha256) = 64),"
+		    " size INTEGER NOT NULL CHECK (size >= 0), mime TEXT NOT NULL DEFAULT '', file_type TEXT NOT NULL DEFAULT '',"
+		    " state TEXT NOT NULL CHECK (state IN ('approved', 'quarantined', 'rejected', 'released')),"
+		    " blob TEXT NOT NULL DEFAULT 'present' CHECK (blob IN ('present', 'missing', 'collected')),"
+		    " first_seen INTEGER NOT NULL, review_reason TEXT, reviewed_by TEXT, reviewed_at INTEGER);"
+		    "INSERT INTO objects_v2 SELECT * FROM objects; DROP TABLE objects;"
+		    "ALTER TABLE objects_v2 RENAME TO objects;"
+		    "CREATE INDEX objects_state ON objects (state, first_seen);"
+		    "PRAGMA user_version = 2", SQLITE_OK);
+	if (fw_store_open(&f->st, f->dir, &err) != 0)
+		fail_msg("upgrade: %s", fw_err_msg(&err));
+	assert_int_equal(raw_int(f, "PRAGMA user_version"), 3);
+	assert_int_equal(fw_store_lookup_url(f->st, "https://dl.vendor.example/old.bin", &e, &err), 1);
+	assert_int_equal(e.object_id, id);
+	assert_int_equal(e.state, FW_OBJ_APPROVED);
+	assert_int_equal(raw_int(f, "SELECT count(*) FROM scans"), 1);
+	commit_ok(f, "https://dl.vendor.example/new.zip", "new content", FW_VERDICT_PENDING, FW_OBJ_PENDING, &p);
 }
 
 static void test_commit_clean(void **state)
@@ -781,6 +816,182 @@ static void test_threads(void **state)
 	assert_int_equal(raw_int(f, "SELECT count(*) FROM audit"), 80);
 }
 
+
+/* ------------------------------------------------------------ sandbox queue */
+
+static const char SHA_A[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+static const char SHA_B[] = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+static int64_t attach(struct fx *f, int64_t obj, const char *path, const char *sha, int64_t reuse_since, bool *created)
+{
+	const struct fw_sandbox_member m = { .path = path, .sha256 = sha, .file_type = "firmware_image" };
+	struct fw_err err;
+	int64_t job = 0;
+
+	fw_err_clear(&err);
+	if (fw_store_sandbox_attach(f->st, obj, &m, "local", reuse_since, &job, created, &err) != 0)
+		fail_msg("attach: %s", fw_err_msg(&err));
+	return job;
+}
+
+static void claim(struct fx *f, int64_t want)
+{
+	struct fw_sandbox_job j;
+	struct fw_err err;
+
+	fw_err_clear(&err);
+	assert_int_equal(fw_store_sandbox_claim(f->st, "local", &j, &err), 1);
+	assert_int_equal(j.id, want);
+	assert_int_equal(j.state, FW_JOB_RUNNING);
+}
+
+/* Pending objects: jobs shared by the same bytes, reused when done and
+ * fresh, never when failed; settle approves (blob into objects/) or
+ * quarantines; a rejected object is left alone. */
+static void test_sandbox_jobs_and_settle(void **state)
+{
+	struct fx *f = *state;
+	enum fw_object_state st;
+	struct fw_sandbox_job j;
+	struct fw_err err;
+	json_t *findings = json_pack("{s:s}", "backend", "local"), *list = NULL;
+	int64_t p1, p2, p3, ja, ja2, jb, ids[4];
+	char blob[700], sha[65];
+	bool created;
+	size_t n;
+
+	fw_err_clear(&err);
+	commit_ok(f, "https://dl.vendor.example/p1.zip", "package one", FW_VERDICT_PENDING, FW_OBJ_PENDING, &p1);
+	commit_ok(f, "https://dl.vendor.example/p2.zip", "package two", FW_VERDICT_PENDING, FW_OBJ_PENDING, &p2);
+	sha256_hex("package one", 11, sha);
+	blob_path(f, "quarantine", sha, blob, sizeof(blob));
+	assert_true(exists(blob)); /* pending: kept in quarantine/, never served */
+	assert_int_equal(fw_store_open_blob(f->st, sha, &(int){ 0 }, &(uint64_t){ 0 }, &err), -1);
+
+	ja = attach(f, p1, "p1.zip!a.bin", SHA_A, 0, &created);
+	assert_true(created);
+	jb = attach(f, p1, "p1.zip!b.bin", SHA_B, 0, &created);
+	assert_true(created);
+	ja2 = attach(f, p2, "p2.zip!a.bin", SHA_A, 0, &created);
+	assert_false(created); /* the same bytes share the queued job */
+	assert_int_equal(ja, ja2);
+
+	claim(f, ja);
+	assert_int_equal(fw_store_sandbox_done(f->st, ja, "benign", 5, findings, &err), 0);
+	assert_int_equal(fw_store_sandbox_waiting(f->st, ja, ids, 4, &n, &err), 0);
+	assert_int_equal(n, 2);
+	/* Wrong inputs are refused, and a job not running cannot end again. */
+	assert_int_equal(fw_store_sandbox_done(f->st, ja, "maybe", 5, findings, &err), -1);
+	assert_int_equal(fw_store_sandbox_done(f->st, ja, "benign", 101, findings, &err), -1);
+	assert_int_equal(fw_store_sandbox_done(f->st, ja, "benign", 5, findings, &err), -1);
+
+	/* b fails once (queued again, due later), then for good. */
+	claim(f, jb);
+	assert_int_equal(fw_store_sandbox_failed(f->st, jb, "service down", (int64_t)time(NULL) + 3600, &err), 0);
+	assert_int_equal(fw_store_sandbox_claim(f->st, "local", &j, &err), 0); /* not due yet */
+	assert_int_equal(fw_store_sandbox_get(f->st, jb, &j, &err), 1);
+	assert_int_equal(j.state, FW_JOB_QUEUED);
+	assert_string_equal(j.error, "service down");
+
+	/* A done, fresh verdict is reused by a third package; not a stale one. */
+	commit_ok(f, "https://dl.vendor.example/p3.zip", "package three", FW_VERDICT_PENDING, FW_OBJ_PENDING, &p3);
+	assert_int_equal(attach(f, p3, "p3.zip!a.bin", SHA_A, (int64_t)time(NULL) - 60, &created), ja);
+	assert_false(created);
+	assert_true(attach(f, p3, "p3.zip!a2.bin", SHA_A, (int64_t)time(NULL) + 60, &created) != ja);
+	assert_true(created);
+
+	/* Settling: clean approves p2 (its blob moves), not-clean quarantines p1. */
+	assert_int_equal(fw_store_settle(f->st, p2, FW_VERDICT_CLEAN, "sandbox: benign", &st, &err), 0);
+	assert_int_equal(st, FW_OBJ_APPROVED);
+	sha256_hex("package two", 11, sha);
+	blob_path(f, "objects", sha, blob, sizeof(blob));
+	assert_true(exists(blob));
+	assert_int_equal(fw_store_settle(f->st, p1, FW_VERDICT_UNSCANNABLE, "job failed", &st, &err), 0);
+	assert_int_equal(st, FW_OBJ_QUARANTINED);
+	/* Once settled, settling again changes nothing. */
+	assert_int_equal(fw_store_settle(f->st, p2, FW_VERDICT_INFECTED, "late", &st, &err), 0);
+	assert_int_equal(st, FW_OBJ_APPROVED);
+	assert_int_equal(fw_store_settle(f->st, p2, FW_VERDICT_PENDING, "no", &st, &err), -1);
+
+	/* Staff reject p3 while pending: settling leaves it rejected. */
+	assert_int_equal(fw_store_reject(f->st, p3, "not ours", "alice", &err), 0);
+	assert_int_equal(fw_store_settle(f->st, p3, FW_VERDICT_CLEAN, "benign", &st, &err), 0);
+	assert_int_equal(st, FW_OBJ_REJECTED);
+
+	/* Retry: a queued job cannot; after it failed for good it can, and
+	 * brings back p1 (quarantined by fwgate), audited. */
+	assert_int_equal(fw_store_sandbox_retry(f->st, jb, "bob", &(unsigned){ 0 }, &err), -1);
+	assert_int_equal(fw_store_sandbox_resume(f->st, &(unsigned){ 0 }, &err), 0);
+	{
+		sqlite3 *db = raw_db(f);
+
+		assert_int_equal(sqlite3_exec(db, "UPDATE sandbox_jobs SET next_at = 0", NULL, NULL, NULL), SQLITE_OK);
+		sqlite3_close(db);
+	}
+	claim(f, jb);
+	assert_int_equal(fw_store_sandbox_failed(f->st, jb, "service down again", 0, &err), 0);
+	{
+		unsigned reopened = 0;
+
+		assert_int_equal(fw_store_sandbox_retry(f->st, jb, "bob", &reopened, &err), 0);
+		assert_int_equal(reopened, 1);
+	}
+	assert_int_equal(fw_store_object_state(f->st, p1, &st, &err), 1);
+	assert_int_equal(st, FW_OBJ_PENDING);
+	assert_int_equal(fw_store_sandbox_get(f->st, jb, &j, &err), 1);
+	assert_int_equal(j.state, FW_JOB_QUEUED);
+	assert_int_equal(j.attempts, 0);
+
+	/* Views. */
+	assert_int_equal(fw_store_sandbox_object_jobs(f->st, p1, &list, &err), 0);
+	assert_int_equal(json_array_size(list), 2);
+	json_decref(list);
+	assert_int_equal(fw_store_sandbox_list(f->st, &list, &err), 0);
+	assert_int_equal(json_array_size(list), 3);
+	json_decref(list);
+	assert_int_equal(fw_store_sandbox_show(f->st, 999, &list, &err), 1);
+	assert_int_equal(fw_store_pending_docs(f->st, &list, &err), 0);
+	assert_int_equal(json_array_size(list), 1); /* p1 again */
+	json_decref(list);
+	json_decref(findings);
+}
+
+/* A job left running by a crash is queued again at the next start, and
+ * keeps the service's task id. */
+static void test_sandbox_resume(void **state)
+{
+	struct fx *f = *state;
+	struct fw_sandbox_job j;
+	struct fw_err err;
+	unsigned n = 0;
+	int64_t p, job;
+	bool created;
+
+	fw_err_clear(&err);
+	commit_ok(f, "https://dl.vendor.example/r.zip", "resume me", FW_VERDICT_PENDING, FW_OBJ_PENDING, &p);
+	job = attach(f, p, "r.zip!a.bin", SHA_A, 0, &created);
+	claim(f, job);
+	assert_int_equal(fw_store_sandbox_set_external(f->st, job, "42", &err), 0);
+	fw_store_close(f->st);
+	assert_int_equal(fw_store_open(&f->st, f->dir, &err), 0);
+	assert_int_equal(fw_store_sandbox_resume(f->st, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(fw_store_sandbox_claim(f->st, "cape", &j, &err), 1);
+	assert_int_equal(j.id, job);
+	assert_int_equal(j.attempts, 2);
+	assert_string_equal(j.external_id, "42");
+	assert_string_equal(j.backend, "cape");
+	/* Bad members are refused before anything is written. */
+	{
+		const struct fw_sandbox_member bad = { .path = "x", .sha256 = "not-a-hash", .file_type = "pe" };
+		int64_t id;
+
+		assert_int_equal(fw_store_sandbox_attach(f->st, p, &bad, "local", 0, &id, &created, &err), -1);
+		assert_int_equal(fw_store_sandbox_attach(f->st, p, &(struct fw_sandbox_member){ "x", SHA_A, "pe" },
+							 "none", 0, &id, &created, &err), -1);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -799,6 +1010,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_gc, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_commit_refusals, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_threads, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_sandbox_jobs_and_settle, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v2_to_v3, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_sandbox_resume, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
