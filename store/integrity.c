@@ -426,6 +426,8 @@ int fw_store_gc(struct fw_store *st, unsigned *removed, struct fw_err *err)
 		*removed += (unsigned)r;
 	}
 	rc = integ_empty_damaged(st, removed, err);
+	if (rc == 0)
+		rc = store_sandbox_gc_samples_locked(st, removed, err);
 out:
 	store_unlock(st);
 	integ_recs_free(&recs);

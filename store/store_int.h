@@ -129,6 +129,14 @@ void store_hex(const unsigned char *md, char hex[FW_SHA256_HEX_LEN + 1]) FW_NONN
 int store_sandbox_object_jobs_locked(struct fw_store *st, int64_t object_id, json_t **out, struct fw_err *err)
 	FW_WUR FW_NONNULL(1, 3);
 
+/* Removes sandbox samples (<state>/samples/<sha256>) no job needs any
+ * more: none queued, running or failed (a failed job may be retried) for
+ * those bytes, and older than an hour (a sample just kept by a scan may not
+ * have its job yet); also temporary files a crash left there. Adds to
+ * *removed. Under the caller's lock. */
+int store_sandbox_gc_samples_locked(struct fw_store *st, unsigned *removed, struct fw_err *err)
+	FW_WUR FW_NONNULL(1, 2);
+
 /* ------------------------------------------------------------ audit.c */
 
 /* Appends one row inside the caller's open transaction. object_id <= 0

@@ -171,8 +171,10 @@ int fw_store_reconcile(struct fw_store *st, FILE *report, unsigned *diffs, struc
 	FW_WUR FW_NONNULL(1, 2, 3);
 
 /* Removes blobs no URL references any more (their objects stay as
- * history), except quarantined ones (evidence for the reviewer), and
- * moved-aside files. *removed counts them. */
+ * history), except quarantined and pending ones (evidence for the
+ * reviewer, bytes under analysis), moved-aside files, and sandbox samples
+ * (<state>/samples) older than an hour that no queued, running or failed
+ * job needs. *removed counts them. */
 int fw_store_gc(struct fw_store *st, unsigned *removed, struct fw_err *err) FW_WUR FW_NONNULL(1, 2);
 
 /* ------------------------------------------------------------ sandbox jobs

@@ -981,6 +981,32 @@ static void test_sandbox_resume(void **state)
 	assert_int_equal(j.attempts, 2);
 	assert_string_equal(j.external_id, "42");
 	assert_string_equal(j.backend, "cape");
+	/* gc: a sample an unfinished job needs stays; an old one no job
+	 * needs goes, as does a crash's temporary file; a fresh one stays. */
+	{
+		char d[700], pa[800], pb[800], pt[800], pc[800];
+		const struct timespec ts[2] = { { 1000, 0 }, { 1000, 0 } };
+		unsigned removed = 0;
+
+		snprintf(d, sizeof(d), "%s/samples", f->dir);
+		assert_int_equal(mkdir(d, 0700), 0);
+		snprintf(pa, sizeof(pa), "%s/%s", d, SHA_A);
+		snprintf(pb, sizeof(pb), "%s/%s", d, SHA_B);
+		snprintf(pt, sizeof(pt), "%s/.in-1-0", d);
+		snprintf(pc, sizeof(pc), "%s/cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc", d);
+		tu_write(d, SHA_A, "a", 1, pc, sizeof(pc));
+		tu_write(d, SHA_B, "b", 1, pc, sizeof(pc));
+		tu_write(d, ".in-1-0", "t", 1, pc, sizeof(pc));
+		tu_write(d, "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc", "c", 1, pc, sizeof(pc));
+		assert_int_equal(utimensat(AT_FDCWD, pa, ts, 0), 0);
+		assert_int_equal(utimensat(AT_FDCWD, pb, ts, 0), 0);
+		assert_int_equal(utimensat(AT_FDCWD, pt, ts, 0), 0);
+		assert_int_equal(fw_store_gc(f->st, &removed, &err), 0);
+		assert_true(exists(pa));   /* job running */
+		assert_false(exists(pb));  /* no job */
+		assert_false(exists(pt));
+		assert_true(exists(pc));   /* fresh */
+	}
 	/* Bad members are refused before anything is written. */
 	{
 		const struct fw_sandbox_member bad = { .path = "x", .sha256 = "not-a-hash", .file_type = "pe" };
