@@ -82,8 +82,11 @@ static const struct verdict {
 
 /* ------------------------------------------------------------ state */
 
-enum mode { MODE_OK, MODE_ERROR, MODE_HANG };
-static const char *const mode_names[] = { "ok", "error", "hang" };
+/* ok; error: 500 to everything; hang: 30 s, then 500; garbage: 200 with a
+ * body that is not JSON; badscore: reports carry a malscore of 42 (CAPE's
+ * scale is 0..10). */
+enum mode { MODE_OK, MODE_ERROR, MODE_HANG, MODE_GARBAGE, MODE_BADSCORE };
+static const char *const mode_names[] = { "ok", "error", "hang", "garbage", "badscore" };
 
 enum tstate { TS_PENDING, TS_RUNNING, TS_REPORTED, TS_FAILED };
 static const char *const tstate_names[] = { "pending", "running", "reported", "failed_analysis" };
@@ -473,8 +476,17 @@ static enum MHD_Result do_report(const struct call *c)
 	switch (task_state(&t)) {
 	case TS_FAILED:
 		return reply_error(c, MHD_HTTP_OK, "Analysis failed");
-	case TS_REPORTED:
-		return reply_json(c, MHD_HTTP_OK, report_json(&t, c->rq->id));
+	case TS_REPORTED: {
+		json_t *r = report_json(&t, c->rq->id);
+		bool bad;
+
+		pthread_mutex_lock(&c->svc->lock);
+		bad = c->svc->mode == MODE_BADSCORE;
+		pthread_mutex_unlock(&c->svc->lock);
+		if (bad && r != NULL)
+			json_object_set_new(r, "malscore", json_real(42.0));
+		return reply_json(c, MHD_HTTP_OK, r);
+	}
 	case TS_PENDING:
 	case TS_RUNNING:
 		break;
@@ -609,7 +621,9 @@ static enum MHD_Result dispatch(const struct call *c)
 		m = apiv2_seen(c->svc);
 		if (m == MODE_HANG)
 			hang(c->svc);
-		if (m != MODE_OK)
+		if (m == MODE_GARBAGE)
+			return reply(c, MHD_HTTP_OK, "application/json", strdup("{\"error\": false, \"data\": [unclosed"));
+		if (m == MODE_ERROR || m == MODE_HANG)
 			return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/html", strdup(broken_page));
 	}
 	if (rq->route == R_NONE)

@@ -297,6 +297,46 @@ check "cape: staff retry the failed job" "$FW" sandbox retry "$DOWN_JOB" --as te
 fetch_until "$BASE/c_down.zip" 200 30
 check "cape: after the retry the package is approved and served" cmp -s "$T/body" "$T/www/c_down.zip"
 
+# A service that answers garbage, or a malscore off CAPE's 0..10 scale:
+# never taken for a verdict; the package fails closed.
+printf 'garbage answers\n' >"$T/mk/c_garbage.txt"
+printf 'bad score\n' >"$T/mk/c_badscore.txt"
+(cd "$T/mk" && zip -q -0 "$T/www/c_garbage.zip" c_garbage.txt && zip -q -0 "$T/www/c_badscore.zip" c_badscore.txt) || exit 1
+for m in garbage badscore; do
+	cape_mode "$m"
+	fetch_until "$BASE/c_$m.zip" 403 30
+	check "cape: a service answering $m: refused, 403" [ "$CODE" = 403 ]
+	check "cape: ... held as unscannable" grep -q "unscannable" "$T/body"
+	id=$(qid "$CONFC" "$BASE/c_$m.zip")
+	"$FW" quarantine show "$id" -c "$CONFC" >"$T/c$m.json"
+	check "cape: ... the job says why ($(jq_py 'd["sandbox"][0]["error"][:60]' <"$T/c$m.json"))" \
+		[ "$(jq_py 'd["sandbox"][0]["state"]' <"$T/c$m.json")" = failed ]
+done
+check "cape: garbage is named as not JSON" grep -q "not a JSON object" "$T/cgarbage.json"
+check "cape: the bad score is named" grep -q "outside 0..10" "$T/cbadscore.json"
+cape_mode ok
+
+# A wrong token: the service refuses (401), the package fails closed.
+printf 'wrong-token\n' >"$T/wrong.token"
+SW=$T/state-wrong
+GPW=$(free_port)
+make_conf "$T/wrong.conf" "$SW" "$GPW" "$T/events-wrong.log" "backend = cape" "url = http://127.0.0.1:$CP" \
+	"token_file = $T/wrong.token" "hold_seconds = 5" "retries = 0"
+GP0=$GP GCA0=$GCA
+kill "$FWPID"; wait "$FWPID" 2>/dev/null
+start_fwgate wrong "$T/wrong.conf"
+GP=$GPW GCA=$SW/ca/ca.crt
+fetch_until "$BASE/c_ok.zip" 403 20
+check "cape: a wrong token: refused, 403" [ "$CODE" = 403 ]
+check "cape: ... the job failed on HTTP 401" \
+	sh -c "'$FW' sandbox list --json -c '$T/wrong.conf' | grep -q 'HTTP 401'"
+kill "$FWPID"; wait "$FWPID" 2>/dev/null
+GP=$(free_port)
+make_conf "$CONFC" "$SC" "$GP" "$EVC" "backend = cape" "url = http://127.0.0.1:$CP" "token_file = $T/cape.token" \
+	"hold_seconds = 2" "retries = 1" "timeout_seconds = 60" "runners = 1"
+start_fwgate cape1b "$CONFC"
+GCA=$GCA0
+
 # Restart: one job running at the service, one queued behind it (one
 # runner); the gateway stops; the next start finishes both.
 fetch "$BASE/c_restart.zip"
