@@ -5,6 +5,7 @@
 
 #include "cli/cli.h"
 #include "cli/cli_policy.h"
+#include "fwgate/sandbox.h"
 #include "fwgate/policy.h"
 
 int cli_load_policy(const struct fw_config *cfg, const char *file, const char *rule,
@@ -90,6 +91,7 @@ int cmd_policy(struct cli_ctx *ctx, int argc, char **argv)
 int cmd_config(struct cli_ctx *ctx, int argc, char **argv)
 {
 	struct fw_policy *pol = NULL;
+	struct fw_err err;
 	int rc;
 
 	if (argc < 2)
@@ -105,6 +107,13 @@ int cmd_config(struct cli_ctx *ctx, int argc, char **argv)
 	rc = cli_load_policy(ctx->cfg, NULL, NULL, &pol);
 	if (rc != CLI_OK)
 		return rc;
+	/* What `fwgate run` would refuse at start, refused here too. */
+	fw_err_clear(&err);
+	if (fw_sandbox_check(ctx->cfg, pol, &err) != 0) {
+		fprintf(stderr, "fwgate config: %s\n", fw_err_msg(&err));
+		fw_policy_free(pol);
+		return CLI_ERROR;
+	}
 	fw_config_dump(ctx->cfg, stdout);
 	fw_policy_free(pol);
 	return CLI_OK;

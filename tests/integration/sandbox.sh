@@ -237,6 +237,10 @@ make_conf "$CONFN" "$T/state-none" "$(free_port)" "$T/none.log" "backend = none"
 rc=$?
 check "none: a sandboxing policy with backend none does not start (exit $rc)" [ "$rc" != 0 ]
 check "none: the error says why" grep -q "backend is none" "$T/none.err"
+check "none: fwgate config check refuses it too" not "$FW" config check -c "$CONFN" >/dev/null 2>&1
+printf '[sandbox]\nbackend = cape\nurl = ftp://sandbox.example/\n' >"$T/badurl.conf"
+check "cape: a non-HTTP url is refused by config check" \
+	sh -c "'$FW' config check -c '$T/badurl.conf' 2>&1 >/dev/null | grep -q 'only http:// and https://'"
 
 # ============================================================ cape backend
 "$CAPE" --port-file "$T/cape.port" --token s3cret --log "$T/cape.log" --slow-seconds 4 --max-seconds 300 \
