@@ -5,8 +5,8 @@
 
 #include "cli/cli.h"
 #include "cli/cli_policy.h"
-#include "fwgate/sandbox.h"
 #include "fwgate/policy.h"
+#include "fwgate/sandbox.h"
 
 int cli_load_policy(const struct fw_config *cfg, const char *file, const char *rule,
 		    struct fw_policy **out)

@@ -13,11 +13,11 @@
 
 #include "cli/cli.h"
 #include "cli/cli_policy.h"
-#include "fwgate/sandbox.h"
 #include "fwgate/allowlist.h"
 #include "fwgate/event.h"
 #include "fwgate/fileio.h"
 #include "fwgate/proxy.h"
+#include "fwgate/sandbox.h"
 #include "fwgate/scanner.h"
 #include "fwgate/store.h"
 #include "fwgate_build.h"
