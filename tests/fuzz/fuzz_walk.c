@@ -67,6 +67,7 @@ static void fuzz_init(void)
 	fz.ctx.typer = fz.typer;
 	fz.ctx.queue = fz.queue;
 	fz.ctx.tmp_dir_fd = open(fz.dir, O_RDONLY | O_DIRECTORY);
+	fz.ctx.samples_dir_fd = -1;
 	scan_limits_from_config(&fz.ctx.limits, &fz.cfg);
 	/* Small limits, so that bombs the mutations make stay cheap. */
 	fz.ctx.limits.max_members = 2000;

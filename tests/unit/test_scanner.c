@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <dirent.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,6 +23,7 @@
 #include <cmocka.h>
 
 #include "fwgate/config.h"
+#include "fwgate/policy.h"
 #include "fwgate/scanner.h"
 #include "scanner/scan_int.h"
 #include "testutil.h"
@@ -241,6 +244,7 @@ static int walk_setup(void **state)
 	f->ctx.queue = f->queue;
 	f->ctx.tmp_dir_fd = open(f->dir, O_RDONLY | O_DIRECTORY);
 	assert_true(f->ctx.tmp_dir_fd >= 0);
+	f->ctx.samples_dir_fd = -1;
 	scan_limits_from_config(&f->ctx.limits, &f->cfg);
 	*state = f;
 	return 0;
@@ -357,6 +361,68 @@ static void test_walk_clean_and_infected(void **state)
 	assert_true(has_reason(doc, "signature Unit.Test.EICAR"));
 	assert_true(has_reason(doc, "in pkg.tar.gz!inner.zip!eicar.com"));
 	json_decref(doc);
+}
+
+static unsigned count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	unsigned n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* Members of the types the sandbox judges are listed in sandbox[] (the
+ * package too) and kept as samples named by their hash (not the package:
+ * its caller keeps it); other types are not. */
+static void test_walk_sandbox_samples(void **state)
+{
+	struct walk_fixture *f = *state;
+	static unsigned char buf[1 << 16], inner[1 << 14];
+	const struct member in[] = { { "fw.bin", "firmware bytes", 14, 0, NULL } };
+	struct member outer[2];
+	char sdir[1024], sample[1200];
+	const char *sha;
+	json_t *doc, *sb;
+	struct stat st;
+	size_t n, ni;
+
+	snprintf(sdir, sizeof(sdir), "%s/samples", f->dir);
+	assert_int_equal(mkdir(sdir, 0700), 0);
+	f->ctx.samples_dir_fd = open(sdir, O_RDONLY | O_DIRECTORY);
+	assert_true(f->ctx.samples_dir_fd >= 0);
+	f->ctx.sandbox_types = 1u << FW_FT_ARCHIVE;
+	ni = make_archive(ARCHIVE_FORMAT_ZIP, ARCHIVE_FILTER_NONE, in, 1, inner, sizeof(inner));
+	outer[0] = (struct member){ "readme.txt", "hello", 5, 0, NULL };
+	outer[1] = (struct member){ "inner.zip", inner, ni, 0, NULL };
+	n = make_archive(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, ARCHIVE_FILTER_NONE, outer, 2, buf, sizeof(buf));
+	doc = walk_bytes(f, "pkg.tar", buf, n);
+	assert_string_equal(verdict_of(doc), "clean");
+	sb = json_object_get(doc, "sandbox");
+	assert_int_equal(json_array_size(sb), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(sb, 0), "path")), "pkg.tar");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(sb, 1), "path")), "pkg.tar!inner.zip");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(sb, 1), "file_type")), "archive");
+	sha = json_string_value(json_object_get(json_array_get(sb, 1), "sha256"));
+	snprintf(sample, sizeof(sample), "%s/%s", sdir, sha);
+	assert_int_equal(stat(sample, &st), 0);
+	assert_int_equal((size_t)st.st_size, ni);
+	/* Only that one: the root is not copied, readme and fw.bin are other. */
+	assert_int_equal(count_entries(sdir), 1);
+	json_decref(doc);
+	/* No types asked for: nothing listed. */
+	f->ctx.sandbox_types = 0;
+	doc = walk_bytes(f, "pkg.tar", buf, n);
+	assert_int_equal(json_array_size(json_object_get(doc, "sandbox")), 0);
+	json_decref(doc);
+	close(f->ctx.samples_dir_fd);
+	f->ctx.samples_dir_fd = -1;
+	unlink(sample);
+	rmdir(sdir);
 }
 
 static void test_walk_limits(void **state)
@@ -537,6 +603,7 @@ int main(void)
 		cmocka_unit_test(test_landlock),
 		cmocka_unit_test_setup_teardown(test_walk_clean_and_infected, walk_setup, walk_teardown),
 		cmocka_unit_test_setup_teardown(test_walk_limits, walk_setup, walk_teardown),
+		cmocka_unit_test_setup_teardown(test_walk_sandbox_samples, walk_setup, walk_teardown),
 		cmocka_unit_test_setup_teardown(test_walk_hostile_names_and_corruption, walk_setup, walk_teardown),
 	};
 
