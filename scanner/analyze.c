@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -472,6 +473,7 @@ int analyze_fd(int fd, const struct analyze_rules *rules, const struct analyze_l
 	struct analyze_limits def;
 	struct stat st;
 	uint8_t *buf = NULL;
+	void *map;
 	size_t n, got = 0;
 	int rc = -1;
 
@@ -489,7 +491,18 @@ int analyze_fd(int fd, const struct analyze_rules *rules, const struct analyze_l
 	if (st.st_size < 0 || (uint64_t)st.st_size > lim->max_bytes)
 		return an_too_big((uint64_t)st.st_size, lim, err);
 	n = (size_t)st.st_size;
-	buf = malloc(n > 0 ? n : 1);
+	if (n == 0)
+		return analyze_buffer(NULL, 0, rules, lim, out, err);
+	/* Mapped, not copied: a large image costs page cache, which the
+	 * kernel can reclaim, rather than the worker's own memory. */
+	map = mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (map != MAP_FAILED) {
+		(void)madvise(map, n, MADV_SEQUENTIAL);
+		rc = analyze_buffer(map, n, rules, lim, out, err);
+		munmap(map, n);
+		return rc;
+	}
+	buf = malloc(n);
 	if (buf == NULL)
 		return fw_err_set(err, "out of memory");
 	while (got < n) {
