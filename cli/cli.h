@@ -41,6 +41,14 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) FW_PRINTF(2, 3);
 /* True for "-x" and "--xyz" (but not "-" alone). */
 bool cli_is_option(const char *arg);
 
+/* A new private directory $TMPDIR/fwgate-scan-XXXXXX (or under /tmp), and
+ * its removal with the files in it (one level). */
+int cli_tmp_dir_make(char *dir, size_t len);
+void cli_tmp_dir_remove(const char *dir);
+
+/* fwgate sandbox analyze FILE... [--json] (cmd_analyze.c). */
+int cli_sandbox_analyze(struct cli_ctx *ctx, char *const *files, int n, bool json);
+
 int cmd_help(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_version(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_run(struct cli_ctx *ctx, int argc, char **argv);

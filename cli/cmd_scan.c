@@ -126,7 +126,7 @@ static void print_json(const struct scan_file *f, const char *engine)
 
 /* A private directory for unpacked members (unnamed files) and ClamAV's
  * temporary files; emptied and removed at the end. */
-static int tmp_dir_make(char *dir, size_t len)
+int cli_tmp_dir_make(char *dir, size_t len)
 {
 	const char *base = getenv("TMPDIR");
 
@@ -137,7 +137,7 @@ static int tmp_dir_make(char *dir, size_t len)
 	return 0;
 }
 
-static void tmp_dir_remove(const char *dir)
+void cli_tmp_dir_remove(const char *dir)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
@@ -246,7 +246,7 @@ int cmd_scan(struct cli_ctx *ctx, int argc, char **argv)
 	r.files = calloc(n, sizeof(*r.files));
 	pthread_mutex_init(&r.lock, NULL);
 	pthread_cond_init(&r.cond, NULL);
-	if (r.files == NULL || tmp_dir_make(tmp, sizeof(tmp)) != 0) {
+	if (r.files == NULL || cli_tmp_dir_make(tmp, sizeof(tmp)) != 0) {
 		fprintf(stderr, "fwgate scan: cannot prepare a temporary directory: %s\n", strerror(errno));
 		free(r.files);
 		free(paths);
@@ -282,7 +282,7 @@ out:
 		if (r.files[i].fd >= 0)
 			close(r.files[i].fd);
 	}
-	tmp_dir_remove(tmp);
+	cli_tmp_dir_remove(tmp);
 	pthread_cond_destroy(&r.cond);
 	pthread_mutex_destroy(&r.lock);
 	free(r.files);

@@ -401,17 +401,45 @@ static int sandbox_retry(struct fw_store *st, const struct store_opts *o)
 	return CLI_OK;
 }
 
+/* analyze: files, not jobs; any number of them, --json only. */
+static int sandbox_analyze_args(struct cli_ctx *ctx, int argc, char **argv)
+{
+	char **files = calloc((size_t)argc, sizeof(*files));
+	bool json = false;
+	int n = 0, rc;
+
+	if (files == NULL)
+		return CLI_ERROR;
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0) {
+			json = true;
+		} else if (cli_is_option(argv[i])) {
+			free(files);
+			return cli_usage_error("sandbox", "analyze takes no option \"%s\"", argv[i]);
+		} else {
+			files[n++] = argv[i];
+		}
+	}
+	rc = cli_sandbox_analyze(ctx, files, n, json);
+	free(files);
+	return rc;
+}
+
 int cmd_sandbox(struct cli_ctx *ctx, int argc, char **argv)
 {
 	struct fw_store *st = NULL;
 	struct store_opts o;
 	const char *sub;
-	int rc = parse_opts("sandbox", argc, argv, &o);
+	int rc;
+
+	if (argc > 1 && strcmp(argv[1], "analyze") == 0)
+		return sandbox_analyze_args(ctx, argc, argv);
+	rc = parse_opts("sandbox", argc, argv, &o);
 
 	if (rc != CLI_OK)
 		return rc;
 	if (o.n_args == 0)
-		return cli_usage_error("sandbox", "needs list, show or retry");
+		return cli_usage_error("sandbox", "needs list, show, retry or analyze");
 	sub = o.args[0];
 	if (strcmp(sub, "list") != 0 && strcmp(sub, "show") != 0 && strcmp(sub, "retry") != 0)
 		return cli_usage_error("sandbox", "unknown subcommand \"%s\"", sub);

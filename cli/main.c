@@ -128,6 +128,7 @@ static const char usage_quarantine[] =
 
 static const char usage_sandbox[] =
 	"usage: fwgate sandbox list [--json] | show JOB | retry JOB [--as NAME]\n"
+	"       | analyze FILE... [--json]\n"
 	"\n"
 	"The sandbox queue: one job per member bytes of a type the policy sandboxes\n"
 	"(sandboxing.file_types), judged by [sandbox] backend. list: every job (id,\n"
@@ -137,7 +138,12 @@ static const char usage_sandbox[] =
 	"queued again; the packages fwgate quarantined because of it (never the\n"
 	"ones staff reviewed) are pending again and settled from all their jobs.\n"
 	"Audited with --as (default the login name). The running gateway picks\n"
-	"the job up within a second.\n";
+	"the job up within a second. analyze: the local backend offline, nothing\n"
+	"stored: each FILE is scanned, and every member of the policy's sandbox\n"
+	"types (all of them when the policy does not sandbox) is analyzed in a\n"
+	"scanner worker and judged by [sandbox] suspicious_score and\n"
+	"malicious_score; prints each member's verdict, score and findings (exit 0\n"
+	"all benign and clean, 1 otherwise, 2 error).\n";
 
 static const char usage_audit[] =
 	"usage: fwgate audit list [--json] | fwgate audit verify\n"

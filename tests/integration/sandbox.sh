@@ -213,6 +213,21 @@ check "cli: the retried job ran again in the running gateway" \
 	[ "$(jobs_json "$CONF" | jq_py "[j['state'] + str(j['attempts']) for j in d if j['id'] == $JOB][0]")" = done1 ]
 kill "$FWPID"; wait "$FWPID" 2>/dev/null
 
+# The local backend offline: sandbox analyze
+"$FW" sandbox analyze "$T/mk/mal/bios.bin" "$OVMF" -c "$CONF" >"$T/an.txt" 2>"$T/an.err"
+rc=$?
+check "analyze: a malicious image makes exit 1 ($rc)" [ "$rc" = 1 ]
+check "analyze: the image is judged malicious with its findings" \
+	grep -q "bios.bin (firmware_image): malicious" "$T/an.txt"
+check "analyze: ... embedded-elf listed" grep -q "embedded-elf" "$T/an.txt"
+check "analyze: OVMF is benign" grep -q "OVMF.fd (firmware_image): benign" "$T/an.txt"
+"$FW" sandbox analyze "$T/www/pkg.zip" --json -c "$CONF" >"$T/an.json" 2>/dev/null
+check "analyze: a clean package exits 0 with every member benign" \
+	[ "$(jq_py '" ".join(sorted(m["file_type"] + ":" + m["verdict"] for m in d["members"]))' <"$T/an.json")" = \
+	"archive:benign archive:benign firmware_image:benign pe:benign" ]
+check "analyze: a missing file is an error (exit 2)" \
+	test "$("$FW" sandbox analyze "$T/none" -c "$CONF" >/dev/null 2>&1; echo $?)" = 2
+
 # hold_seconds = 0: the analysis outlasts the hold; 503 with Retry-After,
 # then the retry is answered from the store
 CONF0=$T/local0.conf
