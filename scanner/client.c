@@ -235,6 +235,15 @@ int fw_scanner_reload(struct fw_scanner *s, struct fw_err *err)
 	return await_ready(s, NULL, err);
 }
 
+void fw_scanner_cancel(struct fw_scanner *s)
+{
+	if (s == NULL || s->ctl < 0)
+		return;
+	/* The supervisor ends on the end of its control stream, and its
+	 * workers with it; every job's reply socket then reads the end. */
+	shutdown(s->ctl, SHUT_RDWR);
+}
+
 void fw_scanner_stop(struct fw_scanner *s)
 {
 	if (s == NULL)

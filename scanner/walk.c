@@ -555,8 +555,13 @@ static int sample_keep(struct walk *w, int fd, uint64_t size, const char *sha256
 	uint64_t off = 0;
 
 	if (fstatat(dir, sha256, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode) &&
-	    (uint64_t)sb.st_size == size)
+	    (uint64_t)sb.st_size == size) {
+		/* Kept already: touched, so that gc (which spares young samples)
+		 * does not take it between this scan and its job. */
+		if (utimensat(dir, sha256, NULL, AT_SYMLINK_NOFOLLOW) != 0)
+			return fw_err_sys(err, errno, "cannot touch the kept sample");
 		return 0;
+	}
 	snprintf(tmp, sizeof(tmp), ".in-%ld-%u", (long)getpid(), w->samples++);
 	out = openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (out < 0)
@@ -587,6 +592,9 @@ static int sample_keep(struct walk *w, int fd, uint64_t size, const char *sha256
 		unlinkat(dir, tmp, 0);
 		return -1;
 	}
+	/* The name is durable before the job that needs it is recorded. */
+	if (fsync(dir) != 0)
+		return fw_err_sys(err, errno, "cannot sync the samples directory");
 	return 0;
 fail:
 	close(out);

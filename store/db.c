@@ -76,7 +76,9 @@ static const char *const store_migrations[] = {
 	"ALTER TABLE urls ADD COLUMN fields TEXT NOT NULL DEFAULT '';"
 	"PRAGMA user_version = 2;",
 	/* 3: the `pending` state (an object whose sandbox jobs are still
-	 * running: kept in quarantine/, never served), and the sandbox queue.
+	 * running: kept in quarantine/, never served), the sandbox's verdict on
+	 * an object (kept apart from the scanner's, which is never rewritten),
+	 * and the sandbox queue.
 	 * SQLite cannot widen a CHECK in place: the objects table is rebuilt
 	 * (foreign keys are off while migrations run, see store_db_open). */
 	"CREATE TABLE objects_v3 ("
@@ -90,7 +92,10 @@ static const char *const store_migrations[] = {
 	" first_seen INTEGER NOT NULL,"
 	" review_reason TEXT,"
 	" reviewed_by TEXT,"
-	" reviewed_at INTEGER);"
+	" reviewed_at INTEGER,"
+	" sandbox_verdict TEXT NOT NULL DEFAULT ''"
+	"  CHECK (sandbox_verdict IN ('', 'clean', 'suspicious', 'unscannable', 'infected')),"
+	" sandbox_reason TEXT NOT NULL DEFAULT '');"
 	"INSERT INTO objects_v3 (id, sha256, size, mime, file_type, state, blob, first_seen, review_reason,"
 	" reviewed_by, reviewed_at) SELECT id, sha256, size, mime, file_type, state, blob, first_seen,"
 	" review_reason, reviewed_by, reviewed_at FROM objects;"

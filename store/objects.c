@@ -88,12 +88,15 @@ static int commit_plan_read(struct fw_store *st, const struct fw_store_commit *c
 				  (long long)p->id, c->sha256, (long long)sqlite3_column_int64(s, 3),
 				  (unsigned long long)c->size);
 	/* Staff's decisions stand; otherwise only approved and pending can
-	 * change, and only for the worse. A pending scan of an approved
-	 * object leaves it approved; a clean one leaves a pending object to
-	 * its sandbox jobs. */
+	 * change, and only for the worse: an approved object whose new scan
+	 * lists members for the sandbox is pending again (its jobs decide; a
+	 * verdict still fresh settles it at once), and a clean scan leaves a
+	 * pending object to its jobs. */
 	p->new_state = p->old_state;
 	if ((p->old_state == FW_OBJ_APPROVED || p->old_state == FW_OBJ_PENDING) && !clean && !pending)
 		p->new_state = FW_OBJ_QUARANTINED;
+	else if (p->old_state == FW_OBJ_APPROVED && pending)
+		p->new_state = FW_OBJ_PENDING;
 	return 0;
 }
 
@@ -139,7 +142,9 @@ static int commit_object(struct fw_store *st, const struct fw_store_commit *c, s
 {
 	static const char ins[] = "INSERT INTO objects (sha256, size, mime, file_type, state, blob, first_seen)"
 				  " VALUES (?1, ?2, ?3, ?4, ?5, 'present', ?6)";
-	static const char upd[] = "UPDATE objects SET state = ?2, blob = 'present',"
+	/* A new scan starts over: the sandbox's verdict was on the last one. */
+	static const char upd[] = "UPDATE objects SET state = ?2, blob = 'present', sandbox_verdict = '',"
+				  " sandbox_reason = '',"
 				  " mime = coalesce(nullif(?3, ''), mime),"
 				  " file_type = coalesce(nullif(?4, ''), file_type) WHERE id = ?1";
 	const json_t *doc = c->scan->doc;
@@ -338,7 +343,8 @@ int fw_store_lookup_url(struct fw_store *st, const char *url, struct fw_url_entr
 {
 	static const char sql[] =
 		"SELECT o.id, o.sha256, o.size, o.state, u.etag, u.last_modified, u.fetched_at, u.verified_at,"
-		" s.verdict, s.reason, o.review_reason, o.blob, u.fields"
+		" CASE WHEN o.sandbox_verdict <> '' THEN o.sandbox_verdict ELSE s.verdict END, CASE WHEN o.sandbox_verdict <> '' THEN o.sandbox_reason ELSE s.reason END,"
+		" o.review_reason, o.blob, u.fields"
 		" FROM urls u JOIN objects o ON o.id = u.object_id"
 		" LEFT JOIN scans s ON s.id = (SELECT max(id) FROM scans WHERE object_id = o.id)"
 		" WHERE u.url = ?1";

@@ -140,34 +140,51 @@ static int attach_link(struct fw_store *st, int64_t object_id, int64_t job_id, c
 	return 0;
 }
 
-int fw_store_sandbox_attach(struct fw_store *st, int64_t object_id, const struct fw_sandbox_member *m,
-			    const char *backend, int64_t reuse_since, int64_t *job_id, bool *created,
-			    struct fw_err *err)
+static int attach_check(const struct fw_sandbox_member *m, size_t n, const char *backend, struct fw_err *err)
 {
-	int r, rc = -1;
-
-	*job_id = 0;
-	*created = false;
-	if (m->path == NULL || m->sha256 == NULL || m->file_type == NULL || !store_sha256_valid(m->sha256) ||
-	    strlen(m->file_type) >= FW_JOB_FILE_TYPE_MAX || strlen(m->path) >= 4096)
-		return fw_err_set(err, "a sandbox job needs a member path, its SHA-256 and its file type");
 	if (strcmp(backend, "local") != 0 && strcmp(backend, "cape") != 0)
 		return fw_err_set(err, "\"%.32s\" is not a sandbox backend that runs jobs", backend);
+	for (size_t i = 0; i < n; i++)
+		if (m[i].path == NULL || m[i].sha256 == NULL || m[i].file_type == NULL ||
+		    !store_sha256_valid(m[i].sha256) || m[i].file_type[0] == '\0' ||
+		    strlen(m[i].file_type) >= FW_JOB_FILE_TYPE_MAX)
+			return fw_err_set(err, "sandbox member %zu lacks its path, a SHA-256 or a file type", i + 1);
+	return 0;
+}
+
+int fw_store_sandbox_attach(struct fw_store *st, int64_t object_id, const struct fw_sandbox_member *m, size_t n,
+			    const char *backend, int64_t reuse_since, int64_t *job_ids, unsigned *created,
+			    struct fw_err *err)
+{
+	char path[FW_JOB_MEMBER_MAX];
+	int r, rc = -1;
+
+	*created = 0;
+	if (attach_check(m, n, backend, err) != 0)
+		return -1;
 	store_lock(st);
 	if (store_tx_begin(st, err) != 0)
 		goto out;
-	r = attach_find(st, m, reuse_since, job_id, err);
-	if (r < 0 || (r == 0 && attach_new(st, m, backend, job_id, err) != 0))
-		goto fail;
-	*created = r == 0;
-	if (attach_link(st, object_id, *job_id, m->path, err) != 0 || store_tx_commit(st, err) != 0)
+	for (size_t i = 0; i < n; i++) {
+		r = attach_find(st, &m[i], reuse_since, &job_ids[i], err);
+		if (r < 0 || (r == 0 && attach_new(st, &m[i], backend, &job_ids[i], err) != 0))
+			goto fail;
+		*created += r == 0;
+		/* The chain is a label for people: a deep one is kept cut. */
+		if (strlen(m[i].path) < sizeof(path))
+			snprintf(path, sizeof(path), "%s", m[i].path);
+		else
+			snprintf(path, sizeof(path), "%.*s...", (int)sizeof(path) - 4, m[i].path);
+		if (attach_link(st, object_id, job_ids[i], path, err) != 0)
+			goto fail;
+	}
+	if (store_tx_commit(st, err) != 0)
 		goto fail;
 	rc = 0;
 	goto out;
 fail:
 	store_tx_rollback(st);
-	*created = false;
-	*job_id = 0;
+	*created = 0;
 out:
 	store_unlock(st);
 	return rc;
@@ -285,9 +302,11 @@ int fw_store_sandbox_failed(struct fw_store *st, int64_t id, const char *why, in
 	return job_update(st, retry_at > 0 ? retry : final, id, msg, retry_at, NULL, now_s(), err);
 }
 
-int fw_store_sandbox_resume(struct fw_store *st, unsigned *requeued, struct fw_err *err)
+/* Running jobs started before `before` are queued again. */
+static int requeue_running(struct fw_store *st, int64_t before, unsigned *requeued, struct fw_err *err)
 {
-	static const char sql[] = "UPDATE sandbox_jobs SET state = 'queued', next_at = 0 WHERE state = 'running'";
+	static const char sql[] = "UPDATE sandbox_jobs SET state = 'queued', next_at = 0"
+				  " WHERE state = 'running' AND coalesce(started_at, 0) < ?1";
 	sqlite3_stmt *s;
 	int rc = -1;
 
@@ -295,13 +314,60 @@ int fw_store_sandbox_resume(struct fw_store *st, unsigned *requeued, struct fw_e
 	store_lock(st);
 	s = store_stmt(st, sql, err);
 	if (s != NULL) {
-		if (sqlite3_step(s) != SQLITE_DONE) {
-			store_db_err(st, err, "cannot resume the sandbox jobs");
+		if (sqlite3_bind_int64(s, 1, before) != SQLITE_OK || sqlite3_step(s) != SQLITE_DONE) {
+			store_db_err(st, err, "cannot queue running sandbox jobs again");
 		} else {
 			*requeued = (unsigned)sqlite3_changes(st->db);
 			rc = 0;
 		}
 	}
+	store_unlock(st);
+	return rc;
+}
+
+int fw_store_sandbox_resume(struct fw_store *st, unsigned *requeued, struct fw_err *err)
+{
+	return requeue_running(st, INT64_MAX, requeued, err);
+}
+
+int fw_store_sandbox_requeue_stale(struct fw_store *st, int64_t started_before, unsigned *requeued,
+				   struct fw_err *err)
+{
+	return requeue_running(st, started_before, requeued, err);
+}
+
+int fw_store_sandbox_unsettled(struct fw_store *st, int64_t linkless_before, int64_t *ids, size_t max, size_t *n,
+			       struct fw_err *err)
+{
+	static const char sql[] =
+		"SELECT o.id FROM objects o WHERE o.state = 'pending' AND ("
+		" (EXISTS (SELECT 1 FROM sandbox_links l WHERE l.object_id = o.id) AND NOT EXISTS"
+		"  (SELECT 1 FROM sandbox_links l JOIN sandbox_jobs j ON j.id = l.job_id"
+		"   WHERE l.object_id = o.id AND j.state IN ('queued', 'running')))"
+		" OR (NOT EXISTS (SELECT 1 FROM sandbox_links l WHERE l.object_id = o.id) AND"
+		"  coalesce((SELECT max(time) FROM scans WHERE object_id = o.id), 0) < ?1))"
+		" ORDER BY o.id LIMIT ?2";
+	sqlite3_stmt *s;
+	int r, rc = -1;
+
+	*n = 0;
+	store_lock(st);
+	s = store_stmt(st, sql, err);
+	if (s == NULL)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, linkless_before) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 2, (int64_t)max) != SQLITE_OK) {
+		store_db_err(st, err, "cannot list the unsettled objects");
+		goto out;
+	}
+	while ((r = sqlite3_step(s)) == SQLITE_ROW && *n < max)
+		ids[(*n)++] = sqlite3_column_int64(s, 0);
+	if (r != SQLITE_ROW && r != SQLITE_DONE) {
+		store_db_err(st, err, "cannot list the unsettled objects");
+		goto out;
+	}
+	rc = 0;
+out:
 	store_unlock(st);
 	return rc;
 }
@@ -391,8 +457,12 @@ static int object_jobs_locked(struct fw_store *st, int64_t object_id, json_t **o
 		}
 		o = job_json(&j);
 		if (o == NULL || json_object_set_new(o, "member", json_string(store_col_text(s, 13))) != 0 ||
-		    json_object_set_new(o, "findings", findings_json(s, 14)) != 0 ||
-		    json_array_append_new(arr, o) != 0) {
+		    json_object_set_new(o, "findings", findings_json(s, 14)) != 0) {
+			json_decref(o);
+			json_decref(arr);
+			return fw_err_set(err, "out of memory");
+		}
+		if (json_array_append_new(arr, o) != 0) { /* o is released by the failed append */
 			json_decref(arr);
 			return fw_err_set(err, "out of memory");
 		}
@@ -445,8 +515,12 @@ int fw_store_sandbox_list(struct fw_store *st, json_t **out, struct fw_err *err)
 		if (job_read(s, &j, err) != 0)
 			goto out;
 		o = job_json(&j);
-		if (o == NULL || json_object_set_new(o, "objects", json_integer(sqlite3_column_int64(s, 13))) != 0 ||
-		    json_array_append_new(arr, o) != 0) {
+		if (o == NULL || json_object_set_new(o, "objects", json_integer(sqlite3_column_int64(s, 13))) != 0) {
+			json_decref(o);
+			fw_err_set(err, "out of memory");
+			goto out;
+		}
+		if (json_array_append_new(arr, o) != 0) {
 			fw_err_set(err, "out of memory");
 			goto out;
 		}
@@ -529,8 +603,9 @@ int fw_store_sandbox_retry(struct fw_store *st, int64_t id, const char *who, uns
 				      " started_at = NULL, finished_at = NULL WHERE id = ?1";
 	/* Only what fwgate itself quarantined comes back: never an object
 	 * staff reviewed (released, rejected, or decided on in any way). */
-	static const char reopen[] = "UPDATE objects SET state = 'pending' WHERE state = 'quarantined'"
-				     " AND reviewed_by IS NULL AND id IN (SELECT object_id FROM sandbox_links WHERE job_id = ?1)";
+	static const char reopen[] = "UPDATE objects SET state = 'pending', sandbox_verdict = '', sandbox_reason = ''"
+				     " WHERE state = 'quarantined' AND sandbox_verdict <> '' AND reviewed_by IS NULL"
+				     " AND id IN (SELECT object_id FROM sandbox_links WHERE job_id = ?1)";
 	char detail[FW_ERR_MSG_MAX + 128];
 	struct fw_sandbox_job j;
 	sqlite3_stmt *s;
@@ -655,30 +730,62 @@ int fw_store_object_state(struct fw_store *st, int64_t id, enum fw_object_state 
 static int settle_records(struct fw_store *st, int64_t id, enum fw_object_state to, enum fw_verdict verdict,
 			  const char *reason, struct fw_err *err)
 {
-	static const char obj[] = "UPDATE objects SET state = ?2 WHERE id = ?1 AND state = 'pending'";
-	static const char scan[] = "UPDATE scans SET verdict = ?2, reason = ?3"
-				   " WHERE id = (SELECT max(id) FROM scans WHERE object_id = ?1)";
+	static const char obj[] = "UPDATE objects SET state = ?2, sandbox_verdict = ?3, sandbox_reason = ?4"
+				  " WHERE id = ?1 AND state = 'pending'";
 	char detail[FW_ERR_MSG_MAX + 64];
 	sqlite3_stmt *s = store_stmt(st, obj, err);
 
 	if (s == NULL || sqlite3_bind_int64(s, 1, id) != SQLITE_OK ||
-	    store_bind_text(s, 2, fw_object_state_name(to)) != 0 || sqlite3_step(s) != SQLITE_DONE)
-		return s == NULL ? -1 : store_db_err(st, err, "cannot settle the object");
-	s = store_stmt(st, scan, err);
-	if (s == NULL || sqlite3_bind_int64(s, 1, id) != SQLITE_OK ||
-	    store_bind_text(s, 2, fw_verdict_name(verdict)) != 0 || store_bind_text(s, 3, reason) != 0 ||
+	    store_bind_text(s, 2, fw_object_state_name(to)) != 0 ||
+	    store_bind_text(s, 3, fw_verdict_name(verdict)) != 0 || store_bind_text(s, 4, reason) != 0 ||
 	    sqlite3_step(s) != SQLITE_DONE)
-		return s == NULL ? -1 : store_db_err(st, err, "cannot record the sandbox's verdict");
+		return s == NULL ? -1 : store_db_err(st, err, "cannot settle the object");
 	snprintf(detail, sizeof(detail), "the sandbox found it %s%s%s", fw_verdict_name(verdict),
 		 reason[0] ? ": " : "", reason);
 	return store_audit_append_tx(st, to == FW_OBJ_APPROVED ? "sandbox-approve" : "sandbox-quarantine",
 				     STORE_WHO_SELF, id, detail, err);
 }
 
+/* 1 when a job the object waits on is queued or running (staff retried
+ * it after the caller looked): the object is not to be settled now. */
+static int settle_unfinished(struct fw_store *st, int64_t id, struct fw_err *err)
+{
+	static const char sql[] = "SELECT 1 FROM sandbox_links l JOIN sandbox_jobs j ON j.id = l.job_id"
+				  " WHERE l.object_id = ?1 AND j.state IN ('queued', 'running') LIMIT 1";
+	sqlite3_stmt *s = store_stmt(st, sql, err);
+	int r;
+
+	if (s == NULL)
+		return -1;
+	if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK)
+		return store_db_err(st, err, "cannot read an object's sandbox jobs");
+	r = sqlite3_step(s);
+	if (r != SQLITE_ROW && r != SQLITE_DONE)
+		return store_db_err(st, err, "cannot read an object's sandbox jobs");
+	return r == SQLITE_ROW;
+}
+
+/* 1 when the latest scan is the scanner's clean-but-pending one. */
+static int settle_scan_pending(struct fw_store *st, int64_t id, struct fw_err *err)
+{
+	static const char sql[] = "SELECT verdict FROM scans WHERE object_id = ?1 ORDER BY id DESC LIMIT 1";
+	sqlite3_stmt *s = store_stmt(st, sql, err);
+	int r;
+
+	if (s == NULL)
+		return -1;
+	if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK)
+		return store_db_err(st, err, "cannot read an object's scan");
+	r = sqlite3_step(s);
+	if (r != SQLITE_ROW && r != SQLITE_DONE)
+		return store_db_err(st, err, "cannot read an object's scan");
+	return r == SQLITE_ROW && strcmp(store_col_text(s, 0), "pending") == 0;
+}
+
 int fw_store_settle(struct fw_store *st, int64_t object_id, enum fw_verdict verdict, const char *reason,
 		    enum fw_object_state *state, struct fw_err *err)
 {
-	char sha[FW_SHA256_HEX_LEN + 1];
+	char sha[FW_SHA256_HEX_LEN + 1], why[FW_ERR_MSG_MAX];
 	enum fw_object_state to = verdict == FW_VERDICT_CLEAN ? FW_OBJ_APPROVED : FW_OBJ_QUARANTINED;
 	int r, rc = -1;
 	bool moved = false;
@@ -696,6 +803,24 @@ int fw_store_settle(struct fw_store *st, int64_t object_id, enum fw_verdict verd
 	if (*state != FW_OBJ_PENDING) {
 		rc = 0; /* decided meanwhile (staff rejected it): that stands */
 		goto fail;
+	}
+	r = settle_unfinished(st, object_id, err);
+	if (r != 0) {
+		rc = r > 0 ? 0 : -1; /* a job runs again: it settles the object when done */
+		goto fail;
+	}
+	if (to == FW_OBJ_APPROVED) {
+		r = settle_scan_pending(st, object_id, err);
+		if (r < 0)
+			goto fail;
+		if (r == 0) {
+			/* Never approve past the scanner: its latest word was not clean. */
+			to = FW_OBJ_QUARANTINED;
+			verdict = FW_VERDICT_UNSCANNABLE;
+			snprintf(why, sizeof(why), "the sandbox found it clean, but the latest scan is not the "
+				 "scanner's clean one");
+			reason = why;
+		}
 	}
 	/* Into objects/ before the record says approved: a crash between
 	 * leaves an unserved blob in objects/, which reconcile reports. */

@@ -148,6 +148,12 @@ int fw_scanner_reload(struct fw_scanner *s, struct fw_err *err) FW_NONNULL(1);
 /* One line describing the loaded engine (databases, signature count). */
 const char *fw_scanner_summary(const struct fw_scanner *s) FW_NONNULL(1);
 
+/* Shuts the supervisor down without freeing anything: jobs in flight end
+ * at once (as unscannable, or an analysis error), new ones fail. For a
+ * prompt shutdown while other threads may still be waiting on a job;
+ * fw_scanner_stop frees afterwards. Thread-safe; NULL is a no-op. */
+void fw_scanner_cancel(struct fw_scanner *s);
+
 /* Stops the supervisor and its workers and frees; NULL is a no-op. */
 void fw_scanner_stop(struct fw_scanner *s);
 

@@ -221,14 +221,18 @@ struct fw_sandbox_member {
 	const char *file_type;
 };
 
-/* Links object_id to a job for the member, in one transaction: the job
- * already done with a verdict judged at or after reuse_since (unix
+/* Links object_id to a job for each of the n members, all in one
+ * transaction (a package is never seen with some of its members linked):
+ * a job already done with a verdict judged at or after reuse_since (unix
  * seconds; the verdict TTL) is reused; else a queued or running job for
- * the same bytes is shared; else a new job is queued for backend. *job_id
- * is the job; *created says whether it is new. */
-int fw_store_sandbox_attach(struct fw_store *st, int64_t object_id, const struct fw_sandbox_member *m,
-			    const char *backend, int64_t reuse_since, int64_t *job_id, bool *created,
-			    struct fw_err *err) FW_WUR FW_NONNULL(1, 3, 4, 6, 7);
+ * the same bytes is shared; else a new job is queued for backend.
+ * job_ids[i] is member i's job; *created counts the new ones. A member
+ * path longer than FW_JOB_MEMBER_MAX is kept cut (it is a label). Every
+ * member is checked before anything is written. */
+#define FW_JOB_MEMBER_MAX 1024
+int fw_store_sandbox_attach(struct fw_store *st, int64_t object_id, const struct fw_sandbox_member *m, size_t n,
+			    const char *backend, int64_t reuse_since, int64_t *job_ids, unsigned *created,
+			    struct fw_err *err) FW_WUR FW_NONNULL(1, 3, 5, 7, 8);
 
 /* Takes the oldest queued job that is due (its retry time passed): it
  * becomes running under backend, its attempts count one more. Returns 1
@@ -256,6 +260,18 @@ int fw_store_sandbox_failed(struct fw_store *st, int64_t id, const char *why, in
  * external id is kept). *requeued counts them. */
 int fw_store_sandbox_resume(struct fw_store *st, unsigned *requeued, struct fw_err *err) FW_WUR FW_NONNULL(1, 2);
 
+/* Running jobs started before started_before (unix seconds) are taken
+ * back and queued again: their runner lost them (a write that failed). */
+int fw_store_sandbox_requeue_stale(struct fw_store *st, int64_t started_before, unsigned *requeued,
+				   struct fw_err *err) FW_WUR FW_NONNULL(1, 3);
+
+/* Pending objects nothing is running for any more (at most max ids): the
+ * ones whose linked jobs are all done or failed, and the ones with no
+ * job linked whose latest scan is older than linkless_before (unix
+ * seconds; younger ones may be being linked right now). */
+int fw_store_sandbox_unsettled(struct fw_store *st, int64_t linkless_before, int64_t *ids, size_t max, size_t *n,
+			       struct fw_err *err) FW_WUR FW_NONNULL(1, 3, 5);
+
 /* One job. Returns 1 when found, 0 when not, -1 on error. */
 int fw_store_sandbox_get(struct fw_store *st, int64_t id, struct fw_sandbox_job *job, struct fw_err *err)
 	FW_WUR FW_NONNULL(1, 3);
@@ -281,17 +297,22 @@ int fw_store_sandbox_show(struct fw_store *st, int64_t id, json_t **out, struct 
 
 /* Staff ask for a job to run again: a done or failed job is queued anew
  * (attempts from zero, verdict and error cleared), and the objects that
- * wait on it and were quarantined by fwgate (never reviewed) become
- * pending again, to be settled from all their jobs. Audited as
- * sandbox-retry by who. *reopened counts those objects. */
+ * wait on it and were quarantined by the sandbox's verdict (never by the
+ * scanner, never reviewed by staff) become pending again, to be settled
+ * from all their jobs. Audited as sandbox-retry by who. *reopened counts
+ * those objects. */
 int fw_store_sandbox_retry(struct fw_store *st, int64_t id, const char *who, unsigned *reopened, struct fw_err *err)
 	FW_WUR FW_NONNULL(1, 3, 4);
 
 /* The sandbox's verdict on a pending object: clean makes it approved (its
- * blob moves to objects/), anything else quarantined; the latest scan's
- * verdict and reason become these, audited as sandbox-approve or
- * sandbox-quarantine. An object no longer pending (staff rejected it
- * meanwhile) is left as it is. *state is the object's state after. */
+ * blob moves to objects/), anything else quarantined; the verdict and
+ * reason are kept as the object's sandbox verdict (the scanner's scan row
+ * is left as it was), audited as sandbox-approve or sandbox-quarantine.
+ * Checked in the same transaction: an object no longer pending (staff
+ * rejected it meanwhile) is left as it is; an object one of whose jobs is
+ * queued or running again (staff retried it) stays pending; clean is
+ * refused unless the latest scan is the scanner's clean-but-pending one.
+ * *state is the object's state after. */
 int fw_store_settle(struct fw_store *st, int64_t object_id, enum fw_verdict verdict, const char *reason,
 		    enum fw_object_state *state, struct fw_err *err) FW_WUR FW_NONNULL(1, 4, 5);
 

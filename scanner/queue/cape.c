@@ -221,9 +221,11 @@ static int service_error(const json_t *doc, const char *what, struct fw_err *err
 	return fw_err_set(err, "the CAPE service refused %s: %.300s", what, v != NULL ? v : "(no reason given)");
 }
 
+/* CAPE says failure with "error": true; success is false in older
+ * versions and an empty list in newer ones: anything but true. */
 static bool answer_ok(const json_t *doc)
 {
-	return json_is_false(json_object_get(doc, "error"));
+	return !json_is_true(json_object_get(doc, "error"));
 }
 
 /* ------------------------------------------------------------ steps */
@@ -232,20 +234,41 @@ static int submit(struct cape_client *c, struct fw_sandbox *sb, struct fw_sandbo
 		  struct fw_err *err)
 {
 	struct upload up = { .fd = fd, .size = size };
-	json_t *doc = NULL, *id;
+	json_t *doc = NULL, *ids, *id;
+	size_t i, used = 0;
 	int rc = -1;
 
 	if (request(c, sb, "tasks/create/file/", &up, job->sha256, ANSWER_MAX, &doc, err) != 0)
 		return -1;
-	id = json_array_get(json_object_get(json_object_get(doc, "data"), "task_ids"), 0);
-	if (!answer_ok(doc) || !json_is_integer(id) || json_integer_value(id) <= 0) {
-		if (!answer_ok(doc))
-			service_error(doc, "the sample", err);
-		else
-			fw_err_set(err, "the CAPE service accepted the sample but named no task id");
+	if (!answer_ok(doc)) {
+		service_error(doc, "the sample", err);
 		goto out;
 	}
-	snprintf(job->external_id, sizeof(job->external_id), "%" JSON_INTEGER_FORMAT, json_integer_value(id));
+	/* One task, or several when CAPE splits an archive into its files:
+	 * every one of them is judged. */
+	ids = json_object_get(json_object_get(doc, "data"), "task_ids");
+	if (json_array_size(ids) == 0) {
+		fw_err_set(err, "the CAPE service accepted the sample but named no task id");
+		goto out;
+	}
+	job->external_id[0] = '\0';
+	json_array_foreach(ids, i, id) {
+		int n;
+
+		if (!json_is_integer(id) || json_integer_value(id) <= 0) {
+			fw_err_set(err, "the CAPE service named a task id that is not a positive number");
+			goto out;
+		}
+		n = snprintf(job->external_id + used, sizeof(job->external_id) - used, "%s%" JSON_INTEGER_FORMAT,
+			     used ? "," : "", json_integer_value(id));
+		if (n < 0 || (size_t)n >= sizeof(job->external_id) - used) {
+			job->external_id[0] = '\0';
+			fw_err_set(err, "the CAPE service split the sample into %zu tasks, more than fwgate tracks for "
+				   "one job", json_array_size(ids));
+			goto out;
+		}
+		used += (size_t)n;
+	}
 	rc = fw_store_sandbox_set_external(sandbox_store(sb), job->id, job->external_id, err);
 out:
 	json_decref(doc);
@@ -263,13 +286,13 @@ static void sleep_ms(struct fw_sandbox *sb, unsigned ms)
 }
 
 /* Polls until the task is reported; 1 when it failed in the service. */
-static int poll_task(struct cape_client *c, struct fw_sandbox *sb, const struct fw_sandbox_job *job,
-		     time_t deadline, struct fw_err *err)
+static int poll_task(struct cape_client *c, struct fw_sandbox *sb, const char *task, time_t deadline,
+		     struct fw_err *err)
 {
 	char path[128];
 	unsigned wait = POLL_FIRST_MS;
 
-	snprintf(path, sizeof(path), "tasks/view/%s/", job->external_id);
+	snprintf(path, sizeof(path), "tasks/view/%s/", task);
 	for (;;) {
 		json_t *doc = NULL;
 		const char *status;
@@ -287,14 +310,14 @@ static int poll_task(struct cape_client *c, struct fw_sandbox *sb, const struct 
 			return 0;
 		}
 		if (status == NULL || strncmp(status, "failed", 6) == 0) {
-			fw_err_set(err, "CAPE task %s ended as %.60s", job->external_id, status ? status : "(no status)");
+			fw_err_set(err, "CAPE task %s ended as %.60s", task, status ? status : "(no status)");
 			json_decref(doc);
 			return 1;
 		}
 		json_decref(doc);
 		if (time(NULL) >= deadline)
 			return fw_err_set(err, "CAPE task %s did not finish within [sandbox] timeout_seconds (%u s)",
-					  job->external_id, c->timeout_seconds);
+					  task, c->timeout_seconds);
 		if (sandbox_stopping(sb))
 			return fw_err_set(err, "the gateway is stopping");
 		sleep_ms(sb, wait);
@@ -302,34 +325,37 @@ static int poll_task(struct cape_client *c, struct fw_sandbox *sb, const struct 
 	}
 }
 
-static json_t *summary(const json_t *report, const char *task_id, double malscore)
+/* Adds a report's signatures to sigs (at most SIGNATURES_KEPT in all,
+ * names and descriptions bounded). */
+static void add_signatures(json_t *sigs, const json_t *report)
 {
-	json_t *sigs = json_array(), *s;
+	const json_t *s;
 	size_t i;
 
 	json_array_foreach(json_object_get(report, "signatures"), i, s) {
 		const char *name = json_string_value(json_object_get(s, "name"));
 		const char *desc = json_string_value(json_object_get(s, "description"));
 
-		if (i >= SIGNATURES_KEPT || name == NULL)
-			break;
+		if (json_array_size(sigs) >= SIGNATURES_KEPT)
+			return;
+		if (name == NULL)
+			continue;
 		json_array_append_new(sigs, json_pack("{s:s%, s:s%, s:I}", "name", name, strnlen(name, 128),
 						      "description", desc ? desc : "", desc ? strnlen(desc, 256) : 0,
 						      "severity", json_integer_value(json_object_get(s, "severity"))));
 	}
-	return json_pack("{s:s, s:s, s:f, s:s, s:o}", "backend", "cape", "task_id", task_id, "malscore", malscore,
-			 "malstatus", json_string_value(json_object_get(report, "malstatus")) != NULL
-				 ? json_string_value(json_object_get(report, "malstatus")) : "", "signatures", sigs);
 }
 
-static int fetch_report(struct cape_client *c, struct fw_sandbox *sb, const struct fw_sandbox_job *job, int *score,
-			json_t **findings, struct fw_err *err)
+/* One task's report: its malscore (0..10) and signatures into sigs; the
+ * malstatus of the worst task into status. */
+static int fetch_report(struct cape_client *c, struct fw_sandbox *sb, const char *task, double *malscore,
+			json_t *sigs, char *status, size_t status_len, struct fw_err *err)
 {
 	char path[128];
 	json_t *doc = NULL, *ms;
-	double malscore;
+	double v;
 
-	snprintf(path, sizeof(path), "tasks/get/report/%s/", job->external_id);
+	snprintf(path, sizeof(path), "tasks/get/report/%s/", task);
 	if (request(c, sb, path, NULL, NULL, REPORT_MAX, &doc, err) != 0)
 		return -1;
 	ms = json_object_get(doc, "malscore");
@@ -337,45 +363,66 @@ static int fetch_report(struct cape_client *c, struct fw_sandbox *sb, const stru
 		if (json_is_true(json_object_get(doc, "error")))
 			service_error(doc, "the report", err);
 		else
-			fw_err_set(err, "the report of CAPE task %s has no malscore", job->external_id);
+			fw_err_set(err, "the report of CAPE task %s has no malscore", task);
 		json_decref(doc);
 		return -1;
 	}
-	malscore = json_number_value(ms);
-	if (!(malscore >= 0.0 && malscore <= 10.0)) {
+	v = json_number_value(ms);
+	if (!(v >= 0.0 && v <= 10.0)) {
 		json_decref(doc);
-		return fw_err_set(err, "the report of CAPE task %s has a malscore outside 0..10", job->external_id);
+		return fw_err_set(err, "the report of CAPE task %s has a malscore outside 0..10", task);
 	}
-	/* CAPE scores 0..10; the thresholds are 0..100. */
-	*score = (int)(malscore * 10.0 + 0.5);
-	*findings = summary(doc, job->external_id, malscore);
+	if (v >= *malscore) {
+		const char *st = json_string_value(json_object_get(doc, "malstatus"));
+
+		*malscore = v;
+		snprintf(status, status_len, "%.60s", st != NULL ? st : "");
+	}
+	add_signatures(sigs, doc);
 	json_decref(doc);
-	return *findings != NULL ? 0 : fw_err_set(err, "out of memory");
+	return 0;
 }
 
 int cape_run(struct cape_client *c, struct fw_sandbox *sb, struct fw_sandbox_job *job, int fd, uint64_t size,
 	     int *score, json_t **findings, struct fw_err *err)
 {
 	time_t deadline = time(NULL) + (time_t)c->timeout_seconds;
+	char tasks[FW_JOB_EXTERNAL_MAX], status[64] = "", *save = NULL, *task;
+	double malscore = -1.0;
+	json_t *sigs;
 	struct fw_err e2;
-	int r;
+	int r = 0;
 
 	*findings = NULL;
 	if (!c->ready)
 		return fw_err_set(err, "the CAPE backend is not configured");
-	/* A task id from an earlier run (restart, or a retry after a network
-	 * error while polling) is polled, not submitted again. */
+	/* Task ids from an earlier run (a restart, or a retry after a network
+	 * error while polling) are polled, not submitted again. */
 	if (job->external_id[0] == '\0' && submit(c, sb, job, fd, size, err) != 0)
 		return -1;
-	r = poll_task(c, sb, job, deadline, err);
+	sigs = json_array();
+	if (sigs == NULL)
+		return fw_err_set(err, "out of memory");
+	snprintf(tasks, sizeof(tasks), "%s", job->external_id);
+	for (task = strtok_r(tasks, ",", &save); task != NULL && r == 0; task = strtok_r(NULL, ",", &save)) {
+		r = poll_task(c, sb, task, deadline, err);
+		if (r == 0)
+			r = fetch_report(c, sb, task, &malscore, sigs, status, sizeof(status), err);
+	}
 	if (r == 1) {
-		/* The task itself failed: the next attempt submits anew. */
+		/* A task itself failed: the next attempt submits anew. */
 		fw_err_clear(&e2);
 		if (fw_store_sandbox_set_external(sandbox_store(sb), job->id, "", &e2) != 0)
 			fw_err_set(err, "CAPE task %s failed, and forgetting it failed too: %s", job->external_id,
 				   fw_err_msg(&e2));
 	}
-	if (r != 0)
-		return -1;
-	return fetch_report(c, sb, job, score, findings, err);
+	if (r != 0 || malscore < 0.0) {
+		json_decref(sigs);
+		return r != 0 ? -1 : fw_err_set(err, "CAPE named no task to judge");
+	}
+	/* CAPE scores 0..10; the thresholds are 0..100. The worst task counts. */
+	*score = (int)(malscore * 10.0 + 0.5);
+	*findings = json_pack("{s:s, s:s, s:f, s:s, s:o}", "backend", "cape", "task_id", job->external_id, "malscore",
+			      malscore, "malstatus", status, "signatures", sigs);
+	return *findings != NULL ? 0 : fw_err_set(err, "out of memory");
 }

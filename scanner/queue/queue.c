@@ -25,7 +25,15 @@
 #define IDLE_POLL_MS 1000
 #define WAIT_POLL_MS 1000
 #define BACKOFF_MAX_S 300
-#define WAITING_MAX 1024
+#define WAITING_BATCH 256
+#define WAITING_ROUNDS 10000
+#define SWEEP_EVERY_S 5
+/* A pending object with no job linked this long after its scan was never
+ * queued (a failed submit): settled unscannable by the sweep. */
+#define LINKLESS_GRACE_S 60
+/* A running job whose runner has not reported this long after its time
+ * ran out is taken back. */
+#define STALE_MARGIN_S 120
 #define HASH_BUF (256 * 1024)
 
 struct fw_sandbox {
@@ -37,6 +45,8 @@ struct fw_sandbox {
 	pthread_cond_t work;            /* a job was queued, or stop */
 	pthread_cond_t settled;         /* an object left pending */
 	bool stopping;
+	int64_t last_sweep;             /* unix seconds */
+	char spool_dir[FW_PATH_MAX];    /* private copies of samples: no worker writes there */
 	pthread_t runners[MAX_RUNNERS];
 	unsigned n_runners;
 };
@@ -193,6 +203,8 @@ static void settle_object(struct fw_sandbox *sb, int64_t object_id)
 		sandbox_event(sb, "sandbox-error", FW_OUTCOME_FAILURE, NULL, NULL, fw_err_msg(&err), 0, object_id);
 		goto out;
 	}
+	if (state == FW_OBJ_PENDING)
+		goto out; /* a job of it runs again (staff retried it): it settles the object when done */
 	sandbox_event(sb, "sandbox-verdict", rank == FW_VERDICT_CLEAN ? FW_OUTCOME_SUCCESS : FW_OUTCOME_FAILURE,
 		      worst ? json_string_value(json_object_get(worst, "sha256")) : NULL,
 		      fw_verdict_name((enum fw_verdict)rank), reason, 0, object_id);
@@ -205,36 +217,58 @@ out:
 
 static void settle_waiting(struct fw_sandbox *sb, int64_t job_id)
 {
-	int64_t *ids = calloc(WAITING_MAX, sizeof(*ids));
+	int64_t *ids = calloc(WAITING_BATCH, sizeof(*ids));
 	struct fw_err err;
 	size_t n = 0;
 
 	fw_err_clear(&err);
 	if (ids == NULL)
 		return;
-	if (fw_store_sandbox_waiting(sb->d.store, job_id, ids, WAITING_MAX, &n, &err) != 0)
-		sandbox_event(sb, "sandbox-error", FW_OUTCOME_FAILURE, NULL, NULL, fw_err_msg(&err), job_id, 0);
-	for (size_t i = 0; i < n; i++)
-		settle_object(sb, ids[i]);
+	/* In batches: settled objects leave the list (no longer pending); a
+	 * batch that settles none (all still waiting on other jobs) ends it. */
+	for (size_t rounds = 0; rounds < WAITING_ROUNDS; rounds++) {
+		size_t before;
+
+		if (fw_store_sandbox_waiting(sb->d.store, job_id, ids, WAITING_BATCH, &n, &err) != 0) {
+			sandbox_event(sb, "sandbox-error", FW_OUTCOME_FAILURE, NULL, NULL, fw_err_msg(&err), job_id, 0);
+			break;
+		}
+		before = n;
+		for (size_t i = 0; i < n; i++)
+			settle_object(sb, ids[i]);
+		if (before < WAITING_BATCH)
+			break;
+		if (fw_store_sandbox_waiting(sb->d.store, job_id, ids, WAITING_BATCH, &n, &err) != 0 || n >= before)
+			break; /* no progress: the sweep (idle loop) takes over */
+	}
 	free(ids);
 }
 
 /* ------------------------------------------------------------ samples */
 
-static int hash_fd(int fd, char hex[FW_SHA256_HEX_LEN + 1], struct fw_err *err)
+/* Copies src into a new unnamed file in the gateway's spool (which no
+ * scanner worker can write), hashing the bytes it copies: what is judged
+ * is exactly what was hashed, whatever happens to the sample file after. */
+static int private_copy(struct fw_sandbox *sb, int src, int *out, uint64_t *size,
+			char hex[FW_SHA256_HEX_LEN + 1], struct fw_err *err)
 {
 	unsigned char md[EVP_MAX_MD_SIZE], *buf = malloc(HASH_BUF);
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned md_len = 0;
 	off_t off = 0;
-	int rc = -1;
+	int fd = -1, rc = -1;
 
 	if (buf == NULL || ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
 		fw_err_set(err, "out of memory");
 		goto out;
 	}
+	fd = open(sb->spool_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fw_err_sys(err, errno, "cannot make a private copy of the sample in %s", sb->spool_dir);
+		goto out;
+	}
 	for (;;) {
-		ssize_t n = pread(fd, buf, HASH_BUF, off);
+		ssize_t n = pread(src, buf, HASH_BUF, off), w;
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -246,28 +280,41 @@ static int hash_fd(int fd, char hex[FW_SHA256_HEX_LEN + 1], struct fw_err *err)
 			break;
 		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
 			goto out;
+		for (ssize_t o = 0; o < n; o += w) {
+			w = pwrite(fd, buf + o, (size_t)(n - o), off + o);
+			if (w <= 0) {
+				fw_err_sys(err, w < 0 ? errno : ENOSPC, "cannot copy the sample");
+				goto out;
+			}
+		}
 		off += n;
 	}
 	if (EVP_DigestFinal_ex(ctx, md, &md_len) != 1)
 		goto out;
 	for (unsigned i = 0; i < md_len && i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	*size = (uint64_t)off;
+	*out = fd;
+	fd = -1;
 	rc = 0;
 out:
+	if (fd >= 0)
+		close(fd);
 	EVP_MD_CTX_free(ctx);
 	free(buf);
 	return rc;
 }
 
 /* The sample of a job: a member kept by the scanner, or a package the
- * store holds. Its bytes are checked against the job's hash: a sample
- * that does not match is never judged in its place. */
+ * store holds, as a private copy whose bytes match the job's hash: a
+ * sample that does not match is never judged in its place. */
 static int sample_open(struct fw_sandbox *sb, const struct fw_sandbox_job *job, int *fd, uint64_t *size,
 		       struct fw_err *err)
 {
 	char path[FW_PATH_MAX], hex[FW_SHA256_HEX_LEN + 1] = "";
+	uint64_t ignored = 0;
 	struct stat st;
-	int f;
+	int f, rc;
 
 	if (fw_path_join(path, sizeof(path), sb->d.samples_dir, job->sha256, err) != 0)
 		return -1;
@@ -275,23 +322,21 @@ static int sample_open(struct fw_sandbox *sb, const struct fw_sandbox_job *job, 
 	if (f < 0 && errno != ENOENT)
 		return fw_err_sys(err, errno, "cannot open the sample %s", path);
 	if (f < 0) {
-		if (fw_store_open_any_blob(sb->d.store, job->sha256, &f, size, err) != 0)
+		if (fw_store_open_any_blob(sb->d.store, job->sha256, &f, &ignored, err) != 0)
 			return fw_err_set(err, "the sample %s is gone: neither kept nor in the store", job->sha256);
 	} else if (fstat(f, &st) != 0 || !S_ISREG(st.st_mode)) {
 		close(f);
 		return fw_err_set(err, "the sample %s is not a regular file", path);
-	} else {
-		*size = (uint64_t)st.st_size;
 	}
-	if (hash_fd(f, hex, err) != 0) {
-		close(f);
+	rc = private_copy(sb, f, fd, size, hex, err);
+	close(f);
+	if (rc != 0)
 		return -1;
-	}
 	if (strcmp(hex, job->sha256) != 0) {
-		close(f);
+		close(*fd);
+		*fd = -1;
 		return fw_err_set(err, "the sample's bytes hash to %s, not %s: not judged", hex, job->sha256);
 	}
-	*fd = f;
 	return 0;
 }
 
@@ -347,6 +392,9 @@ static void job_finish(struct fw_sandbox *sb, struct fw_sandbox_job *job, int rc
 
 	fw_err_clear(&err);
 	if (rc == 0) {
+		/* A result that cannot be written (the database busy past its
+		 * timeout) leaves the job running in the store: the sweep takes
+		 * it back once its time ran out, and it runs again. */
 		if (fw_store_sandbox_done(sb->d.store, job->id, verdict, score, findings, &err) != 0) {
 			sandbox_event(sb, "sandbox-error", FW_OUTCOME_FAILURE, job->sha256, NULL, fw_err_msg(&err),
 				      job->id, 0);
@@ -401,11 +449,45 @@ static void run_job(struct fw_sandbox *sb, struct fw_sandbox_job *job)
 	json_decref(findings);
 }
 
+/* Every SWEEP_EVERY_S, by one runner: jobs whose runner lost them are
+ * queued again, and pending objects nothing runs for any more are
+ * settled (a settle that failed, a submit that never linked). */
+static void sweep(struct fw_sandbox *sb)
+{
+	int64_t ids[64], now = (int64_t)time(NULL);
+	struct fw_err err;
+	unsigned requeued = 0;
+	size_t n = 0;
+
+	pthread_mutex_lock(&sb->lock);
+	if (now - sb->last_sweep < SWEEP_EVERY_S) {
+		pthread_mutex_unlock(&sb->lock);
+		return;
+	}
+	sb->last_sweep = now;
+	pthread_mutex_unlock(&sb->lock);
+	fw_err_clear(&err);
+	if (fw_store_sandbox_requeue_stale(sb->d.store, now - (int64_t)sb->d.cfg->sandbox.timeout_seconds -
+					   (int64_t)sb->d.cfg->scanner.timeout_seconds - STALE_MARGIN_S,
+					   &requeued, &err) != 0)
+		sandbox_event(sb, "sandbox-error", FW_OUTCOME_FAILURE, NULL, NULL, fw_err_msg(&err), 0, 0);
+	else if (requeued > 0)
+		sandbox_event(sb, "sandbox-resume", FW_OUTCOME_SUCCESS, NULL, NULL,
+			      "sandbox job(s) whose runner did not report were queued again", 0, 0);
+	if (fw_store_sandbox_unsettled(sb->d.store, now - LINKLESS_GRACE_S, ids, FW_ARRAY_LEN(ids), &n, &err) != 0) {
+		sandbox_event(sb, "sandbox-error", FW_OUTCOME_FAILURE, NULL, NULL, fw_err_msg(&err), 0, 0);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		settle_object(sb, ids[i]);
+}
+
 static void *runner(void *arg)
 {
 	struct fw_sandbox *sb = arg;
 
 	while (!sandbox_stopping(sb)) {
+		sweep(sb);
 		struct fw_sandbox_job job;
 		struct fw_err err;
 		struct timespec until;
@@ -441,54 +523,81 @@ static void append_id(char *out, size_t len, json_int_t id)
 		snprintf(out + used, len - used, "%s%" JSON_INTEGER_FORMAT, used ? ", " : "", id);
 }
 
+/* Links the object to a job for every member of list, in one store
+ * transaction. */
 static int link_members(struct fw_sandbox *sb, int64_t object_id, const json_t *list, char *jobs, size_t jobs_len,
-			bool *queued, struct fw_err *err)
+			unsigned *queued, struct fw_err *err)
 {
 	uint64_t ttl = sb->d.cfg->sandbox.verdict_ttl_seconds;
 	int64_t now = (int64_t)time(NULL);
 	int64_t reuse_since = ttl == 0 ? now + 1 : now - (int64_t)ttl;
+	size_t n = json_array_size(list);
+	struct fw_sandbox_member *mem;
+	int64_t *ids;
 	const json_t *m;
 	size_t i;
+	int rc = -1;
 
+	*queued = 0;
+	if (!json_is_array(list) || n == 0)
+		return fw_err_set(err, "object %lld is pending but its scan lists no member for the sandbox",
+				  (long long)object_id);
+	mem = calloc(n, sizeof(*mem));
+	ids = calloc(n, sizeof(*ids));
+	if (mem == NULL || ids == NULL) {
+		fw_err_set(err, "out of memory");
+		goto out;
+	}
 	json_array_foreach(list, i, m) {
-		struct fw_sandbox_member mem = {
+		mem[i] = (struct fw_sandbox_member){
 			.path = json_string_value(json_object_get(m, "path")),
 			.sha256 = json_string_value(json_object_get(m, "sha256")),
 			.file_type = json_string_value(json_object_get(m, "file_type")),
 		};
-		int64_t id = 0;
-		bool created = false;
-
-		if (mem.path == NULL || mem.sha256 == NULL || mem.file_type == NULL)
-			return fw_err_set(err, "the verdict document lists a sandbox member without its path, "
-					  "hash or type");
-		if (fw_store_sandbox_attach(sb->d.store, object_id, &mem, sb->backend, reuse_since, &id, &created,
-					    err) != 0)
-			return -1;
-		*queued |= created;
-		if (jobs != NULL)
-			append_id(jobs, jobs_len, id);
 	}
-	return 0;
+	if (fw_store_sandbox_attach(sb->d.store, object_id, mem, n, sb->backend, reuse_since, ids, queued, err) != 0)
+		goto out;
+	for (i = 0; jobs != NULL && i < n; i++)
+		if (i == 0 || ids[i] != ids[i - 1])
+			append_id(jobs, jobs_len, ids[i]);
+	rc = 0;
+out:
+	free(mem);
+	free(ids);
+	return rc;
+}
+
+/* A pending object that cannot be linked to its jobs can never be judged:
+ * held for review (unscannable), never left pending. */
+static void settle_unlinkable(struct fw_sandbox *sb, int64_t object_id, const struct fw_err *why)
+{
+	char reason[FW_ERR_MSG_MAX];
+	enum fw_object_state state;
+	struct fw_err err;
+
+	fw_err_clear(&err);
+	snprintf(reason, sizeof(reason), "the sandbox jobs cannot be queued: %s", fw_err_msg(why));
+	if (fw_store_settle(sb->d.store, object_id, FW_VERDICT_UNSCANNABLE, reason, &state, &err) != 0)
+		sandbox_event(sb, "sandbox-error", FW_OUTCOME_FAILURE, NULL, NULL, fw_err_msg(&err), 0, object_id);
+	else
+		sandbox_event(sb, "sandbox-verdict", FW_OUTCOME_FAILURE, NULL, "unscannable", reason, 0, object_id);
 }
 
 int fw_sandbox_submit(struct fw_sandbox *sb, int64_t object_id, const json_t *doc, char *jobs, size_t jobs_len,
 		      struct fw_err *err)
 {
-	const json_t *list = json_object_get(doc, "sandbox");
-	bool queued = false;
+	unsigned queued = 0;
 
 	if (jobs != NULL && jobs_len > 0)
 		jobs[0] = '\0';
 	if (sb->types == 0)
-		return fw_err_set(err, "the policy does not sandbox: nothing can judge object %lld",
-				  (long long)object_id);
-	if (!json_is_array(list) || json_array_size(list) == 0)
-		return fw_err_set(err, "object %lld is pending but its scan lists no member for the sandbox",
-				  (long long)object_id);
-	if (link_members(sb, object_id, list, jobs, jobs_len, &queued, err) != 0)
+		fw_err_set(err, "the policy does not sandbox: nothing can judge object %lld", (long long)object_id);
+	if (sb->types == 0 ||
+	    link_members(sb, object_id, json_object_get(doc, "sandbox"), jobs, jobs_len, &queued, err) != 0) {
+		settle_unlinkable(sb, object_id, err);
 		return -1;
-	if (queued) {
+	}
+	if (queued > 0) {
 		pthread_mutex_lock(&sb->lock);
 		pthread_cond_broadcast(&sb->work);
 		pthread_mutex_unlock(&sb->lock);
@@ -563,7 +672,9 @@ void fw_sandbox_jobs_of(struct fw_sandbox *sb, int64_t object_id, char *out, siz
 /* ------------------------------------------------------------ life cycle */
 
 /* Objects an earlier run left pending: linked again from their latest
- * scan (idempotent) and settled when their jobs are all in. */
+ * scan (idempotent), settled when their jobs are all in, held for review
+ * when they cannot be linked; with the policy no longer sandboxing, held
+ * for review at once (nothing will judge them). */
 static int resume_pending(struct fw_sandbox *sb, struct fw_err *err)
 {
 	json_t *pending = NULL, *p;
@@ -573,12 +684,19 @@ static int resume_pending(struct fw_sandbox *sb, struct fw_err *err)
 		return -1;
 	json_array_foreach(pending, i, p) {
 		int64_t id = json_integer_value(json_object_get(p, "id"));
-		bool queued = false;
+		unsigned queued = 0;
+		struct fw_err e2;
 
+		fw_err_clear(&e2);
+		if (sb->types == 0) {
+			fw_err_set(&e2, "the policy no longer sandboxes: nothing will judge it");
+			settle_unlinkable(sb, id, &e2);
+			continue;
+		}
 		if (link_members(sb, id, json_object_get(json_object_get(p, "doc"), "sandbox"), NULL, 0, &queued,
-				 err) != 0) {
-			json_decref(pending);
-			return -1;
+				 &e2) != 0) {
+			settle_unlinkable(sb, id, &e2);
+			continue;
 		}
 		settle_object(sb, id);
 	}
@@ -598,6 +716,10 @@ int fw_sandbox_start(struct fw_sandbox **out, const struct fw_sandbox_deps *deps
 	if (sb == NULL)
 		return fw_err_set(err, "out of memory");
 	sb->d = *deps;
+	if (fw_path_join(sb->spool_dir, sizeof(sb->spool_dir), deps->cfg->state.dir, "spool", err) != 0) {
+		free(sb);
+		return -1;
+	}
 	sb->backend = deps->cfg->sandbox.backend == FW_SANDBOX_CAPE ? "cape" : "local";
 	pthread_mutex_init(&sb->lock, NULL);
 	pthread_cond_init(&sb->work, NULL);
@@ -607,6 +729,8 @@ int fw_sandbox_start(struct fw_sandbox **out, const struct fw_sandbox_deps *deps
 			if (deps->pol->sandboxing.file_types[t])
 				sb->types |= 1u << t;
 	if (sb->types == 0) {
+		if (resume_pending(sb, err) != 0)
+			goto fail;
 		*out = sb;
 		return 0;
 	}

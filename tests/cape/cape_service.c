@@ -84,9 +84,11 @@ static const struct verdict {
 
 /* ok; error: 500 to everything; hang: 30 s, then 500; garbage: 200 with a
  * body that is not JSON; badscore: reports carry a malscore of 42 (CAPE's
- * scale is 0..10). */
-enum mode { MODE_OK, MODE_ERROR, MODE_HANG, MODE_GARBAGE, MODE_BADSCORE };
-static const char *const mode_names[] = { "ok", "error", "hang", "garbage", "badscore" };
+ * scale is 0..10); modern: success answers say "error": [] as newer CAPE
+ * versions do; split: each upload becomes two tasks (CAPE's archive
+ * demux), the second one malicious. */
+enum mode { MODE_OK, MODE_ERROR, MODE_HANG, MODE_GARBAGE, MODE_BADSCORE, MODE_MODERN, MODE_SPLIT };
+static const char *const mode_names[] = { "ok", "error", "hang", "garbage", "badscore", "modern", "split" };
 
 enum tstate { TS_PENDING, TS_RUNNING, TS_REPORTED, TS_FAILED };
 static const char *const tstate_names[] = { "pending", "running", "reported", "failed_analysis" };
@@ -420,7 +422,8 @@ static void upload_end(struct req *rq)
 static enum MHD_Result do_create(const struct call *c)
 {
 	struct req *rq = c->rq;
-	char msg[64];
+	char msg[64], *name2;
+	enum mode m;
 	long id;
 
 	if (rq->too_big)
@@ -429,15 +432,41 @@ static enum MHD_Result do_create(const struct call *c)
 		return reply_error(c, MHD_HTTP_BAD_REQUEST, "malformed upload");
 	if (rq->part == 0)
 		return reply_error(c, MHD_HTTP_BAD_REQUEST, "No file was submitted");
+	pthread_mutex_lock(&c->svc->lock);
+	m = c->svc->mode;
+	pthread_mutex_unlock(&c->svc->lock);
+	/* The task takes the name; a second task (split) needs its own. */
+	name2 = m == MODE_SPLIT && rq->name != NULL ? strdup(rq->name) : NULL;
 	id = task_add(c->svc, rq);
+	if (id <= 0)
+		free(name2);
 	if (id == 0)
 		return reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "too many tasks");
 	if (id < 0)
 		return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
 	snprintf(msg, sizeof(msg), "Task ID %ld has been submitted", id);
-	return reply_json(c, MHD_HTTP_OK,
-			  json_pack("{s:b, s:{s:[I], s:s}, s:[]}", "error", 0, "data", "task_ids", (json_int_t)id,
-				    "message", msg, "errors"));
+	{
+		json_t *ids, *doc;
+		long id2;
+
+		ids = json_pack("[I]", (json_int_t)id);
+		if (m == MODE_SPLIT && name2 != NULL) {
+			/* The second "extracted file" of the upload: malicious. */
+			rq->flags |= T_MALICIOUS;
+			rq->name = name2;
+			id2 = task_add(c->svc, rq);
+			if (id2 > 0)
+				json_array_append_new(ids, json_integer(id2));
+			else
+				free(rq->name);
+			rq->name = NULL;
+		}
+		doc = json_pack("{s:b, s:{s:o, s:s}, s:[]}", "error", 0, "data", "task_ids", ids, "message", msg,
+				"errors");
+		if (doc != NULL && m == MODE_MODERN)
+			json_object_set_new(doc, "error", json_array());
+		return reply_json(c, MHD_HTTP_OK, doc);
+	}
 }
 
 static enum MHD_Result do_view(const struct call *c)

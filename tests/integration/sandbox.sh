@@ -191,11 +191,26 @@ check "local: the blob is in quarantine/, not objects/" \
 fetch "$BASE/mal.zip"
 check "local: asked again, still refused without a fetch: 403" [ "$CODE" = 403 ]
 
+# A newer bundle: the judged members of pkg.zip plus the bad image. Its
+# links are made all at once, so the known benign verdicts cannot approve
+# it before the image is judged.
+(cd "$T/mk" && cp "$T/www/pkg.zip" "$T/www/pkg2.zip" && cd mal && zip -q "$T/www/pkg2.zip" bios.bin) || exit 1
+fetch "$BASE/pkg2.zip"
+check "local: judged members plus a malicious one: 403" [ "$CODE" = 403 ]
+check "local: ... refused for the new member" grep -q "pkg2.zip!bios.bin" "$T/body"
+# The same bytes as an approved package, under a new URL: judged again
+# from the verdicts already in (no new job), and delivered.
+cp "$T/www/pkg.zip" "$T/www/pkg-copy.zip"
+jobs_before=$(jobs_json "$CONF" | jq_py 'len(d)')
+fetch "$BASE/pkg-copy.zip"
+check "local: approved bytes under a new URL: 200" cmp -s "$T/body" "$T/www/pkg.zip"
+check "local: ... with no new job (fresh verdicts reused)" [ "$(jobs_json "$CONF" | jq_py 'len(d)')" = "$jobs_before" ]
+
 # CLI: show one job, retry one, errors
 JOB=$(jobs_json "$CONF" | jq_py "[j['id'] for j in d if j['sha256'] == '$EFI_SHA'][0]")
 "$FW" sandbox show "$JOB" -c "$CONF" >"$T/show.json"
-check "cli: sandbox show names the packages waiting on the job" \
-	[ "$(jq_py 'len(d["links"])' <"$T/show.json")" = 2 ]
+check "cli: sandbox show names the packages waiting on the job (pkg, shared, pkg2, pkg-copy)" \
+	[ "$(jq_py 'len(d["links"])' <"$T/show.json")" = 4 ]
 check "cli: sandbox show has the findings" [ "$(jq_py 'd["findings"]["backend"]' <"$T/show.json")" = local ]
 "$FW" sandbox list -c "$CONF" >"$T/list.txt"
 check "cli: sandbox list prints a table" grep -q "^JOB " "$T/list.txt"
@@ -315,6 +330,24 @@ DOWN_JOB=$(jq_py 'd["sandbox"][0]["id"]' <"$T/cdown.json")
 check "cape: staff retry the failed job" "$FW" sandbox retry "$DOWN_JOB" --as tester -c "$CONFC"
 fetch_until "$BASE/c_down.zip" 200 30
 check "cape: after the retry the package is approved and served" cmp -s "$T/body" "$T/www/c_down.zip"
+
+# Newer CAPE answers success with "error": []; and CAPE may split one
+# upload into several tasks (its archive demux): every task is judged.
+printf 'modern service\n' >"$T/mk/c_modern.txt"
+printf 'split me\n' >"$T/mk/c_split.txt"
+(cd "$T/mk" && zip -q -0 "$T/www/c_modern.zip" c_modern.txt && zip -q -0 "$T/www/c_split.zip" c_split.txt) || exit 1
+cape_mode modern
+fetch_until "$BASE/c_modern.zip" 200 20
+check "cape: a service answering \"error\": [] on success is understood: 200" cmp -s "$T/body" "$T/www/c_modern.zip"
+cape_mode split
+fetch_until "$BASE/c_split.zip" 403 20
+check "cape: a sample split into two tasks, one malicious: 403" [ "$CODE" = 403 ]
+SPLIT_ID=$(qid "$CONFC" "$BASE/c_split.zip")
+"$FW" quarantine show "$SPLIT_ID" -c "$CONFC" >"$T/csplit.json"
+check "cape: ... both tasks were polled (task ids $(jq_py 'd["sandbox"][0]["findings"]["task_id"]' <"$T/csplit.json"))" \
+	grep -q '"task_id": "[0-9]*,[0-9]*"' "$T/csplit.json"
+check "cape: ... and the worst one counts (infected)" [ "$(jq_py 'd["verdict"]' <"$T/csplit.json")" = infected ]
+cape_mode ok
 
 # A service that answers garbage, or a malscore off CAPE's 0..10 scale:
 # never taken for a verdict; the package fails closed.

@@ -259,7 +259,8 @@ static void test_migrate_v2_to_v3(void **state)
 		    " state TEXT NOT NULL CHECK (state IN ('approved', 'quarantined', 'rejected', 'released')),"
 		    " blob TEXT NOT NULL DEFAULT 'present' CHECK (blob IN ('present', 'missing', 'collected')),"
 		    " first_seen INTEGER NOT NULL, review_reason TEXT, reviewed_by TEXT, reviewed_at INTEGER);"
-		    "INSERT INTO objects_v2 SELECT * FROM objects; DROP TABLE objects;"
+		    "INSERT INTO objects_v2 SELECT id, sha256, size, mime, file_type, state, blob, first_seen,"
+		    " review_reason, reviewed_by, reviewed_at FROM objects; DROP TABLE objects;"
 		    "ALTER TABLE objects_v2 RENAME TO objects;"
 		    "CREATE INDEX objects_state ON objects (state, first_seen);"
 		    "PRAGMA user_version = 2", SQLITE_OK);
@@ -827,10 +828,12 @@ static int64_t attach(struct fx *f, int64_t obj, const char *path, const char *s
 	const struct fw_sandbox_member m = { .path = path, .sha256 = sha, .file_type = "firmware_image" };
 	struct fw_err err;
 	int64_t job = 0;
+	unsigned n = 0;
 
 	fw_err_clear(&err);
-	if (fw_store_sandbox_attach(f->st, obj, &m, "local", reuse_since, &job, created, &err) != 0)
+	if (fw_store_sandbox_attach(f->st, obj, &m, 1, "local", reuse_since, &job, &n, &err) != 0)
 		fail_msg("attach: %s", fw_err_msg(&err));
+	*created = n == 1;
 	return job;
 }
 
@@ -906,6 +909,33 @@ static void test_sandbox_jobs_and_settle(void **state)
 	sha256_hex("package two", 11, sha);
 	blob_path(f, "objects", sha, blob, sizeof(blob));
 	assert_true(exists(blob));
+	/* p1 still waits on b (queued for its retry): settling it now is
+	 * refused in the store's own transaction, whatever the caller saw. */
+	assert_int_equal(fw_store_settle(f->st, p1, FW_VERDICT_UNSCANNABLE, "job failed", &st, &err), 0);
+	assert_int_equal(st, FW_OBJ_PENDING);
+	{
+		unsigned nq = 0;
+		int64_t un[4];
+		size_t k = 0;
+
+		/* The sweep's view: p1 has a queued job, so it is not unsettled. */
+		assert_int_equal(fw_store_sandbox_unsettled(f->st, INT64_MAX, un, 4, &k, &err), 0);
+		for (size_t i = 0; i < k; i++)
+			assert_true(un[i] != p1);
+		/* b fails for good. */
+		sqlite3 *db = raw_db(f);
+
+		assert_int_equal(sqlite3_exec(db, "UPDATE sandbox_jobs SET next_at = 0", NULL, NULL, NULL), SQLITE_OK);
+		sqlite3_close(db);
+		claim(f, jb);
+		/* A runner that lost its job: taken back by the stale sweep. */
+		assert_int_equal(fw_store_sandbox_requeue_stale(f->st, (int64_t)time(NULL) + 1, &nq, &err), 0);
+		assert_int_equal(nq, 1);
+		claim(f, jb);
+		assert_int_equal(fw_store_sandbox_failed(f->st, jb, "service down again", 0, &err), 0);
+		assert_int_equal(fw_store_sandbox_unsettled(f->st, INT64_MAX, un, 4, &k, &err), 0);
+		assert_true(k >= 1 && un[0] == p1);
+	}
 	assert_int_equal(fw_store_settle(f->st, p1, FW_VERDICT_UNSCANNABLE, "job failed", &st, &err), 0);
 	assert_int_equal(st, FW_OBJ_QUARANTINED);
 	/* Once settled, settling again changes nothing. */
@@ -918,18 +948,9 @@ static void test_sandbox_jobs_and_settle(void **state)
 	assert_int_equal(fw_store_settle(f->st, p3, FW_VERDICT_CLEAN, "benign", &st, &err), 0);
 	assert_int_equal(st, FW_OBJ_REJECTED);
 
-	/* Retry: a queued job cannot; after it failed for good it can, and
-	 * brings back p1 (quarantined by fwgate), audited. */
-	assert_int_equal(fw_store_sandbox_retry(f->st, jb, "bob", &(unsigned){ 0 }, &err), -1);
-	assert_int_equal(fw_store_sandbox_resume(f->st, &(unsigned){ 0 }, &err), 0);
-	{
-		sqlite3 *db = raw_db(f);
-
-		assert_int_equal(sqlite3_exec(db, "UPDATE sandbox_jobs SET next_at = 0", NULL, NULL, NULL), SQLITE_OK);
-		sqlite3_close(db);
-	}
-	claim(f, jb);
-	assert_int_equal(fw_store_sandbox_failed(f->st, jb, "service down again", 0, &err), 0);
+	/* Retry: a queued job cannot be retried; a failed one can, and it
+	 * brings back p1 (quarantined by the sandbox's verdict), audited. */
+	assert_int_equal(fw_store_sandbox_retry(f->st, ja2 + 100, "bob", &(unsigned){ 0 }, &err), -1);
 	{
 		unsigned reopened = 0;
 
@@ -953,6 +974,37 @@ static void test_sandbox_jobs_and_settle(void **state)
 	assert_int_equal(fw_store_pending_docs(f->st, &list, &err), 0);
 	assert_int_equal(json_array_size(list), 1); /* p1 again */
 	json_decref(list);
+	json_decref(findings);
+}
+
+/* An approved package scanned again with members for the sandbox is
+ * pending again; `sandbox retry` never reopens what the scanner
+ * quarantined, only what the sandbox's verdict did. */
+static void test_sandbox_retry_scope(void **state)
+{
+	struct fx *f = *state;
+	json_t *findings = json_pack("{s:s}", "backend", "local");
+	enum fw_object_state st;
+	struct fw_err err;
+	unsigned reopened = 9;
+	int64_t p, p2, job;
+	bool created;
+
+	fw_err_clear(&err);
+	commit_ok(f, "https://dl.vendor.example/a.zip", "same bytes", FW_VERDICT_CLEAN, FW_OBJ_APPROVED, &p);
+	commit_ok(f, "https://dl.vendor.example/b.zip", "same bytes", FW_VERDICT_PENDING, FW_OBJ_PENDING, &p2);
+	assert_int_equal(p, p2);
+	job = attach(f, p, "a.zip!fw.bin", SHA_A, 0, &created);
+	claim(f, job);
+	assert_int_equal(fw_store_sandbox_done(f->st, job, "benign", 0, findings, &err), 0);
+	assert_int_equal(fw_store_settle(f->st, p, FW_VERDICT_CLEAN, "benign", &st, &err), 0);
+	assert_int_equal(st, FW_OBJ_APPROVED);
+	/* The scanner now finds the same bytes infected: quarantined by it. */
+	commit_ok(f, "https://dl.vendor.example/c.zip", "same bytes", FW_VERDICT_INFECTED, FW_OBJ_QUARANTINED, &p2);
+	assert_int_equal(fw_store_sandbox_retry(f->st, job, "carol", &reopened, &err), 0);
+	assert_int_equal(reopened, 0);
+	assert_int_equal(fw_store_object_state(f->st, p, &st, &err), 1);
+	assert_int_equal(st, FW_OBJ_QUARANTINED);
 	json_decref(findings);
 }
 
@@ -1007,14 +1059,35 @@ static void test_sandbox_resume(void **state)
 		assert_false(exists(pt));
 		assert_true(exists(pc));   /* fresh */
 	}
-	/* Bad members are refused before anything is written. */
+	/* Members are linked all or none: one bad member refuses the lot,
+	 * and nothing of it is written. */
 	{
-		const struct fw_sandbox_member bad = { .path = "x", .sha256 = "not-a-hash", .file_type = "pe" };
-		int64_t id;
+		const struct fw_sandbox_member two[] = { { "ok.bin", SHA_B, "pe" }, { "x", "not-a-hash", "pe" } };
+		int64_t ids[2];
+		unsigned made = 0;
+		json_t *jobs = NULL;
 
-		assert_int_equal(fw_store_sandbox_attach(f->st, p, &bad, "local", 0, &id, &created, &err), -1);
-		assert_int_equal(fw_store_sandbox_attach(f->st, p, &(struct fw_sandbox_member){ "x", SHA_A, "pe" },
-							 "none", 0, &id, &created, &err), -1);
+		assert_int_equal(fw_store_sandbox_attach(f->st, p, two, 2, "local", 0, ids, &made, &err), -1);
+		assert_int_equal(fw_store_sandbox_attach(f->st, p, two, 1, "none", 0, ids, &made, &err), -1);
+		assert_int_equal(fw_store_sandbox_object_jobs(f->st, p, &jobs, &err), 0);
+		assert_int_equal(json_array_size(jobs), 1); /* a.bin only, from before */
+		json_decref(jobs);
+	}
+	/* A member chain longer than the label bound is kept cut. */
+	{
+		char longp[3000];
+		const struct fw_sandbox_member one = { longp, SHA_B, "pe" };
+		int64_t id;
+		unsigned made = 0;
+		json_t *jobs = NULL;
+
+		memset(longp, 'a', sizeof(longp) - 1);
+		longp[sizeof(longp) - 1] = '\0';
+		assert_int_equal(fw_store_sandbox_attach(f->st, p, &one, 1, "local", 0, &id, &made, &err), 0);
+		assert_int_equal(fw_store_sandbox_object_jobs(f->st, p, &jobs, &err), 0);
+		assert_int_equal(strlen(json_string_value(json_object_get(json_array_get(jobs, 1), "member"))),
+				 FW_JOB_MEMBER_MAX - 1);
+		json_decref(jobs);
 	}
 }
 
@@ -1039,6 +1112,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sandbox_jobs_and_settle, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v2_to_v3, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_sandbox_resume, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_sandbox_retry_scope, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
