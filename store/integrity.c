@@ -193,7 +193,9 @@ static bool integ_is_fanout(const char *name)
 }
 
 /* The record a file in area claims to be: 1 with x when the file is the
- * blob the record expects there, 0 when it is not (a stray). */
+ * blob the record expects there, 2 with x when it is a present record's
+ * blob in the other area (a crash between a move and its commit, as in a
+ * sandbox settle), 0 when it is not (a stray). */
 static int integ_claim(struct fw_store *st, enum store_area area, const char *fanout, const char *name,
 		       struct integ_rec *x, struct fw_err *err)
 {
@@ -209,9 +211,9 @@ static int integ_claim(struct fw_store *st, enum store_area area, const char *fa
 		rc = -1;
 		goto out;
 	}
-	if (one.n == 1 && store_area_of(one.v[0].state) == area) {
+	if (one.n == 1) {
 		*x = one.v[0];
-		rc = 1;
+		rc = store_area_of(one.v[0].state) == area ? 1 : 2;
 	}
 out:
 	integ_recs_free(&one);
@@ -251,10 +253,34 @@ static int integ_reconcile_dir(struct fw_store *st, enum store_area area, const 
 			break;
 		}
 		r = S_ISREG(sb.st_mode) ? integ_claim(st, area, fanout, e->d_name, &x, err) : 0;
-		if (r < 0)
+		if (r < 0) {
 			rc = -1;
-		else if (r == 0)
+		} else if (r == 0) {
 			rc = integ_stray(st, area, path, e->d_name, report, diffs, err);
+		} else if (r == 2) {
+			/* Where its state puts it, unless a copy is there already
+			 * or its size is wrong (then this one is a stray). */
+			enum store_area to = store_area_of(x.state);
+			char there[STORE_PATH_MAX];
+			struct stat tb;
+
+			if (store_blob_path(st, to, x.sha256, there, sizeof(there), NULL, 0, err) != 0) {
+				rc = -1;
+				break;
+			}
+			if ((uint64_t)sb.st_size != x.size || lstat(there, &tb) == 0) {
+				rc = integ_stray(st, area, path, e->d_name, report, diffs, err);
+				continue;
+			}
+			(*diffs)++;
+			r = store_blob_move(st, x.sha256, area, to, err);
+			if (r < 0)
+				rc = -1;
+			else
+				fprintf(report, "object %lld (%s, %s): blob was in %s/, moved to %s/\n", (long long)x.id,
+					x.sha256, fw_object_state_name(x.state), store_area_name(area),
+					store_area_name(to));
+		}
 		else if ((uint64_t)sb.st_size != x.size) {
 			(*diffs)++;
 			snprintf(what, sizeof(what), "is %lld bytes, not the %llu recorded; moved aside to damaged/",

@@ -689,6 +689,29 @@ static void test_reconcile(void **state)
 	assert_int_equal(diffs, 0);
 	assert_string_equal(text, "");
 	free(text);
+
+	/* A crash between a blob's move and its commit (a sandbox settle):
+	 * the pending object's blob sits in objects/; it goes back. */
+	{
+		char q[700], o[700], dir[700];
+		int64_t pend;
+
+		commit_ok(f, "https://dl.vendor.example/pend.zip", "pending", FW_VERDICT_PENDING, FW_OBJ_PENDING, &pend);
+		sha256_hex("pending", 7, sha);
+		blob_path(f, "quarantine", sha, q, sizeof(q));
+		blob_path(f, "objects", sha, o, sizeof(o));
+		snprintf(dir, sizeof(dir), "%s/objects/%.2s", f->dir, sha);
+		mkdir(dir, 0700);
+		assert_int_equal(rename(q, o), 0);
+		rep = open_memstream(&text, &text_len);
+		assert_int_equal(fw_store_reconcile(f->st, rep, &diffs, &err), 0);
+		fclose(rep);
+		assert_int_equal(diffs, 1);
+		assert_non_null(strstr(text, "moved to quarantine/"));
+		free(text);
+		assert_true(exists(q));
+		assert_false(exists(o));
+	}
 }
 
 static void test_gc(void **state)
