@@ -176,6 +176,9 @@ static void refuse_verdict(struct exch *x, const struct fw_upstream_resp *r, con
 	else if (res->verdict == FW_VERDICT_INFECTED && res->signature[0] != '\0')
 		snprintf(page, sizeof(page), "blocked: the download is infected: signature %s in %s%s (incident %s)",
 			 res->signature, res->member, held, incident);
+	else if (res->verdict == FW_VERDICT_INFECTED) /* the sandbox's malicious verdict */
+		snprintf(page, sizeof(page), "blocked: the download is infected: %s%s (incident %s)", res->reason, held,
+			 incident);
 	else
 		snprintf(page, sizeof(page), "blocked and held for review: the download is %s: %s%s (incident %s)",
 			 fw_verdict_name(res->verdict), res->reason, held, incident);
