@@ -251,9 +251,11 @@ static int run_prepare(const struct fw_config *cfg, struct run_state *rs, char *
 static void run_release(struct run_state *rs)
 {
 	fw_proxy_stop(rs->proxy);
-	/* A sandbox runner may be waiting on an analysis: the scanner is shut
-	 * first so that it returns at once (the job is taken up again at the
-	 * next start), then the runners are joined, then the scanner freed. */
+	/* A sandbox runner may be waiting on an analysis: the runners are told
+	 * to stop, then the scanner is shut so that the analysis returns at
+	 * once (its job, left running, is taken up at the next start), then
+	 * the runners are joined, then the scanner freed. */
+	fw_sandbox_quiesce(rs->sandbox);
 	fw_scanner_cancel(rs->scanner);
 	fw_sandbox_stop(rs->sandbox);
 	fw_scanner_stop(rs->scanner);

@@ -335,12 +335,14 @@ static void representation_fields(const struct fw_upstream_resp *r, char *out, s
 
 /* Records a complete 200 body with its verdict; returns the object's state,
  * or -1 after refusing the request (the store could not keep it). */
-static int commit(struct exch *x, const struct fw_upstream_resp *r, const struct fw_scan_result *res,
+static int commit(struct exch *x, const struct fw_upstream_resp *r, struct fw_scan_result *res,
 		  int64_t *object_id)
 {
 	char etag[FW_ETAG_MAX], lm[FW_LASTMOD_MAX], fields[FW_URL_FIELDS_MAX];
+	struct fw_sandbox_plan plan = { 0 };
 	enum fw_object_state state;
 	struct fw_err err;
+	int rc;
 	struct fw_store_commit sc = {
 		.url = x->url, .spool_fd = fw_spool_fd(r->body), .spool_path = fw_spool_path(r->body),
 		.sha256 = fw_spool_sha256(r->body), .size = fw_spool_size(r->body), .scan = res,
@@ -352,7 +354,24 @@ static int commit(struct exch *x, const struct fw_upstream_resp *r, const struct
 	sc.fields = fields;
 	sc.etag = fw_upstream_resp_field(r, "etag", etag, sizeof(etag)) ? etag : NULL;
 	sc.last_modified = fw_upstream_resp_field(r, "last-modified", lm, sizeof(lm)) ? lm : NULL;
-	if (fw_store_commit(x->c->px->deps.store, &sc, &state, object_id, &err) != 0) {
+	/* Pending: committed with its members, linked to their jobs in the
+	 * same transaction. Members that cannot be planned are never judged:
+	 * the package is unscannable instead. */
+	if (res->verdict == FW_VERDICT_PENDING) {
+		if (fw_sandbox_plan(x->c->px->deps.sandbox, res->doc, &plan, &err) != 0) {
+			res->verdict = FW_VERDICT_UNSCANNABLE;
+			snprintf(res->reason, sizeof(res->reason), "the sandbox cannot judge it: %s", fw_err_msg(&err));
+			fw_err_clear(&err);
+		} else {
+			sc.sandbox = plan.members;
+			sc.n_sandbox = plan.n;
+			sc.sandbox_backend = plan.backend;
+			sc.sandbox_reuse_since = plan.reuse_since;
+		}
+	}
+	rc = fw_store_commit(x->c->px->deps.store, &sc, &state, object_id, &err);
+	fw_sandbox_plan_free(&plan);
+	if (rc != 0) {
 		char page[FW_ERR_MSG_MAX + 64];
 
 		snprintf(page, sizeof(page), "the vetted store cannot keep the download: %s", fw_err_msg(&err));
@@ -436,15 +455,7 @@ static int vet_pending(struct exch *x, struct fw_upstream_resp *r, struct fw_sca
 	struct fw_err err;
 
 	fw_err_clear(&err);
-	if (fw_sandbox_submit(x->c->px->deps.sandbox, object_id, res->doc, NULL, 0, &err) != 0) {
-		char page[FW_ERR_MSG_MAX + 96];
-
-		/* The object stays pending; the next start links it again. */
-		snprintf(page, sizeof(page), "the download cannot be queued for the sandbox, nothing was delivered: %s",
-			 fw_err_msg(&err));
-		conn_refuse(x->c, "proxy-request-refused", 503, page, x->url, x->close, x->head);
-		return keep(x);
-	}
+	(void)fw_sandbox_submit(x->c->px->deps.sandbox, object_id, NULL, 0);
 	state = hold(x, object_id);
 	if (state == FW_OBJ_PENDING)
 		return refuse_pending(x, object_id, fw_spool_sha256(r->body));

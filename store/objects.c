@@ -45,6 +45,10 @@ static int commit_check(const struct fw_store_commit *c, struct fw_err *err)
 		return fw_err_set(err, "a commit needs a URL of 1 to %u bytes", STORE_URL_MAX);
 	if (c->spool_path == NULL || c->scan == NULL || c->sha256 == NULL)
 		return fw_err_set(err, "a commit needs the spool file, its hash and its scan");
+	if (c->scan->verdict == FW_VERDICT_PENDING &&
+	    (c->n_sandbox == 0 || c->sandbox == NULL || c->sandbox_backend == NULL ||
+	     store_sandbox_attach_check(c->sandbox, c->n_sandbox, c->sandbox_backend, err) != 0))
+		return fw_err_isset(err) ? -1 : fw_err_set(err, "a pending commit needs the members the sandbox judges");
 	if (!store_sha256_valid(c->sha256))
 		return fw_err_set(err, "\"%.80s\" is not a SHA-256 in lower-case hex", c->sha256);
 	if (fstat(c->spool_fd, &sb) != 0)
@@ -88,15 +92,17 @@ static int commit_plan_read(struct fw_store *st, const struct fw_store_commit *c
 				  (long long)p->id, c->sha256, (long long)sqlite3_column_int64(s, 3),
 				  (unsigned long long)c->size);
 	/* Staff's decisions stand; otherwise only approved and pending can
-	 * change, and only for the worse: an approved object whose new scan
-	 * lists members for the sandbox is pending again (its jobs decide; a
-	 * verdict still fresh settles it at once), and a clean scan leaves a
-	 * pending object to its jobs. */
+	 * change: an approved or pending object whose new scan is not clean
+	 * is quarantined, one whose new scan lists members for the sandbox is
+	 * pending on them (a verdict still fresh settles it at once), and a
+	 * pending one whose new scan is clean has nothing left to judge. */
 	p->new_state = p->old_state;
 	if ((p->old_state == FW_OBJ_APPROVED || p->old_state == FW_OBJ_PENDING) && !clean && !pending)
 		p->new_state = FW_OBJ_QUARANTINED;
-	else if (p->old_state == FW_OBJ_APPROVED && pending)
+	else if ((p->old_state == FW_OBJ_APPROVED || p->old_state == FW_OBJ_PENDING) && pending)
 		p->new_state = FW_OBJ_PENDING;
+	else if (p->old_state == FW_OBJ_PENDING && clean)
+		p->new_state = FW_OBJ_APPROVED; /* nothing left to judge: the policy sandboxes none of it now */
 	return 0;
 }
 
@@ -142,9 +148,12 @@ static int commit_object(struct fw_store *st, const struct fw_store_commit *c, s
 {
 	static const char ins[] = "INSERT INTO objects (sha256, size, mime, file_type, state, blob, first_seen)"
 				  " VALUES (?1, ?2, ?3, ?4, ?5, 'present', ?6)";
-	/* A new scan starts over: the sandbox's verdict was on the last one. */
-	static const char upd[] = "UPDATE objects SET state = ?2, blob = 'present', sandbox_verdict = '',"
-				  " sandbox_reason = '',"
+	/* A scan that makes the object pending or approved starts over: the
+	 * sandbox's verdict was on an earlier one. A quarantined object keeps
+	 * it (?5): it is part of why it is held. */
+	static const char upd[] = "UPDATE objects SET state = ?2, blob = 'present',"
+				  " sandbox_verdict = CASE WHEN ?5 THEN '' ELSE sandbox_verdict END,"
+				  " sandbox_reason = CASE WHEN ?5 THEN '' ELSE sandbox_reason END,"
 				  " mime = coalesce(nullif(?3, ''), mime),"
 				  " file_type = coalesce(nullif(?4, ''), file_type) WHERE id = ?1";
 	const json_t *doc = c->scan->doc;
@@ -155,7 +164,13 @@ static int commit_object(struct fw_store *st, const struct fw_store_commit *c, s
 	if (s == NULL)
 		return -1;
 	if (p->known) {
-		if (sqlite3_bind_int64(s, 1, p->id) != SQLITE_OK)
+		/* The sandbox's verdict goes when a new judgement starts (pending,
+		 * approved) or when the scanner quarantines the object now; it
+		 * stays while an object it quarantined stays quarantined. */
+		bool restart = p->new_state == FW_OBJ_PENDING || p->new_state == FW_OBJ_APPROVED ||
+			       (p->new_state == FW_OBJ_QUARANTINED && p->old_state != FW_OBJ_QUARANTINED);
+
+		if (sqlite3_bind_int64(s, 1, p->id) != SQLITE_OK || sqlite3_bind_int(s, 5, restart) != SQLITE_OK)
 			return store_db_err(st, err, "cannot record the object");
 	} else if (store_bind_text(s, 1, c->sha256) != 0 || sqlite3_bind_int64(s, 2, (int64_t)c->size) != SQLITE_OK ||
 		   sqlite3_bind_int64(s, 6, now) != SQLITE_OK) {
@@ -271,6 +286,17 @@ static int commit_records(struct fw_store *st, const struct fw_store_commit *c, 
 	if (commit_object(st, c, p, now, err) != 0 || commit_scan(st, c, p->id, now, err) != 0 ||
 	    commit_url(st, c, p->id, now, err) != 0)
 		return -1;
+	/* Pending: on this scan's members, linked here, in the same
+	 * transaction, so that nothing sees the object pending on a partial
+	 * set or on an earlier scan's jobs. */
+	if (p->new_state == FW_OBJ_PENDING) {
+		unsigned created = 0;
+
+		if (store_sandbox_unlink_tx(st, p->id, err) != 0 ||
+		    store_sandbox_attach_tx(st, p->id, c->sandbox, c->n_sandbox, c->sandbox_backend,
+					    c->sandbox_reuse_since, NULL, &created, err) != 0)
+			return -1;
+	}
 	if (p->known && p->old_state != p->new_state) {
 		snprintf(detail, sizeof(detail), "a new scan found it %s: %s", fw_verdict_name(c->scan->verdict),
 			 c->scan->reason);
@@ -343,7 +369,7 @@ int fw_store_lookup_url(struct fw_store *st, const char *url, struct fw_url_entr
 {
 	static const char sql[] =
 		"SELECT o.id, o.sha256, o.size, o.state, u.etag, u.last_modified, u.fetched_at, u.verified_at,"
-		" CASE WHEN o.sandbox_verdict <> '' THEN o.sandbox_verdict ELSE s.verdict END, CASE WHEN o.sandbox_verdict <> '' THEN o.sandbox_reason ELSE s.reason END,"
+		" " STORE_EFFECTIVE_VERDICT ", " STORE_EFFECTIVE_REASON ","
 		" o.review_reason, o.blob, u.fields"
 		" FROM urls u JOIN objects o ON o.id = u.object_id"
 		" LEFT JOIN scans s ON s.id = (SELECT max(id) FROM scans WHERE object_id = o.id)"

@@ -12,8 +12,8 @@
 /* The object row the review views share; ?1 and the WHERE clause vary. */
 #define REVIEW_OBJECT_COLUMNS \
 	"SELECT o.id, (SELECT url FROM urls WHERE object_id = o.id ORDER BY fetched_at DESC, url LIMIT 1)," \
-	" o.sha256, o.size, o.state, CASE WHEN o.sandbox_verdict <> '' THEN o.sandbox_verdict ELSE s.verdict END," \
-	" CASE WHEN o.sandbox_verdict <> '' THEN o.sandbox_reason ELSE s.reason END, o.first_seen, o.mime, o.file_type, o.blob," \
+	" o.sha256, o.size, o.state, " STORE_EFFECTIVE_VERDICT "," \
+	" " STORE_EFFECTIVE_REASON ", o.first_seen, o.mime, o.file_type, o.blob," \
 	" o.review_reason, o.reviewed_by, o.reviewed_at" \
 	" FROM objects o LEFT JOIN scans s ON s.id = (SELECT max(id) FROM scans WHERE object_id = o.id) "
 
@@ -194,8 +194,8 @@ struct review_target {
 
 static int review_read(struct fw_store *st, int64_t id, struct review_target *t, struct fw_err *err)
 {
-	static const char sql[] = "SELECT o.state, o.sha256, o.blob, CASE WHEN o.sandbox_verdict <> '' THEN o.sandbox_verdict ELSE s.verdict END,"
-				  " CASE WHEN o.sandbox_verdict <> '' THEN o.sandbox_reason ELSE s.reason END FROM objects o"
+	static const char sql[] = "SELECT o.state, o.sha256, o.blob, " STORE_EFFECTIVE_VERDICT ","
+				  " " STORE_EFFECTIVE_REASON " FROM objects o"
 				  " LEFT JOIN scans s ON s.id = (SELECT max(id) FROM scans WHERE object_id = o.id)"
 				  " WHERE o.id = ?1";
 	sqlite3_stmt *s = store_stmt(st, sql, err);

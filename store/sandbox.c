@@ -140,7 +140,7 @@ static int attach_link(struct fw_store *st, int64_t object_id, int64_t job_id, c
 	return 0;
 }
 
-static int attach_check(const struct fw_sandbox_member *m, size_t n, const char *backend, struct fw_err *err)
+int store_sandbox_attach_check(const struct fw_sandbox_member *m, size_t n, const char *backend, struct fw_err *err)
 {
 	if (strcmp(backend, "local") != 0 && strcmp(backend, "cape") != 0)
 		return fw_err_set(err, "\"%.32s\" is not a sandbox backend that runs jobs", backend);
@@ -152,39 +152,67 @@ static int attach_check(const struct fw_sandbox_member *m, size_t n, const char 
 	return 0;
 }
 
-int fw_store_sandbox_attach(struct fw_store *st, int64_t object_id, const struct fw_sandbox_member *m, size_t n,
+int store_sandbox_attach_tx(struct fw_store *st, int64_t object_id, const struct fw_sandbox_member *m, size_t n,
 			    const char *backend, int64_t reuse_since, int64_t *job_ids, unsigned *created,
 			    struct fw_err *err)
 {
 	char path[FW_JOB_MEMBER_MAX];
-	int r, rc = -1;
+	int r;
 
 	*created = 0;
-	if (attach_check(m, n, backend, err) != 0)
+	if (store_sandbox_attach_check(m, n, backend, err) != 0)
 		return -1;
-	store_lock(st);
-	if (store_tx_begin(st, err) != 0)
-		goto out;
 	for (size_t i = 0; i < n; i++) {
-		r = attach_find(st, &m[i], reuse_since, &job_ids[i], err);
-		if (r < 0 || (r == 0 && attach_new(st, &m[i], backend, &job_ids[i], err) != 0))
-			goto fail;
+		int64_t id = 0;
+
+		r = attach_find(st, &m[i], reuse_since, &id, err);
+		if (r < 0 || (r == 0 && attach_new(st, &m[i], backend, &id, err) != 0))
+			return -1;
 		*created += r == 0;
+		if (job_ids != NULL)
+			job_ids[i] = id;
 		/* The chain is a label for people: a deep one is kept cut. */
 		if (strlen(m[i].path) < sizeof(path))
 			snprintf(path, sizeof(path), "%s", m[i].path);
 		else
 			snprintf(path, sizeof(path), "%.*s...", (int)sizeof(path) - 4, m[i].path);
-		if (attach_link(st, object_id, job_ids[i], path, err) != 0)
-			goto fail;
+		if (attach_link(st, object_id, id, path, err) != 0)
+			return -1;
 	}
-	if (store_tx_commit(st, err) != 0)
-		goto fail;
-	rc = 0;
-	goto out;
-fail:
-	store_tx_rollback(st);
+	return 0;
+}
+
+int store_sandbox_unlink_tx(struct fw_store *st, int64_t object_id, struct fw_err *err)
+{
+	static const char sql[] = "DELETE FROM sandbox_links WHERE object_id = ?1";
+	sqlite3_stmt *s = store_stmt(st, sql, err);
+
+	if (s == NULL)
+		return -1;
+	if (sqlite3_bind_int64(s, 1, object_id) != SQLITE_OK || sqlite3_step(s) != SQLITE_DONE)
+		return store_db_err(st, err, "cannot drop an object's earlier sandbox links");
+	return 0;
+}
+
+int fw_store_sandbox_attach(struct fw_store *st, int64_t object_id, const struct fw_sandbox_member *m, size_t n,
+			    const char *backend, int64_t reuse_since, int64_t *job_ids, unsigned *created,
+			    struct fw_err *err)
+{
+	int rc = -1;
+
 	*created = 0;
+	if (store_sandbox_attach_check(m, n, backend, err) != 0)
+		return -1;
+	store_lock(st);
+	if (store_tx_begin(st, err) != 0)
+		goto out;
+	if (store_sandbox_attach_tx(st, object_id, m, n, backend, reuse_since, job_ids, created, err) != 0 ||
+	    store_tx_commit(st, err) != 0) {
+		store_tx_rollback(st);
+		*created = 0;
+		goto out;
+	}
+	rc = 0;
 out:
 	store_unlock(st);
 	return rc;
@@ -227,10 +255,11 @@ out:
 	return rc;
 }
 
-/* Runs one UPDATE on a running job; a job in another state is an error
- * (staff retried it meanwhile, or a second gateway took it). */
-static int job_update(struct fw_store *st, const char *sql, int64_t id, const char *a, int64_t b, const char *c,
-		      int64_t d, struct fw_err *err)
+/* Runs one UPDATE on a job as its caller claimed it (?6: the attempt):
+ * a job in another state, or claimed again since, is an error (staff
+ * retried it meanwhile, or the sweep took it back from a lost runner). */
+static int job_update(struct fw_store *st, const char *sql, const struct fw_sandbox_job *job, const char *a,
+		      int64_t b, const char *c, int64_t d, struct fw_err *err)
 {
 	sqlite3_stmt *s;
 	int n, rc = -1;
@@ -241,14 +270,16 @@ static int job_update(struct fw_store *st, const char *sql, int64_t id, const ch
 		goto out;
 	/* ?1 the job, then ?2..?5 as far as the statement names them. */
 	n = sqlite3_bind_parameter_count(s);
-	if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK || (n >= 2 && store_bind_text(s, 2, a) != 0) ||
+	if (sqlite3_bind_int64(s, 1, job->id) != SQLITE_OK || (n >= 2 && store_bind_text(s, 2, a) != 0) ||
 	    (n >= 3 && sqlite3_bind_int64(s, 3, b) != SQLITE_OK) || (n >= 4 && store_bind_text(s, 4, c) != 0) ||
-	    (n >= 5 && sqlite3_bind_int64(s, 5, d) != SQLITE_OK) || sqlite3_step(s) != SQLITE_DONE) {
+	    (n >= 5 && sqlite3_bind_int64(s, 5, d) != SQLITE_OK) ||
+	    (n >= 6 && sqlite3_bind_int64(s, 6, (int64_t)job->attempts) != SQLITE_OK) ||
+	    sqlite3_step(s) != SQLITE_DONE) {
 		store_db_err(st, err, "cannot record a sandbox job's progress");
 		goto out;
 	}
 	if (sqlite3_changes(st->db) != 1) {
-		fw_err_set(err, "sandbox job %lld is no longer running", (long long)id);
+		fw_err_set(err, "sandbox job %lld is no longer running as attempt %u", (long long)job->id, job->attempts);
 		goto out;
 	}
 	rc = 0;
@@ -257,20 +288,22 @@ out:
 	return rc;
 }
 
-int fw_store_sandbox_set_external(struct fw_store *st, int64_t id, const char *external_id, struct fw_err *err)
+int fw_store_sandbox_set_external(struct fw_store *st, const struct fw_sandbox_job *job, const char *external_id,
+				  struct fw_err *err)
 {
-	static const char sql[] = "UPDATE sandbox_jobs SET external_id = ?2 WHERE id = ?1 AND state = 'running'";
+	static const char sql[] = "UPDATE sandbox_jobs SET external_id = ?2 WHERE id = ?1 AND state = 'running'"
+				  " AND attempts = ?6";
 
 	if (strlen(external_id) >= FW_JOB_EXTERNAL_MAX)
 		return fw_err_set(err, "the sandbox service's task id is too long");
-	return job_update(st, sql, id, external_id, 0, NULL, 0, err);
+	return job_update(st, sql, job, external_id, 0, NULL, 0, err);
 }
 
-int fw_store_sandbox_done(struct fw_store *st, int64_t id, const char *verdict, int score, const json_t *findings,
-			  struct fw_err *err)
+int fw_store_sandbox_done(struct fw_store *st, const struct fw_sandbox_job *job, const char *verdict, int score,
+			  const json_t *findings, struct fw_err *err)
 {
 	static const char sql[] = "UPDATE sandbox_jobs SET state = 'done', verdict = ?2, score = ?3, findings = ?4,"
-				  " error = '', finished_at = ?5 WHERE id = ?1 AND state = 'running'";
+				  " error = '', finished_at = ?5 WHERE id = ?1 AND state = 'running' AND attempts = ?6";
 	char *text;
 	int rc;
 
@@ -285,21 +318,22 @@ int fw_store_sandbox_done(struct fw_store *st, int64_t id, const char *verdict, 
 		free(text);
 		return fw_err_set(err, "the sandbox findings are over %d bytes", FW_JOB_FINDINGS_MAX);
 	}
-	rc = job_update(st, sql, id, verdict, score, text, now_s(), err);
+	rc = job_update(st, sql, job, verdict, score, text, now_s(), err);
 	free(text);
 	return rc;
 }
 
-int fw_store_sandbox_failed(struct fw_store *st, int64_t id, const char *why, int64_t retry_at, struct fw_err *err)
+int fw_store_sandbox_failed(struct fw_store *st, const struct fw_sandbox_job *job, const char *why,
+			    int64_t retry_at, struct fw_err *err)
 {
 	static const char retry[] = "UPDATE sandbox_jobs SET state = 'queued', error = ?2, next_at = ?3"
-				    " WHERE id = ?1 AND state = 'running'";
+				    " WHERE id = ?1 AND state = 'running' AND attempts = ?6";
 	static const char final[] = "UPDATE sandbox_jobs SET state = 'failed', error = ?2, next_at = ?3, finished_at = ?5"
-				    " WHERE id = ?1 AND state = 'running'";
+				    " WHERE id = ?1 AND state = 'running' AND attempts = ?6";
 	char msg[FW_ERR_MSG_MAX];
 
 	snprintf(msg, sizeof(msg), "%s", why);
-	return job_update(st, retry_at > 0 ? retry : final, id, msg, retry_at, NULL, now_s(), err);
+	return job_update(st, retry_at > 0 ? retry : final, job, msg, retry_at, NULL, now_s(), err);
 }
 
 /* Running jobs started before `before` are queued again. */
@@ -717,6 +751,36 @@ out:
 	return rc;
 }
 
+int fw_store_latest_doc(struct fw_store *st, int64_t object_id, json_t **doc, struct fw_err *err)
+{
+	static const char sql[] = "SELECT doc FROM scans WHERE object_id = ?1 ORDER BY id DESC LIMIT 1";
+	sqlite3_stmt *s;
+	int r, rc = -1;
+
+	*doc = NULL;
+	store_lock(st);
+	s = store_stmt(st, sql, err);
+	if (s == NULL)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, object_id) != SQLITE_OK) {
+		store_db_err(st, err, "cannot read an object's scan");
+		goto out;
+	}
+	r = sqlite3_step(s);
+	if (r != SQLITE_ROW && r != SQLITE_DONE) {
+		store_db_err(st, err, "cannot read an object's scan");
+		goto out;
+	}
+	if (r == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+		*doc = json_loads(store_col_text(s, 0), 0, NULL);
+	if (*doc == NULL)
+		*doc = json_object();
+	rc = *doc != NULL ? 0 : fw_err_set(err, "out of memory");
+out:
+	store_unlock(st);
+	return rc;
+}
+
 int fw_store_object_state(struct fw_store *st, int64_t id, enum fw_object_state *state, struct fw_err *err)
 {
 	int rc;
@@ -782,14 +846,30 @@ static int settle_scan_pending(struct fw_store *st, int64_t id, struct fw_err *e
 	return r == SQLITE_ROW && strcmp(store_col_text(s, 0), "pending") == 0;
 }
 
+/* 1 when the object has jobs linked and every one is done and benign:
+ * the only state a clean settle may be taken in. */
+static int settle_all_benign(struct fw_store *st, int64_t id, struct fw_err *err)
+{
+	static const char sql[] = "SELECT count(*), coalesce(sum(j.state = 'done' AND j.verdict = 'benign'), 0)"
+				  " FROM sandbox_links l JOIN sandbox_jobs j ON j.id = l.job_id WHERE l.object_id = ?1";
+	sqlite3_stmt *s = store_stmt(st, sql, err);
+
+	if (s == NULL)
+		return -1;
+	if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW)
+		return store_db_err(st, err, "cannot read an object's sandbox jobs");
+	return sqlite3_column_int64(s, 0) > 0 && sqlite3_column_int64(s, 0) == sqlite3_column_int64(s, 1);
+}
+
 int fw_store_settle(struct fw_store *st, int64_t object_id, enum fw_verdict verdict, const char *reason,
-		    enum fw_object_state *state, struct fw_err *err)
+		    enum fw_object_state *state, bool *changed, struct fw_err *err)
 {
 	char sha[FW_SHA256_HEX_LEN + 1], why[FW_ERR_MSG_MAX];
 	enum fw_object_state to = verdict == FW_VERDICT_CLEAN ? FW_OBJ_APPROVED : FW_OBJ_QUARANTINED;
 	int r, rc = -1;
 	bool moved = false;
 
+	*changed = false;
 	if (verdict == FW_VERDICT_PENDING)
 		return fw_err_set(err, "an object cannot be settled as pending");
 	store_lock(st);
@@ -810,15 +890,19 @@ int fw_store_settle(struct fw_store *st, int64_t object_id, enum fw_verdict verd
 		goto fail;
 	}
 	if (to == FW_OBJ_APPROVED) {
+		/* Never approve past the scanner, nor past a job: both checked
+		 * here, on what the store holds now. */
 		r = settle_scan_pending(st, object_id, err);
-		if (r < 0)
+		if (r > 0)
+			r = settle_all_benign(st, object_id, err) > 0 ? 1 : -2;
+		if (r == -1)
 			goto fail;
-		if (r == 0) {
-			/* Never approve past the scanner: its latest word was not clean. */
+		if (r != 1) {
 			to = FW_OBJ_QUARANTINED;
 			verdict = FW_VERDICT_UNSCANNABLE;
-			snprintf(why, sizeof(why), "the sandbox found it clean, but the latest scan is not the "
-				 "scanner's clean one");
+			snprintf(why, sizeof(why), "%s", r == 0
+				 ? "a clean verdict was given for a scan that is not the scanner's clean one"
+				 : "a clean verdict was given, but not every sandbox job of it is done and benign");
 			reason = why;
 		}
 	}
@@ -833,6 +917,7 @@ int fw_store_settle(struct fw_store *st, int64_t object_id, enum fw_verdict verd
 	if (settle_records(st, object_id, to, verdict, reason, err) != 0 || store_tx_commit(st, err) != 0)
 		goto fail;
 	*state = to;
+	*changed = true;
 	rc = 0;
 	goto out;
 fail:

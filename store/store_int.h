@@ -47,6 +47,20 @@ struct fw_store {
 	size_t n_stmts;
 };
 
+/* The verdict an object is held or served under, in SQL over objects o
+ * and its latest scan s: the scanner's, or the sandbox's once it settled
+ * the scanner's pending one, and the worse of the two after a later scan
+ * (so that a quarantine reason is never softened). The reason goes with
+ * it. */
+#define STORE_VERDICT_RANK(v) \
+	"(CASE " v " WHEN 'infected' THEN 4 WHEN 'unscannable' THEN 3 WHEN 'suspicious' THEN 2" \
+	" WHEN 'pending' THEN 1 ELSE 0 END)"
+#define STORE_SANDBOX_WINS \
+	"(o.sandbox_verdict <> '' AND (coalesce(s.verdict, 'pending') = 'pending' OR " \
+	STORE_VERDICT_RANK("o.sandbox_verdict") " >= " STORE_VERDICT_RANK("s.verdict") "))"
+#define STORE_EFFECTIVE_VERDICT "CASE WHEN " STORE_SANDBOX_WINS " THEN o.sandbox_verdict ELSE s.verdict END"
+#define STORE_EFFECTIVE_REASON "CASE WHEN " STORE_SANDBOX_WINS " THEN o.sandbox_reason ELSE s.reason END"
+
 /* ------------------------------------------------------------ db.c */
 
 void store_lock(struct fw_store *st);
@@ -123,6 +137,17 @@ int store_hash_fd(int fd, char hex[FW_SHA256_HEX_LEN + 1], uint64_t *size, struc
 void store_hex(const unsigned char *md, char hex[FW_SHA256_HEX_LEN + 1]) FW_NONNULL(1, 2);
 
 /* ------------------------------------------------------------ sandbox.c */
+
+/* fw_store_sandbox_attach's checks, and its work inside the caller's
+ * transaction (job_ids may be NULL); the commit links a pending object's
+ * members with them. unlink drops an object's links (a new scan's
+ * members replace them). */
+int store_sandbox_attach_check(const struct fw_sandbox_member *m, size_t n, const char *backend,
+			       struct fw_err *err) FW_WUR FW_NONNULL(3);
+int store_sandbox_attach_tx(struct fw_store *st, int64_t object_id, const struct fw_sandbox_member *m, size_t n,
+			    const char *backend, int64_t reuse_since, int64_t *job_ids, unsigned *created,
+			    struct fw_err *err) FW_WUR FW_NONNULL(1, 5, 8);
+int store_sandbox_unlink_tx(struct fw_store *st, int64_t object_id, struct fw_err *err) FW_WUR FW_NONNULL(1);
 
 /* An object's sandbox jobs (fw_store_sandbox_object_jobs) under the
  * caller's lock. */

@@ -58,11 +58,24 @@ int fw_sandbox_start(struct fw_sandbox **out, const struct fw_sandbox_deps *deps
  * 0 when the policy does not sandbox. */
 unsigned fw_sandbox_types(const struct fw_sandbox *sb) FW_NONNULL(1);
 
-/* Queues (or reuses) the jobs for the sandbox[] members of a committed
- * pending object's verdict document and settles it at once when every
- * verdict is already known. jobs (may be NULL) gets their ids, "3, 4, 5". */
-int fw_sandbox_submit(struct fw_sandbox *sb, int64_t object_id, const json_t *doc, char *jobs, size_t jobs_len,
-		      struct fw_err *err) FW_WUR FW_NONNULL(1, 3, 6);
+/* What the commit of a pending verdict needs (struct fw_store_commit's
+ * sandbox fields): the members of doc's sandbox[] (pointing into doc),
+ * the backend and the verdict TTL's start. */
+struct fw_sandbox_plan {
+	struct fw_sandbox_member *members;
+	size_t n;
+	const char *backend;
+	int64_t reuse_since;
+};
+
+int fw_sandbox_plan(const struct fw_sandbox *sb, const json_t *doc, struct fw_sandbox_plan *plan,
+		    struct fw_err *err) FW_WUR FW_NONNULL(1, 2, 3);
+void fw_sandbox_plan_free(struct fw_sandbox_plan *plan) FW_NONNULL(1);
+
+/* A pending object was committed (linked to its jobs by the commit):
+ * wakes the runners and settles it at once when every verdict is known
+ * already. jobs (may be NULL) gets the ids it waits on, "3, 4, 5". */
+int fw_sandbox_submit(struct fw_sandbox *sb, int64_t object_id, char *jobs, size_t jobs_len) FW_NONNULL(1);
 
 /* Waits up to ms for the object to leave `pending`; *state is its state
  * then (still FW_OBJ_PENDING when the time ran out). */
@@ -72,8 +85,13 @@ int fw_sandbox_wait(struct fw_sandbox *sb, int64_t object_id, unsigned ms, enum 
 /* The ids of the jobs the object waits on, "3, 4, 5", into out. */
 void fw_sandbox_jobs_of(struct fw_sandbox *sb, int64_t object_id, char *out, size_t len) FW_NONNULL(1, 3);
 
-/* Stops the runners (a job under way is abandoned and queued again at
- * the next start) and frees; NULL is a no-op. */
+/* Tells the runners to stop (they finish no job from then on: a job
+ * under way is left running, and queued again at the next start). Call
+ * it before cancelling the scanner, so that an analysis cut short is not
+ * taken for a failure; NULL is a no-op. */
+void fw_sandbox_quiesce(struct fw_sandbox *sb);
+
+/* Quiesces, joins the runners and frees; NULL is a no-op. */
 void fw_sandbox_stop(struct fw_sandbox *sb);
 
 #endif

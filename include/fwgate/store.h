@@ -85,6 +85,13 @@ struct fw_store_commit {
 	uint64_t size;
 	const struct fw_scan_result *scan;/* the verdict and its document */
 	const char *engine;               /* the scanner's engine summary */
+	/* With a pending verdict: the members the sandbox must judge, linked
+	 * to their jobs in the commit's own transaction (see
+	 * fw_store_sandbox_attach for backend and reuse_since). */
+	const struct fw_sandbox_member *sandbox;
+	size_t n_sandbox;
+	const char *sandbox_backend;
+	int64_t sandbox_reuse_since;
 };
 
 /* Records a vetted download, durably, in this order: fsync of the spool
@@ -96,10 +103,14 @@ struct fw_store_commit {
  * its scan and members, and the URL now pointing at it. A failed fsync
  * fails the commit (never retried and trusted).
  * A known hash keeps what staff decided (rejected, released); otherwise a
- * scan only ever makes it worse: an approved (or pending) object whose new
- * scan is neither clean nor pending becomes quarantined (its blob moves),
- * a quarantined one stays quarantined whatever a new scan says, until
- * staff review it; an approved object stays approved on a pending scan.
+ * scan only ever makes it worse: an approved or pending object whose new
+ * scan is neither clean nor pending becomes quarantined (its blob moves);
+ * an approved or pending one whose new scan is pending is pending, linked
+ * to the jobs of the new scan's members only (the links of an earlier scan
+ * are dropped, in the same transaction); a pending one whose new scan is
+ * clean (nothing to judge any more) is approved; a quarantined one stays
+ * quarantined whatever a new scan says, until staff review it. A pending
+ * commit without members is refused.
  * *state is the object's state after the commit, *object_id its id. */
 int fw_store_commit(struct fw_store *st, const struct fw_store_commit *c, enum fw_object_state *state,
 		    int64_t *object_id, struct fw_err *err) FW_WUR FW_NONNULL(1, 2, 3, 4);
@@ -200,6 +211,13 @@ const char *fw_job_state_name(enum fw_job_state s);
 /* Bound on a job's findings document (JSON). */
 #define FW_JOB_FINDINGS_MAX (1024 * 1024)
 
+/* One member a package needs judged. */
+struct fw_sandbox_member {
+	const char *path;          /* its chain in the package, shown with the findings */
+	const char *sha256;
+	const char *file_type;
+};
+
 struct fw_sandbox_job {
 	int64_t id;
 	char sha256[FW_SHA256_HEX_LEN + 1];
@@ -214,12 +232,6 @@ struct fw_sandbox_job {
 	int64_t created_at, started_at, finished_at; /* unix seconds; 0 when not yet */
 };
 
-/* One member a package needs judged. */
-struct fw_sandbox_member {
-	const char *path;          /* its chain in the package, shown with the findings */
-	const char *sha256;
-	const char *file_type;
-};
 
 /* Links object_id to a job for each of the n members, all in one
  * transaction (a package is never seen with some of its members linked):
@@ -232,7 +244,7 @@ struct fw_sandbox_member {
 #define FW_JOB_MEMBER_MAX 1024
 int fw_store_sandbox_attach(struct fw_store *st, int64_t object_id, const struct fw_sandbox_member *m, size_t n,
 			    const char *backend, int64_t reuse_since, int64_t *job_ids, unsigned *created,
-			    struct fw_err *err) FW_WUR FW_NONNULL(1, 3, 5, 7, 8);
+			    struct fw_err *err) FW_WUR FW_NONNULL(1, 3, 5, 8);
 
 /* Takes the oldest queued job that is due (its retry time passed): it
  * becomes running under backend, its attempts count one more. Returns 1
@@ -240,21 +252,25 @@ int fw_store_sandbox_attach(struct fw_store *st, int64_t object_id, const struct
 int fw_store_sandbox_claim(struct fw_store *st, const char *backend, struct fw_sandbox_job *job,
 			   struct fw_err *err) FW_WUR FW_NONNULL(1, 2, 3);
 
-/* Remembers the service's task id of a running job (so that a restart
- * polls it instead of submitting again). */
-int fw_store_sandbox_set_external(struct fw_store *st, int64_t id, const char *external_id, struct fw_err *err)
-	FW_WUR FW_NONNULL(1, 3);
+/* The calls below act on a job as claimed (its id and its attempt): a
+ * job taken back by the sweep and claimed again by another runner is no
+ * longer the caller's, and these fail without touching it. */
+
+/* Remembers the service's task ids of a running job (so that a restart
+ * polls them instead of submitting again). */
+int fw_store_sandbox_set_external(struct fw_store *st, const struct fw_sandbox_job *job, const char *external_id,
+				  struct fw_err *err) FW_WUR FW_NONNULL(1, 2, 3);
 
 /* A running job ends with a verdict ("benign", "suspicious", "malicious"),
  * its score (0..100) and findings (a JSON document, at most
  * FW_JOB_FINDINGS_MAX bytes). */
-int fw_store_sandbox_done(struct fw_store *st, int64_t id, const char *verdict, int score, const json_t *findings,
-			  struct fw_err *err) FW_WUR FW_NONNULL(1, 3, 5);
+int fw_store_sandbox_done(struct fw_store *st, const struct fw_sandbox_job *job, const char *verdict, int score,
+			  const json_t *findings, struct fw_err *err) FW_WUR FW_NONNULL(1, 2, 3, 5);
 
 /* A running job's attempt failed with why: queued again, due at retry_at
  * (unix seconds), or, with retry_at 0, failed for good. */
-int fw_store_sandbox_failed(struct fw_store *st, int64_t id, const char *why, int64_t retry_at, struct fw_err *err)
-	FW_WUR FW_NONNULL(1, 3);
+int fw_store_sandbox_failed(struct fw_store *st, const struct fw_sandbox_job *job, const char *why,
+			    int64_t retry_at, struct fw_err *err) FW_WUR FW_NONNULL(1, 2, 3);
 
 /* At start: jobs left running by an earlier run are queued again (their
  * external id is kept). *requeued counts them. */
@@ -310,15 +326,22 @@ int fw_store_sandbox_retry(struct fw_store *st, int64_t id, const char *who, uns
  * is left as it was), audited as sandbox-approve or sandbox-quarantine.
  * Checked in the same transaction: an object no longer pending (staff
  * rejected it meanwhile) is left as it is; an object one of whose jobs is
- * queued or running again (staff retried it) stays pending; clean is
- * refused unless the latest scan is the scanner's clean-but-pending one.
- * *state is the object's state after. */
+ * queued or running again (staff retried it) stays pending; clean is only
+ * taken when the latest scan is the scanner's clean-but-pending one and
+ * the object has jobs linked, every one done and benign (else the object
+ * is quarantined as unscannable, saying why). *state is the object's state
+ * after; *changed says whether this call changed it. */
 int fw_store_settle(struct fw_store *st, int64_t object_id, enum fw_verdict verdict, const char *reason,
-		    enum fw_object_state *state, struct fw_err *err) FW_WUR FW_NONNULL(1, 4, 5);
+		    enum fw_object_state *state, bool *changed, struct fw_err *err) FW_WUR FW_NONNULL(1, 4, 5, 6);
 
 /* The objects still pending with their latest verdict document:
  * [{id, sha256, doc}] (for the sandbox queue at start). */
 int fw_store_pending_docs(struct fw_store *st, json_t **out, struct fw_err *err) FW_WUR FW_NONNULL(1, 2);
+
+/* The verdict document of an object's latest scan (an empty object when
+ * the scan has none). */
+int fw_store_latest_doc(struct fw_store *st, int64_t object_id, json_t **doc, struct fw_err *err)
+	FW_WUR FW_NONNULL(1, 3);
 
 /* The state of an object by id: 1 and *state when known, 0 when not. */
 int fw_store_object_state(struct fw_store *st, int64_t id, enum fw_object_state *state, struct fw_err *err)

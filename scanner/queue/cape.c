@@ -244,6 +244,16 @@ static int submit(struct cape_client *c, struct fw_sandbox *sb, struct fw_sandbo
 		service_error(doc, "the sample", err);
 		goto out;
 	}
+	/* Files CAPE rejected (of an archive it split) are listed apart: a
+	 * sample judged in part is not judged. */
+	if (json_array_size(json_object_get(doc, "errors")) > 0) {
+		const json_t *e = json_array_get(json_object_get(doc, "errors"), 0);
+		char *text = json_dumps(e, JSON_ENCODE_ANY | JSON_COMPACT);
+
+		fw_err_set(err, "the CAPE service refused part of the sample: %.300s", text != NULL ? text : "?");
+		free(text);
+		goto out;
+	}
 	/* One task, or several when CAPE splits an archive into its files:
 	 * every one of them is judged. */
 	ids = json_object_get(json_object_get(doc, "data"), "task_ids");
@@ -269,7 +279,7 @@ static int submit(struct cape_client *c, struct fw_sandbox *sb, struct fw_sandbo
 		}
 		used += (size_t)n;
 	}
-	rc = fw_store_sandbox_set_external(sandbox_store(sb), job->id, job->external_id, err);
+	rc = fw_store_sandbox_set_external(sandbox_store(sb), job, job->external_id, err);
 out:
 	json_decref(doc);
 	return rc;
@@ -412,7 +422,7 @@ int cape_run(struct cape_client *c, struct fw_sandbox *sb, struct fw_sandbox_job
 	if (r == 1) {
 		/* A task itself failed: the next attempt submits anew. */
 		fw_err_clear(&e2);
-		if (fw_store_sandbox_set_external(sandbox_store(sb), job->id, "", &e2) != 0)
+		if (fw_store_sandbox_set_external(sandbox_store(sb), job, "", &e2) != 0)
 			fw_err_set(err, "CAPE task %s failed, and forgetting it failed too: %s", job->external_id,
 				   fw_err_msg(&e2));
 	}

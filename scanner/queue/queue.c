@@ -33,7 +33,7 @@
 #define LINKLESS_GRACE_S 60
 /* A running job whose runner has not reported this long after its time
  * ran out is taken back. */
-#define STALE_MARGIN_S 120
+#define STALE_MARGIN_S 900
 #define HASH_BUF (256 * 1024)
 
 struct fw_sandbox {
@@ -152,11 +152,14 @@ static void findings_brief(const json_t *findings, char *out, size_t len)
 	}
 }
 
+static void relink_object(struct fw_sandbox *sb, int64_t object_id);
+
 /* Decides a pending object from all its jobs, once none is left to run. */
 static void settle_object(struct fw_sandbox *sb, int64_t object_id)
 {
 	json_t *jobs = NULL, *j, *worst = NULL;
 	enum fw_object_state state;
+	bool changed = false;
 	int rank = FW_VERDICT_CLEAN;
 	char reason[FW_ERR_MSG_MAX], brief[512];
 	struct fw_err err;
@@ -179,8 +182,10 @@ static void settle_object(struct fw_sandbox *sb, int64_t object_id)
 		}
 	}
 	if (json_array_size(jobs) == 0) {
-		rank = FW_VERDICT_UNSCANNABLE; /* pending with nothing to wait on: never approved by default */
-		snprintf(reason, sizeof(reason), "the package is pending but no sandbox job is linked to it");
+		/* Pending with nothing linked (an anomaly: commits link): linked
+		 * again from its scan, or held for review when it cannot be. */
+		relink_object(sb, object_id);
+		goto out;
 	} else if (rank == FW_VERDICT_CLEAN) {
 		snprintf(reason, sizeof(reason), "sandbox (%s): %zu member job(s) benign", sb->backend,
 			 json_array_size(jobs));
@@ -199,15 +204,17 @@ static void settle_object(struct fw_sandbox *sb, int64_t object_id)
 			 json_integer_value(json_object_get(worst, "score")),
 			 json_integer_value(json_object_get(worst, "id")), brief[0] ? brief : "no findings listed");
 	}
-	if (fw_store_settle(sb->d.store, object_id, (enum fw_verdict)rank, reason, &state, &err) != 0) {
+	if (fw_store_settle(sb->d.store, object_id, (enum fw_verdict)rank, reason, &state, &changed, &err) != 0) {
 		sandbox_event(sb, "sandbox-error", FW_OUTCOME_FAILURE, NULL, NULL, fw_err_msg(&err), 0, object_id);
 		goto out;
 	}
-	if (state == FW_OBJ_PENDING)
-		goto out; /* a job of it runs again (staff retried it): it settles the object when done */
-	sandbox_event(sb, "sandbox-verdict", rank == FW_VERDICT_CLEAN ? FW_OUTCOME_SUCCESS : FW_OUTCOME_FAILURE,
+	/* Unchanged: decided before (by another runner, or staff), or a job
+	 * of it runs again (a retry) and settles it when done. */
+	if (!changed)
+		goto out;
+	sandbox_event(sb, "sandbox-verdict", state == FW_OBJ_APPROVED ? FW_OUTCOME_SUCCESS : FW_OUTCOME_FAILURE,
 		      worst ? json_string_value(json_object_get(worst, "sha256")) : NULL,
-		      fw_verdict_name((enum fw_verdict)rank), reason, 0, object_id);
+		      state == FW_OBJ_APPROVED ? "clean" : fw_verdict_name((enum fw_verdict)rank), reason, 0, object_id);
 	pthread_mutex_lock(&sb->lock);
 	pthread_cond_broadcast(&sb->settled);
 	pthread_mutex_unlock(&sb->lock);
@@ -318,7 +325,8 @@ static int sample_open(struct fw_sandbox *sb, const struct fw_sandbox_job *job, 
 
 	if (fw_path_join(path, sizeof(path), sb->d.samples_dir, job->sha256, err) != 0)
 		return -1;
-	f = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	/* Non-blocking: a FIFO planted there must not hang a runner. */
+	f = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
 	if (f < 0 && errno != ENOENT)
 		return fw_err_sys(err, errno, "cannot open the sample %s", path);
 	if (f < 0) {
@@ -395,7 +403,7 @@ static void job_finish(struct fw_sandbox *sb, struct fw_sandbox_job *job, int rc
 		/* A result that cannot be written (the database busy past its
 		 * timeout) leaves the job running in the store: the sweep takes
 		 * it back once its time ran out, and it runs again. */
-		if (fw_store_sandbox_done(sb->d.store, job->id, verdict, score, findings, &err) != 0) {
+		if (fw_store_sandbox_done(sb->d.store, job, verdict, score, findings, &err) != 0) {
 			sandbox_event(sb, "sandbox-error", FW_OUTCOME_FAILURE, job->sha256, NULL, fw_err_msg(&err),
 				      job->id, 0);
 			return;
@@ -414,7 +422,7 @@ static void job_finish(struct fw_sandbox *sb, struct fw_sandbox_job *job, int rc
 
 			retry_at = (int64_t)time(NULL) + (delay > BACKOFF_MAX_S ? BACKOFF_MAX_S : delay);
 		}
-		if (fw_store_sandbox_failed(sb->d.store, job->id, fw_err_msg(why), retry_at, &err) != 0) {
+		if (fw_store_sandbox_failed(sb->d.store, job, fw_err_msg(why), retry_at, &err) != 0) {
 			sandbox_event(sb, "sandbox-error", FW_OUTCOME_FAILURE, job->sha256, NULL, fw_err_msg(&err),
 				      job->id, 0);
 			return;
@@ -523,48 +531,45 @@ static void append_id(char *out, size_t len, json_int_t id)
 		snprintf(out + used, len - used, "%s%" JSON_INTEGER_FORMAT, used ? ", " : "", id);
 }
 
-/* Links the object to a job for every member of list, in one store
- * transaction. */
-static int link_members(struct fw_sandbox *sb, int64_t object_id, const json_t *list, char *jobs, size_t jobs_len,
-			unsigned *queued, struct fw_err *err)
+int fw_sandbox_plan(const struct fw_sandbox *sb, const json_t *doc, struct fw_sandbox_plan *plan,
+		    struct fw_err *err)
 {
 	uint64_t ttl = sb->d.cfg->sandbox.verdict_ttl_seconds;
 	int64_t now = (int64_t)time(NULL);
-	int64_t reuse_since = ttl == 0 ? now + 1 : now - (int64_t)ttl;
-	size_t n = json_array_size(list);
-	struct fw_sandbox_member *mem;
-	int64_t *ids;
-	const json_t *m;
-	size_t i;
-	int rc = -1;
+	const json_t *list = json_object_get(doc, "sandbox"), *m;
+	size_t i, n = json_array_size(list);
 
-	*queued = 0;
+	memset(plan, 0, sizeof(*plan));
+	if (sb->types == 0)
+		return fw_err_set(err, "the policy does not sandbox: nothing would judge these members");
 	if (!json_is_array(list) || n == 0)
-		return fw_err_set(err, "object %lld is pending but its scan lists no member for the sandbox",
-				  (long long)object_id);
-	mem = calloc(n, sizeof(*mem));
-	ids = calloc(n, sizeof(*ids));
-	if (mem == NULL || ids == NULL) {
-		fw_err_set(err, "out of memory");
-		goto out;
-	}
+		return fw_err_set(err, "the scan lists no member for the sandbox");
+	plan->members = calloc(n, sizeof(*plan->members));
+	if (plan->members == NULL)
+		return fw_err_set(err, "out of memory");
 	json_array_foreach(list, i, m) {
-		mem[i] = (struct fw_sandbox_member){
+		plan->members[i] = (struct fw_sandbox_member){
 			.path = json_string_value(json_object_get(m, "path")),
 			.sha256 = json_string_value(json_object_get(m, "sha256")),
 			.file_type = json_string_value(json_object_get(m, "file_type")),
 		};
+		if (plan->members[i].path == NULL || plan->members[i].sha256 == NULL ||
+		    plan->members[i].file_type == NULL) {
+			fw_sandbox_plan_free(plan);
+			return fw_err_set(err, "the scan lists a sandbox member without its path, hash or type");
+		}
 	}
-	if (fw_store_sandbox_attach(sb->d.store, object_id, mem, n, sb->backend, reuse_since, ids, queued, err) != 0)
-		goto out;
-	for (i = 0; jobs != NULL && i < n; i++)
-		if (i == 0 || ids[i] != ids[i - 1])
-			append_id(jobs, jobs_len, ids[i]);
-	rc = 0;
-out:
-	free(mem);
-	free(ids);
-	return rc;
+	plan->n = n;
+	plan->backend = sb->backend;
+	/* ttl 0: nothing is reused. */
+	plan->reuse_since = ttl == 0 ? now + 1 : now - (int64_t)ttl;
+	return 0;
+}
+
+void fw_sandbox_plan_free(struct fw_sandbox_plan *plan)
+{
+	free(plan->members);
+	memset(plan, 0, sizeof(*plan));
 }
 
 /* A pending object that cannot be linked to its jobs can never be judged:
@@ -573,35 +578,67 @@ static void settle_unlinkable(struct fw_sandbox *sb, int64_t object_id, const st
 {
 	char reason[FW_ERR_MSG_MAX];
 	enum fw_object_state state;
+	bool changed = false;
 	struct fw_err err;
 
 	fw_err_clear(&err);
 	snprintf(reason, sizeof(reason), "the sandbox jobs cannot be queued: %s", fw_err_msg(why));
-	if (fw_store_settle(sb->d.store, object_id, FW_VERDICT_UNSCANNABLE, reason, &state, &err) != 0)
+	if (fw_store_settle(sb->d.store, object_id, FW_VERDICT_UNSCANNABLE, reason, &state, &changed, &err) != 0)
 		sandbox_event(sb, "sandbox-error", FW_OUTCOME_FAILURE, NULL, NULL, fw_err_msg(&err), 0, object_id);
-	else
+	else if (changed)
 		sandbox_event(sb, "sandbox-verdict", FW_OUTCOME_FAILURE, NULL, "unscannable", reason, 0, object_id);
 }
 
-int fw_sandbox_submit(struct fw_sandbox *sb, int64_t object_id, const json_t *doc, char *jobs, size_t jobs_len,
-		      struct fw_err *err)
+/* Links a pending object without links from doc (its latest scan). A
+ * document that names no usable member is final: held for review. A
+ * store error is not: the object stays pending for the next sweep. */
+static void link_from_doc(struct fw_sandbox *sb, int64_t object_id, const json_t *doc)
 {
-	unsigned queued = 0;
+	struct fw_sandbox_plan plan;
+	struct fw_err err;
+	unsigned created = 0;
 
-	if (jobs != NULL && jobs_len > 0)
-		jobs[0] = '\0';
-	if (sb->types == 0)
-		fw_err_set(err, "the policy does not sandbox: nothing can judge object %lld", (long long)object_id);
-	if (sb->types == 0 ||
-	    link_members(sb, object_id, json_object_get(doc, "sandbox"), jobs, jobs_len, &queued, err) != 0) {
-		settle_unlinkable(sb, object_id, err);
-		return -1;
+	fw_err_clear(&err);
+	if (fw_sandbox_plan(sb, doc, &plan, &err) != 0) {
+		settle_unlinkable(sb, object_id, &err);
+		return;
 	}
-	if (queued > 0) {
+	if (fw_store_sandbox_attach(sb->d.store, object_id, plan.members, plan.n, plan.backend, plan.reuse_since,
+				    NULL, &created, &err) != 0) {
+		if (strstr(fw_err_msg(&err), "sandbox member") != NULL || strstr(fw_err_msg(&err), "backend") != NULL)
+			settle_unlinkable(sb, object_id, &err); /* the members themselves are unusable */
+		else
+			sandbox_event(sb, "sandbox-error", FW_OUTCOME_FAILURE, NULL, NULL, fw_err_msg(&err), 0,
+				      object_id);
+	} else if (created > 0) {
 		pthread_mutex_lock(&sb->lock);
 		pthread_cond_broadcast(&sb->work);
 		pthread_mutex_unlock(&sb->lock);
 	}
+	fw_sandbox_plan_free(&plan);
+}
+
+static void relink_object(struct fw_sandbox *sb, int64_t object_id)
+{
+	struct fw_err err;
+	json_t *doc = NULL;
+
+	fw_err_clear(&err);
+	if (fw_store_latest_doc(sb->d.store, object_id, &doc, &err) != 0) {
+		sandbox_event(sb, "sandbox-error", FW_OUTCOME_FAILURE, NULL, NULL, fw_err_msg(&err), 0, object_id);
+		return;
+	}
+	link_from_doc(sb, object_id, doc);
+	json_decref(doc);
+}
+
+int fw_sandbox_submit(struct fw_sandbox *sb, int64_t object_id, char *jobs, size_t jobs_len)
+{
+	if (jobs != NULL && jobs_len > 0)
+		fw_sandbox_jobs_of(sb, object_id, jobs, jobs_len);
+	pthread_mutex_lock(&sb->lock);
+	pthread_cond_broadcast(&sb->work);
+	pthread_mutex_unlock(&sb->lock);
 	settle_object(sb, object_id); /* every verdict known already: decided now */
 	return 0;
 }
@@ -671,20 +708,19 @@ void fw_sandbox_jobs_of(struct fw_sandbox *sb, int64_t object_id, char *out, siz
 
 /* ------------------------------------------------------------ life cycle */
 
-/* Objects an earlier run left pending: linked again from their latest
- * scan (idempotent), settled when their jobs are all in, held for review
- * when they cannot be linked; with the policy no longer sandboxing, held
- * for review at once (nothing will judge them). */
+/* Objects an earlier run left pending: settled when their jobs are all
+ * in, linked from their latest scan when they have no links (an
+ * anomaly), held for review at once when the policy no longer sandboxes
+ * (nothing will judge them). */
 static int resume_pending(struct fw_sandbox *sb, struct fw_err *err)
 {
-	json_t *pending = NULL, *p;
+	json_t *pending = NULL, *p, *jobs;
 	size_t i;
 
 	if (fw_store_pending_docs(sb->d.store, &pending, err) != 0)
 		return -1;
 	json_array_foreach(pending, i, p) {
 		int64_t id = json_integer_value(json_object_get(p, "id"));
-		unsigned queued = 0;
 		struct fw_err e2;
 
 		fw_err_clear(&e2);
@@ -693,11 +729,10 @@ static int resume_pending(struct fw_sandbox *sb, struct fw_err *err)
 			settle_unlinkable(sb, id, &e2);
 			continue;
 		}
-		if (link_members(sb, id, json_object_get(json_object_get(p, "doc"), "sandbox"), NULL, 0, &queued,
-				 &e2) != 0) {
-			settle_unlinkable(sb, id, &e2);
-			continue;
-		}
+		jobs = NULL;
+		if (fw_store_sandbox_object_jobs(sb->d.store, id, &jobs, &e2) == 0 && json_array_size(jobs) == 0)
+			link_from_doc(sb, id, json_object_get(p, "doc"));
+		json_decref(jobs);
 		settle_object(sb, id);
 	}
 	json_decref(pending);
@@ -757,7 +792,7 @@ fail:
 	return -1;
 }
 
-void fw_sandbox_stop(struct fw_sandbox *sb)
+void fw_sandbox_quiesce(struct fw_sandbox *sb)
 {
 	if (sb == NULL)
 		return;
@@ -766,6 +801,13 @@ void fw_sandbox_stop(struct fw_sandbox *sb)
 	pthread_cond_broadcast(&sb->work);
 	pthread_cond_broadcast(&sb->settled);
 	pthread_mutex_unlock(&sb->lock);
+}
+
+void fw_sandbox_stop(struct fw_sandbox *sb)
+{
+	if (sb == NULL)
+		return;
+	fw_sandbox_quiesce(sb);
 	for (unsigned i = 0; i < sb->n_runners; i++)
 		pthread_join(sb->runners[i], NULL);
 	cape_client_free(&sb->cape);

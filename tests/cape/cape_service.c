@@ -86,9 +86,11 @@ static const struct verdict {
  * body that is not JSON; badscore: reports carry a malscore of 42 (CAPE's
  * scale is 0..10); modern: success answers say "error": [] as newer CAPE
  * versions do; split: each upload becomes two tasks (CAPE's archive
- * demux), the second one malicious. */
-enum mode { MODE_OK, MODE_ERROR, MODE_HANG, MODE_GARBAGE, MODE_BADSCORE, MODE_MODERN, MODE_SPLIT };
-static const char *const mode_names[] = { "ok", "error", "hang", "garbage", "badscore", "modern", "split" };
+ * demux), the second one malicious; partial: a task for the upload, and
+ * a file of it listed as rejected in "errors" (a demux CAPE did in part). */
+enum mode { MODE_OK, MODE_ERROR, MODE_HANG, MODE_GARBAGE, MODE_BADSCORE, MODE_MODERN, MODE_SPLIT, MODE_PARTIAL };
+static const char *const mode_names[] = { "ok", "error", "hang", "garbage", "badscore", "modern", "split",
+					  "partial" };
 
 enum tstate { TS_PENDING, TS_RUNNING, TS_REPORTED, TS_FAILED };
 static const char *const tstate_names[] = { "pending", "running", "reported", "failed_analysis" };
@@ -465,6 +467,9 @@ static enum MHD_Result do_create(const struct call *c)
 				"errors");
 		if (doc != NULL && m == MODE_MODERN)
 			json_object_set_new(doc, "error", json_array());
+		if (doc != NULL && m == MODE_PARTIAL)
+			json_object_set_new(doc, "errors",
+					    json_pack("[{s:s}]", "payload.exe", "File type not allowed"));
 		return reply_json(c, MHD_HTTP_OK, doc);
 	}
 }

@@ -209,8 +209,8 @@ check "local: ... with no new job (fresh verdicts reused)" [ "$(jobs_json "$CONF
 # CLI: show one job, retry one, errors
 JOB=$(jobs_json "$CONF" | jq_py "[j['id'] for j in d if j['sha256'] == '$EFI_SHA'][0]")
 "$FW" sandbox show "$JOB" -c "$CONF" >"$T/show.json"
-check "cli: sandbox show names the packages waiting on the job (pkg, shared, pkg2, pkg-copy)" \
-	[ "$(jq_py 'len(d["links"])' <"$T/show.json")" = 4 ]
+check "cli: sandbox show names the packages linked to the job (shared, pkg2, and pkg's bytes under their latest URL)" \
+	[ "$(jq_py 'len(d["links"])' <"$T/show.json")" = 3 ]
 check "cli: sandbox show has the findings" [ "$(jq_py 'd["findings"]["backend"]' <"$T/show.json")" = local ]
 "$FW" sandbox list -c "$CONF" >"$T/list.txt"
 check "cli: sandbox list prints a table" grep -q "^JOB " "$T/list.txt"
@@ -347,6 +347,15 @@ SPLIT_ID=$(qid "$CONFC" "$BASE/c_split.zip")
 check "cape: ... both tasks were polled (task ids $(jq_py 'd["sandbox"][0]["findings"]["task_id"]' <"$T/csplit.json"))" \
 	grep -q '"task_id": "[0-9]*,[0-9]*"' "$T/csplit.json"
 check "cape: ... and the worst one counts (infected)" [ "$(jq_py 'd["verdict"]' <"$T/csplit.json")" = infected ]
+# CAPE judged only part of the sample (a file it rejected is in "errors"):
+# not a verdict; the job fails, closed.
+printf 'partly judged\n' >"$T/mk/c_partial.txt"
+(cd "$T/mk" && zip -q -0 "$T/www/c_partial.zip" c_partial.txt) || exit 1
+cape_mode partial
+fetch_until "$BASE/c_partial.zip" 403 20
+check "cape: a sample CAPE judged only in part: 403 unscannable" grep -q "unscannable" "$T/body"
+check "cape: ... the job says CAPE refused part of it" \
+	sh -c "'$FW' sandbox list --json -c '$CONFC' | grep -q 'refused part of the sample'"
 cape_mode ok
 
 # A service that answers garbage, or a malscore off CAPE's 0..10 scale:

@@ -98,6 +98,12 @@ static unsigned count_files(const char *dir)
 
 /* Commits content under url with a scan of verdict v; the spool file's
  * path into spool_out (may be NULL). Returns fw_store_commit's answer. */
+/* The member a pending commit links (tests may change it). */
+static struct fw_sandbox_member pending_member = {
+	"pkg.zip!fw.bin", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "firmware_image",
+};
+static int64_t pending_reuse_since;
+
 static int commit_as(struct fx *f, const char *url, const char *content, enum fw_verdict v, const char *etag,
 		     enum fw_object_state *state, int64_t *id, char *spool_out, struct fw_err *err)
 {
@@ -131,6 +137,12 @@ static int commit_as(struct fx *f, const char *url, const char *content, enum fw
 	c = (struct fw_store_commit){ .url = url, .etag = etag, .last_modified = "Mon, 01 Jan 2024 00:00:00 GMT",
 				      .spool_fd = fd, .spool_path = spool, .sha256 = sha, .size = len, .scan = &res,
 				      .engine = "ClamAV 1.0 test" };
+	if (v == FW_VERDICT_PENDING) {
+		c.sandbox = &pending_member;
+		c.n_sandbox = 1;
+		c.sandbox_backend = "local";
+		c.sandbox_reuse_since = pending_reuse_since;
+	}
 	fw_err_clear(err);
 	rc = fw_store_commit(f->st, &c, state, id, err);
 	close(fd);
@@ -845,6 +857,7 @@ static void test_threads(void **state)
 
 static const char SHA_A[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 static const char SHA_B[] = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+static const char SHA_C[] = "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc";
 
 static int64_t attach(struct fx *f, int64_t obj, const char *path, const char *sha, int64_t reuse_since, bool *created)
 {
@@ -860,7 +873,8 @@ static int64_t attach(struct fx *f, int64_t obj, const char *path, const char *s
 	return job;
 }
 
-static void claim(struct fx *f, int64_t want)
+/* Claims the oldest due job, which must be want. */
+static struct fw_sandbox_job claim(struct fx *f, int64_t want)
 {
 	struct fw_sandbox_job j;
 	struct fw_err err;
@@ -869,122 +883,130 @@ static void claim(struct fx *f, int64_t want)
 	assert_int_equal(fw_store_sandbox_claim(f->st, "local", &j, &err), 1);
 	assert_int_equal(j.id, want);
 	assert_int_equal(j.state, FW_JOB_RUNNING);
+	return j;
 }
 
-/* Pending objects: jobs shared by the same bytes, reused when done and
- * fresh, never when failed; settle approves (blob into objects/) or
- * quarantines; a rejected object is left alone. */
+static enum fw_object_state settle(struct fx *f, int64_t id, enum fw_verdict v, bool want_changed)
+{
+	enum fw_object_state st;
+	struct fw_err err;
+	bool changed = !want_changed;
+
+	fw_err_clear(&err);
+	if (fw_store_settle(f->st, id, v, "test verdict", &st, &changed, &err) != 0)
+		fail_msg("settle: %s", fw_err_msg(&err));
+	assert_int_equal(changed, want_changed);
+	return st;
+}
+
+static bool in_ids(const int64_t *ids, size_t n, int64_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
+
+/* Pending objects: linked at commit; jobs shared by the same bytes, reused
+ * when done and fresh, never when failed; settle only when nothing runs,
+ * clean only over all-benign jobs; retries; views. */
 static void test_sandbox_jobs_and_settle(void **state)
 {
 	struct fx *f = *state;
-	enum fw_object_state st;
-	struct fw_sandbox_job j;
+	struct fw_sandbox_job j, old;
 	struct fw_err err;
 	json_t *findings = json_pack("{s:s}", "backend", "local"), *list = NULL;
-	int64_t p1, p2, p3, ja, ja2, jb, ids[4];
+	int64_t p1, p2, p3, ja, jb, jnew, ids[8];
 	char blob[700], sha[65];
+	unsigned nq = 0, reopened = 0;
 	bool created;
 	size_t n;
 
 	fw_err_clear(&err);
+	pending_reuse_since = 0;
 	commit_ok(f, "https://dl.vendor.example/p1.zip", "package one", FW_VERDICT_PENDING, FW_OBJ_PENDING, &p1);
 	commit_ok(f, "https://dl.vendor.example/p2.zip", "package two", FW_VERDICT_PENDING, FW_OBJ_PENDING, &p2);
 	sha256_hex("package one", 11, sha);
 	blob_path(f, "quarantine", sha, blob, sizeof(blob));
 	assert_true(exists(blob)); /* pending: kept in quarantine/, never served */
 	assert_int_equal(fw_store_open_blob(f->st, sha, &(int){ 0 }, &(uint64_t){ 0 }, &err), -1);
-
-	ja = attach(f, p1, "p1.zip!a.bin", SHA_A, 0, &created);
-	assert_true(created);
+	/* Both commits linked the same member bytes: one job. */
+	ja = attach(f, p2, "p2.zip!fw.bin", SHA_A, 0, &created);
+	assert_false(created);
 	jb = attach(f, p1, "p1.zip!b.bin", SHA_B, 0, &created);
 	assert_true(created);
-	ja2 = attach(f, p2, "p2.zip!a.bin", SHA_A, 0, &created);
-	assert_false(created); /* the same bytes share the queued job */
-	assert_int_equal(ja, ja2);
 
-	claim(f, ja);
-	assert_int_equal(fw_store_sandbox_done(f->st, ja, "benign", 5, findings, &err), 0);
-	assert_int_equal(fw_store_sandbox_waiting(f->st, ja, ids, 4, &n, &err), 0);
+	j = claim(f, ja);
+	assert_int_equal(fw_store_sandbox_done(f->st, &j, "benign", 5, findings, &err), 0);
+	assert_int_equal(fw_store_sandbox_waiting(f->st, ja, ids, 8, &n, &err), 0);
 	assert_int_equal(n, 2);
 	/* Wrong inputs are refused, and a job not running cannot end again. */
-	assert_int_equal(fw_store_sandbox_done(f->st, ja, "maybe", 5, findings, &err), -1);
-	assert_int_equal(fw_store_sandbox_done(f->st, ja, "benign", 101, findings, &err), -1);
-	assert_int_equal(fw_store_sandbox_done(f->st, ja, "benign", 5, findings, &err), -1);
+	assert_int_equal(fw_store_sandbox_done(f->st, &j, "maybe", 5, findings, &err), -1);
+	assert_int_equal(fw_store_sandbox_done(f->st, &j, "benign", 101, findings, &err), -1);
+	assert_int_equal(fw_store_sandbox_done(f->st, &j, "benign", 5, findings, &err), -1);
 
-	/* b fails once (queued again, due later), then for good. */
-	claim(f, jb);
-	assert_int_equal(fw_store_sandbox_failed(f->st, jb, "service down", (int64_t)time(NULL) + 3600, &err), 0);
+	/* p2 waits on ja only: approved, its blob moves to objects/. */
+	assert_int_equal(settle(f, p2, FW_VERDICT_CLEAN, true), FW_OBJ_APPROVED);
+	sha256_hex("package two", 11, sha);
+	blob_path(f, "objects", sha, blob, sizeof(blob));
+	assert_true(exists(blob));
+	/* Once settled, settling again changes nothing. */
+	assert_int_equal(settle(f, p2, FW_VERDICT_INFECTED, false), FW_OBJ_APPROVED);
+	assert_int_equal(fw_store_settle(f->st, p2, FW_VERDICT_PENDING, "no", &(enum fw_object_state){ 0 },
+					 &created, &err), -1);
+
+	/* p1 also waits on b, queued: no settle now, whatever the caller saw,
+	 * and the sweep does not list it. */
+	assert_int_equal(settle(f, p1, FW_VERDICT_UNSCANNABLE, false), FW_OBJ_PENDING);
+	assert_int_equal(fw_store_sandbox_unsettled(f->st, INT64_MAX, ids, 8, &n, &err), 0);
+	assert_false(in_ids(ids, n, p1));
+
+	/* b: claimed; its runner is lost, the sweep takes it back, another
+	 * claims it; the lost runner's late word does not count. */
+	old = claim(f, jb);
+	assert_int_equal(fw_store_sandbox_requeue_stale(f->st, (int64_t)time(NULL) + 1, &nq, &err), 0);
+	assert_int_equal(nq, 1);
+	j = claim(f, jb);
+	assert_int_equal(j.attempts, 2);
+	assert_int_equal(fw_store_sandbox_failed(f->st, &old, "late", 0, &err), -1);
+	/* A retry later, then a final failure. */
+	assert_int_equal(fw_store_sandbox_failed(f->st, &j, "service down", (int64_t)time(NULL) + 3600, &err), 0);
 	assert_int_equal(fw_store_sandbox_claim(f->st, "local", &j, &err), 0); /* not due yet */
 	assert_int_equal(fw_store_sandbox_get(f->st, jb, &j, &err), 1);
 	assert_int_equal(j.state, FW_JOB_QUEUED);
 	assert_string_equal(j.error, "service down");
+	raw_exec(f, "UPDATE sandbox_jobs SET next_at = 0", SQLITE_OK);
+	j = claim(f, jb);
+	assert_int_equal(fw_store_sandbox_failed(f->st, &j, "service down again", 0, &err), 0);
+	assert_int_equal(fw_store_sandbox_unsettled(f->st, INT64_MAX, ids, 8, &n, &err), 0);
+	assert_true(in_ids(ids, n, p1));
+	/* A clean verdict over a failed job is not taken: quarantined. */
+	assert_int_equal(settle(f, p1, FW_VERDICT_CLEAN, true), FW_OBJ_QUARANTINED);
+	assert_int_equal(fw_store_object_show(f->st, p1, &list, &err), 0);
+	assert_string_equal(json_string_value(json_object_get(list, "verdict")), "unscannable");
+	json_decref(list);
 
-	/* A done, fresh verdict is reused by a third package; not a stale one. */
+	/* A fresh verdict is reused by a third package; a stale one is not. */
+	pending_reuse_since = (int64_t)time(NULL) - 60;
 	commit_ok(f, "https://dl.vendor.example/p3.zip", "package three", FW_VERDICT_PENDING, FW_OBJ_PENDING, &p3);
-	assert_int_equal(attach(f, p3, "p3.zip!a.bin", SHA_A, (int64_t)time(NULL) - 60, &created), ja);
+	assert_int_equal(attach(f, p3, "p3.zip!fw.bin", SHA_A, (int64_t)time(NULL) - 60, &created), ja);
 	assert_false(created);
-	assert_true(attach(f, p3, "p3.zip!a2.bin", SHA_A, (int64_t)time(NULL) + 60, &created) != ja);
-	assert_true(created);
-
-	/* Settling: clean approves p2 (its blob moves), not-clean quarantines p1. */
-	assert_int_equal(fw_store_settle(f->st, p2, FW_VERDICT_CLEAN, "sandbox: benign", &st, &err), 0);
-	assert_int_equal(st, FW_OBJ_APPROVED);
-	sha256_hex("package two", 11, sha);
-	blob_path(f, "objects", sha, blob, sizeof(blob));
-	assert_true(exists(blob));
-	/* p1 still waits on b (queued for its retry): settling it now is
-	 * refused in the store's own transaction, whatever the caller saw. */
-	assert_int_equal(fw_store_settle(f->st, p1, FW_VERDICT_UNSCANNABLE, "job failed", &st, &err), 0);
-	assert_int_equal(st, FW_OBJ_PENDING);
-	{
-		unsigned nq = 0;
-		int64_t un[4];
-		size_t k = 0;
-
-		/* The sweep's view: p1 has a queued job, so it is not unsettled. */
-		assert_int_equal(fw_store_sandbox_unsettled(f->st, INT64_MAX, un, 4, &k, &err), 0);
-		for (size_t i = 0; i < k; i++)
-			assert_true(un[i] != p1);
-		/* b fails for good. */
-		sqlite3 *db = raw_db(f);
-
-		assert_int_equal(sqlite3_exec(db, "UPDATE sandbox_jobs SET next_at = 0", NULL, NULL, NULL), SQLITE_OK);
-		sqlite3_close(db);
-		claim(f, jb);
-		/* A runner that lost its job: taken back by the stale sweep. */
-		assert_int_equal(fw_store_sandbox_requeue_stale(f->st, (int64_t)time(NULL) + 1, &nq, &err), 0);
-		assert_int_equal(nq, 1);
-		claim(f, jb);
-		assert_int_equal(fw_store_sandbox_failed(f->st, jb, "service down again", 0, &err), 0);
-		assert_int_equal(fw_store_sandbox_unsettled(f->st, INT64_MAX, un, 4, &k, &err), 0);
-		assert_true(k >= 1 && un[0] == p1);
-	}
-	assert_int_equal(fw_store_settle(f->st, p1, FW_VERDICT_UNSCANNABLE, "job failed", &st, &err), 0);
-	assert_int_equal(st, FW_OBJ_QUARANTINED);
-	/* Once settled, settling again changes nothing. */
-	assert_int_equal(fw_store_settle(f->st, p2, FW_VERDICT_INFECTED, "late", &st, &err), 0);
-	assert_int_equal(st, FW_OBJ_APPROVED);
-	assert_int_equal(fw_store_settle(f->st, p2, FW_VERDICT_PENDING, "no", &st, &err), -1);
-
+	jnew = attach(f, p3, "p3.zip!again.bin", SHA_A, (int64_t)time(NULL) + 60, &created);
+	assert_true(jnew != ja && created);
 	/* Staff reject p3 while pending: settling leaves it rejected. */
 	assert_int_equal(fw_store_reject(f->st, p3, "not ours", "alice", &err), 0);
-	assert_int_equal(fw_store_settle(f->st, p3, FW_VERDICT_CLEAN, "benign", &st, &err), 0);
-	assert_int_equal(st, FW_OBJ_REJECTED);
+	assert_int_equal(settle(f, p3, FW_VERDICT_CLEAN, false), FW_OBJ_REJECTED);
 
-	/* Retry: a queued job cannot be retried; a failed one can, and it
-	 * brings back p1 (quarantined by the sandbox's verdict), audited. */
-	assert_int_equal(fw_store_sandbox_retry(f->st, ja2 + 100, "bob", &(unsigned){ 0 }, &err), -1);
-	{
-		unsigned reopened = 0;
-
-		assert_int_equal(fw_store_sandbox_retry(f->st, jb, "bob", &reopened, &err), 0);
-		assert_int_equal(reopened, 1);
-	}
-	assert_int_equal(fw_store_object_state(f->st, p1, &st, &err), 1);
-	assert_int_equal(st, FW_OBJ_PENDING);
+	/* Retry: an unknown job cannot; the failed b can, and brings back p1
+	 * (quarantined by the sandbox's verdict), audited. */
+	assert_int_equal(fw_store_sandbox_retry(f->st, 9999, "bob", &reopened, &err), -1);
+	assert_int_equal(fw_store_sandbox_retry(f->st, jb, "bob", &reopened, &err), 0);
+	assert_int_equal(reopened, 1);
+	assert_int_equal(fw_store_object_state(f->st, p1, &(enum fw_object_state){ 0 }, &err), 1);
 	assert_int_equal(fw_store_sandbox_get(f->st, jb, &j, &err), 1);
 	assert_int_equal(j.state, FW_JOB_QUEUED);
 	assert_int_equal(j.attempts, 0);
+	assert_int_equal(fw_store_sandbox_retry(f->st, jb, "bob", &reopened, &err), -1); /* queued already */
 
 	/* Views. */
 	assert_int_equal(fw_store_sandbox_object_jobs(f->st, p1, &list, &err), 0);
@@ -993,60 +1015,122 @@ static void test_sandbox_jobs_and_settle(void **state)
 	assert_int_equal(fw_store_sandbox_list(f->st, &list, &err), 0);
 	assert_int_equal(json_array_size(list), 3);
 	json_decref(list);
-	assert_int_equal(fw_store_sandbox_show(f->st, 999, &list, &err), 1);
+	assert_int_equal(fw_store_sandbox_show(f->st, 9999, &list, &err), 1);
 	assert_int_equal(fw_store_pending_docs(f->st, &list, &err), 0);
 	assert_int_equal(json_array_size(list), 1); /* p1 again */
 	json_decref(list);
 	json_decref(findings);
 }
 
-/* An approved package scanned again with members for the sandbox is
- * pending again; `sandbox retry` never reopens what the scanner
- * quarantined, only what the sandbox's verdict did. */
-static void test_sandbox_retry_scope(void **state)
+/* A pending commit needs its members; a new scan's members replace the
+ * links of the one before (in the commit's own transaction); a pending
+ * object scanned clean again has nothing left to judge. */
+static void test_sandbox_commit_links(void **state)
 {
 	struct fx *f = *state;
-	json_t *findings = json_pack("{s:s}", "backend", "local");
 	enum fw_object_state st;
+	struct fw_store_commit c = { 0 };
+	struct fw_scan_result res = { .verdict = FW_VERDICT_PENDING };
+	json_t *findings = json_pack("{s:s}", "backend", "local"), *jobs = NULL;
+	struct fw_sandbox_job j;
 	struct fw_err err;
-	unsigned reopened = 9;
-	int64_t p, p2, job;
+	int64_t p, id, ja;
 	bool created;
 
 	fw_err_clear(&err);
+	pending_reuse_since = 0;
+	/* No members with a pending verdict: refused. */
+	c = (struct fw_store_commit){ .url = "https://x.example/a", .spool_path = "/nonexistent", .sha256 = SHA_A,
+				      .scan = &res };
+	assert_int_equal(fw_store_commit(f->st, &c, &st, &id, &err), -1);
+	assert_non_null(strstr(fw_err_msg(&err), "members"));
+
+	commit_ok(f, "https://dl.vendor.example/v1.zip", "bundle", FW_VERDICT_PENDING, FW_OBJ_PENDING, &p);
+	ja = attach(f, p, "v1.zip!fw.bin", SHA_A, 0, &created);
+	j = claim(f, ja);
+	assert_int_equal(fw_store_sandbox_done(f->st, &j, "benign", 0, findings, &err), 0);
+	assert_int_equal(settle(f, p, FW_VERDICT_CLEAN, true), FW_OBJ_APPROVED);
+	/* Rescanned with another member: pending on that member only, never
+	 * on the done job of the scan before. */
+	pending_member.sha256 = SHA_C;
+	commit_ok(f, "https://dl.vendor.example/v2.zip", "bundle", FW_VERDICT_PENDING, FW_OBJ_PENDING, &id);
+	assert_int_equal(id, p);
+	assert_int_equal(fw_store_sandbox_object_jobs(f->st, p, &jobs, &err), 0);
+	assert_int_equal(json_array_size(jobs), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(jobs, 0), "sha256")), SHA_C);
+	json_decref(jobs);
+	assert_int_equal(settle(f, p, FW_VERDICT_CLEAN, false), FW_OBJ_PENDING); /* its job is queued */
+	/* Scanned clean (the policy sandboxes none of it now): approved. */
+	commit_ok(f, "https://dl.vendor.example/v3.zip", "bundle", FW_VERDICT_CLEAN, FW_OBJ_APPROVED, &id);
+	pending_member.sha256 = SHA_A;
+	json_decref(findings);
+}
+
+/* An approved package scanned again with members for the sandbox is
+ * pending again; `sandbox retry` never reopens what the scanner
+ * quarantined, only what the sandbox's verdict did; a re-fetch keeps the
+ * sandbox's verdict on a quarantined object. */
+static void test_sandbox_retry_scope(void **state)
+{
+	struct fx *f = *state;
+	json_t *findings = json_pack("{s:s}", "backend", "local"), *o = NULL;
+	enum fw_object_state st;
+	struct fw_sandbox_job j;
+	struct fw_err err;
+	unsigned reopened = 9;
+	int64_t p, p2, job, q;
+	bool created;
+
+	fw_err_clear(&err);
+	pending_reuse_since = 0;
 	commit_ok(f, "https://dl.vendor.example/a.zip", "same bytes", FW_VERDICT_CLEAN, FW_OBJ_APPROVED, &p);
 	commit_ok(f, "https://dl.vendor.example/b.zip", "same bytes", FW_VERDICT_PENDING, FW_OBJ_PENDING, &p2);
 	assert_int_equal(p, p2);
 	job = attach(f, p, "a.zip!fw.bin", SHA_A, 0, &created);
-	claim(f, job);
-	assert_int_equal(fw_store_sandbox_done(f->st, job, "benign", 0, findings, &err), 0);
-	assert_int_equal(fw_store_settle(f->st, p, FW_VERDICT_CLEAN, "benign", &st, &err), 0);
-	assert_int_equal(st, FW_OBJ_APPROVED);
+	j = claim(f, job);
+	assert_int_equal(fw_store_sandbox_done(f->st, &j, "benign", 0, findings, &err), 0);
+	assert_int_equal(settle(f, p, FW_VERDICT_CLEAN, true), FW_OBJ_APPROVED);
 	/* The scanner now finds the same bytes infected: quarantined by it. */
 	commit_ok(f, "https://dl.vendor.example/c.zip", "same bytes", FW_VERDICT_INFECTED, FW_OBJ_QUARANTINED, &p2);
 	assert_int_equal(fw_store_sandbox_retry(f->st, job, "carol", &reopened, &err), 0);
 	assert_int_equal(reopened, 0);
 	assert_int_equal(fw_store_object_state(f->st, p, &st, &err), 1);
 	assert_int_equal(st, FW_OBJ_QUARANTINED);
+
+	/* Quarantined by the sandbox as infected: a re-fetch of the same bytes
+	 * keeps that verdict, and releasing still needs the override. (The
+	 * retried job runs first, so that nothing of q is left to run.) */
+	j = claim(f, job);
+	assert_int_equal(fw_store_sandbox_done(f->st, &j, "benign", 0, findings, &err), 0);
+	commit_ok(f, "https://dl.vendor.example/q1.zip", "malicious bundle", FW_VERDICT_PENDING, FW_OBJ_PENDING, &q);
+	assert_int_equal(settle(f, q, FW_VERDICT_INFECTED, true), FW_OBJ_QUARANTINED);
+	commit_ok(f, "https://dl.vendor.example/q2.zip", "malicious bundle", FW_VERDICT_PENDING, FW_OBJ_QUARANTINED,
+		  &p2);
+	assert_int_equal(fw_store_object_show(f->st, q, &o, &err), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "verdict")), "infected");
+	json_decref(o);
+	assert_int_equal(fw_store_release(f->st, q, "looks fine", "dave", false, &err), -1);
 	json_decref(findings);
 }
 
 /* A job left running by a crash is queued again at the next start, and
- * keeps the service's task id. */
+ * keeps the service's task id; linking is all or none; long chains cut;
+ * gc of samples. */
 static void test_sandbox_resume(void **state)
 {
 	struct fx *f = *state;
-	struct fw_sandbox_job j;
+	struct fw_sandbox_job j, first;
 	struct fw_err err;
 	unsigned n = 0;
 	int64_t p, job;
 	bool created;
 
 	fw_err_clear(&err);
+	pending_reuse_since = 0;
 	commit_ok(f, "https://dl.vendor.example/r.zip", "resume me", FW_VERDICT_PENDING, FW_OBJ_PENDING, &p);
-	job = attach(f, p, "r.zip!a.bin", SHA_A, 0, &created);
-	claim(f, job);
-	assert_int_equal(fw_store_sandbox_set_external(f->st, job, "42", &err), 0);
+	job = attach(f, p, "r.zip!fw.bin", SHA_A, 0, &created);
+	first = claim(f, job);
+	assert_int_equal(fw_store_sandbox_set_external(f->st, &first, "42", &err), 0);
 	fw_store_close(f->st);
 	assert_int_equal(fw_store_open(&f->st, f->dir, &err), 0);
 	assert_int_equal(fw_store_sandbox_resume(f->st, &n, &err), 0);
@@ -1056,6 +1140,8 @@ static void test_sandbox_resume(void **state)
 	assert_int_equal(j.attempts, 2);
 	assert_string_equal(j.external_id, "42");
 	assert_string_equal(j.backend, "cape");
+	/* The claim before the restart is not this one. */
+	assert_int_equal(fw_store_sandbox_set_external(f->st, &first, "43", &err), -1);
 	/* gc: a sample an unfinished job needs stays; an old one no job
 	 * needs goes, as does a crash's temporary file; a fresh one stays. */
 	{
@@ -1068,11 +1154,10 @@ static void test_sandbox_resume(void **state)
 		snprintf(pa, sizeof(pa), "%s/%s", d, SHA_A);
 		snprintf(pb, sizeof(pb), "%s/%s", d, SHA_B);
 		snprintf(pt, sizeof(pt), "%s/.in-1-0", d);
-		snprintf(pc, sizeof(pc), "%s/cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc", d);
 		tu_write(d, SHA_A, "a", 1, pc, sizeof(pc));
 		tu_write(d, SHA_B, "b", 1, pc, sizeof(pc));
 		tu_write(d, ".in-1-0", "t", 1, pc, sizeof(pc));
-		tu_write(d, "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc", "c", 1, pc, sizeof(pc));
+		tu_write(d, SHA_C, "c", 1, pc, sizeof(pc));
 		assert_int_equal(utimensat(AT_FDCWD, pa, ts, 0), 0);
 		assert_int_equal(utimensat(AT_FDCWD, pb, ts, 0), 0);
 		assert_int_equal(utimensat(AT_FDCWD, pt, ts, 0), 0);
@@ -1093,22 +1178,21 @@ static void test_sandbox_resume(void **state)
 		assert_int_equal(fw_store_sandbox_attach(f->st, p, two, 2, "local", 0, ids, &made, &err), -1);
 		assert_int_equal(fw_store_sandbox_attach(f->st, p, two, 1, "none", 0, ids, &made, &err), -1);
 		assert_int_equal(fw_store_sandbox_object_jobs(f->st, p, &jobs, &err), 0);
-		assert_int_equal(json_array_size(jobs), 1); /* a.bin only, from before */
+		assert_int_equal(json_array_size(jobs), 2); /* the commit's member and r.zip!fw.bin */
 		json_decref(jobs);
 	}
 	/* A member chain longer than the label bound is kept cut. */
 	{
 		char longp[3000];
 		const struct fw_sandbox_member one = { longp, SHA_B, "pe" };
-		int64_t id;
 		unsigned made = 0;
 		json_t *jobs = NULL;
 
 		memset(longp, 'a', sizeof(longp) - 1);
 		longp[sizeof(longp) - 1] = '\0';
-		assert_int_equal(fw_store_sandbox_attach(f->st, p, &one, 1, "local", 0, &id, &made, &err), 0);
+		assert_int_equal(fw_store_sandbox_attach(f->st, p, &one, 1, "local", 0, NULL, &made, &err), 0);
 		assert_int_equal(fw_store_sandbox_object_jobs(f->st, p, &jobs, &err), 0);
-		assert_int_equal(strlen(json_string_value(json_object_get(json_array_get(jobs, 1), "member"))),
+		assert_int_equal(strlen(json_string_value(json_object_get(json_array_get(jobs, 2), "member"))),
 				 FW_JOB_MEMBER_MAX - 1);
 		json_decref(jobs);
 	}
@@ -1136,6 +1220,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_migrate_v2_to_v3, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_sandbox_resume, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_sandbox_retry_scope, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_sandbox_commit_links, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
