@@ -26,10 +26,9 @@
 #define WAIT_POLL_MS 1000
 #define BACKOFF_MAX_S 300
 #define WAITING_BATCH 256
-#define WAITING_ROUNDS 10000
 #define SWEEP_EVERY_S 5
-/* A pending object with no job linked this long after its scan was never
- * queued (a failed submit): settled unscannable by the sweep. */
+/* A pending object with no job linked this long after its scan (an
+ * anomaly: commits link) is linked again from its scan by the sweep. */
 #define LINKLESS_GRACE_S 60
 /* A running job whose runner has not reported this long after its time
  * ran out is taken back. */
@@ -91,23 +90,19 @@ unsigned fw_sandbox_types(const struct fw_sandbox *sb)
 static void sandbox_event(struct fw_sandbox *sb, const char *action, enum fw_outcome outcome, const char *sha256,
 			  const char *verdict, const char *reason, int64_t job_id, int64_t object_id)
 {
-	struct fw_event_field extra[3];
-	size_t n = 0;
-	const struct fw_event ev = {
+	struct fw_event_field extra[3] = { { .key = "fwgate.sandbox.backend", .str = sb->backend } };
+	struct fw_event ev = {
 		.action = action, .outcome = outcome, .sha256 = sha256, .verdict = verdict, .reason = reason,
-		.rule = sb->d.pol->rule, .extra = extra,
+		.rule = sb->d.pol->rule, .extra = extra, .n_extra = 1,
 	};
-	struct fw_event e2 = ev;
 
 	if (sb->d.log == NULL)
 		return;
-	extra[n++] = (struct fw_event_field){ .key = "fwgate.sandbox.backend", .str = sb->backend };
 	if (job_id > 0)
-		extra[n++] = (struct fw_event_field){ .key = "fwgate.sandbox.job", .num = job_id };
+		extra[ev.n_extra++] = (struct fw_event_field){ .key = "fwgate.sandbox.job", .num = job_id };
 	if (object_id > 0)
-		extra[n++] = (struct fw_event_field){ .key = "fwgate.object_id", .num = object_id };
-	e2.n_extra = n;
-	fw_evlog_emit(sb->d.log, &e2);
+		extra[ev.n_extra++] = (struct fw_event_field){ .key = "fwgate.object_id", .num = object_id };
+	fw_evlog_emit(sb->d.log, &ev);
 }
 
 /* ------------------------------------------------------------ settling */
@@ -214,7 +209,9 @@ static void settle_object(struct fw_sandbox *sb, int64_t object_id)
 		goto out;
 	sandbox_event(sb, "sandbox-verdict", state == FW_OBJ_APPROVED ? FW_OUTCOME_SUCCESS : FW_OUTCOME_FAILURE,
 		      worst ? json_string_value(json_object_get(worst, "sha256")) : NULL,
-		      state == FW_OBJ_APPROVED ? "clean" : fw_verdict_name((enum fw_verdict)rank), reason, 0, object_id);
+		      state == FW_OBJ_APPROVED ? "clean"
+		      : rank == FW_VERDICT_CLEAN ? "unscannable" /* the store refused the clean verdict */
+		      : fw_verdict_name((enum fw_verdict)rank), reason, 0, object_id);
 	pthread_mutex_lock(&sb->lock);
 	pthread_cond_broadcast(&sb->settled);
 	pthread_mutex_unlock(&sb->lock);
@@ -224,29 +221,28 @@ out:
 
 static void settle_waiting(struct fw_sandbox *sb, int64_t job_id)
 {
-	int64_t *ids = calloc(WAITING_BATCH, sizeof(*ids));
+	int64_t *ids = calloc(WAITING_BATCH, sizeof(*ids)), first = -1;
 	struct fw_err err;
 	size_t n = 0;
 
 	fw_err_clear(&err);
 	if (ids == NULL)
 		return;
-	/* In batches: settled objects leave the list (no longer pending); a
-	 * batch that settles none (all still waiting on other jobs) ends it. */
-	for (size_t rounds = 0; rounds < WAITING_ROUNDS; rounds++) {
-		size_t before;
-
+	/* In batches: settled objects leave the list (they are no longer
+	 * pending). A batch that starts where the last one did settled none
+	 * (all still wait on other jobs): their own jobs settle them later. */
+	for (;;) {
 		if (fw_store_sandbox_waiting(sb->d.store, job_id, ids, WAITING_BATCH, &n, &err) != 0) {
 			sandbox_event(sb, "sandbox-error", FW_OUTCOME_FAILURE, NULL, NULL, fw_err_msg(&err), job_id, 0);
 			break;
 		}
-		before = n;
+		if (n == 0 || ids[0] == first)
+			break;
+		first = ids[0];
 		for (size_t i = 0; i < n; i++)
 			settle_object(sb, ids[i]);
-		if (before < WAITING_BATCH)
+		if (n < WAITING_BATCH)
 			break;
-		if (fw_store_sandbox_waiting(sb->d.store, job_id, ids, WAITING_BATCH, &n, &err) != 0 || n >= before)
-			break; /* no progress: the sweep (idle loop) takes over */
 	}
 	free(ids);
 }
