@@ -12,6 +12,9 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/cli_policy.h"
+#include "fwgate/fileio.h"
+#include "fwgate/policy.h"
 #include "fwgate/store.h"
 
 /* Options shared by the subcommands. */
@@ -379,7 +382,48 @@ static int sandbox_show(struct fw_store *st, const struct store_opts *o)
 	return rc;
 }
 
-static int sandbox_retry(struct fw_store *st, const struct store_opts *o)
+/* A retry only makes sense when something will run the job, on bytes
+ * that are still there: refused otherwise, with the reason. */
+static int sandbox_retry_possible(struct cli_ctx *ctx, struct fw_store *st, int64_t id)
+{
+	struct fw_sandbox_job job;
+	struct fw_policy *pol = NULL;
+	char dir[FW_PATH_MAX], path[FW_PATH_MAX];
+	struct fw_err err;
+	uint64_t size = 0;
+	bool sandboxes;
+	int rc, fd = -1;
+
+	fw_err_clear(&err);
+	rc = cli_load_policy(ctx->cfg, NULL, NULL, &pol);
+	if (rc != CLI_OK)
+		return rc;
+	sandboxes = pol->sandboxing.enabled && ctx->cfg->sandbox.backend != FW_SANDBOX_NONE;
+	fw_policy_free(pol);
+	if (!sandboxes) {
+		fprintf(stderr, "fwgate sandbox: the policy does not sandbox (or [sandbox] backend is none): "
+			"nothing would run the job\n");
+		return CLI_ERROR;
+	}
+	rc = fw_store_sandbox_get(st, id, &job, &err);
+	if (rc <= 0) {
+		fprintf(stderr, "fwgate sandbox: %s\n", rc < 0 ? fw_err_msg(&err) : "there is no such sandbox job");
+		return CLI_ERROR;
+	}
+	if (fw_path_join(dir, sizeof(dir), ctx->cfg->state.dir, "samples", &err) == 0 &&
+	    fw_path_join(path, sizeof(path), dir, job.sha256, &err) == 0 && access(path, R_OK) == 0)
+		return CLI_OK;
+	if (fw_store_open_any_blob(st, job.sha256, &fd, &size, &err) == 0) {
+		close(fd);
+		return CLI_OK;
+	}
+	fprintf(stderr, "fwgate sandbox: the bytes of job %lld (%s) are no longer kept (store gc removes the "
+		"samples of finished jobs): fetch the package again to have it judged anew\n", (long long)id,
+		job.sha256);
+	return CLI_ERROR;
+}
+
+static int sandbox_retry(struct cli_ctx *ctx, struct fw_store *st, const struct store_opts *o)
 {
 	struct fw_err err;
 	unsigned reopened = 0;
@@ -389,6 +433,9 @@ static int sandbox_retry(struct fw_store *st, const struct store_opts *o)
 	if (o->n_args != 2)
 		return cli_usage_error("sandbox", "retry needs one job id");
 	rc = parse_id("sandbox", o->args[1], &id);
+	if (rc != CLI_OK)
+		return rc;
+	rc = sandbox_retry_possible(ctx, st, id);
 	if (rc != CLI_OK)
 		return rc;
 	fw_err_clear(&err);
@@ -456,7 +503,7 @@ int cmd_sandbox(struct cli_ctx *ctx, int argc, char **argv)
 	else if (strcmp(sub, "show") == 0)
 		rc = sandbox_show(st, &o);
 	else
-		rc = sandbox_retry(st, &o);
+		rc = sandbox_retry(ctx, st, &o);
 	fw_store_close(st);
 	return rc;
 }

@@ -524,33 +524,40 @@ static int fetch_and_vet(struct exch *x, const struct fw_url_entry *stale)
 		if (stale != NULL && strcmp(stale->sha256, fw_spool_sha256(resp.body)) != 0)
 			content_changed(x, stale, fw_spool_sha256(resp.body));
 	}
-	if (state == FW_OBJ_PENDING) {
-		rc = vet_pending(x, &resp, &res, object_id);
-		goto out;
-	}
-	if (res.verdict == FW_VERDICT_PENDING && fw_object_state_servable((enum fw_object_state)state)) {
-		rc = deliver_logged(x, &resp, state == FW_OBJ_RELEASED ? "released" : "clean", object_id);
-	} else if (res.verdict == FW_VERDICT_PENDING && resp.status != 200) {
-		/* Not recorded, so nothing can be judged later: refused. */
-		res.verdict = FW_VERDICT_UNSCANNABLE;
-		snprintf(res.reason, sizeof(res.reason), "a %ld response whose members need the sandbox is never "
-			 "delivered (only a 200 is kept and judged)", resp.status);
-		refuse_verdict(x, &resp, &res, FW_OBJ_QUARANTINED, 0);
-		rc = keep(x);
-	} else if (res.verdict == FW_VERDICT_PENDING) {
-		/* Known bytes, held already (quarantined or rejected earlier). */
-		struct fw_url_entry e;
+	if (resp.status == 200) {
+		/* Recorded: the store's state decides, never the scan alone
+		 * (bytes it holds stay held whatever a new scan says). */
+		if (state == FW_OBJ_PENDING) {
+			rc = vet_pending(x, &resp, &res, object_id);
+		} else if (fw_object_state_servable((enum fw_object_state)state)) {
+			rc = deliver_logged(x, &resp, state == FW_OBJ_RELEASED ? "released" : "clean", object_id);
+		} else if (res.verdict == FW_VERDICT_CLEAN || res.verdict == FW_VERDICT_PENDING) {
+			/* Clean now, but held from before (quarantined, rejected):
+			 * refused for the reason it is held. */
+			struct fw_url_entry e;
 
-		if (fw_store_lookup_url(c->px->deps.store, x->url, &e, &err) == 1)
-			rc = refuse_stored(x, &e);
-		else
-			rc = fetch_failed(x, 503, &err);
-	} else if (res.verdict == FW_VERDICT_CLEAN && state != FW_OBJ_REJECTED)
-		rc = deliver_logged(x, &resp, "clean", object_id);
-	else if (state == FW_OBJ_RELEASED)
-		rc = deliver_logged(x, &resp, "released", object_id);
-	else {
-		refuse_verdict(x, &resp, &res, (enum fw_object_state)state, object_id);
+			if (fw_store_lookup_url(c->px->deps.store, x->url, &e, &err) == 1 && e.object_id == object_id) {
+				rc = refuse_stored(x, &e);
+			} else {
+				res.verdict = FW_VERDICT_UNSCANNABLE;
+				snprintf(res.reason, sizeof(res.reason), "the store holds this content back");
+				refuse_verdict(x, &resp, &res, (enum fw_object_state)state, object_id);
+				rc = keep(x);
+			}
+		} else {
+			refuse_verdict(x, &resp, &res, (enum fw_object_state)state, object_id);
+			rc = keep(x);
+		}
+	} else if (res.verdict == FW_VERDICT_CLEAN) {
+		rc = deliver_logged(x, &resp, "clean", object_id); /* not a 200: vetted, not recorded */
+	} else {
+		if (res.verdict == FW_VERDICT_PENDING) {
+			/* Not recorded, so nothing can be judged later: refused. */
+			res.verdict = FW_VERDICT_UNSCANNABLE;
+			snprintf(res.reason, sizeof(res.reason), "a %ld response whose members need the sandbox is "
+				 "never delivered (only a 200 is kept and judged)", resp.status);
+		}
+		refuse_verdict(x, &resp, &res, FW_OBJ_QUARANTINED, 0);
 		rc = keep(x);
 	}
 out:

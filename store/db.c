@@ -76,9 +76,10 @@ static const char *const store_migrations[] = {
 	"ALTER TABLE urls ADD COLUMN fields TEXT NOT NULL DEFAULT '';"
 	"PRAGMA user_version = 2;",
 	/* 3: the `pending` state (an object whose sandbox jobs are still
-	 * running: kept in quarantine/, never served), the sandbox's verdict on
-	 * an object (kept apart from the scanner's, which is never rewritten),
-	 * and the sandbox queue.
+	 * running: kept in quarantine/, never served); the verdict an object is
+	 * held under when its latest scan row does not say it (the sandbox's,
+	 * or a worse earlier one: scan rows are never rewritten), and whether
+	 * the sandbox quarantined it; and the sandbox queue.
 	 * SQLite cannot widen a CHECK in place: the objects table is rebuilt
 	 * (foreign keys are off while migrations run, see store_db_open). */
 	"CREATE TABLE objects_v3 ("
@@ -93,9 +94,10 @@ static const char *const store_migrations[] = {
 	" review_reason TEXT,"
 	" reviewed_by TEXT,"
 	" reviewed_at INTEGER,"
-	" sandbox_verdict TEXT NOT NULL DEFAULT ''"
-	"  CHECK (sandbox_verdict IN ('', 'clean', 'suspicious', 'unscannable', 'infected')),"
-	" sandbox_reason TEXT NOT NULL DEFAULT '');"
+	" held_verdict TEXT NOT NULL DEFAULT ''"
+	"  CHECK (held_verdict IN ('', 'clean', 'suspicious', 'unscannable', 'infected')),"
+	" held_reason TEXT NOT NULL DEFAULT '',"
+	" held_by TEXT NOT NULL DEFAULT '' CHECK (held_by IN ('', 'sandbox')));"
 	"INSERT INTO objects_v3 (id, sha256, size, mime, file_type, state, blob, first_seen, review_reason,"
 	" reviewed_by, reviewed_at) SELECT id, sha256, size, mime, file_type, state, blob, first_seen,"
 	" review_reason, reviewed_by, reviewed_at FROM objects;"
@@ -109,6 +111,7 @@ static const char *const store_migrations[] = {
 	" backend TEXT NOT NULL CHECK (backend IN ('local', 'cape')),"
 	" state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),"
 	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" claims INTEGER NOT NULL DEFAULT 0,"
 	" verdict TEXT NOT NULL DEFAULT '' CHECK (verdict IN ('', 'benign', 'suspicious', 'malicious')),"
 	" score INTEGER,"
 	" findings TEXT,"

@@ -24,6 +24,8 @@ struct commit_plan {
 	enum fw_object_state old_state;
 	enum fw_object_state new_state;
 	enum store_blob old_blob;
+	enum fw_verdict old_verdict;   /* the verdict it was held or served under */
+	char old_reason[FW_ERR_MSG_MAX];
 	bool placed;            /* the spool file was renamed into the store */
 	char placed_path[STORE_PATH_MAX];
 };
@@ -62,7 +64,10 @@ static int commit_check(const struct fw_store_commit *c, struct fw_err *err)
 static int commit_plan_read(struct fw_store *st, const struct fw_store_commit *c, struct commit_plan *p,
 			    struct fw_err *err)
 {
-	static const char sql[] = "SELECT id, state, blob, size FROM objects WHERE sha256 = ?1";
+	static const char sql[] = "SELECT o.id, o.state, o.blob, o.size, " STORE_EFFECTIVE_VERDICT ","
+				  " " STORE_EFFECTIVE_REASON " FROM objects o"
+				  " LEFT JOIN scans s ON s.id = (SELECT max(id) FROM scans WHERE object_id = o.id)"
+				  " WHERE o.sha256 = ?1";
 	sqlite3_stmt *s = store_stmt(st, sql, err);
 	bool clean = c->scan->verdict == FW_VERDICT_CLEAN;
 	bool pending = c->scan->verdict == FW_VERDICT_PENDING;
@@ -87,6 +92,13 @@ static int commit_plan_read(struct fw_store *st, const struct fw_store_commit *c
 	b = store_col_text(s, 2);
 	p->old_blob = strcmp(b, "present") == 0 ? STORE_BLOB_PRESENT
 		      : strcmp(b, "collected") == 0 ? STORE_BLOB_COLLECTED : STORE_BLOB_MISSING;
+	/* No scan on record counts as the worst: it was never vetted. */
+	p->old_verdict = FW_VERDICT_INFECTED;
+	if (sqlite3_column_type(s, 4) != SQLITE_NULL &&
+	    store_verdict_parse(store_col_text(s, 4), &p->old_verdict) != 0)
+		return fw_err_set(err, "object %lld has an unknown verdict in the store", (long long)p->id);
+	if (store_col_copy(s, 5, p->old_reason, sizeof(p->old_reason)) != 0)
+		p->old_reason[0] = '\0';
 	if ((uint64_t)sqlite3_column_int64(s, 3) != c->size)
 		return fw_err_set(err, "object %lld has the hash %s but a recorded size of %lld bytes, not %llu",
 				  (long long)p->id, c->sha256, (long long)sqlite3_column_int64(s, 3),
@@ -143,17 +155,41 @@ static int commit_blob(struct fw_store *st, const struct fw_store_commit *c, str
 	return 0;
 }
 
+/* What the object is held under after this scan (binds ?5 verdict, ?6
+ * reason, ?7 held_by; NULL keeps the column):
+ * - a new judgement (pending, approved), or the scanner quarantining it
+ *   now: nothing held, the new scan row says it all;
+ * - an object that stays quarantined: the worse of what it was held under
+ *   and the new scan (a pending scan never lowers it), so that a weaker
+ *   scan never softens the reason or the override release needs;
+ * - staff's states (rejected, released): unchanged. */
+static int commit_held(sqlite3_stmt *s, const struct fw_store_commit *c, const struct commit_plan *p)
+{
+	enum fw_verdict nv = c->scan->verdict;
+	bool keep_old;
+
+	if (p->new_state == FW_OBJ_REJECTED || p->new_state == FW_OBJ_RELEASED)
+		return sqlite3_bind_null(s, 5) != SQLITE_OK || sqlite3_bind_null(s, 6) != SQLITE_OK ||
+		       sqlite3_bind_null(s, 7) != SQLITE_OK ? -1 : 0;
+	keep_old = p->new_state == FW_OBJ_QUARANTINED && p->old_state == FW_OBJ_QUARANTINED &&
+		   (nv == FW_VERDICT_PENDING || p->old_verdict > nv);
+	if (keep_old)
+		return store_bind_text(s, 5, fw_verdict_name(p->old_verdict)) != 0 ||
+		       store_bind_text(s, 6, p->old_reason) != 0 || sqlite3_bind_null(s, 7) != SQLITE_OK ? -1 : 0;
+	return store_bind_text(s, 5, "") != 0 || store_bind_text(s, 6, "") != 0 ||
+	       store_bind_text(s, 7, p->new_state == FW_OBJ_QUARANTINED && p->old_state == FW_OBJ_QUARANTINED
+			       ? NULL : "") != 0 ? -1 : 0;
+}
+
 static int commit_object(struct fw_store *st, const struct fw_store_commit *c, struct commit_plan *p,
 			 int64_t now, struct fw_err *err)
 {
 	static const char ins[] = "INSERT INTO objects (sha256, size, mime, file_type, state, blob, first_seen)"
 				  " VALUES (?1, ?2, ?3, ?4, ?5, 'present', ?6)";
-	/* A scan that makes the object pending or approved starts over: the
-	 * sandbox's verdict was on an earlier one. A quarantined object keeps
-	 * it (?5): it is part of why it is held. */
+	/* The held verdict (?5, ?6, ?7; NULL keeps it): see commit_held. */
 	static const char upd[] = "UPDATE objects SET state = ?2, blob = 'present',"
-				  " sandbox_verdict = CASE WHEN ?5 THEN '' ELSE sandbox_verdict END,"
-				  " sandbox_reason = CASE WHEN ?5 THEN '' ELSE sandbox_reason END,"
+				  " held_verdict = coalesce(?5, held_verdict), held_reason = coalesce(?6, held_reason),"
+				  " held_by = coalesce(?7, held_by),"
 				  " mime = coalesce(nullif(?3, ''), mime),"
 				  " file_type = coalesce(nullif(?4, ''), file_type) WHERE id = ?1";
 	const json_t *doc = c->scan->doc;
@@ -164,13 +200,7 @@ static int commit_object(struct fw_store *st, const struct fw_store_commit *c, s
 	if (s == NULL)
 		return -1;
 	if (p->known) {
-		/* The sandbox's verdict goes when a new judgement starts (pending,
-		 * approved) or when the scanner quarantines the object now; it
-		 * stays while an object it quarantined stays quarantined. */
-		bool restart = p->new_state == FW_OBJ_PENDING || p->new_state == FW_OBJ_APPROVED ||
-			       (p->new_state == FW_OBJ_QUARANTINED && p->old_state != FW_OBJ_QUARANTINED);
-
-		if (sqlite3_bind_int64(s, 1, p->id) != SQLITE_OK || sqlite3_bind_int(s, 5, restart) != SQLITE_OK)
+		if (sqlite3_bind_int64(s, 1, p->id) != SQLITE_OK || commit_held(s, c, p) != 0)
 			return store_db_err(st, err, "cannot record the object");
 	} else if (store_bind_text(s, 1, c->sha256) != 0 || sqlite3_bind_int64(s, 2, (int64_t)c->size) != SQLITE_OK ||
 		   sqlite3_bind_int64(s, 6, now) != SQLITE_OK) {
@@ -286,10 +316,12 @@ static int commit_records(struct fw_store *st, const struct fw_store_commit *c, 
 	if (commit_object(st, c, p, now, err) != 0 || commit_scan(st, c, p->id, now, err) != 0 ||
 	    commit_url(st, c, p->id, now, err) != 0)
 		return -1;
-	/* Pending: on this scan's members, linked here, in the same
-	 * transaction, so that nothing sees the object pending on a partial
-	 * set or on an earlier scan's jobs. */
-	if (p->new_state == FW_OBJ_PENDING) {
+	/* A pending scan: its members, linked here, in the same transaction,
+	 * replacing an earlier scan's, so that nothing sees the object pending
+	 * on a partial set or on an earlier scan's jobs; also for an object
+	 * that stays quarantined (a staff retry reopens it on these). */
+	if (c->scan->verdict == FW_VERDICT_PENDING &&
+	    (p->new_state == FW_OBJ_PENDING || p->new_state == FW_OBJ_QUARANTINED)) {
 		unsigned created = 0;
 
 		if (store_sandbox_unlink_tx(st, p->id, err) != 0 ||

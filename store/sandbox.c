@@ -40,7 +40,7 @@ static int64_t now_s(void)
 
 #define JOB_COLUMNS \
 	"id, sha256, file_type, backend, external_id, state, attempts, verdict, coalesce(score, 0), error," \
-	" created_at, coalesce(started_at, 0), coalesce(finished_at, 0)"
+	" created_at, coalesce(started_at, 0), coalesce(finished_at, 0), claims"
 
 /* Fills job from a row of JOB_COLUMNS starting at column 0. */
 static int job_read(sqlite3_stmt *s, struct fw_sandbox_job *job, struct fw_err *err)
@@ -61,6 +61,7 @@ static int job_read(sqlite3_stmt *s, struct fw_sandbox_job *job, struct fw_err *
 	job->created_at = sqlite3_column_int64(s, 10);
 	job->started_at = sqlite3_column_int64(s, 11);
 	job->finished_at = sqlite3_column_int64(s, 12);
+	job->claim = sqlite3_column_int64(s, 13);
 	return 0;
 }
 
@@ -223,7 +224,7 @@ out:
 int fw_store_sandbox_claim(struct fw_store *st, const char *backend, struct fw_sandbox_job *job, struct fw_err *err)
 {
 	static const char sql[] = "UPDATE sandbox_jobs SET state = 'running', attempts = attempts + 1,"
-				  " started_at = ?2, backend = ?1 WHERE id = (SELECT id FROM sandbox_jobs"
+				  " claims = claims + 1, started_at = ?2, backend = ?1 WHERE id = (SELECT id FROM sandbox_jobs"
 				  " WHERE state = 'queued' AND next_at <= ?2 ORDER BY next_at, id LIMIT 1)"
 				  " RETURNING " JOB_COLUMNS;
 	sqlite3_stmt *s;
@@ -273,13 +274,14 @@ static int job_update(struct fw_store *st, const char *sql, const struct fw_sand
 	if (sqlite3_bind_int64(s, 1, job->id) != SQLITE_OK || (n >= 2 && store_bind_text(s, 2, a) != 0) ||
 	    (n >= 3 && sqlite3_bind_int64(s, 3, b) != SQLITE_OK) || (n >= 4 && store_bind_text(s, 4, c) != 0) ||
 	    (n >= 5 && sqlite3_bind_int64(s, 5, d) != SQLITE_OK) ||
-	    (n >= 6 && sqlite3_bind_int64(s, 6, (int64_t)job->attempts) != SQLITE_OK) ||
+	    (n >= 6 && sqlite3_bind_int64(s, 6, job->claim) != SQLITE_OK) ||
 	    sqlite3_step(s) != SQLITE_DONE) {
 		store_db_err(st, err, "cannot record a sandbox job's progress");
 		goto out;
 	}
 	if (sqlite3_changes(st->db) != 1) {
-		fw_err_set(err, "sandbox job %lld is no longer running as attempt %u", (long long)job->id, job->attempts);
+		fw_err_set(err, "sandbox job %lld is no longer running as claim %lld", (long long)job->id,
+			   (long long)job->claim);
 		goto out;
 	}
 	rc = 0;
@@ -292,7 +294,7 @@ int fw_store_sandbox_set_external(struct fw_store *st, const struct fw_sandbox_j
 				  struct fw_err *err)
 {
 	static const char sql[] = "UPDATE sandbox_jobs SET external_id = ?2 WHERE id = ?1 AND state = 'running'"
-				  " AND attempts = ?6";
+				  " AND claims = ?6";
 
 	if (strlen(external_id) >= FW_JOB_EXTERNAL_MAX)
 		return fw_err_set(err, "the sandbox service's task id is too long");
@@ -303,7 +305,7 @@ int fw_store_sandbox_done(struct fw_store *st, const struct fw_sandbox_job *job,
 			  const json_t *findings, struct fw_err *err)
 {
 	static const char sql[] = "UPDATE sandbox_jobs SET state = 'done', verdict = ?2, score = ?3, findings = ?4,"
-				  " error = '', finished_at = ?5 WHERE id = ?1 AND state = 'running' AND attempts = ?6";
+				  " error = '', finished_at = ?5 WHERE id = ?1 AND state = 'running' AND claims = ?6";
 	char *text;
 	int rc;
 
@@ -327,9 +329,9 @@ int fw_store_sandbox_failed(struct fw_store *st, const struct fw_sandbox_job *jo
 			    int64_t retry_at, struct fw_err *err)
 {
 	static const char retry[] = "UPDATE sandbox_jobs SET state = 'queued', error = ?2, next_at = ?3"
-				    " WHERE id = ?1 AND state = 'running' AND attempts = ?6";
+				    " WHERE id = ?1 AND state = 'running' AND claims = ?6";
 	static const char final[] = "UPDATE sandbox_jobs SET state = 'failed', error = ?2, next_at = ?3, finished_at = ?5"
-				    " WHERE id = ?1 AND state = 'running' AND attempts = ?6";
+				    " WHERE id = ?1 AND state = 'running' AND claims = ?6";
 	char msg[FW_ERR_MSG_MAX];
 
 	snprintf(msg, sizeof(msg), "%s", why);
@@ -490,8 +492,8 @@ static int object_jobs_locked(struct fw_store *st, int64_t object_id, json_t **o
 			return -1;
 		}
 		o = job_json(&j);
-		if (o == NULL || json_object_set_new(o, "member", json_string(store_col_text(s, 13))) != 0 ||
-		    json_object_set_new(o, "findings", findings_json(s, 14)) != 0) {
+		if (o == NULL || json_object_set_new(o, "member", json_string(store_col_text(s, 14))) != 0 ||
+		    json_object_set_new(o, "findings", findings_json(s, 15)) != 0) {
 			json_decref(o);
 			json_decref(arr);
 			return fw_err_set(err, "out of memory");
@@ -549,7 +551,7 @@ int fw_store_sandbox_list(struct fw_store *st, json_t **out, struct fw_err *err)
 		if (job_read(s, &j, err) != 0)
 			goto out;
 		o = job_json(&j);
-		if (o == NULL || json_object_set_new(o, "objects", json_integer(sqlite3_column_int64(s, 13))) != 0) {
+		if (o == NULL || json_object_set_new(o, "objects", json_integer(sqlite3_column_int64(s, 14))) != 0) {
 			json_decref(o);
 			fw_err_set(err, "out of memory");
 			goto out;
@@ -637,9 +639,13 @@ int fw_store_sandbox_retry(struct fw_store *st, int64_t id, const char *who, uns
 				      " started_at = NULL, finished_at = NULL WHERE id = ?1";
 	/* Only what fwgate itself quarantined comes back: never an object
 	 * staff reviewed (released, rejected, or decided on in any way). */
-	static const char reopen[] = "UPDATE objects SET state = 'pending', sandbox_verdict = '', sandbox_reason = ''"
-				     " WHERE state = 'quarantined' AND sandbox_verdict <> '' AND reviewed_by IS NULL"
-				     " AND id IN (SELECT object_id FROM sandbox_links WHERE job_id = ?1)";
+	/* Quarantined by the sandbox, never reviewed, and still scanner-clean
+	 * (its latest scan is the pending one): nothing else. */
+	static const char reopen[] = "UPDATE objects SET state = 'pending', held_verdict = '', held_reason = '',"
+				     " held_by = '' WHERE state = 'quarantined' AND held_by = 'sandbox'"
+				     " AND reviewed_by IS NULL AND id IN (SELECT object_id FROM sandbox_links WHERE job_id = ?1)"
+				     " AND (SELECT verdict FROM scans WHERE object_id = objects.id ORDER BY id DESC LIMIT 1)"
+				     " = 'pending'";
 	char detail[FW_ERR_MSG_MAX + 128];
 	struct fw_sandbox_job j;
 	sqlite3_stmt *s;
@@ -794,7 +800,8 @@ int fw_store_object_state(struct fw_store *st, int64_t id, enum fw_object_state 
 static int settle_records(struct fw_store *st, int64_t id, enum fw_object_state to, enum fw_verdict verdict,
 			  const char *reason, struct fw_err *err)
 {
-	static const char obj[] = "UPDATE objects SET state = ?2, sandbox_verdict = ?3, sandbox_reason = ?4"
+	static const char obj[] = "UPDATE objects SET state = ?2, held_verdict = ?3, held_reason = ?4,"
+				  " held_by = CASE WHEN ?2 = 'quarantined' THEN 'sandbox' ELSE '' END"
 				  " WHERE id = ?1 AND state = 'pending'";
 	char detail[FW_ERR_MSG_MAX + 64];
 	sqlite3_stmt *s = store_stmt(st, obj, err);
@@ -931,6 +938,99 @@ fail:
 	}
 out:
 	store_unlock(st);
+	return rc;
+}
+
+int fw_store_sandbox_abandon(struct fw_store *st, const char *why, unsigned *n, struct fw_err *err)
+{
+	static const char sql[] = "UPDATE sandbox_jobs SET state = 'failed', error = ?1, finished_at = ?2"
+				  " WHERE state IN ('queued', 'running')";
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	*n = 0;
+	store_lock(st);
+	s = store_stmt(st, sql, err);
+	if (s != NULL) {
+		if (store_bind_text(s, 1, why) != 0 || sqlite3_bind_int64(s, 2, now_s()) != SQLITE_OK ||
+		    sqlite3_step(s) != SQLITE_DONE) {
+			store_db_err(st, err, "cannot fail the unfinished sandbox jobs");
+		} else {
+			*n = (unsigned)sqlite3_changes(st->db);
+			rc = 0;
+		}
+	}
+	store_unlock(st);
+	return rc;
+}
+
+static int demote_one(struct fw_store *st, int64_t id, const char *sha, enum fw_verdict verdict, const char *reason,
+		      struct fw_err *err)
+{
+	static const char obj[] = "UPDATE objects SET state = 'quarantined', held_verdict = ?2, held_reason = ?3,"
+				  " held_by = 'sandbox' WHERE id = ?1 AND state = 'approved'";
+	char detail[FW_ERR_MSG_MAX + 64];
+	sqlite3_stmt *s;
+	int r;
+
+	/* Out of objects/ before the record says so: a crash between leaves
+	 * a blob that is not served, never the reverse. */
+	r = store_blob_move(st, sha, STORE_AREA_OBJECTS, STORE_AREA_QUARANTINE, err);
+	if (r < 0)
+		return -1;
+	s = store_stmt(st, obj, err);
+	if (s == NULL || sqlite3_bind_int64(s, 1, id) != SQLITE_OK ||
+	    store_bind_text(s, 2, fw_verdict_name(verdict)) != 0 || store_bind_text(s, 3, reason) != 0 ||
+	    sqlite3_step(s) != SQLITE_DONE)
+		return s == NULL ? -1 : store_db_err(st, err, "cannot quarantine the object");
+	snprintf(detail, sizeof(detail), "judged again, the sandbox found it %s: %s", fw_verdict_name(verdict), reason);
+	return store_audit_append_tx(st, "sandbox-quarantine", STORE_WHO_SELF, id, detail, err);
+}
+
+int fw_store_sandbox_demote(struct fw_store *st, int64_t job_id, enum fw_verdict verdict, const char *reason,
+			    unsigned *n, struct fw_err *err)
+{
+	static const char sql[] = "SELECT DISTINCT o.id, o.sha256 FROM sandbox_links l JOIN objects o"
+				  " ON o.id = l.object_id WHERE l.job_id = ?1 AND o.state = 'approved' ORDER BY o.id";
+	json_t *list = json_array(), *v;
+	sqlite3_stmt *s;
+	size_t i;
+	int r, rc = -1;
+
+	*n = 0;
+	if (verdict == FW_VERDICT_CLEAN || verdict == FW_VERDICT_PENDING)
+		return fw_err_set(err, "only a verdict that is not clean quarantines");
+	if (list == NULL)
+		return fw_err_set(err, "out of memory");
+	store_lock(st);
+	s = store_stmt(st, sql, err);
+	if (s == NULL || sqlite3_bind_int64(s, 1, job_id) != SQLITE_OK) {
+		if (s != NULL)
+			store_db_err(st, err, "cannot list the objects of a job");
+		goto out;
+	}
+	while ((r = sqlite3_step(s)) == SQLITE_ROW)
+		json_array_append_new(list, json_pack("{s:I, s:s}", "id", (json_int_t)sqlite3_column_int64(s, 0),
+						      "sha256", store_col_text(s, 1)));
+	if (r != SQLITE_DONE) {
+		store_db_err(st, err, "cannot list the objects of a job");
+		goto out;
+	}
+	json_array_foreach(list, i, v) {
+		if (store_tx_begin(st, err) != 0)
+			goto out;
+		if (demote_one(st, json_integer_value(json_object_get(v, "id")),
+			       json_string_value(json_object_get(v, "sha256")), verdict, reason, err) != 0 ||
+		    store_tx_commit(st, err) != 0) {
+			store_tx_rollback(st);
+			goto out;
+		}
+		(*n)++;
+	}
+	rc = 0;
+out:
+	store_unlock(st);
+	json_decref(list);
 	return rc;
 }
 

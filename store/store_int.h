@@ -48,18 +48,19 @@ struct fw_store {
 };
 
 /* The verdict an object is held or served under, in SQL over objects o
- * and its latest scan s: the scanner's, or the sandbox's once it settled
- * the scanner's pending one, and the worse of the two after a later scan
- * (so that a quarantine reason is never softened). The reason goes with
- * it. */
+ * and its latest scan s: the scan's, or the held one (the sandbox's
+ * settle of a pending scan, or the worst verdict of an object that stays
+ * quarantined) when that is worse or the scan is only pending. A
+ * quarantine reason is never softened by a later, weaker scan. The
+ * reason goes with it. */
 #define STORE_VERDICT_RANK(v) \
 	"(CASE " v " WHEN 'infected' THEN 4 WHEN 'unscannable' THEN 3 WHEN 'suspicious' THEN 2" \
 	" WHEN 'pending' THEN 1 ELSE 0 END)"
-#define STORE_SANDBOX_WINS \
-	"(o.sandbox_verdict <> '' AND (coalesce(s.verdict, 'pending') = 'pending' OR " \
-	STORE_VERDICT_RANK("o.sandbox_verdict") " >= " STORE_VERDICT_RANK("s.verdict") "))"
-#define STORE_EFFECTIVE_VERDICT "CASE WHEN " STORE_SANDBOX_WINS " THEN o.sandbox_verdict ELSE s.verdict END"
-#define STORE_EFFECTIVE_REASON "CASE WHEN " STORE_SANDBOX_WINS " THEN o.sandbox_reason ELSE s.reason END"
+#define STORE_HELD_WINS \
+	"(o.held_verdict <> '' AND (coalesce(s.verdict, 'pending') = 'pending' OR " \
+	STORE_VERDICT_RANK("o.held_verdict") " >= " STORE_VERDICT_RANK("s.verdict") "))"
+#define STORE_EFFECTIVE_VERDICT "CASE WHEN " STORE_HELD_WINS " THEN o.held_verdict ELSE s.verdict END"
+#define STORE_EFFECTIVE_REASON "CASE WHEN " STORE_HELD_WINS " THEN o.held_reason ELSE s.reason END"
 
 /* ------------------------------------------------------------ db.c */
 

@@ -230,6 +230,7 @@ struct fw_sandbox_job {
 	int score;                             /* 0..100 when done */
 	char error[FW_ERR_MSG_MAX];            /* why the last attempt failed; "" when none */
 	int64_t created_at, started_at, finished_at; /* unix seconds; 0 when not yet */
+	int64_t claim;                         /* which claim of it this is (never reused, unlike attempts) */
 };
 
 
@@ -252,7 +253,7 @@ int fw_store_sandbox_attach(struct fw_store *st, int64_t object_id, const struct
 int fw_store_sandbox_claim(struct fw_store *st, const char *backend, struct fw_sandbox_job *job,
 			   struct fw_err *err) FW_WUR FW_NONNULL(1, 2, 3);
 
-/* The calls below act on a job as claimed (its id and its attempt): a
+/* The calls below act on a job as claimed (its id and its claim): a
  * job taken back by the sweep and claimed again by another runner is no
  * longer the caller's, and these fail without touching it. */
 
@@ -280,6 +281,18 @@ int fw_store_sandbox_resume(struct fw_store *st, unsigned *requeued, struct fw_e
  * back and queued again: their runner lost them (a write that failed). */
 int fw_store_sandbox_requeue_stale(struct fw_store *st, int64_t started_before, unsigned *requeued,
 				   struct fw_err *err) FW_WUR FW_NONNULL(1, 3);
+
+/* Every queued and running job fails with why (the policy stopped
+ * sandboxing: nothing will run them). *n counts them. */
+int fw_store_sandbox_abandon(struct fw_store *st, const char *why, unsigned *n, struct fw_err *err)
+	FW_WUR FW_NONNULL(1, 2, 3);
+
+/* A job judged again (staff retried it) came back not benign: the
+ * approved objects linked to it (never staff-released ones) are
+ * quarantined under verdict and reason, held by the sandbox, audited as
+ * sandbox-quarantine. *n counts them. */
+int fw_store_sandbox_demote(struct fw_store *st, int64_t job_id, enum fw_verdict verdict, const char *reason,
+			    unsigned *n, struct fw_err *err) FW_WUR FW_NONNULL(1, 4, 5);
 
 /* Pending objects nothing is running for any more (at most max ids): the
  * ones whose linked jobs are all done or failed, and the ones with no

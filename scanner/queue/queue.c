@@ -24,6 +24,9 @@
 #define MAX_RUNNERS 64
 #define IDLE_POLL_MS 1000
 #define WAIT_POLL_MS 1000
+/* Retries wait 5 s, 10 s, 20 s, ... (at most 5 min): a service restart
+ * or a scanner reload is ridden out, not taken for a verdict. */
+#define BACKOFF_BASE_S 5
 #define BACKOFF_MAX_S 300
 #define WAITING_BATCH 256
 #define SWEEP_EVERY_S 5
@@ -387,6 +390,26 @@ static int run_local(struct fw_sandbox *sb, const struct fw_sandbox_job *job, in
 	return 0;
 }
 
+/* A job judged again (staff retried it) that is not benign now: packages
+ * approved on its earlier verdict are quarantined (a verdict only ever
+ * gets worse without staff). */
+static void demote_approved(struct fw_sandbox *sb, const struct fw_sandbox_job *job, const char *verdict, int score)
+{
+	enum fw_verdict v = strcmp(verdict, "malicious") == 0 ? FW_VERDICT_INFECTED : FW_VERDICT_SUSPICIOUS;
+	char reason[FW_ERR_MSG_MAX];
+	struct fw_err err;
+	unsigned n = 0;
+
+	fw_err_clear(&err);
+	snprintf(reason, sizeof(reason), "sandbox (%s) judged member bytes %s %s (score %d, job %lld) on a retry",
+		 sb->backend, job->sha256, verdict, score, (long long)job->id);
+	if (fw_store_sandbox_demote(sb->d.store, job->id, v, reason, &n, &err) != 0)
+		sandbox_event(sb, "sandbox-error", FW_OUTCOME_FAILURE, job->sha256, NULL, fw_err_msg(&err), job->id, 0);
+	else if (n > 0)
+		sandbox_event(sb, "sandbox-verdict", FW_OUTCOME_FAILURE, job->sha256, fw_verdict_name(v), reason,
+			      job->id, 0);
+}
+
 static void job_finish(struct fw_sandbox *sb, struct fw_sandbox_job *job, int rc, int score, json_t *findings,
 		       const struct fw_err *why)
 {
@@ -407,6 +430,8 @@ static void job_finish(struct fw_sandbox *sb, struct fw_sandbox_job *job, int rc
 		snprintf(reason, sizeof(reason), "%s: score %d", job->file_type, score);
 		sandbox_event(sb, "sandbox-job", strcmp(verdict, "benign") == 0 ? FW_OUTCOME_SUCCESS : FW_OUTCOME_FAILURE,
 			      job->sha256, verdict, reason, job->id, 0);
+		if (strcmp(verdict, "benign") != 0)
+			demote_approved(sb, job, verdict, score);
 	} else if (sandbox_stopping(sb)) {
 		return; /* cut off by the shutdown: left running, resumed at the next start */
 	} else {
@@ -414,7 +439,7 @@ static void job_finish(struct fw_sandbox *sb, struct fw_sandbox_job *job, int rc
 
 		if (job->attempts <= sb->d.cfg->sandbox.retries) {
 			unsigned shift = job->attempts > 8 ? 8 : job->attempts - 1;
-			int64_t delay = (int64_t)1 << shift;
+			int64_t delay = (int64_t)BACKOFF_BASE_S << shift;
 
 			retry_at = (int64_t)time(NULL) + (delay > BACKOFF_MAX_S ? BACKOFF_MAX_S : delay);
 		}
@@ -760,8 +785,17 @@ int fw_sandbox_start(struct fw_sandbox **out, const struct fw_sandbox_deps *deps
 			if (deps->pol->sandboxing.file_types[t])
 				sb->types |= 1u << t;
 	if (sb->types == 0) {
-		if (resume_pending(sb, err) != 0)
+		unsigned abandoned = 0;
+
+		/* Nothing will run the jobs any more: they fail, so that the
+		 * packages waiting on them are held for review, not left
+		 * pending forever. */
+		if (fw_store_sandbox_abandon(deps->store, "the policy no longer sandboxes: the job will not run",
+					     &abandoned, err) != 0 || resume_pending(sb, err) != 0)
 			goto fail;
+		if (abandoned > 0)
+			sandbox_event(sb, "sandbox-abandon", FW_OUTCOME_FAILURE, NULL, NULL,
+				      "the policy no longer sandboxes: unfinished sandbox jobs failed", 0, 0);
 		*out = sb;
 		return 0;
 	}

@@ -28,8 +28,6 @@ cleanup() {
 }
 trap cleanup EXIT
 . "$HERE/lib.sh"
-not() { ! "$@"; }
-in_set() { local v=$1; shift; for x in "$@"; do [ "$v" = "$x" ] && return 0; done; return 1; }
 sha_of() { sha256sum "$1" | cut -d' ' -f1; }
 
 # fetch URL: sets CODE; body in $T/body, headers in $T/headers

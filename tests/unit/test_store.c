@@ -1113,6 +1113,80 @@ static void test_sandbox_retry_scope(void **state)
 	json_decref(findings);
 }
 
+/* A later, weaker scan never softens a quarantine; a quarantined
+ * object's pending rescan relinks it (a retry reopens it on those links);
+ * a retried job that comes back malicious quarantines the packages
+ * approved on it; unfinished jobs can be abandoned. */
+static void test_sandbox_held_and_demote(void **state)
+{
+	struct fx *f = *state;
+	json_t *findings = json_pack("{s:s}", "backend", "local"), *o = NULL;
+	struct fw_sandbox_job j;
+	struct fw_err err;
+	int64_t inf, id, p, ja;
+	unsigned n = 0, reopened = 0;
+	char sha[65], blob[700];
+
+	fw_err_clear(&err);
+	pending_reuse_since = 0;
+	/* Infected by the scanner, then the same bytes scan unscannable. */
+	commit_ok(f, "https://dl.vendor.example/i1.zip", "infected bytes", FW_VERDICT_INFECTED, FW_OBJ_QUARANTINED,
+		  &inf);
+	commit_ok(f, "https://dl.vendor.example/i2.zip", "infected bytes", FW_VERDICT_UNSCANNABLE, FW_OBJ_QUARANTINED,
+		  &id);
+	assert_int_equal(fw_store_object_show(f->st, inf, &o, &err), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "verdict")), "infected");
+	assert_non_null(strstr(json_string_value(json_object_get(o, "reason")), "signature"));
+	json_decref(o);
+	assert_int_equal(fw_store_release(f->st, inf, "worker was slow", "erin", false, &err), -1);
+	assert_non_null(strstr(fw_err_msg(&err), "override"));
+
+	/* Quarantined by the sandbox, then rescanned pending with another
+	 * member: relinked to it; a retry of that job reopens the object. */
+	commit_ok(f, "https://dl.vendor.example/s1.zip", "sandboxed bytes", FW_VERDICT_PENDING, FW_OBJ_PENDING, &p);
+	j = claim(f, 1);
+	assert_int_equal(fw_store_sandbox_failed(f->st, &j, "down", 0, &err), 0);
+	assert_int_equal(settle(f, p, FW_VERDICT_UNSCANNABLE, true), FW_OBJ_QUARANTINED);
+	pending_member.sha256 = SHA_B;
+	commit_ok(f, "https://dl.vendor.example/s2.zip", "sandboxed bytes", FW_VERDICT_PENDING, FW_OBJ_QUARANTINED,
+		  &id);
+	pending_member.sha256 = SHA_A;
+	assert_int_equal(fw_store_sandbox_object_jobs(f->st, p, &o, &err), 0);
+	assert_int_equal(json_array_size(o), 1);
+	ja = json_integer_value(json_object_get(json_array_get(o, 0), "id"));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(o, 0), "sha256")), SHA_B);
+	json_decref(o);
+	j = claim(f, ja);
+	assert_int_equal(fw_store_sandbox_done(f->st, &j, "benign", 0, findings, &err), 0);
+	assert_int_equal(fw_store_sandbox_retry(f->st, ja, "frank", &reopened, &err), 0);
+	assert_int_equal(reopened, 1);
+	j = claim(f, ja);
+	assert_int_equal(fw_store_sandbox_done(f->st, &j, "benign", 0, findings, &err), 0);
+	assert_int_equal(settle(f, p, FW_VERDICT_CLEAN, true), FW_OBJ_APPROVED);
+
+	/* Retried again, now malicious: the approved package is quarantined. */
+	assert_int_equal(fw_store_sandbox_retry(f->st, ja, "frank", &reopened, &err), 0);
+	assert_int_equal(reopened, 0);
+	j = claim(f, ja);
+	assert_int_equal(fw_store_sandbox_done(f->st, &j, "malicious", 90, findings, &err), 0);
+	assert_int_equal(fw_store_sandbox_demote(f->st, ja, FW_VERDICT_INFECTED, "judged malicious", &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(fw_store_object_show(f->st, p, &o, &err), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "state")), "quarantined");
+	assert_string_equal(json_string_value(json_object_get(o, "verdict")), "infected");
+	json_decref(o);
+	sha256_hex("sandboxed bytes", 15, sha);
+	blob_path(f, "quarantine", sha, blob, sizeof(blob));
+	assert_true(exists(blob));
+
+	/* Abandon: every unfinished job fails, so that nothing waits forever. */
+	commit_ok(f, "https://dl.vendor.example/w.zip", "waiting bytes", FW_VERDICT_PENDING, FW_OBJ_PENDING, &id);
+	assert_int_equal(fw_store_sandbox_abandon(f->st, "the policy no longer sandboxes", &n, &err), 0);
+	assert_true(n >= 1);
+	assert_int_equal(settle(f, id, FW_VERDICT_UNSCANNABLE, true), FW_OBJ_QUARANTINED);
+	json_decref(findings);
+}
+
 /* A job left running by a crash is queued again at the next start, and
  * keeps the service's task id; linking is all or none; long chains cut;
  * gc of samples. */
@@ -1221,6 +1295,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sandbox_resume, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_sandbox_retry_scope, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_sandbox_commit_links, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_sandbox_held_and_demote, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
