@@ -115,6 +115,11 @@ static int commit_plan_read(struct fw_store *st, const struct fw_store_commit *c
 		p->new_state = FW_OBJ_PENDING;
 	else if (p->old_state == FW_OBJ_PENDING && clean)
 		p->new_state = FW_OBJ_APPROVED; /* nothing left to judge: the policy sandboxes none of it now */
+	else if (p->old_state == FW_OBJ_RELEASED && c->scan->verdict == FW_VERDICT_INFECTED &&
+		 p->old_verdict != FW_VERDICT_INFECTED)
+		/* Staff released it as something less than infected; a scan now
+		 * finds it infected: that is not what they decided on. */
+		p->new_state = FW_OBJ_QUARANTINED;
 	return 0;
 }
 
@@ -176,9 +181,9 @@ static int commit_held(sqlite3_stmt *s, const struct fw_store_commit *c, const s
 	if (keep_old)
 		return store_bind_text(s, 5, fw_verdict_name(p->old_verdict)) != 0 ||
 		       store_bind_text(s, 6, p->old_reason) != 0 || sqlite3_bind_null(s, 7) != SQLITE_OK ? -1 : 0;
-	return store_bind_text(s, 5, "") != 0 || store_bind_text(s, 6, "") != 0 ||
-	       store_bind_text(s, 7, p->new_state == FW_OBJ_QUARANTINED && p->old_state == FW_OBJ_QUARANTINED
-			       ? NULL : "") != 0 ? -1 : 0;
+	/* The new scan says it all (and the sandbox no longer holds it). */
+	return store_bind_text(s, 5, "") != 0 || store_bind_text(s, 6, "") != 0 || store_bind_text(s, 7, "") != 0
+		? -1 : 0;
 }
 
 static int commit_object(struct fw_store *st, const struct fw_store_commit *c, struct commit_plan *p,

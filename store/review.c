@@ -195,7 +195,9 @@ struct review_target {
 static int review_read(struct fw_store *st, int64_t id, struct review_target *t, struct fw_err *err)
 {
 	static const char sql[] = "SELECT o.state, o.sha256, o.blob, " STORE_EFFECTIVE_VERDICT ","
-				  " " STORE_EFFECTIVE_REASON " FROM objects o"
+				  " " STORE_EFFECTIVE_REASON ","
+				  " (SELECT count(*) FROM sandbox_links l JOIN sandbox_jobs j ON j.id = l.job_id"
+				  "  WHERE l.object_id = o.id AND j.verdict = 'malicious') FROM objects o"
 				  " LEFT JOIN scans s ON s.id = (SELECT max(id) FROM scans WHERE object_id = o.id)"
 				  " WHERE o.id = ?1";
 	sqlite3_stmt *s = store_stmt(st, sql, err);
@@ -220,6 +222,11 @@ static int review_read(struct fw_store *st, int64_t id, struct review_target *t,
 		return fw_err_set(err, "the store's record of object %lld is malformed", (long long)id);
 	if (store_col_copy(s, 4, t->scan_reason, sizeof(t->scan_reason)) != 0)
 		t->scan_reason[0] = '\0';
+	/* A job of it judged malicious (a retry, say) is infected too. */
+	if (sqlite3_column_int64(s, 5) > 0 && t->verdict != FW_VERDICT_INFECTED) {
+		t->verdict = FW_VERDICT_INFECTED;
+		snprintf(t->scan_reason, sizeof(t->scan_reason), "a sandbox job of it judged a member malicious");
+	}
 	return 0;
 }
 

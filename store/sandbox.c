@@ -632,15 +632,66 @@ out:
 
 /* ------------------------------------------------------------ staff */
 
+/* Approved (never staff-released) objects linked to the job whose latest
+ * scan is the scanner's clean-but-pending one go back to pending for the
+ * job's new judgement: out of objects/ first, so that none is served
+ * while it is judged again. */
+static int retry_rejudge_approved(struct fw_store *st, int64_t id, unsigned *n, struct fw_err *err)
+{
+	static const char sql[] = "SELECT DISTINCT o.id, o.sha256 FROM sandbox_links l JOIN objects o ON o.id = l.object_id"
+				  " WHERE l.job_id = ?1 AND o.state = 'approved' AND (SELECT verdict FROM scans"
+				  " WHERE object_id = o.id ORDER BY id DESC LIMIT 1) = 'pending' ORDER BY o.id";
+	static const char upd[] = "UPDATE objects SET state = 'pending', held_verdict = '', held_reason = '',"
+				  " held_by = '' WHERE id = ?1 AND state = 'approved'";
+	json_t *list = json_array(), *v;
+	sqlite3_stmt *s = store_stmt(st, sql, err);
+	size_t i;
+	int r, rc = -1;
+
+	if (list == NULL || s == NULL) {
+		json_decref(list);
+		return s == NULL ? -1 : fw_err_set(err, "out of memory");
+	}
+	if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK) {
+		store_db_err(st, err, "cannot list the packages of a job");
+		goto out;
+	}
+	while ((r = sqlite3_step(s)) == SQLITE_ROW)
+		if (json_array_append_new(list, json_pack("{s:I, s:s}", "id", (json_int_t)sqlite3_column_int64(s, 0),
+							  "sha256", store_col_text(s, 1))) != 0) {
+			fw_err_set(err, "out of memory");
+			goto out;
+		}
+	if (r != SQLITE_DONE) {
+		store_db_err(st, err, "cannot list the packages of a job");
+		goto out;
+	}
+	json_array_foreach(list, i, v) {
+		if (store_blob_move(st, json_string_value(json_object_get(v, "sha256")), STORE_AREA_OBJECTS,
+				    STORE_AREA_QUARANTINE, err) < 0)
+			goto out;
+		s = store_stmt(st, upd, err);
+		if (s == NULL || sqlite3_bind_int64(s, 1, json_integer_value(json_object_get(v, "id"))) != SQLITE_OK ||
+		    sqlite3_step(s) != SQLITE_DONE) {
+			if (s != NULL)
+				store_db_err(st, err, "cannot put a package back to pending");
+			goto out;
+		}
+		*n += (unsigned)sqlite3_changes(st->db);
+	}
+	rc = 0;
+out:
+	json_decref(list);
+	return rc;
+}
+
 int fw_store_sandbox_retry(struct fw_store *st, int64_t id, const char *who, unsigned *reopened, struct fw_err *err)
 {
 	static const char requeue[] = "UPDATE sandbox_jobs SET state = 'queued', attempts = 0, verdict = '',"
 				      " score = NULL, findings = NULL, error = '', external_id = '', next_at = 0,"
 				      " started_at = NULL, finished_at = NULL WHERE id = ?1";
-	/* Only what fwgate itself quarantined comes back: never an object
-	 * staff reviewed (released, rejected, or decided on in any way). */
 	/* Quarantined by the sandbox, never reviewed, and still scanner-clean
-	 * (its latest scan is the pending one): nothing else. */
+	 * (its latest scan is the pending one): nothing else comes back. */
 	static const char reopen[] = "UPDATE objects SET state = 'pending', held_verdict = '', held_reason = '',"
 				     " held_by = '' WHERE state = 'quarantined' AND held_by = 'sandbox'"
 				     " AND reviewed_by IS NULL AND id IN (SELECT object_id FROM sandbox_links WHERE job_id = ?1)"
@@ -648,6 +699,7 @@ int fw_store_sandbox_retry(struct fw_store *st, int64_t id, const char *who, uns
 				     " = 'pending'";
 	char detail[FW_ERR_MSG_MAX + 128];
 	struct fw_sandbox_job j;
+	unsigned approved = 0;
 	sqlite3_stmt *s;
 	int r, rc = -1;
 
@@ -677,8 +729,12 @@ int fw_store_sandbox_retry(struct fw_store *st, int64_t id, const char *who, uns
 		goto fail;
 	}
 	*reopened = (unsigned)sqlite3_changes(st->db);
-	snprintf(detail, sizeof(detail), "sandbox job %lld (%s) queued again (was %s%s%s); %u object(s) pending again",
-		 (long long)id, j.sha256, fw_job_state_name(j.state), j.verdict[0] ? ", " : "", j.verdict, *reopened);
+	if (retry_rejudge_approved(st, id, &approved, err) != 0)
+		goto fail;
+	*reopened += approved;
+	snprintf(detail, sizeof(detail), "sandbox job %lld (%s) queued again (was %s%s%s); %u package(s) pending "
+		 "again (%u of them approved until now)", (long long)id, j.sha256, fw_job_state_name(j.state),
+		 j.verdict[0] ? ", " : "", j.verdict, *reopened, approved);
 	if (store_audit_append_tx(st, "sandbox-retry", who, 0, detail, err) != 0 || store_tx_commit(st, err) != 0)
 		goto fail;
 	rc = 0;
@@ -961,76 +1017,6 @@ int fw_store_sandbox_abandon(struct fw_store *st, const char *why, unsigned *n, 
 		}
 	}
 	store_unlock(st);
-	return rc;
-}
-
-static int demote_one(struct fw_store *st, int64_t id, const char *sha, enum fw_verdict verdict, const char *reason,
-		      struct fw_err *err)
-{
-	static const char obj[] = "UPDATE objects SET state = 'quarantined', held_verdict = ?2, held_reason = ?3,"
-				  " held_by = 'sandbox' WHERE id = ?1 AND state = 'approved'";
-	char detail[FW_ERR_MSG_MAX + 64];
-	sqlite3_stmt *s;
-	int r;
-
-	/* Out of objects/ before the record says so: a crash between leaves
-	 * a blob that is not served, never the reverse. */
-	r = store_blob_move(st, sha, STORE_AREA_OBJECTS, STORE_AREA_QUARANTINE, err);
-	if (r < 0)
-		return -1;
-	s = store_stmt(st, obj, err);
-	if (s == NULL || sqlite3_bind_int64(s, 1, id) != SQLITE_OK ||
-	    store_bind_text(s, 2, fw_verdict_name(verdict)) != 0 || store_bind_text(s, 3, reason) != 0 ||
-	    sqlite3_step(s) != SQLITE_DONE)
-		return s == NULL ? -1 : store_db_err(st, err, "cannot quarantine the object");
-	snprintf(detail, sizeof(detail), "judged again, the sandbox found it %s: %s", fw_verdict_name(verdict), reason);
-	return store_audit_append_tx(st, "sandbox-quarantine", STORE_WHO_SELF, id, detail, err);
-}
-
-int fw_store_sandbox_demote(struct fw_store *st, int64_t job_id, enum fw_verdict verdict, const char *reason,
-			    unsigned *n, struct fw_err *err)
-{
-	static const char sql[] = "SELECT DISTINCT o.id, o.sha256 FROM sandbox_links l JOIN objects o"
-				  " ON o.id = l.object_id WHERE l.job_id = ?1 AND o.state = 'approved' ORDER BY o.id";
-	json_t *list = json_array(), *v;
-	sqlite3_stmt *s;
-	size_t i;
-	int r, rc = -1;
-
-	*n = 0;
-	if (verdict == FW_VERDICT_CLEAN || verdict == FW_VERDICT_PENDING)
-		return fw_err_set(err, "only a verdict that is not clean quarantines");
-	if (list == NULL)
-		return fw_err_set(err, "out of memory");
-	store_lock(st);
-	s = store_stmt(st, sql, err);
-	if (s == NULL || sqlite3_bind_int64(s, 1, job_id) != SQLITE_OK) {
-		if (s != NULL)
-			store_db_err(st, err, "cannot list the objects of a job");
-		goto out;
-	}
-	while ((r = sqlite3_step(s)) == SQLITE_ROW)
-		json_array_append_new(list, json_pack("{s:I, s:s}", "id", (json_int_t)sqlite3_column_int64(s, 0),
-						      "sha256", store_col_text(s, 1)));
-	if (r != SQLITE_DONE) {
-		store_db_err(st, err, "cannot list the objects of a job");
-		goto out;
-	}
-	json_array_foreach(list, i, v) {
-		if (store_tx_begin(st, err) != 0)
-			goto out;
-		if (demote_one(st, json_integer_value(json_object_get(v, "id")),
-			       json_string_value(json_object_get(v, "sha256")), verdict, reason, err) != 0 ||
-		    store_tx_commit(st, err) != 0) {
-			store_tx_rollback(st);
-			goto out;
-		}
-		(*n)++;
-	}
-	rc = 0;
-out:
-	store_unlock(st);
-	json_decref(list);
 	return rc;
 }
 

@@ -287,13 +287,6 @@ int fw_store_sandbox_requeue_stale(struct fw_store *st, int64_t started_before, 
 int fw_store_sandbox_abandon(struct fw_store *st, const char *why, unsigned *n, struct fw_err *err)
 	FW_WUR FW_NONNULL(1, 2, 3);
 
-/* A job judged again (staff retried it) came back not benign: the
- * approved objects linked to it (never staff-released ones) are
- * quarantined under verdict and reason, held by the sandbox, audited as
- * sandbox-quarantine. *n counts them. */
-int fw_store_sandbox_demote(struct fw_store *st, int64_t job_id, enum fw_verdict verdict, const char *reason,
-			    unsigned *n, struct fw_err *err) FW_WUR FW_NONNULL(1, 4, 5);
-
 /* Pending objects nothing is running for any more (at most max ids): the
  * ones whose linked jobs are all done or failed, and the ones with no
  * job linked whose latest scan is older than linkless_before (unix
@@ -325,11 +318,13 @@ int fw_store_sandbox_list(struct fw_store *st, json_t **out, struct fw_err *err)
 int fw_store_sandbox_show(struct fw_store *st, int64_t id, json_t **out, struct fw_err *err) FW_WUR FW_NONNULL(1, 3);
 
 /* Staff ask for a job to run again: a done or failed job is queued anew
- * (attempts from zero, verdict and error cleared), and the objects that
- * wait on it and were quarantined by the sandbox's verdict (never by the
- * scanner, never reviewed by staff) become pending again, to be settled
- * from all their jobs. Audited as sandbox-retry by who. *reopened counts
- * those objects. */
+ * (attempts from zero, verdict and error cleared), and, in the same
+ * transaction, the packages linked to it whose latest scan is the
+ * scanner's clean-but-pending one become pending again, to be settled
+ * from all their jobs: those the sandbox quarantined (never reviewed by
+ * staff), and those approved (their blobs leave objects/: none is served
+ * while it is judged again; staff-released ones stay). Audited as
+ * sandbox-retry by who. *reopened counts those packages. */
 int fw_store_sandbox_retry(struct fw_store *st, int64_t id, const char *who, unsigned *reopened, struct fw_err *err)
 	FW_WUR FW_NONNULL(1, 3, 4);
 

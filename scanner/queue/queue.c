@@ -390,26 +390,6 @@ static int run_local(struct fw_sandbox *sb, const struct fw_sandbox_job *job, in
 	return 0;
 }
 
-/* A job judged again (staff retried it) that is not benign now: packages
- * approved on its earlier verdict are quarantined (a verdict only ever
- * gets worse without staff). */
-static void demote_approved(struct fw_sandbox *sb, const struct fw_sandbox_job *job, const char *verdict, int score)
-{
-	enum fw_verdict v = strcmp(verdict, "malicious") == 0 ? FW_VERDICT_INFECTED : FW_VERDICT_SUSPICIOUS;
-	char reason[FW_ERR_MSG_MAX];
-	struct fw_err err;
-	unsigned n = 0;
-
-	fw_err_clear(&err);
-	snprintf(reason, sizeof(reason), "sandbox (%s) judged member bytes %s %s (score %d, job %lld) on a retry",
-		 sb->backend, job->sha256, verdict, score, (long long)job->id);
-	if (fw_store_sandbox_demote(sb->d.store, job->id, v, reason, &n, &err) != 0)
-		sandbox_event(sb, "sandbox-error", FW_OUTCOME_FAILURE, job->sha256, NULL, fw_err_msg(&err), job->id, 0);
-	else if (n > 0)
-		sandbox_event(sb, "sandbox-verdict", FW_OUTCOME_FAILURE, job->sha256, fw_verdict_name(v), reason,
-			      job->id, 0);
-}
-
 static void job_finish(struct fw_sandbox *sb, struct fw_sandbox_job *job, int rc, int score, json_t *findings,
 		       const struct fw_err *why)
 {
@@ -430,8 +410,6 @@ static void job_finish(struct fw_sandbox *sb, struct fw_sandbox_job *job, int rc
 		snprintf(reason, sizeof(reason), "%s: score %d", job->file_type, score);
 		sandbox_event(sb, "sandbox-job", strcmp(verdict, "benign") == 0 ? FW_OUTCOME_SUCCESS : FW_OUTCOME_FAILURE,
 			      job->sha256, verdict, reason, job->id, 0);
-		if (strcmp(verdict, "benign") != 0)
-			demote_approved(sb, job, verdict, score);
 	} else if (sandbox_stopping(sb)) {
 		return; /* cut off by the shutdown: left running, resumed at the next start */
 	} else {
@@ -496,6 +474,15 @@ static void sweep(struct fw_sandbox *sb)
 	sb->last_sweep = now;
 	pthread_mutex_unlock(&sb->lock);
 	fw_err_clear(&err);
+	if (sb->types == 0) {
+		/* Not sandboxing: a job queued meanwhile (a staff retry from the
+		 * CLI) will never run; it fails, so its packages are held for
+		 * review, not left pending. */
+		if (fw_store_sandbox_abandon(sb->d.store, "the policy no longer sandboxes: the job will not run",
+					     &requeued, &err) != 0)
+			sandbox_event(sb, "sandbox-error", FW_OUTCOME_FAILURE, NULL, NULL, fw_err_msg(&err), 0, 0);
+		requeued = 0;
+	}
 	if (fw_store_sandbox_requeue_stale(sb->d.store, now - (int64_t)sb->d.cfg->sandbox.timeout_seconds -
 					   (int64_t)sb->d.cfg->scanner.timeout_seconds - STALE_MARGIN_S,
 					   &requeued, &err) != 0)
@@ -523,7 +510,7 @@ static void *runner(void *arg)
 		int r;
 
 		fw_err_clear(&err);
-		r = fw_store_sandbox_claim(sb->d.store, sb->backend, &job, &err);
+		r = sb->types == 0 ? 0 : fw_store_sandbox_claim(sb->d.store, sb->backend, &job, &err);
 		if (r == 1) {
 			run_job(sb, &job);
 			continue;
@@ -796,6 +783,12 @@ int fw_sandbox_start(struct fw_sandbox **out, const struct fw_sandbox_deps *deps
 		if (abandoned > 0)
 			sandbox_event(sb, "sandbox-abandon", FW_OUTCOME_FAILURE, NULL, NULL,
 				      "the policy no longer sandboxes: unfinished sandbox jobs failed", 0, 0);
+		/* One thread runs the sweep only (no job is ever claimed). */
+		if (pthread_create(&sb->runners[0], NULL, runner, sb) != 0) {
+			fw_err_set(err, "cannot start the sandbox sweep");
+			goto fail;
+		}
+		sb->n_runners = 1;
 		*out = sb;
 		return 0;
 	}

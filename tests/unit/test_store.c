@@ -1164,20 +1164,40 @@ static void test_sandbox_held_and_demote(void **state)
 	assert_int_equal(fw_store_sandbox_done(f->st, &j, "benign", 0, findings, &err), 0);
 	assert_int_equal(settle(f, p, FW_VERDICT_CLEAN, true), FW_OBJ_APPROVED);
 
-	/* Retried again, now malicious: the approved package is quarantined. */
+	/* Retried again: the approved package is judged again, not served
+	 * meanwhile (pending, its blob out of objects/); now malicious, it is
+	 * quarantined as infected. */
 	assert_int_equal(fw_store_sandbox_retry(f->st, ja, "frank", &reopened, &err), 0);
-	assert_int_equal(reopened, 0);
-	j = claim(f, ja);
-	assert_int_equal(fw_store_sandbox_done(f->st, &j, "malicious", 90, findings, &err), 0);
-	assert_int_equal(fw_store_sandbox_demote(f->st, ja, FW_VERDICT_INFECTED, "judged malicious", &n, &err), 0);
-	assert_int_equal(n, 1);
-	assert_int_equal(fw_store_object_show(f->st, p, &o, &err), 0);
-	assert_string_equal(json_string_value(json_object_get(o, "state")), "quarantined");
-	assert_string_equal(json_string_value(json_object_get(o, "verdict")), "infected");
-	json_decref(o);
+	assert_int_equal(reopened, 1);
 	sha256_hex("sandboxed bytes", 15, sha);
 	blob_path(f, "quarantine", sha, blob, sizeof(blob));
 	assert_true(exists(blob));
+	assert_int_equal(fw_store_open_blob(f->st, sha, &(int){ 0 }, &(uint64_t){ 0 }, &err), -1);
+	j = claim(f, ja);
+	assert_int_equal(fw_store_sandbox_done(f->st, &j, "malicious", 90, findings, &err), 0);
+	assert_int_equal(settle(f, p, FW_VERDICT_INFECTED, true), FW_OBJ_QUARANTINED);
+	assert_int_equal(fw_store_object_show(f->st, p, &o, &err), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "verdict")), "infected");
+	json_decref(o);
+	/* Rescanned unscannable by the scanner now: shown as the scanner says,
+	 * but a malicious job of it still makes release need the override. */
+	commit_ok(f, "https://dl.vendor.example/s3.zip", "sandboxed bytes", FW_VERDICT_INFECTED, FW_OBJ_QUARANTINED,
+		  &id);
+	commit_ok(f, "https://dl.vendor.example/s4.zip", "sandboxed bytes", FW_VERDICT_UNSCANNABLE,
+		  FW_OBJ_QUARANTINED, &id);
+	assert_int_equal(fw_store_release(f->st, p, "fine", "gina", false, &err), -1);
+	assert_non_null(strstr(fw_err_msg(&err), "override"));
+
+	/* Released as suspicious by staff, then found infected: quarantined
+	 * again (not what staff decided on); released as infected (an
+	 * override), a new infected scan leaves it released. */
+	commit_ok(f, "https://dl.vendor.example/r1.bin", "released bytes", FW_VERDICT_UNSCANNABLE, FW_OBJ_QUARANTINED,
+		  &id);
+	assert_int_equal(fw_store_release(f->st, id, "known good", "hank", false, &err), 0);
+	commit_ok(f, "https://dl.vendor.example/r2.bin", "released bytes", FW_VERDICT_INFECTED, FW_OBJ_QUARANTINED,
+		  &id);
+	assert_int_equal(fw_store_release(f->st, id, "known good, really", "hank", true, &err), 0);
+	commit_ok(f, "https://dl.vendor.example/r3.bin", "released bytes", FW_VERDICT_INFECTED, FW_OBJ_RELEASED, &id);
 
 	/* Abandon: every unfinished job fails, so that nothing waits forever. */
 	commit_ok(f, "https://dl.vendor.example/w.zip", "waiting bytes", FW_VERDICT_PENDING, FW_OBJ_PENDING, &id);
