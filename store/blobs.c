@@ -227,7 +227,10 @@ static int blob_record(struct fw_store *st, const char *sha256, int64_t *id, uin
 static void blob_damaged(struct fw_store *st, int64_t id, const char *path, const char *sha256, bool exists,
 			 const char *what)
 {
+	static const char sql[] = "UPDATE objects SET blob = 'missing' WHERE id = ?1 AND blob = 'present'"
+				  " AND state IN ('approved', 'released')";
 	char label[FW_SHA256_HEX_LEN + 16], detail[FW_ERR_MSG_MAX];
+	sqlite3_stmt *s;
 	struct fw_err e2;
 
 	fw_err_clear(&e2);
@@ -237,8 +240,12 @@ static void blob_damaged(struct fw_store *st, int64_t id, const char *path, cons
 	/* Marked missing even when the move fails: the record refuses it. */
 	if (exists && store_blob_aside(st, path, label, &e2) != 0)
 		fw_err_clear(&e2);
-	if (store_tx_begin(st, &e2) != 0 || store_set_blob(st, id, STORE_BLOB_MISSING, &e2) != 0 ||
-	    store_audit_append_tx(st, "store-repair", STORE_WHO_SELF, id, detail, &e2) != 0 ||
+	/* Only if it is still a servable record with its blob: another
+	 * process (a staff retry) may have moved the blob with the record. */
+	if (store_tx_begin(st, &e2) != 0 || (s = store_stmt(st, sql, &e2)) == NULL ||
+	    sqlite3_bind_int64(s, 1, id) != SQLITE_OK || sqlite3_step(s) != SQLITE_DONE ||
+	    (sqlite3_changes(st->db) == 1 &&
+	     store_audit_append_tx(st, "store-repair", STORE_WHO_SELF, id, detail, &e2) != 0) ||
 	    store_tx_commit(st, &e2) != 0)
 		store_tx_rollback(st);
 }

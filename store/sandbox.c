@@ -259,13 +259,12 @@ out:
 /* Runs one UPDATE on a job as its caller claimed it (?6: the attempt):
  * a job in another state, or claimed again since, is an error (staff
  * retried it meanwhile, or the sweep took it back from a lost runner). */
-static int job_update(struct fw_store *st, const char *sql, const struct fw_sandbox_job *job, const char *a,
-		      int64_t b, const char *c, int64_t d, struct fw_err *err)
+static int job_update_locked(struct fw_store *st, const char *sql, const struct fw_sandbox_job *job, const char *a,
+			     int64_t b, const char *c, int64_t d, struct fw_err *err)
 {
 	sqlite3_stmt *s;
 	int n, rc = -1;
 
-	store_lock(st);
 	s = store_stmt(st, sql, err);
 	if (s == NULL)
 		goto out;
@@ -286,6 +285,16 @@ static int job_update(struct fw_store *st, const char *sql, const struct fw_sand
 	}
 	rc = 0;
 out:
+	return rc;
+}
+
+static int job_update(struct fw_store *st, const char *sql, const struct fw_sandbox_job *job, const char *a,
+		      int64_t b, const char *c, int64_t d, struct fw_err *err)
+{
+	int rc;
+
+	store_lock(st);
+	rc = job_update_locked(st, sql, job, a, b, c, d, err);
 	store_unlock(st);
 	return rc;
 }
@@ -301,11 +310,101 @@ int fw_store_sandbox_set_external(struct fw_store *st, const struct fw_sandbox_j
 	return job_update(st, sql, job, external_id, 0, NULL, 0, err);
 }
 
+/* Puts the blobs listed in moved (sha256 strings, moved from objects/ to
+ * quarantine/ in a transaction that then failed) back. */
+static void blobs_move_back(struct fw_store *st, const json_t *moved)
+{
+	const json_t *v;
+	size_t i;
+
+	json_array_foreach(moved, i, v) {
+		struct fw_err e2;
+
+		fw_err_clear(&e2);
+		if (store_blob_move(st, json_string_value(v), STORE_AREA_QUARANTINE, STORE_AREA_OBJECTS, &e2) < 0)
+			fprintf(stderr, "fwgate: store: %s\n", fw_err_msg(&e2));
+	}
+}
+
+/* A member judged malicious: every package holding it is infected from
+ * now on, whatever else it was held or released under. Quarantined ones
+ * are held as infected (release needs the override); ones staff released
+ * as less than infected are quarantined again (blob out of objects/,
+ * listed in moved). Pending ones are the settle's. */
+static int done_malicious_tx(struct fw_store *st, const struct fw_sandbox_job *job, int score, json_t *moved,
+			     struct fw_err *err)
+{
+	static const char raise[] = "UPDATE objects SET held_verdict = 'infected', held_reason = ?2"
+				    " WHERE state = 'quarantined' AND id IN (SELECT object_id FROM sandbox_links WHERE job_id = ?1)"
+				    " AND held_verdict <> 'infected' AND coalesce((SELECT verdict FROM scans"
+				    " WHERE object_id = objects.id ORDER BY id DESC LIMIT 1), '') <> 'infected'";
+	static const char rel[] = "SELECT DISTINCT o.id, o.sha256 FROM sandbox_links l JOIN objects o ON o.id = l.object_id"
+				  " WHERE l.job_id = ?1 AND o.state = 'released' AND o.held_verdict <> 'infected'"
+				  " AND coalesce((SELECT verdict FROM scans WHERE object_id = o.id ORDER BY id DESC LIMIT 1),"
+				  " '') <> 'infected'";
+	static const char requar[] = "UPDATE objects SET state = 'quarantined', held_verdict = 'infected',"
+				     " held_reason = ?2 WHERE id = ?1 AND state = 'released'";
+	char reason[FW_ERR_MSG_MAX];
+	json_t *list = json_array(), *v;
+	sqlite3_stmt *s;
+	size_t i;
+	int r, rc = -1;
+
+	if (list == NULL)
+		return fw_err_set(err, "out of memory");
+	snprintf(reason, sizeof(reason), "sandbox job %lld judged member bytes %s malicious (score %d)",
+		 (long long)job->id, job->sha256, score);
+	s = store_stmt(st, raise, err);
+	if (s == NULL || sqlite3_bind_int64(s, 1, job->id) != SQLITE_OK || store_bind_text(s, 2, reason) != 0 ||
+	    sqlite3_step(s) != SQLITE_DONE) {
+		if (s != NULL)
+			store_db_err(st, err, "cannot hold packages as infected");
+		goto out;
+	}
+	s = store_stmt(st, rel, err);
+	if (s == NULL || sqlite3_bind_int64(s, 1, job->id) != SQLITE_OK) {
+		if (s != NULL)
+			store_db_err(st, err, "cannot list released packages");
+		goto out;
+	}
+	while ((r = sqlite3_step(s)) == SQLITE_ROW)
+		json_array_append_new(list, json_pack("{s:I, s:s}", "id", (json_int_t)sqlite3_column_int64(s, 0),
+						      "sha256", store_col_text(s, 1)));
+	if (r != SQLITE_DONE) {
+		store_db_err(st, err, "cannot list released packages");
+		goto out;
+	}
+	json_array_foreach(list, i, v) {
+		const char *sha = json_string_value(json_object_get(v, "sha256"));
+		int64_t id = json_integer_value(json_object_get(v, "id"));
+
+		r = store_blob_move(st, sha, STORE_AREA_OBJECTS, STORE_AREA_QUARANTINE, err);
+		if (r < 0)
+			goto out;
+		if (r == 0)
+			json_array_append_new(moved, json_string(sha));
+		s = store_stmt(st, requar, err);
+		if (s == NULL || sqlite3_bind_int64(s, 1, id) != SQLITE_OK || store_bind_text(s, 2, reason) != 0 ||
+		    sqlite3_step(s) != SQLITE_DONE) {
+			if (s != NULL)
+				store_db_err(st, err, "cannot quarantine a released package");
+			goto out;
+		}
+		if (store_audit_append_tx(st, "sandbox-quarantine", STORE_WHO_SELF, id, reason, err) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	json_decref(list);
+	return rc;
+}
+
 int fw_store_sandbox_done(struct fw_store *st, const struct fw_sandbox_job *job, const char *verdict, int score,
 			  const json_t *findings, struct fw_err *err)
 {
 	static const char sql[] = "UPDATE sandbox_jobs SET state = 'done', verdict = ?2, score = ?3, findings = ?4,"
 				  " error = '', finished_at = ?5 WHERE id = ?1 AND state = 'running' AND claims = ?6";
+	json_t *moved = NULL;
 	char *text;
 	int rc;
 
@@ -320,7 +419,24 @@ int fw_store_sandbox_done(struct fw_store *st, const struct fw_sandbox_job *job,
 		free(text);
 		return fw_err_set(err, "the sandbox findings are over %d bytes", FW_JOB_FINDINGS_MAX);
 	}
-	rc = job_update(st, sql, job, verdict, score, text, now_s(), err);
+	store_lock(st);
+	moved = json_array();
+	if (moved == NULL || store_tx_begin(st, err) != 0) {
+		rc = moved == NULL ? fw_err_set(err, "out of memory") : -1;
+		goto out;
+	}
+	rc = job_update_locked(st, sql, job, verdict, score, text, now_s(), err);
+	if (rc == 0 && strcmp(verdict, "malicious") == 0)
+		rc = done_malicious_tx(st, job, score, moved, err);
+	if (rc == 0)
+		rc = store_tx_commit(st, err);
+	if (rc != 0) {
+		store_tx_rollback(st);
+		blobs_move_back(st, moved);
+	}
+out:
+	store_unlock(st);
+	json_decref(moved);
 	free(text);
 	return rc;
 }
@@ -636,7 +752,7 @@ out:
  * scan is the scanner's clean-but-pending one go back to pending for the
  * job's new judgement: out of objects/ first, so that none is served
  * while it is judged again. */
-static int retry_rejudge_approved(struct fw_store *st, int64_t id, unsigned *n, struct fw_err *err)
+static int retry_rejudge_approved(struct fw_store *st, int64_t id, unsigned *n, json_t *moved, struct fw_err *err)
 {
 	static const char sql[] = "SELECT DISTINCT o.id, o.sha256 FROM sandbox_links l JOIN objects o ON o.id = l.object_id"
 				  " WHERE l.job_id = ?1 AND o.state = 'approved' AND (SELECT verdict FROM scans"
@@ -667,9 +783,12 @@ static int retry_rejudge_approved(struct fw_store *st, int64_t id, unsigned *n, 
 		goto out;
 	}
 	json_array_foreach(list, i, v) {
-		if (store_blob_move(st, json_string_value(json_object_get(v, "sha256")), STORE_AREA_OBJECTS,
-				    STORE_AREA_QUARANTINE, err) < 0)
+		r = store_blob_move(st, json_string_value(json_object_get(v, "sha256")), STORE_AREA_OBJECTS,
+				    STORE_AREA_QUARANTINE, err);
+		if (r < 0)
 			goto out;
+		if (r == 0)
+			json_array_append_new(moved, json_string(json_string_value(json_object_get(v, "sha256"))));
 		s = store_stmt(st, upd, err);
 		if (s == NULL || sqlite3_bind_int64(s, 1, json_integer_value(json_object_get(v, "id"))) != SQLITE_OK ||
 		    sqlite3_step(s) != SQLITE_DONE) {
@@ -700,12 +819,17 @@ int fw_store_sandbox_retry(struct fw_store *st, int64_t id, const char *who, uns
 	char detail[FW_ERR_MSG_MAX + 128];
 	struct fw_sandbox_job j;
 	unsigned approved = 0;
+	json_t *moved = json_array();
 	sqlite3_stmt *s;
 	int r, rc = -1;
 
 	*reopened = 0;
-	if (who[0] == '\0')
+	if (moved == NULL)
+		return fw_err_set(err, "out of memory");
+	if (who[0] == '\0') {
+		json_decref(moved);
 		return fw_err_set(err, "a retry needs the name of who asks for it");
+	}
 	store_lock(st);
 	if (store_tx_begin(st, err) != 0)
 		goto out;
@@ -729,7 +853,7 @@ int fw_store_sandbox_retry(struct fw_store *st, int64_t id, const char *who, uns
 		goto fail;
 	}
 	*reopened = (unsigned)sqlite3_changes(st->db);
-	if (retry_rejudge_approved(st, id, &approved, err) != 0)
+	if (retry_rejudge_approved(st, id, &approved, moved, err) != 0)
 		goto fail;
 	*reopened += approved;
 	snprintf(detail, sizeof(detail), "sandbox job %lld (%s) queued again (was %s%s%s); %u package(s) pending "
@@ -741,9 +865,11 @@ int fw_store_sandbox_retry(struct fw_store *st, int64_t id, const char *who, uns
 	goto out;
 fail:
 	store_tx_rollback(st);
+	blobs_move_back(st, moved);
 	*reopened = 0;
 out:
 	store_unlock(st);
+	json_decref(moved);
 	return rc;
 }
 

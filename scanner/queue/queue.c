@@ -481,6 +481,9 @@ static void sweep(struct fw_sandbox *sb)
 		if (fw_store_sandbox_abandon(sb->d.store, "the policy no longer sandboxes: the job will not run",
 					     &requeued, &err) != 0)
 			sandbox_event(sb, "sandbox-error", FW_OUTCOME_FAILURE, NULL, NULL, fw_err_msg(&err), 0, 0);
+		else if (requeued > 0)
+			sandbox_event(sb, "sandbox-abandon", FW_OUTCOME_FAILURE, NULL, NULL,
+				      "the policy no longer sandboxes: sandbox jobs queued meanwhile failed", 0, 0);
 		requeued = 0;
 	}
 	if (fw_store_sandbox_requeue_stale(sb->d.store, now - (int64_t)sb->d.cfg->sandbox.timeout_seconds -

@@ -1199,6 +1199,36 @@ static void test_sandbox_held_and_demote(void **state)
 	assert_int_equal(fw_store_release(f->st, id, "known good, really", "hank", true, &err), 0);
 	commit_ok(f, "https://dl.vendor.example/r3.bin", "released bytes", FW_VERDICT_INFECTED, FW_OBJ_RELEASED, &id);
 
+	/* A member judged malicious on a retry: a package staff released as
+	 * suspicious is quarantined again, held as infected; a later retry
+	 * that clears the job's verdict does not lift the override. */
+	pending_member.sha256 = SHA_C;
+	commit_ok(f, "https://dl.vendor.example/m1.zip", "member bytes", FW_VERDICT_PENDING, FW_OBJ_PENDING, &p);
+	pending_member.sha256 = SHA_A;
+	assert_int_equal(fw_store_sandbox_object_jobs(f->st, p, &o, &err), 0);
+	ja = json_integer_value(json_object_get(json_array_get(o, 0), "id"));
+	json_decref(o);
+	j = claim(f, ja);
+	assert_int_equal(fw_store_sandbox_done(f->st, &j, "suspicious", 40, findings, &err), 0);
+	assert_int_equal(settle(f, p, FW_VERDICT_SUSPICIOUS, true), FW_OBJ_QUARANTINED);
+	assert_int_equal(fw_store_release(f->st, p, "only suspicious", "ivan", false, &err), 0);
+	assert_int_equal(fw_store_sandbox_retry(f->st, ja, "ivan", &reopened, &err), 0);
+	assert_int_equal(reopened, 0); /* released: staff's, not reopened */
+	j = claim(f, ja);
+	assert_int_equal(fw_store_sandbox_done(f->st, &j, "malicious", 95, findings, &err), 0);
+	assert_int_equal(fw_store_object_show(f->st, p, &o, &err), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "state")), "quarantined");
+	assert_string_equal(json_string_value(json_object_get(o, "verdict")), "infected");
+	json_decref(o);
+	sha256_hex("member bytes", 12, sha);
+	blob_path(f, "quarantine", sha, blob, sizeof(blob));
+	assert_true(exists(blob));
+	assert_int_equal(fw_store_sandbox_retry(f->st, ja, "ivan", &reopened, &err), 0);
+	assert_int_equal(fw_store_release(f->st, p, "again", "ivan", false, &err), -1);
+	assert_non_null(strstr(fw_err_msg(&err), "override"));
+	j = claim(f, ja);
+	assert_int_equal(fw_store_sandbox_failed(f->st, &j, "gone", 0, &err), 0);
+
 	/* Abandon: every unfinished job fails, so that nothing waits forever. */
 	commit_ok(f, "https://dl.vendor.example/w.zip", "waiting bytes", FW_VERDICT_PENDING, FW_OBJ_PENDING, &id);
 	assert_int_equal(fw_store_sandbox_abandon(f->st, "the policy no longer sandboxes", &n, &err), 0);
