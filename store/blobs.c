@@ -224,6 +224,20 @@ static int blob_record(struct fw_store *st, const char *sha256, int64_t *id, uin
 /* A servable blob that is missing or the wrong size: moved aside (when
  * there), recorded as missing, audited; the caller's err already says
  * what was wrong. */
+/* True when the record is servable and says its blob is present (read
+ * inside the caller's write transaction). */
+static bool store_state_servable_present(struct fw_store *st, int64_t id)
+{
+	static const char sql[] = "SELECT 1 FROM objects WHERE id = ?1 AND blob = 'present'"
+				  " AND state IN ('approved', 'released')";
+	struct fw_err e2;
+	sqlite3_stmt *s;
+
+	fw_err_clear(&e2);
+	s = store_stmt(st, sql, &e2);
+	return s != NULL && sqlite3_bind_int64(s, 1, id) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW;
+}
+
 static void blob_damaged(struct fw_store *st, int64_t id, const char *path, const char *sha256, bool exists,
 			 const char *what)
 {
@@ -242,8 +256,21 @@ static void blob_damaged(struct fw_store *st, int64_t id, const char *path, cons
 		fw_err_clear(&e2);
 	/* Only if it is still a servable record with its blob: another
 	 * process (a staff retry) may have moved the blob with the record. */
-	if (store_tx_begin(st, &e2) != 0 || (s = store_stmt(st, sql, &e2)) == NULL ||
-	    sqlite3_bind_int64(s, 1, id) != SQLITE_OK || sqlite3_step(s) != SQLITE_DONE ||
+	if (store_tx_begin(st, &e2) != 0) {
+		store_tx_rollback(st);
+		return;
+	}
+	/* Gone from objects/ but in quarantine/ while the record still says
+	 * servable: another process moved it and then failed (or died) before
+	 * its commit. Put back, not lost. */
+	if (!exists && store_state_servable_present(st, id) &&
+	    store_blob_move(st, sha256, STORE_AREA_QUARANTINE, STORE_AREA_OBJECTS, &e2) == 0) {
+		store_tx_rollback(st);
+		return;
+	}
+	fw_err_clear(&e2);
+	if ((s = store_stmt(st, sql, &e2)) == NULL || sqlite3_bind_int64(s, 1, id) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_DONE ||
 	    (sqlite3_changes(st->db) == 1 &&
 	     store_audit_append_tx(st, "store-repair", STORE_WHO_SELF, id, detail, &e2) != 0) ||
 	    store_tx_commit(st, &e2) != 0)

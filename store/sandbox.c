@@ -343,7 +343,7 @@ static int done_malicious_tx(struct fw_store *st, const struct fw_sandbox_job *j
 				  " AND coalesce((SELECT verdict FROM scans WHERE object_id = o.id ORDER BY id DESC LIMIT 1),"
 				  " '') <> 'infected'";
 	static const char requar[] = "UPDATE objects SET state = 'quarantined', held_verdict = 'infected',"
-				     " held_reason = ?2 WHERE id = ?1 AND state = 'released'";
+				     " held_reason = ?2, held_by = 'sandbox' WHERE id = ?1 AND state = 'released'";
 	char reason[FW_ERR_MSG_MAX];
 	json_t *list = json_array(), *v;
 	sqlite3_stmt *s;

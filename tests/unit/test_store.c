@@ -1237,6 +1237,33 @@ static void test_sandbox_held_and_demote(void **state)
 	json_decref(findings);
 }
 
+/* A servable blob found in quarantine/ (a process that moved it died
+ * before its commit) is put back, not marked lost. */
+static void test_blob_moved_back_on_open(void **state)
+{
+	struct fx *f = *state;
+	char sha[65], o[700], q[700], dir[700];
+	struct fw_err err;
+	uint64_t size;
+	int64_t id;
+	int fd;
+
+	fw_err_clear(&err);
+	commit_ok(f, "https://dl.vendor.example/back.bin", "put me back", FW_VERDICT_CLEAN, FW_OBJ_APPROVED, &id);
+	sha256_hex("put me back", 11, sha);
+	blob_path(f, "objects", sha, o, sizeof(o));
+	blob_path(f, "quarantine", sha, q, sizeof(q));
+	snprintf(dir, sizeof(dir), "%s/quarantine/%.2s", f->dir, sha);
+	mkdir(dir, 0700);
+	assert_int_equal(rename(o, q), 0);
+	assert_int_equal(fw_store_open_blob(f->st, sha, &fd, &size, &err), -1);
+	assert_true(exists(o));
+	assert_false(exists(q));
+	fw_err_clear(&err);
+	assert_int_equal(fw_store_open_blob(f->st, sha, &fd, &size, &err), 0);
+	close(fd);
+}
+
 /* A job left running by a crash is queued again at the next start, and
  * keeps the service's task id; linking is all or none; long chains cut;
  * gc of samples. */
@@ -1346,6 +1373,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sandbox_retry_scope, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_sandbox_commit_links, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_sandbox_held_and_demote, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_blob_moved_back_on_open, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
