@@ -17,6 +17,7 @@
 #include "cli/cli_policy.h"
 #include "fwgate/fileio.h"
 #include "fwgate/policy.h"
+#include "fwgate/sandbox.h"
 #include "fwgate/scanner.h"
 
 struct analyze_run {
@@ -27,15 +28,6 @@ struct analyze_run {
 	bool json;
 	int rc;
 };
-
-static const char *judge(const struct fw_config *cfg, json_int_t score)
-{
-	if (score >= (json_int_t)cfg->sandbox.malicious_score)
-		return "malicious";
-	if (score >= (json_int_t)cfg->sandbox.suspicious_score)
-		return "suspicious";
-	return "benign";
-}
 
 /* One sandbox member: its sample (the file itself at depth 0). */
 static json_t *analyze_member(struct analyze_run *r, int file_fd, const json_t *m)
@@ -71,7 +63,7 @@ static json_t *analyze_member(struct analyze_run *r, int file_fd, const json_t *
 
 		score = score > 100 ? 100 : score;
 		json_object_set_new(out, "score", json_integer(score));
-		json_object_set_new(out, "verdict", json_string(judge(r->cfg, score)));
+		json_object_set_new(out, "verdict", json_string(fw_sandbox_judge(r->cfg, (int)score)));
 		json_object_set_new(out, "analysis", analysis);
 	}
 	close(fd);

@@ -221,9 +221,6 @@ static int blob_record(struct fw_store *st, const char *sha256, int64_t *id, uin
 	return 1;
 }
 
-/* A servable blob that is missing or the wrong size: moved aside (when
- * there), recorded as missing, audited; the caller's err already says
- * what was wrong. */
 /* True when the record is servable and says its blob is present (read
  * inside the caller's write transaction). */
 static bool store_state_servable_present(struct fw_store *st, int64_t id)
@@ -238,6 +235,9 @@ static bool store_state_servable_present(struct fw_store *st, int64_t id)
 	return s != NULL && sqlite3_bind_int64(s, 1, id) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW;
 }
 
+/* A servable blob that is missing or the wrong size: moved aside (when
+ * there), recorded as missing, audited; the caller's err already says
+ * what was wrong. */
 static void blob_damaged(struct fw_store *st, int64_t id, const char *path, const char *sha256, bool exists,
 			 const char *what)
 {
@@ -333,6 +333,51 @@ int fw_store_open_blob(struct fw_store *st, const char *sha256, int *fd, uint64_
 		return fw_err_set(err, "\"%.80s\" is not a SHA-256 in lower-case hex", sha256);
 	store_lock(st);
 	rc = blob_open_locked(st, sha256, fd, size, err);
+	store_unlock(st);
+	return rc;
+}
+
+int fw_store_open_any_blob(struct fw_store *st, const char *sha256, int *fd, uint64_t *size, struct fw_err *err)
+{
+	char path[STORE_PATH_MAX];
+	enum fw_object_state state = FW_OBJ_QUARANTINED;
+	enum store_blob blob = STORE_BLOB_MISSING;
+	uint64_t want = 0;
+	struct stat sb;
+	int64_t id = 0;
+	int r, f, rc = -1;
+
+	*fd = -1;
+	*size = 0;
+	if (!store_sha256_valid(sha256))
+		return fw_err_set(err, "\"%.80s\" is not a SHA-256 in lower-case hex", sha256);
+	store_lock(st);
+	r = blob_record(st, sha256, &id, &want, &state, &blob, err);
+	if (r <= 0) {
+		if (r == 0)
+			fw_err_set(err, "the store has no object %s", sha256);
+		goto out;
+	}
+	if (blob != STORE_BLOB_PRESENT) {
+		fw_err_set(err, "the blob of %s is not in the store", sha256);
+		goto out;
+	}
+	if (store_blob_path(st, store_area_of(state), sha256, path, sizeof(path), NULL, 0, err) != 0)
+		goto out;
+	f = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	if (f < 0) {
+		fw_err_sys(err, errno, "cannot open the blob of %s", sha256);
+		goto out;
+	}
+	if (fstat(f, &sb) != 0 || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size != want) {
+		close(f);
+		fw_err_set(err, "the blob of %s does not have its recorded size", sha256);
+		goto out;
+	}
+	*fd = f;
+	*size = want;
+	rc = 0;
+out:
 	store_unlock(st);
 	return rc;
 }

@@ -42,6 +42,11 @@ struct fw_sandbox;
 int fw_sandbox_check(const struct fw_config *cfg, const struct fw_policy *pol, struct fw_err *err)
 	FW_WUR FW_NONNULL(1, 2);
 
+/* A member's verdict from its score (0..100) and [sandbox]
+ * suspicious_score / malicious_score: "benign", "suspicious" or
+ * "malicious". */
+const char *fw_sandbox_judge(const struct fw_config *cfg, int score) FW_NONNULL(1);
+
 /* Creates <state_dir>/samples (0700) into out. */
 int fw_sandbox_samples_prepare(const char *state_dir, char *out, size_t len, struct fw_err *err)
 	FW_WUR FW_NONNULL(1, 2);

@@ -349,11 +349,11 @@ static int sample_open(struct fw_sandbox *sb, const struct fw_sandbox_job *job, 
 
 /* ------------------------------------------------------------ running */
 
-static const char *verdict_of(const struct fw_sandbox *sb, int score)
+const char *fw_sandbox_judge(const struct fw_config *cfg, int score)
 {
-	if ((unsigned)score >= sb->d.cfg->sandbox.malicious_score)
+	if (score >= 0 && (unsigned)score >= cfg->sandbox.malicious_score)
 		return "malicious";
-	if ((unsigned)score >= sb->d.cfg->sandbox.suspicious_score)
+	if (score >= 0 && (unsigned)score >= cfg->sandbox.suspicious_score)
 		return "suspicious";
 	return "benign";
 }
@@ -393,7 +393,7 @@ static int run_local(struct fw_sandbox *sb, const struct fw_sandbox_job *job, in
 static void job_finish(struct fw_sandbox *sb, struct fw_sandbox_job *job, int rc, int score, json_t *findings,
 		       const struct fw_err *why)
 {
-	const char *verdict = verdict_of(sb, score);
+	const char *verdict = fw_sandbox_judge(sb->d.cfg, score);
 	char reason[FW_ERR_MSG_MAX + 64];
 	struct fw_err err;
 

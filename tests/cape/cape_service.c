@@ -87,10 +87,13 @@ static const struct verdict {
  * scale is 0..10); modern: success answers say "error": [] as newer CAPE
  * versions do; split: each upload becomes two tasks (CAPE's archive
  * demux), the second one malicious; partial: a task for the upload, and
- * a file of it listed as rejected in "errors" (a demux CAPE did in part). */
-enum mode { MODE_OK, MODE_ERROR, MODE_HANG, MODE_GARBAGE, MODE_BADSCORE, MODE_MODERN, MODE_SPLIT, MODE_PARTIAL };
+ * a file of it listed as rejected in "errors" (a demux CAPE did in part);
+ * huge: every answer is 200 with 1 MiB of valid JSON. */
+enum mode { MODE_OK, MODE_ERROR, MODE_HANG, MODE_GARBAGE, MODE_BADSCORE, MODE_MODERN, MODE_SPLIT, MODE_PARTIAL,
+	    MODE_HUGE };
 static const char *const mode_names[] = { "ok", "error", "hang", "garbage", "badscore", "modern", "split",
-					  "partial" };
+					  "partial", "huge" };
+#define HUGE_ANSWER (1024 * 1024)
 
 enum tstate { TS_PENDING, TS_RUNNING, TS_REPORTED, TS_FAILED };
 static const char *const tstate_names[] = { "pending", "running", "reported", "failed_analysis" };
@@ -655,6 +658,17 @@ static enum MHD_Result dispatch(const struct call *c)
 		m = apiv2_seen(c->svc);
 		if (m == MODE_HANG)
 			hang(c->svc);
+		if (m == MODE_HUGE) {
+			char *big = malloc(HUGE_ANSWER + 64);
+
+			if (big != NULL) {
+				int n = snprintf(big, 64, "{\"error\": false, \"pad\": \"");
+
+				memset(big + n, 'x', HUGE_ANSWER);
+				memcpy(big + n + HUGE_ANSWER, "\"}", 3);
+			}
+			return reply(c, MHD_HTTP_OK, "application/json", big);
+		}
 		if (m == MODE_GARBAGE)
 			return reply(c, MHD_HTTP_OK, "application/json", strdup("{\"error\": false, \"data\": [unclosed"));
 		if (m == MODE_ERROR || m == MODE_HANG)

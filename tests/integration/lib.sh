@@ -1,7 +1,7 @@
 # Shared harness of the integration tests that run the real gateway: TAP-ish
 # results, free ports, the real TLS origin and `fwgate run`. Sourced after
-# the caller has set FW (the binary), HERE (this directory), T (its temp
-# directory) and pids (an array its cleanup kills).
+# the caller has set FW (the binary), SRC (the source root), HERE (this
+# directory), T (its temp directory) and pids (an array its cleanup kills).
 
 pass=0 fail=0
 ok() { pass=$((pass + 1)); echo "ok - $1"; }
@@ -39,6 +39,20 @@ start_fwgate() {
 	done
 	echo "fwgate $1 did not start: $(cat "$T/$1.err")"
 	exit 1
+}
+
+# make_card OUT PORT...: the shipped rule card, with the origin's ports
+# allowed besides 443 (the tests' origins listen on free ports)
+make_card() {
+	local out=$1; shift
+	python3 - "$SRC/etc/fwgate-policy.json" "$out" "$@" <<'PY'
+import json, sys
+card = json.load(open(sys.argv[1]))
+svc = card["rules"][0]["service"]
+svc["ports"] = ["443"] + sys.argv[3:]
+svc["app_default"] = False
+json.dump(card, open(sys.argv[2], "w"))
+PY
 }
 
 spool_empty() { [ -z "$(ls -A "$1/spool" 2>/dev/null)" ]; }

@@ -35,14 +35,7 @@ start_origin oldtls --max-tls 1.1
 OLDP=$ORIGIN_PORT
 
 # The shipped card, with the origins' ports allowed for CONNECT.
-python3 - "$SRC/etc/fwgate-policy.json" "$T/card.json" "$OP" "$OLDP" <<'PY'
-import json, sys
-card = json.load(open(sys.argv[1]))
-svc = card["rules"][0]["service"]
-svc["ports"] = ["443", sys.argv[3], sys.argv[4]]
-svc["app_default"] = False
-json.dump(card, open(sys.argv[2], "w"))
-PY
+make_card "$T/card.json" "$OP" "$OLDP"
 names="vendor.test expired.test notyet.test wronghost.test selfsigned.test unknownca.test weakkey.test sha1.test blocked.test"
 printf '# test allow-list\n' >"$T/allow.txt"
 for n in $names oldtls.test; do echo "$n" >>"$T/allow.txt"; done

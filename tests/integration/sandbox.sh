@@ -127,14 +127,7 @@ printf 'down\n' >"$T/mk/c_down.txt"
 start_origin origin
 OP=$ORIGIN_PORT
 BASE="https://vendor.test:$OP/files"
-python3 - "$SRC/etc/fwgate-policy.json" "$T/card.json" "$OP" <<'PY'
-import json, sys
-card = json.load(open(sys.argv[1]))
-svc = card["rules"][0]["service"]
-svc["ports"] = ["443", sys.argv[3]]
-svc["app_default"] = False
-json.dump(card, open(sys.argv[2], "w"))
-PY
+make_card "$T/card.json" "$OP"
 printf 'vendor.test\n' >"$T/allow.txt"
 
 # ============================================================ local backend
@@ -360,8 +353,10 @@ cape_mode ok
 # never taken for a verdict; the package fails closed.
 printf 'garbage answers\n' >"$T/mk/c_garbage.txt"
 printf 'bad score\n' >"$T/mk/c_badscore.txt"
-(cd "$T/mk" && zip -q -0 "$T/www/c_garbage.zip" c_garbage.txt && zip -q -0 "$T/www/c_badscore.zip" c_badscore.txt) || exit 1
-for m in garbage badscore; do
+printf 'huge answers\n' >"$T/mk/c_huge.txt"
+(cd "$T/mk" && zip -q -0 "$T/www/c_garbage.zip" c_garbage.txt && zip -q -0 "$T/www/c_badscore.zip" c_badscore.txt &&
+	zip -q -0 "$T/www/c_huge.zip" c_huge.txt) || exit 1
+for m in garbage badscore huge; do
 	cape_mode "$m"
 	fetch_until "$BASE/c_$m.zip" 403 30
 	check "cape: a service answering $m: refused, 403" [ "$CODE" = 403 ]
@@ -373,6 +368,7 @@ for m in garbage badscore; do
 done
 check "cape: garbage is named as not JSON" grep -q "not a JSON object" "$T/cgarbage.json"
 check "cape: the bad score is named" grep -q "outside 0..10" "$T/cbadscore.json"
+check "cape: an answer over its bound is refused unread past it" grep -q "is over 65536 bytes" "$T/chuge.json"
 cape_mode ok
 
 # A wrong token: the service refuses (401), the package fails closed.

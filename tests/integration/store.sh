@@ -137,14 +137,7 @@ start_origin origin
 OP=$ORIGIN_PORT
 BASE="https://vendor.test:$OP/files"
 
-python3 - "$SRC/etc/fwgate-policy.json" "$T/card.json" "$OP" <<'PY'
-import json, sys
-card = json.load(open(sys.argv[1]))
-svc = card["rules"][0]["service"]
-svc["ports"] = ["443", sys.argv[3]]
-svc["app_default"] = False
-json.dump(card, open(sys.argv[2], "w"))
-PY
+make_card "$T/card.json" "$OP"
 printf '# test allow-list\nvendor.test\n' >"$T/allow.txt"
 
 # Gateway A: the default revalidation period (a day); gateway B: 2 s.
