@@ -39,26 +39,35 @@ static int state_dir_prepare(const char *dir, struct fw_err *err)
 	return 0;
 }
 
-static void emit_lifecycle(struct fw_evlog *log, const char *action, const struct fw_config *cfg,
-			   const struct fw_policy *pol, const char *reason)
+static void emit_lifecycle_extra(struct fw_evlog *log, const char *action, const struct fw_config *cfg,
+				 const struct fw_policy *pol, const char *reason, const struct fw_event_field *more,
+				 size_t n_more)
 {
-	const struct fw_event_field extra[] = {
+	struct fw_event_field extra[16] = {
 		{ .key = "service.version", .str = FWGATE_VERSION },
 		{ .key = "process.pid", .num = (long long)getpid() },
 		{ .key = "fwgate.config", .str = cfg->path[0] ? cfg->path : "embedded default" },
 		{ .key = "fwgate.policy", .str = pol->source },
 	};
-	const struct fw_event ev = {
+	struct fw_event ev = {
 		.action = action,
 		.outcome = strstr(action, "-failed") != NULL ? FW_OUTCOME_FAILURE : FW_OUTCOME_SUCCESS,
 		.rule = pol->rule,
 		.reason = reason,
 		.extra = extra,
-		.n_extra = FW_ARRAY_LEN(extra),
+		.n_extra = 4,
 	};
 
+	for (size_t i = 0; i < n_more && ev.n_extra < FW_ARRAY_LEN(extra); i++)
+		extra[ev.n_extra++] = more[i];
 	if (fw_evlog_emit(log, &ev) != 0)
 		fprintf(stderr, "fwgate: cannot write the %s event to the event log\n", action);
+}
+
+static void emit_lifecycle(struct fw_evlog *log, const char *action, const struct fw_config *cfg,
+			   const struct fw_policy *pol, const char *reason)
+{
+	emit_lifecycle_extra(log, action, cfg, pol, reason, NULL, 0);
 }
 
 /* Blocks the signals the gateway handles, so that every thread started
@@ -190,6 +199,9 @@ struct run_state {
 	struct fw_sandbox *sandbox;
 	struct fw_proxy *proxy;
 	char samples[FW_PATH_MAX];
+	/* What a killed run left, removed at start (crash-only start-up). */
+	struct fw_dir_empty_stats spool_left, tmp_left, samples_left;
+	unsigned store_diffs;
 };
 
 static int open_event_log(const struct fw_config *cfg, struct run_state *rs, char *path, size_t len,
@@ -208,29 +220,45 @@ static int open_event_log(const struct fw_config *cfg, struct run_state *rs, cha
  * CA. The scanner is forked first, before any other file is open and
  * before the CA key exists in this process: its workers inherit nothing
  * of the gateway's but the scanner's own sockets. */
+/* One line on stderr for what start-up removed from one scratch area. */
+static void report_leftovers(const char *what, const struct fw_dir_empty_stats *st)
+{
+	if (st->files + st->dirs > 0)
+		fprintf(stderr, "fwgate: removed what an earlier run left in the %s: %u file(s), %u directory(ies)\n",
+			what, st->files, st->dirs);
+	if (st->left > 0)
+		fprintf(stderr, "fwgate: warning: %u leftover(s) in the %s could not be removed (%s)\n", st->left,
+			what, st->why);
+}
+
+/* State directory, spool, scanner, allow-list and categories, event log,
+ * CA. The scanner is started first, before any other file is open and
+ * before the CA key exists in this process. Leftovers of a killed run in
+ * the spool, the scanner's temporary directory and the samples are
+ * removed, never a reason to refuse the start. */
 static int run_prepare(const struct fw_config *cfg, struct run_state *rs, char *log_path, size_t len,
 		       struct fw_err *err)
 {
 	char db[FW_PATH_MAX], host[256], tmp[FW_PATH_MAX];
-	unsigned removed = 0, diffs = 0;
 	bool created = false;
 
 	if (state_dir_prepare(cfg->state.dir, err) != 0 ||
-	    fw_spool_dir_prepare(cfg->state.dir, &removed, err) != 0 ||
-	    fw_scan_tmp_prepare(cfg->state.dir, tmp, sizeof(tmp), err) != 0 ||
-	    fw_sandbox_samples_prepare(cfg->state.dir, rs->samples, sizeof(rs->samples), err) != 0 ||
+	    fw_spool_dir_prepare(cfg->state.dir, &rs->spool_left, err) != 0 ||
+	    fw_scan_tmp_prepare(cfg->state.dir, tmp, sizeof(tmp), &rs->tmp_left, err) != 0 ||
+	    fw_sandbox_samples_prepare(cfg->state.dir, rs->samples, sizeof(rs->samples), &rs->samples_left, err) != 0 ||
 	    fw_scanner_start(&rs->scanner, cfg, tmp, rs->samples, stderr, err) != 0 ||
 	    fw_store_open(&rs->store, cfg->state.dir, err) != 0 ||
-	    fw_store_reconcile(rs->store, stderr, &diffs, err) != 0 ||
+	    fw_store_reconcile(rs->store, stderr, &rs->store_diffs, err) != 0 ||
 	    fw_path_join(db, sizeof(db), cfg->state.dir, "fwgate.db", err) != 0 ||
 	    fw_allowlist_open(&rs->allow, rs->pol, cfg->policy.allowlist, db, err) != 0 ||
 	    open_event_log(cfg, rs, log_path, len, err) != 0)
 		return -1;
-	if (removed > 0)
-		fprintf(stderr, "fwgate: removed %u file(s) an earlier run left in the spool\n", removed);
-	if (diffs > 0)
+	report_leftovers("spool", &rs->spool_left);
+	report_leftovers("scanner's temporary directory", &rs->tmp_left);
+	report_leftovers("sandbox samples", &rs->samples_left);
+	if (rs->store_diffs > 0)
 		fprintf(stderr, "fwgate: the store and its database differed in %u place(s), listed above and "
-			"repaired (fwgate store verify re-hashes every blob)\n", diffs);
+			"repaired (fwgate store verify re-hashes every blob)\n", rs->store_diffs);
 	if (gethostname(host, sizeof(host)) != 0)
 		snprintf(host, sizeof(host), "%s", "unnamed deployment");
 	host[sizeof(host) - 1] = '\0';
@@ -246,6 +274,21 @@ static int run_prepare(const struct fw_config *cfg, struct run_state *rs, char *
 		fprintf(stderr, "fwgate: warning: the category database is empty: blocked categories "
 			"cannot match (fwgate categories import)\n");
 	return 0;
+}
+
+/* The start event, with what start-up found and repaired. */
+static void emit_start(const struct run_state *rs, const struct fw_config *cfg)
+{
+	const struct fw_event_field more[] = {
+		{ .key = "fwgate.start.removed.spool", .num = rs->spool_left.files + rs->spool_left.dirs },
+		{ .key = "fwgate.start.removed.tmp", .num = rs->tmp_left.files + rs->tmp_left.dirs },
+		{ .key = "fwgate.start.removed.samples", .num = rs->samples_left.files + rs->samples_left.dirs },
+		{ .key = "fwgate.start.left", .num = rs->spool_left.left + rs->tmp_left.left + rs->samples_left.left },
+		{ .key = "fwgate.start.store_repairs", .num = rs->store_diffs },
+	};
+
+	emit_lifecycle_extra(rs->log, "fwgate-start", cfg, rs->pol, fw_scanner_summary(rs->scanner), more,
+			     FW_ARRAY_LEN(more));
 }
 
 static void run_release(struct run_state *rs)
@@ -311,7 +354,7 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 				      .scanner = rs.scanner, .store = rs.store, .sandbox = rs.sandbox };
 	if (fw_proxy_start(&rs.proxy, &deps, &err) != 0)
 		goto fail;
-	emit_lifecycle(rs.log, "fwgate-start", ctx->cfg, rs.pol, fw_scanner_summary(rs.scanner));
+	emit_start(&rs, ctx->cfg);
 	pid_file_write(ctx->cfg);
 	fprintf(stderr, "fwgate %s: serving on %s (pid %ld); config %s; policy %s, rule %s; state %s; events %s\n",
 		FWGATE_VERSION, fw_listen_addr_str(&ctx->cfg->proxy.listen[0], addr, sizeof(addr)),

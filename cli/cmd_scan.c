@@ -139,16 +139,13 @@ int cli_tmp_dir_make(char *dir, size_t len)
 
 void cli_tmp_dir_remove(const char *dir)
 {
-	DIR *d = opendir(dir);
-	struct dirent *e;
+	struct fw_dir_empty_stats st;
+	struct fw_err err;
 
-	if (d != NULL) {
-		while ((e = readdir(d)) != NULL)
-			if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-				unlinkat(dirfd(d), e->d_name, 0);
-		closedir(d);
-	}
-	rmdir(dir);
+	fw_err_clear(&err);
+	if (fw_dir_empty(dir, NULL, &st, &err) != 0 || st.left > 0 || rmdir(dir) != 0)
+		fprintf(stderr, "fwgate: warning: cannot remove the temporary directory %s: %s\n", dir,
+			fw_err_isset(&err) ? fw_err_msg(&err) : st.left > 0 ? st.why : strerror(errno));
 }
 
 static int open_files(struct scan_run *r, char **paths)

@@ -1,5 +1,6 @@
 /* The fwgate entry point: takes -c FILE from anywhere among the arguments,
  * then dispatches to a subcommand. Owns exit codes; holds no module logic. */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -268,6 +269,14 @@ int main(int argc, char **argv)
 	const struct cli_cmd *cmd;
 	int rc;
 
+	/* A write to a peer that has gone (a client that vanished in the
+	 * middle of a TLS handshake, a scanner worker that died) must be an
+	 * error return (EPIPE), never the end of the process. Set before any
+	 * thread or child exists, so every one of them inherits it. */
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+		fprintf(stderr, "fwgate: cannot ignore SIGPIPE\n");
+		return CLI_ERROR;
+	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		fprintf(stderr, "fwgate: libcurl failed to initialise\n");
 		return CLI_ERROR;

@@ -1,7 +1,6 @@
 /* Spool files: each download lands in <state>/spool/ as it arrives, with
  * its SHA-256 computed on the way, and is delivered only once complete.
  * Owns the spool directory; must not parse what it stores. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -32,55 +31,21 @@ static int spool_dir(char *out, size_t len, const char *state_dir, struct fw_err
 	return fw_path_join(out, len, state_dir, "spool", err);
 }
 
-/* Creates dir (0700) and removes every file in it: what an earlier run
- * left there is never trusted. ClamAV's leftovers may be directories: only
- * files are removed, a leftover directory is an error the operator sees. */
-static int dir_prepare_empty(const char *dir, const char *what, unsigned *removed, struct fw_err *err)
-{
-	char p[4096 + 300];
-	struct dirent *e;
-	unsigned n = 0;
-	DIR *d;
-
-	if (removed != NULL)
-		*removed = 0;
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return fw_err_sys(err, errno, "cannot create the %s directory \"%s\"", what, dir);
-	d = opendir(dir);
-	if (d == NULL)
-		return fw_err_sys(err, errno, "cannot open the %s directory \"%s\"", what, dir);
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		if (snprintf(p, sizeof(p), "%s/%s", dir, e->d_name) >= (int)sizeof(p))
-			continue;
-		if (unlink(p) != 0) {
-			fw_err_sys(err, errno, "cannot empty the %s directory: \"%s\"", what, p);
-			closedir(d);
-			return -1;
-		}
-		n++;
-	}
-	closedir(d);
-	if (removed != NULL)
-		*removed = n;
-	return 0;
-}
-
-int fw_spool_dir_prepare(const char *state_dir, unsigned *removed, struct fw_err *err)
+int fw_spool_dir_prepare(const char *state_dir, struct fw_dir_empty_stats *stats, struct fw_err *err)
 {
 	char dir[4096];
 
 	if (spool_dir(dir, sizeof(dir), state_dir, err) != 0)
 		return -1;
-	return dir_prepare_empty(dir, "spool", removed, err);
+	return fw_dir_empty(dir, NULL, stats, err);
 }
 
-int fw_scan_tmp_prepare(const char *state_dir, char *out, size_t len, struct fw_err *err)
+int fw_scan_tmp_prepare(const char *state_dir, char *out, size_t len, struct fw_dir_empty_stats *stats,
+			struct fw_err *err)
 {
 	if (fw_path_join(out, len, state_dir, "tmp", err) != 0)
 		return -1;
-	return dir_prepare_empty(out, "scanner's temporary", NULL, err);
+	return fw_dir_empty(out, NULL, stats, err);
 }
 
 int fw_spool_new(struct fw_spool **out, const char *state_dir, uint64_t max_bytes, struct fw_err *err)

@@ -47,9 +47,12 @@ int fw_sandbox_check(const struct fw_config *cfg, const struct fw_policy *pol, s
  * "malicious". */
 const char *fw_sandbox_judge(const struct fw_config *cfg, int score) FW_NONNULL(1);
 
-/* Creates <state_dir>/samples (0700) into out. */
-int fw_sandbox_samples_prepare(const char *state_dir, char *out, size_t len, struct fw_err *err)
-	FW_WUR FW_NONNULL(1, 2);
+/* Creates <state_dir>/samples (0700) into out and removes what a killed
+ * run left there (temporary files of samples being kept, directories):
+ * only regular files named by a SHA-256 (64 lower-case hex digits), the
+ * samples queued jobs may need, are kept. stats says what was removed. */
+int fw_sandbox_samples_prepare(const char *state_dir, char *out, size_t len, struct fw_dir_empty_stats *stats,
+			       struct fw_err *err) FW_WUR FW_NONNULL(1, 2, 4);
 
 /* Checks (fw_sandbox_check), queues again the jobs an earlier run left
  * running, starts the runners and picks up every object still pending

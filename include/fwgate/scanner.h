@@ -17,6 +17,7 @@
 
 #include "fwgate/config.h"
 #include "fwgate/err.h"
+#include "fwgate/fileio.h"
 
 #define FW_SHA256_HEX_LEN 64
 
@@ -25,15 +26,16 @@
 struct fw_spool;
 
 /* Creates <state_dir>/spool (0700) and removes whatever an earlier run
- * left there: a spool file is never trusted across a restart. Reports the
- * number of files removed in *removed (may be NULL). */
-int fw_spool_dir_prepare(const char *state_dir, unsigned *removed, struct fw_err *err)
-	FW_WUR FW_NONNULL(1);
+ * left there, files and directories at any depth (fw_dir_empty): a spool
+ * file is never trusted across a restart. stats says what was removed. */
+int fw_spool_dir_prepare(const char *state_dir, struct fw_dir_empty_stats *stats, struct fw_err *err)
+	FW_WUR FW_NONNULL(1, 2);
 
 /* Creates <state_dir>/tmp (0700), the scanner's temporary directory, into
- * out, and empties it. */
-int fw_scan_tmp_prepare(const char *state_dir, char *out, size_t len, struct fw_err *err)
-	FW_WUR FW_NONNULL(1, 2);
+ * out, and empties it the same way (ClamAV leaves per-scan directories
+ * there when a worker is killed). */
+int fw_scan_tmp_prepare(const char *state_dir, char *out, size_t len, struct fw_dir_empty_stats *stats,
+			struct fw_err *err) FW_WUR FW_NONNULL(1, 2, 4);
 
 /* A new spool file that refuses to grow past max_bytes. */
 int fw_spool_new(struct fw_spool **out, const char *state_dir, uint64_t max_bytes,

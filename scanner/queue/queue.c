@@ -68,19 +68,24 @@ int fw_sandbox_check(const struct fw_config *cfg, const struct fw_policy *pol, s
 	return 0;
 }
 
-int fw_sandbox_samples_prepare(const char *state_dir, char *out, size_t len, struct fw_err *err)
+/* A sample is a regular file named by its SHA-256; anything else in the
+ * samples directory is a killed run's leftover. */
+static bool sample_name_kept(const char *name, const struct stat *st)
 {
-	struct stat sb;
+	size_t n = 0;
 
+	for (; name[n] != '\0'; n++)
+		if (!((name[n] >= '0' && name[n] <= '9') || (name[n] >= 'a' && name[n] <= 'f')))
+			return false;
+	return n == FW_SHA256_HEX_LEN && S_ISREG(st->st_mode);
+}
+
+int fw_sandbox_samples_prepare(const char *state_dir, char *out, size_t len, struct fw_dir_empty_stats *stats,
+			       struct fw_err *err)
+{
 	if (fw_path_join(out, len, state_dir, "samples", err) != 0)
 		return -1;
-	if (mkdir(out, 0700) != 0 && errno != EEXIST)
-		return fw_err_sys(err, errno, "cannot create the sandbox samples directory \"%s\"", out);
-	if (lstat(out, &sb) != 0 || !S_ISDIR(sb.st_mode))
-		return fw_err_set(err, "\"%s\" is not a directory", out);
-	if (chmod(out, 0700) != 0)
-		return fw_err_sys(err, errno, "cannot restrict \"%s\" to its owner", out);
-	return 0;
+	return fw_dir_empty(out, sample_name_kept, stats, err);
 }
 
 unsigned fw_sandbox_types(const struct fw_sandbox *sb)
