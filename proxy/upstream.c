@@ -4,6 +4,7 @@
  * redirects followed, and the address actually connected to checked
  * against private ranges. Bytes are stored exactly as sent: the gateway
  * sends no Accept-Encoding and decodes nothing. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@ struct fw_upstream {
 	bool head_too_big;
 	bool bad_length;
 	bool addr_refused;
+	bool no_san;             /* the vendor's leaf names no DNS or IP subjectAltName */
 	struct fw_decision_result addr_why;
 	struct fw_err spool_err;
 	bool spool_failed;
@@ -76,6 +78,46 @@ static curl_socket_t open_socket_cb(void *arg, curlsocktype purpose, struct curl
 	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 }
 
+/* The SSL_CTX ex-data slot that points the verify callback at its fetch. */
+static int upstream_ex_idx = -1;
+static pthread_once_t upstream_ex_once = PTHREAD_ONCE_INIT;
+
+static void upstream_ex_init(void)
+{
+	upstream_ex_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+/* True when the certificate carries a subjectAltName entry a host name
+ * can match: a dNSName or an iPAddress. */
+static bool has_name_san(X509 *cert)
+{
+	GENERAL_NAMES *names = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+	bool found = false;
+
+	for (int i = 0; names != NULL && i < sk_GENERAL_NAME_num(names); i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
+
+		if (g->type == GEN_DNS || g->type == GEN_IPADD)
+			found = true;
+	}
+	GENERAL_NAMES_free(names);
+	return found;
+}
+
+/* Notes a leaf without a usable subjectAltName, so that the refusal says
+ * so; the refusal itself comes from the name check, which never falls
+ * back to the subject CN (X509_CHECK_FLAG_NEVER_CHECK_SUBJECT). */
+static int verify_cb(int ok, X509_STORE_CTX *x)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(x, SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct fw_upstream *u = ssl != NULL ? SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), upstream_ex_idx) : NULL;
+	X509 *cert = X509_STORE_CTX_get_current_cert(x);
+
+	if (u != NULL && cert != NULL && X509_STORE_CTX_get_error_depth(x) == 0 && !has_name_san(cert))
+		u->no_san = true;
+	return ok;
+}
+
 static CURLcode ssl_ctx_cb(CURL *easy, void *ssl_ctx, void *arg)
 {
 	struct fw_upstream *u = arg;
@@ -86,10 +128,20 @@ static CURLcode ssl_ctx_cb(CURL *easy, void *ssl_ctx, void *arg)
 	SSL_CTX_set_security_level(ssl_ctx, 2);
 	/* The name check inside OpenSSL's chain verification as well as
 	 * libcurl's own after it: a mismatch is then reported as exactly
-	 * that (X509_V_ERR_HOSTNAME_MISMATCH), not as an unspecified error. */
-	X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	 * that (X509_V_ERR_HOSTNAME_MISMATCH), not as an unspecified error.
+	 * Names only from subjectAltName, as browsers do since 2017 (RFC
+	 * 6125 6.4.4, CA/B Baseline Requirements): a host name only in the
+	 * subject CN is no name at all. */
+	X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS |
+					       X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
 	if (X509_VERIFY_PARAM_set1_host(param, u->host, 0) != 1)
 		return CURLE_OUT_OF_MEMORY;
+	pthread_once(&upstream_ex_once, upstream_ex_init);
+	if (upstream_ex_idx < 0 || SSL_CTX_set_ex_data(ssl_ctx, upstream_ex_idx, u) != 1)
+		return CURLE_OUT_OF_MEMORY;
+	/* libcurl set SSL_VERIFY_PEER already (CURLOPT_SSL_VERIFYPEER);
+	 * the callback only observes, it never turns a failure into success. */
+	SSL_CTX_set_verify(ssl_ctx, SSL_VERIFY_PEER, verify_cb);
 	return CURLE_OK;
 }
 
@@ -335,6 +387,11 @@ static void explain_cert(struct fw_upstream *u, long vr, struct fw_err *err)
 {
 	const char *h = u->host;
 
+	if (u->no_san && (vr == X509_V_OK || vr == X509_V_ERR_HOSTNAME_MISMATCH)) {
+		fw_err_set(err, "the certificate of %s has no subjectAltName: a name only in the subject CN is not "
+			   "accepted (RFC 6125 6.4.4)", h);
+		return;
+	}
 	switch (vr) {
 	case X509_V_OK:
 		/* libcurl checks the host name itself, after OpenSSL's chain check. */
@@ -462,7 +519,7 @@ int fw_upstream_fetch(struct fw_upstream *u, const char *url, const char *host,
 	u->host = host;
 	u->resp = resp;
 	u->head_bytes = 0;
-	u->head_too_big = u->bad_length = u->addr_refused = u->spool_failed = false;
+	u->head_too_big = u->bad_length = u->addr_refused = u->spool_failed = u->no_san = false;
 	u->errbuf[0] = '\0';
 	fw_err_clear(&u->spool_err);
 	if (!head && fw_spool_new(&resp->body, u->cfg->state.dir, u->cfg->upstream.max_body_bytes, err) != 0) {

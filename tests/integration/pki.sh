@@ -18,6 +18,7 @@
 #   unknownca.test        signed by otherca (leaf only)     -> X509 error 20
 #   weakkey.test          RSA 1024 key, signed by testca    -> X509 error 66 (level >= 2)
 #   sha1.test             signed by testca with SHA-1       -> X509 error 68 (level >= 1 in OpenSSL 3)
+#   nosan.test            the host only in the subject CN, no subjectAltName -> refused (RFC 6125 6.4.4)
 #
 # Every run makes everything anew (idempotent); nothing is printed unless
 # openssl fails. Keys are 0600, certificates 0644.
@@ -68,6 +69,14 @@ subjectKeyIdentifier   = hash
 authorityKeyIdentifier = keyid
 subjectAltName         = \$ENV::SAN
 
+# A leaf that names its host only in the subject CN.
+[ nosan_ext ]
+basicConstraints       = critical, CA:FALSE
+keyUsage               = critical, digitalSignature
+extendedKeyUsage       = serverAuth
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid
+
 # Self-signed leaf: no keyUsage, so that OpenSSL sees it as self-signed
 # (X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT) and not as a leaf of some
 # unknown issuer.
@@ -105,9 +114,9 @@ make_ca() {
 		-out "$work/$1.crt"
 }
 
-# leaf NAME CA CN SAN START END MD KEYTYPE
+# leaf NAME CA CN SAN START END MD KEYTYPE [EXTENSIONS]
 leaf() {
-	local name=$1 ca=$2 cn=$3 san=$4 start=$5 end=$6 md=$7 keytype=$8
+	local name=$1 ca=$2 cn=$3 san=$4 start=$5 end=$6 md=$7 keytype=$8 ext=${9:-leaf_ext}
 	case $keytype in
 	ec) ec_key "$work/$name.key"; KU=digitalSignature ;;
 	rsa*) rsa_key "$work/$name.key" "${keytype#rsa}"; KU=digitalSignature,keyEncipherment ;;
@@ -116,7 +125,7 @@ leaf() {
 	ossl req -new -config "$work/openssl.cnf" -key "$work/$name.key" -subj "/CN=$cn" -out "$work/$name.csr"
 	ossl ca -batch -notext -config "$work/openssl.cnf" -name signer \
 		-cert "$work/$ca.crt" -keyfile "$work/$ca.key" \
-		-startdate "$start" -enddate "$end" -md "$md" -extensions leaf_ext \
+		-startdate "$start" -enddate "$end" -md "$md" -extensions "$ext" \
 		-in "$work/$name.csr" -out "$work/$name.crt"
 	rm -f "$work/$name.csr"
 }
@@ -135,6 +144,7 @@ leaf wronghost.test testca some-other.test DNS:some-other.test "$from" "$to" sha
 leaf unknownca.test otherca unknownca.test DNS:unknownca.test "$from" "$to" sha256 ec
 leaf weakkey.test testca weakkey.test DNS:weakkey.test "$from" "$to" sha256 rsa1024
 leaf sha1.test testca sha1.test DNS:sha1.test "$from" "$to" sha1 ec
+leaf nosan.test testca nosan.test DNS:unused "$from" "$to" sha256 ec nosan_ext
 
 ec_key "$work/selfsigned.test.key"
 SAN=DNS:selfsigned.test

@@ -36,7 +36,7 @@ OLDP=$ORIGIN_PORT
 
 # The shipped card, with the origins' ports allowed for CONNECT.
 make_card "$T/card.json" "$OP" "$OLDP"
-names="vendor.test expired.test notyet.test wronghost.test selfsigned.test unknownca.test weakkey.test sha1.test blocked.test"
+names="vendor.test expired.test notyet.test wronghost.test selfsigned.test unknownca.test weakkey.test sha1.test blocked.test nosan.test"
 printf '# test allow-list\n' >"$T/allow.txt"
 for n in $names oldtls.test; do echo "$n" >>"$T/allow.txt"; done
 printf 'blocked.test\n' >"$T/malware.txt"
@@ -118,7 +118,8 @@ check "plain-HTTP proxying: the body says why" grep -q "HTTPS only" "$T/body"
 # --- upstream certificate and TLS failures: 502, the reason, nothing kept
 for case in "expired.test:has expired" "notyet.test:is not valid yet" "wronghost.test:does not name" \
 	"selfsigned.test:is self-signed" "unknownca.test:signed by an unknown CA" \
-	"weakkey.test:weak key" "sha1.test:weak signature" "oldtls.test:TLS handshake"; do
+	"weakkey.test:weak key" "sha1.test:weak signature" "oldtls.test:TLS handshake" \
+	"nosan.test:has no subjectAltName"; do
 	host=${case%%:*} why=${case#*:}
 	port=$OP; [ "$host" = oldtls.test ] && port=$OLDP
 	fetch "https://$host:$port/files/small.bin"

@@ -1,5 +1,7 @@
 /* Unit tests for proxy/: the strict request-head parser (every refusal
- * the issue names), authority parsing, and leaf minting with its cache. */
+ * the issue names), authority parsing, leaf minting with its cache, and
+ * the upstream fetch against a real TLS origin on loopback (a vendor
+ * certificate naming its host only in the subject CN is refused). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -7,14 +9,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include "fwgate/proxy.h"
 #include "proxy/request.h"
 #include "proxy/tls.h"
+#include "proxy/upstream.h"
 #include "testutil.h"
 
 static struct fw_http_req req;
@@ -225,6 +235,179 @@ static void test_ca_and_mint(void **state)
 	tu_rmtree(dir);
 }
 
+/* ------------------------------------------------------------ upstream */
+
+/* A one-connection TLS origin on 127.0.0.1 serving leaf/key. */
+struct origin {
+	int lfd;
+	uint16_t port;
+	X509 *leaf;
+	EVP_PKEY *key;
+	pthread_t th;
+};
+
+static void *origin_main(void *arg)
+{
+	static const char answer[] = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello";
+	struct origin *o = arg;
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	int fd = accept(o->lfd, NULL, NULL);
+	SSL *ssl = NULL;
+	char buf[4096];
+	size_t got = 0;
+
+	if (ctx == NULL || fd < 0 || SSL_CTX_use_certificate(ctx, o->leaf) != 1 ||
+	    SSL_CTX_use_PrivateKey(ctx, o->key) != 1 || (ssl = SSL_new(ctx)) == NULL || SSL_set_fd(ssl, fd) != 1)
+		goto out;
+	if (SSL_accept(ssl) != 1)
+		goto out; /* the client refused the certificate */
+	while (got < sizeof(buf) - 1) {
+		int n = SSL_read(ssl, buf + got, (int)(sizeof(buf) - 1 - got));
+
+		if (n <= 0)
+			goto out;
+		got += (size_t)n;
+		buf[got] = '\0';
+		if (strstr(buf, "\r\n\r\n") != NULL)
+			break;
+	}
+	SSL_write(ssl, answer, (int)sizeof(answer) - 1);
+	SSL_shutdown(ssl);
+out:
+	ERR_clear_error();
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+static void origin_start(struct origin *o, X509 *leaf, EVP_PKEY *key)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sa);
+
+	o->leaf = leaf;
+	o->key = key;
+	o->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(o->lfd >= 0);
+	assert_int_equal(bind(o->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(o->lfd, 4), 0);
+	assert_int_equal(getsockname(o->lfd, (struct sockaddr *)&sa, &sl), 0);
+	o->port = ntohs(sa.sin_port);
+	assert_int_equal(pthread_create(&o->th, NULL, origin_main, o), 0);
+}
+
+static void origin_join(struct origin *o)
+{
+	pthread_join(o->th, NULL);
+	close(o->lfd);
+}
+
+/* A leaf for host signed by the CA: with a dNSName SAN, or, with
+ * cn_only, the host only in the subject CN (what browsers refuse). */
+static X509 *make_leaf(struct fw_ca *ca, EVP_PKEY *key, const char *host, bool cn_only)
+{
+	X509 *cert = X509_new();
+	char san[300];
+
+	assert_non_null(cert);
+	assert_int_equal(X509_set_version(cert, 2), 1);
+	assert_int_equal(fw_x509_random_serial(cert), 0);
+	assert_int_equal(X509_NAME_add_entry_by_txt(X509_get_subject_name(cert), "CN", MBSTRING_UTF8,
+						    (const unsigned char *)host, -1, -1, 0), 1);
+	assert_int_equal(X509_set_issuer_name(cert, X509_get_subject_name(fw_ca_cert(ca))), 1);
+	assert_non_null(X509_gmtime_adj(X509_getm_notBefore(cert), -3600));
+	assert_non_null(X509_gmtime_adj(X509_getm_notAfter(cert), 86400));
+	assert_int_equal(X509_set_pubkey(cert, key), 1);
+	assert_int_equal(fw_x509_add_ext(cert, fw_ca_cert(ca), NID_basic_constraints, "critical,CA:FALSE"), 0);
+	assert_int_equal(fw_x509_add_ext(cert, fw_ca_cert(ca), NID_ext_key_usage, "serverAuth"), 0);
+	assert_int_equal(fw_x509_add_ext(cert, fw_ca_cert(ca), NID_authority_key_identifier, "keyid:always"), 0);
+	if (!cn_only) {
+		snprintf(san, sizeof(san), "DNS:%s", host);
+		assert_int_equal(fw_x509_add_ext(cert, fw_ca_cert(ca), NID_subject_alt_name, san), 0);
+	}
+	assert_true(X509_sign(cert, fw_ca_key(ca), EVP_sha256()) > 0);
+	return cert;
+}
+
+/* Fetches https://vendor.test:PORT/fw.bin through fw_upstream from an
+ * origin serving leaf; returns fw_upstream_fetch's result. */
+static int fetch_from(const char *dir, const char *ca_file, X509 *leaf, EVP_PKEY *key, int *status,
+		      struct fw_upstream_resp *resp, struct fw_err *err)
+{
+	struct fw_config *cfg = calloc(1, sizeof(*cfg));
+	struct fw_upstream *u = NULL;
+	struct origin o = { 0 };
+	char head[256], url[128];
+	int rc;
+
+	assert_non_null(cfg);
+	origin_start(&o, leaf, key);
+	fw_config_default(cfg);
+	snprintf(cfg->state.dir, sizeof(cfg->state.dir), "%s", dir);
+	snprintf(cfg->upstream.ca_file, sizeof(cfg->upstream.ca_file), "%s", ca_file);
+	cfg->upstream.allow_private = true;
+	cfg->upstream.n_resolve = 1;
+	snprintf(cfg->upstream.resolve[0].host, sizeof(cfg->upstream.resolve[0].host), "vendor.test");
+	snprintf(cfg->upstream.resolve[0].ip, sizeof(cfg->upstream.resolve[0].ip), "127.0.0.1");
+	cfg->upstream.resolve[0].port = o.port;
+	snprintf(head, sizeof(head), "GET /fw.bin HTTP/1.1\r\nHost: vendor.test:%u\r\n\r\n", (unsigned)o.port);
+	snprintf(url, sizeof(url), "https://vendor.test:%u/fw.bin", (unsigned)o.port);
+	assert_int_equal(parse(head, err), 0);
+	assert_int_equal(fw_upstream_new(&u, cfg, err), 0);
+	rc = fw_upstream_fetch(u, url, "vendor.test", &req, NULL, NULL, resp, status, err);
+	fw_upstream_free(u);
+	origin_join(&o);
+	free(cfg);
+	return rc;
+}
+
+static void test_upstream_names_only_from_san(void **state)
+{
+	char dir[1024], spool[1100], ca_file[1100];
+	struct fw_upstream_resp resp;
+	struct fw_ca *ca = NULL;
+	EVP_PKEY *key;
+	X509 *good, *cn_only;
+	struct fw_err err;
+	int status = 0;
+
+	(void)state;
+	tu_mkdtemp(dir, sizeof(dir));
+	snprintf(spool, sizeof(spool), "%s/spool", dir);
+	assert_int_equal(mkdir(spool, 0700), 0);
+	fw_err_clear(&err);
+	assert_int_equal(fw_ca_init(dir, "origin test", &err), 0);
+	assert_int_equal(fw_ca_load(&ca, dir, &err), 0);
+	snprintf(ca_file, sizeof(ca_file), "%s/ca/ca.crt", dir);
+	key = EVP_EC_gen("P-256");
+	assert_non_null(key);
+	good = make_leaf(ca, key, "vendor.test", false);
+	cn_only = make_leaf(ca, key, "vendor.test", true);
+
+	/* The control: the same CA and key, with a subjectAltName. */
+	fw_err_clear(&err);
+	if (fetch_from(dir, ca_file, good, key, &status, &resp, &err) != 0)
+		fail_msg("%s", fw_err_msg(&err));
+	assert_int_equal(resp.status, 200);
+	assert_int_equal(fw_spool_size(resp.body), 5);
+	fw_upstream_resp_clear(&resp);
+
+	/* CN only: 502 and the reason, no body kept. */
+	fw_err_clear(&err);
+	assert_int_equal(fetch_from(dir, ca_file, cn_only, key, &status, &resp, &err), -1);
+	assert_int_equal(status, 502);
+	assert_non_null(strstr(fw_err_msg(&err), "the certificate of vendor.test has no subjectAltName"));
+	assert_null(resp.body);
+
+	X509_free(good);
+	X509_free(cn_only);
+	EVP_PKEY_free(key);
+	fw_ca_free(ca);
+	tu_rmtree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -233,6 +416,7 @@ int main(void)
 		cmocka_unit_test(test_nul_and_limits),
 		cmocka_unit_test(test_authority),
 		cmocka_unit_test(test_ca_and_mint),
+		cmocka_unit_test(test_upstream_names_only_from_san),
 	};
 
 	return cmocka_run_group_tests_name("proxy", tests, NULL, NULL);
