@@ -148,6 +148,7 @@ int cli_sandbox_analyze(struct cli_ctx *ctx, char *const *files, int n, bool jso
 	struct analyze_run r = { .json = json, .rc = CLI_OK };
 	struct fw_policy *pol = NULL;
 	char tmp[1024], samples[1024];
+	struct fw_scanner_opts so = { .exe = "/proc/self/exe" };
 	struct fw_err err;
 	int rc;
 
@@ -176,7 +177,10 @@ int cli_sandbox_analyze(struct cli_ctx *ctx, char *const *files, int n, bool jso
 		return CLI_ERROR;
 	}
 	r.samples = samples;
-	if (fw_scanner_start(&r.scanner, ctx->cfg, tmp, samples, json ? NULL : stderr, &err) != 0) {
+	so.tmp_dir = tmp;
+	so.samples_dir = samples;
+	so.info = json ? NULL : stderr;
+	if (fw_scanner_start(&r.scanner, ctx->cfg, &so, &err) != 0) {
 		fprintf(stderr, "fwgate sandbox: %s\n", fw_err_msg(&err));
 		r.rc = CLI_ERROR;
 	} else {

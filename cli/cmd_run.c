@@ -39,9 +39,9 @@ static int state_dir_prepare(const char *dir, struct fw_err *err)
 	return 0;
 }
 
-static void emit_lifecycle_extra(struct fw_evlog *log, const char *action, const struct fw_config *cfg,
-				 const struct fw_policy *pol, const char *reason, const struct fw_event_field *more,
-				 size_t n_more)
+static void emit_lifecycle_extra(struct fw_evlog *log, const char *action, enum fw_outcome outcome,
+				 const struct fw_config *cfg, const struct fw_policy *pol, const char *reason,
+				 const struct fw_event_field *more, size_t n_more)
 {
 	struct fw_event_field extra[16] = {
 		{ .key = "service.version", .str = FWGATE_VERSION },
@@ -51,7 +51,7 @@ static void emit_lifecycle_extra(struct fw_evlog *log, const char *action, const
 	};
 	struct fw_event ev = {
 		.action = action,
-		.outcome = strstr(action, "-failed") != NULL ? FW_OUTCOME_FAILURE : FW_OUTCOME_SUCCESS,
+		.outcome = outcome,
 		.rule = pol->rule,
 		.reason = reason,
 		.extra = extra,
@@ -64,10 +64,10 @@ static void emit_lifecycle_extra(struct fw_evlog *log, const char *action, const
 		fprintf(stderr, "fwgate: cannot write the %s event to the event log\n", action);
 }
 
-static void emit_lifecycle(struct fw_evlog *log, const char *action, const struct fw_config *cfg,
-			   const struct fw_policy *pol, const char *reason)
+static void emit_lifecycle(struct fw_evlog *log, const char *action, enum fw_outcome outcome,
+			   const struct fw_config *cfg, const struct fw_policy *pol, const char *reason)
 {
-	emit_lifecycle_extra(log, action, cfg, pol, reason, NULL, 0);
+	emit_lifecycle_extra(log, action, outcome, cfg, pol, reason, NULL, 0);
 }
 
 /* Blocks the signals the gateway handles, so that every thread started
@@ -91,23 +91,26 @@ static int serve_until_signal(struct fw_evlog *log, struct fw_scanner *scanner, 
 		if (sigwait(set, &sig) != 0)
 			return -1;
 		if (sig != SIGHUP) {
-			emit_lifecycle(log, "fwgate-stop", cfg, pol, sig == SIGINT ? "SIGINT" : "SIGTERM");
+			emit_lifecycle(log, "fwgate-stop", FW_OUTCOME_SUCCESS, cfg, pol, sig == SIGINT ? "SIGINT" : "SIGTERM");
 			return 0;
 		}
 		fw_err_clear(&err);
 		if (fw_evlog_reopen(log, &err) != 0)
 			fprintf(stderr, "fwgate: %s\n", fw_err_msg(&err));
-		emit_lifecycle(log, "fwgate-reopen-log", cfg, pol, "SIGHUP");
+		emit_lifecycle(log, "fwgate-reopen-log", FW_OUTCOME_SUCCESS, cfg, pol, "SIGHUP");
 		/* Signature reload: a new engine, workers rolled onto it; a
 		 * failed reload keeps the old engine serving. */
 		fw_err_clear(&err);
 		if (fw_scanner_reload(scanner, &err) != 0) {
 			fprintf(stderr, "fwgate: signature reload failed, the old signatures stay: %s\n",
 				fw_err_msg(&err));
-			emit_lifecycle(log, "fwgate-reload-failed", cfg, pol, fw_err_msg(&err));
+			emit_lifecycle(log, "fwgate-reload-failed", FW_OUTCOME_FAILURE, cfg, pol, fw_err_msg(&err));
 		} else {
-			fprintf(stderr, "fwgate: signatures reloaded: %s\n", fw_scanner_summary(scanner));
-			emit_lifecycle(log, "fwgate-reload", cfg, pol, fw_scanner_summary(scanner));
+			char summary[FW_SCANNER_SUMMARY_MAX];
+
+			fw_scanner_summary(scanner, summary, sizeof(summary));
+			fprintf(stderr, "fwgate: signatures reloaded: %s\n", summary);
+			emit_lifecycle(log, "fwgate-reload", FW_OUTCOME_SUCCESS, cfg, pol, summary);
 		}
 	}
 }
@@ -191,6 +194,7 @@ int cmd_reload(struct cli_ctx *ctx, int argc, char **argv)
 
 /* What the gateway opens at start, in order; released in reverse. */
 struct run_state {
+	const struct fw_config *cfg;
 	struct fw_scanner *scanner;
 	struct fw_store *store;
 	struct fw_policy *pol;
@@ -216,10 +220,6 @@ static int open_event_log(const struct fw_config *cfg, struct run_state *rs, cha
 	return fw_evlog_open(&rs->log, path, cfg->log.syslog, cfg->log.syslog_facility, err);
 }
 
-/* State directory, spool, scanner, allow-list and categories, event log,
- * CA. The scanner is forked first, before any other file is open and
- * before the CA key exists in this process: its workers inherit nothing
- * of the gateway's but the scanner's own sockets. */
 /* One line on stderr for what start-up removed from one scratch area. */
 static void report_leftovers(const char *what, const struct fw_dir_empty_stats *st)
 {
@@ -231,27 +231,49 @@ static void report_leftovers(const char *what, const struct fw_dir_empty_stats *
 			what, st->why);
 }
 
-/* State directory, spool, scanner, allow-list and categories, event log,
- * CA. The scanner is started first, before any other file is open and
- * before the CA key exists in this process. Leftovers of a killed run in
- * the spool, the scanner's temporary directory and the samples are
+/* The scanner supervisor's life, as events: it died, it is back, a
+ * restart failed. Called on the scanner's watcher thread. */
+static void scanner_notify(void *arg, enum fw_scanner_event ev, const char *reason, unsigned restarts)
+{
+	static const char *const actions[] = {
+		[FW_SCANNER_DOWN] = "fwgate-scanner-down",
+		[FW_SCANNER_RESTARTED] = "fwgate-scanner-restarted",
+		[FW_SCANNER_RESTART_FAILED] = "fwgate-scanner-restart-failed",
+	};
+	const struct run_state *rs = arg;
+	const struct fw_event_field more[] = { { .key = "fwgate.scanner.restarts", .num = restarts } };
+
+	fprintf(stderr, "fwgate: scanner: %s: %s\n", actions[ev], reason);
+	emit_lifecycle_extra(rs->log, actions[ev], ev == FW_SCANNER_RESTARTED ? FW_OUTCOME_SUCCESS : FW_OUTCOME_FAILURE,
+			     rs->cfg, rs->pol, reason, more, FW_ARRAY_LEN(more));
+}
+
+/* State directory, leftovers, event log, scanner, store, allow-list and
+ * categories, CA. The scanner's supervisor is a fresh exec of this binary
+ * (it inherits no descriptor and no memory of the gateway), and it is
+ * started before the CA key is loaded all the same. Leftovers of a killed
+ * run in the spool, the scanner's temporary directory and the samples are
  * removed, never a reason to refuse the start. */
 static int run_prepare(const struct fw_config *cfg, struct run_state *rs, char *log_path, size_t len,
 		       struct fw_err *err)
 {
 	char db[FW_PATH_MAX], host[256], tmp[FW_PATH_MAX];
 	bool created = false;
+	struct fw_scanner_opts so = {
+		.exe = "/proc/self/exe", .tmp_dir = tmp, .samples_dir = rs->samples, .info = stderr, .watch = true,
+		.notify = scanner_notify, .notify_arg = rs,
+	};
 
 	if (state_dir_prepare(cfg->state.dir, err) != 0 ||
 	    fw_spool_dir_prepare(cfg->state.dir, &rs->spool_left, err) != 0 ||
 	    fw_scan_tmp_prepare(cfg->state.dir, tmp, sizeof(tmp), &rs->tmp_left, err) != 0 ||
 	    fw_sandbox_samples_prepare(cfg->state.dir, rs->samples, sizeof(rs->samples), &rs->samples_left, err) != 0 ||
-	    fw_scanner_start(&rs->scanner, cfg, tmp, rs->samples, stderr, err) != 0 ||
+	    open_event_log(cfg, rs, log_path, len, err) != 0 ||
+	    fw_scanner_start(&rs->scanner, cfg, &so, err) != 0 ||
 	    fw_store_open(&rs->store, cfg->state.dir, err) != 0 ||
 	    fw_store_reconcile(rs->store, stderr, &rs->store_diffs, err) != 0 ||
 	    fw_path_join(db, sizeof(db), cfg->state.dir, "fwgate.db", err) != 0 ||
-	    fw_allowlist_open(&rs->allow, rs->pol, cfg->policy.allowlist, db, err) != 0 ||
-	    open_event_log(cfg, rs, log_path, len, err) != 0)
+	    fw_allowlist_open(&rs->allow, rs->pol, cfg->policy.allowlist, db, err) != 0)
 		return -1;
 	report_leftovers("spool", &rs->spool_left);
 	report_leftovers("scanner's temporary directory", &rs->tmp_left);
@@ -279,6 +301,7 @@ static int run_prepare(const struct fw_config *cfg, struct run_state *rs, char *
 /* The start event, with what start-up found and repaired. */
 static void emit_start(const struct run_state *rs, const struct fw_config *cfg)
 {
+	char summary[FW_SCANNER_SUMMARY_MAX];
 	const struct fw_event_field more[] = {
 		{ .key = "fwgate.start.removed.spool", .num = rs->spool_left.files + rs->spool_left.dirs },
 		{ .key = "fwgate.start.removed.tmp", .num = rs->tmp_left.files + rs->tmp_left.dirs },
@@ -287,8 +310,8 @@ static void emit_start(const struct run_state *rs, const struct fw_config *cfg)
 		{ .key = "fwgate.start.store_repairs", .num = rs->store_diffs },
 	};
 
-	emit_lifecycle_extra(rs->log, "fwgate-start", cfg, rs->pol, fw_scanner_summary(rs->scanner), more,
-			     FW_ARRAY_LEN(more));
+	emit_lifecycle_extra(rs->log, "fwgate-start", FW_OUTCOME_SUCCESS, cfg, rs->pol,
+			     fw_scanner_summary(rs->scanner, summary, sizeof(summary)), more, FW_ARRAY_LEN(more));
 }
 
 static void run_release(struct run_state *rs)
@@ -310,7 +333,7 @@ static void run_release(struct run_state *rs)
 
 int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 {
-	struct run_state rs = { 0 };
+	struct run_state rs = { .cfg = NULL };
 	struct fw_proxy_deps deps;
 	char log_path[FW_PATH_MAX], addr[96];
 	struct fw_err err;
@@ -324,6 +347,7 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	rc = cli_load_config(ctx);
 	if (rc != CLI_OK)
 		return rc;
+	rs.cfg = ctx->cfg;
 	rc = cli_load_policy(ctx->cfg, NULL, NULL, &rs.pol);
 	if (rc != CLI_OK)
 		return rc;

@@ -201,7 +201,8 @@ int cmd_scan(struct cli_ctx *ctx, int argc, char **argv)
 {
 	struct scan_run r = { .next = 0 };
 	struct fw_policy *pol = NULL;
-	char **paths, tmp[1024];
+	char **paths, tmp[1024], summary[FW_SCANNER_SUMMARY_MAX];
+	struct fw_scanner_opts so = { .exe = "/proc/self/exe" };
 	bool json = false;
 	struct fw_err err;
 	size_t n = 0;
@@ -251,7 +252,9 @@ int cmd_scan(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	errors = open_files(&r, paths);
 	rc = CLI_ERROR;
-	if (fw_scanner_start(&r.scanner, ctx->cfg, tmp, NULL, json ? NULL : stderr, &err) != 0) {
+	so.tmp_dir = tmp;
+	so.info = json ? NULL : stderr;
+	if (fw_scanner_start(&r.scanner, ctx->cfg, &so, &err) != 0) {
 		fprintf(stderr, "fwgate scan: %s\n", fw_err_msg(&err));
 		goto out;
 	}
@@ -263,7 +266,7 @@ int cmd_scan(struct cli_ctx *ctx, int argc, char **argv)
 		if (f->fd < 0)
 			continue;
 		if (json)
-			print_json(f, fw_scanner_summary(r.scanner));
+			print_json(f, fw_scanner_summary(r.scanner, summary, sizeof(summary)));
 		else
 			print_text(f);
 		if (f->res.verdict != FW_VERDICT_CLEAN)

@@ -10,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "fwgate/err.h"
+#include "fwgate/scanner.h"
 
 static const char usage_help[] =
 	"usage: fwgate help [COMMAND]\n"
@@ -277,6 +278,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fwgate: cannot ignore SIGPIPE\n");
 		return CLI_ERROR;
 	}
+	/* The gateway's scanner supervisor: this binary executed anew, so
+	 * that it holds nothing of the gateway's memory (the CA key). */
+	if (argc == 2 && strcmp(argv[1], FW_SCANNER_EXEC_ARG) == 0)
+		return fw_scanner_exec_main();
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		fprintf(stderr, "fwgate: libcurl failed to initialise\n");
 		return CLI_ERROR;

@@ -338,7 +338,7 @@ static void representation_fields(const struct fw_upstream_resp *r, char *out, s
 static int commit(struct exch *x, const struct fw_upstream_resp *r, struct fw_scan_result *res,
 		  int64_t *object_id)
 {
-	char etag[FW_ETAG_MAX], lm[FW_LASTMOD_MAX], fields[FW_URL_FIELDS_MAX];
+	char etag[FW_ETAG_MAX], lm[FW_LASTMOD_MAX], fields[FW_URL_FIELDS_MAX], engine[FW_SCANNER_SUMMARY_MAX];
 	struct fw_sandbox_plan plan = { 0 };
 	enum fw_object_state state;
 	struct fw_err err;
@@ -346,7 +346,7 @@ static int commit(struct exch *x, const struct fw_upstream_resp *r, struct fw_sc
 	struct fw_store_commit sc = {
 		.url = x->url, .spool_fd = fw_spool_fd(r->body), .spool_path = fw_spool_path(r->body),
 		.sha256 = fw_spool_sha256(r->body), .size = fw_spool_size(r->body), .scan = res,
-		.engine = fw_scanner_summary(x->c->px->deps.scanner),
+		.engine = fw_scanner_summary(x->c->px->deps.scanner, engine, sizeof(engine)),
 	};
 
 	fw_err_clear(&err);
@@ -432,7 +432,7 @@ static void content_changed(struct exch *x, const struct fw_url_entry *old, cons
 
 static void scanner_down(struct exch *x, const struct fw_upstream_resp *r, const struct fw_scan_result *res)
 {
-	char page[FW_ERR_MSG_MAX + 96];
+	char page[FW_ERR_MSG_MAX + 96], retry[32];
 	const struct req_log l = {
 		.action = "proxy-request", .outcome = FW_OUTCOME_FAILURE, .url = x->url, .verdict = "scanner-unavailable",
 		.reason = page, .sha256 = fw_spool_sha256(r->body), .status = 503, .upstream_status = r->status,
@@ -441,7 +441,9 @@ static void scanner_down(struct exch *x, const struct fw_upstream_resp *r, const
 
 	snprintf(page, sizeof(page), "the download cannot be vetted now, nothing was delivered: %s", res->reason);
 	conn_event(x->c, &l);
-	conn_send_text(&x->c->io, 503, page, x->close, x->head, "Retry-After: 60\r\n",
+	/* Until the supervisor's next restart attempt, and a little more. */
+	snprintf(retry, sizeof(retry), "Retry-After: %u\r\n", fw_scanner_retry_after(x->c->px->deps.scanner));
+	conn_send_text(&x->c->io, 503, page, x->close, x->head, retry,
 		       conn_ms(x->c->cfg->proxy.idle_timeout_seconds));
 }
 

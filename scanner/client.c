@@ -1,16 +1,25 @@
-/* The scanner as the proxy and the CLI see it: starts the supervisor
- * process, submits jobs (the file's descriptor and a reply socket), waits
- * for the verdict document and validates it. Every way a job can fail
- * ends in `unscannable`, never in a clean verdict. Must not unpack or scan
- * in the calling process. */
+/* The scanner as the proxy and the CLI see it: starts the supervisor (a
+ * fresh exec of the fwgate binary, never a copy of the caller's memory),
+ * watches it and starts it again with back-off when it dies, submits jobs
+ * (a read-only descriptor of the file, a reply socket, a random nonce),
+ * and accepts only the answer bound to the job it sent. Every way a job
+ * can fail ends in `unscannable`, never in a clean verdict. Must not
+ * unpack, scan or parse a report in the calling process. */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <openssl/rand.h>
 
 #include "scanner/scan_int.h"
 
@@ -19,24 +28,114 @@
 #define SEND_TIMEOUT_MS 10000
 /* On top of [scanner] timeout_seconds, which the supervisor enforces. */
 #define RESULT_GRACE_MS 60000
+/* Restart back-off: at once, then 1 s, 2 s, ... at most 60 s; a
+ * supervisor that served this long before it died restarts at once. */
+#define BACKOFF_MAX_S 60
+#define STABLE_S 60
+#define WATCH_TICK_MS 250
+/* Answers of the small kinds (an analysis, a report summary). */
+#define SMALL_ANSWER_MAX (1024u * 1024)
 
 struct fw_scanner {
-	pid_t pid;
-	int ctl;
-	pthread_mutex_t lock;    /* guards sends on ctl */
-	uint64_t next_id;
+	struct scan_boot boot;   /* what every supervisor starts from */
+	int exe_fd;              /* the binary, opened once: a restart runs the same inode */
+	bool watch;
+	fw_scanner_notify_fn notify;
+	void *notify_arg;
 	unsigned timeout_seconds;
-	char summary[1024];
+
+	pthread_mutex_t lock;    /* guards everything below, and sends on ctl */
+	pthread_cond_t cond;     /* a reload answer arrived, or the state changed */
+	pid_t pid;               /* the supervisor, 0 when none */
+	int ctl;                 /* its control socket; -1 while it is down */
+	bool stopping;
+	uint64_t next_id;
+	char summary[FW_SCANNER_SUMMARY_MAX];
+	unsigned restarts;
+	time_t up_since;         /* monotonic seconds */
+	time_t next_attempt;     /* monotonic seconds; while down */
+	unsigned backoff_s;
+	/* A reload in flight: the watcher hands the supervisor's answer over. */
+	bool reload_waiting;
+	int reload_result;       /* 0 waiting, 1 ready, -1 failed */
+	struct fw_err reload_err;
+	pthread_t watcher;
+	bool watcher_started;
 };
 
-/* Reads READY or FAIL from the supervisor after start or reload. */
-static int await_ready(struct fw_scanner *s, FILE *info, struct fw_err *err)
+static time_t mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* ------------------------------------------------------------ read-only */
+
+int scan_fd_readonly(int fd, struct fw_err *err)
+{
+	struct stat a, b;
+	char path[64];
+	int fl = fcntl(fd, F_GETFL), ro;
+
+	if (fl < 0)
+		return fw_err_sys(err, errno, "the file to inspect is not open");
+	if ((fl & O_ACCMODE) == O_RDONLY) {
+		ro = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		return ro >= 0 ? ro : fw_err_sys(err, errno, "cannot duplicate the file's descriptor");
+	}
+	/* The same inode, opened anew read-only: even an unnamed or renamed
+	 * file is reachable through its descriptor's /proc link. */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	ro = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (ro < 0)
+		return fw_err_sys(err, errno, "cannot open the file to inspect read-only");
+	if (fstat(fd, &a) != 0 || fstat(ro, &b) != 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
+		close(ro);
+		return fw_err_set(err, "the file to inspect changed while it was opened read-only");
+	}
+	return ro;
+}
+
+/* ------------------------------------------------------------ starting */
+
+static void say(struct fw_scanner *s, enum fw_scanner_event ev, const char *reason)
+{
+	static const char *const what[] = { "the scanner supervisor ended", "the scanner supervisor was restarted",
+					     "the scanner supervisor could not be restarted" };
+
+	if (s->notify != NULL)
+		s->notify(s->notify_arg, ev, reason, s->restarts);
+	else
+		fprintf(stderr, "fwgate: scanner: %s: %s\n", what[ev], reason);
+}
+
+/* Reads READY or FAIL from a supervisor being started, bounded in time
+ * and cut short by a stop. */
+static int await_ready(struct fw_scanner *s, int ctl, char *summary, size_t len, FILE *info, struct fw_err *err)
 {
 	struct scan_msg m;
 	json_t *doc;
-	int rc = -1;
+	int rc = -1, waited = 0;
 
-	if (scan_wire_recv(s->ctl, &m, START_TIMEOUT_MS, err) != 0) {
+	for (;;) {
+		struct pollfd p = { .fd = ctl, .events = POLLIN };
+		bool stop;
+
+		pthread_mutex_lock(&s->lock);
+		stop = s->stopping;
+		pthread_mutex_unlock(&s->lock);
+		if (stop)
+			return fw_err_set(err, "the gateway is stopping");
+		if (poll(&p, 1, WATCH_TICK_MS) > 0)
+			break;
+		waited += WATCH_TICK_MS;
+		if (waited >= START_TIMEOUT_MS)
+			return fw_err_set(err, "the scanner supervisor did not load its engine within %d s",
+					  START_TIMEOUT_MS / 1000);
+	}
+	if (scan_wire_recv(ctl, &m, SMALL_ANSWER_MAX, SEND_TIMEOUT_MS, err) != 0) {
 		if (!fw_err_isset(err))
 			fw_err_set(err, "the scanner supervisor ended during start-up");
 		return -1;
@@ -51,12 +150,12 @@ static int await_ready(struct fw_scanner *s, FILE *info, struct fw_err *err)
 		fw_err_set(err, "the scanner supervisor answered garbage during start-up");
 		goto out;
 	}
-	snprintf(s->summary, sizeof(s->summary), "%s", json_string_value(json_object_get(doc, "summary")));
+	snprintf(summary, len, "%s", json_string_value(json_object_get(doc, "summary")));
 	if (info != NULL) {
 		const char *warn = json_string_value(json_object_get(doc, "warning"));
 
 		fprintf(info, "fwgate: scanner: %lld worker(s); signatures: %s\n",
-			(long long)json_integer_value(json_object_get(doc, "workers")), s->summary);
+			(long long)json_integer_value(json_object_get(doc, "workers")), summary);
 		if (warn != NULL && warn[0] != '\0')
 			fprintf(info, "fwgate: scanner: %s\n", warn);
 	}
@@ -67,40 +166,273 @@ out:
 	return rc;
 }
 
-int fw_scanner_start(struct fw_scanner **out, const struct fw_config *cfg, const char *tmp_dir,
-		     const char *samples_dir, FILE *info, struct fw_err *err)
+/* Forks and execs a new supervisor with its control socket on
+ * SCAN_CTL_FD, sends it the start-up message and waits until it serves. */
+static int supervisor_spawn(struct fw_scanner *s, FILE *info, pid_t *pid_out, int *ctl_out, char *summary,
+			    size_t len, struct fw_err *err)
+{
+	static char arg0[] = "fwgate-scanner", arg1[] = FW_SCANNER_EXEC_ARG;
+	char *const argv[] = { arg0, arg1, NULL };
+	extern char **environ;
+	struct scan_boot *boot = &s->boot;
+	int sv[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+		return fw_err_sys(err, errno, "cannot create the scanner's socket");
+	if (info != NULL)
+		fflush(info);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return fw_err_sys(err, errno, "cannot start the scanner supervisor");
+	}
+	if (pid == 0) {
+		/* Between fork and exec only async-signal-safe calls: the
+		 * parent has threads. The control socket goes to
+		 * SCAN_CTL_FD, the binary to the next one (close-on-exec),
+		 * everything else is closed. */
+		int c = fcntl(sv[1], F_DUPFD, 100), e = fcntl(s->exe_fd, F_DUPFD_CLOEXEC, 100);
+
+		if (c < 0 || e < 0 || dup2(c, SCAN_CTL_FD) != SCAN_CTL_FD || dup2(e, SCAN_CTL_FD + 1) != SCAN_CTL_FD + 1 ||
+		    fcntl(SCAN_CTL_FD + 1, F_SETFD, FD_CLOEXEC) != 0)
+			_exit(127);
+		syscall(SYS_close_range, SCAN_CTL_FD + 2, ~0u, 0);
+		syscall(SYS_execveat, SCAN_CTL_FD + 1, "", argv, environ, AT_EMPTY_PATH);
+		_exit(127);
+	}
+	close(sv[1]);
+	boot->parent_pid = (int32_t)getpid();
+	if (scan_wire_send(sv[0], SCAN_MSG_BOOT, boot, (uint32_t)sizeof(*boot), NULL, 0, SEND_TIMEOUT_MS, err) != 0 ||
+	    await_ready(s, sv[0], summary, len, info, err) != 0) {
+		int st = 0;
+
+		close(sv[0]);
+		kill(pid, SIGKILL);
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 127 && !fw_err_isset(err))
+			fw_err_set(err, "cannot execute the fwgate binary for the scanner supervisor");
+		return -1;
+	}
+	*pid_out = pid;
+	*ctl_out = sv[0];
+	return 0;
+}
+
+/* Why a supervisor ended, from its wait status. */
+static void reap(pid_t pid, char *why, size_t len)
+{
+	int st = 0, i;
+	pid_t r = 0;
+
+	/* It closed its socket, so it is ending; bounded anyway. */
+	for (i = 0; i < 100; i++) {
+		r = waitpid(pid, &st, WNOHANG);
+		if (r == pid || (r < 0 && errno != EINTR))
+			break;
+		usleep(20000);
+	}
+	if (r == 0) {
+		kill(pid, SIGKILL);
+		while ((r = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
+			;
+		snprintf(why, len, "it stopped answering and was killed");
+	} else if (r != pid) {
+		snprintf(why, len, "its exit status is unknown");
+	} else if (WIFSIGNALED(st)) {
+		snprintf(why, len, "killed by signal %d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
+	} else {
+		snprintf(why, len, "exited with status %d", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	}
+}
+
+/* ------------------------------------------------------------ watching */
+
+/* The supervisor's control socket closed: down until the next attempt. */
+static void went_down(struct fw_scanner *s)
+{
+	char why[128], reason[256];
+	pid_t pid;
+	time_t now = mono_s();
+
+	bool stopping;
+
+	pthread_mutex_lock(&s->lock);
+	stopping = s->stopping;
+	pid = s->pid;
+	close(s->ctl);
+	s->ctl = -1;
+	s->pid = 0;
+	if (now - s->up_since >= STABLE_S)
+		s->backoff_s = 0;
+	s->next_attempt = now + s->backoff_s;
+	s->backoff_s = s->backoff_s == 0 ? 1 : s->backoff_s * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S : s->backoff_s * 2;
+	if (s->reload_waiting && s->reload_result == 0) {
+		s->reload_result = -1;
+		fw_err_set(&s->reload_err, "the scanner supervisor ended during the reload");
+	}
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	reap(pid, why, sizeof(why));
+	if (stopping)
+		return;
+	if (s->watch)
+		snprintf(reason, sizeof(reason), "the scanner supervisor (pid %ld) %s; downloads are refused with 503 "
+			 "until it is restarted (in %ld s)", (long)pid, why, (long)(s->next_attempt - now));
+	else
+		snprintf(reason, sizeof(reason), "the scanner supervisor (pid %ld) %s", (long)pid, why);
+	say(s, FW_SCANNER_DOWN, reason);
+}
+
+/* One message the supervisor sent on its own: the answer to a reload. */
+static void control_message(struct fw_scanner *s, int ctl)
+{
+	struct scan_msg m;
+	struct fw_err err;
+	json_t *doc;
+
+	fw_err_clear(&err);
+	if (scan_wire_recv(ctl, &m, SMALL_ANSWER_MAX, SEND_TIMEOUT_MS, &err) != 0) {
+		went_down(s);
+		return;
+	}
+	pthread_mutex_lock(&s->lock);
+	if (m.type == SCAN_MSG_READY && (doc = json_loadb(m.payload, m.len, 0, NULL)) != NULL) {
+		if (json_is_string(json_object_get(doc, "summary")))
+			snprintf(s->summary, sizeof(s->summary), "%s",
+				 json_string_value(json_object_get(doc, "summary")));
+		json_decref(doc);
+		s->reload_result = 1;
+	} else {
+		fw_err_set(&s->reload_err, "%s", m.type == SCAN_MSG_FAIL ? m.payload : "the scanner answered garbage");
+		s->reload_result = -1;
+	}
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	scan_msg_release(&m);
+}
+
+static void try_restart(struct fw_scanner *s)
+{
+	char summary[FW_SCANNER_SUMMARY_MAX], reason[FW_ERR_MSG_MAX + 64];
+	struct fw_err err;
+	pid_t pid = 0;
+	int ctl = -1;
+
+	bool stopping;
+
+	fw_err_clear(&err);
+	if (supervisor_spawn(s, NULL, &pid, &ctl, summary, sizeof(summary), &err) != 0) {
+		time_t now = mono_s();
+
+		pthread_mutex_lock(&s->lock);
+		s->next_attempt = now + s->backoff_s;
+		snprintf(reason, sizeof(reason), "%s; next attempt in %u s", fw_err_msg(&err), s->backoff_s);
+		s->backoff_s = s->backoff_s * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S : s->backoff_s * 2;
+		stopping = s->stopping;
+		pthread_mutex_unlock(&s->lock);
+		if (!stopping)
+			say(s, FW_SCANNER_RESTART_FAILED, reason);
+		return;
+	}
+	pthread_mutex_lock(&s->lock);
+	if (s->stopping) {
+		/* Stopped while it started: it ends on its socket's close. */
+		pthread_mutex_unlock(&s->lock);
+		close(ctl);
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		return;
+	}
+	s->pid = pid;
+	s->ctl = ctl;
+	s->restarts++;
+	s->up_since = mono_s();
+	snprintf(s->summary, sizeof(s->summary), "%s", summary);
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	say(s, FW_SCANNER_RESTARTED, summary);
+}
+
+/* Watches the supervisor's control socket: reload answers are handed
+ * over, an end of stream is a dead supervisor, restarted with back-off. */
+static void *watch_main(void *arg)
+{
+	struct fw_scanner *s = arg;
+
+	for (;;) {
+		bool stop;
+		int ctl;
+		time_t wait_until;
+
+		pthread_mutex_lock(&s->lock);
+		stop = s->stopping;
+		ctl = s->ctl;
+		wait_until = s->next_attempt;
+		pthread_mutex_unlock(&s->lock);
+		if (stop)
+			break;
+		if (ctl >= 0) {
+			struct pollfd p = { .fd = ctl, .events = POLLIN };
+
+			if (poll(&p, 1, WATCH_TICK_MS) > 0)
+				control_message(s, ctl);
+		} else if (!s->watch) {
+			usleep(WATCH_TICK_MS * 1000);
+		} else if (mono_s() >= wait_until) {
+			try_restart(s);
+		} else {
+			usleep(WATCH_TICK_MS * 1000);
+		}
+	}
+	return NULL;
+}
+
+int fw_scanner_start(struct fw_scanner **out, const struct fw_config *cfg, const struct fw_scanner_opts *opts,
+		     struct fw_err *err)
 {
 	struct fw_scanner *s;
-	int sv[2];
+	int n1, n2;
 
 	*out = NULL;
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return fw_err_set(err, "out of memory");
 	s->ctl = -1;
+	s->exe_fd = -1;
 	s->timeout_seconds = cfg->scanner.timeout_seconds;
+	s->watch = opts->watch;
+	s->notify = opts->notify;
+	s->notify_arg = opts->notify_arg;
 	pthread_mutex_init(&s->lock, NULL);
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-		fw_err_sys(err, errno, "cannot create the scanner's socket");
+	pthread_cond_init(&s->cond, NULL);
+	scan_boot_build(s->boot.build, sizeof(s->boot.build));
+	s->boot.cfg_size = (uint32_t)sizeof(s->boot.cfg);
+	s->boot.cfg = *cfg;
+	n1 = snprintf(s->boot.tmp_dir, sizeof(s->boot.tmp_dir), "%s", opts->tmp_dir);
+	n2 = snprintf(s->boot.samples_dir, sizeof(s->boot.samples_dir), "%s",
+		      opts->samples_dir != NULL ? opts->samples_dir : "");
+	if (n1 < 0 || (size_t)n1 >= sizeof(s->boot.tmp_dir) || n2 < 0 || (size_t)n2 >= sizeof(s->boot.samples_dir)) {
+		fw_err_set(err, "the scanner's directory paths are too long");
 		goto fail;
 	}
-	if (info != NULL)
-		fflush(info);
-	s->pid = fork();
-	if (s->pid < 0) {
-		fw_err_sys(err, errno, "cannot start the scanner supervisor");
-		close(sv[0]);
-		close(sv[1]);
+	s->exe_fd = open(opts->exe != NULL ? opts->exe : "/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	if (s->exe_fd < 0) {
+		fw_err_sys(err, errno, "cannot open the fwgate binary to start the scanner");
 		goto fail;
 	}
-	if (s->pid == 0) {
-		close(sv[0]);
-		scan_supervisor_main(sv[1], cfg, tmp_dir, samples_dir);
-	}
-	close(sv[1]);
-	s->ctl = sv[0];
-	if (await_ready(s, info, err) != 0)
+	if (supervisor_spawn(s, opts->info, &s->pid, &s->ctl, s->summary, sizeof(s->summary), err) != 0)
 		goto fail;
+	s->up_since = mono_s();
+	if (pthread_create(&s->watcher, NULL, watch_main, s) != 0) {
+		fw_err_set(err, "cannot start the scanner's watcher thread");
+		goto fail;
+	}
+	s->watcher_started = true;
 	*out = s;
 	return 0;
 fail:
@@ -108,35 +440,86 @@ fail:
 	return -1;
 }
 
-const char *fw_scanner_summary(const struct fw_scanner *s)
+const char *fw_scanner_summary(struct fw_scanner *s, char *out, size_t len)
 {
-	return s->summary;
+	pthread_mutex_lock(&s->lock);
+	snprintf(out, len, "%s", s->summary);
+	pthread_mutex_unlock(&s->lock);
+	return out;
 }
 
-/* Sends one job (h's flags and types set by the caller) and waits for
- * the worker's JSON answer. NULL with err when there is none. */
+bool fw_scanner_up(struct fw_scanner *s)
+{
+	bool up;
+
+	pthread_mutex_lock(&s->lock);
+	up = s->ctl >= 0;
+	pthread_mutex_unlock(&s->lock);
+	return up;
+}
+
+unsigned fw_scanner_restarts(struct fw_scanner *s)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&s->lock);
+	n = s->restarts;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+unsigned fw_scanner_retry_after(struct fw_scanner *s)
+{
+	time_t now = mono_s(), left = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->ctl < 0 && s->next_attempt > now)
+		left = s->next_attempt - now;
+	pthread_mutex_unlock(&s->lock);
+	left += 5;
+	return left > 60 ? 60 : (unsigned)left;
+}
+
+/* ------------------------------------------------------------ jobs */
+
+/* Sends one job (h's flags and types set by the caller) with a read-only
+ * descriptor of fd, and waits for the answer bound to it. NULL with err
+ * when there is none. */
 static json_t *job_run(struct fw_scanner *s, int fd, struct scan_job_hdr *h, const char *name, const char *sha256,
-		       unsigned timeout_ms, struct fw_err *err)
+		       unsigned timeout_ms, uint32_t max_answer, struct fw_err *err)
 {
 	size_t name_len = strlen(name);
 	struct scan_msg m;
-	char *payload;
-	int sv[2], fds[2], rc;
-	json_t *doc;
+	char *payload = NULL;
+	int sv[2] = { -1, -1 }, fds[2], ro, rc;
+	json_t *doc = NULL;
+	const struct scan_answer_hdr *a;
 
 	if (name_len > SCAN_NAME_MAX)
 		name_len = SCAN_NAME_MAX;
+	if (RAND_bytes(h->nonce, sizeof(h->nonce)) != 1) {
+		fw_err_set(err, "cannot draw a nonce for the scanner job");
+		return NULL;
+	}
+	ro = scan_fd_readonly(fd, err);
+	if (ro < 0)
+		return NULL;
 	payload = malloc(sizeof(*h) + name_len);
 	if (payload == NULL) {
 		fw_err_set(err, "out of memory before the inspection");
-		return NULL;
+		goto out;
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-		free(payload);
 		fw_err_sys(err, errno, "cannot reach the scanner");
-		return NULL;
+		goto out;
 	}
 	pthread_mutex_lock(&s->lock);
+	if (s->ctl < 0) {
+		pthread_mutex_unlock(&s->lock);
+		fw_err_set(err, s->stopping ? "the scanner is stopping" : s->watch ?
+			   "the scanner is restarting after its supervisor ended" : "the scanner supervisor ended");
+		goto out;
+	}
 	h->job_id = ++s->next_id;
 	h->name_len = (uint32_t)name_len;
 	if (sha256 != NULL && strlen(sha256) == FW_SHA256_HEX_LEN) {
@@ -146,31 +529,45 @@ static json_t *job_run(struct fw_scanner *s, int fd, struct scan_job_hdr *h, con
 	memcpy(payload, h, sizeof(*h));
 	memcpy(payload + sizeof(*h), name, name_len);
 	fds[0] = sv[1];
-	fds[1] = fd;
+	fds[1] = ro;
 	rc = scan_wire_send(s->ctl, SCAN_MSG_JOB, payload, (uint32_t)(sizeof(*h) + name_len), fds, 2,
 			    SEND_TIMEOUT_MS, err);
 	pthread_mutex_unlock(&s->lock);
 	close(sv[1]);
-	free(payload);
+	sv[1] = -1;
+	close(ro);
+	ro = -1;
 	if (rc != 0) {
-		close(sv[0]);
-		fw_err_set(err, "cannot reach the scanner: %s", "the control socket failed");
-		return NULL;
+		fw_err_clear(err);
+		fw_err_set(err, "cannot reach the scanner: the control socket failed");
+		goto out;
 	}
 	fw_err_clear(err);
-	rc = scan_wire_recv(sv[0], &m, (int)timeout_ms, err);
-	close(sv[0]);
+	rc = scan_wire_recv(sv[0], &m, max_answer + (uint32_t)sizeof(*a), (int)timeout_ms, err);
 	if (rc != 0) {
 		char why[FW_ERR_MSG_MAX];
 
 		snprintf(why, sizeof(why), "%s", fw_err_isset(err) ? fw_err_msg(err) : "it closed the job");
+		fw_err_clear(err);
 		fw_err_set(err, "the scanner did not answer: %s", why);
-		return NULL;
+		goto out;
 	}
-	doc = m.type == SCAN_MSG_RESULT ? json_loadb(m.payload, m.len, 0, NULL) : NULL;
+	if (m.type != SCAN_MSG_RESULT || m.n_fds != 0 || !scan_answer_matches(h, m.payload, m.len)) {
+		fw_err_set(err, "the scanner's answer is not bound to this job (wrong id or nonce): refused");
+	} else {
+		doc = json_loadb(m.payload + sizeof(*a), m.len - sizeof(*a), 0, NULL);
+		if (doc == NULL)
+			fw_err_set(err, "the scanner answered garbage");
+	}
 	scan_msg_release(&m);
-	if (doc == NULL)
-		fw_err_set(err, "the scanner answered garbage");
+out:
+	if (ro >= 0)
+		close(ro);
+	if (sv[0] >= 0)
+		close(sv[0]);
+	if (sv[1] >= 0)
+		close(sv[1]);
+	free(payload);
 	return doc;
 }
 
@@ -185,7 +582,7 @@ int fw_scanner_scan_fd(struct fw_scanner *s, int fd, const char *name, const cha
 	if (fd < 0)
 		return -1;
 	fw_err_clear(&err);
-	doc = job_run(s, fd, &h, name, sha256, s->timeout_seconds * 1000u + RESULT_GRACE_MS, &err);
+	doc = job_run(s, fd, &h, name, sha256, s->timeout_seconds * 1000u + RESULT_GRACE_MS, SCAN_RESULT_MAX, &err);
 	if (doc == NULL) {
 		fw_scan_result_fail(res, "%s", fw_err_msg(&err));
 		return 0;
@@ -202,7 +599,7 @@ int fw_scanner_analyze_fd(struct fw_scanner *s, int fd, const char *file_type, u
 	json_t *doc, *a;
 
 	*analysis = NULL;
-	doc = job_run(s, fd, &h, file_type, NULL, secs * 1000u + RESULT_GRACE_MS, err);
+	doc = job_run(s, fd, &h, file_type, NULL, secs * 1000u + RESULT_GRACE_MS, SCAN_RESULT_MAX, err);
 	if (doc == NULL)
 		return -1;
 	a = json_object_get(doc, "analysis");
@@ -223,31 +620,85 @@ int fw_scanner_analyze_fd(struct fw_scanner *s, int fd, const char *file_type, u
 	return 0;
 }
 
+int fw_scanner_cape_summary_fd(struct fw_scanner *s, int fd, json_t **summary, struct fw_err *err)
+{
+	struct scan_job_hdr h = { .flags = SCAN_JOB_CAPE_REPORT };
+	json_t *doc, *r;
+
+	*summary = NULL;
+	doc = job_run(s, fd, &h, "cape-report", NULL, s->timeout_seconds * 1000u + RESULT_GRACE_MS, SMALL_ANSWER_MAX,
+		      err);
+	if (doc == NULL)
+		return -1;
+	r = json_object_get(doc, "report");
+	if (!json_is_object(r) || !json_is_boolean(json_object_get(r, "error")) ||
+	    !json_is_array(json_object_get(r, "signatures"))) {
+		const char *why = json_string_value(json_object_get(doc, "error"));
+
+		if (why == NULL)
+			why = json_string_value(json_array_get(json_object_get(doc, "reasons"), 0));
+		fw_err_set(err, "the CAPE report cannot be read: %s", why != NULL ? why : "its summary does not validate");
+		json_decref(doc);
+		return -1;
+	}
+	*summary = json_incref(r);
+	json_decref(doc);
+	return 0;
+}
+
 int fw_scanner_reload(struct fw_scanner *s, struct fw_err *err)
 {
+	struct timespec until;
 	int rc;
 
 	pthread_mutex_lock(&s->lock);
+	if (s->ctl < 0 || s->reload_waiting) {
+		pthread_mutex_unlock(&s->lock);
+		return fw_err_set(err, s->ctl < 0 ? "the scanner supervisor is down; its restart loads the signatures "
+						     "anew" : "a reload is already under way");
+	}
+	s->reload_waiting = true;
+	s->reload_result = 0;
+	fw_err_clear(&s->reload_err);
 	rc = scan_wire_send(s->ctl, SCAN_MSG_RELOAD, NULL, 0, NULL, 0, SEND_TIMEOUT_MS, err);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += START_TIMEOUT_MS / 1000;
+	while (rc == 0 && s->reload_result == 0 && !s->stopping)
+		if (pthread_cond_timedwait(&s->cond, &s->lock, &until) != 0)
+			break;
+	if (rc == 0 && s->reload_result != 1) {
+		rc = -1;
+		if (s->reload_result == -1)
+			fw_err_set(err, "%s", fw_err_msg(&s->reload_err));
+		else
+			fw_err_set(err, s->stopping ? "the gateway is stopping" : "the reload did not finish in time");
+	}
+	s->reload_waiting = false;
 	pthread_mutex_unlock(&s->lock);
-	if (rc != 0)
-		return -1;
-	return await_ready(s, NULL, err);
+	return rc;
 }
 
 void fw_scanner_cancel(struct fw_scanner *s)
 {
-	if (s == NULL || s->ctl < 0)
+	if (s == NULL)
 		return;
+	pthread_mutex_lock(&s->lock);
+	s->stopping = true;
 	/* The supervisor ends on the end of its control stream, and its
 	 * workers with it; every job's reply socket then reads the end. */
-	shutdown(s->ctl, SHUT_RDWR);
+	if (s->ctl >= 0)
+		shutdown(s->ctl, SHUT_RDWR);
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
 }
 
 void fw_scanner_stop(struct fw_scanner *s)
 {
 	if (s == NULL)
 		return;
+	fw_scanner_cancel(s);
+	if (s->watcher_started)
+		pthread_join(s->watcher, NULL);
 	if (s->ctl >= 0)
 		close(s->ctl);
 	if (s->pid > 0) {
@@ -265,6 +716,9 @@ void fw_scanner_stop(struct fw_scanner *s)
 			waitpid(s->pid, NULL, 0);
 		}
 	}
+	if (s->exe_fd >= 0)
+		close(s->exe_fd);
+	pthread_cond_destroy(&s->cond);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }

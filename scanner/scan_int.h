@@ -152,24 +152,36 @@ void scan_name_escape(const char *name, char *out, size_t out_len) FW_NONNULL(1,
 /* ------------------------------------------------------------ wire */
 
 #define SCAN_WIRE_MAGIC 0x46575343u   /* "FWSC" */
-#define SCAN_WIRE_VERSION 2
-#define SCAN_WIRE_MAX (64u * 1024 * 1024) /* largest payload: a verdict document */
+#define SCAN_WIRE_VERSION 3
+/* Largest message a worker may send (its verdict document, before the
+ * supervisor has checked and bounded it). */
+#define SCAN_WIRE_MAX (64u * 1024 * 1024)
+/* Largest answer the supervisor passes on to a client (the process that
+ * holds the CA key): a verdict document re-serialized by the supervisor
+ * after validation, its member listing cut to fit (members_cut). */
+#define SCAN_RESULT_MAX (4u * 1024 * 1024)
 #define SCAN_WIRE_MAX_FDS 2
+/* The supervisor's control socket in the re-executed supervisor. */
+#define SCAN_CTL_FD 3
 
 enum scan_msg_type {
 	SCAN_MSG_JOB = 1,      /* client→supervisor (fds: reply socket, file), supervisor→worker (fd: file) */
-	SCAN_MSG_RESULT,       /* worker→supervisor→client: a verdict document (JSON) */
+	SCAN_MSG_RESULT,       /* worker→supervisor→client: scan_answer_hdr + a JSON document */
 	SCAN_MSG_READY,        /* supervisor→client: engine loaded (payload: summary JSON) */
 	SCAN_MSG_FAIL,         /* supervisor→client: start or reload failed (payload: sentence) */
 	SCAN_MSG_RELOAD,       /* client→supervisor */
+	SCAN_MSG_BOOT,         /* client→supervisor, first message after exec: struct scan_boot */
 };
+
+#define SCAN_NONCE_BYTES 16
 
 /* The fixed part of a JOB payload; the display name follows. */
 struct scan_job_hdr {
 	uint64_t job_id;
 	uint32_t name_len;
-	uint32_t flags;        /* SCAN_JOB_HAS_SHA256, SCAN_JOB_ANALYZE */
+	uint32_t flags;        /* SCAN_JOB_HAS_SHA256, SCAN_JOB_ANALYZE, SCAN_JOB_CAPE_REPORT */
 	uint32_t sandbox_types;/* bits (1u << enum fw_file_type): members to list and keep for the sandbox */
+	uint8_t nonce[SCAN_NONCE_BYTES]; /* random per job: an answer must carry it back */
 	char sha256[FW_SHA256_HEX_LEN];
 };
 #define SCAN_JOB_HAS_SHA256 0x1u
@@ -177,7 +189,54 @@ struct scan_job_hdr {
  * "name" is the sample's file type. The answer is {"analysis": {...}} or
  * {"error": "..."}. */
 #define SCAN_JOB_ANALYZE 0x2u
+/* Not a package to scan: a CAPE report (JSON) to summarize, so that the
+ * gateway never parses a report itself. The answer is {"report": {...}}
+ * (see scan_cape_summary) or {"error": "..."}. */
+#define SCAN_JOB_CAPE_REPORT 0x4u
+#define SCAN_JOB_KINDS (SCAN_JOB_ANALYZE | SCAN_JOB_CAPE_REPORT)
 #define SCAN_NAME_MAX 4096
+
+/* Every RESULT payload starts with the id and nonce of the job it answers:
+ * a worker (or anything else holding a socket) cannot answer for another
+ * job than its own. */
+struct scan_answer_hdr {
+	uint64_t job_id;
+	uint8_t nonce[SCAN_NONCE_BYTES];
+};
+
+/* Checks that payload (len bytes) is an answer to job: the header's id and
+ * nonce match. Compares in constant time. */
+bool scan_answer_matches(const struct scan_job_hdr *job, const void *payload, size_t len) FW_NONNULL(1);
+
+/* The supervisor's check of a worker's answer to job (payload after the
+ * answer header, len bytes of JSON): parsed, validated for the job's kind,
+ * bounded to SCAN_RESULT_MAX (a verdict document's member listing is cut
+ * to fit and says so), and re-serialized, so that the client parses only
+ * what the supervisor wrote. Returns the document to pass on, or NULL
+ * with the reason in err. */
+json_t *scan_answer_check(const struct scan_job_hdr *job, const char *json, size_t len, struct fw_err *err)
+	FW_NONNULL(1, 2);
+
+/* Serializes doc as the answer to job (header + compact JSON) into a new
+ * buffer *out of *len bytes; fails when it is over max bytes. */
+int scan_answer_encode(const struct scan_job_hdr *job, const json_t *doc, size_t max, char **out, size_t *len,
+		       struct fw_err *err) FW_WUR FW_NONNULL(1, 2, 4, 5);
+
+/* What the supervisor of a re-executed fwgate starts from: a copy of the
+ * configuration (flat, no pointers) and its directories, sent as the
+ * first message on SCAN_CTL_FD. build names the binary: a supervisor of
+ * another build refuses to start. */
+struct scan_boot {
+	char build[64];
+	uint32_t cfg_size;
+	int32_t parent_pid;
+	struct fw_config cfg;
+	char tmp_dir[FW_PATH_MAX];
+	char samples_dir[FW_PATH_MAX];  /* "" when no samples are kept */
+};
+
+/* The build string of this binary, for scan_boot.build. */
+void scan_boot_build(char *out, size_t len) FW_NONNULL(1);
 
 struct scan_msg {
 	uint16_t type;
@@ -190,13 +249,25 @@ struct scan_msg {
 /* Sends one message with up to SCAN_WIRE_MAX_FDS descriptors. */
 int scan_wire_send(int sock, uint16_t type, const void *payload, uint32_t len, const int *fds,
 		   unsigned n_fds, int timeout_ms, struct fw_err *err) FW_WUR;
-/* Receives one message; validates magic, version, type and length before
+/* Receives one message of at most max_len payload bytes (and never more
+ * than SCAN_WIRE_MAX); validates magic, version, type and length before
  * reading the payload. timeout_ms < 0 waits forever. Received descriptors
  * are close-on-exec and owned by the caller (scan_msg_release closes the
  * ones not taken: set fds[i] = -1 to take one). Returns 0, or -1 with err
  * ("" in err for a clean end of stream). */
-int scan_wire_recv(int sock, struct scan_msg *m, int timeout_ms, struct fw_err *err) FW_WUR;
+int scan_wire_recv(int sock, struct scan_msg *m, uint32_t max_len, int timeout_ms, struct fw_err *err) FW_WUR;
 void scan_msg_release(struct scan_msg *m);
+
+/* ------------------------------------------------------------ CAPE reports */
+
+/* Summarizes a CAPE report (JSON, read from fd) in a worker:
+ * {"report": {"error": bool, "error_value": s?, "malscore": n?,
+ *  "malstatus": s, "signatures": [{name, description, severity}...]}}
+ * with at most SCAN_CAPE_SIGNATURES signatures and bounded strings, or
+ * {"error": "..."} when the report cannot be read. */
+#define SCAN_CAPE_REPORT_MAX FW_CAPE_REPORT_MAX
+#define SCAN_CAPE_SIGNATURES 32
+json_t *scan_cape_summary(int fd);
 
 /* ------------------------------------------------------------ confinement */
 
@@ -217,5 +288,11 @@ int scan_landlock_enter(int tmp_dir_fd, int samples_dir_fd, struct fw_err *err) 
  * control socket to the client process. */
 void scan_supervisor_main(int ctl, const struct fw_config *cfg, const char *tmp_dir, const char *samples_dir)
 	__attribute__((noreturn));
+
+/* A descriptor of the same open file as fd, read-only: fd itself duplicated
+ * when it is read-only already, else the file opened anew with O_RDONLY
+ * through /proc/self/fd and checked to be the same inode. A worker never
+ * gets a descriptor it could write the bytes it judges through. */
+int scan_fd_readonly(int fd, struct fw_err *err) FW_WUR;
 
 #endif

@@ -8,6 +8,7 @@
  * opens a network socket. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +25,7 @@
 #include "scanner/analyze.h"
 #include "scanner/sandbox.h"
 #include "scanner/scan_int.h"
+#include "fwgate_build.h"
 
 extern const unsigned char fw_embedded_rules[];
 extern const size_t fw_embedded_rules_len;
@@ -31,6 +34,13 @@ extern const size_t fw_embedded_rules_len;
 #define QUEUE_MAX 4096
 #define TICK_MS 200
 #define IO_TIMEOUT_MS 10000
+#define BOOT_TIMEOUT_MS 10000
+/* A worker's descriptors, the same in every worker: its socket, the
+ * scanner's temporary directory, the samples directory. Nothing else is
+ * open in a worker (besides 0-2) when it takes its first job. */
+#define WORKER_SOCK_FD 3
+#define WORKER_TMP_FD 4
+#define WORKER_SAMPLES_FD 5
 
 struct job {
 	char *payload;          /* the JOB payload as received */
@@ -89,6 +99,29 @@ static json_t *worker_analyze(struct sup *s, int fd, const char *file_type)
 	return doc != NULL ? json_pack("{s:o}", "analysis", doc) : NULL;
 }
 
+/* The job's answer: its id and nonce, then the document. */
+static void worker_answer(int sock, const struct scan_job_hdr *h, json_t *doc)
+{
+	struct fw_err err;
+	size_t len = 0;
+	char *text = NULL;
+
+	fw_err_clear(&err);
+	if (doc == NULL || scan_answer_encode(h, doc, SCAN_WIRE_MAX, &text, &len, &err) != 0) {
+		json_t *failed = json_pack("{s:s}", "error", doc == NULL ? "out of memory" : fw_err_msg(&err));
+
+		free(text);
+		text = NULL;
+		if (failed == NULL || scan_answer_encode(h, failed, SCAN_WIRE_MAX, &text, &len, &err) != 0)
+			_exit(4);
+		json_decref(failed);
+	}
+	json_decref(doc);
+	if (scan_wire_send(sock, SCAN_MSG_RESULT, text, (uint32_t)len, NULL, 0, -1, &err) != 0)
+		_exit(4);
+	free(text);
+}
+
 static void worker_main(struct sup *s, int sock)
 {
 	struct scan_walk_ctx ctx = { .typer = s->typer, .tmp_dir_fd = s->tmp_fd, .samples_dir_fd = s->samples_fd };
@@ -96,6 +129,7 @@ static void worker_main(struct sup *s, int sock)
 
 	fw_err_clear(&err);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	prctl(PR_SET_NAME, "fwgate-worker");
 	signal(SIGPIPE, SIG_IGN);
 	scan_limits_from_config(&ctx.limits, s->cfg);
 	/* Confined before the first job's first byte: from here on, no
@@ -106,35 +140,32 @@ static void worker_main(struct sup *s, int sock)
 		_exit(1);
 	}
 	for (;;) {
-		const struct scan_job_hdr *h;
+		struct scan_job_hdr h;
 		struct scan_msg m;
 		char name[SCAN_NAME_MAX + 1], sha[FW_SHA256_HEX_LEN + 1];
 		json_t *doc;
-		char *text;
 
 		fw_err_clear(&err);
-		if (scan_wire_recv(sock, &m, -1, &err) != 0)
+		if (scan_wire_recv(sock, &m, SCAN_WIRE_MAX, -1, &err) != 0)
 			_exit(0);
-		h = (const struct scan_job_hdr *)(const void *)m.payload;
-		if (m.type != SCAN_MSG_JOB || m.n_fds != 1 || m.len < sizeof(*h) ||
-		    h->name_len > SCAN_NAME_MAX || m.len != sizeof(*h) + h->name_len)
+		if (m.type != SCAN_MSG_JOB || m.n_fds != 1 || m.len < sizeof(h))
 			_exit(3);
-		memcpy(name, m.payload + sizeof(*h), h->name_len);
-		name[h->name_len] = '\0';
-		memcpy(sha, h->sha256, FW_SHA256_HEX_LEN);
+		memcpy(&h, m.payload, sizeof(h));
+		if (h.name_len > SCAN_NAME_MAX || m.len != sizeof(h) + h.name_len)
+			_exit(3);
+		memcpy(name, m.payload + sizeof(h), h.name_len);
+		name[h.name_len] = '\0';
+		memcpy(sha, h.sha256, FW_SHA256_HEX_LEN);
 		sha[FW_SHA256_HEX_LEN] = '\0';
-		ctx.sandbox_types = h->sandbox_types;
-		if (h->flags & SCAN_JOB_ANALYZE)
+		ctx.sandbox_types = h.sandbox_types;
+		if (h.flags & SCAN_JOB_ANALYZE)
 			doc = worker_analyze(s, m.fds[0], name);
+		else if (h.flags & SCAN_JOB_CAPE_REPORT)
+			doc = scan_cape_summary(m.fds[0]);
 		else
-			doc = scan_walk(&ctx, m.fds[0], name, (h->flags & SCAN_JOB_HAS_SHA256) ? sha : NULL);
+			doc = scan_walk(&ctx, m.fds[0], name, (h.flags & SCAN_JOB_HAS_SHA256) ? sha : NULL);
 		scan_msg_release(&m);
-		text = json_dumps(doc, JSON_COMPACT);
-		json_decref(doc);
-		if (text == NULL || scan_wire_send(sock, SCAN_MSG_RESULT, text, (uint32_t)strlen(text), NULL, 0,
-						   -1, &err) != 0)
-			_exit(4);
-		free(text);
+		worker_answer(sock, &h, doc);
 	}
 }
 
@@ -154,12 +185,22 @@ static int spawn(struct sup *s, struct worker *w)
 		return -1;
 	}
 	if (pid == 0) {
-		close(sv[0]);
-		close(s->ctl);
-		for (unsigned i = 0; i < s->n_workers; i++)
-			if (s->w[i].sock >= 0)
-				close(s->w[i].sock);
-		worker_main(s, sv[1]);
+		/* The worker's descriptors at fixed numbers, then every other
+		 * one closed: the control socket, the other workers' sockets,
+		 * and the reply sockets and files of jobs queued or in flight
+		 * elsewhere. A worker can answer only for its own job. */
+		int sock = fcntl(sv[1], F_DUPFD_CLOEXEC, 100), tmp = fcntl(s->tmp_fd, F_DUPFD_CLOEXEC, 100);
+		int samples = s->samples_fd >= 0 ? fcntl(s->samples_fd, F_DUPFD_CLOEXEC, 100) : -1;
+
+		if (sock < 0 || tmp < 0 || (s->samples_fd >= 0 && samples < 0) ||
+		    dup3(sock, WORKER_SOCK_FD, O_CLOEXEC) < 0 || dup3(tmp, WORKER_TMP_FD, O_CLOEXEC) < 0 ||
+		    (samples >= 0 && dup3(samples, WORKER_SAMPLES_FD, O_CLOEXEC) < 0))
+			_exit(1);
+		close_range(samples >= 0 ? WORKER_SAMPLES_FD + 1 : WORKER_TMP_FD + 1, ~0u, 0);
+		s->tmp_fd = WORKER_TMP_FD;
+		s->samples_fd = samples >= 0 ? WORKER_SAMPLES_FD : -1;
+		s->ctl = -1;
+		worker_main(s, WORKER_SOCK_FD);
 	}
 	close(sv[1]);
 	*w = (struct worker){ .pid = pid, .sock = sv[0] };
@@ -176,15 +217,35 @@ static void answer(struct job *j, const char *text, size_t len)
 		fprintf(stderr, "fwgate: scanner: cannot answer the job for %s: %s\n", j->name, fw_err_msg(&err));
 }
 
-static void answer_failed(struct job *j, const char *reason)
+static const struct scan_job_hdr *job_hdr(const struct job *j)
 {
-	json_t *doc = scan_doc_failed(j->name, reason);
-	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	return (const struct scan_job_hdr *)(const void *)j->payload;
+}
 
-	if (text != NULL)
-		answer(j, text, strlen(text));
+/* Answers j with doc (adopted), bound to the job. */
+static void answer_doc(struct job *j, json_t *doc)
+{
+	struct fw_err err;
+	size_t len = 0;
+	char *text = NULL;
+
+	fw_err_clear(&err);
+	if (doc != NULL && scan_answer_encode(job_hdr(j), doc, SCAN_RESULT_MAX, &text, &len, &err) == 0)
+		answer(j, text, len);
+	else
+		fprintf(stderr, "fwgate: scanner: cannot encode the answer for %s: %s\n", j->name, fw_err_msg(&err));
 	free(text);
 	json_decref(doc);
+}
+
+/* A package's job gets a failed verdict document; a sample's or a
+ * report's job an error. */
+static void answer_failed(struct job *j, const char *reason)
+{
+	if (job_hdr(j)->flags & SCAN_JOB_KINDS)
+		answer_doc(j, json_pack("{s:s}", "error", reason));
+	else
+		answer_doc(j, scan_doc_failed(j->name, reason));
 }
 
 static void job_free(struct job *j)
@@ -231,17 +292,6 @@ static void worker_fail(struct sup *s, struct worker *w, const char *why)
 	}
 }
 
-/* A package's answer is a verdict document; a sample's is an analysis
- * or the analyzer's error. Anything else is garbage. */
-static bool answer_valid(const struct job *j, const json_t *doc)
-{
-	const struct scan_job_hdr *h = (const struct scan_job_hdr *)(const void *)j->payload;
-
-	if (h->flags & SCAN_JOB_ANALYZE)
-		return json_is_object(json_object_get(doc, "analysis")) || json_is_string(json_object_get(doc, "error"));
-	return json_is_string(json_object_get(doc, "verdict"));
-}
-
 static void worker_result(struct sup *s, struct worker *w)
 {
 	struct scan_msg m;
@@ -249,20 +299,31 @@ static void worker_result(struct sup *s, struct worker *w)
 	json_t *doc;
 
 	fw_err_clear(&err);
-	if (scan_wire_recv(w->sock, &m, IO_TIMEOUT_MS, &err) != 0) {
+	if (scan_wire_recv(w->sock, &m, SCAN_WIRE_MAX, IO_TIMEOUT_MS, &err) != 0) {
 		worker_fail(s, w, NULL);
 		return;
 	}
-	doc = m.type == SCAN_MSG_RESULT && m.n_fds == 0 ? json_loadb(m.payload, m.len, 0, NULL) : NULL;
-	if (w->job == NULL || doc == NULL || !answer_valid(w->job, doc)) {
-		json_decref(doc);
+	if (w->job == NULL || m.type != SCAN_MSG_RESULT || m.n_fds != 0) {
 		scan_msg_release(&m);
 		worker_fail(s, w, "scanner worker answered garbage");
 		return;
 	}
-	json_decref(doc);
-	answer(w->job, m.payload, m.len);
+	if (!scan_answer_matches(job_hdr(w->job), m.payload, m.len)) {
+		scan_msg_release(&m);
+		worker_fail(s, w, "scanner worker answered for another job than its own (wrong id or nonce)");
+		return;
+	}
+	doc = scan_answer_check(job_hdr(w->job), m.payload + sizeof(struct scan_answer_hdr),
+				m.len - sizeof(struct scan_answer_hdr), &err);
 	scan_msg_release(&m);
+	if (doc == NULL) {
+		char why[FW_ERR_MSG_MAX + 64];
+
+		snprintf(why, sizeof(why), "scanner worker answered garbage: %s", fw_err_msg(&err));
+		worker_fail(s, w, why);
+		return;
+	}
+	answer_doc(w->job, doc);
 	job_free(w->job);
 	w->job = NULL;
 	if (w->retire) {
@@ -382,10 +443,12 @@ static void reload(struct sup *s)
 static void take_job(struct sup *s, struct scan_msg *m)
 {
 	const struct scan_job_hdr *h = (const struct scan_job_hdr *)(const void *)m->payload;
+	struct stat st;
 	struct job *j;
+	int fl;
 
 	if (m->n_fds != 2 || m->len < sizeof(*h) || h->name_len > SCAN_NAME_MAX ||
-	    m->len != sizeof(*h) + h->name_len)
+	    m->len != sizeof(*h) + h->name_len || (h->flags & SCAN_JOB_KINDS) == SCAN_JOB_KINDS)
 		return; /* the client's own bug; its reply socket closes */
 	j = calloc(1, sizeof(*j));
 	if (j == NULL)
@@ -398,6 +461,14 @@ static void take_job(struct sup *s, struct scan_msg *m)
 	m->payload = NULL;
 	snprintf(j->name, sizeof(j->name), "%.*s", (int)(h->name_len < 200 ? h->name_len : 200),
 		 j->payload + sizeof(*h));
+	/* A worker reads the bytes it judges; it must not be able to change
+	 * them after the client hashed them. */
+	fl = fcntl(j->file, F_GETFL);
+	if (fl < 0 || (fl & O_ACCMODE) != O_RDONLY || fstat(j->file, &st) != 0 || !S_ISREG(st.st_mode)) {
+		answer_failed(j, "the file to inspect was handed over writable or is not a regular file: refused");
+		job_free(j);
+		return;
+	}
 	if (s->queued >= QUEUE_MAX) {
 		answer_failed(j, "the scanner's queue is full");
 		job_free(j);
@@ -418,7 +489,7 @@ static int control(struct sup *s)
 	struct fw_err err;
 
 	fw_err_clear(&err);
-	if (scan_wire_recv(s->ctl, &m, IO_TIMEOUT_MS, &err) != 0)
+	if (scan_wire_recv(s->ctl, &m, SCAN_NAME_MAX + sizeof(struct scan_job_hdr), IO_TIMEOUT_MS, &err) != 0)
 		return -1;
 	if (m.type == SCAN_MSG_JOB)
 		take_job(s, &m);
@@ -515,6 +586,7 @@ void scan_supervisor_main(int ctl, const struct fw_config *cfg, const char *tmp_
 
 	fw_err_clear(&err);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	prctl(PR_SET_NAME, "fwgate-scan");
 	signal(SIGPIPE, SIG_IGN);
 	/* Nothing the caller had open (databases, logs, client sockets) is
 	 * the scanner's business: only the control socket stays. */
@@ -557,4 +629,48 @@ fail:
 		if (s.w[i].pid > 0)
 			kill(s.w[i].pid, SIGKILL);
 	_exit(1);
+}
+
+/* ------------------------------------------------------------ exec */
+
+void scan_boot_build(char *out, size_t len)
+{
+	snprintf(out, len, "fwgate %s boot %zu config %zu", FWGATE_VERSION, sizeof(struct scan_boot),
+		 sizeof(struct fw_config));
+}
+
+int fw_scanner_exec_main(void)
+{
+	static struct scan_boot boot;
+	char build[sizeof(boot.build)];
+	struct scan_msg m;
+	struct fw_err err;
+
+	fw_err_clear(&err);
+	/* The gateway that started this process may already be gone. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	signal(SIGPIPE, SIG_IGN);
+	if (fcntl(SCAN_CTL_FD, F_GETFD) < 0) {
+		fprintf(stderr, "fwgate: %s is for the gateway's own use: it starts the scanner supervisor\n",
+			FW_SCANNER_EXEC_ARG);
+		return 2;
+	}
+	if (scan_wire_recv(SCAN_CTL_FD, &m, sizeof(boot), BOOT_TIMEOUT_MS, &err) != 0 || m.type != SCAN_MSG_BOOT ||
+	    m.len != sizeof(boot)) {
+		send_fail(SCAN_CTL_FD, "the scanner supervisor got no valid start-up message");
+		_exit(2);
+	}
+	memcpy(&boot, m.payload, sizeof(boot));
+	scan_msg_release(&m);
+	scan_boot_build(build, sizeof(build));
+	boot.build[sizeof(boot.build) - 1] = '\0';
+	boot.tmp_dir[sizeof(boot.tmp_dir) - 1] = '\0';
+	boot.samples_dir[sizeof(boot.samples_dir) - 1] = '\0';
+	if (strcmp(boot.build, build) != 0 || boot.cfg_size != sizeof(boot.cfg)) {
+		send_fail(SCAN_CTL_FD, "the fwgate binary changed under the running gateway: restart the gateway");
+		_exit(2);
+	}
+	if (getppid() != (pid_t)boot.parent_pid)
+		_exit(2); /* the gateway ended before the death signal was armed */
+	scan_supervisor_main(SCAN_CTL_FD, &boot.cfg, boot.tmp_dir, boot.samples_dir[0] ? boot.samples_dir : NULL);
 }

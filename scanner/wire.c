@@ -111,7 +111,7 @@ static void take_fds(struct msghdr *msg, struct scan_msg *m)
 	}
 }
 
-int scan_wire_recv(int sock, struct scan_msg *m, int timeout_ms, struct fw_err *err)
+int scan_wire_recv(int sock, struct scan_msg *m, uint32_t max_len, int timeout_ms, struct fw_err *err)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * SCAN_WIRE_MAX_FDS)];
@@ -150,7 +150,7 @@ int scan_wire_recv(int sock, struct scan_msg *m, int timeout_ms, struct fw_err *
 		got += (size_t)n;
 	}
 	if (h.magic != SCAN_WIRE_MAGIC || h.version != SCAN_WIRE_VERSION || h.type < SCAN_MSG_JOB ||
-	    h.type > SCAN_MSG_RELOAD || h.len > SCAN_WIRE_MAX) {
+	    h.type > SCAN_MSG_BOOT || h.len > SCAN_WIRE_MAX || h.len > max_len) {
 		fw_err_set(err, "a scanner message has a bad header (type %u, %u bytes)", h.type, h.len);
 		goto fail;
 	}

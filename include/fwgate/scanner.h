@@ -107,18 +107,54 @@ void fw_scan_result_fail(struct fw_scan_result *res, const char *fmt, ...) FW_PR
  * pre-forks [scanner] workers sharing it copy-on-write. */
 struct fw_scanner;
 
-/* Forks the supervisor, which loads the signatures and forks the workers.
- * Call it before the process loads any secret (the CA key): the
- * supervisor and the workers are copies of the caller at this point.
- * Start-up is all-or-nothing: returns after the engine is loaded and the
- * workers are up, or fails with the supervisor's reason. The engine
- * summary (databases, signature count, warnings) is written to `info`
- * (may be NULL) one line at a time. tmp_dir (an existing directory, 0700)
- * holds unpacked members as unnamed files and ClamAV's temporary files.
- * samples_dir (an existing directory, 0700; NULL: none) is where the
- * members the sandbox must judge are kept, named by their SHA-256. */
-int fw_scanner_start(struct fw_scanner **out, const struct fw_config *cfg, const char *tmp_dir,
-		     const char *samples_dir, FILE *info, struct fw_err *err) FW_WUR FW_NONNULL(1, 2, 3);
+/* The argument that makes the fwgate binary run as a scanner supervisor
+ * (fw_scanner_exec_main); not a command for people. */
+#define FW_SCANNER_EXEC_ARG "--fwgate-scanner-supervisor"
+
+/* What happened to the supervisor, for fw_scanner_opts.notify. */
+enum fw_scanner_event {
+	FW_SCANNER_DOWN,            /* it ended: jobs fail (503) until a restart */
+	FW_SCANNER_RESTARTED,       /* a new one serves; reason is its engine summary */
+	FW_SCANNER_RESTART_FAILED,  /* a restart failed; another follows after a back-off */
+};
+
+/* Called on the scanner's own thread; must not call back into it. */
+typedef void (*fw_scanner_notify_fn)(void *arg, enum fw_scanner_event ev, const char *reason, unsigned restarts);
+
+struct fw_scanner_opts {
+	/* The fwgate binary (an executable whose main calls
+	 * fw_scanner_exec_main for FW_SCANNER_EXEC_ARG), opened once at start:
+	 * every supervisor, the first and each restart, is a fresh exec of it,
+	 * so it never holds a copy of the caller's memory (the CA key). */
+	const char *exe;
+	/* An existing directory, 0700: unpacked members as unnamed files and
+	 * ClamAV's temporary files. */
+	const char *tmp_dir;
+	/* An existing directory, 0700, where the members the sandbox must
+	 * judge are kept, named by their SHA-256; NULL: none are kept. */
+	const char *samples_dir;
+	/* The engine summary (databases, signature count, warnings) at start,
+	 * one line at a time; may be NULL. */
+	FILE *info;
+	/* Restart watching: with watch set, a supervisor that dies is started
+	 * again with back-off (at once, then 1 s, 2 s, ... at most 60 s) and
+	 * notify (may be NULL: a line on stderr) hears of it. */
+	bool watch;
+	fw_scanner_notify_fn notify;
+	void *notify_arg;
+};
+
+/* Starts the supervisor (an exec of opts->exe), which loads the signatures
+ * and forks the workers. Start-up is all-or-nothing: returns after the
+ * engine is loaded and the workers are up, or fails with the
+ * supervisor's reason. */
+int fw_scanner_start(struct fw_scanner **out, const struct fw_config *cfg, const struct fw_scanner_opts *opts,
+		     struct fw_err *err) FW_WUR FW_NONNULL(1, 2, 3);
+
+/* The main of a re-executed fwgate binary running as the supervisor: reads
+ * its start-up message from its control socket and serves; never returns
+ * on success (returns 2 when started wrongly). */
+int fw_scanner_exec_main(void);
 
 /* Inspects the file open on fd (read from offset 0 with pread; the caller
  * keeps it). name is the file's display name, the root of member chains;
@@ -142,18 +178,38 @@ int fw_scanner_scan_fd(struct fw_scanner *s, int fd, const char *name, const cha
 int fw_scanner_analyze_fd(struct fw_scanner *s, int fd, const char *file_type, unsigned timeout_seconds,
 			  json_t **analysis, struct fw_err *err) FW_WUR FW_NONNULL(1, 3, 5);
 
+#define FW_CAPE_REPORT_MAX (64u * 1024 * 1024)
+
+/* Summarizes a CAPE report (JSON, at most 64 MiB, open read-only on fd)
+ * in a worker, never in the calling process: *summary is {"error": bool,
+ * "error_value"?, "malscore"? (a number), "malstatus", "signatures"
+ * [{name, description, severity}], at most 32}, every string bounded. */
+int fw_scanner_cape_summary_fd(struct fw_scanner *s, int fd, json_t **summary, struct fw_err *err)
+	FW_WUR FW_NONNULL(1, 3);
+
 /* Compiles a new engine from the configured signatures and rolls the
  * workers onto it; jobs in flight finish on the old workers. On failure
  * the old engine keeps serving and err says why. */
 int fw_scanner_reload(struct fw_scanner *s, struct fw_err *err) FW_NONNULL(1);
 
-/* One line describing the loaded engine (databases, signature count). */
-const char *fw_scanner_summary(const struct fw_scanner *s) FW_NONNULL(1);
+#define FW_SCANNER_SUMMARY_MAX 1024
+
+/* One line describing the loaded engine (databases, signature count),
+ * copied into out (a restart or a reload may change it). Thread-safe. */
+const char *fw_scanner_summary(struct fw_scanner *s, char *out, size_t len) FW_NONNULL(1, 2);
+
+/* Whether a supervisor serves now, how many times it was restarted, and
+ * how many seconds a client should wait before it asks again (the time to
+ * the next restart attempt, 5 to 60). Thread-safe. */
+bool fw_scanner_up(struct fw_scanner *s) FW_NONNULL(1);
+unsigned fw_scanner_restarts(struct fw_scanner *s) FW_NONNULL(1);
+unsigned fw_scanner_retry_after(struct fw_scanner *s) FW_NONNULL(1);
 
 /* Shuts the supervisor down without freeing anything: jobs in flight end
- * at once (as unscannable, or an analysis error), new ones fail. For a
- * prompt shutdown while other threads may still be waiting on a job;
- * fw_scanner_stop frees afterwards. Thread-safe; NULL is a no-op. */
+ * at once (as unscannable, or an analysis error), new ones fail, and no
+ * restart follows. For a prompt shutdown while other threads may still
+ * be waiting on a job; fw_scanner_stop frees afterwards. Thread-safe;
+ * NULL is a no-op. */
 void fw_scanner_cancel(struct fw_scanner *s);
 
 /* Stops the supervisor and its workers and frees; NULL is a no-op. */

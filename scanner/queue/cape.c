@@ -3,11 +3,16 @@
  * task (tasks/view/ID/) with back-off, fetch the report
  * (tasks/get/report/ID/), keep its summary. Every answer is bounded and
  * validated; any doubt is an error, which the queue retries and at last
- * fails closed. The service is an internal one: no proxy, no redirects. */
+ * fails closed. A report (tens of megabytes) is never parsed in this
+ * process, which holds the CA key: it is streamed into an unnamed memory
+ * file and summarized by a scanner worker. The service is an internal
+ * one: no proxy, no redirects. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,7 +22,7 @@
 #include "scanner/queue/queue_int.h"
 
 #define ANSWER_MAX (64u * 1024)              /* create and view answers */
-#define REPORT_MAX (64u * 1024 * 1024)       /* a full CAPE report can be large */
+#define REPORT_MAX FW_CAPE_REPORT_MAX        /* a full CAPE report can be large */
 #define REQUEST_TIMEOUT_S 60L
 #define UPLOAD_TIMEOUT_S 600L
 #define CONNECT_TIMEOUT_S 10L
@@ -72,8 +77,10 @@ void cape_client_free(struct cape_client *c)
 
 /* ------------------------------------------------------------ requests */
 
+/* An answer in memory (buf) or, for a report, in a memory file (fd). */
 struct answer {
 	char *buf;
+	int fd;                     /* -1: into buf */
 	size_t len, max;
 	bool over;
 };
@@ -87,6 +94,19 @@ static size_t answer_cb(char *p, size_t size, size_t n, void *arg)
 	if (a->len + got > a->max) {
 		a->over = true;
 		return 0;
+	}
+	if (a->fd >= 0) {
+		for (size_t off = 0; off < got;) {
+			ssize_t w = write(a->fd, p + off, got - off);
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				return 0;
+			off += (size_t)w;
+		}
+		a->len += got;
+		return got;
 	}
 	nb = realloc(a->buf, a->len + got + 1);
 	if (nb == NULL)
@@ -132,12 +152,14 @@ static int abort_cb(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl_of
 }
 
 /* One request to path under the base URL; the answer parsed as JSON into
- * *out. With up set, a multipart upload of the sample as field "file". */
+ * *out (a small answer), or with report_fd >= 0 written there (a report,
+ * summarized by a scanner worker, never parsed here). With up set, a
+ * multipart upload of the sample as field "file". */
 static int request(struct cape_client *c, struct fw_sandbox *sb, const char *path, struct upload *up,
-		   const char *name, size_t max, json_t **out, struct fw_err *err)
+		   const char *name, size_t max, int report_fd, json_t **out, struct fw_err *err)
 {
 	char url[FW_URL_MAX + 128], auth[600], cerr[CURL_ERROR_SIZE] = "";
-	struct answer a = { .max = max };
+	struct answer a = { .max = max, .fd = report_fd };
 	struct curl_slist *hdrs = NULL;
 	curl_mime *mime = NULL;
 	CURL *h = curl_easy_init();
@@ -146,7 +168,8 @@ static int request(struct cape_client *c, struct fw_sandbox *sb, const char *pat
 	CURLcode r;
 	int rc = -1;
 
-	*out = NULL;
+	if (out != NULL)
+		*out = NULL;
 	if (h == NULL)
 		return fw_err_set(err, "out of memory");
 	snprintf(url, sizeof(url), "%s/apiv2/%s", c->base, path);
@@ -197,6 +220,10 @@ static int request(struct cape_client *c, struct fw_sandbox *sb, const char *pat
 		fw_err_set(err, "the CAPE service answered %s with HTTP %ld", path, status);
 		goto out;
 	}
+	if (report_fd >= 0) {
+		rc = 0;
+		goto out;
+	}
 	*out = json_loadb(a.buf ? a.buf : "", a.len, 0, &je);
 	if (*out == NULL || !json_is_object(*out)) {
 		json_decref(*out);
@@ -238,7 +265,7 @@ static int submit(struct cape_client *c, struct fw_sandbox *sb, struct fw_sandbo
 	size_t i, used = 0;
 	int rc = -1;
 
-	if (request(c, sb, "tasks/create/file/", &up, job->sha256, ANSWER_MAX, &doc, err) != 0)
+	if (request(c, sb, "tasks/create/file/", &up, job->sha256, ANSWER_MAX, -1, &doc, err) != 0)
 		return -1;
 	if (!answer_ok(doc)) {
 		service_error(doc, "the sample", err);
@@ -307,7 +334,7 @@ static int poll_task(struct cape_client *c, struct fw_sandbox *sb, const char *t
 		json_t *doc = NULL;
 		const char *status;
 
-		if (request(c, sb, path, NULL, NULL, ANSWER_MAX, &doc, err) != 0)
+		if (request(c, sb, path, NULL, NULL, ANSWER_MAX, -1, &doc, err) != 0)
 			return -1;
 		if (!answer_ok(doc)) {
 			service_error(doc, "the task view", err);
@@ -335,62 +362,65 @@ static int poll_task(struct cape_client *c, struct fw_sandbox *sb, const char *t
 	}
 }
 
-/* Adds a report's signatures to sigs (at most SIGNATURES_KEPT in all,
- * names and descriptions bounded). */
-static void add_signatures(json_t *sigs, const json_t *report)
+/* Adds a report summary's signatures to sigs (at most SIGNATURES_KEPT in
+ * all; the worker bounded their names and descriptions). */
+static void add_signatures(json_t *sigs, const json_t *summary)
 {
 	const json_t *s;
 	size_t i;
 
-	json_array_foreach(json_object_get(report, "signatures"), i, s) {
-		const char *name = json_string_value(json_object_get(s, "name"));
-		const char *desc = json_string_value(json_object_get(s, "description"));
-
+	json_array_foreach(json_object_get(summary, "signatures"), i, s) {
 		if (json_array_size(sigs) >= SIGNATURES_KEPT)
 			return;
-		if (name == NULL)
-			continue;
-		json_array_append_new(sigs, json_pack("{s:s%, s:s%, s:I}", "name", name, strnlen(name, 128),
-						      "description", desc ? desc : "", desc ? strnlen(desc, 256) : 0,
-						      "severity", json_integer_value(json_object_get(s, "severity"))));
+		json_array_append_new(sigs, json_deep_copy(s));
 	}
 }
 
-/* One task's report: its malscore (0..10) and signatures into sigs; the
+/* One task's report: downloaded into a memory file, summarized by a
+ * scanner worker; its malscore (0..10) and signatures into sigs; the
  * malstatus of the worst task into status. */
 static int fetch_report(struct cape_client *c, struct fw_sandbox *sb, const char *task, double *malscore,
 			json_t *sigs, char *status, size_t status_len, struct fw_err *err)
 {
 	char path[128];
-	json_t *doc = NULL, *ms;
+	json_t *sum = NULL, *ms;
 	double v;
+	int fd, rc = -1;
 
 	snprintf(path, sizeof(path), "tasks/get/report/%s/", task);
-	if (request(c, sb, path, NULL, NULL, REPORT_MAX, &doc, err) != 0)
-		return -1;
-	ms = json_object_get(doc, "malscore");
-	if (json_is_true(json_object_get(doc, "error")) || !json_is_number(ms)) {
-		if (json_is_true(json_object_get(doc, "error")))
-			service_error(doc, "the report", err);
-		else
-			fw_err_set(err, "the report of CAPE task %s has no malscore", task);
-		json_decref(doc);
-		return -1;
+	fd = memfd_create("fwgate-cape-report", MFD_CLOEXEC);
+	if (fd < 0)
+		return fw_err_sys(err, errno, "cannot make a memory file for the report of CAPE task %s", task);
+	if (request(c, sb, path, NULL, NULL, REPORT_MAX, fd, NULL, err) != 0)
+		goto out;
+	if (fw_scanner_cape_summary_fd(sandbox_scanner(sb), fd, &sum, err) != 0)
+		goto out;
+	ms = json_object_get(sum, "malscore");
+	if (json_is_true(json_object_get(sum, "error"))) {
+		fw_err_set(err, "the CAPE service refused the report: %.300s",
+			   json_string_value(json_object_get(sum, "error_value")) ? json_string_value(json_object_get(
+				   sum, "error_value")) : "(no reason given)");
+		goto out;
+	}
+	if (!json_is_number(ms)) {
+		fw_err_set(err, "the report of CAPE task %s has no malscore", task);
+		goto out;
 	}
 	v = json_number_value(ms);
 	if (!(v >= 0.0 && v <= 10.0)) {
-		json_decref(doc);
-		return fw_err_set(err, "the report of CAPE task %s has a malscore outside 0..10", task);
+		fw_err_set(err, "the report of CAPE task %s has a malscore outside 0..10", task);
+		goto out;
 	}
 	if (v >= *malscore) {
-		const char *st = json_string_value(json_object_get(doc, "malstatus"));
-
 		*malscore = v;
-		snprintf(status, status_len, "%.60s", st != NULL ? st : "");
+		snprintf(status, status_len, "%.60s", json_string_value(json_object_get(sum, "malstatus")));
 	}
-	add_signatures(sigs, doc);
-	json_decref(doc);
-	return 0;
+	add_signatures(sigs, sum);
+	rc = 0;
+out:
+	json_decref(sum);
+	close(fd);
+	return rc;
 }
 
 int cape_run(struct cape_client *c, struct fw_sandbox *sb, struct fw_sandbox_job *job, int fd, uint64_t size,

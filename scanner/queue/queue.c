@@ -368,6 +368,11 @@ struct fw_store *sandbox_store(struct fw_sandbox *sb)
 	return sb->d.store;
 }
 
+struct fw_scanner *sandbox_scanner(struct fw_sandbox *sb)
+{
+	return sb->d.scanner;
+}
+
 bool sandbox_stopping(struct fw_sandbox *sb)
 {
 	bool s;

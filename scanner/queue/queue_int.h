@@ -9,6 +9,7 @@
 
 #include "fwgate/config.h"
 #include "fwgate/err.h"
+#include "fwgate/scanner.h"
 #include "fwgate/store.h"
 
 struct fw_sandbox;
@@ -42,5 +43,8 @@ bool sandbox_stopping(struct fw_sandbox *sb);
 
 /* The store the queue records in (for the task id). */
 struct fw_store *sandbox_store(struct fw_sandbox *sb);
+
+/* The scanner, whose workers summarize CAPE reports (never parsed here). */
+struct fw_scanner *sandbox_scanner(struct fw_sandbox *sb);
 
 #endif

@@ -296,18 +296,33 @@ check "beyond max_clients: 503" [ "$line" = "HTTP/1.1 503 Service Unavailable" ]
 exec 7>&- 8>&-
 check "beyond max_clients: event" grep -q '"event.action":"proxy-busy"' "$T/events2.log"
 
-# --- the scanner itself gone (its supervisor killed): downloads are
-# refused with 503 and Retry-After, and nothing is recorded as if the
-# content were at fault.
+# --- the scanner itself gone (its supervisor killed): the gateway starts
+# it again by itself, an event each time. While it cannot come back (its
+# signature database broken meanwhile), downloads are refused with 503
+# and Retry-After, and nothing is recorded as if the content were at
+# fault; once it can, the next download is served without a restart of
+# the gateway.
+FW1=$(pgrep -f "run -c $T/fwgate.conf" | head -n 1)
+SUP=$(pgrep -P "$FW1" | head -n 1)
+printf 'this is not a signature\n' >"$T/sigs/broken.ndb"
 kill -KILL "$SUP"
-sleep 0.3 # the gateway does not reap it: a zombie answers kill -0, so no polling on it
-fetch "https://vendor.test:$OP/files/small.bin?scanner=down"
+for _ in $(seq 1 200); do grep -q '"event.action":"fwgate-scanner-restart-failed"' "$EV" && break; sleep 0.05; done
+check "scanner gone: event naming the signal" grep -q '"event.action":"fwgate-scanner-down".*killed by signal 9' "$EV"
+check "scanner gone: the restart fails on the broken database (event)" \
+	grep -q '"event.action":"fwgate-scanner-restart-failed".*cannot load the signatures' "$EV"
+fetch "https://vendor.test:$OP/files/small-after.bin?scanner=down"
 check "scanner gone: 503" [ "$CODE" = 503 ]
-check "scanner gone: Retry-After" grep -qi '^Retry-After: 60' "$T/headers"
+check "scanner gone: Retry-After" grep -qi '^Retry-After: [0-9]' "$T/headers"
 check "scanner gone: the body says nothing was delivered" grep -q "cannot be vetted now, nothing was delivered" "$T/body"
 "$FW" quarantine list --json -c "$T/fwgate.conf" >"$T/qlist" 2>&1
 check "scanner gone: nothing quarantined for it" bash -c "! grep -q 'scanner=down' '$T/qlist'"
 check "scanner gone: spool empty" spool_empty "$T/state"
+rm -f "$T/sigs/broken.ndb"
+for _ in $(seq 1 300); do grep -q '"event.action":"fwgate-scanner-restarted"' "$EV" && break; sleep 0.05; done
+check "scanner back after a back-off: event" grep -q '"event.action":"fwgate-scanner-restarted".*"fwgate.scanner.restarts":1' "$EV"
+fetch "https://vendor.test:$OP/files/small-after.bin?scanner=back"
+check "scanner back: the next download is served" [ "$CODE" = 200 ]
+check "scanner back: a new supervisor with its workers" [ -n "$(pgrep -P "$(pgrep -P "$FW1" | head -n 1)")" ]
 
 # --- clean stop
 kill -TERM "$FWPID"

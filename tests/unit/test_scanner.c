@@ -78,7 +78,7 @@ static void test_wire_round_trip(void **state)
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	assert_int_equal(pipe(pfd), 0);
 	assert_int_equal(scan_wire_send(sv[0], SCAN_MSG_RESULT, "{\"a\":1}", 7, &pfd[0], 1, 1000, &err), 0);
-	assert_int_equal(scan_wire_recv(sv[1], &m, 1000, &err), 0);
+	assert_int_equal(scan_wire_recv(sv[1], &m, SCAN_WIRE_MAX, 1000, &err), 0);
 	assert_int_equal(m.type, SCAN_MSG_RESULT);
 	assert_int_equal(m.len, 7);
 	assert_string_equal(m.payload, "{\"a\":1}");
@@ -91,7 +91,7 @@ static void test_wire_round_trip(void **state)
 	/* A clean end of stream: -1 with no sentence. */
 	close(sv[0]);
 	fw_err_clear(&err);
-	assert_int_equal(scan_wire_recv(sv[1], &m, 1000, &err), -1);
+	assert_int_equal(scan_wire_recv(sv[1], &m, SCAN_WIRE_MAX, 1000, &err), -1);
 	assert_false(fw_err_isset(&err));
 	close(sv[1]);
 	close(pfd[0]);
@@ -108,7 +108,7 @@ static void recv_refused(const void *bytes, size_t len, const char *want)
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	assert_int_equal(write(sv[0], bytes, len), (ssize_t)len);
 	close(sv[0]);
-	assert_int_equal(scan_wire_recv(sv[1], &m, 1000, &err), -1);
+	assert_int_equal(scan_wire_recv(sv[1], &m, SCAN_WIRE_MAX, 1000, &err), -1);
 	assert_non_null(strstr(fw_err_msg(&err), want));
 	close(sv[1]);
 }
@@ -131,6 +131,22 @@ static void test_wire_refusals(void **state)
 	h[1] = SCAN_WIRE_VERSION | ((uint32_t)SCAN_MSG_RESULT << 16);
 	h[2] = SCAN_WIRE_MAX + 1;
 	recv_refused(h, sizeof(h), "bad header");
+	/* Over the receiver's own bound (a client takes at most
+	 * SCAN_RESULT_MAX): refused before any payload is read. */
+	{
+		struct scan_msg m;
+		struct fw_err err;
+		int sv[2];
+
+		h[2] = SCAN_RESULT_MAX + 100;
+		fw_err_clear(&err);
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+		assert_int_equal(write(sv[0], h, sizeof(h)), (ssize_t)sizeof(h));
+		assert_int_equal(scan_wire_recv(sv[1], &m, SCAN_RESULT_MAX, 1000, &err), -1);
+		assert_non_null(strstr(fw_err_msg(&err), "bad header"));
+		close(sv[0]);
+		close(sv[1]);
+	}
 	/* Truncated payload. */
 	h[2] = 100;
 	recv_refused(h, sizeof(h), "in the middle of a message");
