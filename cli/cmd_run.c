@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -316,19 +317,42 @@ static void emit_start(const struct run_state *rs, const struct fw_config *cfg)
 
 static void run_release(struct run_state *rs)
 {
-	fw_proxy_stop(rs->proxy);
-	/* A sandbox runner may be waiting on an analysis: the runners are told
-	 * to stop, then the scanner is shut so that the analysis returns at
-	 * once (its job, left running, is taken up at the next start), then
-	 * the runners are joined, then the scanner freed. */
+	/* Stop accepting and wake every connection; tell the sandbox runners
+	 * to stop; shut the scanner so that every job waited on returns at
+	 * once (an analysis left running is taken up at the next start). Then
+	 * every thread is joined, and only then is anything freed. */
+	fw_proxy_quiesce(rs->proxy);
 	fw_sandbox_quiesce(rs->sandbox);
 	fw_scanner_cancel(rs->scanner);
+	fw_proxy_stop(rs->proxy);
 	fw_sandbox_stop(rs->sandbox);
 	fw_scanner_stop(rs->scanner);
 	fw_store_close(rs->store);
 	fw_allowlist_free(rs->allow);
 	fw_evlog_close(rs->log);
 	fw_policy_free(rs->pol);
+}
+
+/* Descriptors: a connection holds its socket, its vendor connection and a
+ * spool file at least; refusals and the store hold more. The soft limit
+ * is raised to the hard one, and a hard limit too low for max_clients is
+ * said at start rather than found as EMFILE under load. */
+static void raise_fd_limit(const struct fw_config *cfg)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)cfg->proxy.max_clients * 4 + 1024;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			return;
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
+		fprintf(stderr, "fwgate: warning: the descriptor limit is %llu, below the %llu that %u clients may "
+			"need (raise LimitNOFILE / ulimit -n, or lower [proxy] max_clients)\n",
+			(unsigned long long)rl.rlim_cur, (unsigned long long)want, cfg->proxy.max_clients);
 }
 
 int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
@@ -361,6 +385,7 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 		fw_err_sys(&err, errno, "cannot make the gateway non-dumpable");
 		goto fail;
 	}
+	raise_fd_limit(ctx->cfg);
 	if (block_signals(&set) != 0) {
 		fw_err_set(&err, "cannot block signals");
 		goto fail;

@@ -32,6 +32,7 @@ enum key_type {
 	KT_FILE,         /* an existing readable regular file */
 	KT_DIR_LIST,     /* repeatable existing directory */
 	KT_RESOLVE_LIST, /* repeatable host:port:address */
+	KT_CIDR_LIST,    /* repeatable; each value one or more networks, comma-separated */
 	KT_URL,          /* http(s) URL */
 	KT_BACKEND,
 	KT_FACILITY,
@@ -59,7 +60,9 @@ struct key_def {
 
 static const struct key_def keys[] = {
 	{ "proxy", "listen", KT_ADDR_LIST, CFG_LIST(proxy.listen, proxy.n_listen), 0, 0, "127.0.0.1:3128" },
+	{ "proxy", "clients", KT_CIDR_LIST, CFG_LIST(proxy.clients, proxy.n_clients), 0, 0, "127.0.0.0/8, ::1/128" },
 	{ "proxy", "max_clients", KT_UINT, CFG_OFF(proxy.max_clients), 0, 0, 1, 100000, "256" },
+	{ "proxy", "max_clients_per_source", KT_UINT, CFG_OFF(proxy.max_clients_per_source), 0, 0, 1, 100000, "32" },
 	{ "proxy", "head_timeout_seconds", KT_UINT, CFG_OFF(proxy.head_timeout_seconds), 0, 0, 1, 3600, "10" },
 	{ "proxy", "idle_timeout_seconds", KT_UINT, CFG_OFF(proxy.idle_timeout_seconds), 0, 0, 1, 86400, "60" },
 	{ "proxy", "exchange_timeout_seconds", KT_UINT, CFG_OFF(proxy.exchange_timeout_seconds), 0, 0, 1, 604800, "3600" },
@@ -234,7 +237,36 @@ static int key_find(const char *section, const char *name)
 
 static bool is_list(enum key_type t)
 {
-	return t == KT_ADDR_LIST || t == KT_DIR_LIST || t == KT_RESOLVE_LIST;
+	return t == KT_ADDR_LIST || t == KT_DIR_LIST || t == KT_RESOLVE_LIST || t == KT_CIDR_LIST;
+}
+
+/* Adds the networks of one value ("10.0.0.0/8, 192.0.2.7") to
+ * [proxy] clients. */
+static int cidr_list_add(struct fw_config *cfg, const char *value, struct fw_err *err)
+{
+	const char *p = value;
+
+	while (*p != '\0') {
+		char one[FW_CIDR_TEXT_MAX];
+		size_t n;
+
+		while (*p == ',' || *p == ' ' || *p == '\t')
+			p++;
+		n = strcspn(p, ", \t");
+		if (n == 0)
+			break;
+		if (n >= sizeof(one))
+			return fw_err_set(err, "\"%.*s\" is not a network", (int)(n > 80 ? 80 : n), p);
+		memcpy(one, p, n);
+		one[n] = '\0';
+		if (cfg->proxy.n_clients >= FW_CLIENTS_MAX)
+			return fw_err_set(err, "more than %d networks", FW_CLIENTS_MAX);
+		if (fw_cidr_parse(one, &cfg->proxy.clients[cfg->proxy.n_clients], err) != 0)
+			return -1;
+		cfg->proxy.n_clients++;
+		p += n;
+	}
+	return 0;
 }
 
 /* Parses one value into the struct. base is "" for defaults (no file). */
@@ -278,6 +310,12 @@ static int key_set(struct fw_config *cfg, const struct key_def *k, const char *v
 		return fw_cv_backend(value, dst, err);
 	case KT_FACILITY:
 		return fw_cv_facility(value, dst, err);
+	case KT_CIDR_LIST:
+		if (first_in_file)
+			cfg->proxy.n_clients = 0;
+		else if (value[0] == '\0')
+			return fw_err_set(err, "empty value");
+		return cidr_list_add(cfg, value, err);
 	case KT_ADDR_LIST:
 	case KT_DIR_LIST:
 	case KT_RESOLVE_LIST: {
@@ -395,6 +433,10 @@ static void config_cross_check(struct parse_ctx *ctx)
 	if (cfg->proxy.n_listen == 0)
 		ctx_fail(ctx, key_line_of(ctx, "proxy", "listen"),
 			 "[proxy] listen: at least one address is required");
+	if (cfg->proxy.n_clients == 0)
+		ctx_fail(ctx, key_line_of(ctx, "proxy", "clients"),
+			 "[proxy] clients: at least one network is required (the appliance's address, e.g. "
+			 "192.0.2.10/32; 127.0.0.0/8 for this host only)");
 }
 
 int fw_config_load(struct fw_config *cfg, const char *path, struct fw_err *err)
@@ -499,6 +541,12 @@ static void dump_value(const struct fw_config *cfg, const struct key_def *k, FIL
 		break;
 	case KT_FACILITY:
 		fprintf(out, "%s = %s\n", k->name, fw_cv_facility_name(*(const int *)v));
+		break;
+	case KT_CIDR_LIST:
+		if (cfg->proxy.n_clients == 0)
+			fprintf(out, "%s =\n", k->name);
+		for (unsigned i = 0; i < cfg->proxy.n_clients; i++)
+			fprintf(out, "%s = %s\n", k->name, fw_cidr_str(&cfg->proxy.clients[i], buf, sizeof(buf)));
 		break;
 	case KT_ADDR_LIST:
 	case KT_DIR_LIST:

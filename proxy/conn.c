@@ -1,9 +1,11 @@
 /* One client connection: the CONNECT decision, the TLS interception, then
  * each request inside the tunnel: decide, fetch into the spool, deliver
- * once complete. Every way a connection or request ends goes through
- * conn_refuse or a logged delivery, so the client, the event and the
+ * once complete. Every way a request ends goes through conn_refuse or a
+ * logged delivery, and every connection ends through conn_close, which
+ * names how it broke when it did; so the client, the event and the
  * reason always agree. Parses no archive and scans nothing. */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -78,6 +80,17 @@ void conn_event(struct conn *c, const struct req_log *l)
 		extra[n++] = (struct fw_event_field){ .key = "fwgate.object.id", .num = l->object_id };
 	ev.n_extra = n;
 	fw_evlog_emit(c->px->deps.log, &ev);
+}
+
+void conn_broke(struct conn *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->why[0] != '\0')
+		return;
+	va_start(ap, fmt);
+	vsnprintf(c->why, sizeof(c->why), fmt, ap);
+	va_end(ap);
 }
 
 /* Refuses the current request: the client gets status and the reason,
@@ -169,6 +182,7 @@ static int open_tunnel(struct conn *c)
 	}
 	if (conn_write_all(&c->io, established, sizeof(established) - 1,
 			   conn_ms(c->cfg->proxy.head_timeout_seconds)) != 0) {
+		conn_broke(c, "the client went away before the tunnel was established (%s)", strerror(errno));
 		X509_free(leaf);
 		return -1;
 	}
@@ -183,20 +197,21 @@ static int open_tunnel(struct conn *c)
 		conn_event(c, &l);
 		return -1;
 	}
+	c->tunnel = true;
 	return 0;
 }
 
+static bool upstream_cancelled(void *arg)
+{
+	return proxy_stopping(arg);
+}
 
-/* Checks the request against its tunnel and builds its URL: the target is
- * a path, or an absolute https URL for the tunnel's authority, and Host
- * names the tunnel's host and port (a tunnel opened for one host must not
- * carry requests for another). */
 /* The requests of an open tunnel, until close, idle timeout or error. */
 static void serve_tunnel(struct conn *c)
 {
 	struct fw_err err;
 
-	if (fw_upstream_new(&c->up, c->cfg, &err) != 0) {
+	if (fw_upstream_new(&c->up, c->cfg, upstream_cancelled, c->px, &err) != 0) {
 		conn_refuse(c, "proxy-request-refused", 500, fw_err_msg(&err), NULL, true, false);
 		return;
 	}
@@ -206,8 +221,13 @@ static void serve_tunnel(struct conn *c)
 
 		fw_err_clear(&err);
 		switch (conn_read_head(&c->io, conn_ms(c->cfg->proxy.idle_timeout_seconds),
-				       conn_ms(c->cfg->proxy.head_timeout_seconds), &head_len, &status, &err)) {
+				       conn_ms(c->cfg->proxy.head_timeout_seconds), false, &head_len, &status, &err)) {
 		case HEAD_CLOSED:
+		case HEAD_IDLE:
+			return;
+		case HEAD_BROKEN:
+			conn_broke(c, "the connection broke in the tunnel after %u request(s): %s", c->requests,
+				   fw_err_msg(&err));
 			return;
 		case HEAD_REFUSE:
 			conn_refuse(c, "proxy-request-refused", status, fw_err_msg(&err), NULL, true, false);
@@ -236,9 +256,19 @@ static int serve_plain(struct conn *c)
 	int status = 400, st;
 
 	fw_err_clear(&err);
+	/* The CONNECT head has head_timeout_seconds from the connection on,
+	 * in all: a client that trickles bytes does not keep a slot longer. */
 	switch (conn_read_head(&c->io, conn_ms(c->cfg->proxy.head_timeout_seconds),
-			       conn_ms(c->cfg->proxy.head_timeout_seconds), &head_len, &status, &err)) {
+			       conn_ms(c->cfg->proxy.head_timeout_seconds), true, &head_len, &status, &err)) {
 	case HEAD_CLOSED:
+		conn_broke(c, "the client closed the connection without sending a request");
+		return -1;
+	case HEAD_BROKEN:
+		conn_broke(c, "the connection broke before a request: %s", fw_err_msg(&err));
+		return -1;
+	case HEAD_IDLE:
+		fw_err_set(&err, "no request arrived within %u s", c->cfg->proxy.head_timeout_seconds);
+		conn_refuse(c, "proxy-refused", 408, fw_err_msg(&err), NULL, true, false);
 		return -1;
 	case HEAD_REFUSE:
 		conn_refuse(c, "proxy-refused", status, fw_err_msg(&err), NULL, true, false);
@@ -300,6 +330,31 @@ static void conn_free(struct conn *c)
 	free(c);
 }
 
+/* The one way a connection ends: an event when it broke (the first
+ * cause), or the tunnel's summary when the policy logs ends; then the
+ * lingering close. */
+static void conn_close(struct conn *c)
+{
+	if (c->why[0] != '\0') {
+		const struct req_log l = {
+			.action = "proxy-connection-closed", .outcome = FW_OUTCOME_FAILURE, .verdict = "broken",
+			.reason = c->why, .bytes = c->bytes_out, .duration_ms = elapsed_ms(&c->started),
+		};
+
+		conn_event(c, &l);
+	} else if (c->tunnel && c->px->deps.pol->logging.log_end) {
+		char why[64];
+		const struct req_log l = {
+			.action = "proxy-tunnel-end", .outcome = FW_OUTCOME_SUCCESS, .reason = why,
+			.bytes = c->bytes_out, .duration_ms = elapsed_ms(&c->started),
+		};
+
+		snprintf(why, sizeof(why), "%u request(s) served in the tunnel", c->requests);
+		conn_event(c, &l);
+	}
+	conn_free(c);
+}
+
 void *proxy_conn_main(void *arg)
 {
 	struct proxy_conn_arg a = *(struct proxy_conn_arg *)arg;
@@ -309,7 +364,7 @@ void *proxy_conn_main(void *arg)
 	free(arg);
 	if (c == NULL) {
 		close(a.fd);
-		proxy_conn_done(a.px, a.slot);
+		proxy_conn_done(a.px, a.slot, &a.src);
 		return NULL;
 	}
 	c->px = a.px;
@@ -321,21 +376,13 @@ void *proxy_conn_main(void *arg)
 	c->io.buf = malloc(c->io.cap + 1);
 	c->req = malloc(sizeof(*c->req));
 	setsockopt(a.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (c->io.buf != NULL && c->req != NULL &&
-	    fcntl(a.fd, F_SETFL, fcntl(a.fd, F_GETFL) | O_NONBLOCK) == 0 && serve_plain(c) == 0) {
+	if (c->io.buf == NULL || c->req == NULL)
+		conn_broke(c, "out of memory for the connection");
+	else if (fcntl(a.fd, F_SETFL, fcntl(a.fd, F_GETFL) | O_NONBLOCK) != 0)
+		conn_broke(c, "cannot set up the connection: %s", strerror(errno));
+	else if (serve_plain(c) == 0)
 		serve_tunnel(c);
-		if (c->px->deps.pol->logging.log_end) {
-			char why[64];
-			const struct req_log l = {
-				.action = "proxy-tunnel-end", .outcome = FW_OUTCOME_SUCCESS, .reason = why,
-				.bytes = c->bytes_out, .duration_ms = elapsed_ms(&c->started),
-			};
-
-			snprintf(why, sizeof(why), "%u request(s) served in the tunnel", c->requests);
-			conn_event(c, &l);
-		}
-	}
-	conn_free(c);
-	proxy_conn_done(a.px, a.slot);
+	conn_close(c);
+	proxy_conn_done(a.px, a.slot, &a.src);
 	return NULL;
 }

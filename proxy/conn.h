@@ -27,6 +27,8 @@ struct conn {
 	unsigned requests;
 	uint64_t bytes_out;
 	struct timespec started;
+	bool tunnel;                /* the TLS handshake with the client succeeded */
+	char why[FW_ERR_MSG_MAX];   /* how the connection broke, "" when it did not; the first cause wins */
 };
 
 /* What one event of a request says. */
@@ -53,6 +55,10 @@ void conn_event(struct conn *c, const struct req_log *l);
  * the event log gets the same sentence. */
 void conn_refuse(struct conn *c, const char *action, int status, const char *reason, const char *url, bool close,
 		 bool head);
+
+/* Records how the connection broke (a client that vanished, a failed
+ * write): the close event says it. The first cause wins. */
+void conn_broke(struct conn *c, const char *fmt, ...) FW_PRINTF(2, 3);
 
 /* One request inside the tunnel (exchange.c). Returns 0 to keep the
  * connection. */

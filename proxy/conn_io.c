@@ -44,15 +44,18 @@ static int wait_fd(struct conn_io *io, short events, uint64_t deadline)
 }
 
 /* One read into the buffer. Returns bytes read, 0 on orderly close, -1
- * on error, -2 when it must be retried (TLS wants more). */
-static long read_some(struct conn_io *io)
+ * on error (the reason in err), -2 when it must be retried (TLS wants
+ * more). */
+static long read_some(struct conn_io *io, struct fw_err *err)
 {
 	size_t room = io->cap - io->len;
 
 	if (io->ssl != NULL) {
+		unsigned long e;
 		int n;
 
 		ERR_clear_error();
+		errno = 0;
 		n = SSL_read(io->ssl, io->buf + io->len, (int)room);
 		if (n > 0)
 			return n;
@@ -62,7 +65,17 @@ static long read_some(struct conn_io *io)
 		case SSL_ERROR_WANT_READ:
 		case SSL_ERROR_WANT_WRITE:
 			return -2;
+		case SSL_ERROR_SYSCALL:
+			if (errno == 0)
+				fw_err_set(err, "the client closed the connection without a TLS close_notify");
+			else
+				fw_err_sys(err, errno, "reading from the client failed");
+			return -1;
 		default:
+			e = ERR_peek_error();
+			fw_err_set(err, "TLS error from the client: %s",
+				   e != 0 ? ERR_reason_error_string(e) != NULL ? ERR_reason_error_string(e) : "unknown"
+					  : "unknown");
 			return -1;
 		}
 	} else {
@@ -70,11 +83,13 @@ static long read_some(struct conn_io *io)
 
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			return -2;
+		if (n < 0)
+			fw_err_sys(err, errno, "reading from the client failed");
 		return n;
 	}
 }
 
-enum head_result conn_read_head(struct conn_io *io, unsigned idle_ms, unsigned head_ms,
+enum head_result conn_read_head(struct conn_io *io, unsigned idle_ms, unsigned head_ms, bool from_start,
 				size_t *head_len, int *status, struct fw_err *err)
 {
 	uint64_t deadline = now_ms() + (io->len > 0 ? head_ms : idle_ms);
@@ -95,20 +110,25 @@ enum head_result conn_read_head(struct conn_io *io, unsigned idle_ms, unsigned h
 			return HEAD_REFUSE;
 		}
 		w = wait_fd(io, POLLIN, deadline);
+		if (w < 0 && !started) {
+			fw_err_sys(err, errno, "waiting for the client failed");
+			return HEAD_BROKEN;
+		}
 		if (w <= 0) {
 			if (!started)
-				return HEAD_CLOSED;
+				return HEAD_IDLE;
 			*status = 408;
-			fw_err_set(err, "the request head did not arrive within %u ms", head_ms);
+			fw_err_set(err, "the request head did not arrive within %u ms", from_start ? idle_ms : head_ms);
 			return HEAD_REFUSE;
 		}
-		n = read_some(io);
+		n = read_some(io, err);
 		if (n == -2)
 			continue;
 		if (n <= 0) {
 			if (!started)
-				return HEAD_CLOSED;
+				return n == 0 ? HEAD_CLOSED : HEAD_BROKEN;
 			*status = 400;
+			fw_err_clear(err);
 			fw_err_set(err, "the connection closed in the middle of a request head");
 			return HEAD_REFUSE;
 		}
@@ -116,7 +136,8 @@ enum head_result conn_read_head(struct conn_io *io, unsigned idle_ms, unsigned h
 		io->buf[io->len] = '\0';
 		if (!started) {
 			started = true;
-			deadline = now_ms() + head_ms;
+			if (!from_start)
+				deadline = now_ms() + head_ms;
 		}
 	}
 }

@@ -21,13 +21,17 @@ struct conn_io {
 
 enum head_result {
 	HEAD_OK,
-	HEAD_CLOSED,     /* the client closed, or stayed idle past its timeout */
+	HEAD_CLOSED,     /* the client closed cleanly before a new head */
+	HEAD_IDLE,       /* no byte of a new head within idle_ms */
+	HEAD_BROKEN,     /* the connection failed (reset, TLS error) before a new head; err says how */
 	HEAD_REFUSE,     /* refuse with *status and err */
 };
 
 /* Reads until a complete head is buffered. idle_ms bounds the wait for
- * the first byte, head_ms the whole head once it has started. */
-enum head_result conn_read_head(struct conn_io *io, unsigned idle_ms, unsigned head_ms,
+ * the first byte, head_ms the whole head once it has started; with
+ * from_start, the deadline set at the start (idle_ms) is the whole head's
+ * too, however slowly its bytes trickle in. */
+enum head_result conn_read_head(struct conn_io *io, unsigned idle_ms, unsigned head_ms, bool from_start,
 				size_t *head_len, int *status, struct fw_err *err);
 
 /* Drops the first n buffered bytes (a consumed head). */

@@ -575,13 +575,33 @@ static bool fresh(const struct conn *c, const struct fw_url_entry *e)
 	return now >= e->verified_at && (uint64_t)(now - e->verified_at) < c->cfg->cache.revalidate_after_seconds;
 }
 
+/* A follower whose leader did not land in time: 504, nothing delivered;
+ * the leader's verdict will be in the store for the next request. */
+static int flight_timed_out(struct exch *x)
+{
+	char why[256];
+	const char *retry = "Retry-After: 30\r\n";
+	const struct req_log l = {
+		.action = "proxy-request", .outcome = FW_OUTCOME_FAILURE, .url = x->url, .verdict = "refused",
+		.reason = why, .status = 504, .duration_ms = elapsed_ms(&x->t0),
+	};
+
+	snprintf(why, sizeof(why), "another request for this URL has been fetching and vetting it for %u s "
+		 "([proxy] exchange_timeout_seconds); nothing was delivered: ask again later",
+		 x->c->cfg->proxy.exchange_timeout_seconds);
+	conn_event(x->c, &l);
+	conn_send_text(&x->c->io, 504, why, x->close, x->head, retry, conn_ms(x->c->cfg->proxy.idle_timeout_seconds));
+	return keep(x);
+}
+
 /* The store first; then one fetch per URL however many ask at once. */
 static int serve_url(struct exch *x)
 {
 	struct conn *c = x->c;
 	struct fw_url_entry e;
 	struct flight *f = NULL;
-	bool leader = true, waited = false;
+	enum flight_role role = FLIGHT_LEADER;
+	bool waited = false;
 	struct fw_err err;
 	int found, rc;
 
@@ -609,11 +629,18 @@ static int serve_url(struct exch *x)
 			break; /* a HEAD of an unknown URL is passed through, no body to vet */
 		if (waited)
 			break; /* the flight ahead left nothing usable: fetch ourselves */
-		f = flight_join(&c->px->flights, x->url, &leader);
-		if (leader)
+		f = flight_join(&c->px->flights, x->url, conn_ms(c->cfg->proxy.exchange_timeout_seconds), &role);
+		if (role == FLIGHT_LEADER)
 			break;
 		flight_leave(&c->px->flights, f);
 		f = NULL;
+		if (role == FLIGHT_TIMEOUT)
+			return flight_timed_out(x);
+		if (role == FLIGHT_STOPPING) {
+			conn_refuse(c, "proxy-request-refused", 503, "the gateway is stopping; nothing was delivered",
+				    x->url, true, x->head);
+			return -1;
+		}
 		waited = true;
 	}
 	rc = fetch_and_vet(x, found == 1 ? &e : NULL);

@@ -3,12 +3,14 @@
 #define FWGATE_PROXY_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include <openssl/ssl.h>
 
 #include "fwgate/proxy.h"
+#include "proxy/sources.h"
 #include "proxy/store_serve.h"
 #include "proxy/tls.h"
 
@@ -23,12 +25,17 @@ struct fw_proxy {
 	int wake[2];             /* self-pipe that ends the accept loop */
 	pthread_t accept_thread;
 	bool accept_started;
+	atomic_bool stop;        /* the gateway is stopping: read anywhere, without the lock */
+	struct refuse_lane *lane;
+	/* The accept thread's own: its refusal-event bucket. */
+	double ev_tokens, ev_last;
+	unsigned ev_suppressed;
 
 	pthread_mutex_t lock;    /* guards everything below */
 	pthread_cond_t idle;     /* signalled when active drops to 0 */
 	unsigned active;
-	bool stopping;
 	int *conn_fds;           /* fds of live connections, max_clients slots, -1 free */
+	struct source_table *sources; /* live connections per source address */
 };
 
 /* Serves one accepted client; takes ownership of fd and ends with
@@ -39,11 +46,13 @@ struct proxy_conn_arg {
 	struct fw_proxy *px;
 	int fd;
 	unsigned slot;
+	struct source_key src;
 	char client_ip[64];
 };
 
-/* Releases a connection's slot; the last one out wakes fw_proxy_stop. */
-void proxy_conn_done(struct fw_proxy *px, unsigned slot);
+/* Releases a connection's slot and its source's count; the last one out
+ * wakes fw_proxy_stop. */
+void proxy_conn_done(struct fw_proxy *px, unsigned slot, const struct source_key *src);
 
 bool proxy_stopping(struct fw_proxy *px);
 

@@ -20,6 +20,9 @@
 struct fw_upstream {
 	CURL *easy;
 	const struct fw_config *cfg;
+	fw_upstream_cancel_fn cancel;
+	void *cancel_arg;
+	bool cancelled;
 	struct curl_slist *resolve;
 	char errbuf[CURL_ERROR_SIZE];
 	/* per fetch */
@@ -226,7 +229,24 @@ static size_t write_cb(char *buf, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
-int fw_upstream_new(struct fw_upstream **out, const struct fw_config *cfg, struct fw_err *err)
+/* libcurl's progress callback: a stopping gateway aborts the transfer. */
+static int progress_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct fw_upstream *u = arg;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	if (u->cancel != NULL && u->cancel(u->cancel_arg)) {
+		u->cancelled = true;
+		return 1;
+	}
+	return 0;
+}
+
+int fw_upstream_new(struct fw_upstream **out, const struct fw_config *cfg, fw_upstream_cancel_fn cancel,
+		    void *cancel_arg, struct fw_err *err)
 {
 	struct fw_upstream *u = calloc(1, sizeof(*u));
 	char entry[512];
@@ -235,6 +255,8 @@ int fw_upstream_new(struct fw_upstream **out, const struct fw_config *cfg, struc
 	if (u == NULL)
 		return fw_err_set(err, "out of memory");
 	u->cfg = cfg;
+	u->cancel = cancel;
+	u->cancel_arg = cancel_arg;
 	u->easy = curl_easy_init();
 	if (u->easy == NULL) {
 		free(u);
@@ -316,6 +338,9 @@ static int set_options(struct fw_upstream *u, const char *url, bool head, struct
 	SET(CURLOPT_WRITEFUNCTION, write_cb);
 	SET(CURLOPT_WRITEDATA, u);
 	SET(CURLOPT_ERRORBUFFER, u->errbuf);
+	SET(CURLOPT_NOPROGRESS, 0L);
+	SET(CURLOPT_XFERINFOFUNCTION, progress_cb);
+	SET(CURLOPT_XFERINFODATA, u);
 #undef SET
 	return rc == CURLE_OK ? 0 : -1;
 }
@@ -438,6 +463,10 @@ static int explain(struct fw_upstream *u, CURLcode rc, struct fw_err *err)
 	long vr = X509_V_OK;
 	const char *h = u->host;
 
+	if (u->cancelled) {
+		fw_err_set(err, "the gateway is stopping: the fetch from %s was abandoned", h);
+		return 503;
+	}
 	if (u->addr_refused) {
 		fw_err_set(err, "%s", u->addr_why.reason);
 		return 502;
@@ -519,7 +548,7 @@ int fw_upstream_fetch(struct fw_upstream *u, const char *url, const char *host,
 	u->host = host;
 	u->resp = resp;
 	u->head_bytes = 0;
-	u->head_too_big = u->bad_length = u->addr_refused = u->spool_failed = u->no_san = false;
+	u->head_too_big = u->bad_length = u->addr_refused = u->spool_failed = u->no_san = u->cancelled = false;
 	u->errbuf[0] = '\0';
 	fw_err_clear(&u->spool_err);
 	if (!head && fw_spool_new(&resp->body, u->cfg->state.dir, u->cfg->upstream.max_body_bytes, err) != 0) {

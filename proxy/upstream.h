@@ -27,10 +27,13 @@ struct fw_upstream_resp {
 	char ip[64];       /* the address connected to */
 };
 
+/* Asked during a transfer: true aborts it (the gateway is stopping). */
+typedef bool (*fw_upstream_cancel_fn)(void *arg);
+
 /* One per client connection, so that requests of one tunnel reuse the
- * vendor connection. */
-int fw_upstream_new(struct fw_upstream **out, const struct fw_config *cfg,
-		    struct fw_err *err) FW_WUR;
+ * vendor connection. cancel (may be NULL) is polled while a fetch runs. */
+int fw_upstream_new(struct fw_upstream **out, const struct fw_config *cfg, fw_upstream_cancel_fn cancel,
+		    void *cancel_arg, struct fw_err *err) FW_WUR;
 void fw_upstream_free(struct fw_upstream *u);
 
 /* Fetches url (https://host[:port]/path) for req (GET or HEAD), as a

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "fwgate/cidr.h"
 #include "fwgate/err.h"
 
 #define FW_PATH_MAX 1024
@@ -18,6 +19,7 @@
 #define FW_RESOLVE_MAX 32
 #define FW_SIGDIR_MAX 16
 #define FW_RULE_ID_MAX 128
+#define FW_CLIENTS_MAX 64
 
 /* Largest config file fwgate reads; a config is a few kilobytes. */
 #define FW_CONFIG_MAX_BYTES (256 * 1024)
@@ -50,7 +52,11 @@ struct fw_config {
 	struct {
 		struct fw_listen_addr listen[FW_LISTEN_MAX];
 		unsigned n_listen;
+		/* Who may use the proxy: the appliance's addresses. */
+		struct fw_cidr clients[FW_CLIENTS_MAX];
+		unsigned n_clients;
 		unsigned max_clients;
+		unsigned max_clients_per_source;
 		unsigned head_timeout_seconds;
 		unsigned idle_timeout_seconds;
 		unsigned exchange_timeout_seconds;

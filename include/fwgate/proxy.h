@@ -49,8 +49,16 @@ struct fw_proxy;
 int fw_proxy_start(struct fw_proxy **out, const struct fw_proxy_deps *deps, struct fw_err *err)
 	FW_WUR FW_NONNULL(1, 2);
 
-/* Stops accepting, ends open connections and waits for their threads
- * (bounded), then frees. NULL is a no-op. */
+/* Stops accepting and wakes every connection (its socket shut, its wait
+ * on another request's fetch ended, its fetch aborted); returns without
+ * waiting. For a shutdown where other modules (the scanner, the sandbox)
+ * must be told to stop before the connections can all end. Idempotent;
+ * NULL is a no-op. */
+void fw_proxy_quiesce(struct fw_proxy *p);
+
+/* fw_proxy_quiesce, then waits until every connection thread has ended
+ * (each wait it can be in is woken or bounded), then frees. NULL is a
+ * no-op. */
 void fw_proxy_stop(struct fw_proxy *p);
 
 #endif

@@ -701,8 +701,13 @@ int fw_sandbox_wait(struct fw_sandbox *sb, int64_t object_id, unsigned ms, enum 
 			until.tv_nsec -= 1000000000L;
 		}
 		pthread_mutex_lock(&sb->lock);
-		if (!sb->stopping)
-			pthread_cond_timedwait(&sb->settled, &sb->lock, &until);
+		if (sb->stopping) {
+			/* Stopping: the client is told it is pending; the job
+			 * runs on at the next start. */
+			pthread_mutex_unlock(&sb->lock);
+			return 0;
+		}
+		pthread_cond_timedwait(&sb->settled, &sb->lock, &until);
 		pthread_mutex_unlock(&sb->lock);
 	}
 }

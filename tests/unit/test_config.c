@@ -8,9 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <cmocka.h>
 
+#include "fwgate/cidr.h"
 #include "fwgate/config.h"
 #include "testutil.h"
 
@@ -237,6 +240,15 @@ static const struct bad_case bad_cases[] = {
 	  "[scanner] max_seconds (60) must be below timeout_seconds (60)" },
 	{ "[log]\nsyslog_facility = kern\n", 2,
 	  "[log] syslog_facility: \"kern\" is not a syslog facility (daemon, user, auth, local0..local7)" },
+	{ "[proxy]\nclients = 10.1.2.3/8\n", 2, "[proxy] clients: \"10.1.2.3/8\" has host bits set: write 10.0.0.0/8" },
+	{ "[proxy]\nclients = 10.0.0.0/33\n", 2, "[proxy] clients: \"10.0.0.0/33\": the prefix length must be 0 to 32" },
+	{ "[proxy]\nclients = appliance.example\n", 2,
+	  "[proxy] clients: \"appliance.example\" is not a numeric IPv4 or IPv6 address" },
+	{ "[proxy]\nclients = 192.0.2.0/24, fd00::/7x\n", 2,
+	  "[proxy] clients: \"fd00::/7x\": the prefix length must be 0 to 128" },
+	{ "[proxy]\nclients =\n", 2,
+	  "[proxy] clients: at least one network is required (the appliance's address, e.g. 192.0.2.10/32; "
+	  "127.0.0.0/8 for this host only)" },
 	{ "[proxy]\nthis line has no equals sign\n", 2,
 	  "syntax error: expected \"[section]\", \"key = value\" or a # comment" },
 	{ "[proxy]\nmax_clients = 1\nmax_clients = x\nbogus\n", 3,
@@ -262,6 +274,62 @@ static void test_bad_inputs(void **state)
 		if (strcmp(fw_err_msg(&err), expect) != 0)
 			fail_msg("case %zu:\n got: %s\nwant: %s", i, fw_err_msg(&err), expect);
 	}
+	free(cfg);
+}
+
+static bool contains(const struct fw_cidr *list, unsigned n, const char *ip)
+{
+	struct sockaddr_in s4 = { .sin_family = AF_INET };
+	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6 };
+
+	if (inet_pton(AF_INET, ip, &s4.sin_addr) == 1)
+		return fw_cidr_list_contains(list, n, (struct sockaddr *)&s4);
+	assert_int_equal(inet_pton(AF_INET6, ip, &s6.sin6_addr), 1);
+	return fw_cidr_list_contains(list, n, (struct sockaddr *)&s6);
+}
+
+/* [proxy] clients: lists of networks, and who is in them. */
+static void test_clients_networks(void **state)
+{
+	struct fw_config *cfg = calloc(1, sizeof(*cfg));
+	struct fw_cidr c;
+	char path[2048], text[FW_CIDR_TEXT_MAX];
+	struct fw_err err;
+
+	(void)state;
+	fw_config_default(cfg);
+	/* The default: this host only. */
+	assert_true(contains(cfg->proxy.clients, cfg->proxy.n_clients, "127.0.0.1"));
+	assert_true(contains(cfg->proxy.clients, cfg->proxy.n_clients, "127.0.0.2"));
+	assert_true(contains(cfg->proxy.clients, cfg->proxy.n_clients, "::1"));
+	assert_true(contains(cfg->proxy.clients, cfg->proxy.n_clients, "::ffff:127.0.0.9"));
+	assert_false(contains(cfg->proxy.clients, cfg->proxy.n_clients, "192.0.2.1"));
+	assert_false(contains(cfg->proxy.clients, cfg->proxy.n_clients, "::2"));
+	/* A file replaces the default; repeated keys add. */
+	if (load_text("[proxy]\nclients = 192.0.2.10/32, 198.51.100.0/25\nclients = 2001:db8::/48\n", cfg, &err,
+		      path, sizeof(path)) != 0)
+		fail_msg("%s", fw_err_msg(&err));
+	assert_int_equal(cfg->proxy.n_clients, 3);
+	assert_true(contains(cfg->proxy.clients, 3, "192.0.2.10"));
+	assert_false(contains(cfg->proxy.clients, 3, "192.0.2.11"));
+	assert_true(contains(cfg->proxy.clients, 3, "198.51.100.127"));
+	assert_false(contains(cfg->proxy.clients, 3, "198.51.100.128"));
+	assert_true(contains(cfg->proxy.clients, 3, "2001:db8:0:ffff::1"));
+	assert_false(contains(cfg->proxy.clients, 3, "2001:db8:1::1"));
+	assert_false(contains(cfg->proxy.clients, 3, "127.0.0.1"));
+	/* Edges of the notation. */
+	fw_err_clear(&err);
+	assert_int_equal(fw_cidr_parse("0.0.0.0/0", &c, &err), 0);
+	assert_true(contains(&c, 1, "203.0.113.9"));
+	assert_false(contains(&c, 1, "::1"));
+	assert_int_equal(fw_cidr_parse("10.20.30.40", &c, &err), 0);
+	assert_string_equal(fw_cidr_str(&c, text, sizeof(text)), "10.20.30.40/32");
+	assert_int_equal(fw_cidr_parse("fe80::/10", &c, &err), 0);
+	assert_true(contains(&c, 1, "febf::1"));
+	assert_false(contains(&c, 1, "fec0::1"));
+	assert_int_equal(fw_cidr_parse("10.0.0.0/", &c, &err), -1);
+	fw_err_clear(&err);
+	assert_int_equal(fw_cidr_parse("", &c, &err), -1);
 	free(cfg);
 }
 
@@ -326,6 +394,7 @@ int main(void)
 		cmocka_unit_test(test_full_config),
 		cmocka_unit_test(test_dump_round_trip),
 		cmocka_unit_test(test_bad_inputs),
+		cmocka_unit_test(test_clients_networks),
 		cmocka_unit_test(test_long_line_and_nul),
 		cmocka_unit_test(test_missing_and_oversized_file),
 	};

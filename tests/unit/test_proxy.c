@@ -355,7 +355,7 @@ static int fetch_from(const char *dir, const char *ca_file, X509 *leaf, EVP_PKEY
 	snprintf(head, sizeof(head), "GET /fw.bin HTTP/1.1\r\nHost: vendor.test:%u\r\n\r\n", (unsigned)o.port);
 	snprintf(url, sizeof(url), "https://vendor.test:%u/fw.bin", (unsigned)o.port);
 	assert_int_equal(parse(head, err), 0);
-	assert_int_equal(fw_upstream_new(&u, cfg, err), 0);
+	assert_int_equal(fw_upstream_new(&u, cfg, NULL, NULL, err), 0);
 	rc = fw_upstream_fetch(u, url, "vendor.test", &req, NULL, NULL, resp, status, err);
 	fw_upstream_free(u);
 	origin_join(&o);
