@@ -63,5 +63,6 @@ int cmd_audit(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_sandbox(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_store(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_scan(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_proxyuser(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -165,6 +165,20 @@ static const char usage_store[] =
 	"audited, and never served (exit 1 on any problem). gc removes blobs no URL\n"
 	"refers to any more and what was moved aside.\n";
 
+static const char usage_proxyuser[] =
+	"usage: fwgate proxyuser add NAME [--password-file FILE] | passwd NAME [--password-file FILE]\n"
+	"       | remove NAME | list [--json]\n"
+	"\n"
+	"The appliance's proxy credentials, for [proxy] auth = basic: a CONNECT must\n"
+	"then carry Proxy-Authorization: Basic with one of these users (curl\n"
+	"--proxy-user NAME:PASSWORD), else it gets 407. Kept in <state dir>/proxy-users\n"
+	"as scrypt hashes (0600); a running gateway reads the file again when it\n"
+	"changes. The password (at least 12 characters) is read from FILE's first\n"
+	"line, from a prompt on a terminal (twice, not echoed), or from the first\n"
+	"line of standard input; never from the command line. Names: 1 to 64 of\n"
+	"A-Z a-z 0-9 . _ -. Five failed logins from one address within a minute\n"
+	"lock that address out for a minute.\n";
+
 const struct cli_cmd cli_cmds[] = {
 	{ "help", "list the commands, or explain one", usage_help, cmd_help },
 	{ "version", "print the versions of fwgate and its libraries", usage_version, cmd_version },
@@ -180,6 +194,7 @@ const struct cli_cmd cli_cmds[] = {
 	{ "sandbox", "the sandbox queue: list, show, retry jobs", usage_sandbox, cmd_sandbox },
 	{ "store", "verify the vetted store's blobs, or collect garbage", usage_store, cmd_store },
 	{ "scan", "inspect files offline with the gateway's pipeline", usage_scan, cmd_scan },
+	{ "proxyuser", "the appliance's proxy credentials: add, passwd, remove, list", usage_proxyuser, cmd_proxyuser },
 	{ NULL, NULL, NULL, NULL },
 };
 

@@ -35,6 +35,7 @@ enum key_type {
 	KT_CIDR_LIST,    /* repeatable; each value one or more networks, comma-separated */
 	KT_URL,          /* http(s) URL */
 	KT_BACKEND,
+	KT_AUTH,
 	KT_FACILITY,
 };
 
@@ -61,6 +62,7 @@ struct key_def {
 static const struct key_def keys[] = {
 	{ "proxy", "listen", KT_ADDR_LIST, CFG_LIST(proxy.listen, proxy.n_listen), 0, 0, "127.0.0.1:3128" },
 	{ "proxy", "clients", KT_CIDR_LIST, CFG_LIST(proxy.clients, proxy.n_clients), 0, 0, "127.0.0.0/8, ::1/128" },
+	{ "proxy", "auth", KT_AUTH, CFG_OFF(proxy.auth), 0, 0, 0, 0, "none" },
 	{ "proxy", "max_clients", KT_UINT, CFG_OFF(proxy.max_clients), 0, 0, 1, 100000, "256" },
 	{ "proxy", "max_clients_per_source", KT_UINT, CFG_OFF(proxy.max_clients_per_source), 0, 0, 1, 100000, "32" },
 	{ "proxy", "head_timeout_seconds", KT_UINT, CFG_OFF(proxy.head_timeout_seconds), 0, 0, 1, 3600, "10" },
@@ -308,6 +310,8 @@ static int key_set(struct fw_config *cfg, const struct key_def *k, const char *v
 		return fw_cv_url(value, dst, k->size, err);
 	case KT_BACKEND:
 		return fw_cv_backend(value, dst, err);
+	case KT_AUTH:
+		return fw_cv_proxy_auth(value, dst, err);
 	case KT_FACILITY:
 		return fw_cv_facility(value, dst, err);
 	case KT_CIDR_LIST:
@@ -539,6 +543,9 @@ static void dump_value(const struct fw_config *cfg, const struct key_def *k, FIL
 	case KT_BACKEND:
 		fprintf(out, "%s = %s\n", k->name, fw_sandbox_backend_name(*(const enum fw_sandbox_backend *)v));
 		break;
+	case KT_AUTH:
+		fprintf(out, "%s = %s\n", k->name, fw_proxy_auth_name(*(const enum fw_proxy_auth *)v));
+		break;
 	case KT_FACILITY:
 		fprintf(out, "%s = %s\n", k->name, fw_cv_facility_name(*(const int *)v));
 		break;
@@ -583,6 +590,11 @@ void fw_config_dump(const struct fw_config *cfg, FILE *out)
 		}
 		dump_value(cfg, &keys[i], out);
 	}
+}
+
+const char *fw_proxy_auth_name(enum fw_proxy_auth a)
+{
+	return a == FW_PROXY_AUTH_BASIC ? "basic" : "none";
 }
 
 const char *fw_sandbox_backend_name(enum fw_sandbox_backend b)

@@ -216,6 +216,19 @@ int fw_cv_backend(const char *value, enum fw_sandbox_backend *out, struct fw_err
 	return fw_err_set(err, "\"%s\" is not a sandbox backend (local, cape or none)", value);
 }
 
+int fw_cv_proxy_auth(const char *value, enum fw_proxy_auth *out, struct fw_err *err)
+{
+	static const enum fw_proxy_auth all[] = { FW_PROXY_AUTH_NONE, FW_PROXY_AUTH_BASIC };
+
+	for (size_t i = 0; i < FW_ARRAY_LEN(all); i++) {
+		if (strcmp(value, fw_proxy_auth_name(all[i])) == 0) {
+			*out = all[i];
+			return 0;
+		}
+	}
+	return fw_err_set(err, "\"%s\" is not a proxy authentication (none or basic)", value);
+}
+
 static const struct {
 	const char *name;
 	int facility;

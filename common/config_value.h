@@ -22,6 +22,7 @@ int fw_cv_check_dir(const char *path, struct fw_err *err) FW_WUR;
 int fw_cv_url(const char *value, char *dst, size_t dst_len, struct fw_err *err) FW_WUR;
 int fw_cv_backend(const char *value, enum fw_sandbox_backend *out, struct fw_err *err) FW_WUR;
 int fw_cv_facility(const char *value, int *out, struct fw_err *err) FW_WUR;
+int fw_cv_proxy_auth(const char *value, enum fw_proxy_auth *out, struct fw_err *err) FW_WUR;
 const char *fw_cv_facility_name(int facility);
 int fw_cv_listen_addr(const char *value, struct fw_listen_addr *out, struct fw_err *err) FW_WUR;
 int fw_cv_resolve(const char *value, struct fw_resolve *out, struct fw_err *err) FW_WUR;

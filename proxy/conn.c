@@ -122,7 +122,35 @@ static int refuse_non_connect(struct conn *c)
 	return -1;
 }
 
-/* CONNECT host:port: parse, decide before any TLS, answer 200. */
+/* [proxy] auth = basic: the CONNECT must carry the appliance's proxy
+ * credentials; else 407, before the policy is asked about the host (an
+ * unknown client learns nothing of the allow-list). */
+static int authenticate(struct conn *c)
+{
+	static const char challenge[] = "Proxy-Authenticate: Basic realm=\"fwgate\", charset=\"UTF-8\"\r\n";
+	char user[FW_PROXY_USER_NAME_MAX + 1], why[FW_ERR_MSG_MAX + 128];
+	struct fw_err err;
+
+	if (c->px->auth == NULL)
+		return 0;
+	fw_err_clear(&err);
+	if (proxy_auth_check(c->px->auth, c->req, &c->src, user, sizeof(user), &err) == 0)
+		return 0;
+	snprintf(why, sizeof(why), "%s%s%s%s", fw_err_msg(&err), user[0] ? " (user \"" : "", user, user[0] ? "\")" : "");
+	{
+		const struct req_log l = {
+			.action = "proxy-auth-refused", .outcome = FW_OUTCOME_FAILURE, .verdict = "refused",
+			.reason = why, .status = 407,
+		};
+
+		conn_event(c, &l);
+	}
+	conn_send_text(&c->io, 407, fw_err_msg(&err), true, false, challenge,
+		       conn_ms(c->cfg->proxy.head_timeout_seconds));
+	return -1;
+}
+
+/* CONNECT host:port: authenticate, parse, decide before any TLS, answer 200. */
 static int handle_connect(struct conn *c, size_t head_len)
 {
 	struct fw_decision_result d;
@@ -130,6 +158,8 @@ static int handle_connect(struct conn *c, size_t head_len)
 	char raw[FW_HOST_MAX + 2];
 
 	fw_err_clear(&err);
+	if (authenticate(c) != 0)
+		return -1;
 	if (fw_http_parse_authority(c->req->target, c->req->target_len, raw, sizeof(raw), &c->port, 0,
 				    &err) != 0) {
 		conn_refuse(c, "proxy-connect-refused", 400, fw_err_msg(&err), NULL, true, false);
@@ -370,6 +400,7 @@ void *proxy_conn_main(void *arg)
 	c->px = a.px;
 	c->cfg = a.px->deps.cfg;
 	c->io.fd = a.fd;
+	c->src = a.src;
 	snprintf(c->client_ip, sizeof(c->client_ip), "%s", a.client_ip);
 	clock_gettime(CLOCK_MONOTONIC, &c->started);
 	c->io.cap = c->cfg->proxy.max_head_bytes + 1;

@@ -21,6 +21,7 @@ struct conn {
 	struct fw_http_req *req;
 	struct fw_upstream *up;
 	char client_ip[64];
+	struct source_key src;
 	char host[FW_HOST_MAX];     /* CONNECT host, normalized */
 	uint16_t port;
 	char authority[FW_HOST_MAX + 8];

@@ -210,6 +210,7 @@ const char *http_reason_phrase(int status)
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 406: return "Not Acceptable";
+	case 407: return "Proxy Authentication Required";
 	case 409: return "Conflict";
 	case 410: return "Gone";
 	case 412: return "Precondition Failed";

@@ -303,6 +303,8 @@ static int proxy_init(struct fw_proxy *px, struct fw_err *err)
 	    fw_mint_new(&px->mint, px->ca, cfg->proxy.leaf_cache_entries, cfg->proxy.leaf_validity_days, err) != 0 ||
 	    source_table_new(&px->sources, cfg->proxy.max_clients, err) != 0 || refuse_lane_start(&px->lane, err) != 0)
 		return -1;
+	if (cfg->proxy.auth == FW_PROXY_AUTH_BASIC && proxy_auth_new(&px->auth, cfg->state.dir, err) != 0)
+		return -1;
 	px->ssl_ctx = fw_tls_server_ctx_new(err);
 	if (px->ssl_ctx == NULL)
 		return -1;
@@ -336,6 +338,7 @@ static void proxy_free(struct fw_proxy *px)
 		close(px->wake[1]);
 	refuse_lane_stop(px->lane);
 	source_table_free(px->sources);
+	proxy_auth_free(px->auth);
 	SSL_CTX_free(px->ssl_ctx);
 	fw_mint_free(px->mint);
 	fw_ca_free(px->ca);

@@ -10,6 +10,7 @@
 #include <openssl/ssl.h>
 
 #include "fwgate/proxy.h"
+#include "proxy/request.h"
 #include "proxy/sources.h"
 #include "proxy/store_serve.h"
 #include "proxy/tls.h"
@@ -27,6 +28,7 @@ struct fw_proxy {
 	bool accept_started;
 	atomic_bool stop;        /* the gateway is stopping: read anywhere, without the lock */
 	struct refuse_lane *lane;
+	struct proxy_auth *auth;  /* NULL: [proxy] auth = none */
 	/* The accept thread's own: its refusal-event bucket. */
 	double ev_tokens, ev_last;
 	unsigned ev_suppressed;
@@ -55,5 +57,16 @@ struct proxy_conn_arg {
 void proxy_conn_done(struct fw_proxy *px, unsigned slot, const struct source_key *src);
 
 bool proxy_stopping(struct fw_proxy *px);
+
+/* Proxy authentication (auth.c). Thread-safe. */
+struct proxy_auth;
+/* Refuses to start when the users file holds no user. */
+int proxy_auth_new(struct proxy_auth **out, const char *state_dir, struct fw_err *err) FW_WUR;
+void proxy_auth_free(struct proxy_auth *a);
+/* 0 when req's Proxy-Authorization names a user with the right password;
+ * else -1 with the reason for the 407 in why. user gets the name claimed
+ * (for the event; "" when none). */
+int proxy_auth_check(struct proxy_auth *a, const struct fw_http_req *req, const struct source_key *src,
+		     char *user, size_t user_len, struct fw_err *why) FW_WUR;
 
 #endif

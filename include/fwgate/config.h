@@ -39,6 +39,12 @@ struct fw_resolve {
 	bool ipv6;
 };
 
+/* How the appliance proves itself to the proxy, besides its address. */
+enum fw_proxy_auth {
+	FW_PROXY_AUTH_NONE = 0,
+	FW_PROXY_AUTH_BASIC,        /* Proxy-Authorization: Basic, users of fwgate proxyuser */
+};
+
 enum fw_sandbox_backend {
 	FW_SANDBOX_LOCAL = 0,
 	FW_SANDBOX_CAPE,
@@ -55,6 +61,7 @@ struct fw_config {
 		/* Who may use the proxy: the appliance's addresses. */
 		struct fw_cidr clients[FW_CLIENTS_MAX];
 		unsigned n_clients;
+		enum fw_proxy_auth auth;
 		unsigned max_clients;
 		unsigned max_clients_per_source;
 		unsigned head_timeout_seconds;
@@ -149,5 +156,6 @@ void fw_config_dump(const struct fw_config *cfg, FILE *out) FW_NONNULL(1, 2);
 const char *fw_listen_addr_str(const struct fw_listen_addr *a, char *buf, size_t len);
 
 const char *fw_sandbox_backend_name(enum fw_sandbox_backend b);
+const char *fw_proxy_auth_name(enum fw_proxy_auth a);
 
 #endif

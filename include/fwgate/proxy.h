@@ -31,6 +31,33 @@ int fw_ca_ensure(const char *state_dir, const char *name, bool *created, struct 
 /* Prints the CA certificate (PEM) after checking the pair loads. */
 int fw_ca_show(const char *state_dir, FILE *out, struct fw_err *err) FW_WUR FW_NONNULL(1, 2);
 
+/* ------------------------------------------------------------ proxy users */
+
+/* The appliance's proxy credentials ([proxy] auth = basic), kept in
+ * <state>/proxy-users as scrypt hashes; a running gateway reads the file
+ * again when it changes. */
+#define FW_PROXY_USER_NAME_MAX 64
+
+enum fw_proxy_user_op {
+	FW_PROXY_USER_ADD,       /* a new user; refused when the name exists */
+	FW_PROXY_USER_PASSWD,    /* a new password for an existing user */
+	FW_PROXY_USER_REMOVE,    /* password ignored */
+};
+
+/* A name of 1 to 64 of A-Z a-z 0-9 . _ - */
+bool fw_proxy_user_name_valid(const char *name) FW_NONNULL(1);
+
+/* Adds, changes or removes one user (the file rewritten whole, fsynced,
+ * renamed into place, under a lock). A password has at least
+ * FW_PASSWD_MIN characters. */
+int fw_proxy_user_change(const char *state_dir, const char *name, const char *password, size_t len,
+			 enum fw_proxy_user_op op, struct fw_err *err) FW_WUR FW_NONNULL(1, 2);
+
+/* Calls each with every user's name, in file order; returns how many, or
+ * -1 with err. */
+int fw_proxy_user_list(const char *state_dir, void (*each)(void *arg, const char *name), void *arg,
+		       struct fw_err *err) FW_WUR FW_NONNULL(1, 2);
+
 /* What the proxy works with; everything must outlive the proxy. */
 struct fw_proxy_deps {
 	const struct fw_config *cfg;

@@ -22,6 +22,7 @@
 #include <openssl/x509v3.h>
 
 #include "fwgate/proxy.h"
+#include "proxy/proxy_int.h"
 #include "proxy/request.h"
 #include "proxy/tls.h"
 #include "proxy/upstream.h"
@@ -408,6 +409,93 @@ static void test_upstream_names_only_from_san(void **state)
 	tu_rmtree(dir);
 }
 
+/* ------------------------------------------------------------ proxy users */
+
+static void count_one(void *arg, const char *name)
+{
+	(void)name;
+	(*(unsigned *)arg)++;
+}
+
+static int auth_with(struct proxy_auth *a, const char *b64, const struct source_key *src, struct fw_err *err)
+{
+	char head[512], user[FW_PROXY_USER_NAME_MAX + 1];
+
+	if (b64 != NULL)
+		snprintf(head, sizeof(head), "CONNECT v.example:443 HTTP/1.1\r\nHost: v.example:443\r\n"
+			 "Proxy-Authorization: Basic %s\r\n\r\n", b64);
+	else
+		snprintf(head, sizeof(head), "CONNECT v.example:443 HTTP/1.1\r\nHost: v.example:443\r\n\r\n");
+	assert_int_equal(parse(head, err), 0);
+	fw_err_clear(err);
+	return proxy_auth_check(a, &req, src, user, sizeof(user), err);
+}
+
+static void test_proxy_users(void **state)
+{
+	char dir[1024], path[1100];
+	struct proxy_auth *a = NULL;
+	struct source_key src = { .addr = { 127, 0, 0, 1 } }, other = { .addr = { 127, 0, 0, 2 } };
+	struct fw_err err;
+	unsigned n = 0;
+	struct stat st;
+
+	(void)state;
+	tu_mkdtemp(dir, sizeof(dir));
+	fw_err_clear(&err);
+	/* No user: basic authentication refuses to start. */
+	assert_int_equal(proxy_auth_new(&a, dir, &err), -1);
+	assert_non_null(strstr(fw_err_msg(&err), "holds no user"));
+	fw_err_clear(&err);
+	assert_int_equal(fw_proxy_user_change(dir, "appliance", "appliance-secret-1", 18, FW_PROXY_USER_ADD, &err), 0);
+	assert_int_equal(fw_proxy_user_change(dir, "appliance", "appliance-secret-2", 18, FW_PROXY_USER_ADD, &err), -1);
+	assert_non_null(strstr(fw_err_msg(&err), "exists already"));
+	fw_err_clear(&err);
+	assert_int_equal(fw_proxy_user_change(dir, "bad:name", "appliance-secret-1", 18, FW_PROXY_USER_ADD, &err), -1);
+	fw_err_clear(&err);
+	assert_int_equal(fw_proxy_user_change(dir, "short", "tooshort", 8, FW_PROXY_USER_ADD, &err), -1);
+	assert_non_null(strstr(fw_err_msg(&err), "at least 12"));
+	fw_err_clear(&err);
+	assert_int_equal(fw_proxy_user_change(dir, "nobody", NULL, 0, FW_PROXY_USER_REMOVE, &err), -1);
+	fw_err_clear(&err);
+	assert_int_equal(fw_proxy_user_change(dir, "second", "second-secret-1", 15, FW_PROXY_USER_ADD, &err), 0);
+	assert_int_equal(fw_proxy_user_list(dir, count_one, &n, &err), 2);
+	snprintf(path, sizeof(path), "%s/proxy-users", dir);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+
+	assert_int_equal(proxy_auth_new(&a, dir, &err), 0);
+	/* appliance:appliance-secret-1 */
+	assert_int_equal(auth_with(a, "YXBwbGlhbmNlOmFwcGxpYW5jZS1zZWNyZXQtMQ==", &src, &err), 0);
+	/* Again: from the remembered digest. */
+	assert_int_equal(auth_with(a, "YXBwbGlhbmNlOmFwcGxpYW5jZS1zZWNyZXQtMQ==", &src, &err), 0);
+	assert_int_equal(auth_with(a, NULL, &src, &err), -1);
+	assert_non_null(strstr(fw_err_msg(&err), "proxy authentication is required"));
+	assert_int_equal(auth_with(a, "!!!", &src, &err), -1);
+	assert_non_null(strstr(fw_err_msg(&err), "not valid Basic credentials"));
+	/* A password change (the file rewritten) is read at the next check. */
+	assert_int_equal(fw_proxy_user_change(dir, "appliance", "appliance-secret-2", 18, FW_PROXY_USER_PASSWD, &err), 0);
+	assert_int_equal(auth_with(a, "YXBwbGlhbmNlOmFwcGxpYW5jZS1zZWNyZXQtMQ==", &src, &err), -1);
+	assert_string_equal(fw_err_msg(&err), "the proxy credentials were refused");
+	/* appliance:appliance-secret-2 from another source. */
+	assert_int_equal(auth_with(a, "YXBwbGlhbmNlOmFwcGxpYW5jZS1zZWNyZXQtMg==", &other, &err), 0);
+	/* An unknown user: the same words. */
+	assert_int_equal(auth_with(a, "bm9ib2R5OmFwcGxpYW5jZS1zZWNyZXQtMg==", &src, &err), -1);
+	assert_string_equal(fw_err_msg(&err), "the proxy credentials were refused");
+	/* Five failures from one source within a minute lock it out, even
+	 * with the right password; another source is not locked. */
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(auth_with(a, "YXBwbGlhbmNlOndyb25nLXBhc3N3b3Jk", &src, &err), -1);
+	assert_int_equal(auth_with(a, "YXBwbGlhbmNlOmFwcGxpYW5jZS1zZWNyZXQtMg==", &src, &err), -1);
+	assert_non_null(strstr(fw_err_msg(&err), "locked out"));
+	assert_int_equal(auth_with(a, "YXBwbGlhbmNlOmFwcGxpYW5jZS1zZWNyZXQtMg==", &other, &err), 0);
+	/* A removed user is refused at once. */
+	assert_int_equal(fw_proxy_user_change(dir, "second", NULL, 0, FW_PROXY_USER_REMOVE, &err), 0);
+	assert_int_equal(auth_with(a, "c2Vjb25kOnNlY29uZC1zZWNyZXQtMQ==", &other, &err), -1);
+	proxy_auth_free(a);
+	tu_rmtree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -417,6 +505,7 @@ int main(void)
 		cmocka_unit_test(test_authority),
 		cmocka_unit_test(test_ca_and_mint),
 		cmocka_unit_test(test_upstream_names_only_from_san),
+		cmocka_unit_test(test_proxy_users),
 	};
 
 	return cmocka_run_group_tests_name("proxy", tests, NULL, NULL);
