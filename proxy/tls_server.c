@@ -88,8 +88,9 @@ SSL_CTX *fw_tls_server_ctx_new(struct fw_err *err)
 	return ctx;
 }
 
-/* SSL_accept on a non-blocking socket, bounded by timeout_ms. */
-static int accept_loop(SSL *ssl, int fd, unsigned timeout_ms)
+/* SSL_accept on a non-blocking socket, bounded by timeout_ms. On an
+ * error, *ssl_error and *sys_errno say what kind. */
+static int accept_loop(SSL *ssl, int fd, unsigned timeout_ms, int *ssl_error, int *sys_errno)
 {
 	struct timespec ts;
 	uint64_t deadline;
@@ -99,17 +100,22 @@ static int accept_loop(SSL *ssl, int fd, unsigned timeout_ms)
 	for (;;) {
 		struct pollfd pfd = { .fd = fd };
 		uint64_t now;
-		int rc = SSL_accept(ssl), e;
+		int rc, e;
 
+		errno = 0;
+		rc = SSL_accept(ssl);
 		if (rc == 1)
 			return 1;
 		e = SSL_get_error(ssl, rc);
-		if (e == SSL_ERROR_WANT_READ)
+		if (e == SSL_ERROR_WANT_READ) {
 			pfd.events = POLLIN;
-		else if (e == SSL_ERROR_WANT_WRITE)
+		} else if (e == SSL_ERROR_WANT_WRITE) {
 			pfd.events = POLLOUT;
-		else
+		} else {
+			*ssl_error = e;
+			*sys_errno = errno;
 			return -1;
+		}
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 		if (now >= deadline)
@@ -127,7 +133,7 @@ SSL *fw_tls_accept(SSL_CTX *ctx, int fd, const char *host, X509 *leaf, EVP_PKEY 
 {
 	struct accept_state st = { .want = host };
 	SSL *ssl = SSL_new(ctx);
-	int rc;
+	int rc, ssl_error = 0, sys_errno = 0;
 
 	if (ssl == NULL || SSL_set_fd(ssl, fd) != 1 || SSL_use_certificate(ssl, leaf) != 1 ||
 	    SSL_use_PrivateKey(ssl, key) != 1) {
@@ -137,7 +143,7 @@ SSL *fw_tls_accept(SSL_CTX *ctx, int fd, const char *host, X509 *leaf, EVP_PKEY 
 	}
 	SSL_set_app_data(ssl, &st);
 	ERR_clear_error();
-	rc = accept_loop(ssl, fd, timeout_ms);
+	rc = accept_loop(ssl, fd, timeout_ms, &ssl_error, &sys_errno);
 	SSL_set_app_data(ssl, NULL);
 	if (rc == 1)
 		return ssl;
@@ -150,6 +156,10 @@ SSL *fw_tls_accept(SSL_CTX *ctx, int fd, const char *host, X509 *leaf, EVP_PKEY 
 			   st.got, host);
 	else if (st.alpn_mismatch)
 		fw_err_set(err, "TLS handshake refused: the client does not offer ALPN http/1.1");
+	else if (ssl_error == SSL_ERROR_SYSCALL && sys_errno != 0)
+		fw_err_sys(err, sys_errno, "the client went away during the TLS handshake");
+	else if (ssl_error == SSL_ERROR_SYSCALL || ERR_peek_error() == 0)
+		fw_err_set(err, "the client closed the connection during the TLS handshake");
 	else
 		fw_tls_err(err, "TLS handshake with the client failed");
 	SSL_free(ssl);

@@ -27,7 +27,9 @@ and proxy.sh checks that no "SNI=<bad host>" line exists.
 
 Endpoints:
     GET/HEAD /files/NAME       DOCROOT/NAME with Content-Length, ETag,
-                               Last-Modified (query string ignored);
+                               Last-Modified (query string ignored but
+                               rate=N, which sends the body at about N
+                               bytes a second);
                                conditional: 304 Not Modified (ETag and
                                Last-Modified, no body) when If-None-Match
                                names the ETag (or is *), or, without
@@ -302,7 +304,26 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Last-Modified", last_modified)
             self.end_headers()
             if not head:
-                shutil.copyfileobj(f, self.wfile, CHUNK)
+                rate = self.query_rate()
+                if rate is None:
+                    shutil.copyfileobj(f, self.wfile, CHUNK)
+                else:
+                    # A slow vendor: a tenth of the rate every 100 ms.
+                    step = max(1, rate // 10)
+                    while True:
+                        chunk = f.read(step)
+                        if not chunk:
+                            break
+                        self.wfile.write(chunk)
+                        self.wfile.flush()
+                        time.sleep(0.1)
+
+    def query_rate(self):
+        q = parse_qs(urlsplit(self.path).query)
+        try:
+            return max(1, int(q["rate"][0])) if "rate" in q else None
+        except ValueError:
+            return None
 
     def not_modified(self, etag, mtime):
         """RFC 9110 13.2.2: If-None-Match, when present, decides alone
