@@ -284,12 +284,19 @@ static int serve_plain(struct conn *c)
 	size_t head_len = 0;
 	struct fw_err err;
 	int status = 400, st;
+	enum head_result hr;
 
 	fw_err_clear(&err);
 	/* The CONNECT head has head_timeout_seconds from the connection on,
 	 * in all: a client that trickles bytes does not keep a slot longer. */
-	switch (conn_read_head(&c->io, conn_ms(c->cfg->proxy.head_timeout_seconds),
-			       conn_ms(c->cfg->proxy.head_timeout_seconds), true, &head_len, &status, &err)) {
+	hr = conn_read_head(&c->io, conn_ms(c->cfg->proxy.head_timeout_seconds),
+			    conn_ms(c->cfg->proxy.head_timeout_seconds), true, &head_len, &status, &err);
+	if (hr != HEAD_OK && proxy_conn_preempted(c->px, c->slot)) {
+		conn_broke(c, "preempted: every connection slot was taken and this connection had sent no request "
+			   "for over %d ms", PREEMPT_MIN_MS);
+		return -1;
+	}
+	switch (hr) {
 	case HEAD_CLOSED:
 		conn_broke(c, "the client closed the connection without sending a request");
 		return -1;
@@ -306,6 +313,7 @@ static int serve_plain(struct conn *c)
 	case HEAD_OK:
 		break;
 	}
+	proxy_conn_head_done(c->px, c->slot);
 	st = fw_http_parse_head(c->io.buf, head_len, c->cfg->proxy.max_headers, c->req, &err);
 	if (st != 0) {
 		conn_refuse(c, "proxy-refused", st, fw_err_msg(&err), NULL, true, false);
@@ -401,6 +409,7 @@ void *proxy_conn_main(void *arg)
 	c->cfg = a.px->deps.cfg;
 	c->io.fd = a.fd;
 	c->src = a.src;
+	c->slot = a.slot;
 	snprintf(c->client_ip, sizeof(c->client_ip), "%s", a.client_ip);
 	clock_gettime(CLOCK_MONOTONIC, &c->started);
 	c->io.cap = c->cfg->proxy.max_head_bytes + 1;

@@ -22,6 +22,7 @@ struct conn {
 	struct fw_upstream *up;
 	char client_ip[64];
 	struct source_key src;
+	unsigned slot;
 	char host[FW_HOST_MAX];     /* CONNECT host, normalized */
 	uint16_t port;
 	char authority[FW_HOST_MAX + 8];

@@ -75,10 +75,59 @@ bool proxy_stopping(struct fw_proxy *px)
 	return atomic_load(&px->stop);
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void proxy_conn_head_done(struct fw_proxy *px, unsigned slot)
+{
+	pthread_mutex_lock(&px->lock);
+	px->slots[slot].awaiting_head = false;
+	pthread_mutex_unlock(&px->lock);
+}
+
+bool proxy_conn_preempted(struct fw_proxy *px, unsigned slot)
+{
+	bool p;
+
+	pthread_mutex_lock(&px->lock);
+	p = px->slots[slot].preempted;
+	pthread_mutex_unlock(&px->lock);
+	return p;
+}
+
+/* Every slot taken: shuts the connection that has waited longest without
+ * a CONNECT head (its thread ends and frees the slot), so that the new
+ * one may be admitted. Called with the lock held. */
+static bool preempt_one(struct fw_proxy *px)
+{
+	uint64_t now = mono_ms();
+	struct conn_slot *oldest = NULL;
+
+	if (px->active >= px->n_slots)
+		return false;
+	for (unsigned i = 0; i < px->n_slots; i++) {
+		struct conn_slot *sl = &px->slots[i];
+
+		if (sl->fd >= 0 && sl->awaiting_head && !sl->preempted && now - sl->since_ms >= PREEMPT_MIN_MS &&
+		    (oldest == NULL || sl->since_ms < oldest->since_ms))
+			oldest = sl;
+	}
+	if (oldest == NULL)
+		return false;
+	oldest->preempted = true;
+	shutdown(oldest->fd, SHUT_RDWR);
+	return true;
+}
+
 void proxy_conn_done(struct fw_proxy *px, unsigned slot, const struct source_key *src)
 {
 	pthread_mutex_lock(&px->lock);
-	px->conn_fds[slot] = -1;
+	px->slots[slot] = (struct conn_slot){ .fd = -1 };
 	source_release(px->sources, src);
 	if (--px->active == 0)
 		pthread_cond_broadcast(&px->idle);
@@ -183,7 +232,7 @@ static enum accept_result accept_one(struct fw_proxy *px, int lfd, int *errnum)
 	}
 	source_key_of(&ss, &src);
 	pthread_mutex_lock(&px->lock);
-	if (px->active >= cfg->proxy.max_clients) {
+	if (px->active >= cfg->proxy.max_clients && !preempt_one(px)) {
 		pthread_mutex_unlock(&px->lock);
 		snprintf(why, sizeof(why), "the gateway is serving its maximum of %u clients", cfg->proxy.max_clients);
 		refuse_early(px, fd, ip, 503, "proxy-busy", why, "Retry-After: 5\r\n");
@@ -196,9 +245,9 @@ static enum accept_result accept_one(struct fw_proxy *px, int lfd, int *errnum)
 		refuse_early(px, fd, ip, 503, "proxy-busy", why, "Retry-After: 5\r\n");
 		return ACCEPT_OK;
 	}
-	while (px->conn_fds[slot] != -1)
+	while (px->slots[slot].fd != -1)
 		slot++;
-	px->conn_fds[slot] = fd;
+	px->slots[slot] = (struct conn_slot){ .fd = fd, .since_ms = mono_ms(), .awaiting_head = true };
 	px->active++;
 	pthread_mutex_unlock(&px->lock);
 	a = calloc(1, sizeof(*a));
@@ -308,11 +357,12 @@ static int proxy_init(struct fw_proxy *px, struct fw_err *err)
 	px->ssl_ctx = fw_tls_server_ctx_new(err);
 	if (px->ssl_ctx == NULL)
 		return -1;
-	px->conn_fds = malloc(sizeof(int) * cfg->proxy.max_clients);
-	if (px->conn_fds == NULL)
+	px->n_slots = cfg->proxy.max_clients + PREEMPT_SPARE;
+	px->slots = malloc(sizeof(*px->slots) * px->n_slots);
+	if (px->slots == NULL)
 		return fw_err_set(err, "out of memory");
-	for (unsigned i = 0; i < cfg->proxy.max_clients; i++)
-		px->conn_fds[i] = -1;
+	for (unsigned i = 0; i < px->n_slots; i++)
+		px->slots[i] = (struct conn_slot){ .fd = -1 };
 	for (unsigned i = 0; i < cfg->proxy.n_listen; i++) {
 		int fd = listen_one(&cfg->proxy.listen[i], err);
 
@@ -342,7 +392,7 @@ static void proxy_free(struct fw_proxy *px)
 	SSL_CTX_free(px->ssl_ctx);
 	fw_mint_free(px->mint);
 	fw_ca_free(px->ca);
-	free(px->conn_fds);
+	free(px->slots);
 	pthread_cond_destroy(&px->idle);
 	pthread_mutex_destroy(&px->lock);
 	flight_table_destroy(&px->flights);
@@ -387,9 +437,9 @@ void fw_proxy_quiesce(struct fw_proxy *px)
 	 * shut), out of a wait on another request's fetch (the flights). A
 	 * fetch in progress notices the stop in its progress callback. */
 	pthread_mutex_lock(&px->lock);
-	for (unsigned i = 0; px->conn_fds != NULL && i < px->deps.cfg->proxy.max_clients; i++)
-		if (px->conn_fds[i] != -1)
-			shutdown(px->conn_fds[i], SHUT_RDWR);
+	for (unsigned i = 0; px->slots != NULL && i < px->n_slots; i++)
+		if (px->slots[i].fd != -1)
+			shutdown(px->slots[i].fd, SHUT_RDWR);
 	pthread_mutex_unlock(&px->lock);
 	flight_table_stop(&px->flights);
 }
@@ -415,9 +465,9 @@ void fw_proxy_stop(struct fw_proxy *px)
 			said = time(NULL);
 			fprintf(stderr, "fwgate: stopping: waiting %lld s for %u connection(s) to end\n",
 				(long long)(said - began), px->active);
-			for (unsigned i = 0; i < px->deps.cfg->proxy.max_clients; i++)
-				if (px->conn_fds[i] != -1)
-					shutdown(px->conn_fds[i], SHUT_RDWR);
+			for (unsigned i = 0; i < px->n_slots; i++)
+				if (px->slots[i].fd != -1)
+					shutdown(px->slots[i].fd, SHUT_RDWR);
 		}
 	}
 	pthread_mutex_unlock(&px->lock);

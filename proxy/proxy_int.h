@@ -15,6 +15,22 @@
 #include "proxy/store_serve.h"
 #include "proxy/tls.h"
 
+/* When every slot is taken, a new connection may take the place of the
+ * one that has waited longest without sending its CONNECT head (at least
+ * PREEMPT_MIN_MS): idle and slow connections from many addresses cannot
+ * lock the appliance out, whose head arrives with its connection. Up to
+ * PREEMPT_SPARE connections may be over max_clients while the preempted
+ * ones end. */
+#define PREEMPT_SPARE 16
+#define PREEMPT_MIN_MS 1000
+
+struct conn_slot {
+	int fd;
+	uint64_t since_ms;       /* monotonic, when accepted */
+	bool awaiting_head;      /* no complete CONNECT head yet: preemptible */
+	bool preempted;
+};
+
 struct fw_proxy {
 	struct fw_proxy_deps deps;
 	struct fw_ca *ca;
@@ -36,7 +52,8 @@ struct fw_proxy {
 	pthread_mutex_t lock;    /* guards everything below */
 	pthread_cond_t idle;     /* signalled when active drops to 0 */
 	unsigned active;
-	int *conn_fds;           /* fds of live connections, max_clients slots, -1 free */
+	struct conn_slot *slots; /* live connections, n_slots of them, fd -1 when free */
+	unsigned n_slots;        /* max_clients + PREEMPT_SPARE */
 	struct source_table *sources; /* live connections per source address */
 };
 
@@ -51,6 +68,11 @@ struct proxy_conn_arg {
 	struct source_key src;
 	char client_ip[64];
 };
+
+/* The connection in slot has sent its CONNECT head: no longer preemptible. */
+void proxy_conn_head_done(struct fw_proxy *px, unsigned slot);
+/* Whether the connection in slot was shut to make room for another. */
+bool proxy_conn_preempted(struct fw_proxy *px, unsigned slot);
 
 /* Releases a connection's slot and its source's count; the last one out
  * wakes fw_proxy_stop. */

@@ -56,6 +56,8 @@ run_tests() {
 import json, sys
 ok = bad = 0
 for line in open(sys.argv[1]):
+    if not line.strip():
+        continue
     r = json.loads(line)["result"]
     if r in ("OK", "EXPECTEDFAIL", "SKIP"):
         ok += 1

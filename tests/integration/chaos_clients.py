@@ -9,10 +9,11 @@ Modes:
               ServerHello, in the middle of the request head, while the
               download is fetched and vetted, and during the delivery; --count
               of each, in a shuffled order. Prints "resets N" when done.
-  hold        --count connections from --source that trickle a CONNECT one
-              byte every --gap seconds (slowloris) or, with --idle, send
-              nothing; prints "HOLDING open=N refused=M" once all are made,
-              then holds them until stdin closes or --hold seconds pass.
+  hold        --count connections from --source (or, with --spread, each
+              from its own 127.1.x.y) that trickle a CONNECT one byte every
+              --gap seconds (slowloris) or, with --idle, send nothing; prints
+              "HOLDING open=N refused=M" once all are made, then holds them
+              until stdin closes or --hold seconds pass.
   smuggle     request-smuggling shapes inside one tunnel each; prints one
               "NAME STATUS" line per shape.
   pipeline    two GETs written at once inside a tunnel; prints the two
@@ -163,9 +164,11 @@ def mode_hold(args):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     socks, refused = [], 0
-    for _ in range(args.count):
+    for i in range(args.count):
+        # --spread: one source address per connection (127.1.x.y).
+        source = "127.1.%d.%d" % (i // 250, i % 250 + 1) if args.spread else args.source
         try:
-            socks.append(connect(args, args.source))
+            socks.append(connect(args, source))
         except OSError:
             refused += 1
     line = ("CONNECT %s:%d HTTP/1.1\r\nHost: %s:%d\r\n\r\n" % (args.host, args.port, args.host, args.port)).encode()
@@ -287,6 +290,7 @@ def main():
     ap.add_argument("--source")
     ap.add_argument("--gap", type=float, default=2.0)
     ap.add_argument("--idle", action="store_true")
+    ap.add_argument("--spread", action="store_true")
     ap.add_argument("--hold", type=float, default=30.0)
     ap.add_argument("--after", type=float, default=0.5)
     args = ap.parse_args()
