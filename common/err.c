@@ -12,6 +12,8 @@ void fw_err_clear(struct fw_err *err)
 		err->msg[0] = '\0';
 }
 
+static void err_vset(struct fw_err *err, int errnum, const char *fmt, va_list ap) FW_PRINTF(3, 0);
+
 static void err_vset(struct fw_err *err, int errnum, const char *fmt, va_list ap)
 {
 	int n;

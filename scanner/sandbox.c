@@ -143,7 +143,7 @@ static int sandbox_add_lists(scmp_filter_ctx ctx, uint32_t act_kill, struct fw_e
  * attack surface and raw access to the wire. socketpair stays AF_UNIX. */
 static int sandbox_add_sockets(scmp_filter_ctx ctx, struct fw_err *err)
 {
-	const struct scmp_arg_cmp not_unix = SCMP_A0(SCMP_CMP_NE, AF_UNIX);
+	const struct scmp_arg_cmp not_unix = { .arg = 0, .op = SCMP_CMP_NE, .datum_a = AF_UNIX, .datum_b = 0 };
 
 	if (sandbox_add(ctx, SCMP_ACT_ERRNO(EPERM), "socket", 1, &not_unix, err) != 0)
 		return -1;
@@ -180,7 +180,7 @@ static int sandbox_add_clone(scmp_filter_ctx ctx, struct fw_err *err)
 static int sandbox_add_misc(scmp_filter_ctx ctx, struct fw_err *err)
 {
 	const uint32_t eperm = SCMP_ACT_ERRNO(EPERM);
-	const struct scmp_arg_cmp other = SCMP_A0(SCMP_CMP_NE, (uint64_t)getpid());
+	const struct scmp_arg_cmp other = { .arg = 0, .op = SCMP_CMP_NE, .datum_a = (uint64_t)getpid(), .datum_b = 0 };
 	const struct scmp_arg_cmp dumpable =
 		SCMP_A0(SCMP_CMP_MASKED_EQ, SANDBOX_LOW32, PR_SET_DUMPABLE);
 	const struct scmp_arg_cmp tiocsti = SCMP_A1(SCMP_CMP_MASKED_EQ, SANDBOX_LOW32, TIOCSTI);
