@@ -194,7 +194,7 @@ static int supervisor_spawn(struct fw_scanner *s, FILE *info, pid_t *pid_out, in
 		 * parent has threads. The control socket goes to
 		 * SCAN_CTL_FD, the binary to the next one (close-on-exec),
 		 * everything else is closed. */
-		int c = fcntl(sv[1], F_DUPFD, 100), e = fcntl(s->exe_fd, F_DUPFD_CLOEXEC, 100);
+		int c = fcntl(sv[1], F_DUPFD, 10), e = fcntl(s->exe_fd, F_DUPFD_CLOEXEC, 10);
 
 		if (c < 0 || e < 0 || dup2(c, SCAN_CTL_FD) != SCAN_CTL_FD || dup2(e, SCAN_CTL_FD + 1) != SCAN_CTL_FD + 1 ||
 		    fcntl(SCAN_CTL_FD + 1, F_SETFD, FD_CLOEXEC) != 0)
@@ -213,8 +213,11 @@ static int supervisor_spawn(struct fw_scanner *s, FILE *info, pid_t *pid_out, in
 		kill(pid, SIGKILL);
 		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 			;
-		if (WIFEXITED(st) && WEXITSTATUS(st) == 127 && !fw_err_isset(err))
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 127) {
+			/* The root cause is the child's, not the socket's end. */
+			fw_err_clear(err);
 			fw_err_set(err, "cannot execute the fwgate binary for the scanner supervisor");
+		}
 		return -1;
 	}
 	*pid_out = pid;

@@ -189,8 +189,8 @@ static int spawn(struct sup *s, struct worker *w)
 		 * one closed: the control socket, the other workers' sockets,
 		 * and the reply sockets and files of jobs queued or in flight
 		 * elsewhere. A worker can answer only for its own job. */
-		int sock = fcntl(sv[1], F_DUPFD_CLOEXEC, 100), tmp = fcntl(s->tmp_fd, F_DUPFD_CLOEXEC, 100);
-		int samples = s->samples_fd >= 0 ? fcntl(s->samples_fd, F_DUPFD_CLOEXEC, 100) : -1;
+		int sock = fcntl(sv[1], F_DUPFD_CLOEXEC, 10), tmp = fcntl(s->tmp_fd, F_DUPFD_CLOEXEC, 10);
+		int samples = s->samples_fd >= 0 ? fcntl(s->samples_fd, F_DUPFD_CLOEXEC, 10) : -1;
 
 		if (sock < 0 || tmp < 0 || (s->samples_fd >= 0 && samples < 0) ||
 		    dup3(sock, WORKER_SOCK_FD, O_CLOEXEC) < 0 || dup3(tmp, WORKER_TMP_FD, O_CLOEXEC) < 0 ||

@@ -197,6 +197,46 @@ check "the right credentials: served" cmp -s "$T/body2" "$T/www/small.bin"
 kill -TERM "$FW2"
 wait "$FW2" 2>/dev/null
 
+# --- out of descriptors: a gateway with a hard limit of 96 descriptors and
+# more idle connections than that; accept rests instead of spinning (an
+# event says why), and once the idle ones time out the appliance is served
+P3=$(free_port)
+write_conf "$T/emfile.conf" "$P3" "$T/state3" "max_clients = 400" "max_clients_per_source = 400"
+sed -i -e 's/^max_clients = 48$//' -e 's/^max_clients_per_source = 12$//' "$T/emfile.conf"
+sed -i "s#file = $T/events.log#file = $T/events3.log#" "$T/emfile.conf"
+(ulimit -Sn 96 && ulimit -Hn 96 && exec "$FW" run -c "$T/emfile.conf") >"$T/emfile.out" 2>"$T/emfile.err" &
+FW3=$!
+pids+=("$FW3")
+for _ in $(seq 1 200); do grep -q "serving on" "$T/emfile.err" && break; sleep 0.05; done
+check "low descriptor limit: a warning at start" grep -q "the descriptor limit is 96" "$T/emfile.err"
+mkfifo "$T/emfile.ctl"
+python3 "$CLIENTS" hold --idle --spread --proxy "$P3" --count 150 --hold 20 <"$T/emfile.ctl" >"$T/emfile-hold.out" &
+EMHOLD=$!
+pids+=("$EMHOLD")
+exec 9>"$T/emfile.ctl"
+for _ in $(seq 1 100); do grep -q '"event.action":"proxy-accept-failed"' "$T/events3.log" && break; sleep 0.05; done
+check "out of descriptors: an event says accept rests" \
+	grep -q '"event.action":"proxy-accept-failed".*Too many open files' "$T/events3.log"
+ticks() { awk '{print $14 + $15}' "/proc/$FW3/stat"; }
+k0=$(ticks)
+sleep 2
+k1=$(ticks)
+echo "# out of descriptors: the gateway used $((k1 - k0)) clock ticks of CPU in 2 s"
+check "out of descriptors: the accept loop does not spin (under 0.5 s of CPU in 2 s)" [ $((k1 - k0)) -lt 50 ]
+exec 9>&-
+wait "$EMHOLD" 2>/dev/null
+code=000
+for _ in $(seq 1 60); do
+	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 --proxy "http://127.0.0.1:$P3" \
+		--cacert "$T/state3/ca/ca.crt" "$BASE/small.bin?emfile=1")
+	[ "$code" = 200 ] && break
+	sleep 0.2
+done
+check "out of descriptors: once they are free the appliance is served" [ "$code" = 200 ]
+check "out of descriptors: the gateway is alive" kill -0 "$FW3"
+kill -TERM "$FW3"
+wait "$FW3" 2>/dev/null
+
 # --- kill -9 at random moments, 12 rounds: during a fetch, a scan, a
 # commit, a sandbox job; each time the gateway comes up by itself, its store
 # verifies, and an intact download works
