@@ -3,10 +3,14 @@
  * Start-up is all-or-nothing: any error stops it before anything runs. */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -22,6 +26,33 @@
 #include "fwgate/scanner.h"
 #include "fwgate/store.h"
 #include "fwgate_build.h"
+
+/* One gateway per state directory: a second `fwgate run` on it would
+ * empty the first one's spool and scanner directories at its start. The
+ * lock lives as long as the returned descriptor. */
+static int state_dir_lock(const char *dir, int *fd_out, struct fw_err *err)
+{
+	char path[FW_PATH_MAX];
+	int fd;
+
+	*fd_out = -1;
+	if (fw_path_join(path, sizeof(path), dir, "fwgate.lock", err) != 0)
+		return -1;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return fw_err_sys(err, errno, "cannot open %s", path);
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		int e = errno;
+
+		close(fd);
+		if (e == EWOULDBLOCK)
+			return fw_err_set(err, "another fwgate run is using the state directory \"%s\" (its pid is in "
+					  "fwgate.pid there)", dir);
+		return fw_err_sys(err, e, "cannot lock %s", path);
+	}
+	*fd_out = fd;
+	return 0;
+}
 
 /* Creates the state directory (0700: it will hold the CA key and
  * quarantined blobs) or checks the existing one. */
@@ -82,8 +113,61 @@ static int block_signals(sigset_t *set)
 	return pthread_sigmask(SIG_BLOCK, set, NULL);
 }
 
-static int serve_until_signal(struct fw_evlog *log, struct fw_scanner *scanner, const struct fw_config *cfg,
-			      const struct fw_policy *pol, const sigset_t *set)
+/* A signature reload runs on its own thread: compiling a full database
+ * takes tens of seconds, and SIGTERM must be heard meanwhile. */
+struct reloader {
+	struct fw_evlog *log;
+	struct fw_scanner *scanner;
+	const struct fw_config *cfg;
+	const struct fw_policy *pol;
+	pthread_t thread;
+	bool started;
+	atomic_bool running;
+};
+
+static void *reload_main(void *arg)
+{
+	struct reloader *r = arg;
+	struct fw_err err;
+
+	/* A new engine, workers rolled onto it; a failed reload keeps the old
+	 * engine serving. */
+	fw_err_clear(&err);
+	if (fw_scanner_reload(r->scanner, &err) != 0) {
+		fprintf(stderr, "fwgate: signature reload failed, the old signatures stay: %s\n", fw_err_msg(&err));
+		emit_lifecycle(r->log, "fwgate-reload-failed", FW_OUTCOME_FAILURE, r->cfg, r->pol, fw_err_msg(&err));
+	} else {
+		char summary[FW_SCANNER_SUMMARY_MAX];
+
+		fw_scanner_summary(r->scanner, summary, sizeof(summary));
+		fprintf(stderr, "fwgate: signatures reloaded: %s\n", summary);
+		emit_lifecycle(r->log, "fwgate-reload", FW_OUTCOME_SUCCESS, r->cfg, r->pol, summary);
+	}
+	atomic_store(&r->running, false);
+	return NULL;
+}
+
+static void reload_start(struct reloader *r)
+{
+	if (atomic_load(&r->running)) {
+		fprintf(stderr, "fwgate: SIGHUP: a signature reload is already under way\n");
+		return;
+	}
+	if (r->started)
+		pthread_join(r->thread, NULL);
+	r->started = false;
+	atomic_store(&r->running, true);
+	if (pthread_create(&r->thread, NULL, reload_main, r) != 0) {
+		atomic_store(&r->running, false);
+		fprintf(stderr, "fwgate: SIGHUP: cannot start the signature reload\n");
+		emit_lifecycle(r->log, "fwgate-reload-failed", FW_OUTCOME_FAILURE, r->cfg, r->pol,
+			       "cannot start the reload thread");
+		return;
+	}
+	r->started = true;
+}
+
+static int serve_until_signal(struct reloader *r, const sigset_t *set)
 {
 	for (;;) {
 		struct fw_err err;
@@ -92,27 +176,15 @@ static int serve_until_signal(struct fw_evlog *log, struct fw_scanner *scanner, 
 		if (sigwait(set, &sig) != 0)
 			return -1;
 		if (sig != SIGHUP) {
-			emit_lifecycle(log, "fwgate-stop", FW_OUTCOME_SUCCESS, cfg, pol, sig == SIGINT ? "SIGINT" : "SIGTERM");
+			emit_lifecycle(r->log, "fwgate-stop", FW_OUTCOME_SUCCESS, r->cfg, r->pol,
+				       sig == SIGINT ? "SIGINT" : "SIGTERM");
 			return 0;
 		}
 		fw_err_clear(&err);
-		if (fw_evlog_reopen(log, &err) != 0)
+		if (fw_evlog_reopen(r->log, &err) != 0)
 			fprintf(stderr, "fwgate: %s\n", fw_err_msg(&err));
-		emit_lifecycle(log, "fwgate-reopen-log", FW_OUTCOME_SUCCESS, cfg, pol, "SIGHUP");
-		/* Signature reload: a new engine, workers rolled onto it; a
-		 * failed reload keeps the old engine serving. */
-		fw_err_clear(&err);
-		if (fw_scanner_reload(scanner, &err) != 0) {
-			fprintf(stderr, "fwgate: signature reload failed, the old signatures stay: %s\n",
-				fw_err_msg(&err));
-			emit_lifecycle(log, "fwgate-reload-failed", FW_OUTCOME_FAILURE, cfg, pol, fw_err_msg(&err));
-		} else {
-			char summary[FW_SCANNER_SUMMARY_MAX];
-
-			fw_scanner_summary(scanner, summary, sizeof(summary));
-			fprintf(stderr, "fwgate: signatures reloaded: %s\n", summary);
-			emit_lifecycle(log, "fwgate-reload", FW_OUTCOME_SUCCESS, cfg, pol, summary);
-		}
+		emit_lifecycle(r->log, "fwgate-reopen-log", FW_OUTCOME_SUCCESS, r->cfg, r->pol, "SIGHUP");
+		reload_start(r);
 	}
 }
 
@@ -203,6 +275,8 @@ struct run_state {
 	struct fw_allowlist *allow;
 	struct fw_sandbox *sandbox;
 	struct fw_proxy *proxy;
+	struct reloader reloader;
+	int lock_fd;              /* holds the state directory for this run */
 	char samples[FW_PATH_MAX];
 	/* What a killed run left, removed at start (crash-only start-up). */
 	struct fw_dir_empty_stats spool_left, tmp_left, samples_left;
@@ -265,7 +339,7 @@ static int run_prepare(const struct fw_config *cfg, struct run_state *rs, char *
 		.notify = scanner_notify, .notify_arg = rs,
 	};
 
-	if (state_dir_prepare(cfg->state.dir, err) != 0 ||
+	if (state_dir_prepare(cfg->state.dir, err) != 0 || state_dir_lock(cfg->state.dir, &rs->lock_fd, err) != 0 ||
 	    fw_spool_dir_prepare(cfg->state.dir, &rs->spool_left, err) != 0 ||
 	    fw_scan_tmp_prepare(cfg->state.dir, tmp, sizeof(tmp), &rs->tmp_left, err) != 0 ||
 	    fw_sandbox_samples_prepare(cfg->state.dir, rs->samples, sizeof(rs->samples), &rs->samples_left, err) != 0 ||
@@ -324,6 +398,8 @@ static void run_release(struct run_state *rs)
 	fw_proxy_quiesce(rs->proxy);
 	fw_sandbox_quiesce(rs->sandbox);
 	fw_scanner_cancel(rs->scanner);
+	if (rs->reloader.started)
+		pthread_join(rs->reloader.thread, NULL);
 	fw_proxy_stop(rs->proxy);
 	fw_sandbox_stop(rs->sandbox);
 	fw_scanner_stop(rs->scanner);
@@ -331,6 +407,8 @@ static void run_release(struct run_state *rs)
 	fw_allowlist_free(rs->allow);
 	fw_evlog_close(rs->log);
 	fw_policy_free(rs->pol);
+	if (rs->lock_fd >= 0)
+		close(rs->lock_fd);
 }
 
 /* Descriptors: a connection holds its socket, its vendor connection and a
@@ -357,7 +435,7 @@ static void raise_fd_limit(const struct fw_config *cfg)
 
 int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 {
-	struct run_state rs = { .cfg = NULL };
+	struct run_state rs = { .cfg = NULL, .lock_fd = -1 };
 	struct fw_proxy_deps deps;
 	char log_path[FW_PATH_MAX], addr[96];
 	struct fw_err err;
@@ -409,7 +487,9 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 		FWGATE_VERSION, fw_listen_addr_str(&ctx->cfg->proxy.listen[0], addr, sizeof(addr)),
 		(long)getpid(), ctx->cfg->path[0] ? ctx->cfg->path : "embedded default", rs.pol->source,
 		rs.pol->rule, ctx->cfg->state.dir, log_path);
-	if (serve_until_signal(rs.log, rs.scanner, ctx->cfg, rs.pol, &set) != 0) {
+	rs.reloader = (struct reloader){ .log = rs.log, .scanner = rs.scanner, .cfg = ctx->cfg, .pol = rs.pol };
+	atomic_init(&rs.reloader.running, false);
+	if (serve_until_signal(&rs.reloader, &set) != 0) {
 		fw_err_sys(&err, errno, "waiting for signals failed");
 		goto fail;
 	}

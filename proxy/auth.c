@@ -349,22 +349,42 @@ static void users_refresh(struct proxy_auth *a)
 	memset(a->ok, 0, sizeof(a->ok)); /* a changed file forgets what was verified */
 }
 
-static struct failures *failures_of(struct proxy_auth *a, const struct source_key *src, time_t now)
+/* The failures recorded for src, or NULL. */
+static struct failures *failures_find(struct proxy_auth *a, const struct source_key *src)
 {
-	struct failures *oldest = &a->fails[0];
+	for (unsigned i = 0; i < SOURCES_TRACKED; i++)
+		if (a->fails[i].count > 0 && memcmp(&a->fails[i].src, src, sizeof(*src)) == 0)
+			return &a->fails[i];
+	return NULL;
+}
 
-	for (unsigned i = 0; i < SOURCES_TRACKED; i++) {
-		struct failures *f = &a->fails[i];
+/* Records one failure of src: its entry, or a new one in place of the
+ * entry whose lockout (or window) ended first. */
+static void failure_record(struct proxy_auth *a, const struct source_key *src, time_t now)
+{
+	struct failures *f = failures_find(a, src), *oldest = &a->fails[0];
 
-		if (f->count > 0 && memcmp(&f->src, src, sizeof(*src)) == 0)
-			return f;
-		if (f->first < oldest->first)
-			oldest = f;
+	if (f == NULL) {
+		for (unsigned i = 1; i < SOURCES_TRACKED; i++) {
+			const struct failures *c = &a->fails[i];
+			time_t c_end = c->count == 0 ? 0 : c->locked_until > c->first ? c->locked_until : c->first;
+			time_t o_end = oldest->count == 0 ? 0 : oldest->locked_until > oldest->first ? oldest->locked_until
+											 : oldest->first;
+
+			if (c_end < o_end)
+				oldest = &a->fails[i];
+		}
+		f = oldest;
+		memset(f, 0, sizeof(*f));
+		f->src = *src;
+		f->first = now;
 	}
-	memset(oldest, 0, sizeof(*oldest));
-	oldest->src = *src;
-	oldest->first = now;
-	return oldest;
+	if (now - f->first > FAIL_WINDOW_S && f->locked_until <= now) {
+		f->first = now;
+		f->count = 0;
+	}
+	if (++f->count >= FAIL_LIMIT)
+		f->locked_until = now + LOCKOUT_S;
 }
 
 /* Splits "Basic BASE64" into name and password (in out, NUL-terminated
@@ -437,8 +457,8 @@ int proxy_auth_check(struct proxy_auth *a, const struct fw_http_req *req, const 
 		return fw_err_set(why, "the Proxy-Authorization field is not valid Basic credentials");
 	snprintf(user, user_len, "%.*s", FW_PROXY_USER_NAME_MAX, fw_proxy_user_name_valid(name) ? name : "(invalid)");
 	pthread_mutex_lock(&a->lock);
-	f = failures_of(a, src, now);
-	if (f->locked_until > now) {
+	f = failures_find(a, src);
+	if (f != NULL && f->locked_until > now) {
 		pthread_mutex_unlock(&a->lock);
 		fw_err_set(why, "too many failed proxy logins from this source: locked out for %lld s",
 			   (long long)(f->locked_until - now));
@@ -485,13 +505,7 @@ int proxy_auth_check(struct proxy_auth *a, const struct fw_http_req *req, const 
 		goto out;
 	}
 	pthread_mutex_lock(&a->lock);
-	f = failures_of(a, src, now);
-	if (now - f->first > FAIL_WINDOW_S) {
-		f->first = now;
-		f->count = 0;
-	}
-	if (++f->count >= FAIL_LIMIT)
-		f->locked_until = now + LOCKOUT_S;
+	failure_record(a, src, now);
 	pthread_mutex_unlock(&a->lock);
 	/* The same words for an unknown user and a wrong password. */
 	fw_err_set(why, "the proxy credentials were refused");

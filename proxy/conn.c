@@ -361,6 +361,8 @@ static void conn_free(struct conn *c)
 		SSL_shutdown(c->io.ssl);
 		SSL_free(c->io.ssl);
 	}
+	/* Out of the slot table before the number is closed and reused. */
+	proxy_conn_forget_fd(c->px, c->slot);
 	linger_close(c->io.fd);
 	fw_upstream_free(c->up);
 	free(c->io.buf);
@@ -401,6 +403,7 @@ void *proxy_conn_main(void *arg)
 
 	free(arg);
 	if (c == NULL) {
+		proxy_conn_forget_fd(a.px, a.slot);
 		close(a.fd);
 		proxy_conn_done(a.px, a.slot, &a.src);
 		return NULL;

@@ -124,6 +124,14 @@ static bool preempt_one(struct fw_proxy *px)
 	return true;
 }
 
+void proxy_conn_forget_fd(struct fw_proxy *px, unsigned slot)
+{
+	pthread_mutex_lock(&px->lock);
+	px->slots[slot].fd = -2;
+	px->slots[slot].awaiting_head = false;
+	pthread_mutex_unlock(&px->lock);
+}
+
 void proxy_conn_done(struct fw_proxy *px, unsigned slot, const struct source_key *src)
 {
 	pthread_mutex_lock(&px->lock);
@@ -232,16 +240,19 @@ static enum accept_result accept_one(struct fw_proxy *px, int lfd, int *errnum)
 	}
 	source_key_of(&ss, &src);
 	pthread_mutex_lock(&px->lock);
-	if (px->active >= cfg->proxy.max_clients && !preempt_one(px)) {
-		pthread_mutex_unlock(&px->lock);
-		snprintf(why, sizeof(why), "the gateway is serving its maximum of %u clients", cfg->proxy.max_clients);
-		refuse_early(px, fd, ip, 503, "proxy-busy", why, "Retry-After: 5\r\n");
-		return ACCEPT_OK;
-	}
+	/* The source's own limit first: a source at its limit must not get
+	 * to preempt anyone else's connection. */
 	if (!source_take(px->sources, &src, cfg->proxy.max_clients_per_source)) {
 		pthread_mutex_unlock(&px->lock);
 		snprintf(why, sizeof(why), "the source %s has its maximum of %u connections open "
 			 "([proxy] max_clients_per_source)", ip, cfg->proxy.max_clients_per_source);
+		refuse_early(px, fd, ip, 503, "proxy-busy", why, "Retry-After: 5\r\n");
+		return ACCEPT_OK;
+	}
+	if (px->active >= cfg->proxy.max_clients && !preempt_one(px)) {
+		source_release(px->sources, &src);
+		pthread_mutex_unlock(&px->lock);
+		snprintf(why, sizeof(why), "the gateway is serving its maximum of %u clients", cfg->proxy.max_clients);
 		refuse_early(px, fd, ip, 503, "proxy-busy", why, "Retry-After: 5\r\n");
 		return ACCEPT_OK;
 	}
@@ -350,7 +361,8 @@ static int proxy_init(struct fw_proxy *px, struct fw_err *err)
 
 	if (fw_ca_load(&px->ca, cfg->state.dir, err) != 0 ||
 	    fw_mint_new(&px->mint, px->ca, cfg->proxy.leaf_cache_entries, cfg->proxy.leaf_validity_days, err) != 0 ||
-	    source_table_new(&px->sources, cfg->proxy.max_clients, err) != 0 || refuse_lane_start(&px->lane, err) != 0)
+	    source_table_new(&px->sources, cfg->proxy.max_clients + PREEMPT_SPARE, err) != 0 ||
+	    refuse_lane_start(&px->lane, err) != 0)
 		return -1;
 	if (cfg->proxy.auth == FW_PROXY_AUTH_BASIC && proxy_auth_new(&px->auth, cfg->state.dir, err) != 0)
 		return -1;
@@ -438,7 +450,7 @@ void fw_proxy_quiesce(struct fw_proxy *px)
 	 * fetch in progress notices the stop in its progress callback. */
 	pthread_mutex_lock(&px->lock);
 	for (unsigned i = 0; px->slots != NULL && i < px->n_slots; i++)
-		if (px->slots[i].fd != -1)
+		if (px->slots[i].fd >= 0)
 			shutdown(px->slots[i].fd, SHUT_RDWR);
 	pthread_mutex_unlock(&px->lock);
 	flight_table_stop(&px->flights);
@@ -466,7 +478,7 @@ void fw_proxy_stop(struct fw_proxy *px)
 			fprintf(stderr, "fwgate: stopping: waiting %lld s for %u connection(s) to end\n",
 				(long long)(said - began), px->active);
 			for (unsigned i = 0; i < px->n_slots; i++)
-				if (px->slots[i].fd != -1)
+				if (px->slots[i].fd >= 0)
 					shutdown(px->slots[i].fd, SHUT_RDWR);
 		}
 	}

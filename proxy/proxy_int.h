@@ -25,7 +25,7 @@
 #define PREEMPT_MIN_MS 1000
 
 struct conn_slot {
-	int fd;
+	int fd;                  /* -1 free; -2 taken, its socket closing */
 	uint64_t since_ms;       /* monotonic, when accepted */
 	bool awaiting_head;      /* no complete CONNECT head yet: preemptible */
 	bool preempted;
@@ -73,6 +73,11 @@ struct proxy_conn_arg {
 void proxy_conn_head_done(struct fw_proxy *px, unsigned slot);
 /* Whether the connection in slot was shut to make room for another. */
 bool proxy_conn_preempted(struct fw_proxy *px, unsigned slot);
+
+/* The connection in slot is about to close its socket: its number leaves
+ * the slot table first (it may be reused at once), so that neither a
+ * preemption nor a stop shuts whatever gets that number next. */
+void proxy_conn_forget_fd(struct fw_proxy *px, unsigned slot);
 
 /* Releases a connection's slot and its source's count; the last one out
  * wakes fw_proxy_stop. */

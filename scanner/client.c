@@ -175,6 +175,7 @@ static int supervisor_spawn(struct fw_scanner *s, FILE *info, pid_t *pid_out, in
 	char *const argv[] = { arg0, arg1, NULL };
 	extern char **environ;
 	struct scan_boot *boot = &s->boot;
+	long max_fd = sysconf(_SC_OPEN_MAX);
 	int sv[2];
 	pid_t pid;
 
@@ -199,7 +200,9 @@ static int supervisor_spawn(struct fw_scanner *s, FILE *info, pid_t *pid_out, in
 		if (c < 0 || e < 0 || dup2(c, SCAN_CTL_FD) != SCAN_CTL_FD || dup2(e, SCAN_CTL_FD + 1) != SCAN_CTL_FD + 1 ||
 		    fcntl(SCAN_CTL_FD + 1, F_SETFD, FD_CLOEXEC) != 0)
 			_exit(127);
-		syscall(SYS_close_range, SCAN_CTL_FD + 2, ~0u, 0);
+		if (syscall(SYS_close_range, SCAN_CTL_FD + 2, ~0u, 0) != 0)
+			for (long fd = SCAN_CTL_FD + 2; fd < max_fd; fd++)
+				close((int)fd); /* a kernel before close_range (5.9) */
 		syscall(SYS_execveat, SCAN_CTL_FD + 1, "", argv, environ, AT_EMPTY_PATH);
 		_exit(127);
 	}
@@ -535,6 +538,10 @@ static json_t *job_run(struct fw_scanner *s, int fd, struct scan_job_hdr *h, con
 	fds[1] = ro;
 	rc = scan_wire_send(s->ctl, SCAN_MSG_JOB, payload, (uint32_t)(sizeof(*h) + name_len), fds, 2,
 			    SEND_TIMEOUT_MS, err);
+	/* A message cut short leaves the stream out of step: the supervisor
+	 * is given up (and restarted) rather than fed garbage. */
+	if (rc != 0)
+		shutdown(s->ctl, SHUT_RDWR);
 	pthread_mutex_unlock(&s->lock);
 	close(sv[1]);
 	sv[1] = -1;
@@ -664,6 +671,8 @@ int fw_scanner_reload(struct fw_scanner *s, struct fw_err *err)
 	s->reload_result = 0;
 	fw_err_clear(&s->reload_err);
 	rc = scan_wire_send(s->ctl, SCAN_MSG_RELOAD, NULL, 0, NULL, 0, SEND_TIMEOUT_MS, err);
+	if (rc != 0)
+		shutdown(s->ctl, SHUT_RDWR);
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += START_TIMEOUT_MS / 1000;
 	while (rc == 0 && s->reload_result == 0 && !s->stopping)
@@ -688,9 +697,13 @@ void fw_scanner_cancel(struct fw_scanner *s)
 	pthread_mutex_lock(&s->lock);
 	s->stopping = true;
 	/* The supervisor ends on the end of its control stream, and its
-	 * workers with it; every job's reply socket then reads the end. */
+	 * workers with it; killed as well, so that one busy (or wedged by a
+	 * worker) cannot keep a job waiting: every job's reply socket then
+	 * reads the end at once. */
 	if (s->ctl >= 0)
 		shutdown(s->ctl, SHUT_RDWR);
+	if (s->pid > 0)
+		kill(s->pid, SIGKILL);
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
 }

@@ -246,12 +246,15 @@ struct scan_msg {
 	unsigned n_fds;
 };
 
-/* Sends one message with up to SCAN_WIRE_MAX_FDS descriptors. */
+/* Sends one message with up to SCAN_WIRE_MAX_FDS descriptors; timeout_ms
+ * (< 0: none) bounds the whole message. A failure may leave part of the
+ * message in the stream: the caller must then give the socket up. */
 int scan_wire_send(int sock, uint16_t type, const void *payload, uint32_t len, const int *fds,
 		   unsigned n_fds, int timeout_ms, struct fw_err *err) FW_WUR;
 /* Receives one message of at most max_len payload bytes (and never more
  * than SCAN_WIRE_MAX); validates magic, version, type and length before
- * reading the payload. timeout_ms < 0 waits forever. Received descriptors
+ * reading the payload. timeout_ms bounds the whole message (a peer that
+ * trickles bytes cannot stretch it); < 0 waits forever. Received descriptors
  * are close-on-exec and owned by the caller (scan_msg_release closes the
  * ones not taken: set fds[i] = -1 to take one). Returns 0, or -1 with err
  * ("" in err for a clean end of stream). */

@@ -1,11 +1,12 @@
-/* The scanner supervisor and its workers. The supervisor loads the ClamAV
- * engine and libmagic once, pre-forks the workers that share them
- * copy-on-write, hands each job to an idle worker, and answers for a
- * worker that crashes, hangs past [scanner] timeout_seconds or answers
+/* The scanner supervisor and its workers. The supervisor (a fresh exec of
+ * the fwgate binary, fw_scanner_exec_main) loads the ClamAV engine and
+ * libmagic once, pre-forks the workers that share them copy-on-write,
+ * hands each job to an idle worker, and answers for a worker that crashes,
+ * hangs past [scanner] timeout_seconds, answers for another job or answers
  * garbage: that job is unscannable and a new worker takes its place.
- * Workers enter their seccomp sandbox before reading a hostile byte. The
- * supervisor is forked before the gateway loads its CA key and never
- * opens a network socket. */
+ * Workers hold only their fixed descriptors and enter Landlock and seccomp
+ * before reading a hostile byte. The supervisor never holds the CA key and
+ * never opens a network socket. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -196,7 +197,12 @@ static int spawn(struct sup *s, struct worker *w)
 		    dup3(sock, WORKER_SOCK_FD, O_CLOEXEC) < 0 || dup3(tmp, WORKER_TMP_FD, O_CLOEXEC) < 0 ||
 		    (samples >= 0 && dup3(samples, WORKER_SAMPLES_FD, O_CLOEXEC) < 0))
 			_exit(1);
-		close_range(samples >= 0 ? WORKER_SAMPLES_FD + 1 : WORKER_TMP_FD + 1, ~0u, 0);
+		if (close_range(samples >= 0 ? WORKER_SAMPLES_FD + 1 : WORKER_TMP_FD + 1, ~0u, 0) != 0) {
+			long max_fd = sysconf(_SC_OPEN_MAX);
+
+			for (long fd = samples >= 0 ? WORKER_SAMPLES_FD + 1 : WORKER_TMP_FD + 1; fd < max_fd; fd++)
+				close((int)fd); /* a kernel before close_range (5.9) */
+		}
 		s->tmp_fd = WORKER_TMP_FD;
 		s->samples_fd = samples >= 0 ? WORKER_SAMPLES_FD : -1;
 		s->ctl = -1;

@@ -20,13 +20,37 @@ struct wire_hdr {
 	uint32_t len;
 };
 
-static int wait_fd(int fd, short events, int timeout_ms, struct fw_err *err)
+/* A whole message's deadline: a peer that sends a byte at a time cannot
+ * stretch one message past its timeout. -1: none. */
+static int64_t deadline_of(int timeout_ms)
+{
+	struct timespec ts;
+
+	if (timeout_ms < 0)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + timeout_ms;
+}
+
+static int left_ms(int64_t deadline)
+{
+	struct timespec ts;
+	int64_t now;
+
+	if (deadline < 0)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return deadline > now ? (int)(deadline - now) : 0;
+}
+
+static int wait_fd(int fd, short events, int64_t deadline, struct fw_err *err)
 {
 	struct pollfd p = { .fd = fd, .events = events };
 	int r;
 
 	do
-		r = poll(&p, 1, timeout_ms);
+		r = poll(&p, 1, left_ms(deadline));
 	while (r < 0 && errno == EINTR);
 	if (r < 0)
 		return fw_err_sys(err, errno, "poll on the scanner socket failed");
@@ -46,6 +70,7 @@ int scan_wire_send(int sock, uint16_t type, const void *payload, uint32_t len, c
 	struct iovec iov = { .iov_base = &h, .iov_len = sizeof(h) };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 	const char *p = payload;
+	int64_t deadline = deadline_of(timeout_ms);
 	size_t off = 0;
 	ssize_t n;
 
@@ -66,7 +91,7 @@ int scan_wire_send(int sock, uint16_t type, const void *payload, uint32_t len, c
 	/* The header (with its descriptors) goes in one sendmsg; a stream
 	 * socket may still take it in parts, so the rest is looped. */
 	while (iov.iov_len > 0) {
-		if (wait_fd(sock, POLLOUT, timeout_ms, err) != 0)
+		if (wait_fd(sock, POLLOUT, deadline, err) != 0)
 			return -1;
 		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
@@ -79,7 +104,7 @@ int scan_wire_send(int sock, uint16_t type, const void *payload, uint32_t len, c
 		msg.msg_controllen = 0;
 	}
 	while (off < len) {
-		if (wait_fd(sock, POLLOUT, timeout_ms, err) != 0)
+		if (wait_fd(sock, POLLOUT, deadline, err) != 0)
 			return -1;
 		n = send(sock, p + off, len - off, MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
@@ -118,6 +143,7 @@ int scan_wire_recv(int sock, struct scan_msg *m, uint32_t max_len, int timeout_m
 		struct cmsghdr align;
 	} cm;
 	struct wire_hdr h;
+	int64_t deadline = deadline_of(timeout_ms);
 	size_t got = 0;
 	ssize_t n;
 
@@ -128,7 +154,7 @@ int scan_wire_recv(int sock, struct scan_msg *m, uint32_t max_len, int timeout_m
 		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
 				      .msg_controllen = sizeof(cm.buf) };
 
-		if (wait_fd(sock, POLLIN, timeout_ms, err) != 0)
+		if (wait_fd(sock, POLLIN, deadline, err) != 0)
 			goto fail;
 		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
 		if (n < 0 && errno == EINTR)
@@ -162,7 +188,7 @@ int scan_wire_recv(int sock, struct scan_msg *m, uint32_t max_len, int timeout_m
 		goto fail;
 	}
 	for (got = 0; got < h.len;) {
-		if (wait_fd(sock, POLLIN, timeout_ms, err) != 0)
+		if (wait_fd(sock, POLLIN, deadline, err) != 0)
 			goto fail;
 		n = recv(sock, m->payload + got, h.len - got, 0);
 		if (n < 0 && errno == EINTR)

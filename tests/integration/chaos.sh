@@ -66,6 +66,13 @@ EV=$T/events.log
 BASE="https://vendor.test:$OP/files"
 
 alive() { kill -0 "$FWPID" 2>/dev/null; }
+
+# One gateway per state directory: a second one would empty the first's
+# spool and scanner directories.
+write_conf "$T/second.conf" "$(free_port)" "$T/state"
+"$FW" run -c "$T/second.conf" >"$T/second.out" 2>"$T/second.err"
+check "a second gateway on the same state directory is refused (exit $?)" [ $? = 2 ]
+check "... and says why" grep -q "another fwgate run is using the state directory" "$T/second.err"
 scratch_empty() {
 	for _ in $(seq 1 100); do
 		[ -z "$(find "$T/state/spool" "$T/state/tmp" -mindepth 1 2>/dev/null)" ] && return 0
@@ -177,14 +184,15 @@ intact "after SIGHUP"
 
 # --- only the appliance: a source outside [proxy] clients, proxy credentials
 P2=$(free_port)
-printf 'appliance-secret-1\n' | "$FW" proxyuser add appliance -c "$T/fwgate.conf" >/dev/null 2>&1
-write_conf "$T/auth.conf" "$P2" "$T/state" "clients = 127.0.0.1/32" "auth = basic"
+write_conf "$T/auth.conf" "$P2" "$T/state2" "clients = 127.0.0.1/32" "auth = basic"
 sed -i "s#file = $T/events.log#file = $T/events2.log#" "$T/auth.conf"
+mkdir -p "$T/state2"
+printf 'appliance-secret-1\n' | "$FW" proxyuser add appliance -c "$T/auth.conf" >/dev/null 2>&1
 FW1=$FWPID
 start_fwgate fw2 "$T/auth.conf"
 FW2=$FWPID
 FWPID=$FW1
-c2() { curl -s -o "$T/body2" -w '%{http_connect}' --max-time 20 --proxy "http://127.0.0.1:$P2" --cacert "$CA" "$@" \
+c2() { curl -s -o "$T/body2" -w '%{http_connect}' --max-time 20 --proxy "http://127.0.0.1:$P2" --cacert "$T/state2/ca/ca.crt" "$@" \
 	"$BASE/small.bin?auth=1"; }
 check "a source outside [proxy] clients: 403" [ "$(c2 --interface 127.0.0.2)" = 403 ]
 check "... an event naming the source" \
@@ -269,6 +277,17 @@ for round in $(seq 1 12); do
 	intact "kill -9 round $round ($kind)"
 done
 check "the start event reports what killed runs left" grep -q '"fwgate.start.removed.spool"' "$EV"
+
+# SIGTERM right after SIGHUP: the reload does not hold the stop up.
+kill -HUP "$FWPID"
+kill -TERM "$FWPID"
+stopped=1
+for _ in $(seq 1 100); do
+	if ! kill -0 "$FWPID" 2>/dev/null; then stopped=0; break; fi
+	sleep 0.1
+done
+check "SIGTERM during a reload stops the gateway within 10 s" [ $stopped = 0 ]
+check "... with its stop event" grep -q '"event.action":"fwgate-stop"' "$EV"
 grep -h "removed what an earlier run left" "$T"/fw-r*.err | sort | uniq -c | sed 's/^/# /'
 
 echo "$pass passed, $fail failed"
