@@ -261,10 +261,9 @@ static void reap(pid_t pid, char *why, size_t len)
 static void went_down(struct fw_scanner *s)
 {
 	char why[128], reason[256];
-	pid_t pid;
 	time_t now = mono_s();
-
 	bool stopping;
+	pid_t pid;
 
 	pthread_mutex_lock(&s->lock);
 	stopping = s->stopping;
@@ -326,9 +325,8 @@ static void try_restart(struct fw_scanner *s)
 	char summary[FW_SCANNER_SUMMARY_MAX], reason[FW_ERR_MSG_MAX + 64];
 	struct fw_err err;
 	pid_t pid = 0;
-	int ctl = -1;
-
 	bool stopping;
+	int ctl = -1;
 
 	fw_err_clear(&err);
 	if (supervisor_spawn(s, NULL, &pid, &ctl, summary, sizeof(summary), &err) != 0) {
