@@ -32,9 +32,14 @@ static const char usage_run[] =
 	"in ./fwgate-state, the shipped default policy, rule firmware_update).\n"
 	"The configuration, the policy and the allow-list are checked first; any\n"
 	"error stops the start with exit 2. On first start the interception CA is\n"
-	"created in <state dir>/ca (see fwgate ca). The spool is emptied at start.\n"
+	"created in <state dir>/ca (see fwgate ca). One gateway runs per state\n"
+	"directory; what a killed run left in its spool, tmp and samples directories\n"
+	"is removed at start (counted in the fwgate-start event). Only [proxy]\n"
+	"clients may connect ([proxy] auth = basic: with fwgate proxyuser\n"
+	"credentials). A scanner supervisor that dies is started again by itself.\n"
 	"Events go to the [log] file (default <state dir>/events.log).\n"
-	"SIGHUP reopens the event log; SIGINT and SIGTERM stop the gateway.\n";
+	"SIGHUP reopens the event log and reloads the signatures; SIGINT and SIGTERM\n"
+	"stop the gateway (every connection is woken and joined first).\n";
 
 static const char usage_policy[] =
 	"usage: fwgate policy check [FILE] [--rule APP_ID] [--json]\n"
