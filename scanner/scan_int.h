@@ -119,11 +119,19 @@ struct scan_queue;
 int scan_queue_new(struct scan_queue **out, const struct scan_engine *eng, unsigned threads,
 		   struct fw_err *err) FW_WUR FW_NONNULL(1, 2);
 void scan_queue_free(struct scan_queue *q);
-/* Queues a ClamAV scan of fd (adopted; closed when done). parse_archive
- * false for containers fwgate unpacks itself. Blocks while the queue is
- * full. node may be NULL (member not listed). */
+/* How one node is scanned. */
+#define SCANQ_PARSE_ARCHIVE 0x1u    /* let ClamAV open archives (not for containers fwgate unpacks) */
+/* A UEFI module (PE32, TE): ClamAV 1.x calls every EFI image with a
+ * section alignment below 0x200 "broken" (cli_peheader: "Bad section
+ * alignment") and then skips only its PE-specific signatures; the body
+ * signatures still run. Such a module is not unscannable for it. */
+#define SCANQ_EFI_IMAGE 0x2u
+
+/* Queues a ClamAV scan of fd (adopted; closed when done) with SCANQ_*
+ * flags. Blocks while the queue is full. node may be NULL (member not
+ * listed). */
 void scan_queue_push(struct scan_queue *q, struct scan_report *rep, int fd, const char *chain,
-		     json_t *node, const char *sha256, bool parse_archive);
+		     json_t *node, const char *sha256, unsigned flags);
 /* Waits until every queued scan of this package has finished. */
 void scan_queue_drain(struct scan_queue *q);
 

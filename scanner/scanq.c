@@ -21,7 +21,7 @@ struct scan_task {
 	char *chain;
 	json_t *node;
 	char sha256[FW_SHA256_HEX_LEN + 1];
-	bool parse_archive;
+	unsigned flags;
 	struct scan_task *next;
 };
 
@@ -93,10 +93,12 @@ static void task_run(const struct scan_engine *eng, struct scan_task *t)
 
 	opt.general = CL_SCAN_GENERAL_ALLMATCHES | CL_SCAN_GENERAL_HEURISTICS;
 	opt.parse = ~0u;
-	if (!t->parse_archive)
+	if (!(t->flags & SCANQ_PARSE_ARCHIVE))
 		opt.parse &= ~(unsigned)CL_SCAN_PARSE_ARCHIVE;
 	opt.heuristic = CL_SCAN_HEURISTIC_BROKEN | CL_SCAN_HEURISTIC_EXCEEDS_MAX |
 			CL_SCAN_HEURISTIC_ENCRYPTED_ARCHIVE | CL_SCAN_HEURISTIC_ENCRYPTED_DOC;
+	if (t->flags & SCANQ_EFI_IMAGE)
+		opt.heuristic &= ~(unsigned)CL_SCAN_HEURISTIC_BROKEN;
 	rc = cl_scandesc_callback(t->fd, NULL, &virname, &scanned, eng->cl, &opt, &m);
 	if (rc == CL_VIRUS) {
 		if (m.n == 0 && virname != NULL)
@@ -216,7 +218,7 @@ void scan_queue_free(struct scan_queue *q)
 }
 
 void scan_queue_push(struct scan_queue *q, struct scan_report *rep, int fd, const char *chain,
-		     json_t *node, const char *sha256, bool parse_archive)
+		     json_t *node, const char *sha256, unsigned flags)
 {
 	struct scan_task *t = calloc(1, sizeof(*t));
 
@@ -229,7 +231,7 @@ void scan_queue_push(struct scan_queue *q, struct scan_report *rep, int fd, cons
 	t->rep = rep;
 	t->fd = fd;
 	t->node = node;
-	t->parse_archive = parse_archive;
+	t->flags = flags;
 	snprintf(t->sha256, sizeof(t->sha256), "%s", sha256 ? sha256 : "");
 	pthread_mutex_lock(&q->lock);
 	while (q->queued + q->running >= q->slots)

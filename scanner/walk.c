@@ -19,25 +19,12 @@
 #include <openssl/evp.h>
 
 #include "fwgate/policy.h"
-#include "scanner/scan_int.h"
+#include "scanner/walk_int.h"
 
 #define SRC_BUF (128 * 1024)
-#define COPY_BUF (256 * 1024)
 #define NAME_SHOWN_MAX 255
-/* Below this many unpacked bytes no ratio is a bomb. */
-#define RATIO_FLOOR_BYTES (1024 * 1024)
 
-struct walk {
-	struct scan_walk_ctx *ctx;
-	struct scan_report rep;
-	uint64_t members;
-	uint64_t total_bytes;
-	uint64_t root_size;        /* the package's size, at least 1 */
-	struct timespec deadline;
-	bool halted;               /* a limit stopped the walk: the verdict is unscannable */
-	unsigned char *copy;       /* COPY_BUF */
-	unsigned samples;          /* sample files made: their temporary names */
-};
+
 
 /* A node's bytes as libarchive reads them: pread on a descriptor, so that
  * nested archives (7z, zip) can seek. */
@@ -246,7 +233,7 @@ static void check_entry_safety(struct walk *w, struct archive_entry *e, const ch
 
 /* ------------------------------------------------------------ limits */
 
-static bool past_deadline(struct walk *w, const char *chain)
+bool walk_past_deadline(struct walk *w, const char *chain)
 {
 	struct timespec now;
 
@@ -260,11 +247,9 @@ static bool past_deadline(struct walk *w, const char *chain)
 	return true;
 }
 
-static void halt(struct walk *w, json_t *node, const char *fmt, ...) FW_PRINTF(3, 4);
-
 /* A limit stops the whole walk: the verdict is unscannable and nothing
  * more of the package is worth reading. */
-static void halt(struct walk *w, json_t *node, const char *fmt, ...)
+void walk_halt(struct walk *w, json_t *node, const char *fmt, ...)
 {
 	char msg[FW_ERR_MSG_MAX];
 	va_list ap;
@@ -404,12 +389,12 @@ static int entry_copy(struct walk *w, struct archive *a, const char *chain, json
 		w->total_bytes += (uint64_t)n;
 		*cs->container_out += (uint64_t)n;
 		if (size > lim->max_member_bytes) {
-			halt(w, NULL, "member size exceeds the limit of %llu bytes at %s",
+			walk_halt(w, NULL, "member size exceeds the limit of %llu bytes at %s",
 			     (unsigned long long)lim->max_member_bytes, chain);
 			goto fail;
 		}
 		if (w->total_bytes > lim->max_total_bytes) {
-			halt(w, NULL, "unpacked bytes exceed the limit of %llu at %s",
+			walk_halt(w, NULL, "unpacked bytes exceed the limit of %llu at %s",
 			     (unsigned long long)lim->max_total_bytes, chain);
 			goto fail;
 		}
@@ -417,14 +402,14 @@ static int entry_copy(struct walk *w, struct archive *a, const char *chain, json
 		    *cs->container_out / (cs->container_size ? cs->container_size : 1) >= lim->max_ratio) {
 			uint64_t den = cs->container_size ? cs->container_size : 1;
 
-			halt(w, NULL, "expansion ratio 1:%llu exceeds 1:%u at %s",
+			walk_halt(w, NULL, "expansion ratio 1:%llu exceeds 1:%u at %s",
 			     (unsigned long long)((*cs->container_out + den - 1) / den), lim->max_ratio, chain);
 			goto fail;
 		}
 		if (w->total_bytes > RATIO_FLOOR_BYTES && w->total_bytes / w->root_size >= lim->max_ratio) {
 			/* Nested bombs: every level under the ratio, the tree far
 			 * over it. */
-			halt(w, NULL, "expansion ratio 1:%llu exceeds 1:%u at %s (the whole package)",
+			walk_halt(w, NULL, "expansion ratio 1:%llu exceeds 1:%u at %s (the whole package)",
 			     (unsigned long long)((w->total_bytes + w->root_size - 1) / w->root_size), lim->max_ratio,
 			     chain);
 			goto fail;
@@ -440,7 +425,7 @@ static int entry_copy(struct walk *w, struct archive *a, const char *chain, json
 				goto fail;
 			}
 		}
-		if (past_deadline(w, chain))
+		if (walk_past_deadline(w, chain))
 			goto fail;
 	}
 	if (EVP_DigestFinal_ex(ctx, md, &md_len) != 1)
@@ -458,9 +443,6 @@ fail:
 	EVP_MD_CTX_free(ctx);
 	return -1;
 }
-
-static json_t *walk_node(struct walk *w, int fd, bool own_fd, uint64_t size, const char *chain,
-			 unsigned depth, json_t *node, const char *sha256);
 
 /* The entries of an open container; returns how many were read. */
 static uint64_t walk_entries(struct walk *w, struct archive *a, struct archive_entry *e, int r, uint64_t size,
@@ -483,7 +465,7 @@ static uint64_t walk_entries(struct walk *w, struct archive *a, struct archive_e
 			return seen;
 		}
 		if (++w->members > lim->max_members) {
-			halt(w, NULL, "member count exceeds the limit of %llu at %s",
+			walk_halt(w, NULL, "member count exceeds the limit of %llu at %s",
 			     (unsigned long long)lim->max_members, chain);
 			return seen;
 		}
@@ -510,7 +492,7 @@ static uint64_t walk_entries(struct walk *w, struct archive *a, struct archive_e
 			continue;
 		}
 		if (archive_entry_size_is_set(e) && (uint64_t)archive_entry_size(e) > lim->max_member_bytes) {
-			halt(w, NULL, "member size exceeds the limit of %llu bytes at %s",
+			walk_halt(w, NULL, "member size exceeds the limit of %llu bytes at %s",
 			     (unsigned long long)lim->max_member_bytes, child);
 			free(child);
 			return seen;
@@ -522,7 +504,7 @@ static uint64_t walk_entries(struct walk *w, struct archive *a, struct archive_e
 			free(child);
 			return seen;
 		}
-		node = walk_node(w, cfd, true, msize, child, depth + 1, NULL, sha);
+		node = walk_node(w, cfd, true, msize, child, depth + 1, NULL, sha, NULL);
 		if (name != NULL)
 			check_entry_safety(w, e, name, child, node);
 		free(child);
@@ -530,102 +512,97 @@ static uint64_t walk_entries(struct walk *w, struct archive *a, struct archive_e
 	return seen;
 }
 
-/* Types the node, then walks it as a container or queues it as a leaf.
- * node is the root's document (depth 0) or NULL for a member, whose entry
- * is made here. */
-/* ------------------------------------------------------------ sandbox */
-
-static bool sandbox_wants(const struct walk *w, const char *ftype)
-{
-	for (unsigned t = 0; t < FW_FT_COUNT; t++)
-		if (strcmp(ftype, fw_file_type_name((enum fw_file_type)t)) == 0)
-			return (w->ctx->sandbox_types >> t) & 1u;
-	return false;
-}
-
-/* Copies the member into <samples>/<sha256> (through a temporary name,
- * synced before the rename: the sandbox job that names it is recorded
- * after this scan and must find it after a crash). The same bytes are
- * kept once. */
-static int sample_keep(struct walk *w, int fd, uint64_t size, const char *sha256, struct fw_err *err)
-{
-	int dir = w->ctx->samples_dir_fd, out;
-	char tmp[64];
-	struct stat sb;
-	uint64_t off = 0;
-
-	if (fstatat(dir, sha256, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode) &&
-	    (uint64_t)sb.st_size == size) {
-		/* Kept already: touched, so that gc (which spares young samples)
-		 * does not take it between this scan and its job. */
-		if (utimensat(dir, sha256, NULL, AT_SYMLINK_NOFOLLOW) != 0)
-			return fw_err_sys(err, errno, "cannot touch the kept sample");
-		return 0;
-	}
-	snprintf(tmp, sizeof(tmp), ".in-%ld-%u", (long)getpid(), w->samples++);
-	out = openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (out < 0)
-		return fw_err_sys(err, errno, "cannot create a sample file");
-	while (off < size) {
-		ssize_t n = pread(fd, w->copy, COPY_BUF, (off_t)off), wr = 0;
-
-		if (n <= 0) {
-			fw_err_sys(err, n < 0 ? errno : EIO, "cannot read the member back");
-			goto fail;
-		}
-		for (ssize_t o = 0; o < n; o += wr) {
-			wr = write(out, w->copy + o, (size_t)(n - o));
-			if (wr <= 0) {
-				fw_err_sys(err, wr < 0 ? errno : ENOSPC, "cannot write the sample file");
-				goto fail;
-			}
-		}
-		off += (uint64_t)n;
-	}
-	if (fdatasync(out) != 0) {
-		fw_err_sys(err, errno, "cannot sync the sample file");
-		goto fail;
-	}
-	close(out);
-	if (renameat(dir, tmp, dir, sha256) != 0) {
-		fw_err_sys(err, errno, "cannot name the sample file");
-		unlinkat(dir, tmp, 0);
-		return -1;
-	}
-	/* The name is durable before the job that needs it is recorded. */
-	if (fsync(dir) != 0)
-		return fw_err_sys(err, errno, "cannot sync the samples directory");
-	return 0;
-fail:
-	close(out);
-	unlinkat(dir, tmp, 0);
-	return -1;
-}
-
-/* A node of a type the sandbox judges: listed in doc.sandbox[] and, below
- * the root (whose bytes the caller keeps), kept as a sample. A member
- * that cannot be kept makes the package unscannable: it would go unjudged. */
-static void sandbox_member(struct walk *w, int fd, uint64_t size, const char *chain, unsigned depth,
-			   const char *sha256, const char *ftype)
-{
-	struct fw_err err;
-
-	if (w->halted || !sandbox_wants(w, ftype))
-		return;
-	fw_err_clear(&err);
-	if (depth > 0 && w->ctx->samples_dir_fd >= 0 && sample_keep(w, fd, size, sha256, &err) != 0) {
-		scan_report_add(&w->rep, NULL, FW_VERDICT_UNSCANNABLE, "cannot keep %s for the sandbox: %s", chain,
-				fw_err_msg(&err));
-		return;
-	}
-	scan_report_sandbox(&w->rep, chain, depth, size, sha256, ftype);
-}
-
 /* ------------------------------------------------------------ nodes */
 
-static json_t *walk_node(struct walk *w, int fd, bool own_fd, uint64_t size, const char *chain,
-			 unsigned depth, json_t *node, const char *sha256)
+bool walk_budget(struct walk *w, uint64_t bytes, const char *chain)
 {
+	const struct scan_limits *lim = &w->ctx->limits;
+
+	w->total_bytes += bytes;
+	if (w->total_bytes > lim->max_total_bytes) {
+		walk_halt(w, NULL, "unpacked bytes exceed the limit of %llu at %s", (unsigned long long)lim->max_total_bytes,
+			  chain);
+		return false;
+	}
+	if (w->total_bytes > RATIO_FLOOR_BYTES && w->total_bytes / w->root_size >= lim->max_ratio) {
+		walk_halt(w, NULL, "expansion ratio 1:%llu exceeds 1:%u at %s (the whole package)",
+			  (unsigned long long)((w->total_bytes + w->root_size - 1) / w->root_size), lim->max_ratio, chain);
+		return false;
+	}
+	return !walk_past_deadline(w, chain);
+}
+
+int walk_bytes(struct walk *w, const uint8_t *data, size_t len, const char *chain, unsigned depth,
+	       const struct node_hint *hint)
+{
+	const struct scan_limits *lim = &w->ctx->limits;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	char sha[FW_SHA256_HEX_LEN + 1] = "";
+	unsigned md_len = 0;
+	int fd;
+
+	if (w->halted)
+		return -1;
+	if (++w->members > lim->max_members) {
+		walk_halt(w, NULL, "member count exceeds the limit of %llu at %s", (unsigned long long)lim->max_members,
+			  chain);
+		return -1;
+	}
+	if (len > lim->max_member_bytes) {
+		walk_halt(w, NULL, "member size exceeds the limit of %llu bytes at %s",
+			  (unsigned long long)lim->max_member_bytes, chain);
+		return -1;
+	}
+	if (depth > lim->max_depth) {
+		walk_halt(w, NULL, "nesting depth %u exceeds the limit of %u at %s", depth, lim->max_depth, chain);
+		return -1;
+	}
+	if (!walk_budget(w, len, chain))
+		return -1;
+	if (EVP_Digest(data, len, md, &md_len, EVP_sha256(), NULL) != 1) {
+		scan_report_add(&w->rep, NULL, FW_VERDICT_UNSCANNABLE, "hashing failed at %s", chain);
+		return -1;
+	}
+	for (unsigned i = 0; i < md_len && i < 32; i++)
+		snprintf(sha + 2 * i, 3, "%02x", md[i]);
+	fd = tmpfile_new(w);
+	if (fd < 0) {
+		scan_report_add(&w->rep, NULL, FW_VERDICT_UNSCANNABLE, "cannot create a temporary file for %s: %s", chain,
+				strerror(errno));
+		return -1;
+	}
+	for (size_t off = 0; off < len;) {
+		ssize_t n = write(fd, data + off, len - off);
+
+		if (n <= 0) {
+			scan_report_add(&w->rep, NULL, FW_VERDICT_UNSCANNABLE, "cannot write a temporary file for %s: %s",
+					chain, n < 0 ? strerror(errno) : "short write");
+			close(fd);
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	walk_node(w, fd, true, len, chain, depth, NULL, sha, hint);
+	return w->halted ? -1 : 0;
+}
+
+/* What a producer told of the node, into its entry. */
+static void node_hint_apply(struct walk *w, json_t *node, const struct node_hint *hint)
+{
+	if (hint->guid != NULL && hint->guid[0] != '\0')
+		scan_report_set(&w->rep, node, "guid", json_string(hint->guid));
+	if (hint->ui != NULL && hint->ui[0] != '\0')
+		scan_report_set(&w->rep, node, "ui", json_string(hint->ui));
+	if (hint->section != NULL)
+		scan_report_set(&w->rep, node, "section", json_string(hint->section));
+	if (hint->offset >= 0)
+		scan_report_set(&w->rep, node, "offset", json_integer((json_int_t)hint->offset));
+}
+
+json_t *walk_node(struct walk *w, int fd, bool own_fd, uint64_t size, const char *chain, unsigned depth,
+		  json_t *node, const char *sha256, const struct node_hint *hint)
+{
+	static const struct node_hint none = { .offset = -1 };
 	char mime[128];
 	const char *ftype;
 	struct archive *a = NULL;
@@ -635,13 +612,27 @@ static json_t *walk_node(struct walk *w, int fd, bool own_fd, uint64_t size, con
 	uint64_t entries;
 	int r, sfd;
 
+	if (hint == NULL)
+		hint = &none;
 	scan_typer_mime_fd(w->ctx->typer, fd, size, mime, sizeof(mime));
-	ftype = scan_file_type(mime);
+	ftype = hint->file_type != NULL ? hint->file_type : scan_file_type(mime);
 	if (node == NULL) {
 		node = scan_report_member(&w->rep, chain, depth, size, sha256, mime, ftype);
 	} else {
 		scan_report_set(&w->rep, node, "mime", json_string(mime));
 		scan_report_set(&w->rep, node, "file_type", json_string(ftype));
+	}
+	node_hint_apply(w, node, hint);
+	/* A UEFI image (a capsule, a flash image, firmware volumes): walked
+	 * down to each module; its own bytes are scanned as well. */
+	if (size > 0 && !hint->no_uefi && hint->file_type == NULL &&
+	    (strcmp(ftype, "firmware_image") == 0 || strcmp(mime, "application/octet-stream") == 0) &&
+	    walk_uefi(w, fd, size, chain, depth, node)) {
+		if (strcmp(ftype, "other") == 0) {
+			ftype = "firmware_image";
+			scan_report_set(&w->rep, node, "file_type", json_string(ftype));
+		}
+		goto leaf;
 	}
 	if (size == 0)
 		goto leaf;
@@ -687,9 +678,9 @@ static json_t *walk_node(struct walk *w, int fd, bool own_fd, uint64_t size, con
 		ftype = "archive";
 		scan_report_set(&w->rep, node, "file_type", json_string(ftype));
 	}
-	sandbox_member(w, fd, size, chain, depth, sha256, ftype);
+	walk_sandbox_member(w, fd, size, chain, depth, sha256, ftype);
 	if (depth + 1 > w->ctx->limits.max_depth) {
-		halt(w, node, "nesting depth %u exceeds the limit of %u at %s", depth + 1,
+		walk_halt(w, node, "nesting depth %u exceeds the limit of %u at %s", depth + 1,
 		     w->ctx->limits.max_depth, chain);
 		goto leaf;
 	}
@@ -701,7 +692,7 @@ static json_t *walk_node(struct walk *w, int fd, bool own_fd, uint64_t size, con
 	if (sfd < 0)
 		scan_report_add(&w->rep, node, FW_VERDICT_UNSCANNABLE, "cannot scan %s: %s", chain, strerror(errno));
 	else
-		scan_queue_push(w->ctx->queue, &w->rep, sfd, chain, node, sha256, false);
+		scan_queue_push(w->ctx->queue, &w->rep, sfd, chain, node, sha256, 0);
 	entries = walk_entries(w, a, e, r == ARCHIVE_WARN ? ARCHIVE_OK : r, size, chain, depth);
 	if (!w->halted && (archive_format(a) & ARCHIVE_FORMAT_BASE_MASK) == ARCHIVE_FORMAT_ZIP) {
 		int64_t declared = zip_declared_entries(fd, size);
@@ -714,7 +705,7 @@ static json_t *walk_node(struct walk *w, int fd, bool own_fd, uint64_t size, con
 	}
 	goto out;
 leaf:
-	sandbox_member(w, fd, size, chain, depth, sha256, ftype);
+	walk_sandbox_member(w, fd, size, chain, depth, sha256, ftype);
 	if (size > 0 && !w->halted) {
 		sfd = own_fd ? fd : dup(fd);
 		own_fd = false;
@@ -722,7 +713,9 @@ leaf:
 			scan_report_add(&w->rep, node, FW_VERDICT_UNSCANNABLE, "cannot scan %s: %s", chain,
 					strerror(errno));
 		else
-			scan_queue_push(w->ctx->queue, &w->rep, sfd, chain, node, sha256, true);
+			scan_queue_push(w->ctx->queue, &w->rep, sfd, chain, node, sha256,
+					SCANQ_PARSE_ARCHIVE | (hint->file_type != NULL && strcmp(hint->file_type, "pe") == 0 &&
+							       hint->section != NULL ? SCANQ_EFI_IMAGE : 0u));
 	}
 out:
 	if (a != NULL)
@@ -820,10 +813,10 @@ json_t *scan_walk(struct scan_walk_ctx *ctx, int fd, const char *name, const cha
 		json_object_set_new(w.rep.doc, "file_type", json_string("other"));
 		w.root_size = st.st_size > 0 ? (uint64_t)st.st_size : 1;
 		if ((uint64_t)st.st_size > ctx->limits.max_member_bytes)
-			halt(&w, NULL, "member size exceeds the limit of %llu bytes at %s",
+			walk_halt(&w, NULL, "member size exceeds the limit of %llu bytes at %s",
 			     (unsigned long long)ctx->limits.max_member_bytes, root);
 		else
-			walk_node(&w, fd, false, (uint64_t)st.st_size, root, 0, w.rep.doc, sha);
+			walk_node(&w, fd, false, (uint64_t)st.st_size, root, 0, w.rep.doc, sha, NULL);
 	}
 	scan_queue_drain(ctx->queue);
 	if (hashing) {

@@ -297,7 +297,9 @@ if [ "${#fwfiles[@]}" -gt 0 ]; then
 	(cd "$C/pkg" && sha256sum -- * >SHA256SUMS && tar -czf ../fw-update.tar.gz -- *)
 	expect "firmware update package (tar.gz of real images) is clean" "$BASE" "$C/fw-update.tar.gz" clean
 	jcheck "real firmware typed firmware_image as files and as members of a package" \
-		'all(m["file_type"] == "firmware_image" for m in d["members"] if not m["path"].endswith("SHA256SUMS"))'
+		'all(m["file_type"] == "firmware_image" for m in d["members"] if m["depth"] == 1 and not m["path"].endswith("SHA256SUMS"))'
+	jcheck "the modules of the OVMF images are members of their own, typed pe, named by GUID and UI name" \
+		'sum(1 for m in d["members"] if m.get("section") == "PE32" and m["file_type"] == "pe" and m.get("guid") and "/" in m["path"].split("!")[-2]) >= 100'
 	jcheck "the checksum file of the package is typed as text" \
 		'any(m["path"].endswith("SHA256SUMS") and m["mime"].startswith("text/") for m in d["members"])'
 else

@@ -1,0 +1,73 @@
+/* Private to the unpack walk (walk.c and the producers of child nodes it
+ * calls: the UEFI walk, payload carving, the coverage check, sandbox
+ * samples): the state of one package's walk and the helpers that hold its
+ * limits. Nothing here is for other parts of the scanner. */
+#ifndef FWGATE_SCANNER_WALK_INT_H
+#define FWGATE_SCANNER_WALK_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "scanner/scan_int.h"
+
+#define COPY_BUF (256 * 1024)
+/* Below this many unpacked bytes no ratio is a bomb. */
+#define RATIO_FLOOR_BYTES (1024 * 1024)
+
+struct walk {
+	struct scan_walk_ctx *ctx;
+	struct scan_report rep;
+	uint64_t members;
+	uint64_t total_bytes;
+	uint64_t root_size;        /* the package's size, at least 1 */
+	struct timespec deadline;
+	bool halted;               /* a limit stopped the walk: the verdict is unscannable */
+	unsigned char *copy;       /* COPY_BUF */
+	unsigned samples;          /* sample files made: their temporary names */
+};
+
+/* What a producer knows of a child node beyond its bytes. */
+struct node_hint {
+	const char *file_type;     /* forced policy file type ("pe" for UEFI PE32/TE); NULL: from libmagic */
+	const char *guid;          /* a UEFI module's file GUID, or NULL */
+	const char *ui;            /* a UEFI module's UI name, or NULL */
+	const char *section;       /* a UEFI section kind ("PE32"...), or NULL */
+	int64_t offset;            /* a carved payload's offset in its parent, -1 when none */
+	bool no_uefi;              /* do not parse it as a UEFI image again (it came out of one) */
+};
+
+/* Types the node, then walks it as a container or queues it as a leaf.
+ * node is the root's document (depth 0) or NULL for a member, whose entry
+ * is made here; hint may be NULL. Returns the node's entry. */
+json_t *walk_node(struct walk *w, int fd, bool own_fd, uint64_t size, const char *chain, unsigned depth,
+		  json_t *node, const char *sha256, const struct node_hint *hint);
+
+/* A child node from bytes in memory: counted against every limit, copied
+ * into an unnamed file, hashed, then walked. Returns -1 when a limit
+ * stopped the walk (the reason is recorded). */
+int walk_bytes(struct walk *w, const uint8_t *data, size_t len, const char *chain, unsigned depth,
+	       const struct node_hint *hint);
+
+/* Counts bytes produced by a decompression against the total-bytes,
+ * ratio and time limits; false (and the walk halted, with the reason)
+ * when one is exceeded. */
+bool walk_budget(struct walk *w, uint64_t bytes, const char *chain);
+
+/* A limit stops the whole walk: unscannable, and nothing more is read. */
+void walk_halt(struct walk *w, json_t *node, const char *fmt, ...) FW_PRINTF(3, 4);
+bool walk_past_deadline(struct walk *w, const char *chain);
+
+/* A node of a type the sandbox judges: listed in doc.sandbox[] and, below
+ * the root, kept as a sample (walk_sandbox.c). */
+void walk_sandbox_member(struct walk *w, int fd, uint64_t size, const char *chain, unsigned depth,
+			 const char *sha256, const char *ftype);
+
+/* The UEFI walk of a node (walk_uefi.c): true when the node is a UEFI
+ * image (capsule, flash descriptor image, firmware volumes) and its
+ * modules were walked as children; false when it is not one. */
+bool walk_uefi(struct walk *w, int fd, uint64_t size, const char *chain, unsigned depth, json_t *node);
+
+#endif
