@@ -51,7 +51,7 @@ ulimit -n "$(ulimit -Hn)"
 
 mkdir -p "$T/www"
 bash "$HERE/pki.sh" "$T/pki" >/dev/null
-head -c 4096 /dev/urandom >"$T/www/small.bin"
+fwdata 4096 "$T/www/small.bin"
 start_origin origin
 OP=$ORIGIN_PORT
 make_card "$T/card.json" "$OP"

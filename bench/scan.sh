@@ -126,10 +126,19 @@ NSIG=$(wc -l <"$T/sigs/fwgate-bench.ndb")
 
 # ---------------------------------------------------------------- inputs
 note "generating inputs in $T/in ..."
-head -c $((BIG_MIB * 1024 * 1024)) /dev/urandom >"$T/in/big.bin"
+# 7-bit random bytes: firmware-like (uniformly random bytes look encrypted
+# to the coverage check and are held)
+head -c $((BIG_MIB * 1024 * 1024)) /dev/urandom | LC_ALL=C tr '\200-\377' '\000-\177' >"$T/in/big.bin"
 python3 - "$T/in" "$MEMBERS" "$NEST_DEPTH" "$NEST_FANOUT" "$SEED" "$T/sanity" "$EICAR" <<'PY' || die "cannot generate the inputs"
 import io, os, random, sys, tarfile, zipfile
 out, members, depth, fanout, seed, sanity, eicar = sys.argv[1:8]
+SEVEN = bytes(i & 0x7F for i in range(256))
+
+
+def rnd7(n):
+    """Random 7-bit bytes: firmware-like, under the coverage check's bound."""
+    return os.urandom(n).translate(SEVEN)
+
 members, depth, fanout, seed = int(members), int(depth), int(fanout), int(seed)
 rnd = random.Random("data-%d" % seed)
 
@@ -148,7 +157,7 @@ def blob(lo, hi):
     if rnd.random() < 0.5:
         off = rnd.randrange(0, len(pool) - size)
         return ".txt", pool[off:off + size]
-    return ".bin", os.urandom(size)
+    return ".bin", rnd7(size)
 
 # (b) a zip of many members, deflated (random members barely shrink)
 unpacked = 0
@@ -209,7 +218,7 @@ open(os.path.join(sanity, "eicar.com"), "wb").write(eicar.encode())
 with zipfile.ZipFile(os.path.join(sanity, "eicar-package.zip"), "w", zipfile.ZIP_DEFLATED) as z:
     z.writestr("docs/readme.txt", pool[:20000])
     z.writestr("tools/eicar.com", eicar.encode())
-    z.writestr("fw/image.bin", os.urandom(50000))
+    z.writestr("fw/image.bin", rnd7(50000))
 # ... and three levels down: tar.gz > zip > tar > eicar.com
 tbuf = io.BytesIO()
 with tarfile.open(fileobj=tbuf, mode="w") as t:
@@ -228,8 +237,10 @@ PY
 # tools must name it, i.e. they loaded the whole .ndb, not just EICAR
 python3 - "$T/sigs/fwgate-bench.ndb" "$T/sanity/random-sig.bin" <<'PY' || die "cannot write random-sig.bin"
 import os, sys
+SEVEN = bytes(i & 0x7F for i in range(256))
+rnd7 = lambda n: os.urandom(n).translate(SEVEN)  # noqa: E731 (7-bit: firmware-like)
 name, _, _, body = open(sys.argv[1]).read().splitlines()[1].split(":")
-open(sys.argv[2], "wb").write(os.urandom(100000) + bytes.fromhex(body) + os.urandom(100000))
+open(sys.argv[2], "wb").write(rnd7(100000) + bytes.fromhex(body) + rnd7(100000))
 print(name, file=open(sys.argv[2] + ".name", "w"))
 PY
 RANDSIG=$(cat "$T/sanity/random-sig.bin.name")

@@ -215,16 +215,88 @@ static void an_high_run(struct an *a, size_t first, size_t blocks, double max)
 	       AN_HIGH_BITS, max, a->res.entropy_overall);
 }
 
+static int an_range_cmp(const void *x, const void *y)
+{
+	const struct analyze_range *l = x, *r = y;
+
+	return l->off < r->off ? -1 : l->off > r->off;
+}
+
+/* The caller's opened streams, clipped to the member, sorted, merged. */
+static int an_opened_load(struct an *a)
+{
+	size_t n, k = 0;
+
+	if (a->lim->opened == NULL || a->lim->opened->find == NULL || a->len == 0)
+		return 0;
+	a->opened = calloc(ANALYZE_OPENED_MAX, sizeof(*a->opened));
+	if (a->opened == NULL)
+		return -1;
+	n = a->lim->opened->find(a->lim->opened->arg, a->p, a->len, a->opened, ANALYZE_OPENED_MAX);
+	if (n > ANALYZE_OPENED_MAX)
+		n = ANALYZE_OPENED_MAX;
+	for (size_t i = 0; i < n; i++) {
+		struct analyze_range r = a->opened[i];
+
+		if (r.off >= a->len || r.len == 0)
+			continue;
+		if (r.len > a->len - r.off)
+			r.len = a->len - r.off;
+		a->opened[k++] = r;
+	}
+	qsort(a->opened, k, sizeof(*a->opened), an_range_cmp);
+	a->n_opened = 0;
+	for (size_t i = 0; i < k; i++) {
+		struct analyze_range *last = a->n_opened ? &a->opened[a->n_opened - 1] : NULL;
+
+		if (last != NULL && a->opened[i].off <= last->off + last->len) {
+			uint64_t end = a->opened[i].off + a->opened[i].len;
+
+			if (end > last->off + last->len)
+				last->len = end - last->off;
+		} else {
+			a->opened[a->n_opened++] = a->opened[i];
+		}
+	}
+	return 0;
+}
+
+/* True when at least half of block b lies in opened streams; *cursor
+ * walks the sorted ranges as b grows. */
+static bool an_block_opened(const struct an *a, size_t b, size_t *cursor)
+{
+	uint64_t lo = (uint64_t)b * AN_BLOCK, hi = lo + AN_BLOCK, covered = 0;
+
+	while (*cursor < a->n_opened && a->opened[*cursor].off + a->opened[*cursor].len <= lo)
+		(*cursor)++;
+	for (size_t i = *cursor; i < a->n_opened && a->opened[i].off < hi; i++) {
+		uint64_t s = a->opened[i].off > lo ? a->opened[i].off : lo;
+		uint64_t e = a->opened[i].off + a->opened[i].len < hi ? a->opened[i].off + a->opened[i].len : hi;
+
+		covered += e - s;
+	}
+	return covered * 2 >= AN_BLOCK;
+}
+
 static void an_entropy_profile(struct an *a)
 {
-	size_t nblocks = a->len / AN_BLOCK, high = 0, run_first = 0, run = 0;
+	size_t nblocks = a->len / AN_BLOCK, high = 0, run_first = 0, run = 0, cursor = 0;
 	double run_max = 0.0;
 
 	a->res.entropy_overall = an_entropy(a->p, a->len);
 	a->res.entropy_max = nblocks == 0 ? a->res.entropy_overall : 0.0;
 	for (size_t b = 0; b < nblocks; b++) {
-		double h = an_block_entropy(a, a->p + b * AN_BLOCK);
+		double h;
 
+		if (a->n_opened > 0 && an_block_opened(a, b, &cursor)) {
+			/* An opened stream: its contents are walked, typed and
+			 * judged as children; its entropy is no finding. */
+			a->res.opened_bytes += AN_BLOCK;
+			an_high_run(a, run_first, run, run_max);
+			run = 0;
+			continue;
+		}
+		h = an_block_entropy(a, a->p + b * AN_BLOCK);
 		if (h > a->res.entropy_max)
 			a->res.entropy_max = h;
 		if (h <= AN_HIGH_BITS) {
@@ -400,6 +472,7 @@ void analyze_limits_default(struct analyze_limits *lim)
 	lim->max_pe_sections = 96;
 	lim->max_imports = 4096;
 	lim->embedded_pe_expected = false;
+	lim->opened = NULL;
 }
 
 static int an_limits_check(const struct analyze_limits *lim, struct fw_err *err)
@@ -451,6 +524,10 @@ int analyze_buffer(const uint8_t *p, size_t len, const struct analyze_rules *rul
 	}
 	for (size_t c = 0; c <= AN_BLOCK; c++)
 		a.clog[c] = c == 0 ? 0.0 : (double)c * an_log2((double)c);
+	if (an_opened_load(&a) != 0) {
+		fw_err_set(err, "out of memory");
+		goto out;
+	}
 	an_entropy_profile(&a);
 	an_pe(&a);
 	an_embedded(&a);
@@ -462,6 +539,7 @@ int analyze_buffer(const uint8_t *p, size_t len, const struct analyze_rules *rul
 	a.res.findings = NULL;
 	rc = 0;
 out:
+	free(a.opened);
 	free(a.clog);
 	free(a.res.findings);
 	return rc;
@@ -530,9 +608,9 @@ json_t *analyze_result_json(const struct analyze_result *res)
 {
 	json_t *doc, *arr = json_array();
 
-	doc = json_pack("{s:i, s:I, s:{s:f, s:f, s:f}}", "score", res->score, "dropped", (json_int_t)res->dropped,
+	doc = json_pack("{s:i, s:I, s:{s:f, s:f, s:f, s:I}}", "score", res->score, "dropped", (json_int_t)res->dropped,
 			"entropy", "overall", res->entropy_overall, "max", res->entropy_max, "high_fraction",
-			res->entropy_high_fraction);
+			res->entropy_high_fraction, "opened_bytes", (json_int_t)res->opened_bytes);
 	if (doc == NULL || arr == NULL || json_object_set_new(doc, "findings", arr) != 0) {
 		if (doc == NULL)
 			json_decref(arr);

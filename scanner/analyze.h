@@ -57,6 +57,24 @@ struct analyze_limits {
 	unsigned max_pe_sections;    /* PE section headers examined: 96; 1..1024 */
 	size_t max_imports;          /* PE import descriptors + names examined: 4096; >= 1 */
 	bool embedded_pe_expected;   /* false; true for firmware images, whose volumes are PE/TE modules */
+	/* NULL, or where the walk opened compressed streams in the member
+	 * (decoded and walked as children of their own): their blocks are
+	 * the compression's entropy, not a finding. */
+	const struct analyze_opened *opened;
+};
+
+/* A byte range of the member. */
+struct analyze_range {
+	uint64_t off, len;
+};
+
+#define ANALYZE_OPENED_MAX 256
+
+/* The caller's map of opened streams: find fills at most max ranges of
+ * the len bytes at p (the member) and returns how many it filled. */
+struct analyze_opened {
+	void *arg;
+	size_t (*find)(void *arg, const uint8_t *p, size_t len, struct analyze_range *out, size_t max);
 };
 
 void analyze_limits_default(struct analyze_limits *lim) FW_NONNULL(1);
@@ -81,6 +99,7 @@ struct analyze_result {
 	double entropy_overall;           /* Shannon bits per byte of the whole member, 0..8 */
 	double entropy_max;               /* of the most random 4 KiB block */
 	double entropy_high_fraction;     /* of 4 KiB blocks above 7.2, 0..1 */
+	uint64_t opened_bytes;            /* in blocks left out of the profile as opened streams */
 };
 
 /* Analyzes len bytes at p (hostile). rules may be NULL (no rule matches);
@@ -99,7 +118,7 @@ int analyze_fd(int fd, const struct analyze_rules *rules, const struct analyze_l
 	       struct analyze_result *out, struct fw_err *err) FW_WUR FW_NONNULL(4);
 
 /* {"score":N,"findings":[{"kind","detail","weight","offset"}...],"dropped":N,
- *  "entropy":{"overall","max","high_fraction"}}; NULL when out of memory. */
+ *  "entropy":{"overall","max","high_fraction","opened_bytes"}}; NULL when out of memory. */
 json_t *analyze_result_json(const struct analyze_result *res) FW_NONNULL(1);
 
 /* Frees the findings and empties the result; a zeroed result is fine. */

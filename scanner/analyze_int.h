@@ -47,6 +47,8 @@ struct an {
 	size_t n_fat;
 	bool pe_bad;                     /* one pe-malformed finding per member */
 	uint32_t imports_seen;           /* bit per an_bad_imports entry */
+	struct analyze_range *opened;    /* sorted by offset, disjoint */
+	size_t n_opened;
 };
 
 /* ------------------------------------------------------------ shared helpers (analyze.c) */

@@ -31,6 +31,16 @@ struct scan_limits {
 
 void scan_limits_from_config(struct scan_limits *l, const struct fw_config *cfg);
 
+struct analyze_range;
+
+/* Where in len bytes at p the walk opens compressed streams (a UEFI
+ * image's compressed sections that decode; walk_uefi.c): at most max
+ * ranges into out, their count returned. The same parse as the walk's,
+ * under the same limits, so that the static analyzer leaves out exactly
+ * what the walk opened and judged as children. */
+size_t scan_opened_ranges(const uint8_t *p, size_t len, const struct scan_limits *lim, struct analyze_range *out,
+			  size_t max) FW_NONNULL(1, 3, 4);
+
 /* ------------------------------------------------------------ engine */
 
 /* The ClamAV engine and what it was loaded from. */

@@ -80,19 +80,30 @@ struct sup {
 
 static void worker_main(struct sup *s, int sock) __attribute__((noreturn));
 
+static size_t worker_opened(void *arg, const uint8_t *p, size_t len, struct analyze_range *out, size_t max)
+{
+	return scan_opened_ranges(p, len, arg, out, max);
+}
+
 /* One sandbox sample through the static analyzer. A firmware image is
  * made of PE/TE modules (UEFI volumes): embedded PE headers are its
- * normal content there, not a finding. */
+ * normal content there, not a finding; and the streams the walk opened
+ * (its compressed volumes) were judged as the modules they hold, so their
+ * entropy is not a finding either. */
 static json_t *worker_analyze(struct sup *s, int fd, const char *file_type)
 {
 	struct analyze_limits lim;
 	struct analyze_result res;
+	struct scan_limits walk_lim;
+	struct analyze_opened opened = { .arg = &walk_lim, .find = worker_opened };
 	struct fw_err err;
 	json_t *doc;
 
 	fw_err_clear(&err);
+	scan_limits_from_config(&walk_lim, s->cfg);
 	analyze_limits_default(&lim);
 	lim.embedded_pe_expected = strcmp(file_type, "firmware_image") == 0;
+	lim.opened = &opened;
 	if (analyze_fd(fd, s->rules, &lim, &res, &err) != 0)
 		return json_pack("{s:s}", "error", fw_err_msg(&err));
 	doc = analyze_result_json(&res);

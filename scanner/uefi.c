@@ -258,17 +258,29 @@ static void find_ui(const uint8_t *p, size_t len, char *out, size_t out_len)
 
 /* A decompressed or unwrapped section stream: its own sections parsed,
  * its bytes counted against the caller's budget first. */
-static void decoded_stream(struct parse *ps, enum uefi_decomp_result r, uint8_t *buf, size_t n, const char *what,
-			   const char *chain, unsigned depth, const char *file_guid, const struct fw_err *err)
+static void decoded_stream(struct parse *ps, const uint8_t *sec, size_t sec_len, enum uefi_decomp_result r,
+			   uint8_t *buf, size_t n, const char *what, const char *chain, unsigned depth,
+			   const char *file_guid, const struct fw_err *err)
 {
 	if (r != UEFI_DECOMP_OK) {
 		problem(ps, FW_VERDICT_UNSCANNABLE, "%s section at %s cannot be opened: %s", what, chain,
 			fw_err_msg(err));
 		return;
 	}
-	if (budget(ps, n))
-		parse_sections(ps, buf, n, chain, depth, file_guid);
+	if (ps->sink->opened != NULL)
+		ps->sink->opened(ps->sink->arg, sec, sec_len);
+	parse_sections(ps, buf, n, chain, depth, file_guid);
 	free(buf);
+}
+
+/* Charges the caller's budget with the size a stream declares, before it
+ * is decoded (a decoder produces exactly that or fails); sizes over the
+ * decoders' cap are theirs to refuse. False: stop. */
+static bool budget_declared(struct parse *ps, uint64_t declared)
+{
+	if (declared == UINT64_MAX || declared > UEFI_DECOMP_MAX)
+		return true;
+	return budget(ps, declared);
 }
 
 static void guid_defined(struct parse *ps, const uint8_t *s, size_t size, size_t hdr, const char *chain,
@@ -301,16 +313,22 @@ static void guid_defined(struct parse *ps, const uint8_t *s, size_t size, size_t
 		bool x86 = strcmp(g, GUID_LZMA_F86) == 0;
 
 		chain_add(sub, sizeof(sub), chain, x86 ? "LZMAF86" : "LZMA");
+		if (!budget_declared(ps, dlen >= 13 ? le64(data + 5) : 0))
+			return;
 		r = uefi_lzma(data, dlen, x86, UEFI_DECOMP_MAX, &buf, &n, &err);
-		decoded_stream(ps, r, buf, n, x86 ? "the LZMA (x86)" : "the LZMA", sub, depth, file_guid, &err);
+		decoded_stream(ps, s, size, r, buf, n, x86 ? "the LZMA (x86)" : "the LZMA", sub, depth, file_guid, &err);
 	} else if (strcmp(g, GUID_BROTLI) == 0) {
 		chain_add(sub, sizeof(sub), chain, "BROTLI");
+		if (!budget_declared(ps, dlen >= 16 ? le64(data) : 0))
+			return;
 		r = uefi_brotli(data, dlen, UEFI_DECOMP_MAX, &buf, &n, &err);
-		decoded_stream(ps, r, buf, n, "the Brotli", sub, depth, file_guid, &err);
+		decoded_stream(ps, s, size, r, buf, n, "the Brotli", sub, depth, file_guid, &err);
 	} else if (strcmp(g, GUID_TIANO) == 0) {
 		chain_add(sub, sizeof(sub), chain, "TIANO");
+		if (!budget_declared(ps, dlen >= 8 ? le32(data + 4) : 0))
+			return;
 		r = uefi_efi(data, dlen, true, UEFI_DECOMP_MAX, &buf, &n, &err);
-		decoded_stream(ps, r, buf, n, "the Tiano", sub, depth, file_guid, &err);
+		decoded_stream(ps, s, size, r, buf, n, "the Tiano", sub, depth, file_guid, &err);
 	} else if (strcmp(g, GUID_CRC32) == 0) {
 		/* The CRC32 of the data follows the GUID header. */
 		if (data_off < hdr + 24) {
@@ -371,6 +389,8 @@ static void compression(struct parse *ps, const uint8_t *s, size_t size, size_t 
 	 * write Tiano under the same type; the one that decodes to the
 	 * declared size is taken, EFI first (as UEFITool does). */
 	chain_add(sub, sizeof(sub), chain, "EFI");
+	if (!budget_declared(ps, size - hdr - 5 >= 8 ? le32(s + hdr + 5 + 4) : 0))
+		return;
 	r = uefi_efi(s + hdr + 5, size - hdr - 5, false, UEFI_DECOMP_MAX, &buf, &n, &err);
 	if (r == UEFI_DECOMP_OK && n != want) {
 		free(buf);
@@ -382,7 +402,7 @@ static void compression(struct parse *ps, const uint8_t *s, size_t size, size_t 
 		chain_add(sub, sizeof(sub), chain, "TIANO");
 		r = uefi_efi(s + hdr + 5, size - hdr - 5, true, UEFI_DECOMP_MAX, &buf, &n, &err);
 	}
-	decoded_stream(ps, r, buf, n, "the EFI/Tiano compressed", sub, depth, file_guid, &err);
+	decoded_stream(ps, s, size, r, buf, n, "the EFI/Tiano compressed", sub, depth, file_guid, &err);
 }
 
 static void leaf(struct parse *ps, const char *chain, unsigned depth, const char *kind, const char *file_guid,
@@ -520,16 +540,16 @@ static void parse_file(struct parse *ps, const uint8_t *f, size_t size, size_t h
 	size_t dlen = size - hdr;
 
 	guid_str(f, g);
-	if (!file_header_ok(f, hdr)) {
+	/* A checksum error makes the image unscannable, and the file is
+	 * still walked (its extent is already checked against the volume):
+	 * what it holds is scanned, so that a damaged file carrying malware
+	 * is judged infected, as UEFIExtract still lists its sections. */
+	if (!file_header_ok(f, hdr))
 		problem(ps, FW_VERDICT_UNSCANNABLE, "file %s at %s: header checksum error", g, chain);
-		return;
-	}
 	/* The data's checksum makes its sum zero; without one the byte is
 	 * fixed (PI volume 3, 2.2.3). */
-	if ((attr & FFS_ATTRIB_CHECKSUM) ? (uint8_t)(sum8(data, dlen) + f[17]) != 0 : f[17] != FFS_FIXED_CHECKSUM) {
+	else if ((attr & FFS_ATTRIB_CHECKSUM) ? (uint8_t)(sum8(data, dlen) + f[17]) != 0 : f[17] != FFS_FIXED_CHECKSUM)
 		problem(ps, FW_VERDICT_UNSCANNABLE, "file %s at %s: data checksum error", g, chain);
-		return;
-	}
 	if (type == FT_PAD) {
 		/* Padding: erased bytes, or data no structure accounts for. */
 		snprintf(name, sizeof(name), "PAD:%s", g);
@@ -597,6 +617,18 @@ static void parse_files(struct parse *ps, const uint8_t *p, size_t len, size_t f
 
 /* ------------------------------------------------------------ volumes */
 
+/* True when the 16 bytes at g are the GUID of a file system parsed here. */
+static bool known_fs(const uint8_t *g)
+{
+	char fs[37];
+
+	guid_str(g, fs);
+	for (size_t i = 0; i < FW_ARRAY_LEN(fs_guids); i++)
+		if (strcmp(fs, fs_guids[i].guid) == 0)
+			return true;
+	return false;
+}
+
 static bool volume_header_ok(const uint8_t *p, size_t len, uint32_t *hlen, uint64_t *fvlen)
 {
 	uint16_t sum = 0;
@@ -629,11 +661,9 @@ static int parse_volume(struct parse *ps, const uint8_t *p, size_t len, const ch
 		/* Damaged, when it claims a file system this parser reads;
 		 * otherwise "_FVH" was just four bytes of something else. */
 		if (len >= FV_HEADER_MIN && memcmp(p + FV_SIGNATURE_AT, "_FVH", 4) == 0) {
-			guid_str(p + 16, fs);
-			for (size_t i = 0; i < FW_ARRAY_LEN(fs_guids); i++)
-				if (strcmp(fs, fs_guids[i].guid) == 0)
-					problem(ps, FW_VERDICT_UNSCANNABLE, "volume header at %s is damaged "
-						"(checksum or lengths)", chain);
+			if (known_fs(p + 16))
+				problem(ps, FW_VERDICT_UNSCANNABLE, "volume header at %s is damaged "
+					"(checksum or lengths)", chain);
 		}
 		return -1;
 	}
@@ -703,7 +733,8 @@ static void find_volumes(struct parse *ps, const uint8_t *p, size_t len, const c
 	}
 	if (found >= VOLUMES_MAX)
 		problem(ps, FW_VERDICT_UNSCANNABLE, "more than %d volumes at %s", VOLUMES_MAX, chain);
-	if (gap < len) {
+	/* Without a volume the input is no image; it is its own data. */
+	if (found > 0 && gap < len) {
 		snprintf(label, sizeof(label), "@0x%zx", gap);
 		data_region(ps, chain, label, depth + 1, p + gap, len - gap);
 	}
@@ -906,9 +937,18 @@ bool uefi_detect(const uint8_t *p, size_t len)
 {
 	if (capsule_of(p, len) != NULL || ifd_offset(p, len) >= 0)
 		return true;
-	for (size_t off = 0; off + FV_HEADER_MIN <= len; off += 8)
-		if (memcmp(p + off + FV_SIGNATURE_AT, "_FVH", 4) == 0)
+	/* A volume: its header valid, or damaged but naming a file system
+	 * this parser reads (then the parse says it is damaged). "_FVH" in
+	 * anything else is four bytes of something else. */
+	for (size_t off = 0; off + FV_HEADER_MIN <= len; off += 8) {
+		uint32_t hlen;
+		uint64_t fvlen;
+
+		if (memcmp(p + off + FV_SIGNATURE_AT, "_FVH", 4) != 0)
+			continue;
+		if (volume_header_ok(p + off, len - off, &hlen, &fvlen) || known_fs(p + off + 16))
 			return true;
+	}
 	return false;
 }
 

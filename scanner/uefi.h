@@ -66,6 +66,10 @@ struct uefi_sink {
 	/* Bytes some decompression is about to produce: false stops the
 	 * parse (over the caller's byte or ratio budget, or its time). */
 	bool (*budget)(void *arg, uint64_t bytes);
+	/* Optional: a compressed section (header and stream, in the bytes
+	 * the parse was given or in a decompressed buffer) that decoded to
+	 * its declared size; called before its contents are parsed. */
+	void (*opened)(void *arg, const uint8_t *sec, size_t len);
 	unsigned max_depth;       /* nesting of volumes and sections below the caller's depth */
 };
 

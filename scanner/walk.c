@@ -30,8 +30,9 @@
  * nested archives (7z, zip) can seek. */
 struct src {
 	int fd;
-	int64_t size;
-	int64_t pos;
+	int64_t base;              /* where the stream starts in the file: 0, or a carved payload's offset */
+	int64_t size;              /* where it ends in the file */
+	int64_t pos;               /* in the file */
 	unsigned char buf[SRC_BUF];
 };
 
@@ -55,13 +56,13 @@ static la_ssize_t src_read(struct archive *a, void *data, const void **buf)
 static la_int64_t src_seek(struct archive *a, void *data, la_int64_t off, int whence)
 {
 	struct src *s = data;
-	int64_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? s->pos : s->size;
+	int64_t base = whence == SEEK_SET ? s->base : whence == SEEK_CUR ? s->pos : s->size;
 
 	(void)a;
-	if (off > 0 ? base > INT64_MAX - off : base + off < 0)
+	if (off > 0 ? base > INT64_MAX - off : base + off < s->base)
 		return ARCHIVE_FATAL;
 	s->pos = base + off;
-	return s->pos;
+	return s->pos - s->base;
 }
 
 static la_int64_t src_skip(struct archive *a, void *data, la_int64_t req)
@@ -79,7 +80,7 @@ static la_int64_t src_skip(struct archive *a, void *data, la_int64_t req)
  * external programs (lrzip, lzop, grzip are left out), and no mtree, which
  * would read a plain text file as an archive. "raw" opens a single
  * compressed stream (fw.bin.xz); a raw node without a filter is a leaf. */
-static struct archive *reader_new(void)
+struct archive *walk_reader_new(void)
 {
 	struct archive *a = archive_read_new();
 
@@ -608,7 +609,7 @@ json_t *walk_node(struct walk *w, int fd, bool own_fd, uint64_t size, const char
 	struct archive *a = NULL;
 	struct archive_entry *e = NULL;
 	struct src *s = NULL;
-	bool container = false;
+	bool container = false, uefi = false;
 	uint64_t entries;
 	int r, sfd;
 
@@ -628,6 +629,7 @@ json_t *walk_node(struct walk *w, int fd, bool own_fd, uint64_t size, const char
 	if (size > 0 && !hint->no_uefi && hint->file_type == NULL &&
 	    (strcmp(ftype, "firmware_image") == 0 || strcmp(mime, "application/octet-stream") == 0) &&
 	    walk_uefi(w, fd, size, chain, depth, node)) {
+		uefi = true;
 		if (strcmp(ftype, "other") == 0) {
 			ftype = "firmware_image";
 			scan_report_set(&w->rep, node, "file_type", json_string(ftype));
@@ -637,12 +639,12 @@ json_t *walk_node(struct walk *w, int fd, bool own_fd, uint64_t size, const char
 	if (size == 0)
 		goto leaf;
 	s = malloc(sizeof(*s));
-	a = reader_new();
+	a = walk_reader_new();
 	if (s == NULL || a == NULL) {
 		scan_report_add(&w->rep, node, FW_VERDICT_UNSCANNABLE, "out of memory at %s", chain);
 		goto out;
 	}
-	*s = (struct src){ .fd = fd, .size = (int64_t)size, .pos = 0 };
+	*s = (struct src){ .fd = fd, .base = 0, .size = (int64_t)size, .pos = 0 };
 	archive_read_set_read_callback(a, src_read);
 	archive_read_set_seek_callback(a, src_seek);
 	archive_read_set_skip_callback(a, src_skip);
@@ -706,6 +708,10 @@ json_t *walk_node(struct walk *w, int fd, bool own_fd, uint64_t size, const char
 	goto out;
 leaf:
 	walk_sandbox_member(w, fd, size, chain, depth, sha256, ftype);
+	/* Payloads inside the leaf (not in a UEFI image: its modules are
+	 * children already, and its gaps data modules of their own). */
+	if (size > 0 && !w->halted && !uefi)
+		walk_carve(w, fd, size, chain, depth, node, mime);
 	if (size > 0 && !w->halted) {
 		sfd = own_fd ? fd : dup(fd);
 		own_fd = false;
@@ -724,6 +730,72 @@ out:
 	if (own_fd)
 		close(fd);
 	return node;
+}
+
+int walk_slice(struct walk *w, int fd, uint64_t off, uint64_t len, const char *chain, unsigned depth,
+	       const char *kind, uint64_t *consumed, char *why, size_t why_len)
+{
+	struct archive *a = NULL;
+	struct archive_entry *e = NULL;
+	struct src *s = NULL;
+	char child[2048], mime[96];
+	json_t *node;
+	int r, rc = 0;
+
+	*consumed = 0;
+	why[0] = '\0';
+	if (w->halted)
+		return -1;
+	s = malloc(sizeof(*s));
+	a = walk_reader_new();
+	if (s == NULL || a == NULL) {
+		scan_report_add(&w->rep, NULL, FW_VERDICT_UNSCANNABLE, "out of memory at %s", chain);
+		rc = -1;
+		goto out;
+	}
+	*s = (struct src){ .fd = fd, .base = (int64_t)off, .size = (int64_t)(off + len), .pos = (int64_t)off };
+	archive_read_set_read_callback(a, src_read);
+	archive_read_set_seek_callback(a, src_seek);
+	archive_read_set_skip_callback(a, src_skip);
+	archive_read_set_callback_data(a, s);
+	r = archive_read_open1(a);
+	if (r == ARCHIVE_OK)
+		r = archive_read_next_header(a, &e);
+	if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
+		snprintf(why, why_len, "%s", archive_error_string(a) != NULL ? archive_error_string(a) : "unreadable");
+		goto out;
+	}
+	if (archive_format(a) == ARCHIVE_FORMAT_RAW && archive_filter_code(a, 0) == ARCHIVE_FILTER_NONE) {
+		snprintf(why, why_len, "no format or compression libarchive reads starts there");
+		goto out;
+	}
+	if (++w->members > w->ctx->limits.max_members) {
+		walk_halt(w, NULL, "member count exceeds the limit of %llu at %s",
+			  (unsigned long long)w->ctx->limits.max_members, chain);
+		rc = -1;
+		goto out;
+	}
+	if (depth + 2 > w->ctx->limits.max_depth) {
+		walk_halt(w, NULL, "nesting depth %u exceeds the limit of %u at %s", depth + 2, w->ctx->limits.max_depth,
+			  chain);
+		rc = -1;
+		goto out;
+	}
+	snprintf(child, sizeof(child), "%s!@0x%llx", chain, (unsigned long long)off);
+	snprintf(mime, sizeof(mime), "application/x-fwgate-carved; kind=%s", kind);
+	node = scan_report_member(&w->rep, child, depth + 1, 0, "", mime, "archive");
+	scan_report_set(&w->rep, node, "offset", json_integer((json_int_t)off));
+	walk_entries(w, a, e, r == ARCHIVE_WARN ? ARCHIVE_OK : r, len, child, depth + 1);
+	*consumed = (uint64_t)archive_filter_bytes(a, -1);
+	if (*consumed > len)
+		*consumed = len;
+	scan_report_set(&w->rep, node, "size", json_integer((json_int_t)*consumed));
+	rc = w->halted ? -1 : 1;
+out:
+	if (a != NULL)
+		archive_read_free(a);
+	free(s);
+	return rc;
 }
 
 /* The package's SHA-256 when the caller does not have it (fwgate scan),

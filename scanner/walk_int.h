@@ -65,6 +65,32 @@ bool walk_past_deadline(struct walk *w, const char *chain);
 void walk_sandbox_member(struct walk *w, int fd, uint64_t size, const char *chain, unsigned depth,
 			 const char *sha256, const char *ftype);
 
+/* A payload that starts at off inside a node (fd, its bytes up to off +
+ * len), read by libarchive from there and walked as a child node named
+ * chain!@0xOFF (kind: what the carver took it for, in its entry's mime).
+ * Returns 1 when it opened (its entries walked; *consumed the bytes the
+ * stream took, exactly for compressed streams), 0 when libarchive reads
+ * nothing there (why says what it said), -1 when a limit halted the walk. */
+int walk_slice(struct walk *w, int fd, uint64_t off, uint64_t len, const char *chain, unsigned depth,
+	       const char *kind, uint64_t *consumed, char *why, size_t why_len);
+
+/* A new libarchive reader with every format and filter the walk reads. */
+struct archive *walk_reader_new(void);
+
+/* Payloads inside a leaf (carve.c): known layouts (makeself, Dell Update
+ * Packages), installers no library reads (held), streams and archives at
+ * any offset of a script, a PE or ELF overlay or unknown data (walked as
+ * children through walk_slice), then the coverage check (compressed or
+ * encrypted bytes no child accounts for: unscannable). mime is the
+ * node's; media and documents other parsers read are exempt. */
+void walk_carve(struct walk *w, int fd, uint64_t size, const char *chain, unsigned depth, json_t *node,
+		const char *mime);
+
+/* The same search for the static analyzer, reading instead of walking:
+ * the ranges of len bytes at p where a payload opens (at most max). */
+size_t carve_opened_ranges(const uint8_t *p, size_t len, const struct scan_limits *lim, struct analyze_range *out,
+			   size_t max);
+
 /* The UEFI walk of a node (walk_uefi.c): true when the node is a UEFI
  * image (capsule, flash descriptor image, firmware volumes) and its
  * modules were walked as children; false when it is not one. */

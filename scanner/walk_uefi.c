@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "scanner/analyze.h"
 #include "scanner/uefi.h"
 #include "scanner/walk_int.h"
 
@@ -76,4 +77,68 @@ bool walk_uefi(struct walk *w, int fd, uint64_t size, const char *chain, unsigne
 	uefi_parse(p, (size_t)size, chain, depth, &sink);
 	munmap(p, (size_t)size);
 	return true;
+}
+
+/* ------------------------------------------------------------ opened streams */
+
+struct opened_find {
+	const uint8_t *base;
+	size_t len;
+	struct analyze_range *out;
+	size_t max, n;
+	uint64_t budget, used;
+};
+
+static int of_module(void *arg, const struct uefi_module *m, const uint8_t *data, size_t len)
+{
+	(void)arg;
+	(void)m;
+	(void)data;
+	(void)len;
+	return 0;
+}
+
+static void of_problem(void *arg, enum fw_verdict v, const char *msg)
+{
+	(void)arg;
+	(void)v;
+	(void)msg;
+}
+
+static bool of_budget(void *arg, uint64_t bytes)
+{
+	struct opened_find *of = arg;
+
+	of->used += bytes;
+	return of->used <= of->budget;
+}
+
+static void of_opened(void *arg, const uint8_t *sec, size_t len)
+{
+	struct opened_find *of = arg;
+
+	/* Only streams in the member's own bytes; nested ones lie in
+	 * buffers the parse decoded. */
+	if (of->n >= of->max || sec < of->base || sec >= of->base + of->len || len > of->len - (size_t)(sec - of->base))
+		return;
+	of->out[of->n].off = (uint64_t)(sec - of->base);
+	of->out[of->n].len = len;
+	of->n++;
+}
+
+size_t scan_opened_ranges(const uint8_t *p, size_t len, const struct scan_limits *lim, struct analyze_range *out,
+			  size_t max)
+{
+	struct opened_find of = { .base = p, .len = len, .out = out, .max = max, .budget = lim->max_total_bytes };
+	const struct uefi_sink sink = {
+		.arg = &of, .module = of_module, .problem = of_problem, .budget = of_budget, .opened = of_opened,
+		.max_depth = lim->max_depth,
+	};
+
+	if (len == 0)
+		return 0;
+	if ((uint64_t)len > UEFI_IMAGE_MAX || !uefi_detect(p, len))
+		return carve_opened_ranges(p, len, lim, out, max);
+	uefi_parse(p, len, "member", 0, &sink);
+	return of.n;
 }

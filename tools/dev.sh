@@ -22,7 +22,8 @@ packages=(
 	curl openssl procps
 	# the tests' corpus is made with real tools, and real firmware and
 	# ClamAV's own samples come from Debian packages
-	zip unzip p7zip-full xorriso zstd lz4 lzip cpio xz-utils bzip2 ovmf seabios clamav-testfiles nsis-common
+	zip unzip p7zip-full xorriso zstd lz4 lzip cpio xz-utils bzip2 brotli makeself gcab rpm
+	ovmf seabios uefitool-cli clamav-testfiles nsis-common
 )
 
 install_missing() {

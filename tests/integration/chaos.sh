@@ -33,10 +33,10 @@ bash "$HERE/pki.sh" "$T/pki" >/dev/null || { echo "pki.sh failed"; exit 1; }
 cp "$SRC/tests/data/signatures/eicar.ndb" "$T/sigs/"
 printf 'small firmware\n' >"$T/www/small.bin"
 printf 'small firmware two\n' >"$T/www/small2.bin"
-head -c $((8 * 1024 * 1024)) /dev/urandom >"$T/www/big.bin"
-head -c $((2 * 1024 * 1024)) /dev/urandom >"$T/www/mid.bin"
-head -c $((24 * 1024 * 1024)) /dev/urandom >"$T/www/scan.bin"
-mkdir -p "$T/mk" && head -c 300000 /dev/urandom >"$T/mk/payload.bin"
+fwdata $((8 * 1024 * 1024)) "$T/www/big.bin"
+fwdata $((2 * 1024 * 1024)) "$T/www/mid.bin"
+fwdata $((24 * 1024 * 1024)) "$T/www/scan.bin"
+mkdir -p "$T/mk" && fwdata 300000 "$T/mk/payload.bin"
 (cd "$T/mk" && zip -q "$T/www/pkg.zip" payload.bin)
 
 start_origin origin

@@ -10,6 +10,12 @@ check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name" "fail
 not() { ! "$@"; }
 in_set() { local v=$1; shift; for x in "$@"; do [ "$v" = "$x" ] && return 0; done; return 1; }
 
+# fwdata BYTES FILE: unique test content that looks like firmware to the
+# coverage check: random bytes with the top bit cleared (7 bits per byte,
+# under the 7.5 at which bytes count as compressed or encrypted; uniformly
+# random bytes are indistinguishable from an encrypted payload and are held).
+fwdata() { head -c "$1" /dev/urandom | LC_ALL=C tr '\200-\377' '\000-\177' >"$2"; }
+
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # start_origin NAME ARGS...: runs origin.py on $T/pki and $T/www, sets ORIGIN_PORT

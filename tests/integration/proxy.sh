@@ -21,8 +21,8 @@ trap cleanup EXIT
 
 mkdir -p "$T/www" "$T/state"
 bash "$HERE/pki.sh" "$T/pki" >/dev/null || { echo "pki.sh failed"; exit 1; }
-head -c $((8 * 1024 * 1024 + 123)) /dev/urandom >"$T/www/big.bin"
-head -c $((64 * 1024 + 7)) /dev/urandom >"$T/www/after.bin"
+fwdata $((8 * 1024 * 1024 + 123)) "$T/www/big.bin"
+fwdata $((64 * 1024 + 7)) "$T/www/after.bin"
 printf 'small firmware, after the hang\n' >"$T/www/small-after.bin"
 printf 'small firmware B\n' >"$T/www/reload-b.bin"
 printf 'small firmware\n' >"$T/www/small.bin"

@@ -119,16 +119,16 @@ mkdir -p "$T/www" "$T/sigs"
 bash "$HERE/pki.sh" "$T/pki" >/dev/null || { echo "pki.sh failed"; exit 1; }
 cp "$SRC/tests/data/signatures/eicar.ndb" "$T/sigs/"
 EICAR='X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*'
-head -c $((1024 * 1024 + 77)) /dev/urandom >"$T/www/fw.bin"
+fwdata $((1024 * 1024 + 77)) "$T/www/fw.bin"
 cp "$T/www/fw.bin" "$T/www/copy.bin"
-head -c $((256 * 1024 + 5)) /dev/urandom >"$T/www/reval.bin"
-head -c $((16 * 1024 * 1024)) /dev/urandom >"$T/www/flight.bin"
-head -c $((64 * 1024 * 1024)) /dev/urandom >"$T/www/crash.bin"
-head -c $((12 * 1024 * 1024)) /dev/urandom >"$T/www/huge.bin"
+fwdata $((256 * 1024 + 5)) "$T/www/reval.bin"
+fwdata $((16 * 1024 * 1024)) "$T/www/flight.bin"
+fwdata $((64 * 1024 * 1024)) "$T/www/crash.bin"
+fwdata $((12 * 1024 * 1024)) "$T/www/huge.bin"
 printf 'small firmware\n' >"$T/www/small.bin"
 printf '%s' "$EICAR" >"$T/www/eicar.com"
-head -c 200000 /dev/urandom >"$T/www/part1.bin"
-head -c 200000 /dev/urandom >"$T/www/part2.bin"
+fwdata 200000 "$T/www/part1.bin"
+fwdata 200000 "$T/www/part2.bin"
 (cd "$T/www" && zip -q eicar.zip eicar.com && zip -q -0 real.zip part1.bin part2.bin small.bin) \
 	|| { echo "zip failed"; exit 1; }
 head -c $(($(size_of "$T/www/real.zip") / 2)) "$T/www/real.zip" >"$T/www/trunc.zip"
@@ -407,7 +407,7 @@ check "revalidation after 3 s: a second (conditional) upstream request" [ "$(ups
 
 # new content: new bytes, a later mtime
 m=$(stat -c %Y "$T/www/reval.bin")
-head -c $((256 * 1024 + 9)) /dev/urandom >"$T/reval.v2"
+fwdata $((256 * 1024 + 9)) "$T/reval.v2"
 cp "$T/reval.v2" "$T/www/reval.bin"
 touch -d "@$((m + 5))" "$T/www/reval.bin"
 sleep 3

@@ -432,6 +432,48 @@ static void test_high_entropy_region(void **state)
 	free(b);
 }
 
+/* The caller's opened streams, as the worker passes them: two ranges
+ * (out of order, overlapping) and one outside the member. */
+static size_t opened_find(void *arg, const uint8_t *p, size_t len, struct analyze_range *out, size_t max)
+{
+	const struct analyze_range *want = arg;
+
+	(void)p;
+	(void)len;
+	assert_true(max >= 3);
+	memcpy(out, want, 3 * sizeof(*out));
+	return 3;
+}
+
+/* A stream the walk opened is no high-entropy finding; what it leaves
+ * uncovered still is. */
+static void test_opened_streams(void **state)
+{
+	struct analyze_result res;
+	struct analyze_limits lim;
+	struct analyze_range ranges[3] = {
+		{ 0x50000, 0x20000 }, { 0x40000, 0x18000 }, { 4 * MIB, 4096 },
+	};
+	struct analyze_opened op = { .arg = ranges, .find = opened_find };
+	uint8_t *b = malloc(MIB);
+
+	(void)state;
+	analyze_limits_default(&lim);
+	lim.opened = &op;
+	fill_low(b, MIB);
+	fill_random(b + 0x40000, 128 * 1024);
+	run(b, MIB, NULL, &lim, &res);
+	assert_null(find(&res, "high-entropy-region"));
+	assert_int_equal(res.opened_bytes, 0x30000);
+	analyze_result_clear(&res);
+	/* 128 KiB more of random bytes past the opened ones: found */
+	fill_random(b + 0x80000, 128 * 1024);
+	run(b, MIB, NULL, &lim, &res);
+	assert_int_equal(must(&res, "high-entropy-region")->offset, 0x80000);
+	analyze_result_clear(&res);
+	free(b);
+}
+
 static void test_strings(void **state)
 {
 	static const char text[] =
@@ -683,6 +725,7 @@ int main(void)
 		cmocka_unit_test(test_pe_hostile),
 		cmocka_unit_test(test_pe_truncated_and_mutated),
 		cmocka_unit_test(test_high_entropy_region),
+		cmocka_unit_test(test_opened_streams),
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_rules_match),
 		cmocka_unit_test(test_rules_errors),

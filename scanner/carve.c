@@ -1,0 +1,1011 @@
+/* Payloads inside a leaf: what vendors append to scripts and executables
+ * (self-extracting shell packages, Dell Update Packages, HPE Smart
+ * Components, archives appended to PE and ELF files) and streams buried in
+ * unknown data. Known layouts are parsed exactly (makeself's header
+ * variables with the sizes and digests it records; Dell's
+ * #####Startofpackage#####/#####Startofarchive##### markers); elsewhere
+ * every strict-header stream or archive start (gzip, bzip2, xz, lzma,
+ * zstd, lz4, zip, 7z, rar, cab, tar, cpio) is a candidate, tried with
+ * libarchive from its offset and walked as a child node (walk_slice).
+ * Installers no library here reads (Inno Setup, InstallShield, Wise,
+ * NSIS) are named and held. Then the coverage check: bytes no child
+ * accounts for that look compressed or encrypted make the node
+ * unscannable, with their offset and size. Bounded: candidates tried per
+ * node, bytes mapped, bytes of header parsed. */
+#include <ctype.h>
+#include <stdarg.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+#include <sys/mman.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include <lzma.h>
+#include <openssl/evp.h>
+
+#include "scanner/analyze_int.h"
+#include "scanner/walk_int.h"
+
+/* Candidates tried per node (certain ones beyond this make it unscannable). */
+#define CARVE_CANDIDATES_MAX 64
+/* Opened or known ranges remembered per node. */
+#define CARVE_RANGES_MAX 256
+/* How much of a script's head is read for makeself and Dell markers. */
+#define HEAD_MAX (256 * 1024)
+/* Coverage: 4 KiB blocks at or above this many bits per byte, in a run of
+ * at least COVER_RUN_MIN bytes, are compressed or encrypted data. */
+#define COVER_BLOCK 4096
+#define COVER_BITS 7.5
+#define COVER_RUN_MIN (16 * 1024)
+
+struct range {
+	uint64_t off, len;
+	bool opened;             /* a payload that opened; else a known part, or one refused with a reason */
+};
+
+struct carve {
+	struct walk *w;          /* NULL when probing for the analyzer */
+	uint64_t budget;         /* probing: decoded bytes allowed */
+	int fd;
+	const uint8_t *p;        /* the node's bytes, mapped */
+	uint64_t size;
+	const char *chain;
+	unsigned depth;
+	json_t *node;
+	uint64_t region;         /* where payloads may start: 0, or a PE/ELF overlay's start */
+	struct range done[CARVE_RANGES_MAX];  /* opened payloads and known parts */
+	size_t n_done;
+	unsigned tried, strong_over;
+	/* Probable candidates that did not open: named by the coverage
+	 * check when their bytes look compressed. */
+	struct failed {
+		uint64_t off;
+		const char *kind;
+		char why[160];
+	} failed[16];
+	size_t n_failed;
+};
+
+static uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t rd64(const uint8_t *p)
+{
+	return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
+}
+
+static uint16_t rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static void reason(struct carve *c, enum fw_verdict v, const char *fmt, ...) FW_PRINTF(3, 4);
+
+/* A finding about the node (nothing when probing). */
+static void reason(struct carve *c, enum fw_verdict v, const char *fmt, ...)
+{
+	char msg[FW_ERR_MSG_MAX];
+	va_list ap;
+
+	if (c->w == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	scan_report_add(&c->w->rep, c->node, v, "%s", msg);
+}
+
+static bool halted(const struct carve *c)
+{
+	return c->w != NULL && c->w->halted;
+}
+
+static void done_add(struct carve *c, uint64_t off, uint64_t len, bool opened)
+{
+	if (c->n_done < CARVE_RANGES_MAX && len > 0)
+		c->done[c->n_done++] = (struct range){ off, len, opened };
+}
+
+/* The end of the first accounted range that holds off or starts after
+ * it, and its start; UINT64_MAX when none. */
+static uint64_t done_next(const struct carve *c, uint64_t off, uint64_t *end)
+{
+	uint64_t best = UINT64_MAX;
+
+	*end = UINT64_MAX;
+	for (size_t i = 0; i < c->n_done; i++) {
+		uint64_t e = c->done[i].off + c->done[i].len;
+
+		if (e > off && c->done[i].off < best) {
+			best = c->done[i].off;
+			*end = e;
+		}
+	}
+	return best;
+}
+
+/* ------------------------------------------------------------ regions */
+
+/* A PE's overlay: the bytes after its headers and last section, but for
+ * an Authenticode certificate table at the end (a signature, not a
+ * payload). 0 when p is no PE. */
+static uint64_t pe_overlay(const uint8_t *p, uint64_t n, struct range *cert)
+{
+	uint32_t pe, opt_len, nsec, end;
+	uint16_t magic;
+	const uint8_t *opt;
+
+	cert->len = 0;
+	if (n < 0x40 || p[0] != 'M' || p[1] != 'Z')
+		return 0;
+	pe = rd32(p + 0x3c);
+	if ((uint64_t)pe + 24 > n || memcmp(p + pe, "PE\0\0", 4) != 0)
+		return 0;
+	nsec = rd16(p + pe + 6);
+	opt_len = rd16(p + pe + 20);
+	if ((uint64_t)pe + 24 + opt_len + (uint64_t)nsec * 40 > n)
+		return 0;
+	opt = p + pe + 24;
+	magic = opt_len >= 2 ? rd16(opt) : 0;
+	end = pe + 24 + opt_len + nsec * 40;
+	for (uint32_t i = 0; i < nsec; i++) {
+		const uint8_t *sh = p + pe + 24 + opt_len + i * 40;
+		uint64_t e = (uint64_t)rd32(sh + 20) + rd32(sh + 16);
+
+		if (rd32(sh + 16) != 0 && e > end && e <= n)
+			end = (uint32_t)e;
+	}
+	/* IMAGE_DIRECTORY_ENTRY_SECURITY: a file offset, not an RVA. */
+	{
+		uint32_t dd = magic == 0x20b ? 112 : 96;
+
+		if (opt_len >= dd + 5 * 8) {
+			uint32_t off = rd32(opt + dd + 4 * 8), len = rd32(opt + dd + 4 * 8 + 4);
+
+			if (len > 0 && (uint64_t)off + len <= n && off >= end)
+				*cert = (struct range){ off, len, false };
+		}
+	}
+	return end;
+}
+
+/* An ELF's overlay: after every section, segment and the header tables. */
+static uint64_t elf_overlay(const uint8_t *p, uint64_t n)
+{
+	bool is64, le;
+	uint64_t end, phoff, shoff;
+	unsigned phnum, shnum, phent, shent;
+
+	if (n < 52 || memcmp(p, "\x7f" "ELF", 4) != 0 || (p[4] != 1 && p[4] != 2) || p[5] != 1)
+		return 0;
+	is64 = p[4] == 2;
+	le = true;
+	(void)le;
+	if (is64 && n < 64)
+		return 0;
+	phoff = is64 ? rd64(p + 32) : rd32(p + 28);
+	shoff = is64 ? rd64(p + 40) : rd32(p + 32);
+	phent = rd16(p + (is64 ? 54 : 42));
+	phnum = rd16(p + (is64 ? 56 : 44));
+	shent = rd16(p + (is64 ? 58 : 46));
+	shnum = rd16(p + (is64 ? 60 : 48));
+	end = is64 ? 64 : 52;
+	if (phoff < n && phent >= (is64 ? 56u : 32u) && phoff + (uint64_t)phnum * phent <= n) {
+		if (phoff + (uint64_t)phnum * phent > end)
+			end = phoff + (uint64_t)phnum * phent;
+		for (unsigned i = 0; i < phnum; i++) {
+			const uint8_t *ph = p + phoff + (uint64_t)i * phent;
+			uint64_t o = is64 ? rd64(ph + 8) : rd32(ph + 4), sz = is64 ? rd64(ph + 32) : rd32(ph + 16);
+
+			if (o <= n && sz <= n - o && o + sz > end)
+				end = o + sz;
+		}
+	}
+	if (shoff < n && shent >= (is64 ? 64u : 40u) && shoff + (uint64_t)shnum * shent <= n) {
+		if (shoff + (uint64_t)shnum * shent > end)
+			end = shoff + (uint64_t)shnum * shent;
+		for (unsigned i = 0; i < shnum; i++) {
+			const uint8_t *sh = p + shoff + (uint64_t)i * shent;
+			uint32_t type = rd32(sh + 4);
+			uint64_t o = is64 ? rd64(sh + 24) : rd32(sh + 16), sz = is64 ? rd64(sh + 32) : rd32(sh + 20);
+
+			if (type != 8 /* SHT_NOBITS */ && o <= n && sz <= n - o && o + sz > end)
+				end = o + sz;
+		}
+	}
+	return end;
+}
+
+/* ------------------------------------------------------------ candidates */
+
+/* CERTAIN: a header this strict (a checksum, a long magic and fields
+ * that must agree) is no accident: when libarchive cannot read it, that
+ * is the reason. PROBABLE: a four-byte magic and a few bits, which random
+ * bytes of a large file can hold: a failure is remembered, and it is the
+ * coverage check (the bytes look compressed) that decides. */
+enum strength { PROBABLE, CERTAIN };
+
+struct magic {
+	const char *kind;
+	const char *what;         /* in reasons: "xz stream" */
+	enum strength strength;
+	/* True when the bytes at p (avail of them) start one; *len the
+	 * extent its header declares, 0 when only decoding tells. */
+	bool (*check)(const uint8_t *p, uint64_t avail, uint64_t *len);
+};
+
+static bool m_gzip(const uint8_t *p, uint64_t n, uint64_t *len)
+{
+	(void)len;
+	return n >= 18 && p[0] == 0x1f && p[1] == 0x8b && p[2] == 8 && (p[3] & 0xe0) == 0 &&
+	       (p[8] == 0 || p[8] == 2 || p[8] == 4) && (p[9] <= 13 || p[9] == 255);
+}
+
+static bool m_bzip2(const uint8_t *p, uint64_t n, uint64_t *len)
+{
+	(void)len;
+	return n >= 14 && memcmp(p, "BZh", 3) == 0 && p[3] >= '1' && p[3] <= '9' &&
+	       (memcmp(p + 4, "\x31\x41\x59\x26\x53\x59", 6) == 0 || memcmp(p + 4, "\x17\x72\x45\x38\x50\x90", 6) == 0);
+}
+
+static bool m_xz(const uint8_t *p, uint64_t n, uint64_t *len)
+{
+	(void)len;
+	return n >= 32 && memcmp(p, "\xfd" "7zXZ\0", 6) == 0 && p[6] == 0 && (p[7] & 0xf0) == 0 &&
+	       lzma_crc32(p + 6, 2, 0) == rd32(p + 8);
+}
+
+/* LZMA "alone": a properties byte, a dictionary size of the form 2^n or
+ * 2^n + 2^(n-1), a size that is unknown or plausible. */
+static bool m_lzma(const uint8_t *p, uint64_t n, uint64_t *len)
+{
+	uint32_t d;
+	uint64_t sz;
+
+	(void)len;
+	if (n < 32 || p[0] > 224 || p[0] != 0x5d)
+		return false;
+	d = rd32(p + 1);
+	sz = rd64(p + 5);
+	if (d < 4096 || d > (3u << 29))
+		return false;
+	for (unsigned b = 12; b <= 30; b++)
+		if (d == (1u << b) || d == (1u << b) + (1u << (b - 1)))
+			return sz == UINT64_MAX || sz < (1ull << 40);
+	return false;
+}
+
+static bool m_zstd(const uint8_t *p, uint64_t n, uint64_t *len)
+{
+	(void)len;
+	return n >= 12 && memcmp(p, "\x28\xb5\x2f\xfd", 4) == 0 && (p[4] & 0x08) == 0;
+}
+
+static bool m_lz4(const uint8_t *p, uint64_t n, uint64_t *len)
+{
+	(void)len;
+	return n >= 16 && memcmp(p, "\x04\x22\x4d\x18", 4) == 0 && (p[4] >> 6) == 1 && (p[4] & 0x02) == 0 &&
+	       (p[5] & 0x8f) == 0 && ((p[5] >> 4) & 7) >= 4;
+}
+
+static bool m_zip(const uint8_t *p, uint64_t n, uint64_t *len)
+{
+	uint16_t method, name;
+
+	(void)len;
+	if (n < 64 || memcmp(p, "PK\x03\x04", 4) != 0 || rd16(p + 4) > 100)
+		return false;
+	method = rd16(p + 8);
+	name = rd16(p + 26);
+	return (method == 0 || method == 8 || method == 9 || method == 12 || method == 14 || method == 93 ||
+		method == 95 || method == 98 || method == 99) && name > 0 && name <= 1024;
+}
+
+static bool m_7z(const uint8_t *p, uint64_t n, uint64_t *len)
+{
+	uint64_t next_off, next_len;
+
+	if (n < 32 || memcmp(p, "7z\xbc\xaf\x27\x1c", 6) != 0 || p[6] != 0 || lzma_crc32(p + 12, 20, 0) != rd32(p + 8))
+		return false;
+	next_off = rd64(p + 12);
+	next_len = rd64(p + 20);
+	if (next_off > n || next_len > n - next_off || 32 + next_off + next_len > n)
+		*len = n; /* truncated: libarchive says so */
+	else
+		*len = 32 + next_off + next_len;
+	return true;
+}
+
+static bool m_rar(const uint8_t *p, uint64_t n, uint64_t *len)
+{
+	(void)len;
+	return n >= 20 && (memcmp(p, "Rar!\x1a\x07\x00", 7) == 0 || memcmp(p, "Rar!\x1a\x07\x01\x00", 8) == 0);
+}
+
+static bool m_cab(const uint8_t *p, uint64_t n, uint64_t *len)
+{
+	uint32_t total, files;
+
+	if (n < 36 || memcmp(p, "MSCF\0\0\0\0", 8) != 0 || p[24] != 3 || p[25] != 1)
+		return false;
+	total = rd32(p + 8);
+	files = rd32(p + 16);
+	if (total < 36 || files >= total)
+		return false;
+	*len = total <= n ? total : n;
+	return true;
+}
+
+static bool octal_field(const uint8_t *f, size_t n, uint64_t *v)
+{
+	size_t i = 0;
+	bool any = false;
+
+	*v = 0;
+	while (i < n && f[i] == ' ')
+		i++;
+	for (; i < n && f[i] >= '0' && f[i] <= '7'; i++, any = true)
+		*v = *v * 8 + (uint64_t)(f[i] - '0');
+	for (; i < n; i++)
+		if (f[i] != ' ' && f[i] != '\0')
+			return false;
+	return any;
+}
+
+/* A tar header: "ustar" at 257 and a checksum that adds up. */
+static bool m_tar(const uint8_t *p, uint64_t n, uint64_t *len)
+{
+	uint64_t want, sum = 0;
+
+	(void)len;
+	if (n < 1024 || memcmp(p + 257, "ustar", 5) != 0 || !octal_field(p + 148, 8, &want))
+		return false;
+	for (unsigned i = 0; i < 512; i++)
+		sum += (i >= 148 && i < 156) ? ' ' : p[i];
+	return sum == want;
+}
+
+static bool m_cpio(const uint8_t *p, uint64_t n, uint64_t *len)
+{
+	(void)len;
+	if (n < 110 || memcmp(p, "07070", 5) != 0)
+		return false;
+	if (p[5] == '1' || p[5] == '2') {
+		for (unsigned i = 6; i < 110; i++)
+			if (!isxdigit(p[i]))
+				return false;
+		return true;
+	}
+	if (p[5] == '7') {
+		for (unsigned i = 6; i < 76; i++)
+			if (p[i] < '0' || p[i] > '7')
+				return false;
+		return true;
+	}
+	return false;
+}
+
+static const struct magic magics[] = {
+	{ "gzip", "gzip stream", PROBABLE, m_gzip },
+	{ "bzip2", "bzip2 stream", CERTAIN, m_bzip2 },
+	{ "xz", "xz stream", CERTAIN, m_xz },
+	{ "lzma", "LZMA stream", PROBABLE, m_lzma },
+	{ "zstd", "zstd frame", PROBABLE, m_zstd },
+	{ "lz4", "LZ4 frame", PROBABLE, m_lz4 },
+	{ "zip", "zip archive", CERTAIN, m_zip },
+	{ "7z", "7z archive", CERTAIN, m_7z },
+	{ "rar", "RAR archive", CERTAIN, m_rar },
+	{ "cab", "cabinet", CERTAIN, m_cab },
+	{ "tar", "tar archive", CERTAIN, m_tar },
+	{ "cpio", "cpio archive", CERTAIN, m_cpio },
+};
+
+/* The first bytes each magic may start with, for the scan's fast path. */
+static bool first_byte[256];
+
+static void first_bytes_init(void)
+{
+	static const uint8_t firsts[] = { 0x1f, 'B', 0xfd, 0x5d, 0x28, 0x04, 'P', '7', 'R', 'M', '0' };
+
+	for (size_t i = 0; i < sizeof(firsts); i++)
+		first_byte[firsts[i]] = true;
+}
+
+static const char *kind_what(const char *kind)
+{
+	for (size_t i = 0; i < FW_ARRAY_LEN(magics); i++)
+		if (strcmp(magics[i].kind, kind) == 0)
+			return magics[i].what;
+	return kind;
+}
+
+static void human(uint64_t n, char *out, size_t len)
+{
+	if (n >= 10u * 1024 * 1024)
+		snprintf(out, len, "%.1f MiB", (double)n / (1024.0 * 1024.0));
+	else if (n >= 10u * 1024)
+		snprintf(out, len, "%.1f KiB", (double)n / 1024.0);
+	else
+		snprintf(out, len, "%llu bytes", (unsigned long long)n);
+}
+
+/* The analyzer's side: whether libarchive reads a stream at off, and how
+ * many bytes it takes, reading (not walking) at most c->budget decoded
+ * bytes. 1 when it opens, 0 when not. */
+static int probe_slice(struct carve *c, uint64_t off, uint64_t len, uint64_t *consumed, char *why, size_t why_len)
+{
+	struct archive *a = walk_reader_new();
+	struct archive_entry *e;
+	uint8_t buf[16384];
+	int r, rc = 0;
+
+	*consumed = 0;
+	why[0] = '\0';
+	if (a == NULL)
+		return 0;
+	r = archive_read_open_memory(a, c->p + off, (size_t)len);
+	if (r == ARCHIVE_OK)
+		r = archive_read_next_header(a, &e);
+	if ((r != ARCHIVE_OK && r != ARCHIVE_WARN) ||
+	    (archive_format(a) == ARCHIVE_FORMAT_RAW && archive_filter_code(a, 0) == ARCHIVE_FILTER_NONE)) {
+		snprintf(why, why_len, "%s", archive_error_string(a) != NULL ? archive_error_string(a) : "unreadable");
+		goto out;
+	}
+	rc = 1;
+	for (; r == ARCHIVE_OK || r == ARCHIVE_WARN; r = archive_read_next_header(a, &e)) {
+		la_ssize_t n;
+
+		while ((n = archive_read_data(a, buf, sizeof(buf))) > 0)
+			if ((uint64_t)archive_filter_bytes(a, 0) > c->budget)
+				goto done;
+		if (n < 0)
+			break;
+	}
+done:
+	*consumed = (uint64_t)archive_filter_bytes(a, -1);
+	if (*consumed > len || *consumed == 0)
+		*consumed = len;
+out:
+	archive_read_free(a);
+	return rc;
+}
+
+/* Tries one payload at off (len bytes at most). Returns 1 opened, 0 not,
+ * -1 halted. A certain candidate (or must: a known layout's payload) that
+ * libarchive cannot read is a reason; a probable one is remembered. */
+static int try_payload(struct carve *c, uint64_t off, uint64_t len, const char *kind, bool strong, bool must)
+{
+	char why[512], size[32];
+	uint64_t consumed = 0;
+	int r;
+
+	c->tried++;
+	if (c->w != NULL)
+		r = walk_slice(c->w, c->fd, off, len, c->chain, c->depth, kind, &consumed, why, sizeof(why));
+	else
+		r = probe_slice(c, off, len, &consumed, why, sizeof(why));
+	if (r < 0)
+		return -1;
+	if (r > 0) {
+		done_add(c, off, consumed > 0 ? consumed : len, true);
+		return 1;
+	}
+	if (!strong && !must) {
+		if (c->n_failed < FW_ARRAY_LEN(c->failed)) {
+			struct failed *f = &c->failed[c->n_failed++];
+
+			f->off = off;
+			f->kind = kind;
+			snprintf(f->why, sizeof(f->why), "%.150s", why);
+		}
+		return 0;
+	}
+	{
+		human(len, size, sizeof(size));
+		reason(c, FW_VERDICT_UNSCANNABLE,
+				"%s at 0x%llx (%s to the end) in %s could not be opened: %s", kind_what(kind),
+				(unsigned long long)off, size, c->chain, why);
+		done_add(c, off, len, false);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ known layouts */
+
+/* The value of NAME="..." (or NAME=...) at the start of a line in the
+ * script head; false when absent. */
+static bool shell_var(const uint8_t *h, size_t n, const char *name, char *out, size_t out_len)
+{
+	size_t nl = strlen(name);
+
+	for (size_t i = 0; i + nl + 1 < n; i++) {
+		size_t j, o = 0;
+		bool quoted;
+
+		if ((i > 0 && h[i - 1] != '\n') || memcmp(h + i, name, nl) != 0 || h[i + nl] != '=')
+			continue;
+		j = i + nl + 1;
+		quoted = j < n && h[j] == '"';
+		if (quoted)
+			j++;
+		while (j < n && h[j] != '\n' && (quoted ? h[j] != '"' : h[j] != ' ' && h[j] != ';') && o + 1 < out_len)
+			out[o++] = (char)h[j++];
+		out[o] = '\0';
+		return true;
+	}
+	return false;
+}
+
+/* The POSIX cksum CRC (as makeself records it in CRCsum). */
+static uint32_t posix_cksum(const uint8_t *p, uint64_t n)
+{
+	uint32_t crc = 0;
+	uint64_t len = n;
+
+	for (uint64_t i = 0; i < n; i++) {
+		crc ^= (uint32_t)p[i] << 24;
+		for (int k = 0; k < 8; k++)
+			crc = crc & 0x80000000u ? crc << 1 ^ 0x04c11db7u : crc << 1;
+	}
+	for (; len > 0; len >>= 8) {
+		crc ^= (uint32_t)(len & 0xff) << 24;
+		for (int k = 0; k < 8; k++)
+			crc = crc & 0x80000000u ? crc << 1 ^ 0x04c11db7u : crc << 1;
+	}
+	return ~crc;
+}
+
+static void hex_digest(const EVP_MD *md, const uint8_t *p, uint64_t n, char *out)
+{
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned dl = 0;
+
+	out[0] = '\0';
+	if (EVP_Digest(p, (size_t)n, d, &dl, md, NULL) != 1)
+		return;
+	for (unsigned i = 0; i < dl; i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+/* The k-th space-separated word of s into out; false past the last. */
+static bool word(const char *s, unsigned k, char *out, size_t out_len)
+{
+	for (unsigned i = 0;; i++) {
+		size_t n;
+
+		s += strspn(s, " ");
+		if (*s == '\0')
+			return false;
+		n = strcspn(s, " ");
+		if (i == k) {
+			snprintf(out, out_len, "%.*s", (int)(n < out_len ? n : out_len - 1), s);
+			return true;
+		}
+		s += n;
+	}
+}
+
+static bool all_zero_digits(const char *s)
+{
+	return s[0] != '\0' && strspn(s, "0") == strlen(s);
+}
+
+/* makeself (makeself.io): the archives start after the header's first
+ * `skip` lines (older versions: `head -n N "$0"`), their sizes in
+ * filesizes, their MD5, SHA-256 and cksum CRC in MD5, SHA and CRCsum. */
+static int carve_makeself(struct carve *c, const uint8_t *h, size_t hn)
+{
+	char v[4096], sizes[1024], md5s[1024] = "", shas[2048] = "", crcs[512] = "", w1[160], w2[160];
+	unsigned long long skip = 0;
+	uint64_t off = 0;
+	const char *q;
+
+	if (memmem(h, hn, "Makeself", 8) == NULL || !shell_var(h, hn, "filesizes", sizes, sizeof(sizes)))
+		return 0;
+	if (shell_var(h, hn, "skip", v, sizeof(v)))
+		skip = strtoull(v, NULL, 10);
+	else if ((q = memmem(h, hn, "head -n ", 8)) != NULL)
+		skip = strtoull(q + 8, NULL, 10);
+	if (skip == 0 || skip > 100000) {
+		reason(c, FW_VERDICT_UNSCANNABLE,
+				"makeself package %s: its header does not say where its archive starts", c->chain);
+		return 1;
+	}
+	for (uint64_t lines = 0; off < c->size && lines < skip; off++)
+		if (c->p[off] == '\n')
+			lines++;
+	shell_var(h, hn, "MD5", md5s, sizeof(md5s));
+	shell_var(h, hn, "SHA", shas, sizeof(shas));
+	shell_var(h, hn, "CRCsum", crcs, sizeof(crcs));
+	done_add(c, 0, off, false);
+	for (unsigned k = 0; word(sizes, k, v, sizeof(v)); k++) {
+		char *end;
+		unsigned long long len = strtoull(v, &end, 10);
+		char got[EVP_MAX_MD_SIZE * 2 + 1];
+
+		if (*end != '\0' || len == 0 || len > c->size - off) {
+			reason(c, FW_VERDICT_UNSCANNABLE,
+					"makeself package %s: archive %u of %s bytes at 0x%llx overruns the file (%llu bytes)",
+					c->chain, k + 1, v, (unsigned long long)off, (unsigned long long)c->size);
+			return 1;
+		}
+		if (c->w != NULL && word(md5s, k, w1, sizeof(w1)) && !all_zero_digits(w1)) {
+			hex_digest(EVP_md5(), c->p + off, len, got);
+			if (strcasecmp(w1, got) != 0)
+				reason(c, FW_VERDICT_SUSPICIOUS,
+						"makeself package %s: its header records MD5 %s for archive %u at 0x%llx, "
+						"the bytes have %s", c->chain, w1, k + 1, (unsigned long long)off, got);
+		}
+		if (c->w != NULL && word(shas, k, w2, sizeof(w2)) && !all_zero_digits(w2)) {
+			hex_digest(EVP_sha256(), c->p + off, len, got);
+			if (strcasecmp(w2, got) != 0)
+				reason(c, FW_VERDICT_SUSPICIOUS,
+						"makeself package %s: its header records SHA-256 %s for archive %u at "
+						"0x%llx, the bytes have %s", c->chain, w2, k + 1, (unsigned long long)off, got);
+		}
+		if (c->w != NULL && word(crcs, k, w1, sizeof(w1)) && !all_zero_digits(w1)) {
+			unsigned long long want = strtoull(w1, NULL, 10);
+			uint32_t have = posix_cksum(c->p + off, len);
+
+			if (want != have)
+				reason(c, FW_VERDICT_SUSPICIOUS,
+						"makeself package %s: its header records CRC %s for archive %u at 0x%llx, "
+						"the bytes have %u", c->chain, w1, k + 1, (unsigned long long)off, have);
+		}
+		if (try_payload(c, off, len, "makeself", true, true) < 0)
+			return -1;
+		/* The archive is the recorded extent, opened or refused. */
+		done_add(c, off, len, false);
+		off += len;
+	}
+	return 1;
+}
+
+/* A line that is exactly the marker, at a line start; its end (after the
+ * newline) into *after. */
+static bool find_marker(const uint8_t *p, uint64_t from, uint64_t n, const char *marker, uint64_t *at,
+			uint64_t *after)
+{
+	size_t ml = strlen(marker);
+
+	for (uint64_t i = from; i + ml <= n;) {
+		const uint8_t *q = memmem(p + i, n - i, marker, ml);
+		uint64_t j;
+
+		if (q == NULL)
+			return false;
+		j = (uint64_t)(q - p);
+		if ((j == 0 || p[j - 1] == '\n') && (j + ml == n || p[j + ml] == '\n' || p[j + ml] == '\r')) {
+			uint64_t e = j + ml;
+
+			if (e < n && p[e] == '\r')
+				e++;
+			if (e < n && p[e] == '\n')
+				e++;
+			*at = j;
+			*after = e;
+			return true;
+		}
+		i = j + 1;
+	}
+	return false;
+}
+
+/* A Dell Update Package for Linux: script, #####Startofpackage#####,
+ * package.xml (often UTF-16LE), #####Startofarchive#####, then the
+ * payload (a gzip-compressed tar). */
+static int carve_dell(struct carve *c)
+{
+	uint64_t pkg_at, pkg_after, arc_at, arc_after;
+	const struct node_hint hint = { .offset = -1 };
+	char name[2048];
+
+	if (!find_marker(c->p, 0, c->size < HEAD_MAX * 64 ? c->size : HEAD_MAX * 64, "#####Startofpackage#####",
+			 &pkg_at, &pkg_after))
+		return 0;
+	if (!find_marker(c->p, pkg_after, c->size, "#####Startofarchive#####", &arc_at, &arc_after)) {
+		reason(c, FW_VERDICT_UNSCANNABLE,
+				"Dell Update Package %s: #####Startofpackage##### without #####Startofarchive#####",
+				c->chain);
+		return 1;
+	}
+	done_add(c, 0, arc_after, false);
+	snprintf(name, sizeof(name), "%s!package.xml", c->chain);
+	if (c->w != NULL) {
+		struct node_hint h = hint;
+
+		h.offset = (int64_t)pkg_after;
+		if (walk_bytes(c->w, c->p + pkg_after, (size_t)(arc_at - pkg_after), name, c->depth + 1, &h) < 0)
+			return -1;
+	}
+	if (arc_after >= c->size) {
+		reason(c, FW_VERDICT_UNSCANNABLE,
+				"Dell Update Package %s: nothing follows #####Startofarchive#####", c->chain);
+		return 1;
+	}
+	return try_payload(c, arc_after, c->size - arc_after, "dup", true, true) < 0 ? -1 : 1;
+}
+
+/* ------------------------------------------------------------ installers */
+
+struct installer {
+	const char *name;
+	const char *marker;
+	size_t len;
+};
+
+/* Markers of installers whose data no library here reads (libarchive
+ * reads none of them): the installer is recognised and held. */
+static const struct installer installers[] = {
+	{ "Inno Setup", "Inno Setup Setup Data", 21 },
+	{ "Inno Setup", "rDlPtS\xcd\xe6\xd7{\x0b*", 12 },
+	{ "NSIS", "\xef\xbe\xad\xdeNullsoftInst", 16 },
+	{ "InstallShield", "InstallShield", 13 },
+	{ "InstallShield", "ISSetupStream", 13 },
+	{ "Wise", "WiseMain", 8 },
+	{ "Wise", "Wise Installation", 17 },
+};
+
+/* An installer in a PE's overlay (or Inno Setup's loader table near the
+ * start): held, with its kind. */
+static bool carve_installer(struct carve *c, uint64_t overlay)
+{
+	const char *kind = NULL;
+	uint64_t at = 0;
+
+	if (c->size > 0x40 && memmem(c->p, c->size < 0x400 ? c->size : 0x400, "rDlPtS\xcd\xe6\xd7{\x0b*", 12) != NULL)
+		kind = "Inno Setup";
+	for (size_t i = 0; kind == NULL && i < FW_ARRAY_LEN(installers); i++) {
+		const uint8_t *q;
+
+		if (overlay >= c->size)
+			break;
+		q = memmem(c->p + overlay, c->size - overlay, installers[i].marker, installers[i].len);
+		if (q != NULL) {
+			kind = installers[i].name;
+			at = (uint64_t)(q - c->p);
+		}
+	}
+	if (kind == NULL)
+		return false;
+	reason(c, FW_VERDICT_UNSCANNABLE,
+			"%s installer %s (its data at 0x%llx) cannot be opened: no library here reads %s installers",
+			kind, c->chain, (unsigned long long)(at != 0 ? at : overlay), kind);
+	return true;
+}
+
+/* ------------------------------------------------------------ generic carving */
+
+static int carve_generic(struct carve *c)
+{
+	uint64_t skip_end, skip_at = done_next(c, 0, &skip_end);
+
+	for (uint64_t i = c->region > 0 ? c->region : 1; i < c->size && !halted(c); i++) {
+		uint64_t avail = c->size - i, len = 0;
+		unsigned before = c->tried;
+
+		if (i >= skip_at) {
+			/* inside an opened payload or a known part: past it */
+			i = skip_end - 1;
+			skip_at = done_next(c, skip_end, &skip_end);
+			continue;
+		}
+		/* tar's magic is 257 bytes into its header */
+		if (c->p[i] == 'u' && i >= c->region + 257 && avail >= 5 && memcmp(c->p + i, "ustar", 5) == 0 &&
+		    m_tar(c->p + i - 257, c->size - (i - 257), &len)) {
+			uint64_t e;
+
+			if (done_next(c, i - 257, &e) <= i - 257)
+				continue;
+			if (c->tried >= CARVE_CANDIDATES_MAX) {
+				c->strong_over++;
+				continue;
+			}
+			if (try_payload(c, i - 257, c->size - (i - 257), "tar", true, false) < 0)
+				return -1;
+		} else if (first_byte[c->p[i]]) {
+			for (size_t k = 0; k < FW_ARRAY_LEN(magics); k++) {
+				const struct magic *m = &magics[k];
+
+				len = 0;
+				if (strcmp(m->kind, "tar") == 0 || !m->check(c->p + i, avail, &len))
+					continue;
+				if (c->tried >= CARVE_CANDIDATES_MAX) {
+					if (m->strength == CERTAIN)
+						c->strong_over++;
+					break;
+				}
+				if (try_payload(c, i, len > 0 ? len : avail, m->kind, m->strength == CERTAIN, false) < 0)
+					return -1;
+				break;
+			}
+		}
+		if (c->tried != before)
+			skip_at = done_next(c, i + 1, &skip_end);
+	}
+	if (c->strong_over > 0)
+		reason(c, FW_VERDICT_UNSCANNABLE, "%s holds more than %d embedded stream or archive candidates (%u more "
+		       "not tried)", c->chain, CARVE_CANDIDATES_MAX, c->strong_over);
+	return 0;
+}
+
+/* ------------------------------------------------------------ coverage */
+
+static int range_cmp(const void *x, const void *y)
+{
+	const struct range *l = x, *r = y;
+
+	return l->off < r->off ? -1 : l->off > r->off;
+}
+
+/* Bytes from the region's start that no child accounts for and that look
+ * compressed or encrypted: a run of 4 KiB blocks at or above COVER_BITS
+ * of at least COVER_RUN_MIN bytes is a reason. */
+/* One run of compressed-looking bytes: named after a candidate that
+ * failed to open there, if one did. */
+static void cover_report(struct carve *c, uint64_t at, uint64_t len)
+{
+	char size[32];
+
+	human(len, size, sizeof(size));
+	for (size_t i = 0; i < c->n_failed; i++) {
+		const struct failed *f = &c->failed[i];
+
+		if (f->off + COVER_BLOCK > at && f->off < at + len) {
+			reason(c, FW_VERDICT_UNSCANNABLE, "%s at 0x%llx in %s (%s of compressed bytes) could not be "
+			       "opened: %s", kind_what(f->kind), (unsigned long long)f->off, c->chain, size, f->why);
+			return;
+		}
+	}
+	reason(c, FW_VERDICT_UNSCANNABLE, "%s of compressed or encrypted bytes at 0x%llx in %s that no parser here "
+	       "opens", size, (unsigned long long)at, c->chain);
+}
+
+/* Bytes from the region's start that no child accounts for and that look
+ * compressed or encrypted: a run of 4 KiB blocks at or above COVER_BITS
+ * of at least COVER_RUN_MIN bytes is a reason (four at most per node). */
+static void coverage(struct carve *c)
+{
+	struct range r[CARVE_RANGES_MAX];
+	size_t n = c->n_done, k = 0;
+	uint64_t run_at = 0, run_len = 0, pos = c->region;
+	unsigned found = 0;
+
+	memcpy(r, c->done, n * sizeof(*r));
+	qsort(r, n, sizeof(*r), range_cmp);
+	while (pos + COVER_BLOCK <= c->size && found < 4) {
+		while (k < n && r[k].off + r[k].len <= pos)
+			k++;
+		if (k < n && r[k].off < pos + COVER_BLOCK) {
+			/* accounted for: the run ends, the scan goes past it */
+			if (run_len >= COVER_RUN_MIN) {
+				cover_report(c, run_at, run_len);
+				found++;
+			}
+			run_len = 0;
+			pos = r[k].off + r[k].len > pos ? r[k].off + r[k].len : pos + COVER_BLOCK;
+			continue;
+		}
+		if (an_entropy(c->p + pos, COVER_BLOCK) >= COVER_BITS) {
+			if (run_len == 0)
+				run_at = pos;
+			run_len += COVER_BLOCK;
+		} else {
+			if (run_len >= COVER_RUN_MIN) {
+				cover_report(c, run_at, run_len);
+				found++;
+			}
+			run_len = 0;
+		}
+		pos += COVER_BLOCK;
+	}
+	if (run_len >= COVER_RUN_MIN && found < 4)
+		cover_report(c, run_at, run_len);
+}
+
+/* ------------------------------------------------------------ entry points */
+
+/* Types whose compression is their nature and whose contents other parsers
+ * read: media (images, audio, video, fonts) and the documents ClamAV
+ * parses itself (PDF, OLE2 and OOXML/ODF office files); and archives,
+ * which the walk opened (a leaf of an archive type is already a reason). */
+static bool exempt_mime(const char *mime)
+{
+	static const char *const prefixes[] = {
+		"image/", "audio/", "video/", "font/", "application/pdf", "application/msword",
+		"application/vnd.ms-", "application/vnd.openxmlformats", "application/vnd.oasis.opendocument",
+		"application/x-font", "application/x-fwgate-carved",
+	};
+
+	for (size_t i = 0; i < FW_ARRAY_LEN(prefixes); i++)
+		if (strncmp(mime, prefixes[i], strlen(prefixes[i])) == 0)
+			return true;
+	return scan_mime_is_archive(mime);
+}
+
+static pthread_once_t magics_once = PTHREAD_ONCE_INIT;
+
+/* Layouts, installers, candidates. Returns -1 when halted, 2 when an
+ * installer holds the node (no coverage: it is held already), else 0. */
+static int carve_run(struct carve *c, struct range *cert)
+{
+	uint64_t ov = pe_overlay(c->p, c->size, cert);
+	bool exe = ov > 0;
+	int r = 0;
+
+	pthread_once(&magics_once, first_bytes_init);
+	if (!exe) {
+		ov = elf_overlay(c->p, c->size);
+		exe = ov > 0;
+	}
+	c->region = exe ? ov : 0;
+	if (exe && c->region >= c->size)
+		return 0;
+	if (exe && c->w != NULL && carve_installer(c, c->region))
+		return 2;
+	if (!exe) {
+		r = carve_makeself(c, c->p, c->size < HEAD_MAX ? (size_t)c->size : HEAD_MAX);
+		if (r == 0)
+			r = carve_dell(c);
+		if (r < 0)
+			return -1;
+	}
+	if (cert->len > 0)
+		done_add(c, cert->off, cert->len, false);
+	return carve_generic(c);
+}
+
+void walk_carve(struct walk *w, int fd, uint64_t size, const char *chain, unsigned depth, json_t *node,
+		const char *mime)
+{
+	struct carve *c;
+	struct range cert = { 0 };
+	uint8_t *p;
+
+	if (size < 512 || w->halted || exempt_mime(mime))
+		return;
+	p = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED) {
+		scan_report_add(&w->rep, node, FW_VERDICT_UNSCANNABLE, "cannot map %s to look for payloads: %s", chain,
+				strerror(errno));
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		scan_report_add(&w->rep, node, FW_VERDICT_UNSCANNABLE, "out of memory at %s", chain);
+		munmap(p, (size_t)size);
+		return;
+	}
+	*c = (struct carve){ .w = w, .fd = fd, .p = p, .size = size, .chain = chain, .depth = depth, .node = node };
+	if (carve_run(c, &cert) == 0 && !w->halted)
+		coverage(c);
+	free(c);
+	munmap(p, (size_t)size);
+}
+
+size_t carve_opened_ranges(const uint8_t *p, size_t len, const struct scan_limits *lim, struct analyze_range *out,
+			   size_t max)
+{
+	struct carve *c;
+	struct range cert = { 0 };
+	size_t n = 0;
+
+	if (len < 512)
+		return 0;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return 0;
+	*c = (struct carve){ .fd = -1, .p = p, .size = len, .chain = "", .budget = lim->max_total_bytes };
+	if (carve_run(c, &cert) >= 0)
+		for (size_t i = 0; i < c->n_done && n < max; i++)
+			if (c->done[i].opened)
+				out[n++] = (struct analyze_range){ c->done[i].off, c->done[i].len };
+	free(c);
+	return n;
+}
