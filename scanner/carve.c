@@ -391,13 +391,110 @@ static bool m_cpio(const uint8_t *p, uint64_t n, uint64_t *len)
 	return false;
 }
 
+/* ------------------------------------------------------------ stream extents
+ *
+ * libarchive's xz and zstd readers take whatever follows a stream for the
+ * next one and fail on it; these walk a stream's own structure (no
+ * decoding) to find where it ends. 0 when the structure does not hold. */
+
+/* xz: the first footer ("YZ") whose CRC, flags and index agree. */
+static uint64_t xz_extent(const uint8_t *p, uint64_t n)
+{
+	for (uint64_t from = 12 + 10; from + 2 <= n;) {
+		const uint8_t *q = memmem(p + from, n - from, "YZ", 2);
+		uint64_t f, back, idx;
+
+		if (q == NULL)
+			return 0;
+		f = (uint64_t)(q - p) - 10;
+		from = (uint64_t)(q - p) + 1;
+		if (lzma_crc32(p + f + 4, 6, 0) != rd32(p + f) || memcmp(p + f + 8, p + 6, 2) != 0)
+			continue;
+		back = ((uint64_t)rd32(p + f + 4) + 1) * 4;
+		if (back > f - 12 || back < 8)
+			continue;
+		idx = f - back;
+		if (p[idx] != 0 || lzma_crc32(p + idx, (size_t)back - 4, 0) != rd32(p + idx + back - 4))
+			continue;
+		return f + 12;
+	}
+	return 0;
+}
+
+/* zstd: the frame header, then each block's header to the last one. */
+static uint64_t zstd_extent(const uint8_t *p, uint64_t n)
+{
+	static const unsigned did_len[4] = { 0, 1, 2, 4 };
+	uint8_t fhd = p[4];
+	unsigned fcs = fhd >> 6, single = (fhd >> 5) & 1, sum = (fhd >> 2) & 1;
+	uint64_t off = 5 + (single ? 0 : 1) + did_len[fhd & 3] + (fcs == 0 ? single : fcs == 1 ? 2 : fcs == 2 ? 4 : 8);
+
+	for (unsigned blocks = 0; off + 3 <= n && blocks < (1u << 24); blocks++) {
+		uint32_t h = (uint32_t)p[off] | (uint32_t)p[off + 1] << 8 | (uint32_t)p[off + 2] << 16;
+		unsigned type = (h >> 1) & 3;
+		uint64_t size = type == 1 ? 1 : h >> 3;
+
+		if (type == 3)
+			return 0;
+		off += 3 + size;
+		if (off > n)
+			return 0;
+		if (h & 1)
+			return off + (sum ? 4 : 0) <= n ? off + (sum ? 4 : 0) : 0;
+	}
+	return 0;
+}
+
+/* LZ4 frame: the header, each block's size to the end mark. */
+static uint64_t lz4_extent(const uint8_t *p, uint64_t n)
+{
+	uint8_t flg = p[4];
+	uint64_t off = 4 + 2 + ((flg & 0x08) ? 8 : 0) + ((flg & 0x01) ? 4 : 0) + 1;
+
+	for (unsigned blocks = 0; off + 4 <= n && blocks < (1u << 24); blocks++) {
+		uint32_t size = rd32(p + off) & 0x7fffffffu;
+
+		off += 4;
+		if (size == 0)
+			return off + ((flg & 0x04) ? 4 : 0) <= n ? off + ((flg & 0x04) ? 4 : 0) : 0;
+		off += size + ((flg & 0x10) ? 4 : 0);
+		if (off > n)
+			return 0;
+	}
+	return 0;
+}
+
+static bool m_xz_ext(const uint8_t *p, uint64_t n, uint64_t *len)
+{
+	if (!m_xz(p, n, len))
+		return false;
+	*len = xz_extent(p, n);
+	return true;
+}
+
+static bool m_zstd_ext(const uint8_t *p, uint64_t n, uint64_t *len)
+{
+	if (!m_zstd(p, n, len))
+		return false;
+	*len = zstd_extent(p, n);
+	return true;
+}
+
+static bool m_lz4_ext(const uint8_t *p, uint64_t n, uint64_t *len)
+{
+	if (!m_lz4(p, n, len))
+		return false;
+	*len = lz4_extent(p, n);
+	return true;
+}
+
 static const struct magic magics[] = {
 	{ "gzip", "gzip stream", PROBABLE, m_gzip },
 	{ "bzip2", "bzip2 stream", CERTAIN, m_bzip2 },
-	{ "xz", "xz stream", CERTAIN, m_xz },
+	{ "xz", "xz stream", CERTAIN, m_xz_ext },
 	{ "lzma", "LZMA stream", PROBABLE, m_lzma },
-	{ "zstd", "zstd frame", PROBABLE, m_zstd },
-	{ "lz4", "LZ4 frame", PROBABLE, m_lz4 },
+	{ "zstd", "zstd frame", PROBABLE, m_zstd_ext },
+	{ "lz4", "LZ4 frame", PROBABLE, m_lz4_ext },
 	{ "zip", "zip archive", CERTAIN, m_zip },
 	{ "7z", "7z archive", CERTAIN, m_7z },
 	{ "rar", "RAR archive", CERTAIN, m_rar },
@@ -454,7 +551,8 @@ static int probe_slice(struct carve *c, uint64_t off, uint64_t len, uint64_t *co
 		r = archive_read_next_header(a, &e);
 	if ((r != ARCHIVE_OK && r != ARCHIVE_WARN) ||
 	    (archive_format(a) == ARCHIVE_FORMAT_RAW && archive_filter_code(a, 0) == ARCHIVE_FILTER_NONE)) {
-		snprintf(why, why_len, "%s", archive_error_string(a) != NULL ? archive_error_string(a) : "unreadable");
+		snprintf(why, why_len, "%s",
+			 archive_error_string(a) != NULL ? archive_error_string(a) : "libarchive reads no header there");
 		goto out;
 	}
 	rc = 1;
@@ -961,14 +1059,71 @@ static int carve_run(struct carve *c, struct range *cert)
 	return carve_generic(c);
 }
 
-void walk_carve(struct walk *w, int fd, uint64_t size, const char *chain, unsigned depth, json_t *node,
-		const char *mime)
+/* Where the archive libarchive read as the whole file starts, when
+ * something precedes it (an executable it is appended to); 0 when it
+ * starts the file or cannot be told. */
+static uint64_t archive_start(const uint8_t *p, uint64_t n, enum walk_archive kind)
+{
+	const uint8_t *q;
+
+	if (kind == WALK_ARCHIVE_7Z) {
+		for (uint64_t i = 0; i + 32 <= n; i++) {
+			uint64_t len = 0;
+
+			q = memmem(p + i, n - i, "7z\xbc\xaf\x27\x1c", 6);
+			if (q == NULL)
+				return 0;
+			i = (uint64_t)(q - p);
+			if (m_7z(q, n - i, &len))
+				return i;
+		}
+		return 0;
+	}
+	if (kind == WALK_ARCHIVE_RAR) {
+		q = memmem(p, n, "Rar!\x1a\x07", 6);
+		return q != NULL ? (uint64_t)(q - p) : 0;
+	}
+	/* zip: the end record, the central directory, the lowest local
+	 * header any entry names (offsets relative to the zip's own start
+	 * when it was appended as is, or to the file's when adjusted) */
+	for (uint64_t i = n >= 22 ? n - 22 + 1 : 0; i-- > 0 && n - i <= 22 + 65535;) {
+		uint64_t cd_size, cd_off, base, pos, lowest = UINT64_MAX;
+		unsigned entries = 0;
+
+		if (memcmp(p + i, "PK\x05\x06", 4) != 0)
+			continue;
+		cd_size = rd32(p + i + 12);
+		cd_off = rd32(p + i + 16);
+		if (cd_off == 0xffffffffu || cd_size + cd_off > i)
+			return 0;
+		base = i - cd_size - cd_off;
+		if (memcmp(p + base + cd_off, "PK\x01\x02", 4) != 0) {
+			base = 0;
+			if (memcmp(p + cd_off, "PK\x01\x02", 4) != 0)
+				return 0;
+		}
+		for (pos = base + cd_off; pos + 46 <= i && entries < 65536 && memcmp(p + pos, "PK\x01\x02", 4) == 0;
+		     entries++) {
+			uint64_t local = rd32(p + pos + 42);
+
+			if (local < lowest)
+				lowest = local;
+			pos += 46 + (uint64_t)rd16(p + pos + 28) + rd16(p + pos + 30) + rd16(p + pos + 32);
+		}
+		return lowest != UINT64_MAX && base + lowest < n ? base + lowest : 0;
+	}
+	return 0;
+}
+
+/* The node's first limit bytes through carve_run and the coverage check. */
+static void carve_bytes(struct walk *w, int fd, uint64_t size, uint64_t limit, const char *chain, unsigned depth,
+			json_t *node, const char *mime)
 {
 	struct carve *c;
 	struct range cert = { 0 };
 	uint8_t *p;
 
-	if (size < 512 || w->halted || exempt_mime(mime))
+	if (limit < 512 || w->halted || exempt_mime(mime))
 		return;
 	p = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (p == MAP_FAILED) {
@@ -982,11 +1137,34 @@ void walk_carve(struct walk *w, int fd, uint64_t size, const char *chain, unsign
 		munmap(p, (size_t)size);
 		return;
 	}
-	*c = (struct carve){ .w = w, .fd = fd, .p = p, .size = size, .chain = chain, .depth = depth, .node = node };
+	*c = (struct carve){ .w = w, .fd = fd, .p = p, .size = limit, .chain = chain, .depth = depth, .node = node };
 	if (carve_run(c, &cert) == 0 && !w->halted)
 		coverage(c);
 	free(c);
 	munmap(p, (size_t)size);
+}
+
+void walk_carve(struct walk *w, int fd, uint64_t size, const char *chain, unsigned depth, json_t *node,
+		const char *mime)
+{
+	carve_bytes(w, fd, size, size, chain, depth, node, mime);
+}
+
+void walk_carve_prefix(struct walk *w, int fd, uint64_t size, const char *chain, unsigned depth, json_t *node,
+		       enum walk_archive kind)
+{
+	uint64_t start;
+	uint8_t *p;
+
+	if (size < 512 || w->halted)
+		return;
+	p = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED)
+		return;
+	start = archive_start(p, size, kind);
+	munmap(p, (size_t)size);
+	if (start > 0)
+		carve_bytes(w, fd, size, start, chain, depth, node, "application/octet-stream");
 }
 
 size_t carve_opened_ranges(const uint8_t *p, size_t len, const struct scan_limits *lim, struct analyze_range *out,

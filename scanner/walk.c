@@ -44,7 +44,10 @@ static la_ssize_t src_read(struct archive *a, void *data, const void **buf)
 	*buf = s->buf;
 	if (s->pos >= s->size)
 		return 0;
-	n = pread(s->fd, s->buf, sizeof(s->buf), (off_t)s->pos);
+	/* never past the stream's end: a carved payload ends where the
+	 * next thing begins */
+	n = pread(s->fd, s->buf, s->size - s->pos < (int64_t)sizeof(s->buf) ? (size_t)(s->size - s->pos) : sizeof(s->buf),
+		  (off_t)s->pos);
 	if (n < 0) {
 		archive_set_error(a, errno, "read error");
 		return -1;
@@ -696,6 +699,20 @@ json_t *walk_node(struct walk *w, int fd, bool own_fd, uint64_t size, const char
 	else
 		scan_queue_push(w->ctx->queue, &w->rep, sfd, chain, node, sha256, 0);
 	entries = walk_entries(w, a, e, r == ARCHIVE_WARN ? ARCHIVE_OK : r, size, chain, depth);
+	switch (archive_format(a) & ARCHIVE_FORMAT_BASE_MASK) {
+	case ARCHIVE_FORMAT_ZIP:
+		walk_carve_prefix(w, fd, size, chain, depth, node, WALK_ARCHIVE_ZIP);
+		break;
+	case ARCHIVE_FORMAT_7ZIP:
+		walk_carve_prefix(w, fd, size, chain, depth, node, WALK_ARCHIVE_7Z);
+		break;
+	case ARCHIVE_FORMAT_RAR:
+	case ARCHIVE_FORMAT_RAR_V5:
+		walk_carve_prefix(w, fd, size, chain, depth, node, WALK_ARCHIVE_RAR);
+		break;
+	default:
+		break;
+	}
 	if (!w->halted && (archive_format(a) & ARCHIVE_FORMAT_BASE_MASK) == ARCHIVE_FORMAT_ZIP) {
 		int64_t declared = zip_declared_entries(fd, size);
 
@@ -762,7 +779,8 @@ int walk_slice(struct walk *w, int fd, uint64_t off, uint64_t len, const char *c
 	if (r == ARCHIVE_OK)
 		r = archive_read_next_header(a, &e);
 	if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-		snprintf(why, why_len, "%s", archive_error_string(a) != NULL ? archive_error_string(a) : "unreadable");
+		snprintf(why, why_len, "%s",
+			 archive_error_string(a) != NULL ? archive_error_string(a) : "libarchive reads no header there");
 		goto out;
 	}
 	if (archive_format(a) == ARCHIVE_FORMAT_RAW && archive_filter_code(a, 0) == ARCHIVE_FILTER_NONE) {

@@ -86,6 +86,14 @@ struct archive *walk_reader_new(void);
 void walk_carve(struct walk *w, int fd, uint64_t size, const char *chain, unsigned depth, json_t *node,
 		const char *mime);
 
+/* An archive libarchive read as the whole node (zip through its end
+ * record, 7z and RAR self-extractors): what precedes it (an executable,
+ * and whatever else was put between) goes through the same search and
+ * coverage check as a leaf, so that nothing hides in front of it. */
+enum walk_archive { WALK_ARCHIVE_ZIP, WALK_ARCHIVE_7Z, WALK_ARCHIVE_RAR };
+void walk_carve_prefix(struct walk *w, int fd, uint64_t size, const char *chain, unsigned depth, json_t *node,
+		       enum walk_archive kind);
+
 /* The same search for the static analyzer, reading instead of walking:
  * the ranges of len bytes at p where a payload opens (at most max). */
 size_t carve_opened_ranges(const uint8_t *p, size_t len, const struct scan_limits *lim, struct analyze_range *out,
