@@ -60,6 +60,7 @@ struct carve {
 	struct range done[CARVE_RANGES_MAX];  /* opened payloads and known parts */
 	size_t n_done;
 	unsigned tried, strong_over;
+	unsigned refused, refused_unreported;  /* certain candidates that did not open */
 	/* Probable candidates that did not open: named by the coverage
 	 * check when their bytes look compressed. */
 	struct failed {
@@ -604,12 +605,17 @@ static int try_payload(struct carve *c, uint64_t off, uint64_t len, const char *
 		}
 		return 0;
 	}
+	done_add(c, off, len, false);
+	if (c->refused++ >= 4) {
+		/* four named per node; the rest counted */
+		c->refused_unreported++;
+		return 0;
+	}
 	{
 		human(len, size, sizeof(size));
 		reason(c, FW_VERDICT_UNSCANNABLE,
 				"%s at 0x%llx (%s to the end) in %s could not be opened: %s", kind_what(kind),
 				(unsigned long long)off, size, c->chain, why);
-		done_add(c, off, len, false);
 	}
 	return 0;
 }
@@ -927,6 +933,9 @@ static int carve_generic(struct carve *c)
 		if (c->tried != before)
 			skip_at = done_next(c, i + 1, &skip_end);
 	}
+	if (c->refused_unreported > 0)
+		reason(c, FW_VERDICT_UNSCANNABLE, "%s: %u more stream or archive candidates could not be opened",
+		       c->chain, c->refused_unreported);
 	if (c->strong_over > 0)
 		reason(c, FW_VERDICT_UNSCANNABLE, "%s holds more than %d embedded stream or archive candidates (%u more "
 		       "not tried)", c->chain, CARVE_CANDIDATES_MAX, c->strong_over);
@@ -1123,7 +1132,7 @@ static void carve_bytes(struct walk *w, int fd, uint64_t size, uint64_t limit, c
 	struct range cert = { 0 };
 	uint8_t *p;
 
-	if (limit < 512 || w->halted || exempt_mime(mime))
+	if (limit < 16 || w->halted || exempt_mime(mime))
 		return;
 	p = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (p == MAP_FAILED) {
@@ -1156,7 +1165,7 @@ void walk_carve_prefix(struct walk *w, int fd, uint64_t size, const char *chain,
 	uint64_t start;
 	uint8_t *p;
 
-	if (size < 512 || w->halted)
+	if (size < 16 || w->halted)
 		return;
 	p = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (p == MAP_FAILED)
@@ -1174,7 +1183,7 @@ size_t carve_opened_ranges(const uint8_t *p, size_t len, const struct scan_limit
 	struct range cert = { 0 };
 	size_t n = 0;
 
-	if (len < 512)
+	if (len < 16)
 		return 0;
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
