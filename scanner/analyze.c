@@ -151,7 +151,7 @@ bool an_rd32(const struct an *a, size_t base, size_t rel, uint32_t *v)
 
 /* log2 without libm: x = m * 2^e with m in [1, 2), ln m by the atanh series
  * (|s| <= 1/3, so 20 terms are far below double precision). */
-static double an_log2(double x)
+double an_log2(double x)
 {
 	double s, s2, term, sum = 0.0;
 	int e = 0;

@@ -66,6 +66,8 @@ bool an_span(const struct an *a, size_t base, size_t rel, size_t n, size_t *off)
 bool an_rd16(const struct an *a, size_t base, size_t rel, uint16_t *v);
 bool an_rd32(const struct an *a, size_t base, size_t rel, uint32_t *v);
 double an_entropy(const uint8_t *p, size_t n);
+/* log2 without libm (0 for x <= 0). */
+double an_log2(double x);
 
 /* ------------------------------------------------------------ the analyses */
 

@@ -504,15 +504,44 @@ static const struct magic magics[] = {
 	{ "cpio", "cpio archive", CERTAIN, m_cpio },
 };
 
-/* The first bytes each magic may start with, for the scan's fast path. */
-static bool first_byte[256];
+/* The magics a byte may start, for the scan's fast path (tar, whose
+ * magic is 257 bytes in, is looked for by its "ustar"). */
+static const struct magic *by_first[256][2];
+static bool interesting[256];
+/* c * log2(c) for the coverage check's 4 KiB blocks. */
+static double clog_tab[COVER_BLOCK + 1];
 
-static void first_bytes_init(void)
+static void tables_init(void)
 {
-	static const uint8_t firsts[] = { 0x1f, 'B', 0xfd, 0x5d, 0x28, 0x04, 'P', '7', 'R', 'M', '0' };
+	static const struct { uint8_t first; const char *kind; } firsts[] = {
+		{ 0x1f, "gzip" }, { 'B', "bzip2" }, { 0xfd, "xz" }, { 0x5d, "lzma" }, { 0x28, "zstd" }, { 0x04, "lz4" },
+		{ 'P', "zip" }, { '7', "7z" }, { 'R', "rar" }, { 'M', "cab" }, { '0', "cpio" },
+	};
 
-	for (size_t i = 0; i < sizeof(firsts); i++)
-		first_byte[firsts[i]] = true;
+	for (size_t i = 0; i < FW_ARRAY_LEN(firsts); i++)
+		for (size_t k = 0; k < FW_ARRAY_LEN(magics); k++)
+			if (strcmp(magics[k].kind, firsts[i].kind) == 0) {
+				const struct magic **slot = by_first[firsts[i].first];
+
+				slot[slot[0] == NULL ? 0 : 1] = &magics[k];
+				interesting[firsts[i].first] = true;
+			}
+	interesting['u'] = true;
+	for (size_t c = 1; c <= COVER_BLOCK; c++)
+		clog_tab[c] = (double)c * an_log2((double)c);
+}
+
+/* Shannon bits per byte of one 4 KiB block. */
+static double block_bits(const uint8_t *p)
+{
+	uint32_t cnt[256] = { 0 };
+	double sum = 0.0;
+
+	for (size_t i = 0; i < COVER_BLOCK; i++)
+		cnt[p[i]]++;
+	for (int i = 0; i < 256; i++)
+		sum += clog_tab[cnt[i]];
+	return 12.0 - sum / COVER_BLOCK;
 }
 
 static const char *kind_what(const char *kind)
@@ -646,22 +675,32 @@ static bool shell_var(const uint8_t *h, size_t n, const char *name, char *out, s
 	return false;
 }
 
-/* The POSIX cksum CRC (as makeself records it in CRCsum). */
+/* The POSIX cksum CRC (as makeself records it in CRCsum): CRC-32 with
+ * the polynomial 0x04C11DB7, most significant bit first, the length
+ * appended, table-driven. */
+static uint32_t cksum_tab[256];
+
+static void cksum_init(void)
+{
+	for (uint32_t i = 0; i < 256; i++) {
+		uint32_t crc = i << 24;
+
+		for (int k = 0; k < 8; k++)
+			crc = crc & 0x80000000u ? crc << 1 ^ 0x04c11db7u : crc << 1;
+		cksum_tab[i] = crc;
+	}
+}
+
 static uint32_t posix_cksum(const uint8_t *p, uint64_t n)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	uint32_t crc = 0;
-	uint64_t len = n;
 
-	for (uint64_t i = 0; i < n; i++) {
-		crc ^= (uint32_t)p[i] << 24;
-		for (int k = 0; k < 8; k++)
-			crc = crc & 0x80000000u ? crc << 1 ^ 0x04c11db7u : crc << 1;
-	}
-	for (; len > 0; len >>= 8) {
-		crc ^= (uint32_t)(len & 0xff) << 24;
-		for (int k = 0; k < 8; k++)
-			crc = crc & 0x80000000u ? crc << 1 ^ 0x04c11db7u : crc << 1;
-	}
+	pthread_once(&once, cksum_init);
+	for (uint64_t i = 0; i < n; i++)
+		crc = crc << 8 ^ cksum_tab[(crc >> 24 ^ p[i]) & 0xff];
+	for (uint64_t len = n; len > 0; len >>= 8)
+		crc = crc << 8 ^ cksum_tab[(crc >> 24 ^ (len & 0xff)) & 0xff];
 	return ~crc;
 }
 
@@ -891,15 +930,21 @@ static int carve_generic(struct carve *c)
 	uint64_t skip_end, skip_at = done_next(c, 0, &skip_end);
 
 	for (uint64_t i = c->region > 0 ? c->region : 1; i < c->size && !halted(c); i++) {
-		uint64_t avail = c->size - i, len = 0;
+		uint64_t avail, len = 0, stop = skip_at < c->size ? skip_at : c->size;
 		unsigned before = c->tried;
 
+		/* the fast path: bytes no magic starts with */
+		while (i < stop && !interesting[c->p[i]])
+			i++;
+		if (i >= c->size)
+			break;
 		if (i >= skip_at) {
 			/* inside an opened payload or a known part: past it */
 			i = skip_end - 1;
 			skip_at = done_next(c, skip_end, &skip_end);
 			continue;
 		}
+		avail = c->size - i;
 		/* tar's magic is 257 bytes into its header */
 		if (c->p[i] == 'u' && i >= c->region + 257 && avail >= 5 && memcmp(c->p + i, "ustar", 5) == 0 &&
 		    m_tar(c->p + i - 257, c->size - (i - 257), &len)) {
@@ -913,12 +958,12 @@ static int carve_generic(struct carve *c)
 			}
 			if (try_payload(c, i - 257, c->size - (i - 257), "tar", true, false) < 0)
 				return -1;
-		} else if (first_byte[c->p[i]]) {
-			for (size_t k = 0; k < FW_ARRAY_LEN(magics); k++) {
-				const struct magic *m = &magics[k];
+		} else {
+			for (size_t k = 0; k < 2 && by_first[c->p[i]][k] != NULL; k++) {
+				const struct magic *m = by_first[c->p[i]][k];
 
 				len = 0;
-				if (strcmp(m->kind, "tar") == 0 || !m->check(c->p + i, avail, &len))
+				if (!m->check(c->p + i, avail, &len))
 					continue;
 				if (c->tried >= CARVE_CANDIDATES_MAX) {
 					if (m->strength == CERTAIN)
@@ -999,7 +1044,7 @@ static void coverage(struct carve *c)
 			pos = r[k].off + r[k].len > pos ? r[k].off + r[k].len : pos + COVER_BLOCK;
 			continue;
 		}
-		if (an_entropy(c->p + pos, COVER_BLOCK) >= COVER_BITS) {
+		if (block_bits(c->p + pos) >= COVER_BITS) {
 			if (run_len == 0)
 				run_at = pos;
 			run_len += COVER_BLOCK;
@@ -1046,7 +1091,7 @@ static int carve_run(struct carve *c, struct range *cert)
 	bool exe = ov > 0;
 	int r = 0;
 
-	pthread_once(&magics_once, first_bytes_init);
+	pthread_once(&magics_once, tables_init);
 	if (!exe) {
 		ov = elf_overlay(c->p, c->size);
 		exe = ov > 0;
