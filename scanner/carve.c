@@ -640,12 +640,11 @@ static int try_payload(struct carve *c, uint64_t off, uint64_t len, const char *
 		c->refused_unreported++;
 		return 0;
 	}
-	{
-		human(len, size, sizeof(size));
-		reason(c, FW_VERDICT_UNSCANNABLE,
-				"%s at 0x%llx (%s to the end) in %s could not be opened: %s", kind_what(kind),
-				(unsigned long long)off, size, c->chain, why);
-	}
+	/* The node is held for it; what follows it is not searched (its
+	 * extent is unknown when it does not open). */
+	human(len, size, sizeof(size));
+	reason(c, FW_VERDICT_UNSCANNABLE, "%s at 0x%llx (%s) in %s could not be opened: %s", kind_what(kind),
+	       (unsigned long long)off, size, c->chain, why);
 	return 0;
 }
 
@@ -753,8 +752,17 @@ static int carve_makeself(struct carve *c, const uint8_t *h, size_t hn)
 		return 0;
 	if (shell_var(h, hn, "skip", v, sizeof(v)))
 		skip = strtoull(v, NULL, 10);
-	else if ((q = memmem(h, hn, "head -n ", 8)) != NULL)
-		skip = strtoull(q + 8, NULL, 10);
+	else if ((q = memmem(h, hn, "head -n ", 8)) != NULL) {
+		/* the digits copied first: the head is not a string */
+		size_t at = (size_t)(q - (const char *)h) + 8, k = 0;
+
+		while (at + k < hn && k < 12 && isdigit(h[at + k])) {
+			v[k] = (char)h[at + k];
+			k++;
+		}
+		v[k] = '\0';
+		skip = strtoull(v, NULL, 10);
+	}
 	if (skip == 0 || skip > 100000) {
 		reason(c, FW_VERDICT_UNSCANNABLE,
 				"makeself package %s: its header does not say where its archive starts", c->chain);

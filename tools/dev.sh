@@ -5,7 +5,7 @@
 #
 #   tools/dev.sh run [ARGS...]   build, then `fwgate run ARGS` (embedded default without -c)
 #   tools/dev.sh test            build, then run every test (unit, integration, lint)
-#   tools/dev.sh test --sanitize the same in a separate ASan+UBSan build (build-asan/)
+#   tools/dev.sh test --sanitize the same suite in a separate ASan+UBSan build (build-asan/) only
 #   tools/dev.sh build           install and build only
 set -euo pipefail
 
@@ -81,10 +81,12 @@ run)
 test)
 	install_missing
 	if [ "${1:-}" = "--sanitize" ]; then
+		# only the ASan+UBSan build: `tools/dev.sh test` runs the plain one
 		build build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
 		export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1
 		export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 		run_tests build-asan
+		exit $?
 	fi
 	build build
 	run_tests build
