@@ -23,7 +23,7 @@ packages=(
 	# the tests' corpus is made with real tools, and real firmware and
 	# ClamAV's own samples come from Debian packages
 	zip unzip p7zip-full xorriso zstd lz4 lzip cpio xz-utils bzip2 brotli makeself gcab rpm
-	ovmf seabios uefitool-cli clamav-testfiles nsis-common
+	ovmf seabios ipxe-qemu uefitool-cli clamav-testfiles nsis-common
 )
 
 install_missing() {

@@ -432,6 +432,40 @@ def ifd_image(bios, me):
     return bytes(desc) + me + bios
 
 
+# ------------------------------------------------------------ PCI option ROMs
+
+def ipxe_block(code):
+    """A block as iPXE's zbin packs it: length, raw LZMA1 (lc 2, lp 0,
+    pb 0) with its end marker, CRC-32 (seed ~0, no final inversion). The
+    code must hold no E8/E9 byte (iPXE's call/jump filter is then the
+    identity)."""
+    import zlib
+    assert b"\xe8" not in code and b"\xe9" not in code
+    packed = lzma.compress(code, format=lzma.FORMAT_RAW,
+                           filters=[{"id": lzma.FILTER_LZMA1, "lc": 2, "lp": 0, "pb": 0,
+                                     "dict_size": 1 << 23}])
+    crc = zlib.crc32(packed) ^ 0xFFFFFFFF
+    return struct.pack("<I", len(packed) + 4) + packed + struct.pack("<I", crc)
+
+
+def option_rom_image(code_type, payload, last):
+    """One PCI expansion ROM image: 0x55AA, PCIR at 0x1C; a legacy image
+    (code type 0) carries payload at 0x200, an EFI image (3) its
+    EFI-compressed driver at 0x200."""
+    size = (0x200 + len(payload) + 511) & ~511
+    hdr = bytearray(0x200)
+    hdr[0:2] = b"\x55\xaa"
+    hdr[2] = size // 512 & 0xFF
+    if code_type == 3:
+        struct.pack_into("<IHHH", hdr, 4, 0x0EF1, 0x0B, 0x8664, 1)
+        struct.pack_into("<H", hdr, 0x16, 0x200)
+    struct.pack_into("<H", hdr, 0x18, 0x1C)
+    pcir = b"PCIR" + struct.pack("<HHHHBBBBHHBBH", 0x8086, 0x100E, 0, 0x18, 0, 0, 0, 2, size // 512, 1,
+                                 code_type, 0x80 if last else 0, 0)
+    hdr[0x1C:0x1C + len(pcir)] = pcir
+    return bytes(hdr) + payload + b"\xff" * (size - 0x200 - len(payload))
+
+
 # ------------------------------------------------------------ samples
 
 def modules_of(spec):
@@ -499,6 +533,22 @@ def main():
     add("lzma-corrupt", bytes(vol), [], "unscannable", "LZMA")
     with open(os.path.join(out, "samples.json"), "w") as f:
         json.dump(samples, f, indent=1)
+    # PCI option ROMs (not UEFI images: not in samples.json): a legacy
+    # image with an iPXE-packed block, an EFI image with an EFI-compressed
+    # driver, and one of each in a two-image ROM.
+    import random
+    rnd = random.Random(5)  # 7-bit bytes: no E8/E9, and ~35 KiB once packed
+    code = bytes(rnd.randrange(128) for _ in range(40000))
+    legacy = option_rom_image(0, ipxe_block(b"FWGATE-IPXE-CODE " + code +
+                                            ((b" " + EICAR) if eicar else b"")), last=False)
+    efi = option_rom_image(3, efi_compress(pe_image(b"FWGATE-ROM-DRIVER " + filler[:2000] +
+                                                    ((b" " + EICAR) if eicar else b"")), False), last=True)
+    with open(os.path.join(out, "rom-two-images.rom"), "wb") as f:
+        f.write(legacy + efi)
+    bad = bytearray(legacy + efi)
+    bad[0x200 + 12] ^= 0x40  # inside the iPXE block: its CRC no longer matches
+    with open(os.path.join(out, "rom-bad-crc.rom"), "wb") as f:
+        f.write(bytes(bad))
 
 
 if __name__ == "__main__":

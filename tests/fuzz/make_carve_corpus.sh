@@ -32,7 +32,12 @@ cat "$pe" "$t/p.tar.xz" "$t/p.zip" >"$out/pe-xz-zip.exe"
 { cat "$pe"; printf 'Inno Setup Setup Data (5.5.7)\0'; } >"$out/pe-inno.exe"
 head -c 20000 /bin/true >"$t/elf"
 cat "$t/elf" "$t/p.tar.xz" >"$out/elf-xz.bin"
-for f in script-tar.xz script-tar.zst makeself-gzip.run dell.BIN pe-xz-zip.exe; do cp "$out/$f" "$walk/carve-$f"; done
+# a PCI option ROM: an iPXE-packed legacy image and an EFI-compressed driver
+python3 "$here/../data/uefi_samples.py" "$t/uefi" >/dev/null
+cp "$t/uefi/rom-two-images.rom" "$out/rom-two-images.rom"
+for f in script-tar.xz script-tar.zst makeself-gzip.run dell.BIN pe-xz-zip.exe rom-two-images.rom; do
+	cp "$out/$f" "$walk/carve-$f"
+done
 for f in "$out"/* "$walk"/carve-*; do
 	[ "$(stat -c %s "$f")" -le 65536 ] || { echo "$f is over 64 KiB" >&2; exit 1; }
 done

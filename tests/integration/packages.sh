@@ -10,9 +10,10 @@
 # infected and the reason names the whole chain; each clean twin is clean
 # and delivered byte for byte; each with a payload that cannot be opened is
 # unscannable (or suspicious when a makeself digest does not match) and
-# nothing of it is delivered. Debian's OVMF and SeaBIOS images are approved
-# and delivered with the local sandbox; the UEFIExtract cross-check runs on
-# them and on the crafted volumes.
+# nothing of it is delivered. Debian's OVMF and SeaBIOS images and iPXE's
+# option ROMs (ipxe-qemu) are approved and delivered with the local
+# sandbox; the UEFIExtract cross-check runs on the firmware images and on
+# the crafted volumes.
 # Usage: packages.sh FWGATE_BINARY SOURCE_ROOT
 set -u
 FW=$1
@@ -135,6 +136,10 @@ for s in $UEFI_OK; do
 	cp "$T/uefi-dirty/$s.bin" "$W/dirty-uefi-$s.bin"
 done
 for s in bad-file-checksum file-overrun unknown-guid lzma-corrupt; do cp "$T/uefi-clean/$s.bin" "$W/bad-uefi-$s.bin"; done
+# PCI option ROMs: an iPXE-packed legacy image and an EFI-compressed driver
+cp "$T/uefi-clean/rom-two-images.rom" "$W/clean-rom-two-images.rom"
+cp "$T/uefi-dirty/rom-two-images.rom" "$W/dirty-rom-two-images.rom"
+cp "$T/uefi-clean/rom-bad-crc.rom" "$W/bad-rom-bad-crc.rom"
 
 # Payloads that cannot be opened
 m=$T/mk/clean-a
@@ -186,6 +191,10 @@ for s in $UEFI_OK; do
 	echo "clean-uefi-$s.bin|clean||" >>"$EXP"
 	echo "dirty-uefi-$s.bin|infected||^dirty-uefi-$s\\.bin!.*!11111111-2222-3333-4444-555555555502/FwUpdateDxe!PE32$" >>"$EXP"
 done
+echo "clean-rom-two-images.rom|clean||" >>"$EXP"
+echo "dirty-rom-two-images.rom|infected||^dirty-rom-two-images\\.rom!@0x200:iPXE$" >>"$EXP"
+echo "dirty-rom-two-images.rom|infected||^dirty-rom-two-images\\.rom!@0x[0-9a-f]+:EFI$" >>"$EXP"
+echo "bad-rom-bad-crc.rom|unscannable|of compressed or encrypted bytes at 0x[0-9a-f]+ in bad-rom-bad-crc\\.rom|" >>"$EXP"
 echo "bad-uefi-bad-file-checksum.bin|unscannable|header checksum error|" >>"$EXP"
 echo "bad-uefi-file-overrun.bin|unscannable|overruns its volume|" >>"$EXP"
 echo "bad-uefi-unknown-guid.bin|unscannable|needs processing no parser here knows|" >>"$EXP"
@@ -274,7 +283,8 @@ done <"$T/cross.txt"
 
 # ------------------------------------------------------------- through the proxy
 bash "$HERE/pki.sh" "$T/pki" >/dev/null || { echo "pki.sh failed"; exit 1; }
-for f in /usr/share/OVMF/*.fd /usr/share/ovmf/OVMF.fd /usr/share/seabios/bios.bin /usr/share/seabios/bios-256k.bin; do
+for f in /usr/share/OVMF/*.fd /usr/share/ovmf/OVMF.fd /usr/share/seabios/bios.bin /usr/share/seabios/bios-256k.bin \
+	/usr/lib/ipxe/qemu/*.rom; do
 	cp "$f" "$W/real-$(basename "$(dirname "$f")")-$(basename "$f")"
 done
 start_origin origin
