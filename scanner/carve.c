@@ -764,11 +764,11 @@ static int carve_makeself(struct carve *c, const uint8_t *h, size_t hn)
 		v[k] = '\0';
 		skip = strtoull(v, NULL, 10);
 	}
-	if (skip == 0 || skip > 100000) {
-		reason(c, FW_VERDICT_UNSCANNABLE,
-				"makeself package %s: its header does not say where its archive starts", c->chain);
-		return 1;
-	}
+	/* A header whose values are not numbers is makeself's own template
+	 * (makeself-header.sh, "$SKIP"), or not makeself at all: the generic
+	 * search applies. */
+	if (skip == 0 || skip > 100000 || sizes[0] < '0' || sizes[0] > '9')
+		return 0;
 	for (uint64_t lines = 0; off < c->size && lines < skip; off++)
 		if (c->p[off] == '\n')
 			lines++;
