@@ -24,8 +24,6 @@
 #define SRC_BUF (128 * 1024)
 #define NAME_SHOWN_MAX 255
 
-
-
 /* A node's bytes as libarchive reads them: pread on a descriptor, so that
  * nested archives (7z, zip) can seek. */
 struct src {
@@ -614,7 +612,7 @@ json_t *walk_node(struct walk *w, int fd, bool own_fd, uint64_t size, const char
 	struct src *s = NULL;
 	bool container = false, uefi = false;
 	uint64_t entries;
-	int r, sfd;
+	int r, sfd, cfd = -1;
 
 	if (hint == NULL)
 		hint = &none;
@@ -726,9 +724,15 @@ json_t *walk_node(struct walk *w, int fd, bool own_fd, uint64_t size, const char
 leaf:
 	walk_sandbox_member(w, fd, size, chain, depth, sha256, ftype);
 	/* Payloads inside the leaf (not in a UEFI image: its modules are
-	 * children already, and its gaps data modules of their own). */
-	if (size > 0 && !w->halted && !uefi)
-		walk_carve(w, fd, size, chain, depth, node, mime);
+	 * children already, and its gaps data modules of their own), looked
+	 * for on a descriptor of their own once the leaf's own scan is
+	 * queued, so that ClamAV and the search run side by side. */
+	if (size > 0 && !w->halted && !uefi) {
+		cfd = dup(fd);
+		if (cfd < 0)
+			scan_report_add(&w->rep, node, FW_VERDICT_UNSCANNABLE, "cannot look for payloads in %s: %s",
+					chain, strerror(errno));
+	}
 	if (size > 0 && !w->halted) {
 		sfd = own_fd ? fd : dup(fd);
 		own_fd = false;
@@ -739,6 +743,10 @@ leaf:
 			scan_queue_push(w->ctx->queue, &w->rep, sfd, chain, node, sha256,
 					SCANQ_PARSE_ARCHIVE | (hint->file_type != NULL && strcmp(hint->file_type, "pe") == 0 &&
 							       hint->section != NULL ? SCANQ_EFI_IMAGE : 0u));
+	}
+	if (cfd >= 0) {
+		walk_carve(w, cfd, size, chain, depth, node, mime);
+		close(cfd);
 	}
 out:
 	if (a != NULL)
