@@ -587,12 +587,8 @@ static int load_rules(struct sup *s, struct fw_err *err)
 		return -1;
 	rc = analyze_rules_load(&s->rules, (const char *)text, len, err);
 	free(text);
-	if (rc != 0) {
-		char why[FW_ERR_MSG_MAX];
-
-		snprintf(why, sizeof(why), "%s", fw_err_msg(err));
-		fw_err_set(err, "%s: %s", s->cfg->sandbox.rules_file, why);
-	}
+	if (rc != 0)
+		fw_err_prefix(err, "%s", s->cfg->sandbox.rules_file);
 	return rc;
 }
 

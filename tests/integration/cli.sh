@@ -99,6 +99,13 @@ expect "run refuses bad policy" 2 "file_types\[1\]: unknown file type" -- "$FW" 
 [ ! -e "$T/never" ] && ok "run with bad policy created nothing" || bad "run with bad policy created nothing"
 expect "run unknown option" 2 'unknown option "--daemon"' -- "$FW" run --daemon
 
+# A bad [sandbox] rules_file: the message names the file in front of the
+# rule's line (the path used to be dropped: "rules:1: ..." alone).
+printf 'a 5 string "abc\n' >"$T/bad.rules"
+printf '[state]\ndir = state-rules\n[sandbox]\nrules_file = bad.rules\n' >"$T/rules.conf"
+echo hello >"$T/hello.bin"
+expect "bad rules_file names its path" 2 "fwgate scan: $T/bad.rules: rules:1: unterminated string" -- "$FW" scan "$T/hello.bin" -c "$T/rules.conf"
+
 # run: starts, logs its start, stops on SIGTERM with exit 0 and a stop event.
 "$FW" run -c "$T/fwgate.conf" >"$T/run.out" 2>"$T/run.err" &
 pid=$!
