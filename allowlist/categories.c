@@ -103,10 +103,10 @@ int allow_cats_open(struct allow_cats **out, const char *db_path, struct fw_err 
 		return fw_err_sys(err, errno, "cannot use the category database \"%s\"", db_path);
 	}
 	if (!S_ISREG(st.st_mode))
-		return fw_err_set(err, "the category database \"%s\" is not a regular file", db_path);
+		return fw_err_setc(err, FW_E_INVALID, "the category database \"%s\" is not a regular file", db_path);
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
-		return fw_err_set(err, "out of memory opening \"%s\"", db_path);
+		return fw_err_setc(err, FW_E_NOMEM, "out of memory opening \"%s\"", db_path);
 	if (pthread_mutex_init(&c->lock, NULL) != 0) {
 		fw_err_set(err, "cannot create a lock for the category database");
 		goto out;
@@ -119,7 +119,7 @@ int allow_cats_open(struct allow_cats **out, const char *db_path, struct fw_err 
 		goto out;
 	}
 	if (tables != 2) {
-		fw_err_set(err, "the category database \"%s\" has only one of its two tables", db_path);
+		fw_err_setc(err, FW_E_INVALID, "the category database \"%s\" has only one of its two tables", db_path);
 		goto out;
 	}
 	if (cats_prepare(c, db_path, err) != 0)

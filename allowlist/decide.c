@@ -30,7 +30,7 @@ int fw_allowlist_open(struct fw_allowlist **out, const struct fw_policy *pol,
 	al = calloc(1, sizeof(*al));
 	if (al == NULL || (al->list = allow_list_new()) == NULL) {
 		free(al);
-		return fw_err_set(err, "out of memory loading the allow-list");
+		return fw_err_setc(err, FW_E_NOMEM, "out of memory loading the allow-list");
 	}
 	al->pol = pol;
 	if ((allowlist_file[0] != '\0' && allow_list_load_file(al->list, allowlist_file, err) != 0) ||

@@ -103,7 +103,7 @@ static int line_add(struct allow_list *l, const char *path, size_t line, const c
 	bool suffix;
 
 	if (memchr(s, '\0', n) != NULL)
-		return fw_err_set(err, "%s:%zu: contains a NUL byte", path, line);
+		return fw_err_setc(err, FW_E_CONFIG, "%s:%zu: contains a NUL byte", path, line);
 	if (hash != NULL)
 		n = (size_t)(hash - s);
 	while (n > 0 && is_space(s[n - 1]))
@@ -117,15 +117,15 @@ static int line_add(struct allow_list *l, const char *path, size_t line, const c
 	allow_display(shown, sizeof(shown), s, n);
 	for (size_t i = 0; i < n; i++)
 		if (is_space(s[i]))
-			return fw_err_set(err, "%s:%zu: \"%s\": one name per line", path, line, shown);
+			return fw_err_setc(err, FW_E_CONFIG, "%s:%zu: \"%s\": one name per line", path, line, shown);
 	why = entry_parse(s, n, name, sizeof(name), &suffix);
 	if (why != NULL)
-		return fw_err_set(err, "%s:%zu: \"%s\" %s", path, line, shown, why);
+		return fw_err_setc(err, FW_E_CONFIG, "%s:%zu: \"%s\" %s", path, line, shown, why);
 	if (++*entries > FW_ALLOWLIST_MAX_ENTRIES)
-		return fw_err_set(err, "%s:%zu: more than %u entries, the limit of an allow-list file",
+		return fw_err_setc(err, FW_E_LIMIT, "%s:%zu: more than %u entries, the limit of an allow-list file",
 				  path, line, FW_ALLOWLIST_MAX_ENTRIES);
 	if (set_add(suffix ? &l->suffix : &l->exact, name) != 0)
-		return fw_err_set(err, "%s:%zu: out of memory", path, line);
+		return fw_err_setc(err, FW_E_NOMEM, "%s:%zu: out of memory", path, line);
 	return 0;
 }
 
@@ -164,11 +164,11 @@ int allow_list_add_rule(struct allow_list *l, const struct fw_policy *pol, struc
 		why = entry_parse(s, n, name, sizeof(name), &suffix);
 		if (why != NULL) {
 			allow_display(shown, sizeof(shown), s, n);
-			return fw_err_set(err, "rule %s: url_filtering.allow_list[%zu]: \"%s\" %s",
+			return fw_err_setc(err, FW_E_CONFIG, "rule %s: url_filtering.allow_list[%zu]: \"%s\" %s",
 					  pol->rule, i, shown, why);
 		}
 		if (set_add(suffix ? &l->suffix : &l->exact, name) != 0)
-			return fw_err_set(err, "out of memory loading the allow-list");
+			return fw_err_setc(err, FW_E_NOMEM, "out of memory loading the allow-list");
 	}
 	return 0;
 }

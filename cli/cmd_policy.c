@@ -29,11 +29,12 @@ int cli_load_policy(const struct fw_config *cfg, const char *file, const char *r
 		const char *src = path[0] ? path : "embedded default policy";
 
 		for (size_t i = 0; i < errs->n; i++) {
-			/* File-level errors already start with the file name. */
-			if (strncmp(errs->items[i].msg, src, strlen(src)) == 0)
-				fprintf(stderr, "fwgate: %s\n", errs->items[i].msg);
+			/* A problem at a JSON path inside the card gets the card's
+			 * name in front; the others name the file themselves. */
+			if (fw_err_code(&errs->items[i]) == FW_E_CONFIG)
+				fprintf(stderr, "fwgate: %s: %s\n", src, fw_err_msg(&errs->items[i]));
 			else
-				fprintf(stderr, "fwgate: %s: %s\n", src, errs->items[i].msg);
+				fprintf(stderr, "fwgate: %s\n", fw_err_msg(&errs->items[i]));
 		}
 		if (errs->dropped > 0)
 			fprintf(stderr, "fwgate: %s: %zu more errors not shown\n", src, errs->dropped);

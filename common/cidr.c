@@ -18,7 +18,7 @@ int fw_cidr_parse(const char *text, struct fw_cidr *out, struct fw_err *err)
 
 	memset(out, 0, sizeof(*out));
 	if (alen == 0 || alen >= sizeof(addr))
-		return fw_err_set(err, "\"%.80s\" is not a network (a.b.c.d/n or x:y::z/n)", text);
+		return fw_err_setc(err, FW_E_INVALID, "\"%.80s\" is not a network (a.b.c.d/n or x:y::z/n)", text);
 	memcpy(addr, text, alen);
 	addr[alen] = '\0';
 	if (inet_pton(AF_INET, addr, out->addr) == 1) {
@@ -27,17 +27,17 @@ int fw_cidr_parse(const char *text, struct fw_cidr *out, struct fw_err *err)
 		out->v6 = true;
 		max = 128;
 	} else {
-		return fw_err_set(err, "\"%.80s\" is not a numeric IPv4 or IPv6 address", addr);
+		return fw_err_setc(err, FW_E_INVALID, "\"%.80s\" is not a numeric IPv4 or IPv6 address", addr);
 	}
 	prefix = max;
 	if (slash != NULL) {
 		char *end;
 
 		if (slash[1] < '0' || slash[1] > '9')
-			return fw_err_set(err, "\"%.80s\": the prefix length must be a number", text);
+			return fw_err_setc(err, FW_E_INVALID, "\"%.80s\": the prefix length must be a number", text);
 		prefix = strtoul(slash + 1, &end, 10);
 		if (*end != '\0' || prefix > max)
-			return fw_err_set(err, "\"%.80s\": the prefix length must be 0 to %u", text, max);
+			return fw_err_setc(err, FW_E_INVALID, "\"%.80s\": the prefix length must be 0 to %u", text, max);
 	}
 	out->prefix = (uint8_t)prefix;
 	/* Host bits set: "10.1.2.3/8" names no network; say which was meant. */
@@ -48,7 +48,7 @@ int fw_cidr_parse(const char *text, struct fw_cidr *out, struct fw_err *err)
 
 			for (unsigned b = (unsigned)prefix; b < max; b++)
 				net.addr[b / 8] &= (uint8_t) ~(0x80u >> (b % 8));
-			return fw_err_set(err, "\"%.80s\" has host bits set: write %s", text,
+			return fw_err_setc(err, FW_E_INVALID, "\"%.80s\" has host bits set: write %s", text,
 					  fw_cidr_str(&net, want, sizeof(want)));
 		}
 	return 0;

@@ -152,9 +152,9 @@ static int ctx_fail(struct parse_ctx *ctx, unsigned line, const char *fmt, ...)
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
 	if (line > 0)
-		fw_err_set(&ctx->err, "%s:%u: %s", ctx->file, line, what);
+		fw_err_setc(&ctx->err, FW_E_CONFIG, "%s:%u: %s", ctx->file, line, what);
 	else
-		fw_err_set(&ctx->err, "%s: %s", ctx->file, what);
+		fw_err_setc(&ctx->err, FW_E_CONFIG, "%s: %s", ctx->file, what);
 	ctx->err_line = line;
 	return 0;
 }
@@ -258,11 +258,11 @@ static int cidr_list_add(struct fw_config *cfg, const char *value, struct fw_err
 		if (n == 0)
 			break;
 		if (n >= sizeof(one))
-			return fw_err_set(err, "\"%.*s\" is not a network", (int)(n > 80 ? 80 : n), p);
+			return fw_err_setc(err, FW_E_INVALID, "\"%.*s\" is not a network", (int)(n > 80 ? 80 : n), p);
 		memcpy(one, p, n);
 		one[n] = '\0';
 		if (cfg->proxy.n_clients >= FW_CLIENTS_MAX)
-			return fw_err_set(err, "more than %d networks", FW_CLIENTS_MAX);
+			return fw_err_setc(err, FW_E_LIMIT, "more than %d networks", FW_CLIENTS_MAX);
 		if (fw_cidr_parse(one, &cfg->proxy.clients[cfg->proxy.n_clients], err) != 0)
 			return -1;
 		cfg->proxy.n_clients++;
@@ -294,7 +294,7 @@ static int key_set(struct fw_config *cfg, const struct key_def *k, const char *v
 		return fw_cv_rule_id(value, dst, k->size, err);
 	case KT_PATH:
 		if (value[0] == '\0')
-			return fw_err_set(err, "a path is required");
+			return fw_err_setc(err, FW_E_INVALID, "a path is required");
 		return fw_path_join(dst, k->size, base, value, err);
 	case KT_LOG_PATH:
 		if (strcmp(value, "-") == 0 || value[0] == '\0')
@@ -332,7 +332,7 @@ static int key_set(struct fw_config *cfg, const struct key_def *k, const char *v
 		if (value[0] == '\0')
 			return first_in_file ? 0 : fw_err_set(err, "empty value");
 		if (*count >= k->size)
-			return fw_err_set(err, "more than %zu entries", k->size);
+			return fw_err_setc(err, FW_E_LIMIT, "more than %zu entries", k->size);
 		if (k->type == KT_ADDR_LIST) {
 			if (fw_cv_listen_addr(value, &cfg->proxy.listen[*count], err) != 0)
 				return -1;
@@ -453,7 +453,7 @@ int fw_config_load(struct fw_config *cfg, const char *path, struct fw_err *err)
 	fw_config_default(cfg);
 	ctx = calloc(1, sizeof(*ctx));
 	if (ctx == NULL)
-		return fw_err_set(err, "%s: out of memory", path);
+		return fw_err_setc(err, FW_E_NOMEM, "%s: out of memory", path);
 	ctx->cfg = cfg;
 	ctx->file = path;
 	ctx->fp = fopen(path, "re");
@@ -462,11 +462,11 @@ int fw_config_load(struct fw_config *cfg, const char *path, struct fw_err *err)
 		goto out;
 	}
 	if (fstat(fileno(ctx->fp), &st) != 0 || !S_ISREG(st.st_mode)) {
-		fw_err_set(err, "%s: not a regular file", path);
+		fw_err_setc(err, FW_E_CONFIG, "%s: not a regular file", path);
 		goto out;
 	}
 	if ((uint64_t)st.st_size > FW_CONFIG_MAX_BYTES) {
-		fw_err_set(err, "%s: %lld bytes, over the limit of %u bytes", path,
+		fw_err_setc(err, FW_E_LIMIT, "%s: %lld bytes, over the limit of %u bytes", path,
 			   (long long)st.st_size, (unsigned)FW_CONFIG_MAX_BYTES);
 		goto out;
 	}
@@ -497,7 +497,7 @@ int fw_config_load(struct fw_config *cfg, const char *path, struct fw_err *err)
 	if (!fw_err_isset(&ctx->err))
 		config_cross_check(ctx);
 	if (fw_err_isset(&ctx->err)) {
-		fw_err_set(err, "%s", ctx->err.msg);
+		fw_err_copy(err, &ctx->err);
 		goto out;
 	}
 	rc = 0;

@@ -18,7 +18,7 @@ int fw_cv_copy(char *dst, size_t dst_len, const char *value, struct fw_err *err)
 	size_t n = strlen(value);
 
 	if (n >= dst_len)
-		return fw_err_set(err, "value is %zu bytes, over the limit of %zu", n, dst_len - 1);
+		return fw_err_setc(err, FW_E_LIMIT, "value is %zu bytes, over the limit of %zu", n, dst_len - 1);
 	memcpy(dst, value, n + 1);
 	return 0;
 }
@@ -49,13 +49,13 @@ int fw_cv_uint(const char *value, uint64_t min, uint64_t max, uint64_t *out, str
 	uint64_t v;
 
 	if (value[0] == '\0')
-		return fw_err_set(err, "empty value, expected a number from %llu to %llu",
+		return fw_err_setc(err, FW_E_INVALID, "empty value, expected a number from %llu to %llu",
 				  (unsigned long long)min, (unsigned long long)max);
 	end = parse_digits(value, &v, &overflow);
 	if (end == value || *end != '\0')
-		return fw_err_set(err, "\"%s\" is not a whole number", value);
+		return fw_err_setc(err, FW_E_INVALID, "\"%s\" is not a whole number", value);
 	if (overflow || v < min || v > max)
-		return fw_err_set(err, "%s is out of range (%llu to %llu)", value,
+		return fw_err_setc(err, FW_E_INVALID, "%s is out of range (%llu to %llu)", value,
 				  (unsigned long long)min, (unsigned long long)max);
 	*out = v;
 	return 0;
@@ -79,22 +79,22 @@ int fw_cv_size(const char *value, uint64_t min, uint64_t max, uint64_t *out, str
 	fw_cv_size_str(min, lo, sizeof(lo));
 	fw_cv_size_str(max, hi, sizeof(hi));
 	if (value[0] == '\0')
-		return fw_err_set(err, "empty value, expected a size from %s to %s", lo, hi);
+		return fw_err_setc(err, FW_E_INVALID, "empty value, expected a size from %s to %s", lo, hi);
 	end = parse_digits(value, &v, &overflow);
 	if (end == value)
-		return fw_err_set(err, "\"%s\" is not a size (a number with an optional K, M, G or T suffix)", value);
+		return fw_err_setc(err, FW_E_INVALID, "\"%s\" is not a size (a number with an optional K, M, G or T suffix)", value);
 	for (size_t i = 0; i < FW_ARRAY_LEN(size_suffixes); i++) {
 		if (strcmp(end, size_suffixes[i].suffix) != 0)
 			continue;
 		if (overflow || v > (UINT64_MAX >> size_suffixes[i].shift))
-			return fw_err_set(err, "%s is out of range (%s to %s)", value, lo, hi);
+			return fw_err_setc(err, FW_E_INVALID, "%s is out of range (%s to %s)", value, lo, hi);
 		v <<= size_suffixes[i].shift;
 		if (v < min || v > max)
-			return fw_err_set(err, "%s is out of range (%s to %s)", value, lo, hi);
+			return fw_err_setc(err, FW_E_INVALID, "%s is out of range (%s to %s)", value, lo, hi);
 		*out = v;
 		return 0;
 	}
-	return fw_err_set(err, "\"%s\" is not a size (a number with an optional K, M, G or T suffix)", value);
+	return fw_err_setc(err, FW_E_INVALID, "\"%s\" is not a size (a number with an optional K, M, G or T suffix)", value);
 }
 
 const char *fw_cv_size_str(uint64_t bytes, char *buf, size_t len)
@@ -128,17 +128,17 @@ int fw_cv_bool(const char *value, bool *out, struct fw_err *err)
 			return 0;
 		}
 	}
-	return fw_err_set(err, "\"%s\" is not a boolean (true or false)", value);
+	return fw_err_setc(err, FW_E_INVALID, "\"%s\" is not a boolean (true or false)", value);
 }
 
 int fw_cv_rule_id(const char *value, char *dst, size_t dst_len, struct fw_err *err)
 {
 	if (value[0] == '\0')
-		return fw_err_set(err, "empty value, expected a rule app_id");
+		return fw_err_setc(err, FW_E_INVALID, "empty value, expected a rule app_id");
 	for (const char *p = value; *p; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 		      (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' || *p == '.'))
-			return fw_err_set(err, "\"%s\" is not an app_id (letters, digits, _ - .)", value);
+			return fw_err_setc(err, FW_E_INVALID, "\"%s\" is not an app_id (letters, digits, _ - .)", value);
 	return fw_cv_copy(dst, dst_len, value, err);
 }
 
@@ -149,7 +149,7 @@ int fw_cv_check_file(const char *path, struct fw_err *err)
 	if (stat(path, &st) != 0)
 		return fw_err_sys(err, errno, "\"%s\"", path);
 	if (!S_ISREG(st.st_mode))
-		return fw_err_set(err, "\"%s\" is not a regular file", path);
+		return fw_err_setc(err, FW_E_INVALID, "\"%s\" is not a regular file", path);
 	if (access(path, R_OK) != 0)
 		return fw_err_sys(err, errno, "\"%s\"", path);
 	return 0;
@@ -162,7 +162,7 @@ int fw_cv_check_dir(const char *path, struct fw_err *err)
 	if (stat(path, &st) != 0)
 		return fw_err_sys(err, errno, "\"%s\"", path);
 	if (!S_ISDIR(st.st_mode))
-		return fw_err_set(err, "\"%s\" is not a directory", path);
+		return fw_err_setc(err, FW_E_INVALID, "\"%s\" is not a directory", path);
 	return 0;
 }
 
@@ -180,19 +180,19 @@ int fw_cv_url(const char *value, char *dst, size_t dst_len, struct fw_err *err)
 	}
 	u = curl_url();
 	if (u == NULL)
-		return fw_err_set(err, "out of memory");
+		return fw_err_setc(err, FW_E_NOMEM, "out of memory");
 	uc = curl_url_set(u, CURLUPART_URL, value, 0);
 	if (uc != CURLUE_OK) {
-		fw_err_set(err, "\"%s\" is not a URL: %s", value, curl_url_strerror(uc));
+		fw_err_setc(err, FW_E_INVALID, "\"%s\" is not a URL: %s", value, curl_url_strerror(uc));
 		goto out;
 	}
 	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
-		fw_err_set(err, "\"%s\": only http:// and https:// URLs are supported", value);
+		fw_err_setc(err, FW_E_INVALID, "\"%s\": only http:// and https:// URLs are supported", value);
 		goto out;
 	}
 	if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0') {
-		fw_err_set(err, "\"%s\" has no host", value);
+		fw_err_setc(err, FW_E_INVALID, "\"%s\" has no host", value);
 		goto out;
 	}
 	rc = fw_cv_copy(dst, dst_len, value, err);
@@ -213,7 +213,7 @@ int fw_cv_backend(const char *value, enum fw_sandbox_backend *out, struct fw_err
 			return 0;
 		}
 	}
-	return fw_err_set(err, "\"%s\" is not a sandbox backend (local, cape or none)", value);
+	return fw_err_setc(err, FW_E_INVALID, "\"%s\" is not a sandbox backend (local, cape or none)", value);
 }
 
 int fw_cv_proxy_auth(const char *value, enum fw_proxy_auth *out, struct fw_err *err)
@@ -226,7 +226,7 @@ int fw_cv_proxy_auth(const char *value, enum fw_proxy_auth *out, struct fw_err *
 			return 0;
 		}
 	}
-	return fw_err_set(err, "\"%s\" is not a proxy authentication (none or basic)", value);
+	return fw_err_setc(err, FW_E_INVALID, "\"%s\" is not a proxy authentication (none or basic)", value);
 }
 
 static const struct {
@@ -247,7 +247,7 @@ int fw_cv_facility(const char *value, int *out, struct fw_err *err)
 			return 0;
 		}
 	}
-	return fw_err_set(err, "\"%s\" is not a syslog facility (daemon, user, auth, local0..local7)", value);
+	return fw_err_setc(err, FW_E_INVALID, "\"%s\" is not a syslog facility (daemon, user, auth, local0..local7)", value);
 }
 
 const char *fw_cv_facility_name(int facility)
@@ -265,7 +265,7 @@ static int parse_port(const char *p, uint16_t *port, const char *value, struct f
 
 	fw_err_clear(&inner);
 	if (fw_cv_uint(p, 1, 65535, &v, &inner) != 0)
-		return fw_err_set(err, "\"%s\": port \"%s\" is not a number from 1 to 65535", value, p);
+		return fw_err_setc(err, FW_E_INVALID, "\"%s\": port \"%s\" is not a number from 1 to 65535", value, p);
 	*port = (uint16_t)v;
 	return 0;
 }
@@ -301,14 +301,14 @@ static int split_ip_port(const char *value, char *ip, size_t ip_len, bool *ipv6,
 
 		if (close == NULL || close[1] != ':' ||
 		    parse_ip(value + 1, (size_t)(close - value - 1), ip, ip_len, ipv6) != 0 || !*ipv6)
-			return fw_err_set(err, "\"%s\" is not an address (expected IPv4:port or [IPv6]:port)", value);
+			return fw_err_setc(err, FW_E_INVALID, "\"%s\" is not an address (expected IPv4:port or [IPv6]:port)", value);
 		*port = close + 2;
 		return 0;
 	}
 	colon = strchr(value, ':');
 	if (colon == NULL || strchr(colon + 1, ':') != NULL ||
 	    parse_ip(value, (size_t)(colon - value), ip, ip_len, ipv6) != 0)
-		return fw_err_set(err, "\"%s\" is not an address (expected IPv4:port or [IPv6]:port)", value);
+		return fw_err_setc(err, FW_E_INVALID, "\"%s\" is not an address (expected IPv4:port or [IPv6]:port)", value);
 	*port = colon + 1;
 	return 0;
 }
@@ -358,13 +358,13 @@ int fw_cv_resolve(const char *value, struct fw_resolve *out, struct fw_err *err)
 	c1 = strchr(value, ':');
 	c2 = c1 ? strchr(c1 + 1, ':') : NULL;
 	if (c1 == NULL || c2 == NULL)
-		return fw_err_set(err, "\"%s\" is not host:port:address", value);
+		return fw_err_setc(err, FW_E_INVALID, "\"%s\" is not host:port:address", value);
 	if (!fw_cv_hostname_valid(value, (size_t)(c1 - value)))
-		return fw_err_set(err, "\"%s\": \"%.*s\" is not a host name", value,
+		return fw_err_setc(err, FW_E_INVALID, "\"%s\": \"%.*s\" is not a host name", value,
 				  (int)(c1 - value), value);
 	memcpy(out->host, value, (size_t)(c1 - value));
 	if ((size_t)(c2 - c1 - 1) >= sizeof(port))
-		return fw_err_set(err, "\"%s\": port is not a number from 1 to 65535", value);
+		return fw_err_setc(err, FW_E_INVALID, "\"%s\": port is not a number from 1 to 65535", value);
 	memcpy(port, c1 + 1, (size_t)(c2 - c1 - 1));
 	port[c2 - c1 - 1] = '\0';
 	if (parse_port(port, &out->port, value, err) != 0)
@@ -376,7 +376,7 @@ int fw_cv_resolve(const char *value, struct fw_resolve *out, struct fw_err *err)
 		alen -= 2;
 	}
 	if (parse_ip(addr, alen, out->ip, sizeof(out->ip), &out->ipv6) != 0)
-		return fw_err_set(err, "\"%s\": \"%s\" is not an IP address", value, c2 + 1);
+		return fw_err_setc(err, FW_E_INVALID, "\"%s\": \"%s\" is not an IP address", value, c2 + 1);
 	return 0;
 }
 

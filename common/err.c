@@ -109,6 +109,16 @@ int fw_err_prefix(struct fw_err *err, const char *fmt, ...)
 	return -1;
 }
 
+int fw_err_copy(struct fw_err *dst, const struct fw_err *src)
+{
+	if (dst == NULL || fw_err_isset(dst))
+		return -1;
+	if (!fw_err_isset(src))
+		return fw_err_set(dst, "unknown error");
+	memcpy(dst, src, sizeof(*dst));
+	return -1;
+}
+
 enum fw_errcode fw_err_code(const struct fw_err *err)
 {
 	return fw_err_isset(err) ? err->code : FW_E_OK;

@@ -204,7 +204,7 @@ int fw_evlog_open(struct fw_evlog **out, const char *file, bool use_syslog, int 
 	*out = NULL;
 	log = calloc(1, sizeof(*log));
 	if (log == NULL)
-		return fw_err_set(err, "out of memory");
+		return fw_err_setc(err, FW_E_NOMEM, "out of memory");
 	log->fd = -1;
 	if (pthread_mutex_init(&log->lock, NULL) != 0) {
 		free(log);
@@ -220,7 +220,7 @@ int fw_evlog_open(struct fw_evlog **out, const char *file, bool use_syslog, int 
 	} else if (file != NULL && file[0] != '\0') {
 		log->path = strdup(file);
 		if (log->path == NULL || (log->fd = open_file(file, err)) < 0) {
-			fw_err_set(err, "out of memory");
+			fw_err_setc(err, FW_E_NOMEM, "out of memory");
 			fw_evlog_close(log);
 			return -1;
 		}

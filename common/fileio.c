@@ -30,17 +30,17 @@ int fw_file_read(const char *path, size_t max_bytes, uint8_t **out, size_t *len,
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		fw_err_set(err, "\"%s\" is not a regular file", path);
+		fw_err_setc(err, FW_E_INVALID, "\"%s\" is not a regular file", path);
 		goto out;
 	}
 	if ((uint64_t)st.st_size > (uint64_t)max_bytes) {
-		fw_err_set(err, "\"%s\" is %lld bytes, over the limit of %zu bytes", path,
+		fw_err_setc(err, FW_E_LIMIT, "\"%s\" is %lld bytes, over the limit of %zu bytes", path,
 			   (long long)st.st_size, max_bytes);
 		goto out;
 	}
 	buf = malloc(max_bytes + 1);
 	if (buf == NULL) {
-		fw_err_set(err, "out of memory reading \"%s\"", path);
+		fw_err_setc(err, FW_E_NOMEM, "out of memory reading \"%s\"", path);
 		goto out;
 	}
 	/* Read up to one byte past the limit: the file may have grown since fstat. */
@@ -57,7 +57,7 @@ int fw_file_read(const char *path, size_t max_bytes, uint8_t **out, size_t *len,
 			break;
 		got += (size_t)n;
 		if (got > max_bytes) {
-			fw_err_set(err, "\"%s\" is over the limit of %zu bytes", path, max_bytes);
+			fw_err_setc(err, FW_E_LIMIT, "\"%s\" is over the limit of %zu bytes", path, max_bytes);
 			goto out;
 		}
 	}
@@ -83,7 +83,7 @@ int fw_path_join(char *out, size_t out_len, const char *base_dir, const char *pa
 		n = snprintf(out, out_len, "%s/%s", base_dir, path);
 	if (n < 0 || (size_t)n >= out_len) {
 		out[0] = '\0';
-		return fw_err_set(err, "path \"%s\" is too long (limit %zu bytes)", path,
+		return fw_err_setc(err, FW_E_LIMIT, "path \"%s\" is too long (limit %zu bytes)", path,
 				  out_len - 1);
 	}
 	return 0;
@@ -187,7 +187,7 @@ int fw_dir_empty(const char *dir, fw_dir_keep_fn keep, struct fw_dir_empty_stats
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ELOOP || errno == ENOTDIR)
-			return fw_err_set(err, "\"%s\" is not a directory (a symbolic link or a file is there)", dir);
+			return fw_err_setc(err, FW_E_INVALID, "\"%s\" is not a directory (a symbolic link or a file is there)", dir);
 		return fw_err_sys(err, errno, "cannot open the directory \"%s\"", dir);
 	}
 	if (fstat(fd, &sb) != 0 || ((sb.st_mode & 07777) != 0700 && fchmod(fd, 0700) != 0)) {

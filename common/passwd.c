@@ -103,7 +103,7 @@ int fw_passwd_hash(const char *password, size_t len, char *out, size_t out_len, 
 	int n;
 
 	if (len > FW_PASSWD_MAX)
-		return fw_err_set(err, "the password is longer than %d bytes", FW_PASSWD_MAX);
+		return fw_err_setc(err, FW_E_LIMIT, "the password is longer than %d bytes", FW_PASSWD_MAX);
 	if (RAND_bytes(salt, sizeof(salt)) != 1)
 		return fw_err_set(err, "cannot draw a random salt");
 	if (kdf(password, len, salt, sizeof(salt), COST_LN, COST_R, COST_P, hash, sizeof(hash), err) != 0)
@@ -127,15 +127,15 @@ int fw_passwd_verify(const char *password, size_t len, const char *stored, bool 
 
 	*ok = false;
 	if (sscanf(stored, "$scrypt$ln=%u,r=%u,p=%u$%n", &ln, &r, &p, &used) != 3 || used == 0)
-		return fw_err_set(err, "the stored hash is not an scrypt hash");
+		return fw_err_setc(err, FW_E_INVALID, "the stored hash is not an scrypt hash");
 	if (ln < 10 || ln > MAX_LN || r < 1 || r > MAX_R || p < 1 || p > MAX_P)
-		return fw_err_set(err, "the stored hash asks for an scrypt cost out of bounds");
+		return fw_err_setc(err, FW_E_LIMIT, "the stored hash asks for an scrypt cost out of bounds");
 	s = stored + used;
 	h = strchr(s, '$');
 	if (h == NULL || fw_base64_decode(s, (size_t)(h - s), salt, sizeof(salt), &salt_len) != 0 ||
 	    fw_base64_decode(h + 1, strlen(h + 1), want, sizeof(want), &want_len) != 0 || salt_len < 8 ||
 	    want_len < 16)
-		return fw_err_set(err, "the stored hash is malformed");
+		return fw_err_setc(err, FW_E_INVALID, "the stored hash is malformed");
 	if (len > FW_PASSWD_MAX)
 		return 0; /* longer than any password set here: no match, no KDF */
 	rc = kdf(password, len, salt, salt_len, ln, r, p, got, want_len, err);

@@ -609,16 +609,16 @@ struct fw_policy *fw_policy_parse(const uint8_t *buf, size_t len, const char *so
 	 * let a reviewer read one and the gateway enforce the other. */
 	root = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
-		fw_errlist_add(errs, "%s:%d:%d: %s", source, jerr.line, jerr.column, jerr.text);
+		fw_errlist_addc(errs, FW_E_INVALID, "%s:%d:%d: %s", source, jerr.line, jerr.column, jerr.text);
 		return NULL;
 	}
 	if (!json_is_object(root)) {
-		fw_errlist_add(errs, "(document): must be an object");
+		fw_errlist_addc(errs, FW_E_CONFIG, "(document): must be an object");
 		goto out;
 	}
 	pol = calloc(1, sizeof(*pol));
 	if (pol == NULL) {
-		fw_errlist_add(errs, "out of memory");
+		fw_errlist_addc(errs, FW_E_NOMEM, "out of memory");
 		goto out;
 	}
 	copy_str(pol->source, sizeof(pol->source), source);
@@ -664,7 +664,7 @@ struct fw_policy *fw_policy_parse(const uint8_t *buf, size_t len, const char *so
 		pol->rule_index = (unsigned)found;
 		pj_idx(rp, sizeof(rp), "rules", (size_t)found);
 		if (map_rule(&pj, &chosen, rp, pol) != 0)
-			fw_errlist_add(errs, "out of memory");
+			fw_errlist_addc(errs, FW_E_NOMEM, "out of memory");
 	}
 out:
 	json_decref(root);
@@ -685,7 +685,7 @@ struct fw_policy *fw_policy_load(const char *path, const char *rule_id, struct f
 	fw_errlist_clear(errs);
 	fw_err_clear(&err);
 	if (fw_file_read(path, FW_POLICY_MAX_BYTES, &buf, &len, &err) != 0) {
-		fw_errlist_add(errs, "%s", fw_err_msg(&err));
+		fw_errlist_addc(errs, fw_err_code(&err), "%s", fw_err_msg(&err));
 		return NULL;
 	}
 	pol = fw_policy_parse(buf, len, path, rule_id, errs);

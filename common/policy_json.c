@@ -14,7 +14,7 @@ void pj_err(struct pj *pj, const char *path, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	fw_errlist_add(pj->errs, "%s: %s", path[0] ? path : "(document)", what);
+	fw_errlist_addc(pj->errs, FW_E_CONFIG, "%s: %s", path[0] ? path : "(document)", what);
 }
 
 static const char *path_fit(char *out, size_t len, int n)

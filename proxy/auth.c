@@ -98,7 +98,7 @@ static int users_parse(const char *path, const char *text, struct proxy_user **o
 	*out = NULL;
 	*n_out = 0;
 	if (u == NULL)
-		return fw_err_set(err, "out of memory");
+		return fw_err_setc(err, FW_E_NOMEM, "out of memory");
 	while (*p != '\0') {
 		const char *eol = strchr(p, '\n'), *colon;
 		size_t len = eol != NULL ? (size_t)(eol - p) : strlen(p);
@@ -109,14 +109,14 @@ static int users_parse(const char *path, const char *text, struct proxy_user **o
 			if (colon == NULL || (size_t)(colon - p) > FW_PROXY_USER_NAME_MAX ||
 			    len - (size_t)(colon - p) - 1 >= FW_PASSWD_HASH_MAX || n >= USERS_MAX) {
 				free(u);
-				return fw_err_set(err, "%s:%u: not NAME:HASH (or more than %d users)", path, line,
+				return fw_err_setc(err, FW_E_CONFIG, "%s:%u: not NAME:HASH (or more than %d users)", path, line,
 						  USERS_MAX);
 			}
 			memcpy(u[n].name, p, (size_t)(colon - p));
 			memcpy(u[n].hash, colon + 1, len - (size_t)(colon - p) - 1);
 			if (!fw_proxy_user_name_valid(u[n].name) || strncmp(u[n].hash, "$scrypt$", 8) != 0) {
 				free(u);
-				return fw_err_set(err, "%s:%u: not NAME:HASH", path, line);
+				return fw_err_setc(err, FW_E_CONFIG, "%s:%u: not NAME:HASH", path, line);
 			}
 			n++;
 		}
@@ -206,7 +206,7 @@ static int users_edit(const char *state_dir, const char *name, const char *passw
 	int lfd, rc = -1;
 
 	if (!fw_proxy_user_name_valid(name))
-		return fw_err_set(err, "\"%.80s\" is not a user name (1 to %d of A-Z a-z 0-9 . _ -)", name,
+		return fw_err_setc(err, FW_E_INVALID, "\"%.80s\" is not a user name (1 to %d of A-Z a-z 0-9 . _ -)", name,
 				  FW_PROXY_USER_NAME_MAX);
 	if (users_path(state_dir, USERS_FILE, path, sizeof(path), err) != 0 ||
 	    users_path(state_dir, USERS_LOCK, lock, sizeof(lock), err) != 0)
@@ -221,18 +221,18 @@ static int users_edit(const char *state_dir, const char *name, const char *passw
 	if (users_read(path, &u, &n, &st, err) != 0)
 		goto out;
 	if (u == NULL && (u = calloc(USERS_MAX, sizeof(*u))) == NULL) {
-		fw_err_set(err, "out of memory");
+		fw_err_setc(err, FW_E_NOMEM, "out of memory");
 		goto out;
 	}
 	while (at < n && strcmp(u[at].name, name) != 0)
 		at++;
 	if (op == FW_PROXY_USER_ADD && at < n) {
-		fw_err_set(err, "the proxy user \"%s\" exists already (fwgate proxyuser passwd changes its password)",
+		fw_err_setc(err, FW_E_EXISTS, "the proxy user \"%s\" exists already (fwgate proxyuser passwd changes its password)",
 			   name);
 		goto out;
 	}
 	if (op != FW_PROXY_USER_ADD && at == n) {
-		fw_err_set(err, "there is no proxy user \"%s\"", name);
+		fw_err_setc(err, FW_E_NOTFOUND, "there is no proxy user \"%s\"", name);
 		goto out;
 	}
 	if (op == FW_PROXY_USER_REMOVE) {
@@ -240,11 +240,11 @@ static int users_edit(const char *state_dir, const char *name, const char *passw
 		n--;
 	} else {
 		if (len < FW_PASSWD_MIN) {
-			fw_err_set(err, "the password must have at least %d characters", FW_PASSWD_MIN);
+			fw_err_setc(err, FW_E_INVALID, "the password must have at least %d characters", FW_PASSWD_MIN);
 			goto out;
 		}
 		if (at == n && n >= USERS_MAX) {
-			fw_err_set(err, "there are %d proxy users already", USERS_MAX);
+			fw_err_setc(err, FW_E_LIMIT, "there are %d proxy users already", USERS_MAX);
 			goto out;
 		}
 		if (fw_passwd_hash(password, len, u[at].hash, sizeof(u[at].hash), err) != 0)
@@ -292,7 +292,7 @@ int proxy_auth_new(struct proxy_auth **out, const char *state_dir, struct fw_err
 
 	*out = NULL;
 	if (a == NULL)
-		return fw_err_set(err, "out of memory");
+		return fw_err_setc(err, FW_E_NOMEM, "out of memory");
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_mutex_init(&a->kdf, NULL);
 	if (users_path(state_dir, USERS_FILE, a->path, sizeof(a->path), err) != 0 ||
@@ -304,7 +304,7 @@ int proxy_auth_new(struct proxy_auth **out, const char *state_dir, struct fw_err
 		return -1;
 	}
 	if (a->n_users == 0) {
-		fw_err_set(err, "[proxy] auth = basic, but %s holds no user: add one with fwgate proxyuser add NAME",
+		fw_err_setc(err, FW_E_CONFIG, "[proxy] auth = basic, but %s holds no user: add one with fwgate proxyuser add NAME",
 			   a->path);
 		proxy_auth_free(a);
 		return -1;
@@ -452,15 +452,15 @@ int proxy_auth_check(struct proxy_auth *a, const struct fw_http_req *req, const 
 
 	user[0] = '\0';
 	if (h == NULL)
-		return fw_err_set(why, "proxy authentication is required (Proxy-Authorization: Basic)");
+		return fw_err_setc(why, FW_E_DENIED, "proxy authentication is required (Proxy-Authorization: Basic)");
 	if (h->value_len > sizeof(buf) * 4 / 3 + 16 || !basic_credentials(h, buf, sizeof(buf), &name, &password, &plen))
-		return fw_err_set(why, "the Proxy-Authorization field is not valid Basic credentials");
+		return fw_err_setc(why, FW_E_DENIED, "the Proxy-Authorization field is not valid Basic credentials");
 	snprintf(user, user_len, "%.*s", FW_PROXY_USER_NAME_MAX, fw_proxy_user_name_valid(name) ? name : "(invalid)");
 	pthread_mutex_lock(&a->lock);
 	f = failures_find(a, src);
 	if (f != NULL && f->locked_until > now) {
 		pthread_mutex_unlock(&a->lock);
-		fw_err_set(why, "too many failed proxy logins from this source: locked out for %lld s",
+		fw_err_setc(why, FW_E_DENIED, "too many failed proxy logins from this source: locked out for %lld s",
 			   (long long)(f->locked_until - now));
 		goto out;
 	}
@@ -508,7 +508,7 @@ int proxy_auth_check(struct proxy_auth *a, const struct fw_http_req *req, const 
 	failure_record(a, src, now);
 	pthread_mutex_unlock(&a->lock);
 	/* The same words for an unknown user and a wrong password. */
-	fw_err_set(why, "the proxy credentials were refused");
+	fw_err_setc(why, FW_E_DENIED, "the proxy credentials were refused");
 out:
 	OPENSSL_cleanse(buf, sizeof(buf));
 	return rc;

@@ -67,7 +67,7 @@ static long read_some(struct conn_io *io, struct fw_err *err)
 			return -2;
 		case SSL_ERROR_SYSCALL:
 			if (errno == 0)
-				fw_err_set(err, "the client closed the connection without a TLS close_notify");
+				fw_err_setc(err, FW_E_IO, "the client closed the connection without a TLS close_notify");
 			else
 				fw_err_sys(err, errno, "reading from the client failed");
 			return -1;
@@ -106,7 +106,7 @@ enum head_result conn_read_head(struct conn_io *io, unsigned idle_ms, unsigned h
 		}
 		if (io->len >= io->cap - 1) {
 			*status = 431;
-			fw_err_set(err, "the request head is larger than %zu bytes", io->cap - 1);
+			fw_err_setc(err, FW_E_LIMIT, "the request head is larger than %zu bytes", io->cap - 1);
 			return HEAD_REFUSE;
 		}
 		w = wait_fd(io, POLLIN, deadline);
@@ -118,7 +118,7 @@ enum head_result conn_read_head(struct conn_io *io, unsigned idle_ms, unsigned h
 			if (!started)
 				return HEAD_IDLE;
 			*status = 408;
-			fw_err_set(err, "the request head did not arrive within %u ms", from_start ? idle_ms : head_ms);
+			fw_err_setc(err, FW_E_TIMEOUT, "the request head did not arrive within %u ms", from_start ? idle_ms : head_ms);
 			return HEAD_REFUSE;
 		}
 		n = read_some(io, err);
@@ -129,7 +129,7 @@ enum head_result conn_read_head(struct conn_io *io, unsigned idle_ms, unsigned h
 				return n == 0 ? HEAD_CLOSED : HEAD_BROKEN;
 			*status = 400;
 			fw_err_clear(err);
-			fw_err_set(err, "the connection closed in the middle of a request head");
+			fw_err_setc(err, FW_E_IO, "the connection closed in the middle of a request head");
 			return HEAD_REFUSE;
 		}
 		io->len += (size_t)n;

@@ -372,7 +372,7 @@ static int proxy_init(struct fw_proxy *px, struct fw_err *err)
 	px->n_slots = cfg->proxy.max_clients + PREEMPT_SPARE;
 	px->slots = malloc(sizeof(*px->slots) * px->n_slots);
 	if (px->slots == NULL)
-		return fw_err_set(err, "out of memory");
+		return fw_err_setc(err, FW_E_NOMEM, "out of memory");
 	for (unsigned i = 0; i < px->n_slots; i++)
 		px->slots[i] = (struct conn_slot){ .fd = -1 };
 	for (unsigned i = 0; i < cfg->proxy.n_listen; i++) {
@@ -417,7 +417,7 @@ int fw_proxy_start(struct fw_proxy **out, const struct fw_proxy_deps *deps, stru
 
 	*out = NULL;
 	if (px == NULL)
-		return fw_err_set(err, "out of memory");
+		return fw_err_setc(err, FW_E_NOMEM, "out of memory");
 	px->deps = *deps;
 	px->wake[0] = px->wake[1] = -1;
 	atomic_init(&px->stop, false);

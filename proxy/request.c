@@ -29,21 +29,21 @@ static long line_end(const uint8_t *p, size_t start, size_t end, struct fw_err *
 {
 	for (size_t i = start; i < end; i++) {
 		if (p[i] == '\0') {
-			fw_err_set(err, "the request head contains a NUL byte");
+			fw_err_setc(err, FW_E_INVALID, "the request head contains a NUL byte");
 			return -1;
 		}
 		if (p[i] == '\n') {
-			fw_err_set(err, "the request head has a bare LF line ending (CRLF required)");
+			fw_err_setc(err, FW_E_INVALID, "the request head has a bare LF line ending (CRLF required)");
 			return -1;
 		}
 		if (p[i] == '\r') {
 			if (i + 1 < end && p[i + 1] == '\n')
 				return (long)i;
-			fw_err_set(err, "the request head contains a bare CR");
+			fw_err_setc(err, FW_E_INVALID, "the request head contains a bare CR");
 			return -1;
 		}
 	}
-	fw_err_set(err, "the request head is not terminated");
+	fw_err_setc(err, FW_E_INVALID, "the request head is not terminated");
 	return -1;
 }
 
@@ -66,7 +66,7 @@ static int parse_request_line(const uint8_t *p, size_t n, struct fw_http_req *ou
 	while (i < n && is_tchar(p[i]))
 		i++;
 	if (i == 0 || i > 32 || i >= n || p[i] != ' ') {
-		fw_err_set(err, "malformed request line: bad method");
+		fw_err_setc(err, FW_E_INVALID, "malformed request line: bad method");
 		return 400;
 	}
 	m_end = i;
@@ -75,21 +75,21 @@ static int parse_request_line(const uint8_t *p, size_t n, struct fw_http_req *ou
 		i++;
 	t_end = i;
 	if (t_end == t_start || i >= n || p[i] != ' ') {
-		fw_err_set(err, "malformed request line: the target must be visible ASCII followed by one space");
+		fw_err_setc(err, FW_E_INVALID, "malformed request line: the target must be visible ASCII followed by one space");
 		return 400;
 	}
 	if (t_end - t_start > FW_HTTP_MAX_TARGET) {
-		fw_err_set(err, "request target is %zu bytes, over the limit of %d", t_end - t_start,
+		fw_err_setc(err, FW_E_LIMIT, "request target is %zu bytes, over the limit of %d", t_end - t_start,
 			   FW_HTTP_MAX_TARGET);
 		return 414;
 	}
 	i++;
 	if (n - i != 8 || memcmp(p + i, "HTTP/1.", 7) != 0) {
-		fw_err_set(err, "malformed request line: expected HTTP/1.1 or HTTP/1.0");
+		fw_err_setc(err, FW_E_INVALID, "malformed request line: expected HTTP/1.1 or HTTP/1.0");
 		return n - i == 8 && memcmp(p + i, "HTTP/", 5) == 0 ? 505 : 400;
 	}
 	if (p[i + 7] != '0' && p[i + 7] != '1') {
-		fw_err_set(err, "HTTP version %.8s is not supported (HTTP/1.1 or HTTP/1.0)", (const char *)p + i);
+		fw_err_setc(err, FW_E_INVALID, "HTTP version %.8s is not supported (HTTP/1.1 or HTTP/1.0)", (const char *)p + i);
 		return 505;
 	}
 	out->method = method_of(p, m_end);
@@ -134,13 +134,13 @@ static int parse_header(const uint8_t *p, size_t n, struct fw_http_header *h, st
 	size_t i = 0, vs, ve;
 
 	if (n > 0 && (p[0] == ' ' || p[0] == '\t')) {
-		fw_err_set(err, "obsolete line folding (obs-fold) is not accepted");
+		fw_err_setc(err, FW_E_INVALID, "obsolete line folding (obs-fold) is not accepted");
 		return 400;
 	}
 	while (i < n && is_tchar(p[i]))
 		i++;
 	if (i == 0 || i >= n || p[i] != ':') {
-		fw_err_set(err, i < n && (p[i] == ' ' || p[i] == '\t')
+		fw_err_setc(err, FW_E_INVALID, i < n && (p[i] == ' ' || p[i] == '\t')
 				? "whitespace between a header name and its colon"
 				: "malformed header field (expected name: value)");
 		return 400;
@@ -155,7 +155,7 @@ static int parse_header(const uint8_t *p, size_t n, struct fw_http_header *h, st
 		ve--;
 	for (size_t k = vs; k < ve; k++) {
 		if ((p[k] < 0x20 && p[k] != '\t') || p[k] == 0x7f) {
-			fw_err_set(err, "header %.*s contains a control character", (int)(i > 64 ? 64 : i),
+			fw_err_setc(err, FW_E_INVALID, "header %.*s contains a control character", (int)(i > 64 ? 64 : i),
 				   (const char *)p);
 			return 400;
 		}
@@ -176,32 +176,32 @@ static int check_fields(struct fw_http_req *out, struct fw_err *err)
 
 		if (name_is(h, "content-length")) {
 			if (has_cl) {
-				fw_err_set(err, "duplicate Content-Length header");
+				fw_err_setc(err, FW_E_INVALID, "duplicate Content-Length header");
 				return 400;
 			}
 			has_cl = true;
 			if (h->value_len == 0) {
-				fw_err_set(err, "Content-Length is not a number");
+				fw_err_setc(err, FW_E_INVALID, "Content-Length is not a number");
 				return 400;
 			}
 			for (size_t k = 0; k < h->value_len; k++) {
 				if (h->value[k] < '0' || h->value[k] > '9') {
-					fw_err_set(err, "Content-Length is not a number");
+					fw_err_setc(err, FW_E_INVALID, "Content-Length is not a number");
 					return 400;
 				}
 			}
 			for (size_t k = 0; k < h->value_len; k++) {
 				if (h->value[k] != '0') {
-					fw_err_set(err, "request bodies are not accepted by this gateway");
+					fw_err_setc(err, FW_E_INVALID, "request bodies are not accepted by this gateway");
 					return 400;
 				}
 			}
 		} else if (name_is(h, "transfer-encoding")) {
-			fw_err_set(err, "Transfer-Encoding on a request is not accepted");
+			fw_err_setc(err, FW_E_INVALID, "Transfer-Encoding on a request is not accepted");
 			return 400;
 		} else if (name_is(h, "host")) {
 			if (out->host != NULL) {
-				fw_err_set(err, "duplicate Host header");
+				fw_err_setc(err, FW_E_INVALID, "duplicate Host header");
 				return 400;
 			}
 			out->host = h;
@@ -215,7 +215,7 @@ static int check_fields(struct fw_http_req *out, struct fw_err *err)
 	if (out->version_minor == 0 && !keep_alive)
 		out->connection_close = true;
 	if (out->host == NULL && out->version_minor == 1) {
-		fw_err_set(err, "the Host header is missing");
+		fw_err_setc(err, FW_E_INVALID, "the Host header is missing");
 		return 400;
 	}
 	return 0;
@@ -245,7 +245,7 @@ int fw_http_parse_head(const uint8_t *p, size_t len, unsigned max_headers,
 		if ((size_t)e == pos)
 			break; /* the empty line ending the head */
 		if (out->n_headers >= max_headers) {
-			fw_err_set(err, "more than %u header fields", max_headers);
+			fw_err_setc(err, FW_E_LIMIT, "more than %u header fields", max_headers);
 			return 431;
 		}
 		st = parse_header(p + pos, (size_t)e - pos, &out->headers[out->n_headers], err);
@@ -255,7 +255,7 @@ int fw_http_parse_head(const uint8_t *p, size_t len, unsigned max_headers,
 		pos = (size_t)e + 2;
 	}
 	if ((size_t)e + 2 != len) {
-		fw_err_set(err, "bytes after the end of the request head");
+		fw_err_setc(err, FW_E_INVALID, "bytes after the end of the request head");
 		return 400;
 	}
 	return check_fields(out, err);
@@ -271,10 +271,10 @@ int fw_http_parse_authority(const char *s, size_t len, char *host, size_t host_l
 		const char *close = memchr(s, ']', len);
 
 		if (close == NULL)
-			return fw_err_set(err, "malformed authority (unclosed IPv6 bracket)");
+			return fw_err_setc(err, FW_E_INVALID, "malformed authority (unclosed IPv6 bracket)");
 		hend = (size_t)(close - s) + 1;
 		if (hend < len && s[hend] != ':')
-			return fw_err_set(err, "malformed authority after the IPv6 literal");
+			return fw_err_setc(err, FW_E_INVALID, "malformed authority after the IPv6 literal");
 		pstart = hend < len ? hend + 1 : len;
 	} else {
 		const char *colon = memchr(s, ':', len);
@@ -285,25 +285,25 @@ int fw_http_parse_authority(const char *s, size_t len, char *host, size_t host_l
 		}
 	}
 	if (hend == 0 || hend >= host_len)
-		return fw_err_set(err, "malformed authority: empty or overlong host");
+		return fw_err_setc(err, FW_E_INVALID, "malformed authority: empty or overlong host");
 	for (size_t i = 0; i < hend; i++)
 		if (s[i] == '@' || s[i] == '/' || s[i] == '\\' || (unsigned char)s[i] <= 0x20 ||
 		    (unsigned char)s[i] >= 0x7f)
-			return fw_err_set(err, "malformed authority: bad character in the host");
+			return fw_err_setc(err, FW_E_INVALID, "malformed authority: bad character in the host");
 	if (pstart >= len) {
 		if (hend != len || default_port == 0)
-			return fw_err_set(err, "the authority has no port");
+			return fw_err_setc(err, FW_E_INVALID, "the authority has no port");
 		*port = default_port;
 	} else {
 		if (len - pstart > 5)
-			return fw_err_set(err, "malformed authority: bad port");
+			return fw_err_setc(err, FW_E_INVALID, "malformed authority: bad port");
 		for (size_t i = pstart; i < len; i++) {
 			if (s[i] < '0' || s[i] > '9')
-				return fw_err_set(err, "malformed authority: bad port");
+				return fw_err_setc(err, FW_E_INVALID, "malformed authority: bad port");
 			v = v * 10 + (unsigned long)(s[i] - '0');
 		}
 		if (v == 0 || v > 65535)
-			return fw_err_set(err, "malformed authority: port out of range");
+			return fw_err_setc(err, FW_E_INVALID, "malformed authority: port out of range");
 		*port = (uint16_t)v;
 	}
 	memcpy(host, s, hend);

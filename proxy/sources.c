@@ -71,7 +71,7 @@ int source_table_new(struct source_table **out, unsigned capacity, struct fw_err
 
 	*out = NULL;
 	if (t == NULL)
-		return fw_err_set(err, "out of memory");
+		return fw_err_setc(err, FW_E_NOMEM, "out of memory");
 	t->n_buckets = 16;
 	while (t->n_buckets < capacity * 2u && t->n_buckets < (1u << 24))
 		t->n_buckets *= 2;
@@ -79,7 +79,7 @@ int source_table_new(struct source_table **out, unsigned capacity, struct fw_err
 	t->pool = calloc(capacity, sizeof(*t->pool));
 	if (t->buckets == NULL || t->pool == NULL) {
 		source_table_free(t);
-		return fw_err_set(err, "out of memory");
+		return fw_err_setc(err, FW_E_NOMEM, "out of memory");
 	}
 	for (unsigned i = 0; i < capacity; i++) {
 		t->pool[i].next = t->free;
@@ -280,7 +280,7 @@ int refuse_lane_start(struct refuse_lane **out, struct fw_err *err)
 
 	*out = NULL;
 	if (l == NULL)
-		return fw_err_set(err, "out of memory");
+		return fw_err_setc(err, FW_E_NOMEM, "out of memory");
 	pthread_mutex_init(&l->lock, NULL);
 	if (pipe2(l->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
 		pthread_mutex_destroy(&l->lock);

@@ -153,7 +153,7 @@ int fw_ca_init(const char *state_dir, const char *name, struct fw_err *err)
 	if (ca_paths(state_dir, dir, crt, key, sizeof(dir), err) != 0)
 		return -1;
 	if (access(crt, F_OK) == 0 || access(key, F_OK) == 0)
-		return fw_err_set(err, "a CA already exists in \"%s\"; remove ca.crt and ca.key "
+		return fw_err_setc(err, FW_E_EXISTS, "a CA already exists in \"%s\"; remove ca.crt and ca.key "
 				  "first to replace it (every client must then trust the new one)", dir);
 	if (mkdir(state_dir, 0700) != 0 && errno != EEXIST)
 		return fw_err_sys(err, errno, "cannot create \"%s\"", state_dir);
@@ -212,13 +212,13 @@ int fw_ca_show(const char *state_dir, FILE *out, struct fw_err *err)
 static int ca_check(struct fw_ca *ca, const char *crt, const char *key, struct fw_err *err)
 {
 	if (X509_check_private_key(ca->cert, ca->key) != 1)
-		return fw_err_set(err, "\"%s\" does not match the key \"%s\"", crt, key);
+		return fw_err_setc(err, FW_E_INVALID, "\"%s\" does not match the key \"%s\"", crt, key);
 	if (X509_check_ca(ca->cert) < 1)
-		return fw_err_set(err, "\"%s\" is not a CA certificate", crt);
+		return fw_err_setc(err, FW_E_INVALID, "\"%s\" is not a CA certificate", crt);
 	if (X509_cmp_current_time(X509_get0_notAfter(ca->cert)) <= 0)
-		return fw_err_set(err, "the CA \"%s\" has expired; create a new one", crt);
+		return fw_err_setc(err, FW_E_INVALID, "the CA \"%s\" has expired; create a new one", crt);
 	if (X509_cmp_current_time(X509_get0_notBefore(ca->cert)) >= 0)
-		return fw_err_set(err, "the CA \"%s\" is not valid yet (check the clock)", crt);
+		return fw_err_setc(err, FW_E_INVALID, "the CA \"%s\" is not valid yet (check the clock)", crt);
 	return 0;
 }
 
@@ -234,14 +234,14 @@ int fw_ca_load(struct fw_ca **out, const char *state_dir, struct fw_err *err)
 		return -1;
 	ca = calloc(1, sizeof(*ca));
 	if (ca == NULL)
-		return fw_err_set(err, "out of memory");
+		return fw_err_setc(err, FW_E_NOMEM, "out of memory");
 	if ((f = fopen(key, "re")) == NULL) {
 		fw_err_sys(err, errno, "cannot open the CA key \"%s\" (create one with fwgate ca init)", key);
 		goto fail;
 	}
 	if (fstat(fileno(f), &st) != 0 || (st.st_mode & 0077) != 0) {
 		fclose(f);
-		fw_err_set(err, "the CA key \"%s\" is readable by group or others (mode %03o); chmod 600 it",
+		fw_err_setc(err, FW_E_DENIED, "the CA key \"%s\" is readable by group or others (mode %03o); chmod 600 it",
 			   key, (unsigned)(st.st_mode & 0777));
 		goto fail;
 	}

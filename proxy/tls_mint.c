@@ -49,7 +49,7 @@ int fw_mint_new(struct fw_mint **out, struct fw_ca *ca, unsigned cache_entries,
 
 	*out = NULL;
 	if (m == NULL)
-		return fw_err_set(err, "out of memory");
+		return fw_err_setc(err, FW_E_NOMEM, "out of memory");
 	m->ca = ca;
 	m->capacity = cache_entries ? cache_entries : 1;
 	m->validity_days = validity_days;

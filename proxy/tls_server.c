@@ -148,18 +148,18 @@ SSL *fw_tls_accept(SSL_CTX *ctx, int fd, const char *host, X509 *leaf, EVP_PKEY 
 	if (rc == 1)
 		return ssl;
 	if (rc == 0)
-		fw_err_set(err, "TLS handshake with the client timed out after %u ms", timeout_ms);
+		fw_err_setc(err, FW_E_TIMEOUT, "TLS handshake with the client timed out after %u ms", timeout_ms);
 	else if (st.sni_missing)
-		fw_err_set(err, "TLS handshake refused: the client sent no SNI (expected %s)", host);
+		fw_err_setc(err, FW_E_DENIED, "TLS handshake refused: the client sent no SNI (expected %s)", host);
 	else if (st.sni_mismatch)
-		fw_err_set(err, "TLS handshake refused: the client asked for \"%s\" inside a tunnel to %s",
+		fw_err_setc(err, FW_E_DENIED, "TLS handshake refused: the client asked for \"%s\" inside a tunnel to %s",
 			   st.got, host);
 	else if (st.alpn_mismatch)
-		fw_err_set(err, "TLS handshake refused: the client does not offer ALPN http/1.1");
+		fw_err_setc(err, FW_E_DENIED, "TLS handshake refused: the client does not offer ALPN http/1.1");
 	else if (ssl_error == SSL_ERROR_SYSCALL && sys_errno != 0)
 		fw_err_sys(err, sys_errno, "the client went away during the TLS handshake");
 	else if (ssl_error == SSL_ERROR_SYSCALL || ERR_peek_error() == 0)
-		fw_err_set(err, "the client closed the connection during the TLS handshake");
+		fw_err_setc(err, FW_E_IO, "the client closed the connection during the TLS handshake");
 	else
 		fw_tls_err(err, "TLS handshake with the client failed");
 	SSL_free(ssl);

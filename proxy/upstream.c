@@ -253,7 +253,7 @@ int fw_upstream_new(struct fw_upstream **out, const struct fw_config *cfg, fw_up
 
 	*out = NULL;
 	if (u == NULL)
-		return fw_err_set(err, "out of memory");
+		return fw_err_setc(err, FW_E_NOMEM, "out of memory");
 	u->cfg = cfg;
 	u->cancel = cancel;
 	u->cancel_arg = cancel_arg;
@@ -271,7 +271,7 @@ int fw_upstream_new(struct fw_upstream **out, const struct fw_config *cfg, fw_up
 		l = curl_slist_append(u->resolve, entry);
 		if (l == NULL) {
 			fw_upstream_free(u);
-			return fw_err_set(err, "out of memory");
+			return fw_err_setc(err, FW_E_NOMEM, "out of memory");
 		}
 		u->resolve = l;
 	}
@@ -413,45 +413,45 @@ static void explain_cert(struct fw_upstream *u, long vr, struct fw_err *err)
 	const char *h = u->host;
 
 	if (u->no_san && (vr == X509_V_OK || vr == X509_V_ERR_HOSTNAME_MISMATCH)) {
-		fw_err_set(err, "the certificate of %s has no subjectAltName: a name only in the subject CN is not "
+		fw_err_setc(err, FW_E_DENIED, "the certificate of %s has no subjectAltName: a name only in the subject CN is not "
 			   "accepted (RFC 6125 6.4.4)", h);
 		return;
 	}
 	switch (vr) {
 	case X509_V_OK:
 		/* libcurl checks the host name itself, after OpenSSL's chain check. */
-		fw_err_set(err, "the certificate of %s does not name %s (%s)", h, h, u->errbuf);
+		fw_err_setc(err, FW_E_DENIED, "the certificate of %s does not name %s (%s)", h, h, u->errbuf);
 		break;
 	case X509_V_ERR_CERT_HAS_EXPIRED:
-		fw_err_set(err, "the certificate of %s has expired", h);
+		fw_err_setc(err, FW_E_DENIED, "the certificate of %s has expired", h);
 		break;
 	case X509_V_ERR_CERT_NOT_YET_VALID:
-		fw_err_set(err, "the certificate of %s is not valid yet", h);
+		fw_err_setc(err, FW_E_DENIED, "the certificate of %s is not valid yet", h);
 		break;
 	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
 	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-		fw_err_set(err, "the certificate of %s is self-signed", h);
+		fw_err_setc(err, FW_E_DENIED, "the certificate of %s is self-signed", h);
 		break;
 	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
 	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
 	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-		fw_err_set(err, "the certificate of %s is signed by an unknown CA", h);
+		fw_err_setc(err, FW_E_DENIED, "the certificate of %s is signed by an unknown CA", h);
 		break;
 	case X509_V_ERR_HOSTNAME_MISMATCH:
-		fw_err_set(err, "the certificate of %s does not name %s", h, h);
+		fw_err_setc(err, FW_E_DENIED, "the certificate of %s does not name %s", h, h);
 		break;
 	case X509_V_ERR_EE_KEY_TOO_SMALL:
 	case X509_V_ERR_CA_KEY_TOO_SMALL:
-		fw_err_set(err, "the certificate of %s has a weak key", h);
+		fw_err_setc(err, FW_E_DENIED, "the certificate of %s has a weak key", h);
 		break;
 	case X509_V_ERR_CA_MD_TOO_WEAK:
-		fw_err_set(err, "the certificate of %s has a weak signature algorithm", h);
+		fw_err_setc(err, FW_E_DENIED, "the certificate of %s has a weak signature algorithm", h);
 		break;
 	case X509_V_ERR_CERT_REVOKED:
-		fw_err_set(err, "the certificate of %s is revoked", h);
+		fw_err_setc(err, FW_E_DENIED, "the certificate of %s is revoked", h);
 		break;
 	default:
-		fw_err_set(err, "the certificate of %s failed verification: %s", h,
+		fw_err_setc(err, FW_E_DENIED, "the certificate of %s failed verification: %s", h,
 			   X509_verify_cert_error_string(vr));
 		break;
 	}
@@ -464,28 +464,32 @@ static int explain(struct fw_upstream *u, CURLcode rc, struct fw_err *err)
 	const char *h = u->host;
 
 	if (u->cancelled) {
-		fw_err_set(err, "the gateway is stopping: the fetch from %s was abandoned", h);
+		fw_err_setc(err, FW_E_BUSY, "the gateway is stopping: the fetch from %s was abandoned", h);
 		return 503;
 	}
 	if (u->addr_refused) {
-		fw_err_set(err, "%s", u->addr_why.reason);
+		fw_err_setc(err, FW_E_DENIED, "%s", u->addr_why.reason);
 		return 502;
 	}
 	if (u->spool_failed) {
 		if (u->resp->body != NULL && fw_spool_over_limit(u->resp->body)) {
-			fw_err_set(err, "the response of %s is larger than the limit of %llu bytes", h,
+			fw_err_setc(err, FW_E_LIMIT, "the response of %s is larger than the limit of %llu bytes", h,
 				   (unsigned long long)u->cfg->upstream.max_body_bytes);
 			return 502;
 		}
-		fw_err_set(err, "the download could not be stored: %s", fw_err_msg(&u->spool_err));
+		/* The spool's own error (a full disk is FW_E_IO) keeps its code. */
+		if (!fw_err_isset(err)) {
+			fw_err_copy(err, &u->spool_err);
+			fw_err_prefix(err, "the download could not be stored");
+		}
 		return 507;
 	}
 	if (u->bad_length) {
-		fw_err_set(err, "%s sent a malformed or conflicting Content-Length", h);
+		fw_err_setc(err, FW_E_INVALID, "%s sent a malformed or conflicting Content-Length", h);
 		return 502;
 	}
 	if (u->head_too_big) {
-		fw_err_set(err, "the response head of %s is larger than %d bytes", h, FW_UPSTREAM_MAX_HEAD_BYTES);
+		fw_err_setc(err, FW_E_LIMIT, "the response head of %s is larger than %d bytes", h, FW_UPSTREAM_MAX_HEAD_BYTES);
 		return 502;
 	}
 	switch (rc) {
@@ -500,32 +504,32 @@ static int explain(struct fw_upstream *u, CURLcode rc, struct fw_err *err)
 		fw_err_set(err, "the upstream CA file cannot be used: %s", u->errbuf);
 		return 502;
 	case CURLE_COULDNT_RESOLVE_HOST:
-		fw_err_set(err, "the name %s could not be resolved", h);
+		fw_err_setc(err, FW_E_NOTFOUND, "the name %s could not be resolved", h);
 		return 502;
 	case CURLE_COULDNT_RESOLVE_PROXY:
-		fw_err_set(err, "the egress proxy name could not be resolved");
+		fw_err_setc(err, FW_E_NOTFOUND, "the egress proxy name could not be resolved");
 		return 502;
 	case CURLE_COULDNT_CONNECT:
-		fw_err_set(err, "the connection to %s was refused or failed (%s)", h, u->errbuf);
+		fw_err_setc(err, FW_E_IO, "the connection to %s was refused or failed (%s)", h, u->errbuf);
 		return 502;
 	case CURLE_OPERATION_TIMEDOUT:
-		fw_err_set(err, "%s did not answer in time (%s)", h, u->errbuf);
+		fw_err_setc(err, FW_E_TIMEOUT, "%s did not answer in time (%s)", h, u->errbuf);
 		return 504;
 	case CURLE_PARTIAL_FILE:
-		fw_err_set(err, "the response of %s was cut short (%s)", h, u->errbuf);
+		fw_err_setc(err, FW_E_IO, "the response of %s was cut short (%s)", h, u->errbuf);
 		return 502;
 	case CURLE_FILESIZE_EXCEEDED:
-		fw_err_set(err, "the response of %s is larger than the limit of %llu bytes", h,
+		fw_err_setc(err, FW_E_LIMIT, "the response of %s is larger than the limit of %llu bytes", h,
 			   (unsigned long long)u->cfg->upstream.max_body_bytes);
 		return 502;
 	case CURLE_RECV_ERROR:
 	case CURLE_GOT_NOTHING:
 	case CURLE_SEND_ERROR:
-		fw_err_set(err, "the connection to %s broke during the transfer (%s)", h, u->errbuf);
+		fw_err_setc(err, FW_E_IO, "the connection to %s broke during the transfer (%s)", h, u->errbuf);
 		return 502;
 	case CURLE_WEIRD_SERVER_REPLY:
 	case CURLE_HTTP2:
-		fw_err_set(err, "%s sent a malformed HTTP response (%s)", h, u->errbuf);
+		fw_err_setc(err, FW_E_INVALID, "%s sent a malformed HTTP response (%s)", h, u->errbuf);
 		return 502;
 	default:
 		fw_err_set(err, "the fetch from %s failed: %s%s%s", h, curl_easy_strerror(rc),
@@ -577,7 +581,7 @@ int fw_upstream_fetch(struct fw_upstream *u, const char *url, const char *host,
 	/* libcurl already refuses a body shorter than its Content-Length
 	 * (CURLE_PARTIAL_FILE); check the count once more before trusting it. */
 	if (!head && resp->has_length && fw_spool_size(resp->body) != resp->length) {
-		fw_err_set(err, "the response of %s has %llu bytes where Content-Length says %llu", host,
+		fw_err_setc(err, FW_E_INVALID, "the response of %s has %llu bytes where Content-Length says %llu", host,
 			   (unsigned long long)fw_spool_size(resp->body), (unsigned long long)resp->length);
 		goto fail;
 	}

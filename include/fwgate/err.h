@@ -62,6 +62,11 @@ int fw_err_sys(struct fw_err *err, int errnum, const char *fmt, ...) FW_PRINTF(3
  * in FW_ERR_MSG_MAX, the end is cut and marked "...". Returns -1. */
 int fw_err_prefix(struct fw_err *err, const char *fmt, ...) FW_PRINTF(2, 3);
 
+/* Records src (its sentence and code) in dst unless dst holds one already:
+ * how an error kept aside (a spool's, a parser context's) reaches the
+ * caller's record. Returns -1. */
+int fw_err_copy(struct fw_err *dst, const struct fw_err *src);
+
 /* The recorded code: FW_E_OK when nothing is recorded (or err is NULL). */
 enum fw_errcode fw_err_code(const struct fw_err *err);
 

@@ -119,7 +119,11 @@ struct fw_policy {
 /* Parses the rule card in buf (len bytes; source names it in messages),
  * checks every rule against the schema, selects the rule whose
  * application.app_id is rule_id and checks that fwgate can enforce it.
- * Returns NULL with every problem in errs, each as "JSON.path: what". */
+ * Returns NULL with every problem in errs: a problem inside the card is
+ * FW_E_CONFIG, "JSON.path: what" (the caller names the source); one with the
+ * document itself names the source in its sentence: FW_E_INVALID
+ * "source:line:column: what" for JSON syntax, or the code of the read
+ * error, FW_E_NOMEM. */
 struct fw_policy *fw_policy_parse(const uint8_t *buf, size_t len, const char *source,
 				  const char *rule_id, struct fw_errlist *errs)
 	FW_WUR FW_NONNULL(1, 3, 4, 5);

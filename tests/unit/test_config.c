@@ -273,6 +273,9 @@ static void test_bad_inputs(void **state)
 			snprintf(expect, sizeof(expect), "%s: %s", path, c->msg);
 		if (strcmp(fw_err_msg(&err), expect) != 0)
 			fail_msg("case %zu:\n got: %s\nwant: %s", i, fw_err_msg(&err), expect);
+		/* Every mistake in the file's text is a configuration error. */
+		if (fw_err_code(&err) != FW_E_CONFIG)
+			fail_msg("case %zu: code %s, want config", i, fw_errcode_name(fw_err_code(&err)));
 	}
 	free(cfg);
 }

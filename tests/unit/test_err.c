@@ -116,6 +116,30 @@ static void test_prefix_keeps_root_cause(void **state)
 	assert_int_equal(fw_err_code(&err), FW_E_FAIL);
 }
 
+static void test_copy(void **state)
+{
+	struct fw_err kept, err;
+
+	(void)state;
+	fw_err_clear(&kept);
+	fw_err_clear(&err);
+	fw_err_sys(&kept, ENOSPC, "write spool");
+	assert_int_equal(fw_err_copy(&err, &kept), -1);
+	assert_string_equal(fw_err_msg(&err), fw_err_msg(&kept));
+	assert_int_equal(fw_err_code(&err), FW_E_IO);
+	/* The first error wins here too. */
+	fw_err_clear(&kept);
+	fw_err_setc(&kept, FW_E_LIMIT, "later");
+	fw_err_copy(&err, &kept);
+	assert_int_equal(fw_err_code(&err), FW_E_IO);
+	/* Copying nothing still records a failure. */
+	fw_err_clear(&err);
+	fw_err_clear(&kept);
+	fw_err_copy(&err, &kept);
+	assert_true(fw_err_isset(&err));
+	assert_int_equal(fw_err_copy(NULL, &kept), -1);
+}
+
 static void test_bounded(void **state)
 {
 	char big[FW_ERR_MSG_MAX * 2];
@@ -196,6 +220,7 @@ int main(void)
 		cmocka_unit_test(test_null_record),
 		cmocka_unit_test(test_sys_codes),
 		cmocka_unit_test(test_prefix_keeps_root_cause),
+		cmocka_unit_test(test_copy),
 		cmocka_unit_test(test_bounded),
 		cmocka_unit_test(test_code_names),
 		cmocka_unit_test(test_errlist_codes),

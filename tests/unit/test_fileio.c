@@ -195,9 +195,14 @@ static void test_file_read_bounds(void **state)
 	assert_int_equal(fw_file_read(p, 4, &buf, &len, &err), -1);
 	assert_null(buf);
 	assert_non_null(strstr(fw_err_msg(&err), "over the limit"));
+	assert_int_equal(fw_err_code(&err), FW_E_LIMIT);
 	fw_err_clear(&err);
 	assert_int_equal(fw_file_read(root, 4, &buf, &len, &err), -1);
 	assert_non_null(strstr(fw_err_msg(&err), "not a regular file"));
+	assert_int_equal(fw_err_code(&err), FW_E_INVALID);
+	fw_err_clear(&err);
+	assert_int_equal(fw_file_read("/nonexistent/f", 4, &buf, &len, &err), -1);
+	assert_int_equal(fw_err_code(&err), FW_E_NOTFOUND);
 	tu_rmtree(root);
 }
 

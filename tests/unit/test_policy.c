@@ -277,10 +277,12 @@ static void test_syntax_and_limits(void **state)
 	assert_null(fw_policy_parse((const uint8_t *)trunc, strlen(trunc), "t.json", "x", errs));
 	assert_int_equal(errs->n, 1);
 	assert_string_equal(errs->items[0].msg, "t.json:2:11: ']' expected near end of file");
+	assert_int_equal(fw_err_code(&errs->items[0]), FW_E_INVALID);
 	assert_null(fw_policy_parse((const uint8_t *)dup, strlen(dup), "t.json", "x", errs));
 	assert_string_equal(errs->items[0].msg, "t.json:1:44: duplicate object key near '\"schema_version\"'");
 	assert_null(fw_policy_parse((const uint8_t *)"[1]", 3, "t.json", "x", errs));
 	assert_string_equal(errs->items[0].msg, "(document): must be an object");
+	assert_int_equal(fw_err_code(&errs->items[0]), FW_E_CONFIG);
 
 	tu_mkdtemp(dir, sizeof(dir));
 	big = malloc(FW_POLICY_MAX_BYTES + 1);
@@ -291,8 +293,10 @@ static void test_syntax_and_limits(void **state)
 	snprintf(expect, sizeof(expect), "\"%s\" is %u bytes, over the limit of %u bytes", path,
 		 FW_POLICY_MAX_BYTES + 1, FW_POLICY_MAX_BYTES);
 	assert_string_equal(errs->items[0].msg, expect);
+	assert_int_equal(fw_err_code(&errs->items[0]), FW_E_LIMIT);
 	assert_null(fw_policy_load("/nonexistent/card.json", "x", errs));
 	assert_string_equal(errs->items[0].msg, "cannot open \"/nonexistent/card.json\": No such file or directory");
+	assert_int_equal(fw_err_code(&errs->items[0]), FW_E_NOTFOUND);
 	tu_rmtree(dir);
 	free(errs);
 }
