@@ -310,17 +310,24 @@ static void report_leftovers(const char *what, const struct fw_dir_empty_stats *
  * restart failed. Called on the scanner's watcher thread. */
 static void scanner_notify(void *arg, enum fw_scanner_event ev, const char *reason, unsigned restarts)
 {
-	static const char *const actions[] = {
-		[FW_SCANNER_DOWN] = "fwgate-scanner-down",
-		[FW_SCANNER_RESTARTED] = "fwgate-scanner-restarted",
-		[FW_SCANNER_RESTART_FAILED] = "fwgate-scanner-restart-failed",
+	/* Each event's action and outcome, side by side: the outcome is data,
+	 * never read back from the action's words. */
+	static const struct {
+		const char *action;
+		enum fw_outcome outcome;
+	} events[] = {
+		[FW_SCANNER_DOWN] = { "fwgate-scanner-down", FW_OUTCOME_FAILURE },
+		[FW_SCANNER_RESTARTED] = { "fwgate-scanner-restarted", FW_OUTCOME_SUCCESS },
+		[FW_SCANNER_RESTART_FAILED] = { "fwgate-scanner-restart-failed", FW_OUTCOME_FAILURE },
 	};
 	const struct run_state *rs = arg;
 	const struct fw_event_field more[] = { { .key = "fwgate.scanner.restarts", .num = restarts } };
 
-	fprintf(stderr, "fwgate: scanner: %s: %s\n", actions[ev], reason);
-	emit_lifecycle_extra(rs->log, actions[ev], ev == FW_SCANNER_RESTARTED ? FW_OUTCOME_SUCCESS : FW_OUTCOME_FAILURE,
-			     rs->cfg, rs->pol, reason, more, FW_ARRAY_LEN(more));
+	if ((size_t)ev >= FW_ARRAY_LEN(events) || events[ev].action == NULL)
+		return;
+	fprintf(stderr, "fwgate: scanner: %s: %s\n", events[ev].action, reason);
+	emit_lifecycle_extra(rs->log, events[ev].action, events[ev].outcome, rs->cfg, rs->pol, reason, more,
+			     FW_ARRAY_LEN(more));
 }
 
 /* State directory, leftovers, event log, scanner, store, allow-list and
