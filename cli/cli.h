@@ -1,11 +1,15 @@
-/* Private to cli/: the command table and the helpers every subcommand
- * shares (config loading, option errors). Only cli/ decides exit codes. */
+/* Private to cli/: the command type, the exit codes and the helpers every
+ * subcommand shares (cli.c: config loading, option errors, temporary
+ * directories). One cmd_<command>.c per top-level command; main.c holds
+ * the table and calls them; none calls main.c or another command. Only
+ * cli/ decides exit codes. */
 #ifndef FWGATE_CLI_H
 #define FWGATE_CLI_H
 
 #include <stdbool.h>
 
 #include "fwgate/config.h"
+#include "fwgate/err.h"
 
 /* Exit codes, like clamscan's. */
 enum {
@@ -14,9 +18,12 @@ enum {
 	CLI_ERROR = 2,   /* usage or operational error */
 };
 
+struct cli_cmd;
+
 struct cli_ctx {
-	const char *config_path; /* -c FILE, or NULL for the embedded default */
-	struct fw_config *cfg;   /* loaded by cli_load_config */
+	const char *config_path;     /* -c FILE, or NULL for the embedded default */
+	struct fw_config *cfg;       /* loaded by cli_load_config */
+	const struct cli_cmd *cmds;  /* main.c's command table, for fwgate help */
 };
 
 struct cli_cmd {
@@ -26,10 +33,8 @@ struct cli_cmd {
 	int (*run)(struct cli_ctx *ctx, int argc, char **argv);
 };
 
-/* The table, ended by a zeroed entry. */
-extern const struct cli_cmd cli_cmds[];
-
-const struct cli_cmd *cli_find(const char *name);
+/* The entry of cmds (a table ended by a zeroed entry) named name, or NULL. */
+const struct cli_cmd *cli_find(const struct cli_cmd *cmds, const char *name);
 
 /* Loads -c FILE (or the embedded default) into ctx->cfg; on failure prints
  * the error and returns CLI_ERROR. */
@@ -46,7 +51,10 @@ bool cli_is_option(const char *arg);
 int cli_tmp_dir_make(char *dir, size_t len);
 void cli_tmp_dir_remove(const char *dir);
 
-/* fwgate sandbox analyze FILE... [--json] (cmd_analyze.c). */
+/* <state dir>/fwgate.pid, written by run, read by reload. */
+int cli_pid_path(const struct fw_config *cfg, char *out, size_t len, struct fw_err *err);
+
+/* fwgate sandbox analyze FILE... [--json] (cmd_sandbox_analyze.c). */
 int cli_sandbox_analyze(struct cli_ctx *ctx, char *const *files, int n, bool json);
 
 int cmd_help(struct cli_ctx *ctx, int argc, char **argv);

@@ -1,16 +1,8 @@
-/* fwgate help and fwgate version. */
+/* fwgate help [COMMAND]: the command table main.c hands over in the
+ * context, one line per command or one command's usage text. Reads the
+ * table; calls no command. */
 #include <stdio.h>
 #include <string.h>
-
-#include <archive.h>
-#include <clamav.h>
-#include <curl/curl.h>
-#include <jansson.h>
-#include <magic.h>
-#include <microhttpd.h>
-#include <openssl/crypto.h>
-#include <seccomp.h>
-#include <sqlite3.h>
 
 #include "cli/cli.h"
 #include "fwgate_build.h"
@@ -19,13 +11,12 @@ int cmd_help(struct cli_ctx *ctx, int argc, char **argv)
 {
 	const struct cli_cmd *cmd;
 
-	(void)ctx;
 	if (argc > 2)
 		return cli_usage_error("help", "takes at most one COMMAND");
 	if (argc == 2) {
 		if (cli_is_option(argv[1]))
 			return cli_usage_error("help", "unknown option \"%s\"", argv[1]);
-		cmd = cli_find(argv[1]);
+		cmd = cli_find(ctx->cmds, argv[1]);
 		if (cmd == NULL)
 			return cli_usage_error("help", "unknown command \"%s\"", argv[1]);
 		fputs(cmd->usage, stdout);
@@ -33,34 +24,11 @@ int cmd_help(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	printf("fwgate %s: firmware supply-chain inspection gateway\n\n"
 	       "usage: fwgate COMMAND [ARGS] [-c FILE]\n\ncommands:\n", FWGATE_VERSION);
-	for (cmd = cli_cmds; cmd->name != NULL; cmd++)
+	for (cmd = ctx->cmds; cmd->name != NULL; cmd++)
 		printf("  %-10s %s\n", cmd->name, cmd->summary);
 	printf("\nEvery command takes -c FILE (the fwgate.conf to use) anywhere among its\n"
 	       "arguments; without it, the embedded default applies.\n"
 	       "Exit codes: 0 success or clean, 1 blocked, infected or quarantined,\n"
 	       "2 usage or operational error. `fwgate help COMMAND` details one command.\n");
-	return CLI_OK;
-}
-
-int cmd_version(struct cli_ctx *ctx, int argc, char **argv)
-{
-	const curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
-	const struct scmp_version *sv = seccomp_version();
-	int mv = magic_version();
-
-	(void)ctx;
-	if (argc > 1)
-		return cli_is_option(argv[1]) ? cli_usage_error("version", "unknown option \"%s\"", argv[1])
-					      : cli_usage_error("version", "takes no arguments");
-	printf("fwgate %s\n", FWGATE_VERSION);
-	printf("OpenSSL       %s\n", OpenSSL_version(OPENSSL_VERSION));
-	printf("libcurl       %s (%s)\n", cv->version, cv->ssl_version ? cv->ssl_version : "no TLS");
-	printf("libmicrohttpd %s\n", MHD_get_version());
-	printf("libclamav     %s\n", cl_retver());
-	printf("libarchive    %s\n", archive_version_details());
-	printf("libmagic      %d.%02d\n", mv / 100, mv % 100);
-	printf("SQLite        %s\n", sqlite3_libversion());
-	printf("jansson       %s\n", jansson_version_str());
-	printf("libseccomp    %u.%u.%u\n", sv->major, sv->minor, sv->micro);
 	return CLI_OK;
 }

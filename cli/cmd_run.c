@@ -188,12 +188,6 @@ static int serve_until_signal(struct reloader *r, const sigset_t *set)
 	}
 }
 
-/* <state>/fwgate.pid: how `fwgate reload` finds the running gateway. */
-static int pid_path(const struct fw_config *cfg, char *out, size_t len, struct fw_err *err)
-{
-	return fw_path_join(out, len, cfg->state.dir, "fwgate.pid", err);
-}
-
 static void pid_file_write(const struct fw_config *cfg)
 {
 	char path[FW_PATH_MAX];
@@ -201,7 +195,7 @@ static void pid_file_write(const struct fw_config *cfg)
 	FILE *f;
 
 	fw_err_clear(&err);
-	if (pid_path(cfg, path, sizeof(path), &err) != 0)
+	if (cli_pid_path(cfg, path, sizeof(path), &err) != 0)
 		return;
 	f = fopen(path, "w");
 	if (f == NULL || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0)
@@ -214,55 +208,8 @@ static void pid_file_remove(const struct fw_config *cfg)
 	struct fw_err err;
 
 	fw_err_clear(&err);
-	if (pid_path(cfg, path, sizeof(path), &err) == 0)
+	if (cli_pid_path(cfg, path, sizeof(path), &err) == 0)
 		unlink(path);
-}
-
-/* fwgate reload: SIGHUP to the gateway of this configuration's state
- * directory, after checking that the pid is an fwgate process. */
-int cmd_reload(struct cli_ctx *ctx, int argc, char **argv)
-{
-	char path[FW_PATH_MAX], proc[64], comm[64] = "";
-	struct fw_err err;
-	long pid = 0;
-	FILE *f;
-	int rc;
-
-	fw_err_clear(&err);
-	if (argc > 1)
-		return cli_is_option(argv[1]) ? cli_usage_error("reload", "unknown option \"%s\"", argv[1])
-					      : cli_usage_error("reload", "takes no arguments");
-	rc = cli_load_config(ctx);
-	if (rc != CLI_OK)
-		return rc;
-	if (pid_path(ctx->cfg, path, sizeof(path), &err) != 0) {
-		fprintf(stderr, "fwgate reload: %s\n", fw_err_msg(&err));
-		return CLI_ERROR;
-	}
-	f = fopen(path, "r");
-	if (f == NULL || fscanf(f, "%ld", &pid) != 1 || pid <= 1) {
-		fprintf(stderr, "fwgate reload: no running gateway found (%s)\n", path);
-		if (f != NULL)
-			fclose(f);
-		return CLI_ERROR;
-	}
-	fclose(f);
-	snprintf(proc, sizeof(proc), "/proc/%ld/comm", pid);
-	f = fopen(proc, "r");
-	if (f == NULL || fgets(comm, sizeof(comm), f) == NULL || strncmp(comm, "fwgate", 6) != 0) {
-		fprintf(stderr, "fwgate reload: process %ld named in %s is not a running fwgate\n", pid, path);
-		if (f != NULL)
-			fclose(f);
-		return CLI_ERROR;
-	}
-	fclose(f);
-	if (kill((pid_t)pid, SIGHUP) != 0) {
-		fprintf(stderr, "fwgate reload: cannot signal process %ld: %s\n", pid, strerror(errno));
-		return CLI_ERROR;
-	}
-	printf("fwgate reload: asked the gateway (pid %ld) to reload its signatures; its log says the outcome\n",
-	       pid);
-	return CLI_OK;
 }
 
 /* What the gateway opens at start, in order; released in reverse. */

@@ -124,30 +124,6 @@ static void print_json(const struct scan_file *f, const char *engine)
 	json_decref(doc);
 }
 
-/* A private directory for unpacked members (unnamed files) and ClamAV's
- * temporary files; emptied and removed at the end. */
-int cli_tmp_dir_make(char *dir, size_t len)
-{
-	const char *base = getenv("TMPDIR");
-
-	if (base == NULL || base[0] != '/')
-		base = "/tmp";
-	if (snprintf(dir, len, "%s/fwgate-scan-XXXXXX", base) >= (int)len || mkdtemp(dir) == NULL)
-		return -1;
-	return 0;
-}
-
-void cli_tmp_dir_remove(const char *dir)
-{
-	struct fw_dir_empty_stats st;
-	struct fw_err err;
-
-	fw_err_clear(&err);
-	if (fw_dir_empty(dir, NULL, &st, &err) != 0 || st.left > 0 || rmdir(dir) != 0)
-		fprintf(stderr, "fwgate: warning: cannot remove the temporary directory %s: %s\n", dir,
-			fw_err_isset(&err) ? fw_err_msg(&err) : st.left > 0 ? st.why : strerror(errno));
-}
-
 static int open_files(struct scan_run *r, char **paths)
 {
 	int errors = 0;

@@ -1,7 +1,7 @@
 /* The fwgate entry point: takes -c FILE from anywhere among the arguments,
- * then dispatches to a subcommand. Owns exit codes; holds no module logic. */
+ * then dispatches through the command table (name, summary, usage text).
+ * Calls every cmd_*.c; none calls back. Holds no module logic. */
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +9,6 @@
 #include <curl/curl.h>
 
 #include "cli/cli.h"
-#include "fwgate/err.h"
 #include "fwgate/scanner.h"
 
 static const char usage_help[] =
@@ -191,7 +190,7 @@ static const char usage_proxyuser[] =
 	"A-Z a-z 0-9 . _ -. Five failed logins from one address within a minute\n"
 	"lock that address out for a minute.\n";
 
-const struct cli_cmd cli_cmds[] = {
+static const struct cli_cmd cli_cmds[] = {
 	{ "help", "list the commands, or explain one", usage_help, cmd_help },
 	{ "version", "print the versions of fwgate and its libraries", usage_version, cmd_version },
 	{ "run", "run the gateway (embedded default config without -c)", usage_run, cmd_run },
@@ -209,52 +208,6 @@ const struct cli_cmd cli_cmds[] = {
 	{ "proxyuser", "the appliance's proxy credentials: add, passwd, remove, list", usage_proxyuser, cmd_proxyuser },
 	{ NULL, NULL, NULL, NULL },
 };
-
-const struct cli_cmd *cli_find(const char *name)
-{
-	for (const struct cli_cmd *c = cli_cmds; c->name != NULL; c++)
-		if (strcmp(c->name, name) == 0)
-			return c;
-	return NULL;
-}
-
-int cli_usage_error(const char *cmd, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "fwgate%s%s: ", cmd ? " " : "", cmd ? cmd : "");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (see: fwgate help%s%s)\n", cmd ? " " : "", cmd ? cmd : "");
-	return CLI_ERROR;
-}
-
-bool cli_is_option(const char *arg)
-{
-	return arg[0] == '-' && arg[1] != '\0';
-}
-
-int cli_load_config(struct cli_ctx *ctx)
-{
-	struct fw_err err;
-
-	fw_err_clear(&err);
-	ctx->cfg = calloc(1, sizeof(*ctx->cfg));
-	if (ctx->cfg == NULL) {
-		fprintf(stderr, "fwgate: out of memory\n");
-		return CLI_ERROR;
-	}
-	if (ctx->config_path == NULL) {
-		fw_config_default(ctx->cfg);
-		return CLI_OK;
-	}
-	if (fw_config_load(ctx->cfg, ctx->config_path, &err) != 0) {
-		fprintf(stderr, "fwgate: %s\n", fw_err_msg(&err));
-		return CLI_ERROR;
-	}
-	return CLI_OK;
-}
 
 /* Removes "-c FILE", "--config FILE" and "--config=FILE" from argv,
  * wherever they are before a "--". */
@@ -313,6 +266,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fwgate: libcurl failed to initialise\n");
 		return CLI_ERROR;
 	}
+	ctx.cmds = cli_cmds;
 	rc = take_config(&ctx, &argc, argv);
 	if (rc != CLI_OK)
 		goto out;
@@ -329,7 +283,7 @@ int main(int argc, char **argv)
 		rc = cmd_version(&ctx, 1, argv);
 		goto out;
 	}
-	cmd = cli_find(argv[1]);
+	cmd = cli_find(cli_cmds, argv[1]);
 	if (cmd == NULL) {
 		rc = cli_is_option(argv[1]) ? cli_usage_error(NULL, "unknown option \"%s\"", argv[1])
 					    : cli_usage_error(NULL, "unknown command \"%s\"", argv[1]);
