@@ -591,21 +591,3 @@ void fw_config_dump(const struct fw_config *cfg, FILE *out)
 		dump_value(cfg, &keys[i], out);
 	}
 }
-
-const char *fw_proxy_auth_name(enum fw_proxy_auth a)
-{
-	return a == FW_PROXY_AUTH_BASIC ? "basic" : "none";
-}
-
-const char *fw_sandbox_backend_name(enum fw_sandbox_backend b)
-{
-	switch (b) {
-	case FW_SANDBOX_LOCAL:
-		return "local";
-	case FW_SANDBOX_CAPE:
-		return "cape";
-	case FW_SANDBOX_NONE:
-		return "none";
-	}
-	return "?";
-}

@@ -1,5 +1,7 @@
 /* Typed value parsers for fwgate.conf: strict (no sign, no trailing junk,
- * no silent truncation) so that a typo is refused rather than guessed. */
+ * no silent truncation) so that a typo is refused rather than guessed, and
+ * the words of the enumerated values. A leaf: calls nothing in config.c
+ * (config.c's key table calls these). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -203,6 +205,24 @@ out:
 	return rc;
 }
 
+/* The words of the enumerated options, read by the parsers below and
+ * printed by the effective-config dump (fw_config_dump). */
+const char *fw_proxy_auth_name(enum fw_proxy_auth a)
+{
+	return a == FW_PROXY_AUTH_BASIC ? "basic" : "none";
+}
+const char *fw_sandbox_backend_name(enum fw_sandbox_backend b)
+{
+	switch (b) {
+	case FW_SANDBOX_LOCAL:
+		return "local";
+	case FW_SANDBOX_CAPE:
+		return "cape";
+	case FW_SANDBOX_NONE:
+		return "none";
+	}
+	return "?";
+}
 int fw_cv_backend(const char *value, enum fw_sandbox_backend *out, struct fw_err *err)
 {
 	static const enum fw_sandbox_backend all[] = { FW_SANDBOX_LOCAL, FW_SANDBOX_CAPE, FW_SANDBOX_NONE };
