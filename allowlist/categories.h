@@ -10,7 +10,7 @@
 #include "fwgate/err.h"
 #include "fwgate/policy.h"
 
-/* Names are stored lower-case as allow_host_check writes them; URLs as
+/* Names are stored lower-case as fw_host_check writes them; URLs as
  * allow_url_key writes them (host/path, no scheme, like UT1 urls files).
  * The primary keys are the lookup indexes. The tables are prefixed because
  * fwgate.db also holds store/'s URL index. */

@@ -122,13 +122,13 @@ static bool check_target(const struct fw_policy *pol, const char *host, size_t l
 	const char *why;
 
 	allow_display(shown, sizeof(shown), host, len);
-	if (allow_host_is_ip(host, len)) {
+	if (fw_host_is_ip(host, len)) {
 		result_set(out, FW_DECISION_BLOCK, FW_STEP_MALFORMED,
 			   "%s is an IP address: the gateway connects only to named domains it can vet",
 			   shown);
 		return false;
 	}
-	if (allow_host_check(host, len, hn, hn_len, &why) != 0) {
+	if (fw_host_check(host, len, hn, hn_len, &why) != 0) {
 		result_set(out, FW_DECISION_BLOCK, FW_STEP_MALFORMED, "\"%s\" is not a valid host name: it %s",
 			   shown, why);
 		return false;

@@ -1,6 +1,7 @@
-/* Private to allowlist/: the checks every name and URL goes through before
- * it is compared, stored or looked up: host names, IP literals, category
- * names and the URL key of the category database. No I/O. */
+/* Private to allowlist/: the checks every category name and URL goes
+ * through before it is compared, stored or looked up, and the URL key of
+ * the category database; host names and IP literals are fwgate/host.h's
+ * (fw_host_check, fw_host_is_ip). No I/O. */
 #ifndef FWGATE_ALLOWLIST_HOST_H
 #define FWGATE_ALLOWLIST_HOST_H
 
@@ -9,22 +10,12 @@
 
 #include "fwgate/attrib.h"
 #include "fwgate/config.h"
+#include "fwgate/host.h"
 
 /* Longest URL judged: a request target of 8192 bytes, the host, scheme and port. */
 #define ALLOW_URL_MAX 8704
 /* Longest category name, NUL included (fw_policy block_categories entries). */
 #define ALLOW_CATEGORY_MAX 64
-
-/* Checks that name[0..len) is a DNS host name (LDH labels of 1..63
- * octets, IDNA A-labels, 1..253 octets, one trailing dot dropped, not
- * numeric like an IPv4 address) and writes it lower-cased to out.
- * On failure *why says what is wrong, as the end of a sentence. */
-int allow_host_check(const char *name, size_t len, char *out, size_t out_len, const char **why)
-	FW_WUR FW_NONNULL(1, 3, 5);
-
-/* True when name[0..len) is an IP literal as a resolver would read it:
- * bracketed, IPv6, or IPv4 in any inet_aton form (127.1, 0x7f000001). */
-bool allow_host_is_ip(const char *name, size_t len) FW_NONNULL(1);
 
 /* Checks a category name (a-z, 0-9, _ - ., 1..63 bytes) and writes it
  * lower-cased to out (ALLOW_CATEGORY_MAX bytes). */

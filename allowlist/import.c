@@ -95,10 +95,10 @@ static int imp_name(struct imp *im, const char *file, uint64_t ln, const char *s
 {
 	const char *why;
 
-	if (allow_host_is_ip(s, n))
+	if (fw_host_is_ip(s, n))
 		return imp_skip_name(im, file, ln, s, n,
 				     "is an IP address, not a name (a CONNECT to an IP address is refused anyway)");
-	if (allow_host_check(s, n, name, name_len, &why) != 0)
+	if (fw_host_check(s, n, name, name_len, &why) != 0)
 		return imp_skip_name(im, file, ln, s, n, why);
 	return 1;
 }
@@ -221,7 +221,7 @@ static int imp_hosts_line(struct imp *im, const char *file, uint64_t ln, const c
 		return imp_skip(im, file, ln, "an address without a name");
 	pos = first;
 	while ((f = next_field(s, n, &pos, &len)) != NULL) {
-		if (hosts_local_name(f, len) || allow_host_check(f, len, name, sizeof(name), &why) != 0)
+		if (hosts_local_name(f, len) || fw_host_check(f, len, name, sizeof(name), &why) != 0)
 			continue;
 		if (imp_insert(im, im->ins_domain, name, &im->stats->domains) != 0)
 			return -1;

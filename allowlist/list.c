@@ -78,10 +78,10 @@ static const char *entry_parse(const char *s, size_t len, char *out, size_t out_
 	}
 	if (memchr(s, '*', len) != NULL)
 		return "has a \"*\" that is not a leading \"*.\"";
-	if (allow_host_is_ip(s, len))
+	if (fw_host_is_ip(s, len))
 		return "is an IP address: the allow-list names domains, and a CONNECT to an "
 		       "IP address is always refused";
-	if (allow_host_check(s, len, out, out_len, &why) != 0)
+	if (fw_host_check(s, len, out, out_len, &why) != 0)
 		return why;
 	/* "*.com" would hand the whole top-level domain to anyone. */
 	if (*suffix && strchr(out, '.') == NULL)

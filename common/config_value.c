@@ -14,6 +14,7 @@
 #include <curl/curl.h>
 
 #include "common/config_value.h"
+#include "fwgate/host.h"
 
 int fw_cv_copy(char *dst, size_t dst_len, const char *value, struct fw_err *err)
 {
@@ -343,34 +344,9 @@ int fw_cv_listen_addr(const char *value, struct fw_listen_addr *out, struct fw_e
 	return parse_port(port, &out->port, value, err);
 }
 
-bool fw_cv_hostname_valid(const char *name, size_t len)
-{
-	size_t label = 0;
-
-	if (len == 0 || len > 253 || name[len - 1] == '.')
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = name[i];
-
-		if (c == '.') {
-			if (label == 0 || name[i - 1] == '-')
-				return false;
-			label = 0;
-			continue;
-		}
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'))
-			return false;
-		if (c == '-' && label == 0)
-			return false;
-		if (++label > 63)
-			return false;
-	}
-	return name[len - 1] != '-';
-}
-
 int fw_cv_resolve(const char *value, struct fw_resolve *out, struct fw_err *err)
 {
-	const char *c1, *c2, *addr;
+	const char *c1, *c2, *addr, *why;
 	char port[8] = "";
 	size_t alen;
 
@@ -379,10 +355,10 @@ int fw_cv_resolve(const char *value, struct fw_resolve *out, struct fw_err *err)
 	c2 = c1 ? strchr(c1 + 1, ':') : NULL;
 	if (c1 == NULL || c2 == NULL)
 		return fw_err_setc(err, FW_E_INVALID, "\"%s\" is not host:port:address", value);
-	if (!fw_cv_hostname_valid(value, (size_t)(c1 - value)))
+	/* Stored in the canonical form the proxy looks names up by. */
+	if (fw_host_check(value, (size_t)(c1 - value), out->host, sizeof(out->host), &why) != 0)
 		return fw_err_setc(err, FW_E_INVALID, "\"%s\": \"%.*s\" is not a host name", value,
 				  (int)(c1 - value), value);
-	memcpy(out->host, value, (size_t)(c1 - value));
 	if ((size_t)(c2 - c1 - 1) >= sizeof(port))
 		return fw_err_setc(err, FW_E_INVALID, "\"%s\": port is not a number from 1 to 65535", value);
 	memcpy(port, c1 + 1, (size_t)(c2 - c1 - 1));

@@ -28,8 +28,4 @@ int fw_cv_listen_addr(const char *value, struct fw_listen_addr *out, struct fw_e
 int fw_cv_resolve(const char *value, struct fw_resolve *out, struct fw_err *err) FW_WUR;
 const char *fw_cv_resolve_str(const struct fw_resolve *r, char *buf, size_t len);
 
-/* A DNS host name in LDH form (IDNA A-labels): 1..253 octets, labels of
- * 1..63 letters, digits and inner hyphens. */
-bool fw_cv_hostname_valid(const char *name, size_t len);
-
 #endif

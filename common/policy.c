@@ -11,6 +11,7 @@
 #include "common/config_value.h"
 #include "common/policy_json.h"
 #include "fwgate/fileio.h"
+#include "fwgate/host.h"
 #include "fwgate/policy.h"
 
 extern const unsigned char fw_embedded_policy[];
@@ -121,14 +122,14 @@ static const char *check_proto_port(const char *s)
 
 static const char *check_host(const char *s)
 {
-	return fw_cv_hostname_valid(s, strlen(s)) ? NULL : "not a host name:";
+	return fw_host_valid(s, strlen(s)) ? NULL : "not a host name:";
 }
 
 static const char *check_host_pattern(const char *s)
 {
 	if (s[0] == '*' && s[1] == '.')
 		s += 2;
-	return fw_cv_hostname_valid(s, strlen(s)) ? NULL
+	return fw_host_valid(s, strlen(s)) ? NULL
 		: "not a host name or *.suffix pattern:";
 }
 

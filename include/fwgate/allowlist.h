@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "fwgate/err.h"
+#include "fwgate/host.h" /* fw_host_normalize, for the proxy */
 #include "fwgate/policy.h"
 
 /* Bounds on the allow-list file. */
@@ -83,10 +84,6 @@ int fw_allowlist_decide_url(struct fw_allowlist *al, const char *url,
 bool fw_allowlist_addr_check(const char *host, const struct sockaddr *sa, socklen_t len,
 			     bool allow_private, struct fw_decision_result *out)
 	FW_NONNULL(1, 2, 5);
-
-/* Lower-cases name into out and checks it is a DNS host name (LDH,
- * IDNA A-labels, 1..253 octets; one trailing dot removed). */
-int fw_host_normalize(const char *name, char *out, size_t out_len) FW_WUR FW_NONNULL(1, 2);
 
 /* ---- category database import (fwgate categories import) ---- */
 

@@ -139,60 +139,6 @@ static void url_is(struct fw_allowlist *al, const char *url, enum fw_decision d,
 		assert_string_equal(r.matched, matched);
 }
 
-/* ---- host names ---- */
-
-static void test_host_normalize_ok(void **state)
-{
-	char out[FW_HOST_MAX], label63[64], name253[254];
-
-	(void)state;
-	assert_int_equal(fw_host_normalize("Vendor.EXAMPLE.", out, sizeof(out)), 0);
-	assert_string_equal(out, "vendor.example");
-	assert_int_equal(fw_host_normalize("xn--bcher-kva.example", out, sizeof(out)), 0);
-	assert_string_equal(out, "xn--bcher-kva.example");
-	assert_int_equal(fw_host_normalize("XN--BCHER-KVA.Example", out, sizeof(out)), 0);
-	assert_string_equal(out, "xn--bcher-kva.example");
-	assert_int_equal(fw_host_normalize("r1---sn-abc.cdn.test", out, sizeof(out)), 0);
-	assert_int_equal(fw_host_normalize("localhost", out, sizeof(out)), 0);
-	assert_int_equal(fw_host_normalize("1up.test", out, sizeof(out)), 0);
-	memset(label63, 'a', 63);
-	label63[63] = '\0';
-	snprintf(name253, sizeof(name253), "%s.test", label63);
-	assert_int_equal(fw_host_normalize(name253, out, sizeof(out)), 0);
-	assert_string_equal(out, name253);
-	/* 253 octets: 63+1+63+1+63+1+61 */
-	snprintf(name253, sizeof(name253), "%s.%s.%s.%.61s", label63, label63, label63, label63);
-	assert_int_equal(strlen(name253), 253);
-	assert_int_equal(fw_host_normalize(name253, out, sizeof(out)), 0);
-}
-
-static void test_host_normalize_refused(void **state)
-{
-	static const char *const bad[] = {
-		"", ".", "..", "a..b", ".a.test", "-a.test", "a-.test", "a_b.test", "bücher.test",
-		"xn--.test", "a b.test", "a/b.test", "a:b", "a@b.test", "*.test", "1.2.3.4", "0x7f000001",
-		"127.1", "2130706433", "a.b.123", "vendor.test..",
-	};
-	char out[FW_HOST_MAX], label64[65], name254[300];
-
-	(void)state;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (fw_host_normalize(bad[i], out, sizeof(out)) != -1)
-			fail_msg("\"%s\" accepted as \"%s\"", bad[i], out);
-	memset(label64, 'a', 64);
-	label64[64] = '\0';
-	snprintf(name254, sizeof(name254), "%s.test", label64);
-	assert_int_equal(fw_host_normalize(name254, out, sizeof(out)), -1);
-	memset(name254, 'a', sizeof(name254));
-	for (size_t i = 63; i < 254; i += 64)
-		name254[i] = '.';
-	name254[254] = '\0';
-	assert_int_equal(fw_host_normalize(name254, out, sizeof(out)), -1);
-	/* The output must fit. */
-	assert_int_equal(fw_host_normalize("vendor.test", out, 5), -1);
-	assert_int_equal(fw_host_normalize("vendor.test", out, 12), 0);
-}
-
 /* ---- the allow-list ---- */
 
 static void test_list_matching(void **state)
@@ -908,8 +854,6 @@ static void test_concurrent_decisions(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_host_normalize_ok),
-		T(test_host_normalize_refused),
 		T(test_list_matching),
 		T(test_list_bad_entries),
 		T(test_list_limits),
