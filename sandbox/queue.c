@@ -28,11 +28,6 @@ unsigned fw_sandbox_types(const struct fw_sandbox *sb)
 	return sb->types;
 }
 
-enum fw_job_verdict fw_sandbox_judge(const struct fw_config *cfg, int score)
-{
-	return fw_sandbox_verdict_of_score(score, cfg->sandbox.suspicious_score, cfg->sandbox.malicious_score);
-}
-
 int fw_sandbox_start(struct fw_sandbox **out, const struct fw_sandbox_deps *deps, struct fw_err *err)
 {
 	struct fw_sandbox *sb;

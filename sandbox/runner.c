@@ -16,6 +16,11 @@
 #define BACKOFF_BASE_S 5
 #define BACKOFF_MAX_S 300
 
+enum fw_job_verdict fw_sandbox_judge(const struct fw_config *cfg, int score)
+{
+	return fw_sandbox_verdict_of_score(score, cfg->sandbox.suspicious_score, cfg->sandbox.malicious_score);
+}
+
 /* The retry time of a failed attempt; 0 when it was the last. */
 static int64_t job_retry_at(const struct fw_sandbox *sb, const struct fw_sandbox_job *job)
 {
