@@ -258,8 +258,8 @@ static bool answer_ok(const json_t *doc)
 
 /* ------------------------------------------------------------ steps */
 
-static int submit(struct cape_client *c, const struct sandbox_env *env, struct fw_sandbox_job *job, int fd, uint64_t size,
-		  struct fw_err *err)
+static int submit(struct cape_client *c, const struct sandbox_env *env, struct fw_sandbox_job *job, int fd,
+		  uint64_t size, struct fw_err *err)
 {
 	struct upload up = { .fd = fd, .size = size };
 	json_t *doc = NULL, *ids, *id;

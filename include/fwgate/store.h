@@ -105,8 +105,10 @@ struct fw_store_commit {
  * the directory; then one transaction (synchronous=FULL) for the object,
  * its scan and members, and the URL now pointing at it. A failed fsync
  * fails the commit (never retried and trusted).
- * A known hash keeps what staff decided (rejected, released); otherwise a
- * scan only ever makes it worse: an approved or pending object whose new
+ * What the scan makes of a known hash is the life-cycle table's
+ * (store/lifecycle.c), applied in the transaction. A known hash keeps what
+ * staff decided (rejected, released); otherwise a scan only ever makes it
+ * worse: an approved or pending object whose new
  * scan is neither clean nor pending becomes quarantined (its blob moves);
  * an approved or pending one whose new scan is pending is pending, linked
  * to the jobs of the new scan's members only (the links of an earlier scan
