@@ -1256,6 +1256,40 @@ static void test_sandbox_held_and_demote(void **state)
 	json_decref(findings);
 }
 
+/* A package nothing can judge is held for review as unscannable, never
+ * while a job of it still runs; the reason says why, and so does the
+ * audit row of the table's sandbox-quarantine. */
+static void test_sandbox_settle_unjudgeable(void **state)
+{
+	struct fx *f = *state;
+	struct fw_sandbox_decision d;
+	enum fw_object_state st;
+	struct fw_err err;
+	bool changed = true;
+	unsigned n = 0;
+	json_t *o = NULL;
+	int64_t p;
+
+	fw_err_clear(&err);
+	pending_reuse_since = 0;
+	commit_ok(f, "https://dl.vendor.example/u.zip", "unjudgeable", FW_VERDICT_PENDING, FW_OBJ_PENDING, &p);
+	assert_int_equal(fw_store_settle(f->st, p, "no backend", &d, &st, &changed, &err), 0);
+	assert_false(changed);
+	assert_int_equal(d.kind, FW_SETTLE_WAIT);
+	assert_int_equal(st, FW_OBJ_PENDING);
+	assert_int_equal(fw_store_sandbox_abandon(f->st, "the policy no longer sandboxes", &n, &err), 0);
+	assert_int_equal(fw_store_settle(f->st, p, "no backend", &d, &st, &changed, &err), 0);
+	assert_true(changed);
+	assert_int_equal(st, FW_OBJ_QUARANTINED);
+	assert_int_equal(d.verdict, FW_VERDICT_UNSCANNABLE);
+	assert_int_equal(fw_store_object_show(f->st, p, &o, &err), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "verdict")), "unscannable");
+	assert_non_null(strstr(json_string_value(json_object_get(o, "reason")), "cannot be queued: no backend"));
+	json_decref(o);
+	assert_int_equal(raw_int(f, "SELECT count(*) FROM audit WHERE action = 'sandbox-quarantine' AND object_id = 1"
+				 " AND detail LIKE '%cannot be queued%'"), 1);
+}
+
 /* A servable blob found in quarantine/ (a process that moved it died
  * before its commit) is put back, not marked lost. */
 static void test_blob_moved_back_on_open(void **state)
@@ -1393,6 +1427,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sandbox_commit_links, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_sandbox_held_and_demote, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_blob_moved_back_on_open, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_sandbox_settle_unjudgeable, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
