@@ -63,7 +63,7 @@ static json_t *analyze_member(struct analyze_run *r, int file_fd, const json_t *
 
 		score = score > 100 ? 100 : score;
 		json_object_set_new(out, "score", json_integer(score));
-		json_object_set_new(out, "verdict", json_string(fw_sandbox_judge(r->cfg, (int)score)));
+		json_object_set_new(out, "verdict", json_string(fw_job_verdict_name(fw_sandbox_judge(r->cfg, (int)score))));
 		json_object_set_new(out, "analysis", analysis);
 	}
 	close(fd);

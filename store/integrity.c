@@ -75,18 +75,28 @@ static int integ_repair(struct fw_store *st, const struct integ_rec *x, const ch
 			const char *what, struct fw_err *err)
 {
 	char label[FW_SHA256_HEX_LEN + 16], detail[FW_ERR_MSG_MAX];
+	struct store_lc_undo undo = { .n = 0 };
+	struct store_lc_obj o;
+	int r;
 
 	snprintf(label, sizeof(label), "%s.%s", x->sha256, store_area_name(store_area_of(x->state)));
 	snprintf(detail, sizeof(detail), "object %lld: blob %s %s", (long long)x->id, x->sha256, what);
 	if (exists && store_blob_aside(st, path, label, err) != 0)
 		return -1;
-	if (store_tx_begin(st, err) != 0 || store_set_blob(st, x->id, STORE_BLOB_MISSING, err) != 0 ||
-	    store_audit_append_tx(st, "store-repair", STORE_WHO_SELF, x->id, detail, err) != 0 ||
-	    store_tx_commit(st, err) != 0) {
-		store_tx_rollback(st);
-		return -1;
-	}
+	if (store_tx_begin(st, err) != 0 || store_set_blob(st, x->id, STORE_BLOB_MISSING, err) != 0)
+		goto fail;
+	/* The table's "repair" row: the state stands, the repair is audited. */
+	r = store_lc_read(st, x->id, &o, NULL, NULL, 0, err);
+	if (r == 0)
+		fw_err_set(err, "object %lld vanished from the store", (long long)x->id);
+	if (r <= 0 || store_lc_apply(st, &o, STORE_EV_REPAIR, FW_VERDICT_UNSCANNABLE, "", STORE_WHO_SELF, detail, &undo,
+				     NULL, err) != 0 || store_tx_commit(st, err) != 0)
+		goto fail;
 	return 0;
+fail:
+	store_tx_rollback(st);
+	store_lc_undo(st, &undo);
+	return -1;
 }
 
 /* 0 intact, 1 a problem described in what (*exists: the file is there),

@@ -1,7 +1,8 @@
 /* Recording vetted downloads (object, scan, members, URL) in the commit
  * order of DESIGN.md, and the lookups the proxy makes before a fetch. Must
  * not judge a verdict: the scanner's verdict and staff's decisions are
- * recorded as given, and a scan only ever makes an object's state worse. */
+ * recorded as given; what a scan makes of a known object's state is the
+ * life-cycle table's (store/lifecycle.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,9 @@ struct commit_plan {
 	enum store_blob old_blob;
 	enum fw_verdict old_verdict;   /* the verdict it was held or served under */
 	char old_reason[FW_ERR_MSG_MAX];
+	enum store_event ev;    /* what the scan is to the life cycle */
+	struct store_lc_obj o;  /* a known object as the table reads it */
+	struct store_lc_undo undo;
 	bool placed;            /* the spool file was renamed into the store */
 	char placed_path[STORE_PATH_MAX];
 };
@@ -49,7 +53,7 @@ static int commit_check(const struct fw_store_commit *c, struct fw_err *err)
 		return fw_err_set(err, "a commit needs the spool file, its hash and its scan");
 	if (c->scan->verdict == FW_VERDICT_PENDING &&
 	    (c->n_sandbox == 0 || c->sandbox == NULL || c->sandbox_backend == NULL ||
-	     store_sandbox_attach_check(c->sandbox, c->n_sandbox, c->sandbox_backend, err) != 0))
+	     fw_store_sandbox_members_check(c->sandbox, c->n_sandbox, c->sandbox_backend, err) != 0))
 		return fw_err_isset(err) ? -1 : fw_err_set(err, "a pending commit needs the members the sandbox judges");
 	if (!store_sha256_valid(c->sha256))
 		return fw_err_set(err, "\"%.80s\" is not a SHA-256 in lower-case hex", c->sha256);
@@ -69,8 +73,6 @@ static int commit_plan_read(struct fw_store *st, const struct fw_store_commit *c
 				  " LEFT JOIN scans s ON s.id = (SELECT max(id) FROM scans WHERE object_id = o.id)"
 				  " WHERE o.sha256 = ?1";
 	sqlite3_stmt *s = store_stmt(st, sql, err);
-	bool clean = c->scan->verdict == FW_VERDICT_CLEAN;
-	bool pending = c->scan->verdict == FW_VERDICT_PENDING;
 	const char *b;
 	int r;
 
@@ -78,9 +80,12 @@ static int commit_plan_read(struct fw_store *st, const struct fw_store_commit *c
 		return -1;
 	if (store_bind_text(s, 1, c->sha256) != 0)
 		return store_db_err(st, err, "cannot look up an object");
+	p->ev = c->scan->verdict == FW_VERDICT_CLEAN ? STORE_EV_SCAN_CLEAN
+		: c->scan->verdict == FW_VERDICT_PENDING ? STORE_EV_SCAN_PENDING
+		: c->scan->verdict == FW_VERDICT_INFECTED ? STORE_EV_SCAN_INFECTED : STORE_EV_SCAN_NOT_CLEAN;
 	r = sqlite3_step(s);
 	if (r == SQLITE_DONE) {
-		p->new_state = clean ? FW_OBJ_APPROVED : pending ? FW_OBJ_PENDING : FW_OBJ_QUARANTINED;
+		p->new_state = store_lc_step(STORE_OBJ_NEW, p->ev, 0)->to;
 		return 0;
 	}
 	if (r != SQLITE_ROW)
@@ -103,23 +108,33 @@ static int commit_plan_read(struct fw_store *st, const struct fw_store_commit *c
 		return fw_err_set(err, "object %lld has the hash %s but a recorded size of %lld bytes, not %llu",
 				  (long long)p->id, c->sha256, (long long)sqlite3_column_int64(s, 3),
 				  (unsigned long long)c->size);
-	/* Staff's decisions stand; otherwise only approved and pending can
-	 * change: an approved or pending object whose new scan is not clean
-	 * is quarantined, one whose new scan lists members for the sandbox is
-	 * pending on them (a verdict still fresh settles it at once), and a
-	 * pending one whose new scan is clean has nothing left to judge. */
-	p->new_state = p->old_state;
-	if ((p->old_state == FW_OBJ_APPROVED || p->old_state == FW_OBJ_PENDING) && !clean && !pending)
-		p->new_state = FW_OBJ_QUARANTINED;
-	else if ((p->old_state == FW_OBJ_APPROVED || p->old_state == FW_OBJ_PENDING) && pending)
-		p->new_state = FW_OBJ_PENDING;
-	else if (p->old_state == FW_OBJ_PENDING && clean)
-		p->new_state = FW_OBJ_APPROVED; /* nothing left to judge: the policy sandboxes none of it now */
-	else if (p->old_state == FW_OBJ_RELEASED && c->scan->verdict == FW_VERDICT_INFECTED &&
-		 p->old_verdict != FW_VERDICT_INFECTED)
-		/* Staff released it as something less than infected; a scan now
-		 * finds it infected: that is not what they decided on. */
-		p->new_state = FW_OBJ_QUARANTINED;
+	/* What the scan makes of it is the life-cycle table's (a scan only
+	 * ever makes it worse; staff's decisions stand), on the facts the
+	 * table reads. */
+	r = store_lc_read(st, p->id, &p->o, NULL, NULL, 0, err);
+	if (r <= 0)
+		return r < 0 ? -1 : fw_err_set(err, "object %lld vanished from the store", (long long)p->id);
+	p->new_state = store_lc_step(p->old_state, p->ev, p->o.facts)->to;
+	return 0;
+}
+
+/* A known object meets the scan's event: the table's row carried out (its
+ * blob moved to the new state's area, state, audit row). */
+static int commit_transition(struct fw_store *st, const struct fw_store_commit *c, struct commit_plan *p,
+			     struct fw_err *err)
+{
+	char detail[FW_ERR_MSG_MAX + 64];
+
+	if (!p->known)
+		return 0;
+	snprintf(detail, sizeof(detail), "a new scan found it %s: %s", fw_verdict_name(c->scan->verdict),
+		 c->scan->reason);
+	if (store_lc_apply(st, &p->o, p->ev, c->scan->verdict, c->scan->reason, STORE_WHO_SELF, detail, &p->undo,
+			   NULL, err) != 0)
+		return -1;
+	p->new_state = p->o.state;
+	p->old_blob = p->o.blob_present ? STORE_BLOB_PRESENT : p->old_blob == STORE_BLOB_PRESENT
+		      ? STORE_BLOB_MISSING : p->old_blob;
 	return 0;
 }
 
@@ -132,16 +147,12 @@ static int commit_blob(struct fw_store *st, const struct fw_store_commit *c, str
 	char path[STORE_PATH_MAX];
 	bool in_place = false;
 	struct stat sb;
-	int r;
 
 	if (store_blob_path(st, to, c->sha256, path, sizeof(path), NULL, 0, err) != 0)
 		return -1;
 	if (p->known && p->old_blob == STORE_BLOB_PRESENT) {
-		/* Out of objects/ before the record says so: a crash in between
-		 * leaves a blob that is not served, never the reverse. */
-		r = store_blob_move(st, c->sha256, store_area_of(p->old_state), to, err);
-		if (r < 0)
-			return -1;
+		/* The transition moved it already (out of objects/ before the
+		 * record says so); a copy there of another size goes aside. */
 		if (lstat(path, &sb) == 0) {
 			in_place = S_ISREG(sb.st_mode) && (uint64_t)sb.st_size == c->size;
 			if (!in_place && store_blob_aside(st, path, c->sha256, err) != 0)
@@ -315,7 +326,6 @@ static int commit_url(struct fw_store *st, const struct fw_store_commit *c, int6
 static int commit_records(struct fw_store *st, const struct fw_store_commit *c, struct commit_plan *p,
 			  struct fw_err *err)
 {
-	char detail[FW_ERR_MSG_MAX + 64];
 	int64_t now = (int64_t)time(NULL);
 
 	if (commit_object(st, c, p, now, err) != 0 || commit_scan(st, c, p->id, now, err) != 0 ||
@@ -334,19 +344,13 @@ static int commit_records(struct fw_store *st, const struct fw_store_commit *c, 
 					    c->sandbox_reuse_since, NULL, &created, err) != 0)
 			return -1;
 	}
-	if (p->known && p->old_state != p->new_state) {
-		snprintf(detail, sizeof(detail), "a new scan found it %s: %s", fw_verdict_name(c->scan->verdict),
-			 c->scan->reason);
-		if (store_audit_append_tx(st, "rescan-quarantine", STORE_WHO_SELF, p->id, detail, err) != 0)
-			return -1;
-	}
 	return 0;
 }
 
 int fw_store_commit(struct fw_store *st, const struct fw_store_commit *c, enum fw_object_state *state,
 		    int64_t *object_id, struct fw_err *err)
 {
-	struct commit_plan p = { .known = false };
+	struct commit_plan p = { .known = false, .undo.n = 0 };
 	int rc = -1;
 
 	*state = FW_OBJ_QUARANTINED;
@@ -363,8 +367,8 @@ int fw_store_commit(struct fw_store *st, const struct fw_store_commit *c, enum f
 	/* The write lock is taken before the state is read, so that two
 	 * processes committing one hash cannot both decide from a stale state. */
 	if (store_tx_begin(st, err) != 0 || commit_plan_read(st, c, &p, err) != 0 ||
-	    commit_blob(st, c, &p, err) != 0 || commit_records(st, c, &p, err) != 0 ||
-	    store_tx_commit(st, err) != 0)
+	    commit_transition(st, c, &p, err) != 0 || commit_blob(st, c, &p, err) != 0 ||
+	    commit_records(st, c, &p, err) != 0 || store_tx_commit(st, err) != 0)
 		goto out;
 	*state = p.new_state;
 	*object_id = p.id;
@@ -372,9 +376,11 @@ int fw_store_commit(struct fw_store *st, const struct fw_store_commit *c, enum f
 out:
 	if (rc != 0) {
 		store_tx_rollback(st);
-		/* No record trusts a blob placed by a failed commit. */
+		/* No record trusts a blob placed by a failed commit; one the
+		 * transition moved goes back where the record says it is. */
 		if (p.placed)
 			unlink(p.placed_path);
+		store_lc_undo(st, &p.undo);
 	}
 	store_unlock(st);
 	return rc;

@@ -1,7 +1,8 @@
 /* Quarantine review: listing and showing objects, and staff's release and
  * reject decisions, each recorded with its audit row in one transaction.
- * Must not decide for staff: it enforces only the rules of store.h (an
- * infected verdict needs an explicit override; rejected is final). */
+ * Must not decide for staff: what a release or reject may do is the
+ * life-cycle table's (an infected verdict needs an explicit override;
+ * rejected is final). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,53 +184,6 @@ int fw_store_object_show(struct fw_store *st, int64_t id, json_t **out, struct f
 
 /* ------------------------------------------------------------ decisions */
 
-struct review_target {
-	int64_t id;
-	enum fw_object_state state;
-	char sha256[FW_SHA256_HEX_LEN + 1];
-	bool blob_present;
-	enum fw_verdict verdict;
-	char scan_reason[FW_ERR_MSG_MAX];
-};
-
-static int review_read(struct fw_store *st, int64_t id, struct review_target *t, struct fw_err *err)
-{
-	static const char sql[] = "SELECT o.state, o.sha256, o.blob, " STORE_EFFECTIVE_VERDICT ","
-				  " " STORE_EFFECTIVE_REASON ","
-				  " (SELECT count(*) FROM sandbox_links l JOIN sandbox_jobs j ON j.id = l.job_id"
-				  "  WHERE l.object_id = o.id AND j.verdict = 'malicious') FROM objects o"
-				  " LEFT JOIN scans s ON s.id = (SELECT max(id) FROM scans WHERE object_id = o.id)"
-				  " WHERE o.id = ?1";
-	sqlite3_stmt *s = store_stmt(st, sql, err);
-	int r;
-
-	if (s == NULL)
-		return -1;
-	if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK)
-		return store_db_err(st, err, "cannot read an object");
-	r = sqlite3_step(s);
-	if (r == SQLITE_DONE)
-		return fw_err_set(err, "the store has no object %lld", (long long)id);
-	if (r != SQLITE_ROW)
-		return store_db_err(st, err, "cannot read an object");
-	t->id = id;
-	t->blob_present = strcmp(store_col_text(s, 2), "present") == 0;
-	/* No scan at all is treated as the worst: it was never vetted. */
-	t->verdict = FW_VERDICT_INFECTED;
-	if (store_state_parse(store_col_text(s, 0), &t->state) != 0 ||
-	    store_col_copy(s, 1, t->sha256, sizeof(t->sha256)) != 0 ||
-	    (sqlite3_column_type(s, 3) != SQLITE_NULL && store_verdict_parse(store_col_text(s, 3), &t->verdict) != 0))
-		return fw_err_set(err, "the store's record of object %lld is malformed", (long long)id);
-	if (store_col_copy(s, 4, t->scan_reason, sizeof(t->scan_reason)) != 0)
-		t->scan_reason[0] = '\0';
-	/* A job of it judged malicious (a retry, say) is infected too. */
-	if (sqlite3_column_int64(s, 5) > 0 && t->verdict != FW_VERDICT_INFECTED) {
-		t->verdict = FW_VERDICT_INFECTED;
-		snprintf(t->scan_reason, sizeof(t->scan_reason), "a sandbox job of it judged a member malicious");
-	}
-	return 0;
-}
-
 static int review_check_words(const char *reason, const char *who, struct fw_err *err)
 {
 	if (reason[0] == '\0' || strlen(reason) >= FW_ERR_MSG_MAX)
@@ -239,114 +193,76 @@ static int review_check_words(const char *reason, const char *who, struct fw_err
 	return 0;
 }
 
-/* Moves the blob to the area of the new state, then records the state,
- * the review and the audit row in one transaction. A failure after the
- * move puts the blob back where the unchanged record says it is. */
-static int review_apply(struct fw_store *st, const struct review_target *t, enum fw_object_state to,
-			const char *action, const char *who, const char *reason, const char *detail,
-			struct fw_err *err)
+/* One staff decision: the life-cycle table's row for ev carried out (blob
+ * moved to the new state's area, state, audit row), then the review's own
+ * columns, all in one transaction; a failure puts the blob back. The
+ * detail of the audit row says what the object was held under. */
+static int review_decide(struct fw_store *st, int64_t id, enum store_event ev, bool override, const char *who,
+			 const char *reason, struct fw_err *err)
 {
-	static const char sql[] = "UPDATE objects SET state = ?2, blob = coalesce(?3, blob), review_reason = ?4,"
-				  " reviewed_by = ?5, reviewed_at = ?6 WHERE id = ?1";
-	enum store_area from = store_area_of(t->state), dest = store_area_of(to);
-	bool present = t->blob_present, moved = false;
-	struct fw_err undo;
+	static const char sql[] = "UPDATE objects SET review_reason = ?2, reviewed_by = ?3, reviewed_at = ?4 WHERE id = ?1";
+	char why[FW_ERR_MSG_MAX], detail[2 * FW_ERR_MSG_MAX + 64];
+	struct store_lc_undo undo = { .n = 0 };
+	const struct store_lc_row *row;
+	enum fw_verdict verdict;
+	struct store_lc_obj o;
 	sqlite3_stmt *s;
-	int r;
+	int r, rc = -1;
 
-	if (present) {
-		r = store_blob_move(st, t->sha256, from, dest, err);
-		if (r < 0)
-			return -1;
-		moved = r == 0 && from != dest;
-		present = r == 0; /* 1: the record said present, the file is gone */
+	store_lock(st);
+	if (store_tx_begin(st, err) != 0)
+		goto out;
+	r = store_lc_read(st, id, &o, &verdict, why, sizeof(why), err);
+	if (r == 0)
+		fw_err_set(err, "the store has no object %lld", (long long)id);
+	if (r <= 0)
+		goto fail;
+	if (override)
+		o.facts |= STORE_F_OVERRIDE;
+	row = store_lc_step(o.state, ev, o.facts);
+	if (row->refused != NULL && (o.facts & (STORE_F_INFECTED | STORE_F_JOB_MALICIOUS)) && o.state == FW_OBJ_QUARANTINED) {
+		fw_err_set(err, "object %lld %s (%.400s)", (long long)id, row->refused, why[0] ? why : "no scan on record");
+		goto fail;
 	}
+	if (ev == STORE_EV_STAFF_REJECT)
+		snprintf(detail, sizeof(detail), "rejected (was %s): %s", fw_object_state_name(o.state), reason);
+	else if (o.facts & (STORE_F_INFECTED | STORE_F_JOB_MALICIOUS))
+		snprintf(detail, sizeof(detail), "released despite an infected verdict (%s): %s", why, reason);
+	else
+		snprintf(detail, sizeof(detail), "released (verdict %s): %s", fw_verdict_name(verdict), reason);
+	if (store_lc_apply(st, &o, ev, verdict, why, who, detail, &undo, NULL, err) != 0)
+		goto fail;
 	s = store_stmt(st, sql, err);
-	if (s == NULL || sqlite3_bind_int64(s, 1, t->id) != SQLITE_OK ||
-	    store_bind_text(s, 2, fw_object_state_name(to)) != 0 ||
-	    store_bind_text(s, 3, t->blob_present && !present ? "missing" : NULL) != 0 ||
-	    store_bind_text(s, 4, reason) != 0 || store_bind_text(s, 5, who) != 0 ||
-	    sqlite3_bind_int64(s, 6, (int64_t)time(NULL)) != SQLITE_OK || sqlite3_step(s) != SQLITE_DONE) {
-		store_db_err(st, err, "cannot record the review decision");
+	if (s == NULL || store_bind_text(s, 2, reason) != 0 || store_bind_text(s, 3, who) != 0 ||
+	    sqlite3_bind_int64(s, 1, id) != SQLITE_OK || sqlite3_bind_int64(s, 4, (int64_t)time(NULL)) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_DONE) {
+		if (s != NULL)
+			store_db_err(st, err, "cannot record the review decision");
 		goto fail;
 	}
-	if (store_audit_append_tx(st, action, who, t->id, detail, err) != 0 || store_tx_commit(st, err) != 0)
+	if (store_tx_commit(st, err) != 0)
 		goto fail;
-	return 0;
+	rc = 0;
+	goto out;
 fail:
 	store_tx_rollback(st);
-	fw_err_clear(&undo);
-	if (moved && store_blob_move(st, t->sha256, dest, from, &undo) != 0) {
-		/* Left where the new state wanted it; reconcile reports it. */
-	}
-	return -1;
+	store_lc_undo(st, &undo);
+out:
+	store_unlock(st);
+	return rc;
 }
 
 int fw_store_release(struct fw_store *st, int64_t id, const char *reason, const char *who, bool override_infected,
 		     struct fw_err *err)
 {
-	char detail[2 * FW_ERR_MSG_MAX + 64];
-	struct review_target t;
-	bool override = false;
-	int rc = -1;
-
 	if (review_check_words(reason, who, err) != 0)
 		return -1;
-	store_lock(st);
-	if (store_tx_begin(st, err) != 0 || review_read(st, id, &t, err) != 0)
-		goto out;
-	if (t.state == FW_OBJ_REJECTED) {
-		fw_err_set(err, "object %lld was rejected: a rejected object cannot be released", (long long)id);
-		goto out;
-	}
-	if (t.state != FW_OBJ_QUARANTINED) {
-		fw_err_set(err, "object %lld is %s, not quarantined: there is nothing to release", (long long)id,
-			   fw_object_state_name(t.state));
-		goto out;
-	}
-	if (t.verdict == FW_VERDICT_INFECTED) {
-		if (!override_infected) {
-			fw_err_set(err, "object %lld is infected (%.400s): releasing it needs the explicit "
-				   "override (--override-infected)",
-				   (long long)id, t.scan_reason[0] ? t.scan_reason : "no scan on record");
-			goto out;
-		}
-		override = true;
-	}
-	if (override)
-		snprintf(detail, sizeof(detail), "released despite an infected verdict (%s): %s", t.scan_reason,
-			 reason);
-	else
-		snprintf(detail, sizeof(detail), "released (verdict %s): %s", fw_verdict_name(t.verdict), reason);
-	rc = review_apply(st, &t, FW_OBJ_RELEASED, override ? "release-override" : "release", who, reason, detail,
-			  err);
-out:
-	if (rc != 0)
-		store_tx_rollback(st);
-	store_unlock(st);
-	return rc;
+	return review_decide(st, id, STORE_EV_STAFF_RELEASE, override_infected, who, reason, err);
 }
 
 int fw_store_reject(struct fw_store *st, int64_t id, const char *reason, const char *who, struct fw_err *err)
 {
-	char detail[FW_ERR_MSG_MAX + 64];
-	struct review_target t;
-	int rc = -1;
-
 	if (review_check_words(reason, who, err) != 0)
 		return -1;
-	store_lock(st);
-	if (store_tx_begin(st, err) != 0 || review_read(st, id, &t, err) != 0)
-		goto out;
-	if (t.state == FW_OBJ_REJECTED) {
-		fw_err_set(err, "object %lld is already rejected", (long long)id);
-		goto out;
-	}
-	snprintf(detail, sizeof(detail), "rejected (was %s): %s", fw_object_state_name(t.state), reason);
-	rc = review_apply(st, &t, FW_OBJ_REJECTED, "reject", who, reason, detail, err);
-out:
-	if (rc != 0)
-		store_tx_rollback(st);
-	store_unlock(st);
-	return rc;
+	return review_decide(st, id, STORE_EV_STAFF_REJECT, false, who, reason, err);
 }

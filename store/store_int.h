@@ -137,23 +137,166 @@ int store_hash_fd(int fd, char hex[FW_SHA256_HEX_LEN + 1], uint64_t *size, struc
 /* Lower-case hex of a 32-byte digest. */
 void store_hex(const unsigned char *md, char hex[FW_SHA256_HEX_LEN + 1]) FW_NONNULL(1, 2);
 
-/* ------------------------------------------------------------ sandbox.c */
+/* ------------------------------------------------------------ lifecycle.c
+ *
+ * The object life cycle as data: one table, state x event (with the facts
+ * a row may need or refuse) -> new state, blob area, held verdict, audit
+ * action, or a refusal with its reason. store_lc_step looks a row up (pure);
+ * store_lc_apply is the one function that carries a row out inside the
+ * caller's transaction. */
 
-/* fw_store_sandbox_attach's checks, and its work inside the caller's
- * transaction (job_ids may be NULL); the commit links a pending object's
- * members with them. unlink drops an object's links (a new scan's
- * members replace them). */
-int store_sandbox_attach_check(const struct fw_sandbox_member *m, size_t n, const char *backend,
-			       struct fw_err *err) FW_WUR FW_NONNULL(3);
+/* The state of an object the store does not know yet (commit only). */
+#define STORE_OBJ_NEW ((enum fw_object_state)5)
+#define STORE_LC_STATES 6
+
+enum store_event {
+	STORE_EV_SCAN_CLEAN = 0,       /* a commit's scan: clean */
+	STORE_EV_SCAN_PENDING,         /* clean so far, members for the sandbox */
+	STORE_EV_SCAN_NOT_CLEAN,       /* suspicious or unscannable */
+	STORE_EV_SCAN_INFECTED,
+	STORE_EV_SANDBOX_APPROVE,      /* a settle whose fw_sandbox_verdict said approve */
+	STORE_EV_SANDBOX_QUARANTINE,   /* a settle whose verdict said quarantine */
+	STORE_EV_MEMBER_MALICIOUS,     /* a job linked to it was judged malicious */
+	STORE_EV_SANDBOX_RETRY,        /* staff queued a job linked to it again */
+	STORE_EV_STAFF_RELEASE,
+	STORE_EV_STAFF_REJECT,
+	STORE_EV_REPAIR,               /* integrity took its blob out of service */
+	STORE_EV_COUNT,
+};
+
+/* Facts of an object a row may need or refuse. */
+#define STORE_F_INFECTED        (1u << 0) /* the verdict it is held or served under is infected */
+#define STORE_F_JOB_MALICIOUS   (1u << 1) /* a job linked to it judged a member malicious */
+#define STORE_F_SCAN_PENDING    (1u << 2) /* its latest scan is the scanner's clean-but-pending one */
+#define STORE_F_HELD_BY_SANDBOX (1u << 3) /* quarantined by the sandbox's verdict */
+#define STORE_F_REVIEWED        (1u << 4) /* staff reviewed it */
+#define STORE_F_OVERRIDE        (1u << 5) /* the release asks for the override */
+#define STORE_F_ALL             ((1u << 6) - 1)
+
+/* What a row does to the held verdict (objects.held_*). */
+enum store_held {
+	STORE_HELD_KEEP = 0,   /* unchanged (a commit writes its own) */
+	STORE_HELD_CLEAR,      /* judged anew: nothing held */
+	STORE_HELD_SET,        /* the event's verdict and reason; held by the sandbox when quarantined */
+	STORE_HELD_RAISE,      /* the event's verdict and reason; who held it unchanged */
+};
+
+struct store_lc_row {
+	enum fw_object_state from;
+	enum store_event ev;
+	unsigned need, refuse;     /* facts the row applies with and without */
+	enum fw_object_state to;
+	enum store_area area;      /* where the blob lives after */
+	enum store_held held;
+	const char *action;        /* audit action; NULL: none */
+	const char *refused;       /* not NULL: the event is refused, why */
+};
+
+const char *store_event_name(enum store_event ev);
+
+/* The first row of the table for (from, ev) whose facts match. Never NULL:
+ * the table is complete (a test proves it). */
+const struct store_lc_row *store_lc_step(enum fw_object_state from, enum store_event ev, unsigned facts);
+
+/* The whole table, for its tests. */
+const struct store_lc_row *store_lc_table(size_t *n) FW_NONNULL(1);
+
+/* An object as the transition reads it. */
+struct store_lc_obj {
+	int64_t id;
+	enum fw_object_state state;
+	char sha256[FW_SHA256_HEX_LEN + 1];
+	bool blob_present;
+	unsigned facts;
+};
+
+/* Blobs moved by transitions of a transaction, put back if it fails. */
+#define STORE_LC_UNDO_MAX 64
+struct store_lc_undo {
+	struct {
+		char sha256[FW_SHA256_HEX_LEN + 1];
+		enum store_area from, to;
+	} moved[STORE_LC_UNDO_MAX];
+	size_t n;
+	bool overflow;             /* more moves than kept: the rest are reconcile's */
+};
+
+/* Carries out the row for (o, ev) inside the caller's open transaction:
+ * a refusal is an error ("object N: why"); else the blob moves to the
+ * row's area first (out of objects/ before the record says so, into it
+ * before the record says servable: a crash between leaves a blob that
+ * reconcile reports, never one served unvetted), the state and held
+ * verdict are written, and the row's audit action is appended (by who,
+ * with detail). o->state is the new state; *changed (may be NULL) says
+ * whether the state changed. verdict and reason are the held verdict for
+ * STORE_HELD_SET and _RAISE rows. */
+int store_lc_apply(struct fw_store *st, struct store_lc_obj *o, enum store_event ev, enum fw_verdict verdict,
+		   const char *reason, const char *who, const char *detail, struct store_lc_undo *undo, bool *changed,
+		   struct fw_err *err) FW_WUR FW_NONNULL(1, 2, 6, 7, 8);
+
+/* After a rollback: moves the blobs back where the unchanged records say
+ * they are. */
+void store_lc_undo(struct fw_store *st, struct store_lc_undo *undo) FW_NONNULL(1, 2);
+
+/* ------------------------------------------------------------ lifecycle.c: objects */
+
+/* Reads object id as the table needs it: state, hash, blob, facts (but
+ * STORE_F_OVERRIDE, the caller's), and the verdict it is held or served
+ * under with its reason (no scan on record counts as infected: it was never
+ * vetted; a job of it judged malicious makes it infected too). 1 found, 0
+ * not, -1 error. verdict and reason may be NULL. */
+int store_lc_read(struct fw_store *st, int64_t id, struct store_lc_obj *o, enum fw_verdict *verdict, char *reason,
+		  size_t reason_len, struct fw_err *err) FW_WUR FW_NONNULL(1, 3);
+
+/* ------------------------------------------------------------ sandbox_record.c */
+
+#define STORE_JOB_COLUMNS \
+	"id, sha256, file_type, backend, external_id, state, attempts, verdict, coalesce(score, 0), error," \
+	" created_at, coalesce(started_at, 0), coalesce(finished_at, 0), claims"
+#define STORE_JOB_COLUMNS_J \
+	"j.id, j.sha256, j.file_type, j.backend, j.external_id, j.state, j.attempts, j.verdict," \
+	" coalesce(j.score, 0), j.error, j.created_at, coalesce(j.started_at, 0), coalesce(j.finished_at, 0), j.claims"
+#define STORE_JOB_NCOLUMNS 14
+
+/* A row of STORE_JOB_COLUMNS (from column 0) as a typed record. */
+int store_job_read(sqlite3_stmt *s, struct fw_sandbox_job *job, struct fw_err *err) FW_WUR FW_NONNULL(1, 2);
+/* A record as the views show it (without findings). */
+json_t *store_job_json(const struct fw_sandbox_job *j) FW_NONNULL(1);
+/* A findings column as JSON; null when none or unreadable. */
+json_t *store_findings_json(sqlite3_stmt *s, int col) FW_NONNULL(1);
+
+/* ------------------------------------------------------------ sandbox_jobs.c */
+
+/* fw_store_sandbox_attach's work inside the caller's transaction
+ * (job_ids may be NULL); the commit links a pending object's members with
+ * it. unlink drops an object's links (a new scan's members replace them). */
 int store_sandbox_attach_tx(struct fw_store *st, int64_t object_id, const struct fw_sandbox_member *m, size_t n,
 			    const char *backend, int64_t reuse_since, int64_t *job_ids, unsigned *created,
 			    struct fw_err *err) FW_WUR FW_NONNULL(1, 5, 8);
 int store_sandbox_unlink_tx(struct fw_store *st, int64_t object_id, struct fw_err *err) FW_WUR FW_NONNULL(1);
+/* One job under the caller's lock: 1 found, 0 not, -1 error. */
+int store_sandbox_get_locked(struct fw_store *st, int64_t id, struct fw_sandbox_job *job, struct fw_err *err)
+	FW_WUR FW_NONNULL(1, 3);
+
+/* ------------------------------------------------------------ sandbox_links.c */
+
+/* Applies ev (the life-cycle table) to every object linked to job_id,
+ * inside the caller's transaction; *changed counts the objects whose
+ * state changed, *from_approved (may be NULL) those of them that were
+ * approved. */
+int store_links_apply(struct fw_store *st, int64_t job_id, enum store_event ev, enum fw_verdict verdict,
+		      const char *reason, const char *who, const char *detail, struct store_lc_undo *undo,
+		      unsigned *changed, unsigned *from_approved, struct fw_err *err)
+	FW_WUR FW_NONNULL(1, 6, 7, 8, 9);
+
+/* ------------------------------------------------------------ sandbox_views.c */
 
 /* An object's sandbox jobs (fw_store_sandbox_object_jobs) under the
  * caller's lock. */
 int store_sandbox_object_jobs_locked(struct fw_store *st, int64_t object_id, json_t **out, struct fw_err *err)
 	FW_WUR FW_NONNULL(1, 3);
+
+/* ------------------------------------------------------------ sandbox_samples.c */
 
 /* Removes sandbox samples (<state>/samples/<sha256>) no job needs any
  * more: none queued, running or failed (a failed job may be retried) for

@@ -1,13 +1,15 @@
-/* scanner/queue: the sandbox queue. Members of the types the policy
- * sandboxes (listed by the scanner in a verdict document's sandbox[] and
- * kept as samples) become durable jobs in the store; a fixed number of
- * runner threads ([sandbox] runners) judge them with the configured
- * backend: `local` (the static analyzer, inside a scanner worker) or `cape`
- * (a CAPEv2 service over its REST API, with libcurl). A package waits in
- * the `pending` state until every job of its members is in, then is
- * settled: approved when all are benign, else quarantined as infected
- * (malicious), suspicious, or unscannable (a job that failed after its
- * retries). Must not serve clients or hold the CA key.
+/* sandbox/: the sandbox queue. Members of the types the policy sandboxes
+ * (listed by the scanner in a verdict document's sandbox[] and kept as
+ * samples) become durable jobs in the store; a fixed number of runner
+ * threads ([sandbox] runners) judge them with the configured backend:
+ * `local` (the static analyzer, inside a scanner worker) or `cape` (a
+ * CAPEv2 service over its REST API, with libcurl). A package waits in the
+ * `pending` state until every job of its members is in, then is settled by
+ * the store with the pure fw_sandbox_verdict() (fwgate/sandbox_verdict.h):
+ * approved when all are benign, else quarantined as infected (malicious),
+ * suspicious, or unscannable (a job that failed after its retries). Must
+ * not serve clients, hold the CA key, or decide an object's life cycle
+ * (the store's table does).
  * Thread-safety: submit, wait and types may be called from many threads
  * at once; start and stop from one. */
 #ifndef FWGATE_SANDBOX_H
@@ -22,6 +24,7 @@
 #include "fwgate/err.h"
 #include "fwgate/event.h"
 #include "fwgate/policy.h"
+#include "fwgate/sandbox_verdict.h"
 #include "fwgate/scanner.h"
 #include "fwgate/store.h"
 
@@ -43,9 +46,8 @@ int fw_sandbox_check(const struct fw_config *cfg, const struct fw_policy *pol, s
 	FW_WUR FW_NONNULL(1, 2);
 
 /* A member's verdict from its score (0..100) and [sandbox]
- * suspicious_score / malicious_score: "benign", "suspicious" or
- * "malicious". */
-const char *fw_sandbox_judge(const struct fw_config *cfg, int score) FW_NONNULL(1);
+ * suspicious_score / malicious_score. */
+enum fw_job_verdict fw_sandbox_judge(const struct fw_config *cfg, int score) FW_NONNULL(1);
 
 /* Creates <state_dir>/samples (0700) into out and removes what a killed
  * run left there (temporary files of samples being kept, directories):

@@ -2,8 +2,10 @@
  * addressed blobs (approved in <state>/objects/ab/<sha256>, quarantined in
  * <state>/quarantine/ab/<sha256>, 0600), the URL index, scans and their
  * members, quarantine review, the hash-chained audit log, integrity
- * (verify, gc, reconcile). Must not decide policy: it records verdicts the
- * scanner gave and decisions staff made.
+ * (verify, gc, reconcile), the object life cycle as one table
+ * (store/lifecycle.c), typed sandbox job records. Must not decide policy
+ * nor make a verdict: it records verdicts the scanner gave, the sandbox's
+ * verdict function decided and staff made, and applies the table.
  * Thread-safety: a struct fw_store may be used from many threads (calls
  * are serialized on one connection inside); several processes may open the
  * same state directory (SQLite WAL, busy timeout). */
@@ -17,6 +19,7 @@
 #include <jansson.h>
 
 #include "fwgate/err.h"
+#include "fwgate/sandbox_verdict.h"
 #include "fwgate/scanner.h"
 
 #define FW_ETAG_MAX 256
@@ -102,8 +105,10 @@ struct fw_store_commit {
  * the directory; then one transaction (synchronous=FULL) for the object,
  * its scan and members, and the URL now pointing at it. A failed fsync
  * fails the commit (never retried and trusted).
- * A known hash keeps what staff decided (rejected, released); otherwise a
- * scan only ever makes it worse: an approved or pending object whose new
+ * What the scan makes of a known hash is the life-cycle table's
+ * (store/lifecycle.c), applied in the transaction. A known hash keeps what
+ * staff decided (rejected, released); otherwise a scan only ever makes it
+ * worse: an approved or pending object whose new
  * scan is neither clean nor pending becomes quarantined (its blob moves);
  * an approved or pending one whose new scan is pending is pending, linked
  * to the jobs of the new scan's members only (the links of an earlier scan
@@ -190,26 +195,14 @@ int fw_store_gc(struct fw_store *st, unsigned *removed, struct fw_err *err) FW_W
 
 /* ------------------------------------------------------------ sandbox jobs
  *
- * The durable sandbox queue (table sandbox_jobs) and which objects wait on
- * which jobs (sandbox_links). The store records; the sandbox queue
- * (scanner/queue) decides what a job's result means for a package. */
-
-enum fw_job_state {
-	FW_JOB_QUEUED = 0,
-	FW_JOB_RUNNING,
-	FW_JOB_DONE,
-	FW_JOB_FAILED,
-};
-
-/* "queued", "running", "done", "failed". */
-const char *fw_job_state_name(enum fw_job_state s);
-
-#define FW_JOB_FILE_TYPE_MAX 32
-#define FW_JOB_BACKEND_MAX 16
-#define FW_JOB_EXTERNAL_MAX 64
-#define FW_JOB_VERDICT_MAX 16
-/* Bound on a job's findings document (JSON). */
-#define FW_JOB_FINDINGS_MAX (1024 * 1024)
+ * The durable sandbox queue as typed records (table sandbox_jobs, the job
+ * vocabulary of fwgate/sandbox_verdict.h) and which objects wait on which
+ * jobs (sandbox_links): attach, claim, finish under a claim (done, failed),
+ * list, show, get. The store decides nothing here: what a set of job
+ * records makes of a package is fw_sandbox_verdict() (sandbox/verdict.c),
+ * which fw_store_settle calls on the records it reads in its transaction;
+ * what an object's state becomes on an event is the store's life-cycle
+ * table (store/lifecycle.c). JSON is only for the views (list, show). */
 
 /* One member a package needs judged. */
 struct fw_sandbox_member {
@@ -218,21 +211,15 @@ struct fw_sandbox_member {
 	const char *file_type;
 };
 
-struct fw_sandbox_job {
-	int64_t id;
-	char sha256[FW_SHA256_HEX_LEN + 1];
-	char file_type[FW_JOB_FILE_TYPE_MAX];
-	char backend[FW_JOB_BACKEND_MAX];      /* "local" or "cape": who runs (or ran) it */
-	char external_id[FW_JOB_EXTERNAL_MAX]; /* the service's task id; "" before submission */
-	enum fw_job_state state;
-	unsigned attempts;
-	char verdict[FW_JOB_VERDICT_MAX];      /* "" until done: "benign", "suspicious", "malicious" */
-	int score;                             /* 0..100 when done */
-	char error[FW_ERR_MSG_MAX];            /* why the last attempt failed; "" when none */
-	int64_t created_at, started_at, finished_at; /* unix seconds; 0 when not yet */
-	int64_t claim;                         /* which claim of it this is (never reused, unlike attempts) */
-};
+/* Bound on a job's findings document (JSON). */
+#define FW_JOB_FINDINGS_MAX (1024 * 1024)
 
+/* The checks fw_store_sandbox_attach makes before writing anything: a
+ * backend that runs jobs (local, cape), and every member with its path, a
+ * SHA-256 and a file type. A failure here is about the members themselves
+ * (final); one of the attach after it is the store's (worth a retry). */
+int fw_store_sandbox_members_check(const struct fw_sandbox_member *m, size_t n, const char *backend,
+				   struct fw_err *err) FW_WUR FW_NONNULL(3);
 
 /* Links object_id to a job for each of the n members, all in one
  * transaction (a package is never seen with some of its members linked):
@@ -242,7 +229,6 @@ struct fw_sandbox_job {
  * job_ids[i] is member i's job; *created counts the new ones. A member
  * path longer than FW_JOB_MEMBER_MAX is kept cut (it is a label). Every
  * member is checked before anything is written. */
-#define FW_JOB_MEMBER_MAX 1024
 int fw_store_sandbox_attach(struct fw_store *st, int64_t object_id, const struct fw_sandbox_member *m, size_t n,
 			    const char *backend, int64_t reuse_since, int64_t *job_ids, unsigned *created,
 			    struct fw_err *err) FW_WUR FW_NONNULL(1, 3, 5, 8);
@@ -262,11 +248,14 @@ int fw_store_sandbox_claim(struct fw_store *st, const char *backend, struct fw_s
 int fw_store_sandbox_set_external(struct fw_store *st, const struct fw_sandbox_job *job, const char *external_id,
 				  struct fw_err *err) FW_WUR FW_NONNULL(1, 2, 3);
 
-/* A running job ends with a verdict ("benign", "suspicious", "malicious"),
- * its score (0..100) and findings (a JSON document, at most
- * FW_JOB_FINDINGS_MAX bytes). */
-int fw_store_sandbox_done(struct fw_store *st, const struct fw_sandbox_job *job, const char *verdict, int score,
-			  const json_t *findings, struct fw_err *err) FW_WUR FW_NONNULL(1, 2, 3, 5);
+/* A running job ends with a verdict (benign, suspicious or malicious; not
+ * NONE), its score (0..100) and findings (a JSON document, at most
+ * FW_JOB_FINDINGS_MAX bytes). A malicious one is the life-cycle table's
+ * event "member malicious" for every object linked to the job, in the same
+ * transaction (quarantined ones are held as infected, released ones are
+ * quarantined again unless released as infected). */
+int fw_store_sandbox_done(struct fw_store *st, const struct fw_sandbox_job *job, enum fw_job_verdict verdict,
+			  int score, const json_t *findings, struct fw_err *err) FW_WUR FW_NONNULL(1, 2, 5);
 
 /* A running job's attempt failed with why: queued again, due at retry_at
  * (unix seconds), or, with retry_at 0, failed for good. */
@@ -302,7 +291,12 @@ int fw_store_sandbox_get(struct fw_store *st, int64_t id, struct fw_sandbox_job 
 int fw_store_sandbox_waiting(struct fw_store *st, int64_t job_id, int64_t *ids, size_t max, size_t *n,
 			     struct fw_err *err) FW_WUR FW_NONNULL(1, 3, 5);
 
-/* The jobs an object waits on, with the member each was linked for:
+/* The jobs an object waits on as typed records, one per linked member,
+ * ordered by job id then member (*out to free with free(); *n of them). */
+int fw_store_sandbox_links(struct fw_store *st, int64_t object_id, struct fw_sandbox_link **out, size_t *n,
+			   struct fw_err *err) FW_WUR FW_NONNULL(1, 3, 4);
+
+/* For display: the jobs an object waits on, with the member each was linked for:
  * [{id, member, sha256, file_type, backend, state, attempts, verdict,
  * score, error, findings}] (findings null until done). */
 int fw_store_sandbox_object_jobs(struct fw_store *st, int64_t object_id, json_t **out, struct fw_err *err)
@@ -319,28 +313,29 @@ int fw_store_sandbox_show(struct fw_store *st, int64_t id, json_t **out, struct 
 
 /* Staff ask for a job to run again: a done or failed job is queued anew
  * (attempts from zero, verdict and error cleared), and, in the same
- * transaction, the packages linked to it whose latest scan is the
- * scanner's clean-but-pending one become pending again, to be settled
- * from all their jobs: those the sandbox quarantined (never reviewed by
- * staff), and those approved (their blobs leave objects/: none is served
- * while it is judged again; staff-released ones stay). Audited as
+ * transaction, each package linked to it meets the life-cycle table's
+ * event "sandbox retry": those whose latest scan is the scanner's
+ * clean-but-pending one become pending again, to be settled from all
+ * their jobs: those the sandbox quarantined (never reviewed by staff), and
+ * those approved (their blobs leave objects/: none is served while it is
+ * judged again); staff-released ones stay. Audited as
  * sandbox-retry by who. *reopened counts those packages. */
 int fw_store_sandbox_retry(struct fw_store *st, int64_t id, const char *who, unsigned *reopened, struct fw_err *err)
 	FW_WUR FW_NONNULL(1, 3, 4);
 
-/* The sandbox's verdict on a pending object: clean makes it approved (its
- * blob moves to objects/), anything else quarantined; the verdict and
- * reason are kept as the object's sandbox verdict (the scanner's scan row
- * is left as it was), audited as sandbox-approve or sandbox-quarantine.
- * Checked in the same transaction: an object no longer pending (staff
- * rejected it meanwhile) is left as it is; an object one of whose jobs is
- * queued or running again (staff retried it) stays pending; clean is only
- * taken when the latest scan is the scanner's clean-but-pending one and
- * the object has jobs linked, every one done and benign (else the object
- * is quarantined as unscannable, saying why). *state is the object's state
- * after; *changed says whether this call changed it. */
-int fw_store_settle(struct fw_store *st, int64_t object_id, enum fw_verdict verdict, const char *reason,
-		    enum fw_object_state *state, bool *changed, struct fw_err *err) FW_WUR FW_NONNULL(1, 4, 5, 6);
+/* Settles a pending object, in one transaction: reads its state, its
+ * latest scan's verdict and its linked jobs, asks fw_sandbox_verdict()
+ * (with unjudgeable, NULL unless nothing can judge the object: why) and,
+ * when that approves or quarantines, applies the life-cycle table's event
+ * (sandbox approve: the blob moves to objects/; sandbox quarantine), which
+ * keeps the verdict and reason as the object's held verdict (the scan row
+ * is left as it was) and audits sandbox-approve or sandbox-quarantine. An
+ * object no longer pending (staff rejected it meanwhile) is left as it is,
+ * as one a job of which is queued or running again. *d is the decision
+ * (may be NULL), *state the object's state after; *changed says whether
+ * this call changed it. */
+int fw_store_settle(struct fw_store *st, int64_t object_id, const char *unjudgeable, struct fw_sandbox_decision *d,
+		    enum fw_object_state *state, bool *changed, struct fw_err *err) FW_WUR FW_NONNULL(1, 5, 6);
 
 /* The objects still pending with their latest verdict document:
  * [{id, sha256, doc}] (for the sandbox queue at start). */

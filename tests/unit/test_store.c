@@ -886,16 +886,21 @@ static struct fw_sandbox_job claim(struct fx *f, int64_t want)
 	return j;
 }
 
+/* Settles id from its jobs; when it changes, the sandbox's verdict must
+ * be v. */
 static enum fw_object_state settle(struct fx *f, int64_t id, enum fw_verdict v, bool want_changed)
 {
+	struct fw_sandbox_decision d;
 	enum fw_object_state st;
 	struct fw_err err;
 	bool changed = !want_changed;
 
 	fw_err_clear(&err);
-	if (fw_store_settle(f->st, id, v, "test verdict", &st, &changed, &err) != 0)
+	if (fw_store_settle(f->st, id, NULL, &d, &st, &changed, &err) != 0)
 		fail_msg("settle: %s", fw_err_msg(&err));
 	assert_int_equal(changed, want_changed);
+	if (changed)
+		assert_int_equal(d.verdict, v);
 	return st;
 }
 
@@ -937,13 +942,14 @@ static void test_sandbox_jobs_and_settle(void **state)
 	assert_true(created);
 
 	j = claim(f, ja);
-	assert_int_equal(fw_store_sandbox_done(f->st, &j, "benign", 5, findings, &err), 0);
+	assert_int_equal(fw_store_sandbox_done(f->st, &j, FW_JOB_BENIGN, 5, findings, &err), 0);
 	assert_int_equal(fw_store_sandbox_waiting(f->st, ja, ids, 8, &n, &err), 0);
 	assert_int_equal(n, 2);
 	/* Wrong inputs are refused, and a job not running cannot end again. */
-	assert_int_equal(fw_store_sandbox_done(f->st, &j, "maybe", 5, findings, &err), -1);
-	assert_int_equal(fw_store_sandbox_done(f->st, &j, "benign", 101, findings, &err), -1);
-	assert_int_equal(fw_store_sandbox_done(f->st, &j, "benign", 5, findings, &err), -1);
+	assert_int_equal(fw_store_sandbox_done(f->st, &j, FW_JOB_VERDICT_NONE, 5, findings, &err), -1);
+	assert_int_equal(fw_store_sandbox_done(f->st, &j, (enum fw_job_verdict)9, 5, findings, &err), -1);
+	assert_int_equal(fw_store_sandbox_done(f->st, &j, FW_JOB_BENIGN, 101, findings, &err), -1);
+	assert_int_equal(fw_store_sandbox_done(f->st, &j, FW_JOB_BENIGN, 5, findings, &err), -1);
 
 	/* p2 waits on ja only: approved, its blob moves to objects/. */
 	assert_int_equal(settle(f, p2, FW_VERDICT_CLEAN, true), FW_OBJ_APPROVED);
@@ -952,8 +958,8 @@ static void test_sandbox_jobs_and_settle(void **state)
 	assert_true(exists(blob));
 	/* Once settled, settling again changes nothing. */
 	assert_int_equal(settle(f, p2, FW_VERDICT_INFECTED, false), FW_OBJ_APPROVED);
-	assert_int_equal(fw_store_settle(f->st, p2, FW_VERDICT_PENDING, "no", &(enum fw_object_state){ 0 },
-					 &created, &err), -1);
+	assert_int_equal(fw_store_settle(f->st, 999999, NULL, NULL, &(enum fw_object_state){ 0 }, &created, &err),
+			 -1); /* no such object */
 
 	/* p1 also waits on b, queued: no settle now, whatever the caller saw,
 	 * and the sweep does not list it. */
@@ -980,8 +986,8 @@ static void test_sandbox_jobs_and_settle(void **state)
 	assert_int_equal(fw_store_sandbox_failed(f->st, &j, "service down again", 0, &err), 0);
 	assert_int_equal(fw_store_sandbox_unsettled(f->st, INT64_MAX, ids, 8, &n, &err), 0);
 	assert_true(in_ids(ids, n, p1));
-	/* A clean verdict over a failed job is not taken: quarantined. */
-	assert_int_equal(settle(f, p1, FW_VERDICT_CLEAN, true), FW_OBJ_QUARANTINED);
+	/* The failed job decides, never a clean verdict: quarantined. */
+	assert_int_equal(settle(f, p1, FW_VERDICT_UNSCANNABLE, true), FW_OBJ_QUARANTINED);
 	assert_int_equal(fw_store_object_show(f->st, p1, &list, &err), 0);
 	assert_string_equal(json_string_value(json_object_get(list, "verdict")), "unscannable");
 	json_decref(list);
@@ -1048,7 +1054,7 @@ static void test_sandbox_commit_links(void **state)
 	commit_ok(f, "https://dl.vendor.example/v1.zip", "bundle", FW_VERDICT_PENDING, FW_OBJ_PENDING, &p);
 	ja = attach(f, p, "v1.zip!fw.bin", SHA_A, 0, &created);
 	j = claim(f, ja);
-	assert_int_equal(fw_store_sandbox_done(f->st, &j, "benign", 0, findings, &err), 0);
+	assert_int_equal(fw_store_sandbox_done(f->st, &j, FW_JOB_BENIGN, 0, findings, &err), 0);
 	assert_int_equal(settle(f, p, FW_VERDICT_CLEAN, true), FW_OBJ_APPROVED);
 	/* Rescanned with another member: pending on that member only, never
 	 * on the done job of the scan before. */
@@ -1088,7 +1094,7 @@ static void test_sandbox_retry_scope(void **state)
 	assert_int_equal(p, p2);
 	job = attach(f, p, "a.zip!fw.bin", SHA_A, 0, &created);
 	j = claim(f, job);
-	assert_int_equal(fw_store_sandbox_done(f->st, &j, "benign", 0, findings, &err), 0);
+	assert_int_equal(fw_store_sandbox_done(f->st, &j, FW_JOB_BENIGN, 0, findings, &err), 0);
 	assert_int_equal(settle(f, p, FW_VERDICT_CLEAN, true), FW_OBJ_APPROVED);
 	/* The scanner now finds the same bytes infected: quarantined by it. */
 	commit_ok(f, "https://dl.vendor.example/c.zip", "same bytes", FW_VERDICT_INFECTED, FW_OBJ_QUARANTINED, &p2);
@@ -1101,11 +1107,24 @@ static void test_sandbox_retry_scope(void **state)
 	 * keeps that verdict, and releasing still needs the override. (The
 	 * retried job runs first, so that nothing of q is left to run.) */
 	j = claim(f, job);
-	assert_int_equal(fw_store_sandbox_done(f->st, &j, "benign", 0, findings, &err), 0);
+	assert_int_equal(fw_store_sandbox_done(f->st, &j, FW_JOB_BENIGN, 0, findings, &err), 0);
+	pending_member.sha256 = SHA_C;
 	commit_ok(f, "https://dl.vendor.example/q1.zip", "malicious bundle", FW_VERDICT_PENDING, FW_OBJ_PENDING, &q);
+	{
+		struct fw_sandbox_link *links = NULL;
+		size_t n = 0;
+
+		assert_int_equal(fw_store_sandbox_links(f->st, q, &links, &n, &err), 0);
+		assert_int_equal(n, 1);
+		assert_int_equal(links[0].job.state, FW_JOB_QUEUED);
+		j = claim(f, links[0].job.id);
+		free(links);
+	}
+	assert_int_equal(fw_store_sandbox_done(f->st, &j, FW_JOB_MALICIOUS, 90, findings, &err), 0);
 	assert_int_equal(settle(f, q, FW_VERDICT_INFECTED, true), FW_OBJ_QUARANTINED);
 	commit_ok(f, "https://dl.vendor.example/q2.zip", "malicious bundle", FW_VERDICT_PENDING, FW_OBJ_QUARANTINED,
 		  &p2);
+	pending_member.sha256 = SHA_A;
 	assert_int_equal(fw_store_object_show(f->st, q, &o, &err), 0);
 	assert_string_equal(json_string_value(json_object_get(o, "verdict")), "infected");
 	json_decref(o);
@@ -1157,11 +1176,11 @@ static void test_sandbox_held_and_demote(void **state)
 	assert_string_equal(json_string_value(json_object_get(json_array_get(o, 0), "sha256")), SHA_B);
 	json_decref(o);
 	j = claim(f, ja);
-	assert_int_equal(fw_store_sandbox_done(f->st, &j, "benign", 0, findings, &err), 0);
+	assert_int_equal(fw_store_sandbox_done(f->st, &j, FW_JOB_BENIGN, 0, findings, &err), 0);
 	assert_int_equal(fw_store_sandbox_retry(f->st, ja, "frank", &reopened, &err), 0);
 	assert_int_equal(reopened, 1);
 	j = claim(f, ja);
-	assert_int_equal(fw_store_sandbox_done(f->st, &j, "benign", 0, findings, &err), 0);
+	assert_int_equal(fw_store_sandbox_done(f->st, &j, FW_JOB_BENIGN, 0, findings, &err), 0);
 	assert_int_equal(settle(f, p, FW_VERDICT_CLEAN, true), FW_OBJ_APPROVED);
 
 	/* Retried again: the approved package is judged again, not served
@@ -1174,7 +1193,7 @@ static void test_sandbox_held_and_demote(void **state)
 	assert_true(exists(blob));
 	assert_int_equal(fw_store_open_blob(f->st, sha, &(int){ 0 }, &(uint64_t){ 0 }, &err), -1);
 	j = claim(f, ja);
-	assert_int_equal(fw_store_sandbox_done(f->st, &j, "malicious", 90, findings, &err), 0);
+	assert_int_equal(fw_store_sandbox_done(f->st, &j, FW_JOB_MALICIOUS, 90, findings, &err), 0);
 	assert_int_equal(settle(f, p, FW_VERDICT_INFECTED, true), FW_OBJ_QUARANTINED);
 	assert_int_equal(fw_store_object_show(f->st, p, &o, &err), 0);
 	assert_string_equal(json_string_value(json_object_get(o, "verdict")), "infected");
@@ -1209,13 +1228,13 @@ static void test_sandbox_held_and_demote(void **state)
 	ja = json_integer_value(json_object_get(json_array_get(o, 0), "id"));
 	json_decref(o);
 	j = claim(f, ja);
-	assert_int_equal(fw_store_sandbox_done(f->st, &j, "suspicious", 40, findings, &err), 0);
+	assert_int_equal(fw_store_sandbox_done(f->st, &j, FW_JOB_SUSPICIOUS, 40, findings, &err), 0);
 	assert_int_equal(settle(f, p, FW_VERDICT_SUSPICIOUS, true), FW_OBJ_QUARANTINED);
 	assert_int_equal(fw_store_release(f->st, p, "only suspicious", "ivan", false, &err), 0);
 	assert_int_equal(fw_store_sandbox_retry(f->st, ja, "ivan", &reopened, &err), 0);
 	assert_int_equal(reopened, 0); /* released: staff's, not reopened */
 	j = claim(f, ja);
-	assert_int_equal(fw_store_sandbox_done(f->st, &j, "malicious", 95, findings, &err), 0);
+	assert_int_equal(fw_store_sandbox_done(f->st, &j, FW_JOB_MALICIOUS, 95, findings, &err), 0);
 	assert_int_equal(fw_store_object_show(f->st, p, &o, &err), 0);
 	assert_string_equal(json_string_value(json_object_get(o, "state")), "quarantined");
 	assert_string_equal(json_string_value(json_object_get(o, "verdict")), "infected");
@@ -1235,6 +1254,40 @@ static void test_sandbox_held_and_demote(void **state)
 	assert_true(n >= 1);
 	assert_int_equal(settle(f, id, FW_VERDICT_UNSCANNABLE, true), FW_OBJ_QUARANTINED);
 	json_decref(findings);
+}
+
+/* A package nothing can judge is held for review as unscannable, never
+ * while a job of it still runs; the reason says why, and so does the
+ * audit row of the table's sandbox-quarantine. */
+static void test_sandbox_settle_unjudgeable(void **state)
+{
+	struct fx *f = *state;
+	struct fw_sandbox_decision d;
+	enum fw_object_state st;
+	struct fw_err err;
+	bool changed = true;
+	unsigned n = 0;
+	json_t *o = NULL;
+	int64_t p;
+
+	fw_err_clear(&err);
+	pending_reuse_since = 0;
+	commit_ok(f, "https://dl.vendor.example/u.zip", "unjudgeable", FW_VERDICT_PENDING, FW_OBJ_PENDING, &p);
+	assert_int_equal(fw_store_settle(f->st, p, "no backend", &d, &st, &changed, &err), 0);
+	assert_false(changed);
+	assert_int_equal(d.kind, FW_SETTLE_WAIT);
+	assert_int_equal(st, FW_OBJ_PENDING);
+	assert_int_equal(fw_store_sandbox_abandon(f->st, "the policy no longer sandboxes", &n, &err), 0);
+	assert_int_equal(fw_store_settle(f->st, p, "no backend", &d, &st, &changed, &err), 0);
+	assert_true(changed);
+	assert_int_equal(st, FW_OBJ_QUARANTINED);
+	assert_int_equal(d.verdict, FW_VERDICT_UNSCANNABLE);
+	assert_int_equal(fw_store_object_show(f->st, p, &o, &err), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "verdict")), "unscannable");
+	assert_non_null(strstr(json_string_value(json_object_get(o, "reason")), "cannot be queued: no backend"));
+	json_decref(o);
+	assert_int_equal(raw_int(f, "SELECT count(*) FROM audit WHERE action = 'sandbox-quarantine' AND object_id = 1"
+				 " AND detail LIKE '%cannot be queued%'"), 1);
 }
 
 /* A servable blob found in quarantine/ (a process that moved it died
@@ -1374,6 +1427,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sandbox_commit_links, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_sandbox_held_and_demote, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_blob_moved_back_on_open, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_sandbox_settle_unjudgeable, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

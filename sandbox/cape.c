@@ -6,7 +6,8 @@
  * fails closed. A report (tens of megabytes) is never parsed in this
  * process, which holds the CA key: it is streamed into an unnamed memory
  * file and summarized by a scanner worker. The service is an internal
- * one: no proxy, no redirects. */
+ * one: no proxy, no redirects. A leaf: it calls the store (task ids) and
+ * the scanner (report summaries) through its environment, never the queue. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -19,7 +20,7 @@
 #include <curl/curl.h>
 
 #include "fwgate/fileio.h"
-#include "scanner/queue/queue_int.h"
+#include "sandbox/sandbox_int.h"
 
 #define ANSWER_MAX (64u * 1024)              /* create and view answers */
 #define REPORT_MAX FW_CAPE_REPORT_MAX        /* a full CAPE report can be large */
@@ -148,14 +149,14 @@ static int abort_cb(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl_of
 	(void)b;
 	(void)c;
 	(void)d;
-	return sandbox_stopping(arg) ? 1 : 0;
+	return sandbox_env_stopping(arg) ? 1 : 0;
 }
 
 /* One request to path under the base URL; the answer parsed as JSON into
  * *out (a small answer), or with report_fd >= 0 written there (a report,
  * summarized by a scanner worker, never parsed here). With up set, a
  * multipart upload of the sample as field "file". */
-static int request(struct cape_client *c, struct fw_sandbox *sb, const char *path, struct upload *up,
+static int request(struct cape_client *c, const struct sandbox_env *env, const char *path, struct upload *up,
 		   const char *name, size_t max, int report_fd, json_t **out, struct fw_err *err)
 {
 	char url[FW_URL_MAX + 128], auth[600], cerr[CURL_ERROR_SIZE] = "";
@@ -191,7 +192,7 @@ static int request(struct cape_client *c, struct fw_sandbox *sb, const char *pat
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &a);
 	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, abort_cb);
-	curl_easy_setopt(h, CURLOPT_XFERINFODATA, sb);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, env);
 	if (up != NULL) {
 		curl_mimepart *part;
 
@@ -257,15 +258,15 @@ static bool answer_ok(const json_t *doc)
 
 /* ------------------------------------------------------------ steps */
 
-static int submit(struct cape_client *c, struct fw_sandbox *sb, struct fw_sandbox_job *job, int fd, uint64_t size,
-		  struct fw_err *err)
+static int submit(struct cape_client *c, const struct sandbox_env *env, struct fw_sandbox_job *job, int fd,
+		  uint64_t size, struct fw_err *err)
 {
 	struct upload up = { .fd = fd, .size = size };
 	json_t *doc = NULL, *ids, *id;
 	size_t i, used = 0;
 	int rc = -1;
 
-	if (request(c, sb, "tasks/create/file/", &up, job->sha256, ANSWER_MAX, -1, &doc, err) != 0)
+	if (request(c, env, "tasks/create/file/", &up, job->sha256, ANSWER_MAX, -1, &doc, err) != 0)
 		return -1;
 	if (!answer_ok(doc)) {
 		service_error(doc, "the sample", err);
@@ -306,16 +307,16 @@ static int submit(struct cape_client *c, struct fw_sandbox *sb, struct fw_sandbo
 		}
 		used += (size_t)n;
 	}
-	rc = fw_store_sandbox_set_external(sandbox_store(sb), job, job->external_id, err);
+	rc = fw_store_sandbox_set_external(env->store, job, job->external_id, err);
 out:
 	json_decref(doc);
 	return rc;
 }
 
-static void sleep_ms(struct fw_sandbox *sb, unsigned ms)
+static void sleep_ms(const struct sandbox_env *env, unsigned ms)
 {
 	/* In small steps: a shutdown is not kept waiting. */
-	for (unsigned slept = 0; slept < ms && !sandbox_stopping(sb); slept += 50) {
+	for (unsigned slept = 0; slept < ms && !sandbox_env_stopping(env); slept += 50) {
 		struct timespec t = { 0, 50 * 1000000L };
 
 		nanosleep(&t, NULL);
@@ -323,7 +324,7 @@ static void sleep_ms(struct fw_sandbox *sb, unsigned ms)
 }
 
 /* Polls until the task is reported; 1 when it failed in the service. */
-static int poll_task(struct cape_client *c, struct fw_sandbox *sb, const char *task, time_t deadline,
+static int poll_task(struct cape_client *c, const struct sandbox_env *env, const char *task, time_t deadline,
 		     struct fw_err *err)
 {
 	char path[128];
@@ -334,7 +335,7 @@ static int poll_task(struct cape_client *c, struct fw_sandbox *sb, const char *t
 		json_t *doc = NULL;
 		const char *status;
 
-		if (request(c, sb, path, NULL, NULL, ANSWER_MAX, -1, &doc, err) != 0)
+		if (request(c, env, path, NULL, NULL, ANSWER_MAX, -1, &doc, err) != 0)
 			return -1;
 		if (!answer_ok(doc)) {
 			service_error(doc, "the task view", err);
@@ -355,9 +356,9 @@ static int poll_task(struct cape_client *c, struct fw_sandbox *sb, const char *t
 		if (time(NULL) >= deadline)
 			return fw_err_set(err, "CAPE task %s did not finish within [sandbox] timeout_seconds (%u s)",
 					  task, c->timeout_seconds);
-		if (sandbox_stopping(sb))
+		if (sandbox_env_stopping(env))
 			return fw_err_set(err, "the gateway is stopping");
-		sleep_ms(sb, wait);
+		sleep_ms(env, wait);
 		wait = wait * 2 > POLL_MAX_MS ? POLL_MAX_MS : wait * 2;
 	}
 }
@@ -379,7 +380,7 @@ static void add_signatures(json_t *sigs, const json_t *summary)
 /* One task's report: downloaded into a memory file, summarized by a
  * scanner worker; its malscore (0..10) and signatures into sigs; the
  * malstatus of the worst task into status. */
-static int fetch_report(struct cape_client *c, struct fw_sandbox *sb, const char *task, double *malscore,
+static int fetch_report(struct cape_client *c, const struct sandbox_env *env, const char *task, double *malscore,
 			json_t *sigs, char *status, size_t status_len, struct fw_err *err)
 {
 	char path[128];
@@ -391,9 +392,9 @@ static int fetch_report(struct cape_client *c, struct fw_sandbox *sb, const char
 	fd = memfd_create("fwgate-cape-report", MFD_CLOEXEC);
 	if (fd < 0)
 		return fw_err_sys(err, errno, "cannot make a memory file for the report of CAPE task %s", task);
-	if (request(c, sb, path, NULL, NULL, REPORT_MAX, fd, NULL, err) != 0)
+	if (request(c, env, path, NULL, NULL, REPORT_MAX, fd, NULL, err) != 0)
 		goto out;
-	if (fw_scanner_cape_summary_fd(sandbox_scanner(sb), fd, &sum, err) != 0)
+	if (fw_scanner_cape_summary_fd(env->scanner, fd, &sum, err) != 0)
 		goto out;
 	ms = json_object_get(sum, "malscore");
 	if (json_is_true(json_object_get(sum, "error"))) {
@@ -423,7 +424,7 @@ out:
 	return rc;
 }
 
-int cape_run(struct cape_client *c, struct fw_sandbox *sb, struct fw_sandbox_job *job, int fd, uint64_t size,
+int cape_run(struct cape_client *c, const struct sandbox_env *env, struct fw_sandbox_job *job, int fd, uint64_t size,
 	     int *score, json_t **findings, struct fw_err *err)
 {
 	time_t deadline = time(NULL) + (time_t)c->timeout_seconds;
@@ -438,21 +439,21 @@ int cape_run(struct cape_client *c, struct fw_sandbox *sb, struct fw_sandbox_job
 		return fw_err_set(err, "the CAPE backend is not configured");
 	/* Task ids from an earlier run (a restart, or a retry after a network
 	 * error while polling) are polled, not submitted again. */
-	if (job->external_id[0] == '\0' && submit(c, sb, job, fd, size, err) != 0)
+	if (job->external_id[0] == '\0' && submit(c, env, job, fd, size, err) != 0)
 		return -1;
 	sigs = json_array();
 	if (sigs == NULL)
 		return fw_err_set(err, "out of memory");
 	snprintf(tasks, sizeof(tasks), "%s", job->external_id);
 	for (task = strtok_r(tasks, ",", &save); task != NULL && r == 0; task = strtok_r(NULL, ",", &save)) {
-		r = poll_task(c, sb, task, deadline, err);
+		r = poll_task(c, env, task, deadline, err);
 		if (r == 0)
-			r = fetch_report(c, sb, task, &malscore, sigs, status, sizeof(status), err);
+			r = fetch_report(c, env, task, &malscore, sigs, status, sizeof(status), err);
 	}
 	if (r == 1) {
 		/* A task itself failed: the next attempt submits anew. */
 		fw_err_clear(&e2);
-		if (fw_store_sandbox_set_external(sandbox_store(sb), job, "", &e2) != 0)
+		if (fw_store_sandbox_set_external(env->store, job, "", &e2) != 0)
 			fw_err_set(err, "CAPE task %s failed, and forgetting it failed too: %s", job->external_id,
 				   fw_err_msg(&e2));
 	}
