@@ -8,15 +8,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fwgate/policy.h"
+#include "fwgate/verdict.h"
 #include "scanner/walk_int.h"
 
 static bool sandbox_wants(const struct walk *w, const char *ftype)
 {
-	for (unsigned t = 0; t < FW_FT_COUNT; t++)
-		if (strcmp(ftype, fw_file_type_name((enum fw_file_type)t)) == 0)
-			return (w->ctx->sandbox_types >> t) & 1u;
-	return false;
+	enum fw_file_type t;
+
+	return fw_file_type_parse(ftype, &t) == 0 && ((w->ctx->sandbox_types >> t) & 1u) != 0;
 }
 
 /* Copies the member into <samples>/<sha256> (through a temporary name,

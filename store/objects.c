@@ -45,9 +45,9 @@ static int commit_check(const struct fw_store_commit *c, struct fw_err *err)
 
 	if (c->url == NULL || c->url[0] == '\0' || strlen(c->url) > STORE_URL_MAX)
 		return fw_err_set(err, "a commit needs a URL of 1 to %u bytes", STORE_URL_MAX);
-	if (c->spool_path == NULL || c->scan == NULL || c->sha256 == NULL)
+	if (c->spool_path == NULL || c->reason == NULL || c->sha256 == NULL)
 		return fw_err_set(err, "a commit needs the spool file, its hash and its scan");
-	if (c->scan->verdict == FW_VERDICT_PENDING &&
+	if (c->verdict == FW_VERDICT_PENDING &&
 	    (c->n_sandbox == 0 || c->sandbox == NULL || c->sandbox_backend == NULL ||
 	     store_sandbox_attach_check(c->sandbox, c->n_sandbox, c->sandbox_backend, err) != 0))
 		return fw_err_isset(err) ? -1 : fw_err_set(err, "a pending commit needs the members the sandbox judges");
@@ -69,8 +69,8 @@ static int commit_plan_read(struct fw_store *st, const struct fw_store_commit *c
 				  " LEFT JOIN scans s ON s.id = (SELECT max(id) FROM scans WHERE object_id = o.id)"
 				  " WHERE o.sha256 = ?1";
 	sqlite3_stmt *s = store_stmt(st, sql, err);
-	bool clean = c->scan->verdict == FW_VERDICT_CLEAN;
-	bool pending = c->scan->verdict == FW_VERDICT_PENDING;
+	bool clean = c->verdict == FW_VERDICT_CLEAN;
+	bool pending = c->verdict == FW_VERDICT_PENDING;
 	const char *b;
 	int r;
 
@@ -115,7 +115,7 @@ static int commit_plan_read(struct fw_store *st, const struct fw_store_commit *c
 		p->new_state = FW_OBJ_PENDING;
 	else if (p->old_state == FW_OBJ_PENDING && clean)
 		p->new_state = FW_OBJ_APPROVED; /* nothing left to judge: the policy sandboxes none of it now */
-	else if (p->old_state == FW_OBJ_RELEASED && c->scan->verdict == FW_VERDICT_INFECTED &&
+	else if (p->old_state == FW_OBJ_RELEASED && c->verdict == FW_VERDICT_INFECTED &&
 		 p->old_verdict != FW_VERDICT_INFECTED)
 		/* Staff released it as something less than infected; a scan now
 		 * finds it infected: that is not what they decided on. */
@@ -170,7 +170,7 @@ static int commit_blob(struct fw_store *st, const struct fw_store_commit *c, str
  * - staff's states (rejected, released): unchanged. */
 static int commit_held(sqlite3_stmt *s, const struct fw_store_commit *c, const struct commit_plan *p)
 {
-	enum fw_verdict nv = c->scan->verdict;
+	enum fw_verdict nv = c->verdict;
 	bool keep_old;
 
 	if (p->new_state == FW_OBJ_REJECTED || p->new_state == FW_OBJ_RELEASED)
@@ -197,7 +197,7 @@ static int commit_object(struct fw_store *st, const struct fw_store_commit *c, s
 				  " held_by = coalesce(?7, held_by),"
 				  " mime = coalesce(nullif(?3, ''), mime),"
 				  " file_type = coalesce(nullif(?4, ''), file_type) WHERE id = ?1";
-	const json_t *doc = c->scan->doc;
+	const json_t *doc = c->scan_doc;
 	const char *mime = json_string_value(json_object_get(doc, "mime"));
 	const char *ftype = json_string_value(json_object_get(doc, "file_type"));
 	sqlite3_stmt *s = store_stmt(st, p->known ? upd : ins, err);
@@ -254,14 +254,14 @@ static int commit_scan(struct fw_store *st, const struct fw_store_commit *c, int
 {
 	static const char sql[] = "INSERT INTO scans (object_id, time, engine, verdict, reason, doc)"
 				  " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
-	const json_t *members = json_object_get(c->scan->doc, "members");
+	const json_t *members = json_object_get(c->scan_doc, "members");
 	char *doc = NULL;
 	sqlite3_stmt *s;
 	int64_t scan_id;
 	int rc = -1;
 
-	if (c->scan->doc != NULL) {
-		doc = json_dumps(c->scan->doc, JSON_COMPACT);
+	if (c->scan_doc != NULL) {
+		doc = json_dumps(c->scan_doc, JSON_COMPACT);
 		if (doc == NULL)
 			return fw_err_set(err, "cannot serialize the verdict document");
 	}
@@ -270,8 +270,8 @@ static int commit_scan(struct fw_store *st, const struct fw_store_commit *c, int
 		goto out;
 	if (sqlite3_bind_int64(s, 1, object_id) != SQLITE_OK || sqlite3_bind_int64(s, 2, now) != SQLITE_OK ||
 	    store_bind_text(s, 3, c->engine ? c->engine : "") != 0 ||
-	    store_bind_text(s, 4, fw_verdict_name(c->scan->verdict)) != 0 ||
-	    store_bind_text(s, 5, c->scan->reason) != 0 || store_bind_text(s, 6, doc) != 0 ||
+	    store_bind_text(s, 4, fw_verdict_name(c->verdict)) != 0 ||
+	    store_bind_text(s, 5, c->reason) != 0 || store_bind_text(s, 6, doc) != 0 ||
 	    sqlite3_step(s) != SQLITE_DONE) {
 		store_db_err(st, err, "cannot record the scan");
 		goto out;
@@ -325,7 +325,7 @@ static int commit_records(struct fw_store *st, const struct fw_store_commit *c, 
 	 * replacing an earlier scan's, so that nothing sees the object pending
 	 * on a partial set or on an earlier scan's jobs; also for an object
 	 * that stays quarantined (a staff retry reopens it on these). */
-	if (c->scan->verdict == FW_VERDICT_PENDING &&
+	if (c->verdict == FW_VERDICT_PENDING &&
 	    (p->new_state == FW_OBJ_PENDING || p->new_state == FW_OBJ_QUARANTINED)) {
 		unsigned created = 0;
 
@@ -335,8 +335,8 @@ static int commit_records(struct fw_store *st, const struct fw_store_commit *c, 
 			return -1;
 	}
 	if (p->known && p->old_state != p->new_state) {
-		snprintf(detail, sizeof(detail), "a new scan found it %s: %s", fw_verdict_name(c->scan->verdict),
-			 c->scan->reason);
+		snprintf(detail, sizeof(detail), "a new scan found it %s: %s", fw_verdict_name(c->verdict),
+			 c->reason);
 		if (store_audit_append_tx(st, "rescan-quarantine", STORE_WHO_SELF, p->id, detail, err) != 0)
 			return -1;
 	}
