@@ -681,7 +681,7 @@ json_t *walk_node(struct walk *w, int fd, bool own_fd, uint64_t size, const char
 		ftype = "archive";
 		scan_report_set(&w->rep, node, "file_type", json_string(ftype));
 	}
-	walk_sandbox_member(w, fd, size, chain, depth, sha256, ftype);
+	walk_samples_add(w, fd, size, chain, depth, sha256, ftype);
 	if (depth + 1 > w->ctx->limits.max_depth) {
 		walk_halt(w, node, "nesting depth %u exceeds the limit of %u at %s", depth + 1,
 		     w->ctx->limits.max_depth, chain);
@@ -695,7 +695,7 @@ json_t *walk_node(struct walk *w, int fd, bool own_fd, uint64_t size, const char
 	if (sfd < 0)
 		scan_report_add(&w->rep, node, FW_VERDICT_UNSCANNABLE, "cannot scan %s: %s", chain, strerror(errno));
 	else
-		scan_queue_push(w->ctx->queue, &w->rep, sfd, chain, node, sha256, 0);
+		clamq_push(w->ctx->queue, &w->rep, sfd, chain, node, sha256, 0);
 	entries = walk_entries(w, a, e, r == ARCHIVE_WARN ? ARCHIVE_OK : r, size, chain, depth);
 	switch (archive_format(a) & ARCHIVE_FORMAT_BASE_MASK) {
 	case ARCHIVE_FORMAT_ZIP:
@@ -722,7 +722,7 @@ json_t *walk_node(struct walk *w, int fd, bool own_fd, uint64_t size, const char
 	}
 	goto out;
 leaf:
-	walk_sandbox_member(w, fd, size, chain, depth, sha256, ftype);
+	walk_samples_add(w, fd, size, chain, depth, sha256, ftype);
 	/* Payloads inside the leaf (not in a UEFI image: its modules are
 	 * children already, and its gaps data modules of their own), looked
 	 * for on a descriptor of their own once the leaf's own scan is
@@ -740,9 +740,9 @@ leaf:
 			scan_report_add(&w->rep, node, FW_VERDICT_UNSCANNABLE, "cannot scan %s: %s", chain,
 					strerror(errno));
 		else
-			scan_queue_push(w->ctx->queue, &w->rep, sfd, chain, node, sha256,
-					SCANQ_PARSE_ARCHIVE | (hint->file_type != NULL && strcmp(hint->file_type, "pe") == 0 &&
-							       hint->section != NULL ? SCANQ_EFI_IMAGE : 0u));
+			clamq_push(w->ctx->queue, &w->rep, sfd, chain, node, sha256,
+					CLAMQ_PARSE_ARCHIVE | (hint->file_type != NULL && strcmp(hint->file_type, "pe") == 0 &&
+							       hint->section != NULL ? CLAMQ_EFI_IMAGE : 0u));
 	}
 	if (cfd >= 0) {
 		walk_carve(w, cfd, size, chain, depth, node, mime);
@@ -916,7 +916,7 @@ json_t *scan_walk(struct scan_walk_ctx *ctx, int fd, const char *name, const cha
 		else
 			walk_node(&w, fd, false, (uint64_t)st.st_size, root, 0, w.rep.doc, sha, NULL);
 	}
-	scan_queue_drain(ctx->queue);
+	clamq_drain(ctx->queue);
 	if (hashing) {
 		pthread_join(hasher, NULL);
 		if (h.rc != 0)

@@ -61,8 +61,8 @@ void walk_halt(struct walk *w, json_t *node, const char *fmt, ...) FW_PRINTF(3, 
 bool walk_past_deadline(struct walk *w, const char *chain);
 
 /* A node of a type the sandbox judges: listed in doc.sandbox[] and, below
- * the root, kept as a sample (walk_sandbox.c). */
-void walk_sandbox_member(struct walk *w, int fd, uint64_t size, const char *chain, unsigned depth,
+ * the root, kept as a sample (walk_samples.c). */
+void walk_samples_add(struct walk *w, int fd, uint64_t size, const char *chain, unsigned depth,
 			 const char *sha256, const char *ftype);
 
 /* A payload that starts at off inside a node (fd, its bytes up to off +

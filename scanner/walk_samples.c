@@ -80,7 +80,7 @@ fail:
 /* A node of a type the sandbox judges: listed in doc.sandbox[] and, below
  * the root (whose bytes the caller keeps), kept as a sample. A member
  * that cannot be kept makes the package unscannable: it would go unjudged. */
-void walk_sandbox_member(struct walk *w, int fd, uint64_t size, const char *chain, unsigned depth,
+void walk_samples_add(struct walk *w, int fd, uint64_t size, const char *chain, unsigned depth,
 			   const char *sha256, const char *ftype)
 {
 	struct fw_err err;
