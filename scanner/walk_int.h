@@ -53,6 +53,17 @@ struct node_hint {
 	bool no_uefi;              /* do not parse it as a UEFI image again (it came out of one) */
 };
 
+/* ------------------------------------------------------------ walk_limits.c */
+
+/* Counts bytes produced by a decompression against the total-bytes,
+ * ratio and time limits; false (and the walk halted, with the reason)
+ * when one is exceeded. */
+bool walk_budget(struct walk *w, uint64_t bytes, const char *chain);
+
+/* A limit stops the whole walk: unscannable, and nothing more is read. */
+void walk_halt(struct walk *w, json_t *node, const char *fmt, ...) FW_PRINTF(3, 4);
+bool walk_past_deadline(struct walk *w, const char *chain);
+
 /* ------------------------------------------------------------ walk_source.c */
 
 /* A child node from bytes in memory: counted against every limit, copied
@@ -60,20 +71,6 @@ struct node_hint {
  * stopped the walk (the reason is recorded). */
 int walk_bytes(struct walk *w, const uint8_t *data, size_t len, const char *chain, unsigned depth,
 	       const struct node_hint *hint);
-
-/* Counts bytes produced by a decompression against the total-bytes,
- * ratio and time limits; false (and the walk halted, with the reason)
- * when one is exceeded. */
-bool walk_budget(struct walk *w, uint64_t bytes, const char *chain);  /* walk_limits.c */
-
-/* A limit stops the whole walk: unscannable, and nothing more is read. */
-void walk_halt(struct walk *w, json_t *node, const char *fmt, ...) FW_PRINTF(3, 4);
-bool walk_past_deadline(struct walk *w, const char *chain);
-
-/* A node of a type the sandbox judges: listed in doc.sandbox[] and, below
- * the root, kept as a sample (walk_samples.c). */
-void walk_samples_add(struct walk *w, int fd, uint64_t size, const char *chain, unsigned depth,
-			 const char *sha256, const char *ftype);
 
 /* A new unnamed file in the scanner's temporary directory, or -1. */
 int walk_tmpfile(struct walk *w);
@@ -86,6 +83,13 @@ struct archive *walk_reader_new(void);
  * memory. walk_reader_free(NULL, NULL) is a no-op. */
 struct archive *walk_reader_at(int fd, uint64_t off, uint64_t end, struct walk_src **src);
 void walk_reader_free(struct archive *a, struct walk_src *src);
+
+/* ------------------------------------------------------------ walk_samples.c */
+
+/* A node of a type the sandbox judges: listed in doc.sandbox[] and, below
+ * the root, kept as a sample. */
+void walk_samples_add(struct walk *w, int fd, uint64_t size, const char *chain, unsigned depth,
+		      const char *sha256, const char *ftype);
 
 /* ------------------------------------------------------------ walk_archive.c */
 

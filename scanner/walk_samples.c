@@ -81,7 +81,7 @@ fail:
  * the root (whose bytes the caller keeps), kept as a sample. A member
  * that cannot be kept makes the package unscannable: it would go unjudged. */
 void walk_samples_add(struct walk *w, int fd, uint64_t size, const char *chain, unsigned depth,
-			   const char *sha256, const char *ftype)
+		      const char *sha256, const char *ftype)
 {
 	struct fw_err err;
 
