@@ -29,14 +29,8 @@ static const char *const profile_actions[] = {
 };
 static const char *const severities[] = { "informational", "low", "medium", "high", "critical" };
 static const char *const protocols[] = { "tcp", "udp", "icmp", "sctp", "any" };
-static const char *const file_types[] = { "firmware_image", "pe", "archive", "other" };
 
 #define PA_COUNT FW_ARRAY_LEN(profile_actions)
-
-const char *fw_file_type_name(enum fw_file_type t)
-{
-	return (unsigned)t < FW_ARRAY_LEN(file_types) ? file_types[t] : "?";
-}
 
 const char *fw_profile_action_name(enum fw_profile_action a)
 {
@@ -86,10 +80,9 @@ static const char *check_ident(const char *s)
 
 static const char *check_file_type(const char *s)
 {
-	for (size_t i = 0; i < FW_ARRAY_LEN(file_types); i++)
-		if (strcmp(s, file_types[i]) == 0)
-			return NULL;
-	return "unknown file type";
+	enum fw_file_type t;
+
+	return fw_file_type_parse(s, &t) == 0 ? NULL : "unknown file type";
 }
 
 static const char *check_port(const char *s)
@@ -477,6 +470,7 @@ static void map_profiles(struct pj *pj, const struct rule_facts *f, const char *
 	json_t *sp = f->security_profiles, *o, *arr, *v;
 	char p[PJ_PATH_MAX];
 	size_t i;
+	enum fw_file_type ft;
 
 	o = json_object_get(sp, "antivirus");
 	pol->antivirus.action = FW_PA_UNSET;
@@ -497,9 +491,8 @@ static void map_profiles(struct pj *pj, const struct rule_facts *f, const char *
 		pol->sandboxing.enabled = json_is_true(json_object_get(o, "enabled"));
 		arr = json_object_get(o, "file_types");
 		json_array_foreach(arr, i, v)
-			for (size_t t = 0; t < FW_FT_COUNT; t++)
-				if (json_is_string(v) && strcmp(json_string_value(v), file_types[t]) == 0)
-					pol->sandboxing.file_types[t] = true;
+			if (json_is_string(v) && fw_file_type_parse(json_string_value(v), &ft) == 0)
+				pol->sandboxing.file_types[ft] = true;
 		if (pol->sandboxing.enabled && json_array_size(arr) == 0)
 			pj_err(pj, pj_key(p, sizeof(p), rp, "security_profiles.sandboxing.file_types"),
 			       "sandboxing is enabled but names no file type");

@@ -345,7 +345,7 @@ static int commit(struct exch *x, const struct fw_upstream_resp *r, struct fw_sc
 	int rc;
 	struct fw_store_commit sc = {
 		.url = x->url, .spool_fd = fw_spool_fd(r->body), .spool_path = fw_spool_path(r->body),
-		.sha256 = fw_spool_sha256(r->body), .size = fw_spool_size(r->body), .scan = res,
+		.sha256 = fw_spool_sha256(r->body), .size = fw_spool_size(r->body),
 		.engine = fw_scanner_summary(x->c->px->deps.scanner, engine, sizeof(engine)),
 	};
 
@@ -369,6 +369,11 @@ static int commit(struct exch *x, const struct fw_upstream_resp *r, struct fw_sc
 			sc.sandbox_reuse_since = plan.reuse_since;
 		}
 	}
+	/* The verdict as it stands now (an unplannable pending one is
+	 * unscannable above). */
+	sc.verdict = res->verdict;
+	sc.reason = res->reason;
+	sc.scan_doc = res->doc;
 	rc = fw_store_commit(x->c->px->deps.store, &sc, &state, object_id, &err);
 	fw_sandbox_plan_free(&plan);
 	if (rc != 0) {

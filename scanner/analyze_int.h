@@ -10,8 +10,8 @@
 
 #include "scanner/analyze.h"
 
-/* The kinds of findings; their weights are the table at the top of
- * analyze.c, the one place to tune them. */
+/* The kinds of findings; their weights are the table in
+ * analyze_findings.c, the one place to tune them. */
 enum an_kind {
 	AN_HIGH_ENTROPY, AN_EMBEDDED_PE, AN_EMBEDDED_ELF, AN_EMBEDDED_MACHO, AN_PE_WX, AN_PE_PACKED,
 	AN_PE_UNSIGNED, AN_PE_IMPORT, AN_PE_MALFORMED, AN_URL, AN_IPV4, AN_DOWNLOAD_EXEC, AN_LIMIT, AN_RULE,
@@ -21,7 +21,7 @@ struct an_weight {
 	const char *kind;
 	unsigned weight;
 };
-/* The weights table, in analyze.c. */
+/* The weights table, in analyze_findings.c. */
 extern const struct an_weight an_weights[];
 #define W(k) (an_weights[(k)].weight)
 
@@ -51,7 +51,7 @@ struct an {
 	size_t n_opened;
 };
 
-/* ------------------------------------------------------------ shared helpers (analyze.c) */
+/* ------------------------------------------------------------ shared helpers (analyze_findings.c) */
 
 void an_add(struct an *a, enum an_kind k, unsigned weight, uint64_t off, const char *fmt, ...) FW_PRINTF(5, 6);
 /* One pe-malformed finding per member: the first contradiction only. */

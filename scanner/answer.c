@@ -88,14 +88,11 @@ static int trim_members(json_t *doc, size_t max, struct fw_err *err)
 
 static bool valid_package_doc(const json_t *doc)
 {
-	static const char *const verdicts[] = { "clean", "pending", "suspicious", "unscannable", "infected" };
 	const char *v = json_string_value(json_object_get(doc, "verdict"));
 	const json_t *sandbox = json_object_get(doc, "sandbox");
-	bool known = false;
+	enum fw_verdict known;
 
-	for (size_t i = 0; v != NULL && i < FW_ARRAY_LEN(verdicts); i++)
-		known = known || strcmp(v, verdicts[i]) == 0;
-	return known && json_is_array(json_object_get(doc, "reasons")) &&
+	return v != NULL && fw_verdict_parse(v, &known) == 0 && json_is_array(json_object_get(doc, "reasons")) &&
 	       json_is_array(json_object_get(doc, "signatures")) && json_is_array(json_object_get(doc, "members")) &&
 	       (sandbox == NULL || json_is_array(sandbox));
 }

@@ -16,8 +16,6 @@
 #include "fwgate/fileio.h"
 #include "scanner/scan_int.h"
 
-extern const unsigned char fw_embedded_signatures[];
-extern const size_t fw_embedded_signatures_len;
 
 #define SYSTEM_DB_DIR "/var/lib/clamav"
 
@@ -119,8 +117,8 @@ static int load_bundled(struct scan_engine *e, const char *tmp_dir, struct fw_er
 		fw_err_sys(err, errno, "cannot write %s", file);
 		goto out;
 	}
-	off = fwrite(fw_embedded_signatures, 1, fw_embedded_signatures_len, f);
-	if (fclose(f) != 0 || off != fw_embedded_signatures_len) {
+	off = fwrite(scan_embedded_signatures, 1, scan_embedded_signatures_len, f);
+	if (fclose(f) != 0 || off != scan_embedded_signatures_len) {
 		fw_err_set(err, "cannot write %s", file);
 		goto out;
 	}

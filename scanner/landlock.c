@@ -16,7 +16,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "scanner/sandbox.h"
+#include "scanner/seccomp.h"
 #include "scanner/scan_int.h"
 
 /* Debian 12's <linux/landlock.h> stops at ABI 2; the kernel's ABI is

@@ -17,31 +17,6 @@
 /* Members the sandbox must judge, listed in full (never cut). */
 #define REPORT_MAX_SANDBOX 1000
 
-static const char *const verdict_names[] = {
-	[FW_VERDICT_CLEAN] = "clean",
-	[FW_VERDICT_PENDING] = "pending",
-	[FW_VERDICT_SUSPICIOUS] = "suspicious",
-	[FW_VERDICT_UNSCANNABLE] = "unscannable",
-	[FW_VERDICT_INFECTED] = "infected",
-};
-
-const char *fw_verdict_name(enum fw_verdict v)
-{
-	if ((unsigned)v >= FW_ARRAY_LEN(verdict_names))
-		return "unscannable";
-	return verdict_names[v];
-}
-
-static int verdict_parse(const char *s, enum fw_verdict *v)
-{
-	for (unsigned i = 0; i < FW_ARRAY_LEN(verdict_names); i++)
-		if (strcmp(s, verdict_names[i]) == 0) {
-			*v = (enum fw_verdict)i;
-			return 0;
-		}
-	return -1;
-}
-
 void fw_scan_result_clear(struct fw_scan_result *res)
 {
 	json_decref(res->doc);
@@ -100,7 +75,7 @@ static void raise_node(json_t *node, enum fw_verdict v)
 	if (node == NULL)
 		return;
 	old = json_object_get(node, "verdict");
-	if (json_is_string(old) && verdict_parse(json_string_value(old), &cur) == 0 && cur >= v)
+	if (json_is_string(old) && fw_verdict_parse(json_string_value(old), &cur) == 0 && cur >= v)
 		return;
 	json_object_set_new(node, "verdict", json_string(fw_verdict_name(v)));
 }
@@ -224,7 +199,7 @@ void scan_result_from_doc(struct fw_scan_result *res, json_t *doc)
 	v = json_object_get(doc, "verdict");
 	reasons = json_object_get(doc, "reasons");
 	sigs = json_object_get(doc, "signatures");
-	if (!json_is_object(doc) || !json_is_string(v) || verdict_parse(json_string_value(v), &verdict) != 0 ||
+	if (!json_is_object(doc) || !json_is_string(v) || fw_verdict_parse(json_string_value(v), &verdict) != 0 ||
 	    !json_is_array(reasons) || !json_is_array(sigs) || !json_is_array(json_object_get(doc, "members")) ||
 	    (json_object_get(doc, "sandbox") != NULL && !json_is_array(json_object_get(doc, "sandbox")))) {
 		json_decref(doc);

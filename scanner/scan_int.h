@@ -1,5 +1,5 @@
 /* Private to scanner/: the pieces of the inspection pipeline that run in
- * a worker process (typing, the unpack walk, the ClamAV scan queue, the
+ * a worker process (typing, the unpack walk, the ClamAV queue, the
  * verdict report) and the wire format between client, supervisor and
  * workers. Nothing here is for other modules. */
 #ifndef FWGATE_SCAN_INT_H
@@ -16,6 +16,16 @@
 #include "fwgate/scanner.h"
 
 struct cl_engine;
+
+/* Compiled into the binary by tools/embed.py (scanner/meson.build): the
+ * firmware magic database, the static analyzer's rules, fwgate's own
+ * ClamAV signatures. */
+extern const unsigned char scan_embedded_magic[];
+extern const size_t scan_embedded_magic_len;
+extern const unsigned char scan_embedded_rules[];
+extern const size_t scan_embedded_rules_len;
+extern const unsigned char scan_embedded_signatures[];
+extern const size_t scan_embedded_signatures_len;
 
 /* ------------------------------------------------------------ limits */
 
@@ -120,36 +130,36 @@ void scan_result_from_doc(struct fw_scan_result *res, json_t *doc);
 /* A minimal document for a failed pipeline. */
 json_t *scan_doc_failed(const char *path, const char *reason);
 
-/* ------------------------------------------------------------ scan queue */
+/* ----------------------------------------------------- ClamAV queue */
 
 /* A pool of threads in a worker that run ClamAV over nodes while the
  * walker unpacks the next ones, so one package uses every core. */
-struct scan_queue;
+struct clamq;
 
-int scan_queue_new(struct scan_queue **out, const struct scan_engine *eng, unsigned threads,
-		   struct fw_err *err) FW_WUR FW_NONNULL(1, 2);
-void scan_queue_free(struct scan_queue *q);
+int clamq_new(struct clamq **out, const struct scan_engine *eng, unsigned threads,
+	      struct fw_err *err) FW_WUR FW_NONNULL(1, 2);
+void clamq_free(struct clamq *q);
 /* How one node is scanned. */
-#define SCANQ_PARSE_ARCHIVE 0x1u    /* let ClamAV open archives (not for containers fwgate unpacks) */
+#define CLAMQ_PARSE_ARCHIVE 0x1u    /* let ClamAV open archives (not for containers fwgate unpacks) */
 /* A UEFI module (PE32, TE): ClamAV 1.x calls every EFI image with a
  * section alignment below 0x200 "broken" (cli_peheader: "Bad section
  * alignment") and then skips only its PE-specific signatures; the body
  * signatures still run. Such a module is not unscannable for it. */
-#define SCANQ_EFI_IMAGE 0x2u
+#define CLAMQ_EFI_IMAGE 0x2u
 
-/* Queues a ClamAV scan of fd (adopted; closed when done) with SCANQ_*
+/* Queues a ClamAV scan of fd (adopted; closed when done) with CLAMQ_*
  * flags. Blocks while the queue is full. node may be NULL (member not
  * listed). */
-void scan_queue_push(struct scan_queue *q, struct scan_report *rep, int fd, const char *chain,
-		     json_t *node, const char *sha256, unsigned flags);
+void clamq_push(struct clamq *q, struct scan_report *rep, int fd, const char *chain,
+		json_t *node, const char *sha256, unsigned flags);
 /* Waits until every queued scan of this package has finished. */
-void scan_queue_drain(struct scan_queue *q);
+void clamq_drain(struct clamq *q);
 
 /* ------------------------------------------------------------ walk */
 
 struct scan_walk_ctx {
 	struct scan_typer *typer;
-	struct scan_queue *queue;
+	struct clamq *queue;
 	struct scan_limits limits;
 	int tmp_dir_fd;           /* where member data lives, as unnamed files */
 	int samples_dir_fd;       /* where sandbox samples are kept; -1: none are */
@@ -300,7 +310,7 @@ int scan_landlock_abi(void);
  * and reading /usr; TCP and
  * out-of-domain signals too where the kernel's ABI allows. A kernel
  * without Landlock is not an error here (the supervisor warns once).
- * Irreversible; call before scan_sandbox_enter. */
+ * Irreversible; call before scan_seccomp_enter. */
 int scan_landlock_enter(int tmp_dir_fd, int samples_dir_fd, struct fw_err *err) FW_WUR;
 
 /* ------------------------------------------------------------ processes */

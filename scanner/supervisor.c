@@ -24,12 +24,10 @@
 
 #include "fwgate/fileio.h"
 #include "scanner/analyze.h"
-#include "scanner/sandbox.h"
+#include "scanner/seccomp.h"
 #include "scanner/scan_int.h"
 #include "fwgate_build.h"
 
-extern const unsigned char fw_embedded_rules[];
-extern const size_t fw_embedded_rules_len;
 
 #define MAX_WORKERS 256
 #define QUEUE_MAX 4096
@@ -146,8 +144,8 @@ static void worker_main(struct sup *s, int sock)
 	scan_limits_from_config(&ctx.limits, s->cfg);
 	/* Confined before the first job's first byte: from here on, no
 	 * network, no exec, no new process. */
-	if (scan_landlock_enter(s->tmp_fd, s->samples_fd, &err) != 0 || scan_sandbox_enter(&err) != 0 ||
-	    scan_queue_new(&ctx.queue, s->eng, s->threads, &err) != 0) {
+	if (scan_landlock_enter(s->tmp_fd, s->samples_fd, &err) != 0 || scan_seccomp_enter(&err) != 0 ||
+	    clamq_new(&ctx.queue, s->eng, s->threads, &err) != 0) {
 		fprintf(stderr, "fwgate: scanner worker: %s\n", fw_err_msg(&err));
 		_exit(1);
 	}
@@ -582,7 +580,7 @@ static int load_rules(struct sup *s, struct fw_err *err)
 	int rc;
 
 	if (s->cfg->sandbox.rules_file[0] == '\0')
-		return analyze_rules_load(&s->rules, (const char *)fw_embedded_rules, fw_embedded_rules_len, err);
+		return analyze_rules_load(&s->rules, (const char *)scan_embedded_rules, scan_embedded_rules_len, err);
 	if (fw_file_read(s->cfg->sandbox.rules_file, ANALYZE_RULES_TEXT_MAX, &text, &len, err) != 0)
 		return -1;
 	rc = analyze_rules_load(&s->rules, (const char *)text, len, err);

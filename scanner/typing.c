@@ -14,8 +14,6 @@
 #include "fwgate/fileio.h"
 #include "scanner/scan_int.h"
 
-extern const unsigned char fw_embedded_magic[];
-extern const size_t fw_embedded_magic_len;
 
 /* The system's compiled database; the first that exists is used. */
 static const char *const system_mgc[] = { "/usr/share/misc/magic.mgc", "/usr/lib/file/magic.mgc" };
@@ -49,12 +47,12 @@ int scan_typer_new(struct scan_typer **out, struct fw_err *err)
 			   system_mgc[0]);
 		goto out;
 	}
-	t->own_db = malloc(fw_embedded_magic_len);
+	t->own_db = malloc(scan_embedded_magic_len);
 	if (t->own_db == NULL) {
 		fw_err_set(err, "out of memory");
 		goto out;
 	}
-	memcpy(t->own_db, fw_embedded_magic, fw_embedded_magic_len);
+	memcpy(t->own_db, scan_embedded_magic, scan_embedded_magic_len);
 	/* No decompression by libmagic: unpacking is libarchive's, under
 	 * fwgate's limits. */
 	t->m = magic_open(MAGIC_MIME_TYPE | MAGIC_NO_CHECK_COMPRESS | MAGIC_ERROR);
@@ -65,7 +63,7 @@ int scan_typer_new(struct scan_typer **out, struct fw_err *err)
 	bufs[0] = t->system_db;
 	sizes[0] = t->system_len;
 	bufs[1] = t->own_db;
-	sizes[1] = fw_embedded_magic_len;
+	sizes[1] = scan_embedded_magic_len;
 	/* Bounded reads: libmagic looks at most this far into a node, from
 	 * its start and from its end (x86 reset vectors live there). */
 	if (magic_setparam(t->m, MAGIC_PARAM_BYTES_MAX, &(size_t){ TYPE_BYTES_MAX }) != 0) {

@@ -1,8 +1,9 @@
 /* Private to scanner/: the UEFI image parser (capsules, Intel flash
- * descriptors, firmware volumes, FFS files and their sections, UEFI PI
- * specification volume 3) and the section decompressors (LZMA and its x86
- * variant through liblzma, Brotli through libbrotli, EFI/Tiano written
- * here from the UEFI specification). Pure functions over bytes in memory:
+ * descriptors: uefi.c; firmware volumes, FFS files and their sections,
+ * UEFI PI specification volume 3: uefi_fv.c) and the section
+ * decompressors (uefi_decomp.c: LZMA and its x86 variant through liblzma,
+ * Brotli through libbrotli, EFI/Tiano written here from the UEFI
+ * specification). Pure functions over bytes in memory:
  * every module found is handed to the caller's sink, every problem is a
  * reason with a verdict; nothing here touches files or the verdict. */
 #ifndef FWGATE_SCANNER_UEFI_H

@@ -1,7 +1,8 @@
 /* Private to the unpack walk (walk.c and the producers of child nodes it
- * calls: the UEFI walk, payload carving, the coverage check, sandbox
- * samples): the state of one package's walk and the helpers that hold its
- * limits. Nothing here is for other parts of the scanner. */
+ * calls: archive entries, sources in memory or at an offset, the UEFI
+ * walk, payload carving and its coverage check, sandbox samples): the
+ * state of one package's walk and the helpers that hold its limits.
+ * Nothing here is for other parts of the scanner. */
 #ifndef FWGATE_SCANNER_WALK_INT_H
 #define FWGATE_SCANNER_WALK_INT_H
 
@@ -17,8 +18,21 @@
 /* Below this many unpacked bytes no ratio is a bomb. */
 #define RATIO_FLOOR_BYTES (1024 * 1024)
 
+struct archive;
+struct archive_entry;
+struct node_hint;
+struct walk_src;
+
 struct walk {
 	struct scan_walk_ctx *ctx;
+	/* The node walk (walk.c's, set by scan_walk): types a node, then walks
+	 * it as a container or queues it as a leaf. node is the root's
+	 * document (depth 0) or NULL for a member, whose entry is made there;
+	 * hint may be NULL; returns the node's entry. Producers of child nodes
+	 * hand each child back through it, so that none of them calls walk.c
+	 * and the recursion stays in one place. */
+	json_t *(*node)(struct walk *w, int fd, bool own_fd, uint64_t size, const char *chain, unsigned depth,
+			json_t *node, const char *sha256, const struct node_hint *hint);
 	struct scan_report rep;
 	uint64_t members;
 	uint64_t total_bytes;
@@ -39,17 +53,7 @@ struct node_hint {
 	bool no_uefi;              /* do not parse it as a UEFI image again (it came out of one) */
 };
 
-/* Types the node, then walks it as a container or queues it as a leaf.
- * node is the root's document (depth 0) or NULL for a member, whose entry
- * is made here; hint may be NULL. Returns the node's entry. */
-json_t *walk_node(struct walk *w, int fd, bool own_fd, uint64_t size, const char *chain, unsigned depth,
-		  json_t *node, const char *sha256, const struct node_hint *hint);
-
-/* A child node from bytes in memory: counted against every limit, copied
- * into an unnamed file, hashed, then walked. Returns -1 when a limit
- * stopped the walk (the reason is recorded). */
-int walk_bytes(struct walk *w, const uint8_t *data, size_t len, const char *chain, unsigned depth,
-	       const struct node_hint *hint);
+/* ------------------------------------------------------------ walk_limits.c */
 
 /* Counts bytes produced by a decompression against the total-bytes,
  * ratio and time limits; false (and the walk halted, with the reason)
@@ -60,10 +64,47 @@ bool walk_budget(struct walk *w, uint64_t bytes, const char *chain);
 void walk_halt(struct walk *w, json_t *node, const char *fmt, ...) FW_PRINTF(3, 4);
 bool walk_past_deadline(struct walk *w, const char *chain);
 
+/* ------------------------------------------------------------ walk_source.c */
+
+/* A child node from bytes in memory: counted against every limit, copied
+ * into an unnamed file, hashed, then walked. Returns -1 when a limit
+ * stopped the walk (the reason is recorded). */
+int walk_bytes(struct walk *w, const uint8_t *data, size_t len, const char *chain, unsigned depth,
+	       const struct node_hint *hint);
+
+/* A new unnamed file in the scanner's temporary directory, or -1. */
+int walk_tmpfile(struct walk *w);
+
+/* A new libarchive reader with every format and filter the walk reads. */
+struct archive *walk_reader_new(void);
+
+/* A new reader (not yet opened) over the bytes [off, end) of fd, read
+ * with pread; *src is its state. NULL (and nothing allocated) when out of
+ * memory. walk_reader_free(NULL, NULL) is a no-op. */
+struct archive *walk_reader_at(int fd, uint64_t off, uint64_t end, struct walk_src **src);
+void walk_reader_free(struct archive *a, struct walk_src *src);
+
+/* ------------------------------------------------------------ walk_samples.c */
+
 /* A node of a type the sandbox judges: listed in doc.sandbox[] and, below
- * the root, kept as a sample (walk_sandbox.c). */
-void walk_sandbox_member(struct walk *w, int fd, uint64_t size, const char *chain, unsigned depth,
-			 const char *sha256, const char *ftype);
+ * the root, kept as a sample. */
+void walk_samples_add(struct walk *w, int fd, uint64_t size, const char *chain, unsigned depth,
+		      const char *sha256, const char *ftype);
+
+/* ------------------------------------------------------------ walk_archive.c */
+
+/* The entries of an open container (r: the first header's answer), each
+ * walked as a child; returns how many were read. */
+uint64_t walk_entries(struct walk *w, struct archive *a, struct archive_entry *e, int r, uint64_t size,
+		      const char *chain, unsigned depth);
+
+/* libarchive's error on a, as the node's reason: encrypted, or corrupt. */
+void walk_archive_error(struct walk *w, struct archive *a, json_t *node, const char *chain);
+
+/* The number of entries a zip's central directory declares (its end
+ * record, or the zip64 one), read from the last 64 KiB; -1 when it cannot
+ * be found. */
+int64_t walk_zip_declared(int fd, uint64_t size);
 
 /* A payload that starts at off inside a node (fd, its bytes up to off +
  * len), read by libarchive from there and walked as a child node named
@@ -74,8 +115,7 @@ void walk_sandbox_member(struct walk *w, int fd, uint64_t size, const char *chai
 int walk_slice(struct walk *w, int fd, uint64_t off, uint64_t len, const char *chain, unsigned depth,
 	       const char *kind, uint64_t *consumed, char *why, size_t why_len);
 
-/* A new libarchive reader with every format and filter the walk reads. */
-struct archive *walk_reader_new(void);
+/* ------------------------------------------------------------ carve.c */
 
 /* Payloads inside a leaf (carve.c): known layouts (makeself, Dell Update
  * Packages), installers no library reads (held), streams and archives at

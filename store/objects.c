@@ -49,9 +49,9 @@ static int commit_check(const struct fw_store_commit *c, struct fw_err *err)
 
 	if (c->url == NULL || c->url[0] == '\0' || strlen(c->url) > STORE_URL_MAX)
 		return fw_err_set(err, "a commit needs a URL of 1 to %u bytes", STORE_URL_MAX);
-	if (c->spool_path == NULL || c->scan == NULL || c->sha256 == NULL)
+	if (c->spool_path == NULL || c->reason == NULL || c->sha256 == NULL)
 		return fw_err_set(err, "a commit needs the spool file, its hash and its scan");
-	if (c->scan->verdict == FW_VERDICT_PENDING &&
+	if (c->verdict == FW_VERDICT_PENDING &&
 	    (c->n_sandbox == 0 || c->sandbox == NULL || c->sandbox_backend == NULL ||
 	     fw_store_sandbox_members_check(c->sandbox, c->n_sandbox, c->sandbox_backend, err) != 0))
 		return fw_err_isset(err) ? -1 : fw_err_set(err, "a pending commit needs the members the sandbox judges");
@@ -80,9 +80,9 @@ static int commit_plan_read(struct fw_store *st, const struct fw_store_commit *c
 		return -1;
 	if (store_bind_text(s, 1, c->sha256) != 0)
 		return store_db_err(st, err, "cannot look up an object");
-	p->ev = c->scan->verdict == FW_VERDICT_CLEAN ? STORE_EV_SCAN_CLEAN
-		: c->scan->verdict == FW_VERDICT_PENDING ? STORE_EV_SCAN_PENDING
-		: c->scan->verdict == FW_VERDICT_INFECTED ? STORE_EV_SCAN_INFECTED : STORE_EV_SCAN_NOT_CLEAN;
+	p->ev = c->verdict == FW_VERDICT_CLEAN ? STORE_EV_SCAN_CLEAN
+		: c->verdict == FW_VERDICT_PENDING ? STORE_EV_SCAN_PENDING
+		: c->verdict == FW_VERDICT_INFECTED ? STORE_EV_SCAN_INFECTED : STORE_EV_SCAN_NOT_CLEAN;
 	r = sqlite3_step(s);
 	if (r == SQLITE_DONE) {
 		p->new_state = store_lc_step(STORE_OBJ_NEW, p->ev, 0)->to;
@@ -127,9 +127,9 @@ static int commit_transition(struct fw_store *st, const struct fw_store_commit *
 
 	if (!p->known)
 		return 0;
-	snprintf(detail, sizeof(detail), "a new scan found it %s: %s", fw_verdict_name(c->scan->verdict),
-		 c->scan->reason);
-	if (store_lc_apply(st, &p->o, p->ev, c->scan->verdict, c->scan->reason, STORE_WHO_SELF, detail, &p->undo,
+	snprintf(detail, sizeof(detail), "a new scan found it %s: %s", fw_verdict_name(c->verdict),
+		 c->reason);
+	if (store_lc_apply(st, &p->o, p->ev, c->verdict, c->reason, STORE_WHO_SELF, detail, &p->undo,
 			   NULL, err) != 0)
 		return -1;
 	p->new_state = p->o.state;
@@ -181,7 +181,7 @@ static int commit_blob(struct fw_store *st, const struct fw_store_commit *c, str
  * - staff's states (rejected, released): unchanged. */
 static int commit_held(sqlite3_stmt *s, const struct fw_store_commit *c, const struct commit_plan *p)
 {
-	enum fw_verdict nv = c->scan->verdict;
+	enum fw_verdict nv = c->verdict;
 	bool keep_old;
 
 	if (p->new_state == FW_OBJ_REJECTED || p->new_state == FW_OBJ_RELEASED)
@@ -208,7 +208,7 @@ static int commit_object(struct fw_store *st, const struct fw_store_commit *c, s
 				  " held_by = coalesce(?7, held_by),"
 				  " mime = coalesce(nullif(?3, ''), mime),"
 				  " file_type = coalesce(nullif(?4, ''), file_type) WHERE id = ?1";
-	const json_t *doc = c->scan->doc;
+	const json_t *doc = c->scan_doc;
 	const char *mime = json_string_value(json_object_get(doc, "mime"));
 	const char *ftype = json_string_value(json_object_get(doc, "file_type"));
 	sqlite3_stmt *s = store_stmt(st, p->known ? upd : ins, err);
@@ -265,14 +265,14 @@ static int commit_scan(struct fw_store *st, const struct fw_store_commit *c, int
 {
 	static const char sql[] = "INSERT INTO scans (object_id, time, engine, verdict, reason, doc)"
 				  " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
-	const json_t *members = json_object_get(c->scan->doc, "members");
+	const json_t *members = json_object_get(c->scan_doc, "members");
 	char *doc = NULL;
 	sqlite3_stmt *s;
 	int64_t scan_id;
 	int rc = -1;
 
-	if (c->scan->doc != NULL) {
-		doc = json_dumps(c->scan->doc, JSON_COMPACT);
+	if (c->scan_doc != NULL) {
+		doc = json_dumps(c->scan_doc, JSON_COMPACT);
 		if (doc == NULL)
 			return fw_err_set(err, "cannot serialize the verdict document");
 	}
@@ -281,8 +281,8 @@ static int commit_scan(struct fw_store *st, const struct fw_store_commit *c, int
 		goto out;
 	if (sqlite3_bind_int64(s, 1, object_id) != SQLITE_OK || sqlite3_bind_int64(s, 2, now) != SQLITE_OK ||
 	    store_bind_text(s, 3, c->engine ? c->engine : "") != 0 ||
-	    store_bind_text(s, 4, fw_verdict_name(c->scan->verdict)) != 0 ||
-	    store_bind_text(s, 5, c->scan->reason) != 0 || store_bind_text(s, 6, doc) != 0 ||
+	    store_bind_text(s, 4, fw_verdict_name(c->verdict)) != 0 ||
+	    store_bind_text(s, 5, c->reason) != 0 || store_bind_text(s, 6, doc) != 0 ||
 	    sqlite3_step(s) != SQLITE_DONE) {
 		store_db_err(st, err, "cannot record the scan");
 		goto out;
@@ -335,7 +335,7 @@ static int commit_records(struct fw_store *st, const struct fw_store_commit *c, 
 	 * replacing an earlier scan's, so that nothing sees the object pending
 	 * on a partial set or on an earlier scan's jobs; also for an object
 	 * that stays quarantined (a staff retry reopens it on these). */
-	if (c->scan->verdict == FW_VERDICT_PENDING &&
+	if (c->verdict == FW_VERDICT_PENDING &&
 	    (p->new_state == FW_OBJ_PENDING || p->new_state == FW_OBJ_QUARANTINED)) {
 		unsigned created = 0;
 

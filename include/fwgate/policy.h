@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "fwgate/err.h"
+#include "fwgate/verdict.h"
 
 /* Largest rule card fwgate reads. */
 #define FW_POLICY_MAX_BYTES (4u * 1024u * 1024u)
@@ -49,15 +50,6 @@ enum fw_profile_action {
 	FW_PA_RESET_BOTH,
 	FW_PA_CONTINUE,
 	FW_PA_OVERRIDE,
-};
-
-/* The policy's file types, as the scanner assigns them to every node. */
-enum fw_file_type {
-	FW_FT_FIRMWARE_IMAGE,
-	FW_FT_PE,
-	FW_FT_ARCHIVE,
-	FW_FT_OTHER,
-	FW_FT_COUNT,
 };
 
 struct fw_policy {
@@ -144,7 +136,6 @@ void fw_policy_print(const struct fw_policy *p, FILE *out) FW_NONNULL(1, 2);
 /* The effective policy as one JSON document, newline-terminated. */
 int fw_policy_print_json(const struct fw_policy *p, FILE *out) FW_NONNULL(1, 2);
 
-const char *fw_file_type_name(enum fw_file_type t);
 const char *fw_profile_action_name(enum fw_profile_action a);
 const char *fw_rule_action_name(enum fw_rule_action a);
 const char *fw_decrypt_mode_name(enum fw_decrypt_mode m);

@@ -18,8 +18,7 @@
 #include "fwgate/config.h"
 #include "fwgate/err.h"
 #include "fwgate/fileio.h"
-
-#define FW_SHA256_HEX_LEN 64
+#include "fwgate/verdict.h"
 
 /* One in-flight download: a file in <state>/spool/ receiving the body as
  * it arrives, hashed (SHA-256) on the way. */
@@ -67,17 +66,7 @@ void fw_spool_discard(struct fw_spool *sp);
 
 /* ------------------------------------------------------------ verdicts */
 
-/* Ordered by severity: aggregation keeps the worst. */
-enum fw_verdict {
-	FW_VERDICT_CLEAN = 0,
-	FW_VERDICT_PENDING,
-	FW_VERDICT_SUSPICIOUS,
-	FW_VERDICT_UNSCANNABLE,
-	FW_VERDICT_INFECTED,
-};
-
-/* "clean", "pending", "suspicious", "unscannable", "infected". */
-const char *fw_verdict_name(enum fw_verdict v);
+/* enum fw_verdict and its names: fwgate/verdict.h. */
 
 /* The verdict on one package. The summary fields come from doc, the whole
  * verdict document (the layout `fwgate scan --json` prints):

@@ -20,7 +20,7 @@
 
 #include "fwgate/err.h"
 #include "fwgate/sandbox_verdict.h"
-#include "fwgate/scanner.h"
+#include "fwgate/verdict.h"
 
 #define FW_ETAG_MAX 256
 #define FW_LASTMOD_MAX 64
@@ -86,7 +86,9 @@ struct fw_store_commit {
 	const char *spool_path;           /* renamed into the store (the spool file is consumed) */
 	const char *sha256;
 	uint64_t size;
-	const struct fw_scan_result *scan;/* the verdict and its document */
+	enum fw_verdict verdict;          /* the scanner's verdict */
+	const char *reason;               /* its first reason; "" when clean */
+	const json_t *scan_doc;           /* the verdict document; may be NULL (no worker answered) */
 	const char *engine;               /* the scanner's engine summary */
 	/* With a pending verdict: the members the sandbox must judge, linked
 	 * to their jobs in the commit's own transaction (see

@@ -23,13 +23,13 @@ static struct {
 	struct fw_config cfg;
 	struct scan_engine *eng;
 	struct scan_typer *typer;
-	struct scan_queue *queue;
+	struct clamq *queue;
 	struct scan_walk_ctx ctx;
 } fz;
 
 static void fuzz_cleanup(void)
 {
-	scan_queue_free(fz.queue);
+	clamq_free(fz.queue);
 	scan_typer_free(fz.typer);
 	scan_engine_free(fz.eng);
 	if (fz.ctx.tmp_dir_fd >= 0)
@@ -59,7 +59,7 @@ static void fuzz_init(void)
 	snprintf(fz.cfg.scanner.signatures[0], sizeof(fz.cfg.scanner.signatures[0]), "%s", fz.dir);
 	fz.cfg.scanner.n_signatures = 1;
 	if (scan_engine_load(&fz.eng, &fz.cfg, fz.dir, &err) != 0 || scan_typer_new(&fz.typer, &err) != 0 ||
-	    scan_queue_new(&fz.queue, fz.eng, 1, &err) != 0) {
+	    clamq_new(&fz.queue, fz.eng, 1, &err) != 0) {
 		fprintf(stderr, "fuzz_walk: %s\n", fw_err_msg(&err));
 		abort();
 	}

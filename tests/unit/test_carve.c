@@ -32,7 +32,7 @@ struct fixture {
 	struct fw_config cfg;
 	struct scan_engine *eng;
 	struct scan_typer *typer;
-	struct scan_queue *queue;
+	struct clamq *queue;
 	struct scan_walk_ctx ctx;
 };
 
@@ -56,7 +56,7 @@ static int setup(void **state)
 	f->cfg.scanner.n_signatures = 1;
 	assert_int_equal(scan_engine_load(&f->eng, &f->cfg, f->dir, &err), 0);
 	assert_int_equal(scan_typer_new(&f->typer, &err), 0);
-	assert_int_equal(scan_queue_new(&f->queue, f->eng, 2, &err), 0);
+	assert_int_equal(clamq_new(&f->queue, f->eng, 2, &err), 0);
 	f->ctx.typer = f->typer;
 	f->ctx.queue = f->queue;
 	f->ctx.tmp_dir_fd = open(f->dir, O_RDONLY | O_DIRECTORY);
@@ -71,7 +71,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	scan_queue_free(f->queue);
+	clamq_free(f->queue);
 	scan_typer_free(f->typer);
 	scan_engine_free(f->eng);
 	close(f->ctx.tmp_dir_fd);

@@ -107,35 +107,35 @@ static int64_t pending_reuse_since;
 static int commit_as(struct fx *f, const char *url, const char *content, enum fw_verdict v, const char *etag,
 		     enum fw_object_state *state, int64_t *id, char *spool_out, struct fw_err *err)
 {
-	struct fw_scan_result res;
+	char reason[FW_ERR_MSG_MAX] = "";
 	struct fw_store_commit c;
 	char spool[700], sha[65], name[64];
 	size_t len = strlen(content);
+	json_t *doc;
 	int fd, rc;
 
-	memset(&res, 0, sizeof(res));
 	snprintf(name, sizeof(name), "spool/dl-%u", f->spools++);
 	tu_write(f->dir, name, content, len, spool, sizeof(spool));
 	fd = open(spool, O_RDONLY | O_CLOEXEC);
 	assert_true(fd >= 0);
 	sha256_hex(content, len, sha);
-	res.verdict = v;
 	if (v != FW_VERDICT_CLEAN)
-		snprintf(res.reason, sizeof(res.reason), "%s", v == FW_VERDICT_INFECTED
+		snprintf(reason, sizeof(reason), "%s", v == FW_VERDICT_INFECTED
 			 ? "signature Fw.Test in pkg.zip!bios.bin" : "encrypted member pkg.zip!secret.bin");
-	res.doc = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:[s*], s:[], s:[{s:s, s:I, s:I, s:s, s:s, s:s, s:s},"
+	doc = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:[s*], s:[], s:[{s:s, s:I, s:I, s:s, s:s, s:s, s:s},"
 			    " {s:s, s:I, s:I, s:s, s:s, s:s, s:s}]}",
 			    "path", "pkg.zip", "sha256", sha, "size", (json_int_t)len, "mime", "application/zip",
 			    "file_type", "archive", "verdict", fw_verdict_name(v), "reasons",
-			    v != FW_VERDICT_CLEAN ? res.reason : NULL, "signatures", "members",
+			    v != FW_VERDICT_CLEAN ? reason : NULL, "signatures", "members",
 			    "path", "pkg.zip!bios.bin", "depth", (json_int_t)1, "size", (json_int_t)3, "sha256", sha,
 			    "mime", "application/octet-stream", "file_type", "firmware_image", "verdict",
 			    fw_verdict_name(v),
 			    "path", "pkg.zip!readme.txt", "depth", (json_int_t)1, "size", (json_int_t)2, "sha256", sha,
 			    "mime", "text/plain", "file_type", "other", "verdict", "clean");
-	assert_non_null(res.doc);
+	assert_non_null(doc);
 	c = (struct fw_store_commit){ .url = url, .etag = etag, .last_modified = "Mon, 01 Jan 2024 00:00:00 GMT",
-				      .spool_fd = fd, .spool_path = spool, .sha256 = sha, .size = len, .scan = &res,
+				      .spool_fd = fd, .spool_path = spool, .sha256 = sha, .size = len, .verdict = v,
+				      .reason = reason, .scan_doc = doc,
 				      .engine = "ClamAV 1.0 test" };
 	if (v == FW_VERDICT_PENDING) {
 		c.sandbox = &pending_member;
@@ -146,7 +146,7 @@ static int commit_as(struct fx *f, const char *url, const char *content, enum fw
 	fw_err_clear(err);
 	rc = fw_store_commit(f->st, &c, state, id, err);
 	close(fd);
-	fw_scan_result_clear(&res);
+	json_decref(doc);
 	if (spool_out != NULL)
 		snprintf(spool_out, 700, "%s", spool);
 	return rc;
@@ -761,7 +761,6 @@ static void test_gc(void **state)
 static void test_commit_refusals(void **state)
 {
 	struct fx *f = *state;
-	struct fw_scan_result res;
 	struct fw_store_commit c;
 	enum fw_object_state st;
 	struct fw_err err;
@@ -769,12 +768,12 @@ static void test_commit_refusals(void **state)
 	int64_t id;
 	int fd;
 
-	memset(&res, 0, sizeof(res));
 	tu_write(f->dir, "spool/x", "abc", 3, spool, sizeof(spool));
 	fd = open(spool, O_RDONLY);
 	assert_true(fd >= 0);
 	c = (struct fw_store_commit){ .url = "https://x.example/a", .spool_fd = fd, .spool_path = spool,
-				      .sha256 = "../../../../etc/passwd", .size = 3, .scan = &res };
+				      .sha256 = "../../../../etc/passwd", .size = 3, .verdict = FW_VERDICT_CLEAN,
+				      .reason = "" };
 	fw_err_clear(&err);
 	assert_int_equal(fw_store_commit(f->st, &c, &st, &id, &err), -1);
 	assert_non_null(strstr(fw_err_msg(&err), "SHA-256"));
@@ -798,7 +797,6 @@ struct worker {
 static void *worker_run(void *arg)
 {
 	struct worker *w = arg;
-	struct fw_scan_result res;
 	struct fw_store_commit c;
 	enum fw_object_state st;
 	struct fw_url_entry e;
@@ -814,10 +812,10 @@ static void *worker_run(void *arg)
 		tu_write(w->f->dir, name, content, (size_t)n, spool, sizeof(spool));
 		sha256_hex(content, (size_t)n, sha);
 		fd = open(spool, O_RDONLY);
-		memset(&res, 0, sizeof(res));
-		res.verdict = i % 3 == 0 ? FW_VERDICT_SUSPICIOUS : FW_VERDICT_CLEAN;
 		c = (struct fw_store_commit){ .url = url, .spool_fd = fd, .spool_path = spool, .sha256 = sha,
-					      .size = (uint64_t)n, .scan = &res };
+					      .size = (uint64_t)n,
+					      .verdict = i % 3 == 0 ? FW_VERDICT_SUSPICIOUS : FW_VERDICT_CLEAN,
+					      .reason = "" };
 		fw_err_clear(&err);
 		if (fd < 0 || fw_store_commit(w->f->st, &c, &st, &id, &err) != 0 ||
 		    fw_store_lookup_url(w->f->st, url, &e, &err) != 1 || e.object_id != id ||
@@ -1036,7 +1034,6 @@ static void test_sandbox_commit_links(void **state)
 	struct fx *f = *state;
 	enum fw_object_state st;
 	struct fw_store_commit c = { 0 };
-	struct fw_scan_result res = { .verdict = FW_VERDICT_PENDING };
 	json_t *findings = json_pack("{s:s}", "backend", "local"), *jobs = NULL;
 	struct fw_sandbox_job j;
 	struct fw_err err;
@@ -1047,7 +1044,7 @@ static void test_sandbox_commit_links(void **state)
 	pending_reuse_since = 0;
 	/* No members with a pending verdict: refused. */
 	c = (struct fw_store_commit){ .url = "https://x.example/a", .spool_path = "/nonexistent", .sha256 = SHA_A,
-				      .scan = &res };
+				      .verdict = FW_VERDICT_PENDING, .reason = "" };
 	assert_int_equal(fw_store_commit(f->st, &c, &st, &id, &err), -1);
 	assert_non_null(strstr(fw_err_msg(&err), "members"));
 

@@ -1,8 +1,8 @@
-/* The scan queue of a worker: threads that run libclamav over the nodes
- * the walker hands them (all-match mode, heuristics for broken, encrypted
- * and over-limit content on), and turn what ClamAV says into findings.
- * ClamAV's "clean" only means "no signature in what it read". Must not
- * unpack archives itself: fwgate's walker does, under fwgate's limits. */
+/* The ClamAV queue of a worker (clamq_*, not the sandbox job queue): threads
+ * that run libclamav over the nodes the walker hands them (all-match mode,
+ * heuristics for broken, encrypted and over-limit content on), and turn what
+ * ClamAV says into findings. ClamAV's "clean" only means "no signature in what
+ * it read". Must not unpack archives itself: fwgate's walker does, under its limits. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,24 +15,24 @@
 #define QUEUE_SLOTS_PER_THREAD 2
 #define MATCHES_MAX 64
 
-struct scan_task {
+struct clamq_task {
 	struct scan_report *rep;
 	int fd;
 	char *chain;
 	json_t *node;
 	char sha256[FW_SHA256_HEX_LEN + 1];
 	unsigned flags;
-	struct scan_task *next;
+	struct clamq_task *next;
 };
 
-struct scan_queue {
+struct clamq {
 	const struct scan_engine *eng;
 	pthread_t threads[QUEUE_MAX_THREADS];
 	unsigned n_threads;
 	pthread_mutex_t lock;
 	pthread_cond_t more;       /* a task was queued, or stopping */
 	pthread_cond_t room;       /* a slot was freed or a task finished */
-	struct scan_task *head, *tail;
+	struct clamq_task *head, *tail;
 	unsigned queued, running, slots;
 	bool stopping;
 };
@@ -66,7 +66,7 @@ static bool starts(const char *s, const char *prefix)
 /* ClamAV's heuristic names say why it could not vouch for the bytes:
  * over a limit, encrypted or unparseable is "not vetted" (unscannable);
  * other heuristics are suspicious; everything else is a signature. */
-static void record_match(struct scan_task *t, const char *name)
+static void record_match(struct clamq_task *t, const char *name)
 {
 	if (starts(name, "Heuristics.Limits.Exceeded"))
 		scan_report_add(t->rep, t->node, FW_VERDICT_UNSCANNABLE, "ClamAV limit exceeded at %s (%s)",
@@ -83,7 +83,7 @@ static void record_match(struct scan_task *t, const char *name)
 		scan_report_signature(t->rep, t->node, name, t->chain, t->sha256);
 }
 
-static void task_run(const struct scan_engine *eng, struct scan_task *t)
+static void task_run(const struct scan_engine *eng, struct clamq_task *t)
 {
 	struct cl_scan_options opt = { 0 };
 	struct matches m = { .n = 0 };
@@ -93,11 +93,11 @@ static void task_run(const struct scan_engine *eng, struct scan_task *t)
 
 	opt.general = CL_SCAN_GENERAL_ALLMATCHES | CL_SCAN_GENERAL_HEURISTICS;
 	opt.parse = ~0u;
-	if (!(t->flags & SCANQ_PARSE_ARCHIVE))
+	if (!(t->flags & CLAMQ_PARSE_ARCHIVE))
 		opt.parse &= ~(unsigned)CL_SCAN_PARSE_ARCHIVE;
 	opt.heuristic = CL_SCAN_HEURISTIC_BROKEN | CL_SCAN_HEURISTIC_EXCEEDS_MAX |
 			CL_SCAN_HEURISTIC_ENCRYPTED_ARCHIVE | CL_SCAN_HEURISTIC_ENCRYPTED_DOC;
-	if (t->flags & SCANQ_EFI_IMAGE)
+	if (t->flags & CLAMQ_EFI_IMAGE)
 		opt.heuristic &= ~(unsigned)CL_SCAN_HEURISTIC_BROKEN;
 	rc = cl_scandesc_callback(t->fd, NULL, &virname, &scanned, eng->cl, &opt, &m);
 	if (rc == CL_VIRUS) {
@@ -114,7 +114,7 @@ static void task_run(const struct scan_engine *eng, struct scan_task *t)
 	}
 }
 
-static void task_free(struct scan_task *t)
+static void task_free(struct clamq_task *t)
 {
 	if (t == NULL)
 		return;
@@ -126,11 +126,11 @@ static void task_free(struct scan_task *t)
 
 static void *queue_thread(void *arg)
 {
-	struct scan_queue *q = arg;
+	struct clamq *q = arg;
 
 	pthread_mutex_lock(&q->lock);
 	for (;;) {
-		struct scan_task *t;
+		struct clamq_task *t;
 
 		while (q->head == NULL && !q->stopping)
 			pthread_cond_wait(&q->more, &q->lock);
@@ -164,10 +164,10 @@ static void quiet(enum cl_msg severity, const char *fullmsg, const char *msg, vo
 	(void)context;
 }
 
-int scan_queue_new(struct scan_queue **out, const struct scan_engine *eng, unsigned threads,
-		   struct fw_err *err)
+int clamq_new(struct clamq **out, const struct scan_engine *eng, unsigned threads,
+	      struct fw_err *err)
 {
-	struct scan_queue *q;
+	struct clamq *q;
 
 	*out = NULL;
 	if (threads == 0)
@@ -186,7 +186,7 @@ int scan_queue_new(struct scan_queue **out, const struct scan_engine *eng, unsig
 	cl_set_clcb_msg(quiet);
 	for (unsigned i = 0; i < threads; i++) {
 		if (pthread_create(&q->threads[i], NULL, queue_thread, q) != 0) {
-			scan_queue_free(q);
+			clamq_free(q);
 			return fw_err_set(err, "cannot start the scan threads");
 		}
 		q->n_threads++;
@@ -195,7 +195,7 @@ int scan_queue_new(struct scan_queue **out, const struct scan_engine *eng, unsig
 	return 0;
 }
 
-void scan_queue_free(struct scan_queue *q)
+void clamq_free(struct clamq *q)
 {
 	if (q == NULL)
 		return;
@@ -206,7 +206,7 @@ void scan_queue_free(struct scan_queue *q)
 	for (unsigned i = 0; i < q->n_threads; i++)
 		pthread_join(q->threads[i], NULL);
 	while (q->head != NULL) {
-		struct scan_task *t = q->head;
+		struct clamq_task *t = q->head;
 
 		q->head = t->next;
 		task_free(t);
@@ -217,10 +217,10 @@ void scan_queue_free(struct scan_queue *q)
 	free(q);
 }
 
-void scan_queue_push(struct scan_queue *q, struct scan_report *rep, int fd, const char *chain,
-		     json_t *node, const char *sha256, unsigned flags)
+void clamq_push(struct clamq *q, struct scan_report *rep, int fd, const char *chain,
+		json_t *node, const char *sha256, unsigned flags)
 {
-	struct scan_task *t = calloc(1, sizeof(*t));
+	struct clamq_task *t = calloc(1, sizeof(*t));
 
 	if (t == NULL || (t->chain = strdup(chain)) == NULL) {
 		free(t);
@@ -246,7 +246,7 @@ void scan_queue_push(struct scan_queue *q, struct scan_report *rep, int fd, cons
 	pthread_mutex_unlock(&q->lock);
 }
 
-void scan_queue_drain(struct scan_queue *q)
+void clamq_drain(struct clamq *q)
 {
 	pthread_mutex_lock(&q->lock);
 	while (q->queued + q->running > 0)

@@ -8,15 +8,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fwgate/policy.h"
+#include "fwgate/verdict.h"
 #include "scanner/walk_int.h"
 
 static bool sandbox_wants(const struct walk *w, const char *ftype)
 {
-	for (unsigned t = 0; t < FW_FT_COUNT; t++)
-		if (strcmp(ftype, fw_file_type_name((enum fw_file_type)t)) == 0)
-			return (w->ctx->sandbox_types >> t) & 1u;
-	return false;
+	enum fw_file_type t;
+
+	return fw_file_type_parse(ftype, &t) == 0 && ((w->ctx->sandbox_types >> t) & 1u) != 0;
 }
 
 /* Copies the member into <samples>/<sha256> (through a temporary name,
@@ -81,8 +80,8 @@ fail:
 /* A node of a type the sandbox judges: listed in doc.sandbox[] and, below
  * the root (whose bytes the caller keeps), kept as a sample. A member
  * that cannot be kept makes the package unscannable: it would go unjudged. */
-void walk_sandbox_member(struct walk *w, int fd, uint64_t size, const char *chain, unsigned depth,
-			   const char *sha256, const char *ftype)
+void walk_samples_add(struct walk *w, int fd, uint64_t size, const char *chain, unsigned depth,
+		      const char *sha256, const char *ftype)
 {
 	struct fw_err err;
 

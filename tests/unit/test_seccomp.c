@@ -1,4 +1,4 @@
-/* Unit tests for scanner/sandbox.c: what a confined scanner worker can
+/* Unit tests for scanner/seccomp.c: what a confined scanner worker can
  * still do (files, O_TMPFILE, mmap, threads, SCM_RIGHTS on a socketpair)
  * and what it cannot (network, connect, exec, fork, ptrace, namespaces).
  * The filter is irreversible, so every case runs in a forked child that
@@ -32,7 +32,7 @@
 #include <cmocka.h>
 
 #include "fwgate/err.h"
-#include "scanner/sandbox.h"
+#include "scanner/seccomp.h"
 #include "testutil.h"
 
 /* A child that could not even enter the sandbox. */
@@ -45,7 +45,7 @@ struct fixture {
 	int dirfd;
 };
 
-/* Runs fn in a forked child after scan_sandbox_enter; returns the wait
+/* Runs fn in a forked child after scan_seccomp_enter; returns the wait
  * status. The child leaves with _exit: no atexit handlers, no cmocka state
  * and no LeakSanitizer pass (which needs ptrace and is refused) run in it. */
 static int run_sandboxed(int (*fn)(void *arg), void *arg)
@@ -59,7 +59,7 @@ static int run_sandboxed(int (*fn)(void *arg), void *arg)
 
 		fw_err_clear(&err);
 		alarm(CHILD_TIMEOUT_S);
-		if (scan_sandbox_enter(&err) != 0) {
+		if (scan_seccomp_enter(&err) != 0) {
 			fprintf(stderr, "sandbox: %s\n", fw_err_msg(&err));
 			_exit(CHILD_NO_SANDBOX);
 		}
@@ -353,7 +353,7 @@ static void test_existing_thread_confined(void **state)
 		alarm(CHILD_TIMEOUT_S);
 		if (pipe(w.pipe) != 0 || pthread_create(&t, NULL, thread_wait_then_socket, &w) != 0)
 			_exit(10);
-		if (scan_sandbox_enter(&err) != 0)
+		if (scan_seccomp_enter(&err) != 0)
 			_exit(CHILD_NO_SANDBOX);
 		if (write(w.pipe[1], "g", 1) != 1 || pthread_join(t, NULL) != 0)
 			_exit(11);

@@ -1,8 +1,8 @@
 /* Module-private to scanner/: the seccomp-bpf confinement a scanner worker
  * enters before it reads its first hostile byte. Not part of the scanner
  * contract in include/fwgate/scanner.h; only the worker code calls it. */
-#ifndef FWGATE_SCANNER_SANDBOX_H
-#define FWGATE_SCANNER_SANDBOX_H
+#ifndef FWGATE_SCANNER_SECCOMP_H
+#define FWGATE_SCANNER_SECCOMP_H
 
 #include "fwgate/err.h"
 
@@ -25,6 +25,6 @@
  * Call it after every library is loaded and initialised (libclamav engine
  * compiled, libmagic database loaded) and before the first read of a job.
  * Thread-safety: call once, from any one thread of the worker. */
-int scan_sandbox_enter(struct fw_err *err);
+int scan_seccomp_enter(struct fw_err *err);
 
 #endif

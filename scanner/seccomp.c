@@ -1,4 +1,4 @@
-/* Scanner worker confinement (scanner/sandbox.h): one seccomp-bpf filter,
+/* Scanner worker confinement (scanner/seccomp.h): one seccomp-bpf filter,
  * built with libseccomp and loaded before the worker reads hostile bytes.
  * Owns only the calling process's confinement; must not open, read or
  * close any descriptor, and cannot be undone once loaded.
@@ -27,7 +27,7 @@
 #include <seccomp.h>
 
 #include "fwgate/attrib.h"
-#include "scanner/sandbox.h"
+#include "scanner/seccomp.h"
 
 /* A syscall argument declared int or unsigned int in the kernel is
  * truncated to 32 bits there, but seccomp sees the whole 64-bit register:
@@ -48,14 +48,14 @@
 /* Namespace flags refused on clone(2); unshare and setns are refused
  * whole. CLONE_NEWTIME is absent: it shares its bit with the exit signal
  * in clone(2) and exists only through clone3 and unshare, both refused. */
-static const uint64_t sandbox_clone_ns_flags[] = {
+static const uint64_t clone_ns_flags[] = {
 	CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
 	CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET,
 };
 
 /* Killed with SIGSYS: no library the worker links ever makes these calls,
  * so an attempt is an exploit at work and the supervisor should see it. */
-static const char *const sandbox_kill_list[] = {
+static const char *const kill_list[] = {
 	/* Running another program is the usual next step of an exploit. */
 	"execve", "execveat",
 	/* Debugging or reading other processes: the proxy holds the CA key,
@@ -76,7 +76,7 @@ static const char *const sandbox_kill_list[] = {
 
 /* Fail with EPERM: harmless for a library that merely tries (glibc's
  * syslog() and nscd client connect; system() forks), fatal for none. */
-static const char *const sandbox_eperm_list[] = {
+static const char *const eperm_list[] = {
 	/* The network. socket() is filtered by family below; a worker never
 	 * connects, binds, listens or accepts, not even on AF_UNIX: its one
 	 * socket is the socketpair it inherited, and a connect to a local
@@ -112,7 +112,7 @@ static const char *const sandbox_eperm_list[] = {
  * exist on this architecture and is skipped. A rule that libseccomp knows
  * but cannot add is an error: a deny list with a silent hole is worse than
  * no worker at all. */
-static int sandbox_add(scmp_filter_ctx ctx, uint32_t action, const char *name,
+static int filter_add(scmp_filter_ctx ctx, uint32_t action, const char *name,
 		       unsigned n_cmp, const struct scmp_arg_cmp *cmp, struct fw_err *err)
 {
 	int nr = seccomp_syscall_resolve_name(name);
@@ -126,13 +126,13 @@ static int sandbox_add(scmp_filter_ctx ctx, uint32_t action, const char *name,
 	return 0;
 }
 
-static int sandbox_add_lists(scmp_filter_ctx ctx, uint32_t act_kill, struct fw_err *err)
+static int filter_add_lists(scmp_filter_ctx ctx, uint32_t act_kill, struct fw_err *err)
 {
-	for (size_t i = 0; i < FW_ARRAY_LEN(sandbox_kill_list); i++)
-		if (sandbox_add(ctx, act_kill, sandbox_kill_list[i], 0, NULL, err) != 0)
+	for (size_t i = 0; i < FW_ARRAY_LEN(kill_list); i++)
+		if (filter_add(ctx, act_kill, kill_list[i], 0, NULL, err) != 0)
 			return -1;
-	for (size_t i = 0; i < FW_ARRAY_LEN(sandbox_eperm_list); i++)
-		if (sandbox_add(ctx, SCMP_ACT_ERRNO(EPERM), sandbox_eperm_list[i], 0, NULL, err) != 0)
+	for (size_t i = 0; i < FW_ARRAY_LEN(eperm_list); i++)
+		if (filter_add(ctx, SCMP_ACT_ERRNO(EPERM), eperm_list[i], 0, NULL, err) != 0)
 			return -1;
 	return 0;
 }
@@ -141,33 +141,33 @@ static int sandbox_add_lists(scmp_filter_ctx ctx, uint32_t act_kill, struct fw_e
  * socket (and then EPERM on connect). Every other family is refused:
  * inet and inet6 are the network; netlink, packet and the rest are kernel
  * attack surface and raw access to the wire. socketpair stays AF_UNIX. */
-static int sandbox_add_sockets(scmp_filter_ctx ctx, struct fw_err *err)
+static int filter_add_sockets(scmp_filter_ctx ctx, struct fw_err *err)
 {
 	const struct scmp_arg_cmp not_unix = { .arg = 0, .op = SCMP_CMP_NE, .datum_a = AF_UNIX, .datum_b = 0 };
 
-	if (sandbox_add(ctx, SCMP_ACT_ERRNO(EPERM), "socket", 1, &not_unix, err) != 0)
+	if (filter_add(ctx, SCMP_ACT_ERRNO(EPERM), "socket", 1, &not_unix, err) != 0)
 		return -1;
-	return sandbox_add(ctx, SCMP_ACT_ERRNO(EPERM), "socketpair", 1, &not_unix, err);
+	return filter_add(ctx, SCMP_ACT_ERRNO(EPERM), "socketpair", 1, &not_unix, err);
 }
 
 /* Threads yes, processes and namespaces no. clone3 passes its flags in a
  * struct in memory, which seccomp cannot read, so it is answered ENOSYS: glibc
  * (2.34 and later) then falls back to clone(2) for pthread_create, and
  * clone(2) keeps its flags in a register, where they are checked. */
-static int sandbox_add_clone(scmp_filter_ctx ctx, struct fw_err *err)
+static int filter_add_clone(scmp_filter_ctx ctx, struct fw_err *err)
 {
 	const unsigned a = SANDBOX_CLONE_FLAGS_ARG;
 	struct scmp_arg_cmp cmp = SCMP_CMP(a, SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0);
 
-	if (sandbox_add(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3", 0, NULL, err) != 0)
+	if (filter_add(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3", 0, NULL, err) != 0)
 		return -1;
-	if (sandbox_add(ctx, SCMP_ACT_ERRNO(EPERM), "clone", 1, &cmp, err) != 0)
+	if (filter_add(ctx, SCMP_ACT_ERRNO(EPERM), "clone", 1, &cmp, err) != 0)
 		return -1;
-	for (size_t i = 0; i < FW_ARRAY_LEN(sandbox_clone_ns_flags); i++) {
-		uint64_t f = sandbox_clone_ns_flags[i];
+	for (size_t i = 0; i < FW_ARRAY_LEN(clone_ns_flags); i++) {
+		uint64_t f = clone_ns_flags[i];
 
 		cmp = SCMP_CMP(a, SCMP_CMP_MASKED_EQ, f, f);
-		if (sandbox_add(ctx, SCMP_ACT_ERRNO(EPERM), "clone", 1, &cmp, err) != 0)
+		if (filter_add(ctx, SCMP_ACT_ERRNO(EPERM), "clone", 1, &cmp, err) != 0)
 			return -1;
 	}
 	return 0;
@@ -177,7 +177,7 @@ static int sandbox_add_clone(scmp_filter_ctx ctx, struct fw_err *err)
  * compromised worker must not kill the proxy or its process group); no way
  * back to dumpable; no TIOCSTI, which pushes keystrokes into a terminal the
  * worker may have inherited on stderr and so into its parent's shell. */
-static int sandbox_add_misc(scmp_filter_ctx ctx, struct fw_err *err)
+static int filter_add_misc(scmp_filter_ctx ctx, struct fw_err *err)
 {
 	const uint32_t eperm = SCMP_ACT_ERRNO(EPERM);
 	const struct scmp_arg_cmp other = { .arg = 0, .op = SCMP_CMP_NE, .datum_a = (uint64_t)getpid(), .datum_b = 0 };
@@ -185,12 +185,12 @@ static int sandbox_add_misc(scmp_filter_ctx ctx, struct fw_err *err)
 		SCMP_A0(SCMP_CMP_MASKED_EQ, SANDBOX_LOW32, PR_SET_DUMPABLE);
 	const struct scmp_arg_cmp tiocsti = SCMP_A1(SCMP_CMP_MASKED_EQ, SANDBOX_LOW32, TIOCSTI);
 
-	if (sandbox_add(ctx, eperm, "kill", 1, &other, err) != 0 ||
-	    sandbox_add(ctx, eperm, "tgkill", 1, &other, err) != 0 ||
-	    sandbox_add(ctx, eperm, "rt_sigqueueinfo", 1, &other, err) != 0 ||
-	    sandbox_add(ctx, eperm, "rt_tgsigqueueinfo", 1, &other, err) != 0 ||
-	    sandbox_add(ctx, eperm, "prctl", 1, &dumpable, err) != 0 ||
-	    sandbox_add(ctx, eperm, "ioctl", 1, &tiocsti, err) != 0)
+	if (filter_add(ctx, eperm, "kill", 1, &other, err) != 0 ||
+	    filter_add(ctx, eperm, "tgkill", 1, &other, err) != 0 ||
+	    filter_add(ctx, eperm, "rt_sigqueueinfo", 1, &other, err) != 0 ||
+	    filter_add(ctx, eperm, "rt_tgsigqueueinfo", 1, &other, err) != 0 ||
+	    filter_add(ctx, eperm, "prctl", 1, &dumpable, err) != 0 ||
+	    filter_add(ctx, eperm, "ioctl", 1, &tiocsti, err) != 0)
 		return -1;
 	return 0;
 }
@@ -201,7 +201,7 @@ static int sandbox_add_misc(scmp_filter_ctx ctx, struct fw_err *err)
  * every rule, so libseccomp sends it to the bad-architecture action,
  * which kills. TSYNC applies the filter to threads that already exist
  * (libraries may have started some); without it they stay unconfined. */
-static int sandbox_set_attrs(scmp_filter_ctx ctx, uint32_t act_kill, struct fw_err *err)
+static int filter_set_attrs(scmp_filter_ctx ctx, uint32_t act_kill, struct fw_err *err)
 {
 	int rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, act_kill);
 
@@ -216,7 +216,7 @@ static int sandbox_set_attrs(scmp_filter_ctx ctx, uint32_t act_kill, struct fw_e
 	return 0;
 }
 
-int scan_sandbox_enter(struct fw_err *err)
+int scan_seccomp_enter(struct fw_err *err)
 {
 	scmp_filter_ctx ctx = NULL;
 	uint32_t act_kill;
@@ -236,11 +236,11 @@ int scan_sandbox_enter(struct fw_err *err)
 	ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (ctx == NULL)
 		return fw_err_set(err, "cannot create the scanner sandbox filter");
-	if (sandbox_set_attrs(ctx, act_kill, err) != 0 ||
-	    sandbox_add_lists(ctx, act_kill, err) != 0 ||
-	    sandbox_add_sockets(ctx, err) != 0 ||
-	    sandbox_add_clone(ctx, err) != 0 ||
-	    sandbox_add_misc(ctx, err) != 0)
+	if (filter_set_attrs(ctx, act_kill, err) != 0 ||
+	    filter_add_lists(ctx, act_kill, err) != 0 ||
+	    filter_add_sockets(ctx, err) != 0 ||
+	    filter_add_clone(ctx, err) != 0 ||
+	    filter_add_misc(ctx, err) != 0)
 		goto out;
 	/* ESRCH here means a thread that TSYNC could not bring in. */
 	ret = seccomp_load(ctx);
