@@ -199,7 +199,7 @@ int fw_store_audit_verify(struct fw_store *st, int64_t *first_bad, struct fw_err
 
 	*first_bad = 0;
 	memcpy(prev, audit_genesis, sizeof(prev));
-	store_lock(st);
+	store_rlock(st);
 	s = store_stmt(st, sql, err);
 	if (s == NULL)
 		goto out;
@@ -275,7 +275,7 @@ int fw_store_audit_list(struct fw_store *st, json_t **out, struct fw_err *err)
 	int rc = -1;
 
 	*out = NULL;
-	store_lock(st);
+	store_rlock(st);
 	s = store_stmt(st, sql, err);
 	if (s != NULL)
 		rc = audit_collect(st, s, out, err);

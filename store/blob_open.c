@@ -39,16 +39,16 @@ static int blob_record(struct fw_store *st, const char *sha256, int64_t *id, uin
 	return 1;
 }
 
-
 /* A servable blob that is missing or the wrong size: moved aside (when
  * there), recorded as missing, audited; the caller's err already says
  * what was wrong. */
 static void blob_damaged(struct fw_store *st, int64_t id, const char *path, const char *sha256, bool exists,
-			 const char *what)
+			 uint64_t want, const char *what)
 {
 	char label[FW_SHA256_HEX_LEN + 16], detail[FW_ERR_MSG_MAX];
 	struct store_lc_undo undo = { .n = 0 };
 	struct store_lc_obj o;
+	struct stat sb;
 	struct fw_err e2;
 	bool servable_present;
 
@@ -56,6 +56,13 @@ static void blob_damaged(struct fw_store *st, int64_t id, const char *path, cons
 	snprintf(label, sizeof(label), "%s.objects", sha256);
 	snprintf(detail, sizeof(detail), "blob %s %s; %s", sha256, what,
 		 exists ? "moved aside to damaged/" : "marked missing");
+	/* Found missing by a reader, but back in place now: a commit moved it
+	 * out and back (it failed) meanwhile. Nothing to repair. */
+	if (!exists && access(path, F_OK) == 0)
+		return;
+	/* Found the wrong size, but whole now: a commit replaced it. */
+	if (exists && lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size == want)
+		return;
 	/* Marked missing even when the move fails: the record refuses it. */
 	if (exists && store_blob_aside(st, path, label, &e2) != 0)
 		fw_err_clear(&e2);
@@ -83,9 +90,20 @@ static void blob_damaged(struct fw_store *st, int64_t id, const char *path, cons
 		store_tx_rollback(st);
 }
 
-static int blob_open_locked(struct fw_store *st, const char *sha256, int *fd, uint64_t *size, struct fw_err *err)
+/* What a read found wrong with a servable blob, for the repair that
+ * follows under the writer. */
+struct blob_damage {
+	bool found;
+	bool exists;
+	int64_t id;
+	uint64_t want;
+	char path[STORE_PATH_MAX];
+	char what[128];
+};
+
+static int blob_open_read(struct fw_store *st, const char *sha256, int *fd, uint64_t *size,
+			  struct blob_damage *d, struct fw_err *err)
 {
-	char path[STORE_PATH_MAX], what[128];
 	enum fw_object_state state = FW_OBJ_QUARANTINED;
 	enum store_blob blob = STORE_BLOB_MISSING;
 	struct stat sb;
@@ -95,20 +113,25 @@ static int blob_open_locked(struct fw_store *st, const char *sha256, int *fd, ui
 
 	r = blob_record(st, sha256, &id, &want, &state, &blob, err);
 	if (r <= 0)
-		return r < 0 ? -1 : fw_err_set(err, "the store has no object %s", sha256);
+		return r < 0 ? -1 : fw_err_setc(err, FW_E_NOTFOUND, "the store has no object %s", sha256);
 	if (!fw_object_state_servable(state))
-		return fw_err_set(err, "object %lld is %s: it is not served", (long long)id,
-				  fw_object_state_name(state));
+		return fw_err_setc(err, FW_E_DENIED, "object %lld is %s: it is not served", (long long)id,
+				   fw_object_state_name(state));
 	if (blob != STORE_BLOB_PRESENT)
-		return fw_err_set(err, "the blob of object %lld is %s: it is not served until fetched and "
-				  "vetted again", (long long)id, store_blob_name(blob));
-	if (store_blob_path(st, STORE_AREA_OBJECTS, sha256, path, sizeof(path), NULL, 0, err) != 0)
+		return fw_err_setc(err, FW_E_NOTFOUND, "the blob of object %lld is %s: it is not served until "
+				   "fetched and vetted again", (long long)id, store_blob_name(blob));
+	if (store_blob_path(st, STORE_AREA_OBJECTS, sha256, d->path, sizeof(d->path), NULL, 0, err) != 0)
 		return -1;
-	f = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	d->id = id;
+	d->want = want;
+	f = open(d->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
 	if (f < 0) {
 		fw_err_sys(err, errno, "the blob of object %lld cannot be opened", (long long)id);
-		if (errno == ENOENT)
-			blob_damaged(st, id, path, sha256, false, "is missing");
+		if (errno == ENOENT) {
+			d->found = true;
+			d->exists = false;
+			snprintf(d->what, sizeof(d->what), "is missing");
+		}
 		return -1;
 	}
 	if (fstat(f, &sb) != 0) {
@@ -118,10 +141,11 @@ static int blob_open_locked(struct fw_store *st, const char *sha256, int *fd, ui
 	}
 	if (!S_ISREG(sb.st_mode) || (uint64_t)sb.st_size != want) {
 		close(f);
-		snprintf(what, sizeof(what), "is %lld bytes, not the %llu recorded", (long long)sb.st_size,
+		snprintf(d->what, sizeof(d->what), "is %lld bytes, not the %llu recorded", (long long)sb.st_size,
 			 (unsigned long long)want);
-		fw_err_set(err, "the blob of object %lld %s: moved aside, not served", (long long)id, what);
-		blob_damaged(st, id, path, sha256, true, what);
+		fw_err_set(err, "the blob of object %lld %s: moved aside, not served", (long long)id, d->what);
+		d->found = true;
+		d->exists = true;
 		return -1;
 	}
 	*fd = f;
@@ -131,15 +155,24 @@ static int blob_open_locked(struct fw_store *st, const char *sha256, int *fd, ui
 
 int fw_store_open_blob(struct fw_store *st, const char *sha256, int *fd, uint64_t *size, struct fw_err *err)
 {
+	struct blob_damage d = { .found = false };
 	int rc;
 
 	*fd = -1;
 	*size = 0;
 	if (!store_sha256_valid(sha256))
 		return fw_err_set(err, "\"%.80s\" is not a SHA-256 in lower-case hex", sha256);
-	store_lock(st);
-	rc = blob_open_locked(st, sha256, fd, size, err);
+	/* Read beside the writer: a cache hit never waits for a commit. */
+	store_rlock(st);
+	rc = blob_open_read(st, sha256, fd, size, &d, err);
 	store_unlock(st);
+	if (d.found) {
+		/* The repair is a write, and decides again on what it finds
+		 * under the writer (a commit may have moved the blob since). */
+		store_lock(st);
+		blob_damaged(st, d.id, d.path, sha256, d.exists, d.want, d.what);
+		store_unlock(st);
+	}
 	return rc;
 }
 
@@ -157,7 +190,7 @@ int fw_store_open_any_blob(struct fw_store *st, const char *sha256, int *fd, uin
 	*size = 0;
 	if (!store_sha256_valid(sha256))
 		return fw_err_set(err, "\"%.80s\" is not a SHA-256 in lower-case hex", sha256);
-	store_lock(st);
+	store_rlock(st);
 	r = blob_record(st, sha256, &id, &want, &state, &blob, err);
 	if (r <= 0) {
 		if (r == 0)

@@ -2,6 +2,7 @@
  * (PRAGMA user_version, one transaction), the statement cache and the lock
  * that serializes calls. Must not touch the allow-list's category tables
  * that share fwgate.db, and never builds SQL text from data. */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,51 +182,146 @@ bool store_sha256_valid(const char *s)
 	return i == FW_SHA256_HEX_LEN;
 }
 
+/* The connection the calling thread holds: which store, which connection,
+ * and how deep (a read call made inside another call of the same store
+ * reuses its connection). */
+static _Thread_local struct {
+	struct fw_store *st;
+	struct store_conn *conn;
+	unsigned depth;
+} held;
+
 void store_lock(struct fw_store *st)
 {
+	/* A write call never nests in another call: the writer is taken
+	 * first, by the outermost call. */
+	assert(held.st == NULL);
 	pthread_mutex_lock(&st->lock);
+	held.st = st;
+	held.conn = &st->w;
+	held.depth = 1;
+}
+
+void store_rlock(struct fw_store *st)
+{
+	size_t i;
+
+	if (held.st == st) {
+		held.depth++;
+		return;
+	}
+	assert(held.st == NULL);
+	if (st->n_readers == 0) {
+		/* No reader could be opened (a read-only file system): every
+		 * call shares the writer, as before the pool. */
+		store_lock(st);
+		return;
+	}
+	pthread_mutex_lock(&st->pool_lock);
+	for (;;) {
+		for (i = 0; i < st->n_readers && st->reader_busy[i]; i++)
+			;
+		if (i < st->n_readers)
+			break;
+		pthread_cond_wait(&st->pool_free, &st->pool_lock);
+	}
+	st->reader_busy[i] = true;
+	pthread_mutex_unlock(&st->pool_lock);
+	held.st = st;
+	held.conn = &st->readers[i];
+	held.depth = 1;
 }
 
 void store_unlock(struct fw_store *st)
 {
-	for (size_t i = 0; i < st->n_stmts; i++)
-		sqlite3_reset(st->stmts[i].stmt);
-	pthread_mutex_unlock(&st->lock);
+	struct store_conn *c = held.conn;
+
+	assert(held.st == st && held.depth > 0);
+	if (--held.depth > 0)
+		return;
+	for (size_t i = 0; i < c->n_stmts; i++)
+		sqlite3_reset(c->stmts[i].stmt);
+	held.st = NULL;
+	held.conn = NULL;
+	if (c == &st->w) {
+		pthread_mutex_unlock(&st->lock);
+		return;
+	}
+	pthread_mutex_lock(&st->pool_lock);
+	st->reader_busy[c - st->readers] = false;
+	pthread_cond_signal(&st->pool_free);
+	pthread_mutex_unlock(&st->pool_lock);
+}
+
+sqlite3 *store_db(struct fw_store *st)
+{
+	return held.st == st ? held.conn->db : st->w.db;
+}
+
+/* SQLite's result code as the error's code: a lock another process
+ * holds past the busy timeout may clear; a full disk or I/O error is the
+ * file system's; the rest is the database's own failure. */
+static enum fw_errcode store_errcode(sqlite3 *db)
+{
+	switch (sqlite3_errcode(db) & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return FW_E_BUSY;
+	case SQLITE_NOMEM:
+		return FW_E_NOMEM;
+	case SQLITE_IOERR:
+	case SQLITE_FULL:
+	case SQLITE_CANTOPEN:
+	case SQLITE_READONLY:
+		return FW_E_IO;
+	case SQLITE_TOOBIG:
+		return FW_E_LIMIT;
+	default:
+		return FW_E_FAIL;
+	}
 }
 
 int store_db_err(struct fw_store *st, struct fw_err *err, const char *what)
 {
-	return fw_err_set(err, "store database: %s: %s", what, sqlite3_errmsg(st->db));
+	sqlite3 *db = store_db(st);
+
+	return fw_err_setc(err, store_errcode(db), "store database: %s: %s", what, sqlite3_errmsg(db));
 }
 
 sqlite3_stmt *store_stmt(struct fw_store *st, const char *sql, struct fw_err *err)
 {
+	struct store_conn *c = held.st == st ? held.conn : NULL;
 	sqlite3_stmt *s = NULL;
 
-	for (size_t i = 0; i < st->n_stmts; i++)
-		if (st->stmts[i].sql == sql) {
-			sqlite3_reset(st->stmts[i].stmt);
-			sqlite3_clear_bindings(st->stmts[i].stmt);
-			return st->stmts[i].stmt;
-		}
-	if (st->n_stmts >= FW_ARRAY_LEN(st->stmts)) {
-		fw_err_set(err, "store database: more than %zu distinct statements", FW_ARRAY_LEN(st->stmts));
+	if (c == NULL) {
+		fw_err_set(err, "store database: a statement outside a call's connection");
 		return NULL;
 	}
-	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+	for (size_t i = 0; i < c->n_stmts; i++)
+		if (c->stmts[i].sql == sql) {
+			sqlite3_reset(c->stmts[i].stmt);
+			sqlite3_clear_bindings(c->stmts[i].stmt);
+			return c->stmts[i].stmt;
+		}
+	if (c->n_stmts >= FW_ARRAY_LEN(c->stmts)) {
+		fw_err_setc(err, FW_E_LIMIT, "store database: more than %zu distinct statements",
+			    FW_ARRAY_LEN(c->stmts));
+		return NULL;
+	}
+	if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
 		store_db_err(st, err, "cannot prepare a statement");
 		sqlite3_finalize(s);
 		return NULL;
 	}
-	st->stmts[st->n_stmts].sql = sql;
-	st->stmts[st->n_stmts].stmt = s;
-	st->n_stmts++;
+	c->stmts[c->n_stmts].sql = sql;
+	c->stmts[c->n_stmts].stmt = s;
+	c->n_stmts++;
 	return s;
 }
 
 static int store_exec(struct fw_store *st, const char *sql, const char *what, struct fw_err *err)
 {
-	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+	if (sqlite3_exec(store_db(st), sql, NULL, NULL, NULL) != SQLITE_OK)
 		return store_db_err(st, err, what);
 	return 0;
 }
@@ -242,8 +338,10 @@ int store_tx_commit(struct fw_store *st, struct fw_err *err)
 
 void store_tx_rollback(struct fw_store *st)
 {
-	if (!sqlite3_get_autocommit(st->db))
-		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3 *db = store_db(st);
+
+	if (!sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 int store_bind_text(sqlite3_stmt *s, int i, const char *v)
@@ -292,7 +390,7 @@ static int store_pragma_int(struct fw_store *st, const char *sql, int64_t *out, 
 	sqlite3_stmt *s = NULL;
 	int rc = -1;
 
-	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW) {
+	if (sqlite3_prepare_v2(st->w.db, sql, -1, &s, NULL) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW) {
 		store_db_err(st, err, "cannot read the schema version");
 		goto out;
 	}
@@ -309,7 +407,7 @@ static int store_fk_check(struct fw_store *st, struct fw_err *err)
 	sqlite3_stmt *s = NULL;
 	int r;
 
-	if (sqlite3_prepare_v2(st->db, "PRAGMA foreign_key_check", -1, &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(st->w.db, "PRAGMA foreign_key_check", -1, &s, NULL) != SQLITE_OK)
 		return store_db_err(st, err, "cannot check the upgraded schema");
 	r = sqlite3_step(s);
 	if (r == SQLITE_ROW)
@@ -369,15 +467,15 @@ static int store_db_open(struct fw_store *st, struct fw_err *err)
 
 	if (fw_path_join(path, sizeof(path), st->dir, "fwgate.db", err) != 0)
 		return -1;
-	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	if (sqlite3_open_v2(path, &st->w.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK)
 		return fw_err_set(err, "cannot open the store database \"%s\": %s", path,
-				  st->db != NULL ? sqlite3_errmsg(st->db) : "out of memory");
-	sqlite3_extended_result_codes(st->db, 1);
-	if (sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS) != SQLITE_OK)
+				  st->w.db != NULL ? sqlite3_errmsg(st->w.db) : "out of memory");
+	sqlite3_extended_result_codes(st->w.db, 1);
+	if (sqlite3_busy_timeout(st->w.db, STORE_BUSY_TIMEOUT_MS) != SQLITE_OK)
 		return store_db_err(st, err, "cannot set the busy timeout");
 	/* WAL: readers (the console, lookups) never wait for the writer. */
-	if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &s, NULL) != SQLITE_OK ||
+	if (sqlite3_prepare_v2(st->w.db, "PRAGMA journal_mode = WAL", -1, &s, NULL) != SQLITE_OK ||
 	    sqlite3_step(s) != SQLITE_ROW || store_col_copy(s, 0, mode, sizeof(mode)) != 0) {
 		sqlite3_finalize(s);
 		return store_db_err(st, err, "cannot switch to WAL");
@@ -398,6 +496,33 @@ static int store_db_open(struct fw_store *st, struct fw_err *err)
 	return 0;
 }
 
+/* The read-only connections, once the schema is current. One that cannot
+ * be opened is an error: a store that cannot read beside its writer is
+ * not what the operator configured. */
+static int store_readers_open(struct fw_store *st, struct fw_err *err)
+{
+	char path[STORE_PATH_MAX];
+	sqlite3 *db;
+
+	if (fw_path_join(path, sizeof(path), st->dir, "fwgate.db", err) != 0)
+		return -1;
+	for (size_t i = 0; i < STORE_READERS; i++) {
+		db = NULL;
+		if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+			fw_err_setc(err, FW_E_IO, "cannot open a reader of the store database \"%s\": %s", path,
+				    db != NULL ? sqlite3_errmsg(db) : "out of memory");
+			sqlite3_close(db);
+			return -1;
+		}
+		st->readers[i].db = db;
+		st->n_readers = i + 1;
+		sqlite3_extended_result_codes(db, 1);
+		if (sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS) != SQLITE_OK)
+			return fw_err_setc(err, FW_E_IO, "cannot set a reader's busy timeout: %s", sqlite3_errmsg(db));
+	}
+	return 0;
+}
+
 int fw_store_open(struct fw_store **out, const char *state_dir, struct fw_err *err)
 {
 	struct fw_store *st;
@@ -410,6 +535,17 @@ int fw_store_open(struct fw_store **out, const char *state_dir, struct fw_err *e
 		free(st);
 		return fw_err_set(err, "cannot create the store's lock");
 	}
+	if (pthread_mutex_init(&st->pool_lock, NULL) != 0) {
+		pthread_mutex_destroy(&st->lock);
+		free(st);
+		return fw_err_set(err, "cannot create the store's reader lock");
+	}
+	if (pthread_cond_init(&st->pool_free, NULL) != 0) {
+		pthread_mutex_destroy(&st->pool_lock);
+		pthread_mutex_destroy(&st->lock);
+		free(st);
+		return fw_err_set(err, "cannot create the store's reader condition");
+	}
 	if (fw_path_join(st->dir, sizeof(st->dir), "", state_dir, err) != 0)
 		goto fail;
 	if (mkdir(st->dir, 0700) != 0 && errno != EEXIST) {
@@ -417,7 +553,8 @@ int fw_store_open(struct fw_store **out, const char *state_dir, struct fw_err *e
 		goto fail;
 	}
 	if (store_mkdir(st->dir, "objects", err) != 0 || store_mkdir(st->dir, "quarantine", err) != 0 ||
-	    store_mkdir(st->dir, "damaged", err) != 0 || store_db_open(st, err) != 0)
+	    store_mkdir(st->dir, "damaged", err) != 0 || store_db_open(st, err) != 0 ||
+	    store_readers_open(st, err) != 0)
 		goto fail;
 	*out = st;
 	return 0;
@@ -426,13 +563,24 @@ fail:
 	return -1;
 }
 
+static void store_conn_close(struct store_conn *c)
+{
+	for (size_t i = 0; i < c->n_stmts; i++)
+		sqlite3_finalize(c->stmts[i].stmt);
+	c->n_stmts = 0;
+	sqlite3_close(c->db);
+	c->db = NULL;
+}
+
 void fw_store_close(struct fw_store *st)
 {
 	if (st == NULL)
 		return;
-	for (size_t i = 0; i < st->n_stmts; i++)
-		sqlite3_finalize(st->stmts[i].stmt);
-	sqlite3_close(st->db);
+	for (size_t i = 0; i < st->n_readers; i++)
+		store_conn_close(&st->readers[i]);
+	store_conn_close(&st->w);
+	pthread_cond_destroy(&st->pool_free);
+	pthread_mutex_destroy(&st->pool_lock);
 	pthread_mutex_destroy(&st->lock);
 	free(st);
 }

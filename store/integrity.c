@@ -397,7 +397,7 @@ static int integ_collect_one(struct fw_store *st, const struct integ_rec *x, str
 		store_tx_rollback(st);
 		return -1;
 	}
-	if (sqlite3_changes(st->db) == 0) {
+	if (sqlite3_changes(st->w.db) == 0) {
 		store_tx_rollback(st);
 		return 0;
 	}

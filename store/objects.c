@@ -228,7 +228,7 @@ static int commit_object(struct fw_store *st, const struct fw_store_commit *c, s
 	    sqlite3_step(s) != SQLITE_DONE)
 		return store_db_err(st, err, "cannot record the object");
 	if (!p->known)
-		p->id = sqlite3_last_insert_rowid(st->db);
+		p->id = sqlite3_last_insert_rowid(st->w.db);
 	return 0;
 }
 
@@ -287,7 +287,7 @@ static int commit_scan(struct fw_store *st, const struct fw_store_commit *c, int
 		store_db_err(st, err, "cannot record the scan");
 		goto out;
 	}
-	scan_id = sqlite3_last_insert_rowid(st->db);
+	scan_id = sqlite3_last_insert_rowid(st->w.db);
 	for (size_t i = 0; i < json_array_size(members) && i < STORE_MEMBERS_MAX; i++)
 		if (json_is_object(json_array_get(members, i)) &&
 		    commit_member(st, scan_id, json_array_get(members, i), err) != 0)
@@ -421,7 +421,7 @@ int fw_store_lookup_url(struct fw_store *st, const char *url, struct fw_url_entr
 	int rc = -1, r;
 
 	memset(e, 0, sizeof(*e));
-	store_lock(st);
+	store_rlock(st);
 	s = store_stmt(st, sql, err);
 	if (s == NULL)
 		goto out;
@@ -460,7 +460,7 @@ int fw_store_lookup_hash(struct fw_store *st, const char *sha256, enum fw_object
 
 	if (!store_sha256_valid(sha256))
 		return fw_err_set(err, "\"%.80s\" is not a SHA-256 in lower-case hex", sha256);
-	store_lock(st);
+	store_rlock(st);
 	s = store_stmt(st, sql, err);
 	if (s == NULL)
 		goto out;
@@ -501,7 +501,7 @@ int fw_store_mark_verified(struct fw_store *st, const char *url, const char *eta
 		store_db_err(st, err, "cannot stamp a revalidation");
 		goto out;
 	}
-	if (sqlite3_changes(st->db) == 0) {
+	if (sqlite3_changes(st->w.db) == 0) {
 		fw_err_set(err, "the store has no record of the URL to mark as revalidated");
 		goto out;
 	}

@@ -59,7 +59,7 @@ int fw_store_quarantine_list(struct fw_store *st, json_t **out, struct fw_err *e
 	*out = NULL;
 	if (arr == NULL)
 		return fw_err_set(err, "out of memory");
-	store_lock(st);
+	store_rlock(st);
 	s = store_stmt(st, sql, err);
 	if (s == NULL)
 		goto out;
@@ -176,7 +176,7 @@ int fw_store_object_show(struct fw_store *st, int64_t id, json_t **out, struct f
 	int rc;
 
 	*out = NULL;
-	store_lock(st);
+	store_rlock(st);
 	rc = review_show_locked(st, id, out, err);
 	store_unlock(st);
 	return rc;

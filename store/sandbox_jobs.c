@@ -53,7 +53,7 @@ static int attach_new(struct fw_store *st, const struct fw_sandbox_member *m, co
 	    store_bind_text(s, 3, backend) != 0 || sqlite3_bind_int64(s, 4, now_s()) != SQLITE_OK ||
 	    sqlite3_step(s) != SQLITE_DONE)
 		return store_db_err(st, err, "cannot queue a sandbox job");
-	*id = sqlite3_last_insert_rowid(st->db);
+	*id = sqlite3_last_insert_rowid(st->w.db);
 	return 0;
 }
 
@@ -208,7 +208,7 @@ static int job_update_locked(struct fw_store *st, const char *sql, const struct 
 		store_db_err(st, err, "cannot record a sandbox job's progress");
 		goto out;
 	}
-	if (sqlite3_changes(st->db) != 1) {
+	if (sqlite3_changes(st->w.db) != 1) {
 		fw_err_set(err, "sandbox job %lld is no longer running as claim %lld", (long long)job->id,
 			   (long long)job->claim);
 		goto out;
@@ -316,7 +316,7 @@ static int requeue_running(struct fw_store *st, int64_t before, unsigned *requeu
 		if (sqlite3_bind_int64(s, 1, before) != SQLITE_OK || sqlite3_step(s) != SQLITE_DONE) {
 			store_db_err(st, err, "cannot queue running sandbox jobs again");
 		} else {
-			*requeued = (unsigned)sqlite3_changes(st->db);
+			*requeued = (unsigned)sqlite3_changes(st->w.db);
 			rc = 0;
 		}
 	}
@@ -357,7 +357,7 @@ int fw_store_sandbox_get(struct fw_store *st, int64_t id, struct fw_sandbox_job 
 {
 	int rc;
 
-	store_lock(st);
+	store_rlock(st);
 	rc = store_sandbox_get_locked(st, id, job, err);
 	store_unlock(st);
 	return rc;
@@ -432,7 +432,7 @@ int fw_store_sandbox_abandon(struct fw_store *st, const char *why, unsigned *n, 
 		    sqlite3_step(s) != SQLITE_DONE) {
 			store_db_err(st, err, "cannot fail the unfinished sandbox jobs");
 		} else {
-			*n = (unsigned)sqlite3_changes(st->db);
+			*n = (unsigned)sqlite3_changes(st->w.db);
 			rc = 0;
 		}
 	}

@@ -26,7 +26,7 @@ int fw_store_sandbox_unsettled(struct fw_store *st, int64_t linkless_before, int
 	int r, rc = -1;
 
 	*n = 0;
-	store_lock(st);
+	store_rlock(st);
 	s = store_stmt(st, sql, err);
 	if (s == NULL)
 		goto out;
@@ -56,7 +56,7 @@ int fw_store_sandbox_waiting(struct fw_store *st, int64_t job_id, int64_t *ids, 
 	int r, rc = -1;
 
 	*n = 0;
-	store_lock(st);
+	store_rlock(st);
 	s = store_stmt(st, sql, err);
 	if (s == NULL)
 		goto out;
@@ -134,7 +134,7 @@ int fw_store_sandbox_links(struct fw_store *st, int64_t object_id, struct fw_san
 {
 	int rc;
 
-	store_lock(st);
+	store_rlock(st);
 	rc = links_read_locked(st, object_id, out, n, err);
 	store_unlock(st);
 	return rc;
@@ -246,7 +246,7 @@ int fw_store_pending_docs(struct fw_store *st, json_t **out, struct fw_err *err)
 	*out = NULL;
 	if (arr == NULL)
 		return fw_err_set(err, "out of memory");
-	store_lock(st);
+	store_rlock(st);
 	s = store_stmt(st, sql, err);
 	if (s == NULL)
 		goto out;
@@ -283,7 +283,7 @@ int fw_store_latest_doc(struct fw_store *st, int64_t object_id, json_t **doc, st
 	int r, rc = -1;
 
 	*doc = NULL;
-	store_lock(st);
+	store_rlock(st);
 	s = store_stmt(st, sql, err);
 	if (s == NULL)
 		goto out;
@@ -310,7 +310,7 @@ int fw_store_object_state(struct fw_store *st, int64_t id, enum fw_object_state 
 {
 	int rc;
 
-	store_lock(st);
+	store_rlock(st);
 	rc = object_state_locked(st, id, state, err);
 	store_unlock(st);
 	return rc;

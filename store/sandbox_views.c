@@ -57,7 +57,7 @@ int fw_store_sandbox_object_jobs(struct fw_store *st, int64_t object_id, json_t 
 	int rc;
 
 	*out = NULL;
-	store_lock(st);
+	store_rlock(st);
 	rc = object_jobs_locked(st, object_id, out, err);
 	store_unlock(st);
 	return rc;
@@ -81,7 +81,7 @@ int fw_store_sandbox_list(struct fw_store *st, json_t **out, struct fw_err *err)
 	*out = NULL;
 	if (arr == NULL)
 		return fw_err_set(err, "out of memory");
-	store_lock(st);
+	store_rlock(st);
 	s = store_stmt(st, sql, err);
 	if (s == NULL)
 		goto out;
@@ -145,7 +145,7 @@ int fw_store_sandbox_show(struct fw_store *st, int64_t id, json_t **out, struct 
 	int r, rc = -1;
 
 	*out = NULL;
-	store_lock(st);
+	store_rlock(st);
 	r = store_sandbox_get_locked(st, id, &j, err);
 	if (r == 0) {
 		fw_err_set(err, "there is no sandbox job %lld", (long long)id);

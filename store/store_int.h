@@ -39,12 +39,27 @@ struct store_stmt {
 	sqlite3_stmt *stmt;
 };
 
-struct fw_store {
-	pthread_mutex_t lock; /* serializes every call on db and the cache */
+/* One SQLite connection and its statement cache. */
+struct store_conn {
 	sqlite3 *db;
-	char dir[STORE_PATH_MAX];
 	struct store_stmt stmts[STORE_STMT_MAX];
 	size_t n_stmts;
+};
+
+/* Read-only connections beside the writer: lookups, the review views and
+ * the sandbox's reads run on them and never wait for a commit (WAL: a
+ * reader sees the last committed state while the writer works). */
+#define STORE_READERS 4
+
+struct fw_store {
+	pthread_mutex_t lock;  /* the writer: one write call at a time on w */
+	struct store_conn w;
+	pthread_mutex_t pool_lock;
+	pthread_cond_t pool_free;
+	struct store_conn readers[STORE_READERS];
+	bool reader_busy[STORE_READERS];
+	size_t n_readers;
+	char dir[STORE_PATH_MAX];
 };
 
 /* The verdict an object is held or served under, in SQL over objects o
@@ -64,13 +79,26 @@ struct fw_store {
 
 /* ------------------------------------------------------------ db.c */
 
+/* A call takes a connection for the calling thread, and store_stmt,
+ * store_db_err and the transaction helpers use the one the thread holds:
+ * store_lock takes the writer (one write call at a time; transactions,
+ * blob moves), store_rlock one of the read-only connections (waiting
+ * only while all of them are taken; under the writer it reuses the
+ * writer, so that a write call may read through the same helpers).
+ * store_unlock resets the connection's cached statements (no read
+ * snapshot outlives a call) and gives it back. A thread holds one
+ * connection of one store at a time. */
 void store_lock(struct fw_store *st);
-/* Resets every cached statement (no read snapshot outlives a call) and
- * unlocks. */
+void store_rlock(struct fw_store *st);
 void store_unlock(struct fw_store *st);
 
+/* The connection the calling thread holds (the writer's when it holds
+ * none: open and migrations). */
+sqlite3 *store_db(struct fw_store *st) FW_NONNULL(1);
+
 /* The prepared statement for sql (a static string: its address is the
- * key), reset and with its bindings cleared. NULL and err on failure. */
+ * key) on the thread's connection, reset and with its bindings cleared.
+ * NULL and err on failure. */
 sqlite3_stmt *store_stmt(struct fw_store *st, const char *sql, struct fw_err *err) FW_NONNULL(1, 2);
 
 /* Records the connection's message after what. Returns -1. */

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@
 #include <sqlite3.h>
 
 #include "fwgate/store.h"
+#include "store/store_int.h"
 #include "testutil.h"
 
 struct fx {
@@ -851,6 +853,62 @@ static void test_threads(void **state)
 }
 
 
+/* What a reader thread did while the writer was held. */
+struct reader_run {
+	struct fx *f;
+	const char *url;
+	int lookup, opened, listed, known;
+	enum fw_object_state state;
+	uint64_t size;
+};
+
+static void *reader_run(void *arg)
+{
+	struct reader_run *r = arg;
+	struct fw_url_entry e;
+	struct fw_err err;
+	json_t *list = NULL;
+	int fd = -1;
+
+	fw_err_clear(&err);
+	r->lookup = fw_store_lookup_url(r->f->st, r->url, &e, &err);
+	r->opened = r->lookup == 1 ? fw_store_open_blob(r->f->st, e.sha256, &fd, &r->size, &err) : -1;
+	if (fd >= 0)
+		close(fd);
+	r->listed = fw_store_quarantine_list(r->f->st, &list, &err);
+	json_decref(list);
+	r->known = r->lookup == 1 ? fw_store_object_state(r->f->st, e.object_id, &r->state, &err) : -1;
+	return NULL;
+}
+
+/* A cache hit reads beside the writer: with the writer held (a commit
+ * waiting on another process's lock, renaming, syncing), lookups, blob
+ * opens and the review list still answer. A reader that waited for the
+ * writer would not return before the join's deadline. */
+static void test_reads_beside_writer(void **state)
+{
+	struct fx *f = *state;
+	struct reader_run r = { .f = f, .url = "https://dl.vendor.example/hit.bin" };
+	struct timespec until;
+	pthread_t t;
+	int64_t id;
+
+	commit_ok(f, r.url, "hit me", FW_VERDICT_CLEAN, FW_OBJ_APPROVED, &id);
+	store_lock(f->st);
+	assert_int_equal(pthread_create(&t, NULL, reader_run, &r), 0);
+	assert_int_equal(clock_gettime(CLOCK_REALTIME, &until), 0);
+	until.tv_sec += 30;
+	assert_int_equal(pthread_timedjoin_np(t, NULL, &until), 0);
+	store_unlock(f->st);
+	assert_int_equal(r.lookup, 1);
+	assert_int_equal(r.opened, 0);
+	assert_int_equal(r.size, 6);
+	assert_int_equal(r.listed, 0);
+	assert_int_equal(r.known, 1);
+	assert_int_equal(r.state, FW_OBJ_APPROVED);
+}
+
+
 /* ------------------------------------------------------------ sandbox queue */
 
 static const char SHA_A[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
@@ -1425,6 +1483,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sandbox_held_and_demote, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_blob_moved_back_on_open, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_sandbox_settle_unjudgeable, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_reads_beside_writer, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
