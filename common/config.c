@@ -280,40 +280,40 @@ static int key_set(struct fw_config *cfg, const struct key_def *k, const char *v
 
 	switch (k->type) {
 	case KT_ADDR:
-		return fw_cv_listen_addr(value, dst, err);
+		return config_cv_listen_addr(value, dst, err);
 	case KT_UINT:
-		if (fw_cv_uint(value, k->min, k->max, &u, err) != 0)
+		if (config_cv_uint(value, k->min, k->max, &u, err) != 0)
 			return -1;
 		*(unsigned *)dst = (unsigned)u;
 		return 0;
 	case KT_SIZE:
-		return fw_cv_size(value, k->min, k->max, dst, err);
+		return config_cv_size(value, k->min, k->max, dst, err);
 	case KT_BOOL:
-		return fw_cv_bool(value, dst, err);
+		return config_cv_bool(value, dst, err);
 	case KT_RULE_ID:
-		return fw_cv_rule_id(value, dst, k->size, err);
+		return config_cv_rule_id(value, dst, k->size, err);
 	case KT_PATH:
 		if (value[0] == '\0')
 			return fw_err_setc(err, FW_E_INVALID, "a path is required");
 		return fw_path_join(dst, k->size, base, value, err);
 	case KT_LOG_PATH:
 		if (strcmp(value, "-") == 0 || value[0] == '\0')
-			return fw_cv_copy(dst, k->size, value, err);
+			return config_cv_copy(dst, k->size, value, err);
 		return fw_path_join(dst, k->size, base, value, err);
 	case KT_FILE:
 		if (value[0] == '\0')
-			return fw_cv_copy(dst, k->size, value, err);
+			return config_cv_copy(dst, k->size, value, err);
 		if (fw_path_join(dst, k->size, base, value, err) != 0)
 			return -1;
-		return fw_cv_check_file(dst, err);
+		return config_cv_check_file(dst, err);
 	case KT_URL:
-		return fw_cv_url(value, dst, k->size, err);
+		return config_cv_url(value, dst, k->size, err);
 	case KT_BACKEND:
-		return fw_cv_backend(value, dst, err);
+		return config_cv_backend(value, dst, err);
 	case KT_AUTH:
-		return fw_cv_proxy_auth(value, dst, err);
+		return config_cv_proxy_auth(value, dst, err);
 	case KT_FACILITY:
-		return fw_cv_facility(value, dst, err);
+		return config_cv_facility(value, dst, err);
 	case KT_CIDR_LIST:
 		if (first_in_file)
 			cfg->proxy.n_clients = 0;
@@ -334,16 +334,16 @@ static int key_set(struct fw_config *cfg, const struct key_def *k, const char *v
 		if (*count >= k->size)
 			return fw_err_setc(err, FW_E_LIMIT, "more than %zu entries", k->size);
 		if (k->type == KT_ADDR_LIST) {
-			if (fw_cv_listen_addr(value, &cfg->proxy.listen[*count], err) != 0)
+			if (config_cv_listen_addr(value, &cfg->proxy.listen[*count], err) != 0)
 				return -1;
 		} else if (k->type == KT_RESOLVE_LIST) {
-			if (fw_cv_resolve(value, &cfg->upstream.resolve[*count], err) != 0)
+			if (config_cv_resolve(value, &cfg->upstream.resolve[*count], err) != 0)
 				return -1;
 		} else {
 			char *dir = cfg->scanner.signatures[*count];
 
 			if (fw_path_join(dir, FW_PATH_MAX, base, value, err) != 0 ||
-			    fw_cv_check_dir(dir, err) != 0)
+			    config_cv_check_dir(dir, err) != 0)
 				return -1;
 		}
 		(*count)++;
@@ -475,12 +475,12 @@ int fw_config_load(struct fw_config *cfg, const char *path, struct fw_err *err)
 		fw_err_sys(err, errno, "%s: cannot resolve path", path);
 		goto out;
 	}
-	if (fw_cv_copy(cfg->path, sizeof(cfg->path), real, err) != 0)
+	if (config_cv_copy(cfg->path, sizeof(cfg->path), real, err) != 0)
 		goto out;
 	slash = strrchr(real, '/');
 	if (slash != NULL)
 		*slash = '\0';
-	if (fw_cv_copy(ctx->base, sizeof(ctx->base), real[0] ? real : "/", err) != 0)
+	if (config_cv_copy(ctx->base, sizeof(ctx->base), real[0] ? real : "/", err) != 0)
 		goto out;
 
 	ini_rc = ini_parse_stream(config_reader, ctx, config_handler, ctx);
@@ -528,7 +528,7 @@ static void dump_value(const struct fw_config *cfg, const struct key_def *k, FIL
 		fprintf(out, "%s = %u\n", k->name, *(const unsigned *)v);
 		break;
 	case KT_SIZE:
-		fprintf(out, "%s = %s\n", k->name, fw_cv_size_str(*(const uint64_t *)v, buf, sizeof(buf)));
+		fprintf(out, "%s = %s\n", k->name, config_cv_size_str(*(const uint64_t *)v, buf, sizeof(buf)));
 		break;
 	case KT_BOOL:
 		fprintf(out, "%s = %s\n", k->name, *(const bool *)v ? "true" : "false");
@@ -547,7 +547,7 @@ static void dump_value(const struct fw_config *cfg, const struct key_def *k, FIL
 		fprintf(out, "%s = %s\n", k->name, fw_proxy_auth_name(*(const enum fw_proxy_auth *)v));
 		break;
 	case KT_FACILITY:
-		fprintf(out, "%s = %s\n", k->name, fw_cv_facility_name(*(const int *)v));
+		fprintf(out, "%s = %s\n", k->name, config_cv_facility_name(*(const int *)v));
 		break;
 	case KT_CIDR_LIST:
 		if (cfg->proxy.n_clients == 0)
@@ -570,7 +570,7 @@ static void dump_value(const struct fw_config *cfg, const struct key_def *k, FIL
 				fprintf(out, "%s = %s\n", k->name, cfg->scanner.signatures[i]);
 			else
 				fprintf(out, "%s = %s\n", k->name,
-					fw_cv_resolve_str(&cfg->upstream.resolve[i], buf, sizeof(buf)));
+					config_cv_resolve_str(&cfg->upstream.resolve[i], buf, sizeof(buf)));
 		}
 		break;
 	}

@@ -16,7 +16,7 @@
 #include "common/config_value.h"
 #include "fwgate/host.h"
 
-int fw_cv_copy(char *dst, size_t dst_len, const char *value, struct fw_err *err)
+int config_cv_copy(char *dst, size_t dst_len, const char *value, struct fw_err *err)
 {
 	size_t n = strlen(value);
 
@@ -45,7 +45,7 @@ static const char *parse_digits(const char *p, uint64_t *out, bool *overflow)
 	return p;
 }
 
-int fw_cv_uint(const char *value, uint64_t min, uint64_t max, uint64_t *out, struct fw_err *err)
+int config_cv_uint(const char *value, uint64_t min, uint64_t max, uint64_t *out, struct fw_err *err)
 {
 	const char *end;
 	bool overflow;
@@ -72,15 +72,15 @@ static const struct {
 	{ "G", 30 }, { "GiB", 30 }, { "T", 40 },  { "TiB", 40 },
 };
 
-int fw_cv_size(const char *value, uint64_t min, uint64_t max, uint64_t *out, struct fw_err *err)
+int config_cv_size(const char *value, uint64_t min, uint64_t max, uint64_t *out, struct fw_err *err)
 {
 	char lo[32], hi[32];
 	const char *end;
 	bool overflow;
 	uint64_t v;
 
-	fw_cv_size_str(min, lo, sizeof(lo));
-	fw_cv_size_str(max, hi, sizeof(hi));
+	config_cv_size_str(min, lo, sizeof(lo));
+	config_cv_size_str(max, hi, sizeof(hi));
 	if (value[0] == '\0')
 		return fw_err_setc(err, FW_E_INVALID, "empty value, expected a size from %s to %s", lo, hi);
 	end = parse_digits(value, &v, &overflow);
@@ -100,7 +100,7 @@ int fw_cv_size(const char *value, uint64_t min, uint64_t max, uint64_t *out, str
 	return fw_err_setc(err, FW_E_INVALID, "\"%s\" is not a size (a number with an optional K, M, G or T suffix)", value);
 }
 
-const char *fw_cv_size_str(uint64_t bytes, char *buf, size_t len)
+const char *config_cv_size_str(uint64_t bytes, char *buf, size_t len)
 {
 	static const char units[] = "KMGT";
 	unsigned u = 0;
@@ -116,7 +116,7 @@ const char *fw_cv_size_str(uint64_t bytes, char *buf, size_t len)
 	return buf;
 }
 
-int fw_cv_bool(const char *value, bool *out, struct fw_err *err)
+int config_cv_bool(const char *value, bool *out, struct fw_err *err)
 {
 	static const char *const yes[] = { "true", "yes", "on", "1" };
 	static const char *const no[] = { "false", "no", "off", "0" };
@@ -134,7 +134,7 @@ int fw_cv_bool(const char *value, bool *out, struct fw_err *err)
 	return fw_err_setc(err, FW_E_INVALID, "\"%s\" is not a boolean (true or false)", value);
 }
 
-int fw_cv_rule_id(const char *value, char *dst, size_t dst_len, struct fw_err *err)
+int config_cv_rule_id(const char *value, char *dst, size_t dst_len, struct fw_err *err)
 {
 	if (value[0] == '\0')
 		return fw_err_setc(err, FW_E_INVALID, "empty value, expected a rule app_id");
@@ -142,10 +142,10 @@ int fw_cv_rule_id(const char *value, char *dst, size_t dst_len, struct fw_err *e
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 		      (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' || *p == '.'))
 			return fw_err_setc(err, FW_E_INVALID, "\"%s\" is not an app_id (letters, digits, _ - .)", value);
-	return fw_cv_copy(dst, dst_len, value, err);
+	return config_cv_copy(dst, dst_len, value, err);
 }
 
-int fw_cv_check_file(const char *path, struct fw_err *err)
+int config_cv_check_file(const char *path, struct fw_err *err)
 {
 	struct stat st;
 
@@ -158,7 +158,7 @@ int fw_cv_check_file(const char *path, struct fw_err *err)
 	return 0;
 }
 
-int fw_cv_check_dir(const char *path, struct fw_err *err)
+int config_cv_check_dir(const char *path, struct fw_err *err)
 {
 	struct stat st;
 
@@ -170,7 +170,7 @@ int fw_cv_check_dir(const char *path, struct fw_err *err)
 }
 
 /* libcurl's own URL parser decides what libcurl will later accept. */
-int fw_cv_url(const char *value, char *dst, size_t dst_len, struct fw_err *err)
+int config_cv_url(const char *value, char *dst, size_t dst_len, struct fw_err *err)
 {
 	CURLU *u;
 	CURLUcode uc;
@@ -198,7 +198,7 @@ int fw_cv_url(const char *value, char *dst, size_t dst_len, struct fw_err *err)
 		fw_err_setc(err, FW_E_INVALID, "\"%s\" has no host", value);
 		goto out;
 	}
-	rc = fw_cv_copy(dst, dst_len, value, err);
+	rc = config_cv_copy(dst, dst_len, value, err);
 out:
 	curl_free(scheme);
 	curl_free(host);
@@ -224,7 +224,7 @@ const char *fw_sandbox_backend_name(enum fw_sandbox_backend b)
 	}
 	return "?";
 }
-int fw_cv_backend(const char *value, enum fw_sandbox_backend *out, struct fw_err *err)
+int config_cv_backend(const char *value, enum fw_sandbox_backend *out, struct fw_err *err)
 {
 	static const enum fw_sandbox_backend all[] = { FW_SANDBOX_LOCAL, FW_SANDBOX_CAPE, FW_SANDBOX_NONE };
 
@@ -237,7 +237,7 @@ int fw_cv_backend(const char *value, enum fw_sandbox_backend *out, struct fw_err
 	return fw_err_setc(err, FW_E_INVALID, "\"%s\" is not a sandbox backend (local, cape or none)", value);
 }
 
-int fw_cv_proxy_auth(const char *value, enum fw_proxy_auth *out, struct fw_err *err)
+int config_cv_proxy_auth(const char *value, enum fw_proxy_auth *out, struct fw_err *err)
 {
 	static const enum fw_proxy_auth all[] = { FW_PROXY_AUTH_NONE, FW_PROXY_AUTH_BASIC };
 
@@ -260,7 +260,7 @@ static const struct {
 	{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
 };
 
-int fw_cv_facility(const char *value, int *out, struct fw_err *err)
+int config_cv_facility(const char *value, int *out, struct fw_err *err)
 {
 	for (size_t i = 0; i < FW_ARRAY_LEN(facilities); i++) {
 		if (strcmp(value, facilities[i].name) == 0) {
@@ -271,7 +271,7 @@ int fw_cv_facility(const char *value, int *out, struct fw_err *err)
 	return fw_err_setc(err, FW_E_INVALID, "\"%s\" is not a syslog facility (daemon, user, auth, local0..local7)", value);
 }
 
-const char *fw_cv_facility_name(int facility)
+const char *config_cv_facility_name(int facility)
 {
 	for (size_t i = 0; i < FW_ARRAY_LEN(facilities); i++)
 		if (facilities[i].facility == facility)
@@ -285,7 +285,7 @@ static int parse_port(const char *p, uint16_t *port, const char *value, struct f
 	struct fw_err inner;
 
 	fw_err_clear(&inner);
-	if (fw_cv_uint(p, 1, 65535, &v, &inner) != 0)
+	if (config_cv_uint(p, 1, 65535, &v, &inner) != 0)
 		return fw_err_setc(err, FW_E_INVALID, "\"%s\": port \"%s\" is not a number from 1 to 65535", value, p);
 	*port = (uint16_t)v;
 	return 0;
@@ -334,7 +334,7 @@ static int split_ip_port(const char *value, char *ip, size_t ip_len, bool *ipv6,
 	return 0;
 }
 
-int fw_cv_listen_addr(const char *value, struct fw_listen_addr *out, struct fw_err *err)
+int config_cv_listen_addr(const char *value, struct fw_listen_addr *out, struct fw_err *err)
 {
 	const char *port = NULL;
 
@@ -344,7 +344,7 @@ int fw_cv_listen_addr(const char *value, struct fw_listen_addr *out, struct fw_e
 	return parse_port(port, &out->port, value, err);
 }
 
-int fw_cv_resolve(const char *value, struct fw_resolve *out, struct fw_err *err)
+int config_cv_resolve(const char *value, struct fw_resolve *out, struct fw_err *err)
 {
 	const char *c1, *c2, *addr, *why;
 	char port[8] = "";
@@ -376,7 +376,7 @@ int fw_cv_resolve(const char *value, struct fw_resolve *out, struct fw_err *err)
 	return 0;
 }
 
-const char *fw_cv_resolve_str(const struct fw_resolve *r, char *buf, size_t len)
+const char *config_cv_resolve_str(const struct fw_resolve *r, char *buf, size_t len)
 {
 	snprintf(buf, len, r->ipv6 ? "%s:%u:[%s]" : "%s:%u:%s", r->host, (unsigned)r->port, r->ip);
 	return buf;

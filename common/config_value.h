@@ -11,21 +11,21 @@
 #include "fwgate/config.h"
 #include "fwgate/err.h"
 
-int fw_cv_copy(char *dst, size_t dst_len, const char *value, struct fw_err *err) FW_WUR;
-int fw_cv_uint(const char *value, uint64_t min, uint64_t max, uint64_t *out, struct fw_err *err) FW_WUR;
-int fw_cv_size(const char *value, uint64_t min, uint64_t max, uint64_t *out, struct fw_err *err) FW_WUR;
-const char *fw_cv_size_str(uint64_t bytes, char *buf, size_t len);
-int fw_cv_bool(const char *value, bool *out, struct fw_err *err) FW_WUR;
-int fw_cv_rule_id(const char *value, char *dst, size_t dst_len, struct fw_err *err) FW_WUR;
-int fw_cv_check_file(const char *path, struct fw_err *err) FW_WUR;
-int fw_cv_check_dir(const char *path, struct fw_err *err) FW_WUR;
-int fw_cv_url(const char *value, char *dst, size_t dst_len, struct fw_err *err) FW_WUR;
-int fw_cv_backend(const char *value, enum fw_sandbox_backend *out, struct fw_err *err) FW_WUR;
-int fw_cv_facility(const char *value, int *out, struct fw_err *err) FW_WUR;
-int fw_cv_proxy_auth(const char *value, enum fw_proxy_auth *out, struct fw_err *err) FW_WUR;
-const char *fw_cv_facility_name(int facility);
-int fw_cv_listen_addr(const char *value, struct fw_listen_addr *out, struct fw_err *err) FW_WUR;
-int fw_cv_resolve(const char *value, struct fw_resolve *out, struct fw_err *err) FW_WUR;
-const char *fw_cv_resolve_str(const struct fw_resolve *r, char *buf, size_t len);
+int config_cv_copy(char *dst, size_t dst_len, const char *value, struct fw_err *err) FW_WUR;
+int config_cv_uint(const char *value, uint64_t min, uint64_t max, uint64_t *out, struct fw_err *err) FW_WUR;
+int config_cv_size(const char *value, uint64_t min, uint64_t max, uint64_t *out, struct fw_err *err) FW_WUR;
+const char *config_cv_size_str(uint64_t bytes, char *buf, size_t len);
+int config_cv_bool(const char *value, bool *out, struct fw_err *err) FW_WUR;
+int config_cv_rule_id(const char *value, char *dst, size_t dst_len, struct fw_err *err) FW_WUR;
+int config_cv_check_file(const char *path, struct fw_err *err) FW_WUR;
+int config_cv_check_dir(const char *path, struct fw_err *err) FW_WUR;
+int config_cv_url(const char *value, char *dst, size_t dst_len, struct fw_err *err) FW_WUR;
+int config_cv_backend(const char *value, enum fw_sandbox_backend *out, struct fw_err *err) FW_WUR;
+int config_cv_facility(const char *value, int *out, struct fw_err *err) FW_WUR;
+int config_cv_proxy_auth(const char *value, enum fw_proxy_auth *out, struct fw_err *err) FW_WUR;
+const char *config_cv_facility_name(int facility);
+int config_cv_listen_addr(const char *value, struct fw_listen_addr *out, struct fw_err *err) FW_WUR;
+int config_cv_resolve(const char *value, struct fw_resolve *out, struct fw_err *err) FW_WUR;
+const char *config_cv_resolve_str(const struct fw_resolve *r, char *buf, size_t len);
 
 #endif

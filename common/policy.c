@@ -92,13 +92,13 @@ static const char *check_port(const char *s)
 	char lo[8];
 
 	if (dash == NULL)
-		return fw_cv_uint(s, 1, 65535, &v, NULL) == 0 ? NULL : "not a port (1-65535):";
+		return config_cv_uint(s, 1, 65535, &v, NULL) == 0 ? NULL : "not a port (1-65535):";
 	if ((size_t)(dash - s) >= sizeof(lo))
 		return "not a port range (such as 1000-2000):";
 	memcpy(lo, s, (size_t)(dash - s));
 	lo[dash - s] = '\0';
 	uint64_t a, b;
-	if (fw_cv_uint(lo, 1, 65535, &a, NULL) != 0 || fw_cv_uint(dash + 1, 1, 65535, &b, NULL) != 0 || a > b)
+	if (config_cv_uint(lo, 1, 65535, &a, NULL) != 0 || config_cv_uint(dash + 1, 1, 65535, &b, NULL) != 0 || a > b)
 		return "not a port range (such as 1000-2000):";
 	return NULL;
 }
@@ -407,7 +407,7 @@ static void map_ports(struct pj *pj, const struct rule_facts *f, const char *rp,
 			       "port ranges are not supported for CONNECT; list the ports");
 			continue;
 		}
-		if (fw_cv_uint(s, 1, 65535, &port, NULL) != 0 || pol->n_ports >= FW_POLICY_MAX_PORTS)
+		if (config_cv_uint(s, 1, 65535, &port, NULL) != 0 || pol->n_ports >= FW_POLICY_MAX_PORTS)
 			continue; /* already reported */
 		pol->ports[pol->n_ports++] = (uint16_t)port;
 	}

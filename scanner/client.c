@@ -679,7 +679,7 @@ int fw_scanner_reload(struct fw_scanner *s, struct fw_err *err)
 	if (rc == 0 && s->reload_result != 1) {
 		rc = -1;
 		if (s->reload_result == -1)
-			fw_err_set(err, "%s", fw_err_msg(&s->reload_err));
+			fw_err_copy(err, &s->reload_err);
 		else
 			fw_err_set(err, s->stopping ? "the gateway is stopping" : "the reload did not finish in time");
 	}

@@ -161,16 +161,6 @@ int store_state_parse(const char *s, enum fw_object_state *out)
 	return -1;
 }
 
-int store_verdict_parse(const char *s, enum fw_verdict *out)
-{
-	for (int v = FW_VERDICT_CLEAN; v <= FW_VERDICT_INFECTED; v++)
-		if (strcmp(s, fw_verdict_name((enum fw_verdict)v)) == 0) {
-			*out = (enum fw_verdict)v;
-			return 0;
-		}
-	return -1;
-}
-
 /* The hash names a path: only 64 lower-case hex digits get near one. */
 bool store_sha256_valid(const char *s)
 {

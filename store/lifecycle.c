@@ -272,7 +272,7 @@ int store_lc_read(struct fw_store *st, int64_t id, struct store_lc_obj *o, enum 
 	o->blob_present = strcmp(store_col_text(s, 2), "present") == 0;
 	if (store_state_parse(store_col_text(s, 0), &o->state) != 0 ||
 	    store_col_copy(s, 1, o->sha256, sizeof(o->sha256)) != 0 ||
-	    (sqlite3_column_type(s, 3) != SQLITE_NULL && store_verdict_parse(store_col_text(s, 3), &v) != 0))
+	    (sqlite3_column_type(s, 3) != SQLITE_NULL && fw_verdict_parse(store_col_text(s, 3), &v) != 0))
 		return fw_err_set(err, "the store's record of object %lld is malformed", (long long)id);
 	if (v == FW_VERDICT_INFECTED)
 		o->facts |= STORE_F_INFECTED;

@@ -100,7 +100,7 @@ static int commit_plan_read(struct fw_store *st, const struct fw_store_commit *c
 	/* No scan on record counts as the worst: it was never vetted. */
 	p->old_verdict = FW_VERDICT_INFECTED;
 	if (sqlite3_column_type(s, 4) != SQLITE_NULL &&
-	    store_verdict_parse(store_col_text(s, 4), &p->old_verdict) != 0)
+	    fw_verdict_parse(store_col_text(s, 4), &p->old_verdict) != 0)
 		return fw_err_set(err, "object %lld has an unknown verdict in the store", (long long)p->id);
 	if (store_col_copy(s, 5, p->old_reason, sizeof(p->old_reason)) != 0)
 		p->old_reason[0] = '\0';
@@ -401,7 +401,7 @@ static int lookup_fill(sqlite3_stmt *s, struct fw_url_entry *e)
 	    store_state_parse(store_col_text(s, 3), &e->state) != 0 ||
 	    store_col_copy(s, 4, e->etag, sizeof(e->etag)) != 0 ||
 	    store_col_copy(s, 5, e->last_modified, sizeof(e->last_modified)) != 0 ||
-	    store_verdict_parse(verdict, &e->verdict) != 0 ||
+	    fw_verdict_parse(verdict, &e->verdict) != 0 ||
 	    store_col_copy(s, reviewed ? 10 : 9, e->reason, sizeof(e->reason)) != 0 ||
 	    store_col_copy(s, 12, e->fields, sizeof(e->fields)) != 0)
 		return -1;

@@ -121,7 +121,6 @@ const char *store_col_text(sqlite3_stmt *s, int i) FW_NONNULL(1);
 
 const char *store_blob_name(enum store_blob b);
 int store_state_parse(const char *s, enum fw_object_state *out) FW_NONNULL(1, 2);
-int store_verdict_parse(const char *s, enum fw_verdict *out) FW_NONNULL(1, 2);
 bool store_sha256_valid(const char *s) FW_NONNULL(1);
 
 /* Sets objects.blob for the object. */
