@@ -81,7 +81,7 @@ out:
 /* The last row's id and hash, or 0 and the genesis hash. */
 static int audit_tail(struct fw_store *st, int64_t *id, char prev[FW_SHA256_HEX_LEN + 1], struct fw_err *err)
 {
-	static const char sql[] = "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1";
+	STORE_SQL(sql, "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1");
 	sqlite3_stmt *s = store_stmt(st, sql, err);
 	int r;
 
@@ -104,8 +104,8 @@ static int audit_tail(struct fw_store *st, int64_t *id, char prev[FW_SHA256_HEX_
 int store_audit_append_tx(struct fw_store *st, const char *action, const char *who, int64_t object_id,
 			  const char *detail, struct fw_err *err)
 {
-	static const char sql[] = "INSERT INTO audit (id, time, action, who, object_id, detail, prev_hash, hash)"
-				  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+	STORE_SQL(sql, "INSERT INTO audit (id, time, action, who, object_id, detail, prev_hash, hash)"
+				  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
 	char prev[FW_SHA256_HEX_LEN + 1], hash[FW_SHA256_HEX_LEN + 1];
 	struct audit_row r = { .action = action, .who = who, .detail = detail, .prev_hash = prev };
 	sqlite3_stmt *s;
@@ -191,8 +191,8 @@ static int audit_check_row(sqlite3_stmt *s, char expect_prev[FW_SHA256_HEX_LEN +
 
 int fw_store_audit_verify(struct fw_store *st, int64_t *first_bad, struct fw_err *err)
 {
-	static const char sql[] = "SELECT id, time, action, who, object_id, detail, prev_hash, hash"
-				  " FROM audit ORDER BY id";
+	STORE_SQL(sql, "SELECT id, time, action, who, object_id, detail, prev_hash, hash"
+				  " FROM audit ORDER BY id");
 	char prev[FW_SHA256_HEX_LEN + 1];
 	sqlite3_stmt *s;
 	int rc = -1, r;
@@ -257,8 +257,8 @@ static int audit_collect(struct fw_store *st, sqlite3_stmt *s, json_t **out, str
 
 int store_audit_rows(struct fw_store *st, int64_t object_id, json_t **out, struct fw_err *err)
 {
-	static const char sql[] = "SELECT id, time, action, who, object_id, detail, hash FROM audit"
-				  " WHERE object_id = ?1 ORDER BY id";
+	STORE_SQL(sql, "SELECT id, time, action, who, object_id, detail, hash FROM audit"
+				  " WHERE object_id = ?1 ORDER BY id");
 	sqlite3_stmt *s = store_stmt(st, sql, err);
 
 	if (s == NULL)
@@ -270,7 +270,7 @@ int store_audit_rows(struct fw_store *st, int64_t object_id, json_t **out, struc
 
 int fw_store_audit_list(struct fw_store *st, json_t **out, struct fw_err *err)
 {
-	static const char sql[] = "SELECT id, time, action, who, object_id, detail, hash FROM audit ORDER BY id";
+	STORE_SQL(sql, "SELECT id, time, action, who, object_id, detail, hash FROM audit ORDER BY id");
 	sqlite3_stmt *s;
 	int rc = -1;
 

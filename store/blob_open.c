@@ -15,7 +15,7 @@
 static int blob_record(struct fw_store *st, const char *sha256, int64_t *id, uint64_t *size,
 		       enum fw_object_state *state, enum store_blob *blob, struct fw_err *err)
 {
-	static const char sql[] = "SELECT id, size, state, blob FROM objects WHERE sha256 = ?1";
+	STORE_SQL(sql, "SELECT id, size, state, blob FROM objects WHERE sha256 = ?1");
 	sqlite3_stmt *s = store_stmt(st, sql, err);
 	const char *b;
 	int r;

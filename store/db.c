@@ -281,7 +281,6 @@ int store_db_err(struct fw_store *st, struct fw_err *err, const char *what)
 sqlite3_stmt *store_stmt(struct fw_store *st, const char *sql, struct fw_err *err)
 {
 	struct store_conn *c = held.st == st ? held.conn : NULL;
-	sqlite3_stmt *s = NULL;
 
 	if (c == NULL) {
 		fw_err_set(err, "store database: a statement outside a call's connection");
@@ -293,20 +292,43 @@ sqlite3_stmt *store_stmt(struct fw_store *st, const char *sql, struct fw_err *er
 			sqlite3_clear_bindings(c->stmts[i].stmt);
 			return c->stmts[i].stmt;
 		}
-	if (c->n_stmts >= FW_ARRAY_LEN(c->stmts)) {
-		fw_err_setc(err, FW_E_LIMIT, "store database: more than %zu distinct statements",
-			    FW_ARRAY_LEN(c->stmts));
-		return NULL;
+	fw_err_set(err, "store database: a statement that was not prepared at open%s",
+		   c == &st->w ? "" : " (on a read-only connection)");
+	return NULL;
+}
+
+/* The STORE_SQL texts of every store file linked in. */
+extern const char *const __start_fwgate_store_sql[] __attribute__((weak));
+extern const char *const __stop_fwgate_store_sql[] __attribute__((weak));
+
+/* Prepares every STORE_SQL text on c: all of them on the writer, the
+ * read-only ones on a reader. */
+static int store_conn_prepare(struct store_conn *c, bool reader, struct fw_err *err)
+{
+	const char *const *p;
+	size_t n = (size_t)(__stop_fwgate_store_sql - __start_fwgate_store_sql);
+	sqlite3_stmt *s;
+
+	c->stmts = calloc(n > 0 ? n : 1, sizeof(*c->stmts));
+	if (c->stmts == NULL)
+		return fw_err_setc(err, FW_E_NOMEM, "out of memory");
+	for (p = __start_fwgate_store_sql; p < __stop_fwgate_store_sql; p++) {
+		s = NULL;
+		if (sqlite3_prepare_v3(c->db, *p, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+			fw_err_setc(err, store_errcode(c->db), "store database: cannot prepare \"%.120s\": %s", *p,
+				    sqlite3_errmsg(c->db));
+			sqlite3_finalize(s);
+			return -1;
+		}
+		if (reader && !sqlite3_stmt_readonly(s)) {
+			sqlite3_finalize(s);
+			continue;
+		}
+		c->stmts[c->n_stmts].sql = *p;
+		c->stmts[c->n_stmts].stmt = s;
+		c->n_stmts++;
 	}
-	if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
-		store_db_err(st, err, "cannot prepare a statement");
-		sqlite3_finalize(s);
-		return NULL;
-	}
-	c->stmts[c->n_stmts].sql = sql;
-	c->stmts[c->n_stmts].stmt = s;
-	c->n_stmts++;
-	return s;
+	return 0;
 }
 
 static int store_exec(struct fw_store *st, const char *sql, const char *what, struct fw_err *err)
@@ -363,7 +385,7 @@ int store_col_copy(sqlite3_stmt *s, int i, char *out, size_t len)
 
 int store_set_blob(struct fw_store *st, int64_t id, enum store_blob b, struct fw_err *err)
 {
-	static const char sql[] = "UPDATE objects SET blob = ?2 WHERE id = ?1";
+	STORE_SQL(sql, "UPDATE objects SET blob = ?2 WHERE id = ?1");
 	sqlite3_stmt *s = store_stmt(st, sql, err);
 
 	if (s == NULL)
@@ -481,7 +503,8 @@ static int store_db_open(struct fw_store *st, struct fw_err *err)
 	if (store_exec(st, "PRAGMA synchronous = FULL", "cannot set synchronous=FULL", err) != 0 ||
 	    store_exec(st, "PRAGMA foreign_keys = OFF", "cannot pause foreign keys", err) != 0 ||
 	    store_migrate(st, err) != 0 ||
-	    store_exec(st, "PRAGMA foreign_keys = ON", "cannot enable foreign keys", err) != 0)
+	    store_exec(st, "PRAGMA foreign_keys = ON", "cannot enable foreign keys", err) != 0 ||
+	    store_conn_prepare(&st->w, false, err) != 0)
 		return -1;
 	return 0;
 }
@@ -509,6 +532,8 @@ static int store_readers_open(struct fw_store *st, struct fw_err *err)
 		sqlite3_extended_result_codes(db, 1);
 		if (sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS) != SQLITE_OK)
 			return fw_err_setc(err, FW_E_IO, "cannot set a reader's busy timeout: %s", sqlite3_errmsg(db));
+		if (store_conn_prepare(&st->readers[i], true, err) != 0)
+			return -1;
 	}
 	return 0;
 }
@@ -558,6 +583,8 @@ static void store_conn_close(struct store_conn *c)
 	for (size_t i = 0; i < c->n_stmts; i++)
 		sqlite3_finalize(c->stmts[i].stmt);
 	c->n_stmts = 0;
+	free(c->stmts);
+	c->stmts = NULL;
 	sqlite3_close(c->db);
 	c->db = NULL;
 }

@@ -63,7 +63,7 @@ static int integ_collect(struct fw_store *st, sqlite3_stmt *s, struct integ_recs
 
 static int integ_present(struct fw_store *st, struct integ_recs *r, struct fw_err *err)
 {
-	static const char sql[] = "SELECT id, sha256, state, size FROM objects WHERE blob = 'present' ORDER BY id";
+	STORE_SQL(sql, "SELECT id, sha256, state, size FROM objects WHERE blob = 'present' ORDER BY id");
 	sqlite3_stmt *s = store_stmt(st, sql, err);
 
 	return s == NULL ? -1 : integ_collect(st, s, r, err);
@@ -143,7 +143,7 @@ static int integ_hash_check(struct fw_store *st, const struct integ_rec *x, char
 /* The record as it is now: a release or a repair may have come between. */
 static bool integ_unchanged(struct fw_store *st, const struct integ_rec *x)
 {
-	static const char sql[] = "SELECT state FROM objects WHERE id = ?1 AND blob = 'present'";
+	STORE_SQL(sql, "SELECT state FROM objects WHERE id = ?1 AND blob = 'present'");
 	sqlite3_stmt *s = store_stmt(st, sql, NULL);
 	enum fw_object_state now;
 
@@ -209,7 +209,7 @@ static bool integ_is_fanout(const char *name)
 static int integ_claim(struct fw_store *st, enum store_area area, const char *fanout, const char *name,
 		       struct integ_rec *x, struct fw_err *err)
 {
-	static const char sql[] = "SELECT id, sha256, state, size FROM objects WHERE sha256 = ?1 AND blob = 'present'";
+	STORE_SQL(sql, "SELECT id, sha256, state, size FROM objects WHERE sha256 = ?1 AND blob = 'present'");
 	struct integ_recs one = { NULL, 0, 0 };
 	sqlite3_stmt *s;
 	int rc = 0;
@@ -382,9 +382,9 @@ int fw_store_reconcile(struct fw_store *st, FILE *report, unsigned *diffs, struc
  * its blob: 1 removed, 0 referenced again meanwhile. */
 static int integ_collect_one(struct fw_store *st, const struct integ_rec *x, struct fw_err *err)
 {
-	static const char sql[] = "UPDATE objects SET blob = 'collected' WHERE id = ?1 AND blob = 'present'"
+	STORE_SQL(sql, "UPDATE objects SET blob = 'collected' WHERE id = ?1 AND blob = 'present'"
 				  " AND state NOT IN ('quarantined', 'pending')"
-				  " AND NOT EXISTS (SELECT 1 FROM urls WHERE object_id = objects.id)";
+				  " AND NOT EXISTS (SELECT 1 FROM urls WHERE object_id = objects.id)");
 	char path[STORE_PATH_MAX];
 	sqlite3_stmt *s;
 
@@ -442,9 +442,9 @@ int fw_store_gc(struct fw_store *st, unsigned *removed, struct fw_err *err)
 {
 	/* A quarantined blob is evidence waiting for a reviewer: kept until
 	 * it is released or rejected, referenced or not. */
-	static const char sql[] = "SELECT id, sha256, state, size FROM objects o WHERE blob = 'present'"
+	STORE_SQL(sql, "SELECT id, sha256, state, size FROM objects o WHERE blob = 'present'"
 				  " AND state NOT IN ('quarantined', 'pending')"
-				  " AND NOT EXISTS (SELECT 1 FROM urls WHERE object_id = o.id) ORDER BY id";
+				  " AND NOT EXISTS (SELECT 1 FROM urls WHERE object_id = o.id) ORDER BY id");
 	struct integ_recs recs = { NULL, 0, 0 };
 	sqlite3_stmt *s;
 	int rc = -1, r;

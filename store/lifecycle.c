@@ -187,14 +187,14 @@ void store_lc_undo(struct fw_store *st, struct store_lc_undo *undo)
 static int lc_write(struct fw_store *st, const struct store_lc_obj *o, const struct store_lc_row *r,
 		    bool went_missing, enum fw_verdict verdict, const char *reason, struct fw_err *err)
 {
-	static const char keep[] = "UPDATE objects SET state = ?2, blob = coalesce(?3, blob) WHERE id = ?1";
-	static const char clear[] = "UPDATE objects SET state = ?2, blob = coalesce(?3, blob), held_verdict = '',"
-				    " held_reason = '', held_by = '' WHERE id = ?1";
-	static const char set[] = "UPDATE objects SET state = ?2, blob = coalesce(?3, blob), held_verdict = ?4,"
+	STORE_SQL(keep, "UPDATE objects SET state = ?2, blob = coalesce(?3, blob) WHERE id = ?1");
+	STORE_SQL(clear, "UPDATE objects SET state = ?2, blob = coalesce(?3, blob), held_verdict = '',"
+				    " held_reason = '', held_by = '' WHERE id = ?1");
+	STORE_SQL(set, "UPDATE objects SET state = ?2, blob = coalesce(?3, blob), held_verdict = ?4,"
 				  " held_reason = ?5, held_by = CASE WHEN ?2 = 'quarantined' THEN 'sandbox' ELSE '' END"
-				  " WHERE id = ?1";
-	static const char raise[] = "UPDATE objects SET state = ?2, blob = coalesce(?3, blob), held_verdict = ?4,"
-				    " held_reason = ?5 WHERE id = ?1";
+				  " WHERE id = ?1");
+	STORE_SQL(raise, "UPDATE objects SET state = ?2, blob = coalesce(?3, blob), held_verdict = ?4,"
+				    " held_reason = ?5 WHERE id = ?1");
 	static const char *const sql[] = { keep, clear, set, raise };
 	sqlite3_stmt *s = store_stmt(st, sql[r->held], err);
 
@@ -247,13 +247,12 @@ int store_lc_apply(struct fw_store *st, struct store_lc_obj *o, enum store_event
 int store_lc_read(struct fw_store *st, int64_t id, struct store_lc_obj *o, enum fw_verdict *verdict, char *reason,
 		  size_t reason_len, struct fw_err *err)
 {
-	static const char sql[] =
-		"SELECT o.state, o.sha256, o.blob, " STORE_EFFECTIVE_VERDICT ", " STORE_EFFECTIVE_REASON ","
+	STORE_SQL(sql, "SELECT o.state, o.sha256, o.blob, " STORE_EFFECTIVE_VERDICT ", " STORE_EFFECTIVE_REASON ","
 		" EXISTS (SELECT 1 FROM sandbox_links l JOIN sandbox_jobs j ON j.id = l.job_id"
 		"  WHERE l.object_id = o.id AND j.verdict = 'malicious'),"
 		" coalesce(s.verdict, '') = 'pending', o.held_by = 'sandbox', o.reviewed_by IS NOT NULL"
 		" FROM objects o LEFT JOIN scans s ON s.id = (SELECT max(id) FROM scans WHERE object_id = o.id)"
-		" WHERE o.id = ?1";
+		" WHERE o.id = ?1");
 	sqlite3_stmt *s = store_stmt(st, sql, err);
 	enum fw_verdict v = FW_VERDICT_INFECTED; /* no scan on record: never vetted */
 	int r;

@@ -68,10 +68,10 @@ static int commit_check(const struct fw_store_commit *c, struct fw_err *err)
 static int commit_plan_read(struct fw_store *st, const struct fw_store_commit *c, struct commit_plan *p,
 			    struct fw_err *err)
 {
-	static const char sql[] = "SELECT o.id, o.state, o.blob, o.size, " STORE_EFFECTIVE_VERDICT ","
+	STORE_SQL(sql, "SELECT o.id, o.state, o.blob, o.size, " STORE_EFFECTIVE_VERDICT ","
 				  " " STORE_EFFECTIVE_REASON " FROM objects o"
 				  " LEFT JOIN scans s ON s.id = (SELECT max(id) FROM scans WHERE object_id = o.id)"
-				  " WHERE o.sha256 = ?1";
+				  " WHERE o.sha256 = ?1");
 	sqlite3_stmt *s = store_stmt(st, sql, err);
 	const char *b;
 	int r;
@@ -200,14 +200,14 @@ static int commit_held(sqlite3_stmt *s, const struct fw_store_commit *c, const s
 static int commit_object(struct fw_store *st, const struct fw_store_commit *c, struct commit_plan *p,
 			 int64_t now, struct fw_err *err)
 {
-	static const char ins[] = "INSERT INTO objects (sha256, size, mime, file_type, state, blob, first_seen)"
-				  " VALUES (?1, ?2, ?3, ?4, ?5, 'present', ?6)";
+	STORE_SQL(ins, "INSERT INTO objects (sha256, size, mime, file_type, state, blob, first_seen)"
+				  " VALUES (?1, ?2, ?3, ?4, ?5, 'present', ?6)");
 	/* The held verdict (?5, ?6, ?7; NULL keeps it): see commit_held. */
-	static const char upd[] = "UPDATE objects SET state = ?2, blob = 'present',"
+	STORE_SQL(upd, "UPDATE objects SET state = ?2, blob = 'present',"
 				  " held_verdict = coalesce(?5, held_verdict), held_reason = coalesce(?6, held_reason),"
 				  " held_by = coalesce(?7, held_by),"
 				  " mime = coalesce(nullif(?3, ''), mime),"
-				  " file_type = coalesce(nullif(?4, ''), file_type) WHERE id = ?1";
+				  " file_type = coalesce(nullif(?4, ''), file_type) WHERE id = ?1");
 	const json_t *doc = c->scan_doc;
 	const char *mime = json_string_value(json_object_get(doc, "mime"));
 	const char *ftype = json_string_value(json_object_get(doc, "file_type"));
@@ -234,8 +234,8 @@ static int commit_object(struct fw_store *st, const struct fw_store_commit *c, s
 
 static int commit_member(struct fw_store *st, int64_t scan_id, const json_t *m, struct fw_err *err)
 {
-	static const char sql[] = "INSERT INTO members (scan_id, path, depth, size, sha256, mime, file_type, verdict)"
-				  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+	STORE_SQL(sql, "INSERT INTO members (scan_id, path, depth, size, sha256, mime, file_type, verdict)"
+				  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
 	static const char *const keys[] = { "sha256", "mime", "file_type", "verdict" };
 	const char *path = json_string_value(json_object_get(m, "path"));
 	sqlite3_stmt *s;
@@ -263,8 +263,8 @@ static int commit_member(struct fw_store *st, int64_t scan_id, const json_t *m, 
 static int commit_scan(struct fw_store *st, const struct fw_store_commit *c, int64_t object_id, int64_t now,
 		       struct fw_err *err)
 {
-	static const char sql[] = "INSERT INTO scans (object_id, time, engine, verdict, reason, doc)"
-				  " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+	STORE_SQL(sql, "INSERT INTO scans (object_id, time, engine, verdict, reason, doc)"
+				  " VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
 	const json_t *members = json_object_get(c->scan_doc, "members");
 	char *doc = NULL;
 	sqlite3_stmt *s;
@@ -301,11 +301,11 @@ out:
 static int commit_url(struct fw_store *st, const struct fw_store_commit *c, int64_t object_id, int64_t now,
 		      struct fw_err *err)
 {
-	static const char sql[] = "INSERT INTO urls (url, object_id, etag, last_modified, fetched_at, verified_at, fields)"
+	STORE_SQL(sql, "INSERT INTO urls (url, object_id, etag, last_modified, fetched_at, verified_at, fields)"
 				  " VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6) ON CONFLICT (url) DO UPDATE SET"
 				  " object_id = excluded.object_id, etag = excluded.etag,"
 				  " last_modified = excluded.last_modified, fetched_at = excluded.fetched_at,"
-				  " verified_at = excluded.verified_at, fields = excluded.fields";
+				  " verified_at = excluded.verified_at, fields = excluded.fields");
 	/* Fields too long to be kept whole are not kept: cut ones could end
 	 * in the middle of a line. */
 	const char *fields = c->fields != NULL && strlen(c->fields) < FW_URL_FIELDS_MAX ? c->fields : "";
@@ -410,13 +410,12 @@ static int lookup_fill(sqlite3_stmt *s, struct fw_url_entry *e)
 
 int fw_store_lookup_url(struct fw_store *st, const char *url, struct fw_url_entry *e, struct fw_err *err)
 {
-	static const char sql[] =
-		"SELECT o.id, o.sha256, o.size, o.state, u.etag, u.last_modified, u.fetched_at, u.verified_at,"
+	STORE_SQL(sql, "SELECT o.id, o.sha256, o.size, o.state, u.etag, u.last_modified, u.fetched_at, u.verified_at,"
 		" " STORE_EFFECTIVE_VERDICT ", " STORE_EFFECTIVE_REASON ","
 		" o.review_reason, o.blob, u.fields"
 		" FROM urls u JOIN objects o ON o.id = u.object_id"
 		" LEFT JOIN scans s ON s.id = (SELECT max(id) FROM scans WHERE object_id = o.id)"
-		" WHERE u.url = ?1";
+		" WHERE u.url = ?1");
 	sqlite3_stmt *s;
 	int rc = -1, r;
 
@@ -454,7 +453,7 @@ out:
 
 int fw_store_lookup_hash(struct fw_store *st, const char *sha256, enum fw_object_state *state, struct fw_err *err)
 {
-	static const char sql[] = "SELECT state FROM objects WHERE sha256 = ?1";
+	STORE_SQL(sql, "SELECT state FROM objects WHERE sha256 = ?1");
 	sqlite3_stmt *s;
 	int rc = -1, r;
 
@@ -485,8 +484,8 @@ out:
 int fw_store_mark_verified(struct fw_store *st, const char *url, const char *etag, const char *last_modified,
 			   struct fw_err *err)
 {
-	static const char sql[] = "UPDATE urls SET verified_at = ?2, etag = coalesce(?3, etag),"
-				  " last_modified = coalesce(?4, last_modified) WHERE url = ?1";
+	STORE_SQL(sql, "UPDATE urls SET verified_at = ?2, etag = coalesce(?3, etag),"
+				  " last_modified = coalesce(?4, last_modified) WHERE url = ?1");
 	sqlite3_stmt *s;
 	int rc = -1;
 

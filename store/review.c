@@ -50,8 +50,8 @@ static int review_object_more(sqlite3_stmt *s, json_t *o)
 
 int fw_store_quarantine_list(struct fw_store *st, json_t **out, struct fw_err *err)
 {
-	static const char sql[] = REVIEW_OBJECT_COLUMNS
-		"WHERE o.state IN ('quarantined', 'rejected', 'pending') ORDER BY o.first_seen DESC, o.id DESC";
+	STORE_SQL(sql, REVIEW_OBJECT_COLUMNS
+		"WHERE o.state IN ('quarantined', 'rejected', 'pending') ORDER BY o.first_seen DESC, o.id DESC");
 	json_t *arr = json_array();
 	sqlite3_stmt *s;
 	int rc = -1, r;
@@ -83,8 +83,8 @@ out:
 
 static int review_urls(struct fw_store *st, int64_t id, json_t *o, struct fw_err *err)
 {
-	static const char sql[] = "SELECT url, etag, last_modified, fetched_at, verified_at FROM urls"
-				  " WHERE object_id = ?1 ORDER BY fetched_at DESC, url";
+	STORE_SQL(sql, "SELECT url, etag, last_modified, fetched_at, verified_at FROM urls"
+				  " WHERE object_id = ?1 ORDER BY fetched_at DESC, url");
 	sqlite3_stmt *s = store_stmt(st, sql, err);
 	json_t *arr;
 	int r;
@@ -108,8 +108,8 @@ static int review_urls(struct fw_store *st, int64_t id, json_t *o, struct fw_err
 
 static int review_scans(struct fw_store *st, int64_t id, json_t *o, struct fw_err *err)
 {
-	static const char sql[] = "SELECT id, time, engine, verdict, reason, doc FROM scans"
-				  " WHERE object_id = ?1 ORDER BY id";
+	STORE_SQL(sql, "SELECT id, time, engine, verdict, reason, doc FROM scans"
+				  " WHERE object_id = ?1 ORDER BY id");
 	sqlite3_stmt *s = store_stmt(st, sql, err);
 	json_t *arr;
 	int r;
@@ -140,7 +140,7 @@ static int review_scans(struct fw_store *st, int64_t id, json_t *o, struct fw_er
 
 static int review_show_locked(struct fw_store *st, int64_t id, json_t **out, struct fw_err *err)
 {
-	static const char sql[] = REVIEW_OBJECT_COLUMNS "WHERE o.id = ?1";
+	STORE_SQL(sql, REVIEW_OBJECT_COLUMNS "WHERE o.id = ?1");
 	sqlite3_stmt *s = store_stmt(st, sql, err);
 	json_t *o = NULL, *audit = NULL, *jobs = NULL;
 	int r;
@@ -200,7 +200,7 @@ static int review_check_words(const char *reason, const char *who, struct fw_err
 static int review_decide(struct fw_store *st, int64_t id, enum store_event ev, bool override, const char *who,
 			 const char *reason, struct fw_err *err)
 {
-	static const char sql[] = "UPDATE objects SET review_reason = ?2, reviewed_by = ?3, reviewed_at = ?4 WHERE id = ?1";
+	STORE_SQL(sql, "UPDATE objects SET review_reason = ?2, reviewed_by = ?3, reviewed_at = ?4 WHERE id = ?1");
 	char why[FW_ERR_MSG_MAX], detail[2 * FW_ERR_MSG_MAX + 64];
 	struct store_lc_undo undo = { .n = 0 };
 	const struct store_lc_row *row;

@@ -22,9 +22,9 @@ static int attach_find(struct fw_store *st, const struct fw_sandbox_member *m, i
 {
 	/* A verdict still fresh, else a job under way; never a failed one
 	 * (it judged nothing: the bytes get a new chance). */
-	static const char sql[] = "SELECT id FROM sandbox_jobs WHERE sha256 = ?1 AND"
+	STORE_SQL(sql, "SELECT id FROM sandbox_jobs WHERE sha256 = ?1 AND"
 				  " ((state = 'done' AND finished_at >= ?2) OR state IN ('queued', 'running'))"
-				  " ORDER BY state = 'done' DESC, id DESC LIMIT 1";
+				  " ORDER BY state = 'done' DESC, id DESC LIMIT 1");
 	sqlite3_stmt *s = store_stmt(st, sql, err);
 	int r;
 
@@ -43,8 +43,8 @@ static int attach_find(struct fw_store *st, const struct fw_sandbox_member *m, i
 static int attach_new(struct fw_store *st, const struct fw_sandbox_member *m, const char *backend, int64_t *id,
 		      struct fw_err *err)
 {
-	static const char sql[] = "INSERT INTO sandbox_jobs (sha256, file_type, backend, state, created_at)"
-				  " VALUES (?1, ?2, ?3, 'queued', ?4)";
+	STORE_SQL(sql, "INSERT INTO sandbox_jobs (sha256, file_type, backend, state, created_at)"
+				  " VALUES (?1, ?2, ?3, 'queued', ?4)");
 	sqlite3_stmt *s = store_stmt(st, sql, err);
 
 	if (s == NULL)
@@ -60,7 +60,7 @@ static int attach_new(struct fw_store *st, const struct fw_sandbox_member *m, co
 static int attach_link(struct fw_store *st, int64_t object_id, int64_t job_id, const char *member,
 		       struct fw_err *err)
 {
-	static const char sql[] = "INSERT OR IGNORE INTO sandbox_links (object_id, job_id, member) VALUES (?1, ?2, ?3)";
+	STORE_SQL(sql, "INSERT OR IGNORE INTO sandbox_links (object_id, job_id, member) VALUES (?1, ?2, ?3)");
 	sqlite3_stmt *s = store_stmt(st, sql, err);
 
 	if (s == NULL)
@@ -115,7 +115,7 @@ int store_sandbox_attach_tx(struct fw_store *st, int64_t object_id, const struct
 
 int store_sandbox_unlink_tx(struct fw_store *st, int64_t object_id, struct fw_err *err)
 {
-	static const char sql[] = "DELETE FROM sandbox_links WHERE object_id = ?1";
+	STORE_SQL(sql, "DELETE FROM sandbox_links WHERE object_id = ?1");
 	sqlite3_stmt *s = store_stmt(st, sql, err);
 
 	if (s == NULL)
@@ -153,10 +153,10 @@ out:
 
 int fw_store_sandbox_claim(struct fw_store *st, const char *backend, struct fw_sandbox_job *job, struct fw_err *err)
 {
-	static const char sql[] = "UPDATE sandbox_jobs SET state = 'running', attempts = attempts + 1,"
+	STORE_SQL(sql, "UPDATE sandbox_jobs SET state = 'running', attempts = attempts + 1,"
 				  " claims = claims + 1, started_at = ?2, backend = ?1 WHERE id = (SELECT id FROM sandbox_jobs"
 				  " WHERE state = 'queued' AND next_at <= ?2 ORDER BY next_at, id LIMIT 1)"
-				  " RETURNING " STORE_JOB_COLUMNS;
+				  " RETURNING " STORE_JOB_COLUMNS);
 	sqlite3_stmt *s;
 	int r, rc = -1;
 
@@ -232,8 +232,8 @@ static int job_update(struct fw_store *st, const char *sql, const struct fw_sand
 int fw_store_sandbox_set_external(struct fw_store *st, const struct fw_sandbox_job *job, const char *external_id,
 				  struct fw_err *err)
 {
-	static const char sql[] = "UPDATE sandbox_jobs SET external_id = ?2 WHERE id = ?1 AND state = 'running'"
-				  " AND claims = ?6";
+	STORE_SQL(sql, "UPDATE sandbox_jobs SET external_id = ?2 WHERE id = ?1 AND state = 'running'"
+				  " AND claims = ?6");
 
 	if (strlen(external_id) >= FW_JOB_EXTERNAL_MAX)
 		return fw_err_set(err, "the sandbox service's task id is too long");
@@ -242,8 +242,8 @@ int fw_store_sandbox_set_external(struct fw_store *st, const struct fw_sandbox_j
 int fw_store_sandbox_done(struct fw_store *st, const struct fw_sandbox_job *job, enum fw_job_verdict verdict,
 			  int score, const json_t *findings, struct fw_err *err)
 {
-	static const char sql[] = "UPDATE sandbox_jobs SET state = 'done', verdict = ?2, score = ?3, findings = ?4,"
-				  " error = '', finished_at = ?5 WHERE id = ?1 AND state = 'running' AND claims = ?6";
+	STORE_SQL(sql, "UPDATE sandbox_jobs SET state = 'done', verdict = ?2, score = ?3, findings = ?4,"
+				  " error = '', finished_at = ?5 WHERE id = ?1 AND state = 'running' AND claims = ?6");
 	struct store_lc_undo undo = { .n = 0 };
 	char reason[FW_ERR_MSG_MAX];
 	unsigned changed = 0;
@@ -291,10 +291,10 @@ out:
 int fw_store_sandbox_failed(struct fw_store *st, const struct fw_sandbox_job *job, const char *why,
 			    int64_t retry_at, struct fw_err *err)
 {
-	static const char retry[] = "UPDATE sandbox_jobs SET state = 'queued', error = ?2, next_at = ?3"
-				    " WHERE id = ?1 AND state = 'running' AND claims = ?6";
-	static const char final[] = "UPDATE sandbox_jobs SET state = 'failed', error = ?2, next_at = ?3, finished_at = ?5"
-				    " WHERE id = ?1 AND state = 'running' AND claims = ?6";
+	STORE_SQL(retry, "UPDATE sandbox_jobs SET state = 'queued', error = ?2, next_at = ?3"
+				    " WHERE id = ?1 AND state = 'running' AND claims = ?6");
+	STORE_SQL(final, "UPDATE sandbox_jobs SET state = 'failed', error = ?2, next_at = ?3, finished_at = ?5"
+				    " WHERE id = ?1 AND state = 'running' AND claims = ?6");
 	char msg[FW_ERR_MSG_MAX];
 
 	snprintf(msg, sizeof(msg), "%s", why);
@@ -304,8 +304,8 @@ int fw_store_sandbox_failed(struct fw_store *st, const struct fw_sandbox_job *jo
 /* Running jobs started before `before` are queued again. */
 static int requeue_running(struct fw_store *st, int64_t before, unsigned *requeued, struct fw_err *err)
 {
-	static const char sql[] = "UPDATE sandbox_jobs SET state = 'queued', next_at = 0"
-				  " WHERE state = 'running' AND coalesce(started_at, 0) < ?1";
+	STORE_SQL(sql, "UPDATE sandbox_jobs SET state = 'queued', next_at = 0"
+				  " WHERE state = 'running' AND coalesce(started_at, 0) < ?1");
 	sqlite3_stmt *s;
 	int rc = -1;
 
@@ -337,7 +337,7 @@ int fw_store_sandbox_requeue_stale(struct fw_store *st, int64_t started_before, 
 
 int store_sandbox_get_locked(struct fw_store *st, int64_t id, struct fw_sandbox_job *job, struct fw_err *err)
 {
-	static const char sql[] = "SELECT " STORE_JOB_COLUMNS " FROM sandbox_jobs WHERE id = ?1";
+	STORE_SQL(sql, "SELECT " STORE_JOB_COLUMNS " FROM sandbox_jobs WHERE id = ?1");
 	sqlite3_stmt *s = store_stmt(st, sql, err);
 	int r;
 
@@ -366,9 +366,9 @@ int fw_store_sandbox_get(struct fw_store *st, int64_t id, struct fw_sandbox_job 
 
 int fw_store_sandbox_retry(struct fw_store *st, int64_t id, const char *who, unsigned *reopened, struct fw_err *err)
 {
-	static const char requeue[] = "UPDATE sandbox_jobs SET state = 'queued', attempts = 0, verdict = '',"
+	STORE_SQL(requeue, "UPDATE sandbox_jobs SET state = 'queued', attempts = 0, verdict = '',"
 				      " score = NULL, findings = NULL, error = '', external_id = '', next_at = 0,"
-				      " started_at = NULL, finished_at = NULL WHERE id = ?1";
+				      " started_at = NULL, finished_at = NULL WHERE id = ?1");
 	char detail[FW_ERR_MSG_MAX + 128];
 	struct store_lc_undo undo = { .n = 0 };
 	struct fw_sandbox_job j;
@@ -419,8 +419,8 @@ out:
 
 int fw_store_sandbox_abandon(struct fw_store *st, const char *why, unsigned *n, struct fw_err *err)
 {
-	static const char sql[] = "UPDATE sandbox_jobs SET state = 'failed', error = ?1, finished_at = ?2"
-				  " WHERE state IN ('queued', 'running')";
+	STORE_SQL(sql, "UPDATE sandbox_jobs SET state = 'failed', error = ?1, finished_at = ?2"
+				  " WHERE state IN ('queued', 'running')");
 	sqlite3_stmt *s;
 	int rc = -1;
 

@@ -14,14 +14,13 @@
 int fw_store_sandbox_unsettled(struct fw_store *st, int64_t linkless_before, int64_t *ids, size_t max, size_t *n,
 			       struct fw_err *err)
 {
-	static const char sql[] =
-		"SELECT o.id FROM objects o WHERE o.state = 'pending' AND ("
+	STORE_SQL(sql, "SELECT o.id FROM objects o WHERE o.state = 'pending' AND ("
 		" (EXISTS (SELECT 1 FROM sandbox_links l WHERE l.object_id = o.id) AND NOT EXISTS"
 		"  (SELECT 1 FROM sandbox_links l JOIN sandbox_jobs j ON j.id = l.job_id"
 		"   WHERE l.object_id = o.id AND j.state IN ('queued', 'running')))"
 		" OR (NOT EXISTS (SELECT 1 FROM sandbox_links l WHERE l.object_id = o.id) AND"
 		"  coalesce((SELECT max(time) FROM scans WHERE object_id = o.id), 0) < ?1))"
-		" ORDER BY o.id LIMIT ?2";
+		" ORDER BY o.id LIMIT ?2");
 	sqlite3_stmt *s;
 	int r, rc = -1;
 
@@ -50,8 +49,8 @@ out:
 int fw_store_sandbox_waiting(struct fw_store *st, int64_t job_id, int64_t *ids, size_t max, size_t *n,
 			     struct fw_err *err)
 {
-	static const char sql[] = "SELECT DISTINCT l.object_id FROM sandbox_links l JOIN objects o ON o.id = l.object_id"
-				  " WHERE l.job_id = ?1 AND o.state = 'pending' ORDER BY l.object_id";
+	STORE_SQL(sql, "SELECT DISTINCT l.object_id FROM sandbox_links l JOIN objects o ON o.id = l.object_id"
+				  " WHERE l.job_id = ?1 AND o.state = 'pending' ORDER BY l.object_id");
 	sqlite3_stmt *s;
 	int r, rc = -1;
 
@@ -81,8 +80,8 @@ out:
 static int links_read_locked(struct fw_store *st, int64_t object_id, struct fw_sandbox_link **out, size_t *n,
 			     struct fw_err *err)
 {
-	static const char sql[] = "SELECT " STORE_JOB_COLUMNS_J ", l.member, j.findings FROM sandbox_links l"
-				  " JOIN sandbox_jobs j ON j.id = l.job_id WHERE l.object_id = ?1 ORDER BY j.id, l.member";
+	STORE_SQL(sql, "SELECT " STORE_JOB_COLUMNS_J ", l.member, j.findings FROM sandbox_links l"
+				  " JOIN sandbox_jobs j ON j.id = l.job_id WHERE l.object_id = ?1 ORDER BY j.id, l.member");
 	sqlite3_stmt *s = store_stmt(st, sql, err);
 	struct fw_sandbox_link *v = NULL, *nv;
 	size_t cap = 0;
@@ -143,7 +142,7 @@ int fw_store_sandbox_links(struct fw_store *st, int64_t object_id, struct fw_san
 /* The objects linked to a job, each id once. */
 static int linked_objects(struct fw_store *st, int64_t job_id, int64_t **ids, size_t *n, struct fw_err *err)
 {
-	static const char sql[] = "SELECT DISTINCT object_id FROM sandbox_links WHERE job_id = ?1 ORDER BY object_id";
+	STORE_SQL(sql, "SELECT DISTINCT object_id FROM sandbox_links WHERE job_id = ?1 ORDER BY object_id");
 	sqlite3_stmt *s = store_stmt(st, sql, err);
 	int64_t *v = NULL, *nv;
 	size_t cap = 0;
@@ -216,7 +215,7 @@ out:
 
 static int object_state_locked(struct fw_store *st, int64_t id, enum fw_object_state *state, struct fw_err *err)
 {
-	static const char sql[] = "SELECT state FROM objects WHERE id = ?1";
+	STORE_SQL(sql, "SELECT state FROM objects WHERE id = ?1");
 	sqlite3_stmt *s = store_stmt(st, sql, err);
 	int r;
 
@@ -236,9 +235,9 @@ static int object_state_locked(struct fw_store *st, int64_t id, enum fw_object_s
 
 int fw_store_pending_docs(struct fw_store *st, json_t **out, struct fw_err *err)
 {
-	static const char sql[] = "SELECT o.id, o.sha256, s.doc FROM objects o JOIN scans s"
+	STORE_SQL(sql, "SELECT o.id, o.sha256, s.doc FROM objects o JOIN scans s"
 				  " ON s.id = (SELECT max(id) FROM scans WHERE object_id = o.id)"
-				  " WHERE o.state = 'pending' ORDER BY o.id";
+				  " WHERE o.state = 'pending' ORDER BY o.id");
 	json_t *arr = json_array();
 	sqlite3_stmt *s;
 	int r, rc = -1;
@@ -278,7 +277,7 @@ out:
 
 int fw_store_latest_doc(struct fw_store *st, int64_t object_id, json_t **doc, struct fw_err *err)
 {
-	static const char sql[] = "SELECT doc FROM scans WHERE object_id = ?1 ORDER BY id DESC LIMIT 1";
+	STORE_SQL(sql, "SELECT doc FROM scans WHERE object_id = ?1 ORDER BY id DESC LIMIT 1");
 	sqlite3_stmt *s;
 	int r, rc = -1;
 

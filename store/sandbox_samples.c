@@ -19,8 +19,8 @@
 
 static int sample_needed(struct fw_store *st, const char *sha, bool *needed, struct fw_err *err)
 {
-	static const char sql[] = "SELECT 1 FROM sandbox_jobs WHERE sha256 = ?1"
-				  " AND state IN ('queued', 'running', 'failed') LIMIT 1";
+	STORE_SQL(sql, "SELECT 1 FROM sandbox_jobs WHERE sha256 = ?1"
+				  " AND state IN ('queued', 'running', 'failed') LIMIT 1");
 	sqlite3_stmt *s = store_stmt(st, sql, err);
 	int r;
 

@@ -10,8 +10,8 @@
 
 static int object_jobs_locked(struct fw_store *st, int64_t object_id, json_t **out, struct fw_err *err)
 {
-	static const char sql[] = "SELECT " STORE_JOB_COLUMNS ", l.member, j.findings FROM sandbox_links l"
-				  " JOIN sandbox_jobs j ON j.id = l.job_id WHERE l.object_id = ?1 ORDER BY j.id, l.member";
+	STORE_SQL(sql, "SELECT " STORE_JOB_COLUMNS ", l.member, j.findings FROM sandbox_links l"
+				  " JOIN sandbox_jobs j ON j.id = l.job_id WHERE l.object_id = ?1 ORDER BY j.id, l.member");
 	sqlite3_stmt *s = store_stmt(st, sql, err);
 	json_t *arr = json_array();
 	int r;
@@ -72,8 +72,8 @@ int store_sandbox_object_jobs_locked(struct fw_store *st, int64_t object_id, jso
 
 int fw_store_sandbox_list(struct fw_store *st, json_t **out, struct fw_err *err)
 {
-	static const char sql[] = "SELECT " STORE_JOB_COLUMNS ", (SELECT count(*) FROM sandbox_links WHERE job_id = j.id)"
-				  " FROM sandbox_jobs j ORDER BY id DESC";
+	STORE_SQL(sql, "SELECT " STORE_JOB_COLUMNS ", (SELECT count(*) FROM sandbox_links WHERE job_id = j.id)"
+				  " FROM sandbox_jobs j ORDER BY id DESC");
 	json_t *arr = json_array();
 	sqlite3_stmt *s;
 	int r, rc = -1;
@@ -117,8 +117,8 @@ out:
 
 static int show_links(struct fw_store *st, int64_t id, json_t *o, struct fw_err *err)
 {
-	static const char sql[] = "SELECT l.object_id, l.member, o.state, o.sha256 FROM sandbox_links l"
-				  " JOIN objects o ON o.id = l.object_id WHERE l.job_id = ?1 ORDER BY l.object_id";
+	STORE_SQL(sql, "SELECT l.object_id, l.member, o.state, o.sha256 FROM sandbox_links l"
+				  " JOIN objects o ON o.id = l.object_id WHERE l.job_id = ?1 ORDER BY l.object_id");
 	sqlite3_stmt *s = store_stmt(st, sql, err);
 	json_t *arr = json_array();
 	int r;
@@ -138,7 +138,7 @@ static int show_links(struct fw_store *st, int64_t id, json_t *o, struct fw_err 
 
 int fw_store_sandbox_show(struct fw_store *st, int64_t id, json_t **out, struct fw_err *err)
 {
-	static const char sql[] = "SELECT findings FROM sandbox_jobs WHERE id = ?1";
+	STORE_SQL(sql, "SELECT findings FROM sandbox_jobs WHERE id = ?1");
 	struct fw_sandbox_job j;
 	sqlite3_stmt *s;
 	json_t *o = NULL;

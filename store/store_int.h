@@ -13,7 +13,6 @@
 #include "fwgate/store.h"
 
 #define STORE_PATH_MAX 4096
-#define STORE_STMT_MAX 64
 /* Who the audit log names for what fwgate does by itself (repairs,
  * a rescan that quarantines an approved object). */
 #define STORE_WHO_SELF "fwgate"
@@ -34,15 +33,25 @@ enum store_blob {
 	STORE_BLOB_COLLECTED,
 };
 
+/* Every statement the store runs is declared with STORE_SQL where it is
+ * used; the linker gathers their addresses in one section, and the store
+ * prepares them all when it opens (on the writer, and the read-only ones
+ * on every reader): a statement that does not prepare fails the open,
+ * never a download halfway, and no cache can run out of slots. */
+#define STORE_SQL_SECTION "fwgate_store_sql"
+#define STORE_SQL(name, ...) \
+	static const char name[] = __VA_ARGS__; \
+	static const char *const name##_at_open __attribute__((section(STORE_SQL_SECTION), used)) = name
+
 struct store_stmt {
-	const char *sql; /* the static text it was prepared from: the cache key */
+	const char *sql; /* the STORE_SQL text it was prepared from: the key */
 	sqlite3_stmt *stmt;
 };
 
-/* One SQLite connection and its statement cache. */
+/* One SQLite connection and its statements, prepared at open. */
 struct store_conn {
 	sqlite3 *db;
-	struct store_stmt stmts[STORE_STMT_MAX];
+	struct store_stmt *stmts;
 	size_t n_stmts;
 };
 
@@ -96,9 +105,10 @@ void store_unlock(struct fw_store *st);
  * none: open and migrations). */
 sqlite3 *store_db(struct fw_store *st) FW_NONNULL(1);
 
-/* The prepared statement for sql (a static string: its address is the
+/* The prepared statement for sql (a STORE_SQL text: its address is the
  * key) on the thread's connection, reset and with its bindings cleared.
- * NULL and err on failure. */
+ * NULL and err on failure (a text not declared with STORE_SQL, or a write
+ * statement asked of a reader). */
 sqlite3_stmt *store_stmt(struct fw_store *st, const char *sql, struct fw_err *err) FW_NONNULL(1, 2);
 
 /* Records the connection's message after what. Returns -1. */
