@@ -207,33 +207,17 @@ out:
 }
 
 /* The words of the enumerated options, read by the parsers below and
- * printed by the effective-config dump (fw_config_dump). */
+ * printed by the effective-config dump (fw_config_dump); the sandbox
+ * backends' are the verdict vocabulary's (fwgate/verdict.h). */
 const char *fw_proxy_auth_name(enum fw_proxy_auth a)
 {
 	return a == FW_PROXY_AUTH_BASIC ? "basic" : "none";
 }
-const char *fw_sandbox_backend_name(enum fw_sandbox_backend b)
-{
-	switch (b) {
-	case FW_SANDBOX_LOCAL:
-		return "local";
-	case FW_SANDBOX_CAPE:
-		return "cape";
-	case FW_SANDBOX_NONE:
-		return "none";
-	}
-	return "?";
-}
+
 int config_cv_backend(const char *value, enum fw_sandbox_backend *out, struct fw_err *err)
 {
-	static const enum fw_sandbox_backend all[] = { FW_SANDBOX_LOCAL, FW_SANDBOX_CAPE, FW_SANDBOX_NONE };
-
-	for (size_t i = 0; i < FW_ARRAY_LEN(all); i++) {
-		if (strcmp(value, fw_sandbox_backend_name(all[i])) == 0) {
-			*out = all[i];
-			return 0;
-		}
-	}
+	if (fw_sandbox_backend_parse(value, out) == 0)
+		return 0;
 	return fw_err_setc(err, FW_E_INVALID, "\"%s\" is not a sandbox backend (local, cape or none)", value);
 }
 

@@ -51,3 +51,20 @@ int fw_file_type_parse(const char *s, enum fw_file_type *out)
 		}
 	return -1;
 }
+
+static const char *const backend_names[] = { "local", "cape", "none" };
+
+const char *fw_sandbox_backend_name(enum fw_sandbox_backend b)
+{
+	return (unsigned)b < FW_ARRAY_LEN(backend_names) ? backend_names[b] : "?";
+}
+
+int fw_sandbox_backend_parse(const char *s, enum fw_sandbox_backend *out)
+{
+	for (unsigned i = 0; i < FW_ARRAY_LEN(backend_names); i++)
+		if (strcmp(s, backend_names[i]) == 0) {
+			*out = (enum fw_sandbox_backend)i;
+			return 0;
+		}
+	return -1;
+}

@@ -5,7 +5,7 @@
 void sandbox_event(struct fw_sandbox *sb, const char *action, enum fw_outcome outcome, const char *sha256,
 			  const char *verdict, const char *reason, int64_t job_id, int64_t object_id)
 {
-	struct fw_event_field extra[3] = { { .key = "fwgate.sandbox.backend", .str = sb->backend } };
+	struct fw_event_field extra[3] = { { .key = "fwgate.sandbox.backend", .str = fw_sandbox_backend_name(sb->backend) } };
 	struct fw_event ev = {
 		.action = action, .outcome = outcome, .sha256 = sha256, .verdict = verdict, .reason = reason,
 		.rule = sb->d.pol->rule, .extra = extra, .n_extra = 1,

@@ -44,7 +44,7 @@ int fw_sandbox_start(struct fw_sandbox **out, const struct fw_sandbox_deps *deps
 		free(sb);
 		return -1;
 	}
-	sb->backend = deps->cfg->sandbox.backend == FW_SANDBOX_CAPE ? "cape" : "local";
+	sb->backend = deps->cfg->sandbox.backend == FW_SANDBOX_CAPE ? FW_SANDBOX_CAPE : FW_SANDBOX_LOCAL;
 	sb->env = (struct sandbox_env){ .cfg = deps->cfg, .store = deps->store, .scanner = deps->scanner,
 					.stopping = &sb->stopping };
 	atomic_init(&sb->stopping, false);

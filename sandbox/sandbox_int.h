@@ -49,7 +49,7 @@ struct fw_sandbox {
 	struct fw_sandbox_deps d;
 	struct sandbox_env env;
 	unsigned types;
-	const char *backend;            /* "local" or "cape" */
+	enum fw_sandbox_backend backend; /* local or cape: who runs the jobs */
 	struct cape_client cape;
 	pthread_mutex_t lock;
 	pthread_cond_t work;            /* a job was queued, or stop */

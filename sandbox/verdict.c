@@ -108,7 +108,7 @@ static void decide_reason(const struct fw_sandbox_verdict_in *in, struct fw_sand
 
 	if (out->verdict == FW_VERDICT_CLEAN) {
 		snprintf(out->reason, sizeof(out->reason), "sandbox (%s): %zu member job(s) benign",
-			 in->links[0].job.backend, in->n);
+			 fw_sandbox_backend_name(in->links[0].job.backend), in->n);
 	} else if (out->verdict == FW_VERDICT_UNSCANNABLE && w->job.state == FW_JOB_FAILED) {
 		snprintf(out->reason, sizeof(out->reason), "sandbox job %" PRId64 " for %.300s failed after %u attempt(s): %.400s",
 			 w->job.id, w->member, w->job.attempts, w->job.error);
@@ -117,7 +117,7 @@ static void decide_reason(const struct fw_sandbox_verdict_in *in, struct fw_sand
 			 w->job.id, w->member);
 	} else {
 		snprintf(out->reason, sizeof(out->reason), "sandbox (%s) judged %.300s %s (score %d, job %" PRId64 "): %.400s",
-			 w->job.backend, w->member, fw_job_verdict_name(w->job.verdict), w->job.score, w->job.id,
+			 fw_sandbox_backend_name(w->job.backend), w->member, fw_job_verdict_name(w->job.verdict), w->job.score, w->job.id,
 			 w->brief[0] ? w->brief : "no findings listed");
 	}
 }

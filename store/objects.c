@@ -52,7 +52,7 @@ static int commit_check(const struct fw_store_commit *c, struct fw_err *err)
 	if (c->spool_path == NULL || c->reason == NULL || c->sha256 == NULL)
 		return fw_err_set(err, "a commit needs the spool file, its hash and its scan");
 	if (c->verdict == FW_VERDICT_PENDING &&
-	    (c->n_sandbox == 0 || c->sandbox == NULL || c->sandbox_backend == NULL ||
+	    (c->n_sandbox == 0 || c->sandbox == NULL ||
 	     fw_store_sandbox_members_check(c->sandbox, c->n_sandbox, c->sandbox_backend, err) != 0))
 		return fw_err_isset(err) ? -1 : fw_err_set(err, "a pending commit needs the members the sandbox judges");
 	if (!store_sha256_valid(c->sha256))

@@ -40,7 +40,7 @@ static int attach_find(struct fw_store *st, const struct fw_sandbox_member *m, i
 	return r == SQLITE_DONE ? 0 : store_db_err(st, err, "cannot look up sandbox jobs");
 }
 
-static int attach_new(struct fw_store *st, const struct fw_sandbox_member *m, const char *backend, int64_t *id,
+static int attach_new(struct fw_store *st, const struct fw_sandbox_member *m, enum fw_sandbox_backend backend, int64_t *id,
 		      struct fw_err *err)
 {
 	STORE_SQL(sql, "INSERT INTO sandbox_jobs (sha256, file_type, backend, state, created_at)"
@@ -50,7 +50,7 @@ static int attach_new(struct fw_store *st, const struct fw_sandbox_member *m, co
 	if (s == NULL)
 		return -1;
 	if (store_bind_text(s, 1, m->sha256) != 0 || store_bind_text(s, 2, m->file_type) != 0 ||
-	    store_bind_text(s, 3, backend) != 0 || sqlite3_bind_int64(s, 4, now_s()) != SQLITE_OK ||
+	    store_bind_text(s, 3, fw_sandbox_backend_name(backend)) != 0 || sqlite3_bind_int64(s, 4, now_s()) != SQLITE_OK ||
 	    sqlite3_step(s) != SQLITE_DONE)
 		return store_db_err(st, err, "cannot queue a sandbox job");
 	*id = sqlite3_last_insert_rowid(st->w.db);
@@ -71,10 +71,12 @@ static int attach_link(struct fw_store *st, int64_t object_id, int64_t job_id, c
 	return 0;
 }
 
-int fw_store_sandbox_members_check(const struct fw_sandbox_member *m, size_t n, const char *backend, struct fw_err *err)
+int fw_store_sandbox_members_check(const struct fw_sandbox_member *m, size_t n, enum fw_sandbox_backend backend,
+				   struct fw_err *err)
 {
-	if (strcmp(backend, "local") != 0 && strcmp(backend, "cape") != 0)
-		return fw_err_set(err, "\"%.32s\" is not a sandbox backend that runs jobs", backend);
+	if (backend != FW_SANDBOX_LOCAL && backend != FW_SANDBOX_CAPE)
+		return fw_err_setc(err, FW_E_INVALID, "\"%s\" is not a sandbox backend that runs jobs",
+				   fw_sandbox_backend_name(backend));
 	for (size_t i = 0; i < n; i++)
 		if (m[i].path == NULL || m[i].sha256 == NULL || m[i].file_type == NULL ||
 		    !store_sha256_valid(m[i].sha256) || m[i].file_type[0] == '\0' ||
@@ -84,7 +86,7 @@ int fw_store_sandbox_members_check(const struct fw_sandbox_member *m, size_t n, 
 }
 
 int store_sandbox_attach_tx(struct fw_store *st, int64_t object_id, const struct fw_sandbox_member *m, size_t n,
-			    const char *backend, int64_t reuse_since, int64_t *job_ids, unsigned *created,
+			    enum fw_sandbox_backend backend, int64_t reuse_since, int64_t *job_ids, unsigned *created,
 			    struct fw_err *err)
 {
 	char path[FW_JOB_MEMBER_MAX];
@@ -126,7 +128,7 @@ int store_sandbox_unlink_tx(struct fw_store *st, int64_t object_id, struct fw_er
 }
 
 int fw_store_sandbox_attach(struct fw_store *st, int64_t object_id, const struct fw_sandbox_member *m, size_t n,
-			    const char *backend, int64_t reuse_since, int64_t *job_ids, unsigned *created,
+			    enum fw_sandbox_backend backend, int64_t reuse_since, int64_t *job_ids, unsigned *created,
 			    struct fw_err *err)
 {
 	int rc = -1;
@@ -151,7 +153,8 @@ out:
 
 /* ------------------------------------------------------------ runners */
 
-int fw_store_sandbox_claim(struct fw_store *st, const char *backend, struct fw_sandbox_job *job, struct fw_err *err)
+int fw_store_sandbox_claim(struct fw_store *st, enum fw_sandbox_backend backend, struct fw_sandbox_job *job,
+			   struct fw_err *err)
 {
 	STORE_SQL(sql, "UPDATE sandbox_jobs SET state = 'running', attempts = attempts + 1,"
 				  " claims = claims + 1, started_at = ?2, backend = ?1 WHERE id = (SELECT id FROM sandbox_jobs"
@@ -164,7 +167,7 @@ int fw_store_sandbox_claim(struct fw_store *st, const char *backend, struct fw_s
 	s = store_stmt(st, sql, err);
 	if (s == NULL)
 		goto out;
-	if (store_bind_text(s, 1, backend) != 0 || sqlite3_bind_int64(s, 2, now_s()) != SQLITE_OK) {
+	if (store_bind_text(s, 1, fw_sandbox_backend_name(backend)) != 0 || sqlite3_bind_int64(s, 2, now_s()) != SQLITE_OK) {
 		store_db_err(st, err, "cannot claim a sandbox job");
 		goto out;
 	}

@@ -13,7 +13,7 @@ int store_job_read(sqlite3_stmt *s, struct fw_sandbox_job *job, struct fw_err *e
 	job->id = sqlite3_column_int64(s, 0);
 	if (store_col_copy(s, 1, job->sha256, sizeof(job->sha256)) != 0 ||
 	    store_col_copy(s, 2, job->file_type, sizeof(job->file_type)) != 0 ||
-	    store_col_copy(s, 3, job->backend, sizeof(job->backend)) != 0 ||
+	    fw_sandbox_backend_parse(store_col_text(s, 3), &job->backend) != 0 ||
 	    store_col_copy(s, 4, job->external_id, sizeof(job->external_id)) != 0 ||
 	    fw_job_state_parse(store_col_text(s, 5), &job->state) != 0 ||
 	    fw_job_verdict_parse(store_col_text(s, 7), &job->verdict) != 0)
@@ -32,7 +32,7 @@ int store_job_read(sqlite3_stmt *s, struct fw_sandbox_job *job, struct fw_err *e
 json_t *store_job_json(const struct fw_sandbox_job *j)
 {
 	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:s, s:I, s:I, s:I}", "id", (json_int_t)j->id,
-			 "sha256", j->sha256, "file_type", j->file_type, "backend", j->backend, "state",
+			 "sha256", j->sha256, "file_type", j->file_type, "backend", fw_sandbox_backend_name(j->backend), "state",
 			 fw_job_state_name(j->state), "attempts", (json_int_t)j->attempts, "verdict",
 			 fw_job_verdict_name(j->verdict), "score", (json_int_t)j->score, "error", j->error, "created_at",
 			 (json_int_t)j->created_at, "started_at", (json_int_t)j->started_at, "finished_at",

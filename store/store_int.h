@@ -308,8 +308,8 @@ json_t *store_findings_json(sqlite3_stmt *s, int col) FW_NONNULL(1);
  * (job_ids may be NULL); the commit links a pending object's members with
  * it. unlink drops an object's links (a new scan's members replace them). */
 int store_sandbox_attach_tx(struct fw_store *st, int64_t object_id, const struct fw_sandbox_member *m, size_t n,
-			    const char *backend, int64_t reuse_since, int64_t *job_ids, unsigned *created,
-			    struct fw_err *err) FW_WUR FW_NONNULL(1, 5, 8);
+			    enum fw_sandbox_backend backend, int64_t reuse_since, int64_t *job_ids, unsigned *created,
+			    struct fw_err *err) FW_WUR FW_NONNULL(1, 8);
 int store_sandbox_unlink_tx(struct fw_store *st, int64_t object_id, struct fw_err *err) FW_WUR FW_NONNULL(1);
 /* One job under the caller's lock: 1 found, 0 not, -1 error. */
 int store_sandbox_get_locked(struct fw_store *st, int64_t id, struct fw_sandbox_job *job, struct fw_err *err)

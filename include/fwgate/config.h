@@ -11,6 +11,7 @@
 
 #include "fwgate/cidr.h"
 #include "fwgate/err.h"
+#include "fwgate/verdict.h"
 
 #define FW_PATH_MAX 1024
 #define FW_HOST_MAX 254 /* a DNS name of 253 octets plus NUL */
@@ -43,12 +44,6 @@ struct fw_resolve {
 enum fw_proxy_auth {
 	FW_PROXY_AUTH_NONE = 0,
 	FW_PROXY_AUTH_BASIC,        /* Proxy-Authorization: Basic, users of fwgate proxyuser */
-};
-
-enum fw_sandbox_backend {
-	FW_SANDBOX_LOCAL = 0,
-	FW_SANDBOX_CAPE,
-	FW_SANDBOX_NONE,
 };
 
 struct fw_config {
@@ -155,7 +150,6 @@ void fw_config_dump(const struct fw_config *cfg, FILE *out) FW_NONNULL(1, 2);
 /* "ip:port" or "[ip]:port" into buf. */
 const char *fw_listen_addr_str(const struct fw_listen_addr *a, char *buf, size_t len);
 
-const char *fw_sandbox_backend_name(enum fw_sandbox_backend b);
 const char *fw_proxy_auth_name(enum fw_proxy_auth a);
 
 #endif

@@ -74,7 +74,7 @@ unsigned fw_sandbox_types(const struct fw_sandbox *sb) FW_NONNULL(1);
 struct fw_sandbox_plan {
 	struct fw_sandbox_member *members;
 	size_t n;
-	const char *backend;
+	enum fw_sandbox_backend backend;
 	int64_t reuse_since;
 };
 

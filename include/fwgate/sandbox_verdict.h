@@ -13,7 +13,7 @@
 #include <jansson.h>
 
 #include "fwgate/err.h"
-#include "fwgate/scanner.h"
+#include "fwgate/verdict.h"
 
 enum fw_job_state {
 	FW_JOB_QUEUED = 0,
@@ -41,7 +41,6 @@ const char *fw_job_verdict_name(enum fw_job_verdict v);
 int fw_job_verdict_parse(const char *s, enum fw_job_verdict *out) FW_NONNULL(1, 2);
 
 #define FW_JOB_FILE_TYPE_MAX 32
-#define FW_JOB_BACKEND_MAX 16
 #define FW_JOB_EXTERNAL_MAX 64
 /* A member's chain in its package, kept as a label (cut beyond). */
 #define FW_JOB_MEMBER_MAX 1024
@@ -53,7 +52,7 @@ struct fw_sandbox_job {
 	int64_t id;
 	char sha256[FW_SHA256_HEX_LEN + 1];
 	char file_type[FW_JOB_FILE_TYPE_MAX];
-	char backend[FW_JOB_BACKEND_MAX];      /* "local" or "cape": who runs (or ran) it */
+	enum fw_sandbox_backend backend;       /* local or cape: who runs (or ran) it */
 	char external_id[FW_JOB_EXTERNAL_MAX]; /* the service's task id; "" before submission */
 	enum fw_job_state state;
 	unsigned attempts;

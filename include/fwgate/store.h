@@ -95,7 +95,7 @@ struct fw_store_commit {
 	 * fw_store_sandbox_attach for backend and reuse_since). */
 	const struct fw_sandbox_member *sandbox;
 	size_t n_sandbox;
-	const char *sandbox_backend;
+	enum fw_sandbox_backend sandbox_backend;
 	int64_t sandbox_reuse_since;
 };
 
@@ -220,8 +220,8 @@ struct fw_sandbox_member {
  * backend that runs jobs (local, cape), and every member with its path, a
  * SHA-256 and a file type. A failure here is about the members themselves
  * (final); one of the attach after it is the store's (worth a retry). */
-int fw_store_sandbox_members_check(const struct fw_sandbox_member *m, size_t n, const char *backend,
-				   struct fw_err *err) FW_WUR FW_NONNULL(3);
+int fw_store_sandbox_members_check(const struct fw_sandbox_member *m, size_t n, enum fw_sandbox_backend backend,
+				   struct fw_err *err) FW_WUR;
 
 /* Links object_id to a job for each of the n members, all in one
  * transaction (a package is never seen with some of its members linked):
@@ -232,14 +232,14 @@ int fw_store_sandbox_members_check(const struct fw_sandbox_member *m, size_t n, 
  * path longer than FW_JOB_MEMBER_MAX is kept cut (it is a label). Every
  * member is checked before anything is written. */
 int fw_store_sandbox_attach(struct fw_store *st, int64_t object_id, const struct fw_sandbox_member *m, size_t n,
-			    const char *backend, int64_t reuse_since, int64_t *job_ids, unsigned *created,
-			    struct fw_err *err) FW_WUR FW_NONNULL(1, 3, 5, 8);
+			    enum fw_sandbox_backend backend, int64_t reuse_since, int64_t *job_ids, unsigned *created,
+			    struct fw_err *err) FW_WUR FW_NONNULL(1, 3, 8);
 
 /* Takes the oldest queued job that is due (its retry time passed): it
  * becomes running under backend, its attempts count one more. Returns 1
  * with *job filled, 0 when nothing is due, -1 on error. */
-int fw_store_sandbox_claim(struct fw_store *st, const char *backend, struct fw_sandbox_job *job,
-			   struct fw_err *err) FW_WUR FW_NONNULL(1, 2, 3);
+int fw_store_sandbox_claim(struct fw_store *st, enum fw_sandbox_backend backend, struct fw_sandbox_job *job,
+			   struct fw_err *err) FW_WUR FW_NONNULL(1, 3);
 
 /* The calls below act on a job as claimed (its id and its claim): a
  * job taken back by the sweep and claimed again by another runner is no

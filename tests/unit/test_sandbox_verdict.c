@@ -92,7 +92,7 @@ static void links_make(const struct job_spec *spec, size_t n, struct fw_sandbox_
 		links[i].job.score = spec[i].score;
 		links[i].job.attempts = 2;
 		memset(links[i].job.sha256, 'a' + (int)i, 64);
-		snprintf(links[i].job.backend, sizeof(links[i].job.backend), "local");
+		links[i].job.backend = FW_SANDBOX_LOCAL;
 		snprintf(links[i].member, sizeof(links[i].member), "m%zu", i);
 		if (spec[i].state == FW_JOB_FAILED)
 			snprintf(links[i].job.error, sizeof(links[i].job.error), "service down");

@@ -142,7 +142,7 @@ static int commit_as(struct fx *f, const char *url, const char *content, enum fw
 	if (v == FW_VERDICT_PENDING) {
 		c.sandbox = &pending_member;
 		c.n_sandbox = 1;
-		c.sandbox_backend = "local";
+		c.sandbox_backend = FW_SANDBOX_LOCAL;
 		c.sandbox_reuse_since = pending_reuse_since;
 	}
 	fw_err_clear(err);
@@ -923,7 +923,7 @@ static int64_t attach(struct fx *f, int64_t obj, const char *path, const char *s
 	unsigned n = 0;
 
 	fw_err_clear(&err);
-	if (fw_store_sandbox_attach(f->st, obj, &m, 1, "local", reuse_since, &job, &n, &err) != 0)
+	if (fw_store_sandbox_attach(f->st, obj, &m, 1, FW_SANDBOX_LOCAL, reuse_since, &job, &n, &err) != 0)
 		fail_msg("attach: %s", fw_err_msg(&err));
 	*created = n == 1;
 	return job;
@@ -936,7 +936,7 @@ static struct fw_sandbox_job claim(struct fx *f, int64_t want)
 	struct fw_err err;
 
 	fw_err_clear(&err);
-	assert_int_equal(fw_store_sandbox_claim(f->st, "local", &j, &err), 1);
+	assert_int_equal(fw_store_sandbox_claim(f->st, FW_SANDBOX_LOCAL, &j, &err), 1);
 	assert_int_equal(j.id, want);
 	assert_int_equal(j.state, FW_JOB_RUNNING);
 	return j;
@@ -1033,7 +1033,7 @@ static void test_sandbox_jobs_and_settle(void **state)
 	assert_int_equal(fw_store_sandbox_failed(f->st, &old, "late", 0, &err), -1);
 	/* A retry later, then a final failure. */
 	assert_int_equal(fw_store_sandbox_failed(f->st, &j, "service down", (int64_t)time(NULL) + 3600, &err), 0);
-	assert_int_equal(fw_store_sandbox_claim(f->st, "local", &j, &err), 0); /* not due yet */
+	assert_int_equal(fw_store_sandbox_claim(f->st, FW_SANDBOX_LOCAL, &j, &err), 0); /* not due yet */
 	assert_int_equal(fw_store_sandbox_get(f->st, jb, &j, &err), 1);
 	assert_int_equal(j.state, FW_JOB_QUEUED);
 	assert_string_equal(j.error, "service down");
@@ -1394,11 +1394,11 @@ static void test_sandbox_resume(void **state)
 	assert_int_equal(fw_store_open(&f->st, f->dir, &err), 0);
 	assert_int_equal(fw_store_sandbox_resume(f->st, &n, &err), 0);
 	assert_int_equal(n, 1);
-	assert_int_equal(fw_store_sandbox_claim(f->st, "cape", &j, &err), 1);
+	assert_int_equal(fw_store_sandbox_claim(f->st, FW_SANDBOX_CAPE, &j, &err), 1);
 	assert_int_equal(j.id, job);
 	assert_int_equal(j.attempts, 2);
 	assert_string_equal(j.external_id, "42");
-	assert_string_equal(j.backend, "cape");
+	assert_int_equal(j.backend, FW_SANDBOX_CAPE);
 	/* The claim before the restart is not this one. */
 	assert_int_equal(fw_store_sandbox_set_external(f->st, &first, "43", &err), -1);
 	/* gc: a sample an unfinished job needs stays; an old one no job
@@ -1434,8 +1434,8 @@ static void test_sandbox_resume(void **state)
 		unsigned made = 0;
 		json_t *jobs = NULL;
 
-		assert_int_equal(fw_store_sandbox_attach(f->st, p, two, 2, "local", 0, ids, &made, &err), -1);
-		assert_int_equal(fw_store_sandbox_attach(f->st, p, two, 1, "none", 0, ids, &made, &err), -1);
+		assert_int_equal(fw_store_sandbox_attach(f->st, p, two, 2, FW_SANDBOX_LOCAL, 0, ids, &made, &err), -1);
+		assert_int_equal(fw_store_sandbox_attach(f->st, p, two, 1, FW_SANDBOX_NONE, 0, ids, &made, &err), -1);
 		assert_int_equal(fw_store_sandbox_object_jobs(f->st, p, &jobs, &err), 0);
 		assert_int_equal(json_array_size(jobs), 2); /* the commit's member and r.zip!fw.bin */
 		json_decref(jobs);
@@ -1449,7 +1449,7 @@ static void test_sandbox_resume(void **state)
 
 		memset(longp, 'a', sizeof(longp) - 1);
 		longp[sizeof(longp) - 1] = '\0';
-		assert_int_equal(fw_store_sandbox_attach(f->st, p, &one, 1, "local", 0, NULL, &made, &err), 0);
+		assert_int_equal(fw_store_sandbox_attach(f->st, p, &one, 1, FW_SANDBOX_LOCAL, 0, NULL, &made, &err), 0);
 		assert_int_equal(fw_store_sandbox_object_jobs(f->st, p, &jobs, &err), 0);
 		assert_int_equal(strlen(json_string_value(json_object_get(json_array_get(jobs, 2), "member"))),
 				 FW_JOB_MEMBER_MAX - 1);
