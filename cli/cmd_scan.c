@@ -76,6 +76,19 @@ static void *ticker_thread(void *arg)
 	return NULL;
 }
 
+/* Whether reasons[i] is the one a signature entry names. */
+static bool reason_of_signature(const json_t *sigs, size_t i)
+{
+	const json_t *v;
+	size_t k;
+
+	json_array_foreach(sigs, k, v)
+		if (json_is_integer(json_object_get(v, "reason")) &&
+		    json_integer_value(json_object_get(v, "reason")) == (json_int_t)i)
+			return true;
+	return false;
+}
+
 static void print_text(const struct scan_file *f)
 {
 	json_t *doc = f->res.doc, *sigs, *reasons, *v;
@@ -101,9 +114,11 @@ static void print_text(const struct scan_file *f)
 	json_array_foreach(sigs, i, v)
 		printf("  %s: infected %s\n", json_string_value(json_object_get(v, "member")),
 		       json_string_value(json_object_get(v, "name")));
+	/* The other reasons: not the first (shown above), not one a
+	 * signature gave (its entry names the reason's index). */
 	reasons = json_object_get(doc, "reasons");
 	json_array_foreach(reasons, i, v)
-		if (i > 0 && strncmp(json_string_value(v), "signature ", 10) != 0)
+		if (i > 0 && !reason_of_signature(sigs, i))
 			printf("  %s\n", json_string_value(v));
 }
 

@@ -80,6 +80,20 @@ static void raise_node(json_t *node, enum fw_verdict v)
 	json_object_set_new(node, "verdict", json_string(fw_verdict_name(v)));
 }
 
+/* Under r->lock: raises the verdicts and keeps the reason. Returns the
+ * reason's index in reasons[], or -1 past REPORT_MAX_REASONS. */
+static long report_add_locked(struct scan_report *r, json_t *member, enum fw_verdict v, const char *reason)
+{
+	size_t n = json_array_size(r->reasons);
+
+	if (v > r->verdict)
+		r->verdict = v;
+	raise_node(member, v);
+	if (n >= REPORT_MAX_REASONS || json_array_append_new(r->reasons, json_string(reason)) != 0)
+		return -1;
+	return (long)n;
+}
+
 void scan_report_add(struct scan_report *r, json_t *member, enum fw_verdict v, const char *fmt, ...)
 {
 	char reason[FW_ERR_MSG_MAX];
@@ -89,24 +103,26 @@ void scan_report_add(struct scan_report *r, json_t *member, enum fw_verdict v, c
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
 	pthread_mutex_lock(&r->lock);
-	if (v > r->verdict)
-		r->verdict = v;
-	raise_node(member, v);
-	if (json_array_size(r->reasons) < REPORT_MAX_REASONS)
-		json_array_append_new(r->reasons, json_string(reason));
+	report_add_locked(r, member, v, reason);
 	pthread_mutex_unlock(&r->lock);
 }
 
+/* A signature hit: its reason, and an entry of signatures[] that names
+ * that reason by its index (so that a reader can tell the reasons a
+ * signature gave from the others without reading their words). */
 void scan_report_signature(struct scan_report *r, json_t *member, const char *name, const char *chain,
 			   const char *member_sha256)
 {
+	char reason[FW_ERR_MSG_MAX];
 	json_t *s;
+	long at;
 
-	scan_report_add(r, member, FW_VERDICT_INFECTED, "signature %s in %s", name, chain);
+	snprintf(reason, sizeof(reason), "signature %s in %s", name, chain);
 	pthread_mutex_lock(&r->lock);
+	at = report_add_locked(r, member, FW_VERDICT_INFECTED, reason);
 	if (json_array_size(r->signatures) < REPORT_MAX_SIGNATURES) {
-		s = json_pack("{s:s, s:s, s:s}", "name", name, "member", chain, "member_sha256",
-			      member_sha256 ? member_sha256 : "");
+		s = json_pack("{s:s, s:s, s:s, s:I}", "name", name, "member", chain, "member_sha256",
+			      member_sha256 ? member_sha256 : "", "reason", (json_int_t)at);
 		if (s != NULL)
 			json_array_append_new(r->signatures, s);
 	}

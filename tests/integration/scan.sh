@@ -103,6 +103,13 @@ if sig:
             probs.append("signature %s not in member %r: %r" % (sig, member, hits))
 if d.get("verdict") == "infected" and not sigs:
     probs.append("infected without signatures")
+# Each signature names the reason it gave by its index (-1: reasons full).
+for s in sigs:
+    at = s.get("reason")
+    if not isinstance(at, int) or at < -1 or at >= len(reasons):
+        probs.append("signature %r names no reason" % (s,))
+    elif at >= 0 and reasons[at] != "signature %s in %s" % (s.get("name"), s.get("member")):
+        probs.append("signature %r names reason %d: %r" % (s, at, reasons[at]))
 for p in probs:
     print(p)
 sys.exit(1 if probs else 0)
