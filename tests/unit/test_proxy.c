@@ -114,6 +114,7 @@ static void test_nul_and_limits(void **state)
 	assert_string_equal(fw_err_msg(&err), "the request head contains a NUL byte");
 
 	many = malloc(64 * 1024);
+	assert_non_null(many);
 	o += (size_t)snprintf(many, 64 * 1024, "GET / HTTP/1.1\r\nHost: h\r\n");
 	for (int i = 0; i < 100; i++)
 		o += (size_t)snprintf(many + o, 64 * 1024 - o, "X-%d: v\r\n", i);
@@ -123,6 +124,7 @@ static void test_nul_and_limits(void **state)
 	free(many);
 
 	longt = malloc(HTTP_MAX_TARGET + 100);
+	assert_non_null(longt);
 	o = (size_t)snprintf(longt, 100, "GET /");
 	memset(longt + o, 'a', HTTP_MAX_TARGET);
 	o += HTTP_MAX_TARGET;
@@ -343,6 +345,7 @@ static int fetch_from(const char *dir, const char *ca_file, X509 *leaf, EVP_PKEY
 	char head[256], url[128];
 	int rc;
 
+	assert_non_null(cfg);
 	assert_non_null(cfg);
 	origin_start(&o, leaf, key);
 	fw_config_default(cfg);

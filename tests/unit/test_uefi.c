@@ -230,6 +230,7 @@ static void test_chain_names(void **state)
 
 	(void)state;
 	assert_non_null(c);
+	assert_non_null(c);
 	tu_mkdtemp(dir, sizeof(dir));
 	generate(dir, false);
 	snprintf(path, sizeof(path), "%s/fv-lzma.bin", dir);
