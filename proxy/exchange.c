@@ -667,10 +667,12 @@ static int serve_url(struct exch *x)
 		if (d.send == DELIVERY_HOLD) {
 			/* Under analysis: held like the first request, then
 			 * answered from the store with whatever is known. */
+			struct delivery held;
+
 			in.at = DELIVERY_AT_HOLD;
 			in.state = hold(x, e.object_id);
-			d = delivery_decide(&in);
-			if (d.send == DELIVERY_REFUSE_PENDING)
+			held = delivery_decide(&in);
+			if (held.send == DELIVERY_REFUSE_PENDING)
 				return refuse_pending(x, e.object_id, e.sha256);
 			continue; /* DELIVERY_LOOKUP_AGAIN */
 		}

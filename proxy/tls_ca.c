@@ -233,8 +233,10 @@ int tls_ca_load(struct tls_ca **out, const char *state_dir, struct fw_err *err)
 	if (ca_paths(state_dir, dir, crt, key, sizeof(dir), err) != 0)
 		return -1;
 	ca = calloc(1, sizeof(*ca));
-	if (ca == NULL)
-		return fw_err_set(err, "out of memory");
+	if (ca == NULL) {
+		fw_err_set(err, "out of memory");
+		return -1;
+	}
 	if ((f = fopen(key, "re")) == NULL) {
 		fw_err_sys(err, errno, "cannot open the CA key \"%s\" (create one with fwgate ca init)", key);
 		goto fail;

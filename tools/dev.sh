@@ -142,7 +142,7 @@ analyze)
 	rc=0
 	ninja -C build-analyzer -k 0 >build-analyzer/analyzer.log 2>&1 || rc=$?
 	grep -E '^[^ ]+:[0-9]+:[0-9]+: (warning|error):' build-analyzer/analyzer.log | sort -u || true
-	echo "-fanalyzer: $(grep -cE '^[^ ]+:[0-9]+:[0-9]+: (warning|error):' build-analyzer/analyzer.log) warning(s) (build-analyzer/analyzer.log)"
+	echo "-fanalyzer: $(grep -E '^[^ ]+:[0-9]+:[0-9]+: (warning|error):' build-analyzer/analyzer.log | sort -u | wc -l) warning(s) (build-analyzer/analyzer.log)"
 	exit $rc
 	;;
 build)

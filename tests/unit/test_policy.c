@@ -307,7 +307,7 @@ static void test_syntax_and_limits(void **state)
 static void test_print(void **state)
 {
 	struct fw_errlist *errs = calloc(1, sizeof(*errs));
-	struct fw_policy *p = fw_policy_load(FW_SHARED_POLICY, "firmware_update", errs);
+	struct fw_policy *p;
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f;
@@ -315,9 +315,11 @@ static void test_print(void **state)
 	json_error_t e;
 
 	(void)state;
-	assert_non_null(errs);
+	TU_NONNULL(errs);
+	p = fw_policy_load(FW_SHARED_POLICY, "firmware_update", errs);
 	assert_non_null(p);
 	f = open_memstream(&buf, &len);
+	TU_NONNULL(f);
 	assert_int_equal(fw_policy_print_json(p, f), 0);
 	fclose(f);
 	doc = json_loads(buf, 0, &e);
