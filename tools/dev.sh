@@ -111,22 +111,40 @@ fuzz)
 	CC=clang build build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
 	secs=${1:-25}
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-	rc=0
-	for f in build-fuzz/tests/fuzz/fuzz_*; do
-		[ -x "$f" ] && [ -f "$f" ] || continue
-		name=${f##*/fuzz_}
+	# fuzz_one NAME: one target for secs from its seeds; new inputs go to a
+	# scratch directory, the committed seeds stay as they are
+	fuzz_one() {
+		local name=$1 work rc=0
 		work=$(mktemp -d "${TMPDIR:-/tmp}/fwgate-fuzz-$name-XXXXXX")
-		# new inputs go to a scratch directory: the committed seeds stay as they are
-		if "$f" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
-			-artifact_prefix="build-fuzz/crash-$name-" "$work" "tests/fuzz/corpus/$name" \
-			>"build-fuzz/fuzz-$name.log" 2>&1; then
+		"build-fuzz/tests/fuzz/fuzz_$name" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+			-max_len=65536 -artifact_prefix="build-fuzz/crash-$name-" "$work" "tests/fuzz/corpus/$name" \
+			>"build-fuzz/fuzz-$name.log" 2>&1 || rc=$?
+		rm -rf "$work"
+		echo "$rc" >"build-fuzz/fuzz-$name.rc"
+	}
+	rm -f build-fuzz/fuzz-*.rc
+	names=()
+	for f in build-fuzz/tests/fuzz/fuzz_*; do
+		[ -x "$f" ] && [ -f "$f" ] && names+=("${f##*/fuzz_}")
+	done
+	# two targets at a time (the machines CI runs on have two cores)
+	for ((i = 0; i < ${#names[@]}; i += 2)); do
+		pids=()
+		for name in "${names[@]:i:2}"; do
+			fuzz_one "$name" &
+			pids+=($!)
+		done
+		wait "${pids[@]}"
+	done
+	rc=0
+	for name in "${names[@]}"; do
+		if [ "$(cat "build-fuzz/fuzz-$name.rc" 2>/dev/null)" = 0 ]; then
 			echo "fuzz $name: $(grep -oE 'Done [0-9]+ runs in [0-9]+ second' "build-fuzz/fuzz-$name.log" | tail -n 1)s, no crash"
 		else
 			echo "fuzz $name: FAILED (build-fuzz/fuzz-$name.log, crash input build-fuzz/crash-$name-*)"
 			tail -n 40 "build-fuzz/fuzz-$name.log"
 			rc=1
 		fi
-		rm -rf "$work"
 	done
 	exit $rc
 	;;
