@@ -9,10 +9,14 @@
  *                               unset: fail none, only count
  *   FWGATE_FAILALLOC_REPORT=F   at exit, write the count (and whether the
  *                               failure was injected) to file F
+ *   FWGATE_FAILALLOC_TRACE=F    write the stack of the failed allocation to
+ *                               file F (backtrace_symbols_fd: the caller
+ *                               that got NULL, whatever happens next)
  *
  * Both variables and LD_PRELOAD are removed from the environment at start,
  * so processes the test starts are not tortured themselves. */
 #include <errno.h>
+#include <execinfo.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -31,6 +35,7 @@ static unsigned long long counted;
 static int injected;
 static pid_t main_pid;
 static char report[512];
+static int trace_fd = -1;
 
 /* 1 when this allocation is to fail. */
 static int fail_now(void)
@@ -40,6 +45,12 @@ static int fail_now(void)
 	if (fail_at == 0 || n != fail_at)
 		return 0;
 	__atomic_store_n(&injected, 1, __ATOMIC_RELAXED);
+	if (trace_fd >= 0) {
+		void *frames[48];
+		int depth = backtrace(frames, 48);
+
+		backtrace_symbols_fd(frames, depth, trace_fd);
+	}
 	errno = ENOMEM;
 	return 1;
 }
@@ -47,14 +58,22 @@ static int fail_now(void)
 __attribute__((constructor)) static void failmalloc_init(void)
 {
 	const char *n = getenv("FWGATE_FAILALLOC_N"), *r = getenv("FWGATE_FAILALLOC_REPORT");
+	const char *tr = getenv("FWGATE_FAILALLOC_TRACE");
 	unsigned long long v = 0;
+	void *warm[2];
 
 	for (const char *p = n; p != NULL && *p >= '0' && *p <= '9'; p++)
 		v = v * 10 + (unsigned long long)(*p - '0');
 	if (r != NULL && strlen(r) < sizeof(report))
 		memcpy(report, r, strlen(r) + 1);
 	main_pid = getpid();
+	if (tr != NULL) {
+		trace_fd = open(tr, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		/* backtrace loads libgcc_s (allocating) on its first call: now */
+		(void)backtrace(warm, 2);
+	}
 	unsetenv("FWGATE_FAILALLOC_N");
+	unsetenv("FWGATE_FAILALLOC_TRACE");
 	unsetenv("FWGATE_FAILALLOC_REPORT");
 	unsetenv("LD_PRELOAD");
 	counted = 0;
