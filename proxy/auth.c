@@ -389,7 +389,7 @@ static void failure_record(struct proxy_auth *a, const struct source_key *src, t
 
 /* Splits "Basic BASE64" into name and password (in out, NUL-terminated
  * both); false when the field is not that. */
-static bool basic_credentials(const struct fw_http_header *h, char *out, size_t out_max, const char **name,
+static bool basic_credentials(const struct http_header *h, char *out, size_t out_max, const char **name,
 			      const char **password, size_t *password_len)
 {
 	const char *v = h->value;
@@ -436,10 +436,10 @@ static void credential_digest(const struct proxy_auth *a, const char *name, cons
 	EVP_MAC_free(mac);
 }
 
-int proxy_auth_check(struct proxy_auth *a, const struct fw_http_req *req, const struct source_key *src,
+int proxy_auth_check(struct proxy_auth *a, const struct http_req *req, const struct source_key *src,
 		     char *user, size_t user_len, struct fw_err *why)
 {
-	const struct fw_http_header *h = fw_http_header_find(req, "proxy-authorization");
+	const struct http_header *h = http_header_find(req, "proxy-authorization");
 	char buf[FW_PROXY_USER_NAME_MAX + FW_PASSWD_MAX + 8], hash[FW_PASSWD_HASH_MAX];
 	const char *name = NULL, *password = NULL;
 	unsigned char digest[32];

@@ -5,7 +5,6 @@
  * names how it broke when it did; so the client, the event and the
  * reason always agree. Parses no archive and scans nothing. */
 #include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -19,6 +18,7 @@
 #include <unistd.h>
 
 #include "proxy/conn.h"
+#include "proxy/exchange.h"
 #include "proxy/conn_io.h"
 #include "proxy/proxy_int.h"
 #include "proxy/request.h"
@@ -28,96 +28,17 @@
 #define LINGER_MS 1000
 #define LINGER_MAX_BYTES (1024 * 1024)
 
-double elapsed_ms(const struct timespec *since)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - since->tv_sec) * 1e3 + (double)(now.tv_nsec - since->tv_nsec) / 1e6;
-}
-
-unsigned conn_ms(unsigned seconds)
-{
-	return seconds * 1000u;
-}
-
-void conn_event(struct conn *c, const struct req_log *l)
-{
-	struct fw_event_field extra[11];
-	size_t n = 0;
-	struct fw_event ev = {
-		.action = l->action,
-		.outcome = l->outcome,
-		.url = l->url,
-		.domain = c->host[0] ? c->host : NULL,
-		.source_ip = c->client_ip,
-		.sha256 = l->sha256,
-		.rule = c->px->deps.pol->rule,
-		.verdict = l->verdict,
-		.reason = l->reason,
-		.extra = extra,
-	};
-
-	if (l->status)
-		extra[n++] = (struct fw_event_field){ .key = "http.response.status_code", .num = l->status };
-	if (l->upstream_status)
-		extra[n++] = (struct fw_event_field){ .key = "fwgate.upstream.status_code", .num = l->upstream_status };
-	if (l->bytes)
-		extra[n++] = (struct fw_event_field){ .key = "http.response.body.bytes", .num = (long long)l->bytes };
-	if (l->duration_ms > 0)
-		extra[n++] = (struct fw_event_field){ .key = "event.duration", .num = (long long)(l->duration_ms * 1e6) };
-	if (c->port)
-		extra[n++] = (struct fw_event_field){ .key = "destination.port", .num = c->port };
-	if (l->incident != NULL)
-		extra[n++] = (struct fw_event_field){ .key = "fwgate.incident", .str = l->incident };
-	if (l->scan != NULL && l->scan->signature[0] != '\0')
-		extra[n++] = (struct fw_event_field){ .key = "fwgate.signature", .str = l->scan->signature };
-	if (l->scan != NULL && l->scan->member[0] != '\0')
-		extra[n++] = (struct fw_event_field){ .key = "fwgate.member", .str = l->scan->member };
-	if (l->scan != NULL && l->scan->member_sha256[0] != '\0')
-		extra[n++] = (struct fw_event_field){ .key = "fwgate.member.sha256", .str = l->scan->member_sha256 };
-	if (l->object_id > 0)
-		extra[n++] = (struct fw_event_field){ .key = "fwgate.object.id", .num = l->object_id };
-	ev.n_extra = n;
-	fw_evlog_emit(c->px->deps.log, &ev);
-}
-
-void conn_broke(struct conn *c, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (c->why[0] != '\0')
-		return;
-	va_start(ap, fmt);
-	vsnprintf(c->why, sizeof(c->why), fmt, ap);
-	va_end(ap);
-}
-
-/* Refuses the current request: the client gets status and the reason,
- * the event log gets the same sentence. */
-void conn_refuse(struct conn *c, const char *action, int status, const char *reason,
-			const char *url, bool close, bool head)
-{
-	const struct req_log l = {
-		.action = action, .outcome = FW_OUTCOME_FAILURE, .url = url, .verdict = "refused",
-		.reason = reason, .status = status,
-	};
-
-	conn_event(c, &l);
-	conn_send_text(&c->io, status, reason, close, head, NULL, conn_ms(c->cfg->proxy.idle_timeout_seconds));
-}
-
 /* Plain-connection requests: only CONNECT is served. */
 static int refuse_non_connect(struct conn *c)
 {
-	const struct fw_http_req *r = c->req;
+	const struct http_req *r = c->req;
 
 	if (r->target_len >= 7 && strncasecmp(r->target, "http://", 7) == 0)
 		conn_refuse(c, "proxy-refused", 403,
 			    "plain-HTTP proxying is refused: this gateway serves HTTPS only (use CONNECT)",
 			    NULL, true, false);
 	else
-		conn_refuse(c, "proxy-refused", r->method == FW_HTTP_OTHER ? 405 : 400,
+		conn_refuse(c, "proxy-refused", r->method == HTTP_OTHER ? 405 : 400,
 			    "this is an HTTPS forward proxy: send CONNECT host:port", NULL, true, false);
 	return -1;
 }
@@ -160,7 +81,7 @@ static int handle_connect(struct conn *c, size_t head_len)
 	fw_err_clear(&err);
 	if (authenticate(c) != 0)
 		return -1;
-	if (fw_http_parse_authority(c->req->target, c->req->target_len, raw, sizeof(raw), &c->port, 0,
+	if (http_parse_authority(c->req->target, c->req->target_len, raw, sizeof(raw), &c->port, 0,
 				    &err) != 0) {
 		conn_refuse(c, "proxy-connect-refused", 400, fw_err_msg(&err), NULL, true, false);
 		return -1;
@@ -198,7 +119,7 @@ static int open_tunnel(struct conn *c)
 	X509 *leaf;
 
 	fw_err_clear(&err);
-	leaf = fw_mint_leaf(c->px->mint, c->host, &minted, &err);
+	leaf = tls_mint_leaf(c->px->mint, c->host, &minted, &err);
 	if (leaf == NULL) {
 		conn_refuse(c, "proxy-connect-refused", 500, fw_err_msg(&err), NULL, true, false);
 		return -1;
@@ -216,7 +137,7 @@ static int open_tunnel(struct conn *c)
 		X509_free(leaf);
 		return -1;
 	}
-	c->io.ssl = fw_tls_accept(c->px->ssl_ctx, c->io.fd, c->host, leaf, fw_mint_key(c->px->mint),
+	c->io.ssl = tls_accept(c->px->ssl_ctx, c->io.fd, c->host, leaf, tls_mint_key(c->px->mint),
 				  conn_ms(c->cfg->proxy.head_timeout_seconds), &err);
 	X509_free(leaf);
 	if (c->io.ssl == NULL) {
@@ -241,7 +162,7 @@ static void serve_tunnel(struct conn *c)
 {
 	struct fw_err err;
 
-	if (fw_upstream_new(&c->up, c->cfg, upstream_cancelled, c->px, &err) != 0) {
+	if (upstream_new(&c->up, c->cfg, upstream_cancelled, c->px, &err) != 0) {
 		conn_refuse(c, "proxy-request-refused", 500, fw_err_msg(&err), NULL, true, false);
 		return;
 	}
@@ -265,7 +186,7 @@ static void serve_tunnel(struct conn *c)
 		case HEAD_OK:
 			break;
 		}
-		st = fw_http_parse_head(c->io.buf, head_len, c->cfg->proxy.max_headers, c->req, &err);
+		st = http_parse_head(c->io.buf, head_len, c->cfg->proxy.max_headers, c->req, &err);
 		if (st != 0) {
 			conn_refuse(c, "proxy-request-refused", st, fw_err_msg(&err), NULL, true, false);
 			return;
@@ -314,12 +235,12 @@ static int serve_plain(struct conn *c)
 		break;
 	}
 	proxy_conn_head_done(c->px, c->slot);
-	st = fw_http_parse_head(c->io.buf, head_len, c->cfg->proxy.max_headers, c->req, &err);
+	st = http_parse_head(c->io.buf, head_len, c->cfg->proxy.max_headers, c->req, &err);
 	if (st != 0) {
 		conn_refuse(c, "proxy-refused", st, fw_err_msg(&err), NULL, true, false);
 		return -1;
 	}
-	if (c->req->method != FW_HTTP_CONNECT)
+	if (c->req->method != HTTP_CONNECT)
 		return refuse_non_connect(c);
 	if (handle_connect(c, head_len) != 0)
 		return -1;
@@ -364,7 +285,7 @@ static void conn_free(struct conn *c)
 	/* Out of the slot table before the number is closed and reused. */
 	proxy_conn_forget_fd(c->px, c->slot);
 	linger_close(c->io.fd);
-	fw_upstream_free(c->up);
+	upstream_free(c->up);
 	free(c->io.buf);
 	free(c->req);
 	free(c);

@@ -1,6 +1,6 @@
 /* Private to proxy/: one client connection as the tunnel (conn.c) and the
  * request pipeline (exchange.c) share it, and the one place events and
- * refusals of a connection are made. */
+ * refusals of a connection are made (conn_report.c, a leaf of both). */
 #ifndef FWGATE_PROXY_CONN_H
 #define FWGATE_PROXY_CONN_H
 
@@ -18,8 +18,8 @@ struct conn {
 	struct fw_proxy *px;
 	const struct fw_config *cfg;
 	struct conn_io io;
-	struct fw_http_req *req;
-	struct fw_upstream *up;
+	struct http_req *req;
+	struct upstream *up;
 	char client_ip[64];
 	struct source_key src;
 	unsigned slot;
@@ -61,9 +61,5 @@ void conn_refuse(struct conn *c, const char *action, int status, const char *rea
 /* Records how the connection broke (a client that vanished, a failed
  * write): the close event says it. The first cause wins. */
 void conn_broke(struct conn *c, const char *fmt, ...) FW_PRINTF(2, 3);
-
-/* One request inside the tunnel (exchange.c). Returns 0 to keep the
- * connection. */
-int exchange_handle(struct conn *c);
 
 #endif

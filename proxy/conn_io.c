@@ -96,7 +96,7 @@ enum head_result conn_read_head(struct conn_io *io, unsigned idle_ms, unsigned h
 	bool started = io->len > 0;
 
 	for (;;) {
-		size_t end = fw_http_head_end(io->buf, io->len);
+		size_t end = http_head_end(io->buf, io->len);
 		long n;
 		int w;
 

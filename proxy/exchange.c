@@ -3,8 +3,10 @@
  * vendor after [cache] revalidate_after_seconds), else fetch into the
  * spool (one fetch per URL however many ask at once), have the scanner vet
  * the complete body, record it in the store, and deliver only what is
- * clean. Every way a request ends goes through conn_refuse or a logged
- * delivery. Parses no archive and scans nothing itself. */
+ * clean. What to answer is decided by delivery_decide (delivery.c, pure);
+ * this file does its steps. Every way a request ends goes through
+ * conn_refuse or a logged delivery. Parses no archive and scans nothing
+ * itself. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,11 +19,12 @@
 
 #include "fwgate/sandbox.h"
 #include "fwgate/store.h"
-#include "proxy/conn.h"
-#include "proxy/store_serve.h"
+#include "proxy/delivery.h"
+#include "proxy/exchange.h"
+#include "proxy/serve_blob.h"
 
 #define BODY_CHUNK (256 * 1024)
-#define URL_MAX (FW_HTTP_MAX_TARGET + FW_HOST_MAX + 16)
+#define URL_MAX (HTTP_MAX_TARGET + FW_HOST_MAX + 16)
 
 /* One request's context. */
 struct exch {
@@ -39,7 +42,7 @@ static int keep(const struct exch *x)
 
 static int request_url(struct conn *c, char *url, size_t len, struct fw_err *err)
 {
-	const struct fw_http_req *r = c->req;
+	const struct http_req *r = c->req;
 	const char *path = r->target;
 	size_t plen = r->target_len;
 	char h[FW_HOST_MAX + 2], hn[FW_HOST_MAX];
@@ -50,7 +53,7 @@ static int request_url(struct conn *c, char *url, size_t len, struct fw_err *err
 		const char *slash = memchr(path + 8, '/', plen - 8);
 		size_t alen = slash != NULL ? (size_t)(slash - path - 8) : plen - 8;
 
-		if (fw_http_parse_authority(path + 8, alen, h, sizeof(h), &port, 443, err) != 0)
+		if (http_parse_authority(path + 8, alen, h, sizeof(h), &port, 443, err) != 0)
 			return -1;
 		if (fw_host_normalize(h, hn, sizeof(hn)) != 0 || strcmp(hn, c->host) != 0 || port != c->port)
 			return fw_err_set(err, "the request URL names another host than the tunnel's %s", c->authority);
@@ -61,7 +64,7 @@ static int request_url(struct conn *c, char *url, size_t len, struct fw_err *err
 	}
 	if (r->host == NULL)
 		return fw_err_set(err, "the Host header is missing");
-	if (fw_http_parse_authority(r->host->value, r->host->value_len, h, sizeof(h), &port, 443, err) != 0)
+	if (http_parse_authority(r->host->value, r->host->value_len, h, sizeof(h), &port, 443, err) != 0)
 		return -1;
 	if (fw_host_normalize(h, hn, sizeof(hn)) != 0 || strcmp(hn, c->host) != 0 || port != c->port)
 		return fw_err_set(err, "the Host header does not match the tunnel's %s", c->authority);
@@ -81,7 +84,7 @@ static bool status_has_body(long status)
 
 /* Sends the vetted response: the vendor's status and passed fields, our
  * framing, then the spooled body (never before it is complete). */
-static int deliver(struct conn *c, const struct fw_upstream_resp *r, bool head, bool close)
+static int deliver(struct conn *c, const struct upstream_resp *r, bool head, bool close)
 {
 	size_t cap = r->fields_len + 512, hl;
 	unsigned tmo = conn_ms(c->cfg->proxy.idle_timeout_seconds);
@@ -162,7 +165,7 @@ static void incident_id(char *out, size_t len)
 /* Refuses a body whose verdict is not clean (or whose object staff
  * rejected): the page names the signature and member, or the reason, with
  * an incident id that staff find in the event log. */
-static void refuse_verdict(struct exch *x, const struct fw_upstream_resp *r, const struct fw_scan_result *res,
+static void refuse_verdict(struct exch *x, const struct upstream_resp *r, const struct fw_scan_result *res,
 			   enum fw_object_state state, long long object_id)
 {
 	char incident[32], held[64] = "", page[2 * FW_ERR_MSG_MAX + 192];
@@ -196,7 +199,7 @@ static void refuse_verdict(struct exch *x, const struct fw_upstream_resp *r, con
 	conn_send_text(&x->c->io, 403, page, x->close, x->head, NULL, conn_ms(x->c->cfg->proxy.idle_timeout_seconds));
 }
 
-static void scan_body(struct exch *x, const struct fw_upstream_resp *r, struct fw_scan_result *res)
+static void scan_body(struct exch *x, const struct upstream_resp *r, struct fw_scan_result *res)
 {
 	char name[256];
 
@@ -262,8 +265,8 @@ static enum fw_object_state hold(struct exch *x, int64_t object_id)
 static int serve_stored(struct exch *x, const struct fw_url_entry *e, const char *why)
 {
 	struct conn *c = x->c;
-	struct store_served out = { 0 };
-	struct store_object o = {
+	struct serve_result out = { 0 };
+	struct serve_object o = {
 		.sha256 = e->sha256, .verdict_label = e->state == FW_OBJ_RELEASED ? "released" : "clean",
 		.fields = e->fields,
 	};
@@ -275,7 +278,7 @@ static int serve_stored(struct exch *x, const struct fw_url_entry *e, const char
 		conn_refuse(c, "proxy-request-refused", 503, fw_err_msg(&err), x->url, x->close, x->head);
 		return keep(x);
 	}
-	rc = store_serve(&c->io, c->req, &o, x->close, conn_ms(c->cfg->proxy.idle_timeout_seconds), &out);
+	rc = serve_blob(&c->io, c->req, &o, x->close, conn_ms(c->cfg->proxy.idle_timeout_seconds), &out);
 	close(o.fd);
 	c->bytes_out += out.bytes;
 	if (c->px->deps.pol->logging.log_end || rc != 0) {
@@ -310,7 +313,7 @@ static int refuse_stored(struct exch *x, const struct fw_url_entry *e)
 /* The vendor's fields that describe the bytes themselves, kept with the
  * URL and sent again with every hit. Validators and freshness fields are
  * the gateway's own on a hit (its ETag is the SHA-256). */
-static void representation_fields(const struct fw_upstream_resp *r, char *out, size_t len)
+static void representation_fields(const struct upstream_resp *r, char *out, size_t len)
 {
 	static const char *const keep[] = {
 		"content-type", "content-disposition", "content-encoding", "content-language", "last-modified",
@@ -322,7 +325,7 @@ static void representation_fields(const struct fw_upstream_resp *r, char *out, s
 	for (size_t i = 0; i < FW_ARRAY_LEN(keep); i++) {
 		int n;
 
-		if (!fw_upstream_resp_field(r, keep[i], value, sizeof(value)))
+		if (!upstream_resp_field(r, keep[i], value, sizeof(value)))
 			continue;
 		n = snprintf(out + used, len - used, "%s: %s\r\n", keep[i], value);
 		if (n < 0 || (size_t)n >= len - used) {
@@ -335,7 +338,7 @@ static void representation_fields(const struct fw_upstream_resp *r, char *out, s
 
 /* Records a complete 200 body with its verdict; returns the object's state,
  * or -1 after refusing the request (the store could not keep it). */
-static int commit(struct exch *x, const struct fw_upstream_resp *r, struct fw_scan_result *res,
+static int commit(struct exch *x, const struct upstream_resp *r, struct fw_scan_result *res,
 		  int64_t *object_id)
 {
 	char etag[FW_ETAG_MAX], lm[FW_LASTMOD_MAX], fields[FW_URL_FIELDS_MAX], engine[FW_SCANNER_SUMMARY_MAX];
@@ -352,8 +355,8 @@ static int commit(struct exch *x, const struct fw_upstream_resp *r, struct fw_sc
 	fw_err_clear(&err);
 	representation_fields(r, fields, sizeof(fields));
 	sc.fields = fields;
-	sc.etag = fw_upstream_resp_field(r, "etag", etag, sizeof(etag)) ? etag : NULL;
-	sc.last_modified = fw_upstream_resp_field(r, "last-modified", lm, sizeof(lm)) ? lm : NULL;
+	sc.etag = upstream_resp_field(r, "etag", etag, sizeof(etag)) ? etag : NULL;
+	sc.last_modified = upstream_resp_field(r, "last-modified", lm, sizeof(lm)) ? lm : NULL;
 	/* Pending: committed with its members, linked to their jobs in the
 	 * same transaction. Members that cannot be planned are never judged:
 	 * the package is unscannable instead. */
@@ -402,7 +405,7 @@ static int fetch_failed(struct exch *x, int status, const struct fw_err *err)
 	return keep(x);
 }
 
-static int deliver_logged(struct exch *x, struct fw_upstream_resp *r, const char *verdict, long long object_id)
+static int deliver_logged(struct exch *x, struct upstream_resp *r, const char *verdict, long long object_id)
 {
 	struct conn *c = x->c;
 	int status = deliver(c, r, x->head, x->close);
@@ -435,7 +438,7 @@ static void content_changed(struct exch *x, const struct fw_url_entry *old, cons
 	conn_event(x->c, &l);
 }
 
-static void scanner_down(struct exch *x, const struct fw_upstream_resp *r, const struct fw_scan_result *res)
+static void scanner_down(struct exch *x, const struct upstream_resp *r, const struct fw_scan_result *res)
 {
 	char page[FW_ERR_MSG_MAX + 96], retry[32];
 	const struct req_log l = {
@@ -452,124 +455,142 @@ static void scanner_down(struct exch *x, const struct fw_upstream_resp *r, const
 		       conn_ms(x->c->cfg->proxy.idle_timeout_seconds));
 }
 
-/* A committed package that waits for the sandbox: its jobs are queued,
- * the client held up to [sandbox] hold_seconds, then served from the
- * spooled bytes if approved, refused if not, or told to come back. */
-static int vet_pending(struct exch *x, struct fw_upstream_resp *r, struct fw_scan_result *res, int64_t object_id)
+/* The 304 of a revalidation: the stored object is unchanged. */
+static int revalidated(struct exch *x, struct upstream_resp *resp, const struct fw_url_entry *stale,
+		       const char *why)
 {
-	enum fw_object_state state;
-	struct fw_url_entry e;
+	char etag[FW_ETAG_MAX], lm[FW_LASTMOD_MAX];
+	bool has_etag = upstream_resp_field(resp, "etag", etag, sizeof(etag));
+	bool has_lm = upstream_resp_field(resp, "last-modified", lm, sizeof(lm));
 	struct fw_err err;
 
 	fw_err_clear(&err);
-	(void)fw_sandbox_submit(x->c->px->deps.sandbox, object_id, NULL, 0);
-	state = hold(x, object_id);
-	if (state == FW_OBJ_PENDING)
-		return refuse_pending(x, object_id, fw_spool_sha256(r->body));
-	if (fw_object_state_servable(state))
-		return deliver_logged(x, r, state == FW_OBJ_RELEASED ? "released" : "clean", object_id);
-	/* Settled against it: the stored verdict says why. */
-	if (fw_store_lookup_url(x->c->px->deps.store, x->url, &e, &err) == 1 && e.object_id == object_id) {
-		snprintf(res->reason, sizeof(res->reason), "%s", e.reason);
-		res->verdict = e.verdict;
-	} else {
-		res->verdict = FW_VERDICT_UNSCANNABLE;
-		snprintf(res->reason, sizeof(res->reason), "the sandbox's verdict cannot be read back");
+	upstream_resp_clear(resp);
+	if (fw_store_mark_verified(x->c->px->deps.store, x->url, has_etag ? etag : NULL, has_lm ? lm : NULL,
+				   &err) != 0)
+		return fetch_failed(x, 503, &err);
+	return serve_stored(x, stale, why);
+}
+
+/* A refusal of a fetched body whose verdict, or store record, says no. */
+static int refuse_fetched(struct exch *x, const struct delivery *d, const struct upstream_resp *r,
+			  struct fw_scan_result *res, const struct delivery_in *in, int64_t object_id)
+{
+	enum fw_object_state state = in->committed ? in->state : FW_OBJ_QUARANTINED;
+	struct fw_url_entry e;
+	struct fw_err err;
+	bool found = false;
+
+	fw_err_clear(&err);
+	if (d->send == DELIVERY_REFUSE_STORED || d->why == DELIVERY_WHY_STORED_VERDICT)
+		found = fw_store_lookup_url(x->c->px->deps.store, x->url, &e, &err) == 1 && e.object_id == object_id;
+	if (d->send == DELIVERY_REFUSE_STORED && found)
+		return refuse_stored(x, &e);
+	switch (d->why) {
+	case DELIVERY_WHY_STORED_VERDICT:
+		if (found) {
+			snprintf(res->reason, sizeof(res->reason), "%s", e.reason);
+			res->verdict = e.verdict;
+		} else {
+			res->verdict = d->verdict;
+			snprintf(res->reason, sizeof(res->reason), "the sandbox's verdict cannot be read back");
+		}
+		res->signature[0] = '\0';
+		break;
+	case DELIVERY_WHY_STORE_HOLDS:
+		res->verdict = d->verdict;
+		snprintf(res->reason, sizeof(res->reason), "the store holds this content back");
+		break;
+	case DELIVERY_WHY_PENDING_NOT_200:
+		res->verdict = d->verdict;
+		snprintf(res->reason, sizeof(res->reason), "a %ld response whose members need the sandbox is "
+			 "never delivered (only a 200 is kept and judged)", r->status);
+		break;
+	case DELIVERY_WHY_SCAN:
+		break;
 	}
-	res->signature[0] = '\0';
-	refuse_verdict(x, r, res, state, object_id);
+	refuse_verdict(x, r, res, state, in->committed ? object_id : 0);
 	return keep(x);
 }
 
 /* Fetches (conditionally when stale is an approved object to revalidate),
- * vets, records and delivers or refuses. */
+ * then does what the delivery decision says, step by step: scan, record,
+ * hold for the sandbox, and deliver or refuse. */
 static int fetch_and_vet(struct exch *x, const struct fw_url_entry *stale)
 {
 	struct conn *c = x->c;
-	struct fw_upstream_resp resp;
+	struct upstream_resp resp;
 	struct fw_scan_result res = { 0 };
+	struct delivery_in in = { .at = DELIVERY_AT_FETCH, .head = x->head, .revalidating = stale != NULL };
+	struct delivery d;
 	struct fw_err err;
 	int64_t object_id = 0;
-	int status = 0, state, rc;
+	int status = 0, state, rc = -1;
 
 	fw_err_clear(&err);
-	if (fw_upstream_fetch(c->up, x->url, c->host, c->req, stale ? stale->etag : NULL,
-			      stale ? stale->last_modified : NULL, &resp, &status, &err) != 0)
+	if (upstream_fetch(c->up, x->url, c->host, c->req, stale ? stale->etag : NULL,
+			   stale ? stale->last_modified : NULL, &resp, &status, &err) != 0)
 		return fetch_failed(x, status, &err);
-	if (stale != NULL && resp.status == 304) {
-		char etag[FW_ETAG_MAX], lm[FW_LASTMOD_MAX];
-		bool has_etag = fw_upstream_resp_field(&resp, "etag", etag, sizeof(etag));
-		bool has_lm = fw_upstream_resp_field(&resp, "last-modified", lm, sizeof(lm));
-
-		fw_upstream_resp_clear(&resp);
-		if (fw_store_mark_verified(c->px->deps.store, x->url, has_etag ? etag : NULL, has_lm ? lm : NULL,
-					   &err) != 0)
-			return fetch_failed(x, 503, &err);
-		return serve_stored(x, stale, "revalidated with the vendor: unchanged");
-	}
-	if (resp.body == NULL) { /* HEAD */
-		rc = deliver_logged(x, &resp, "delivered", 0);
-		fw_upstream_resp_clear(&resp);
-		return rc;
-	}
-	scan_body(x, &resp, &res);
-	if (res.doc == NULL) {
-		/* No verdict document at all: the scanner itself is unreachable
-		 * (a worker's crash on this body would have sent one). Refused,
-		 * and not recorded: it says nothing about the content. */
-		scanner_down(x, &resp, &res);
-		rc = keep(x);
-		goto out;
-	}
-	state = FW_OBJ_QUARANTINED;
-	if (resp.status == 200) {
-		state = commit(x, &resp, &res, &object_id);
-		if (state < 0) {
-			rc = keep(x);
-			goto out;
-		}
-		if (stale != NULL && strcmp(stale->sha256, fw_spool_sha256(resp.body)) != 0)
-			content_changed(x, stale, fw_spool_sha256(resp.body));
-	}
-	if (resp.status == 200) {
-		/* Recorded: the store's state decides, never the scan alone
-		 * (bytes it holds stay held whatever a new scan says). */
-		if (state == FW_OBJ_PENDING) {
-			rc = vet_pending(x, &resp, &res, object_id);
-		} else if (fw_object_state_servable((enum fw_object_state)state)) {
-			rc = deliver_logged(x, &resp, state == FW_OBJ_RELEASED ? "released" : "clean", object_id);
-		} else if (res.verdict == FW_VERDICT_CLEAN || res.verdict == FW_VERDICT_PENDING) {
-			/* Clean now, but held from before (quarantined, rejected):
-			 * refused for the reason it is held. */
-			struct fw_url_entry e;
-
-			if (fw_store_lookup_url(c->px->deps.store, x->url, &e, &err) == 1 && e.object_id == object_id) {
-				rc = refuse_stored(x, &e);
-			} else {
-				res.verdict = FW_VERDICT_UNSCANNABLE;
-				snprintf(res.reason, sizeof(res.reason), "the store holds this content back");
-				refuse_verdict(x, &resp, &res, (enum fw_object_state)state, object_id);
+	in.upstream_status = resp.status;
+	in.has_body = resp.body != NULL;
+	for (;;) {
+		d = delivery_decide(&in);
+		switch (d.send) {
+		case DELIVERY_SCAN:
+			scan_body(x, &resp, &res);
+			in.scan_done = true;
+			in.scanned = res.doc != NULL;
+			in.verdict = res.verdict;
+			continue;
+		case DELIVERY_COMMIT:
+			state = commit(x, &resp, &res, &object_id);
+			if (state < 0) {
 				rc = keep(x);
+				goto out;
 			}
-		} else {
-			refuse_verdict(x, &resp, &res, (enum fw_object_state)state, object_id);
+			if (stale != NULL && strcmp(stale->sha256, fw_spool_sha256(resp.body)) != 0)
+				content_changed(x, stale, fw_spool_sha256(resp.body));
+			in.committed = true;
+			in.state = (enum fw_object_state)state;
+			in.verdict = res.verdict; /* an unplannable pending body is unscannable now */
+			continue;
+		case DELIVERY_HOLD:
+			(void)fw_sandbox_submit(c->px->deps.sandbox, object_id, NULL, 0);
+			in.state = hold(x, object_id);
+			in.at = DELIVERY_AT_HOLD;
+			in.spooled = true;
+			continue;
+		case DELIVERY_SERVE_STORED:
+			rc = revalidated(x, &resp, stale, d.reason);
+			break;
+		case DELIVERY_SEND_VETTED:
+			rc = deliver_logged(x, &resp, d.label, object_id);
+			break;
+		case DELIVERY_REFUSE_PENDING:
+			rc = refuse_pending(x, object_id, fw_spool_sha256(resp.body));
+			break;
+		case DELIVERY_REFUSE_SCANNER:
+			/* Refused, and not recorded: it says nothing about the content. */
+			scanner_down(x, &resp, &res);
 			rc = keep(x);
+			break;
+		case DELIVERY_REFUSE_VERDICT:
+		case DELIVERY_REFUSE_STORED:
+			rc = refuse_fetched(x, &d, &resp, &res, &in, object_id);
+			break;
+		case DELIVERY_FETCH:
+		case DELIVERY_JOIN_FLIGHT:
+		case DELIVERY_LOOKUP_AGAIN:
+			conn_refuse(c, "proxy-request-refused", 500, "internal error: no delivery decision", x->url,
+				    true, x->head);
+			rc = -1;
+			break;
 		}
-	} else if (res.verdict == FW_VERDICT_CLEAN) {
-		rc = deliver_logged(x, &resp, "clean", object_id); /* not a 200: vetted, not recorded */
-	} else {
-		if (res.verdict == FW_VERDICT_PENDING) {
-			/* Not recorded, so nothing can be judged later: refused. */
-			res.verdict = FW_VERDICT_UNSCANNABLE;
-			snprintf(res.reason, sizeof(res.reason), "a %ld response whose members need the sandbox is "
-				 "never delivered (only a 200 is kept and judged)", resp.status);
-		}
-		refuse_verdict(x, &resp, &res, FW_OBJ_QUARANTINED, 0);
-		rc = keep(x);
+		break;
 	}
 out:
 	fw_scan_result_clear(&res);
-	fw_upstream_resp_clear(&resp);
+	upstream_resp_clear(&resp);
 	return rc;
 }
 
@@ -599,16 +620,42 @@ static int flight_timed_out(struct exch *x)
 	return keep(x);
 }
 
+/* Follows a flight for the URL: the leader fetches (*f kept for it to
+ * land); a follower waits for it. Returns 1 to fetch, 0 to look the URL
+ * up again, else the request's end (refused). */
+static int join_flight(struct exch *x, struct flight **f, int *rc)
+{
+	struct conn *c = x->c;
+	enum flight_role role = FLIGHT_LEADER;
+
+	*f = flight_join(&c->px->flights, x->url, conn_ms(c->cfg->proxy.exchange_timeout_seconds), &role);
+	if (role == FLIGHT_LEADER)
+		return 1;
+	flight_leave(&c->px->flights, *f);
+	*f = NULL;
+	if (role == FLIGHT_TIMEOUT) {
+		*rc = flight_timed_out(x);
+		return -1;
+	}
+	if (role == FLIGHT_STOPPING) {
+		conn_refuse(c, "proxy-request-refused", 503, "the gateway is stopping; nothing was delivered", x->url,
+			    true, x->head);
+		*rc = -1;
+		return -1;
+	}
+	return 0;
+}
+
 /* The store first; then one fetch per URL however many ask at once. */
 static int serve_url(struct exch *x)
 {
 	struct conn *c = x->c;
 	struct fw_url_entry e;
 	struct flight *f = NULL;
-	enum flight_role role = FLIGHT_LEADER;
-	bool waited = false;
+	struct delivery_in in = { .at = DELIVERY_AT_LOOKUP, .head = x->head };
+	struct delivery d;
 	struct fw_err err;
-	int found, rc;
+	int found, rc = -1, j;
 
 	for (;;) {
 		fw_err_clear(&err);
@@ -617,36 +664,35 @@ static int serve_url(struct exch *x)
 			conn_refuse(c, "proxy-request-refused", 503, fw_err_msg(&err), x->url, x->close, x->head);
 			return keep(x);
 		}
-		if (found == 1 && e.state == FW_OBJ_PENDING) {
+		in.at = DELIVERY_AT_LOOKUP;
+		in.found = found == 1;
+		in.state = found == 1 ? e.state : FW_OBJ_QUARANTINED;
+		in.fresh = found == 1 && fresh(c, &e);
+		d = delivery_decide(&in);
+		if (d.send == DELIVERY_HOLD) {
 			/* Under analysis: held like the first request, then
 			 * answered from the store with whatever is known. */
-			enum fw_object_state st = hold(x, e.object_id);
+			struct delivery held;
 
-			if (st == FW_OBJ_PENDING)
+			in.at = DELIVERY_AT_HOLD;
+			in.state = hold(x, e.object_id);
+			held = delivery_decide(&in);
+			if (held.send == DELIVERY_REFUSE_PENDING)
 				return refuse_pending(x, e.object_id, e.sha256);
-			continue;
+			continue; /* DELIVERY_LOOKUP_AGAIN */
 		}
-		if (found == 1 && !fw_object_state_servable(e.state))
+		if (d.send == DELIVERY_REFUSE_STORED)
 			return refuse_stored(x, &e);
-		if (found == 1 && (x->head || fresh(c, &e)))
-			return serve_stored(x, &e, "served from the vetted store");
-		if (found == 0 && x->head)
-			break; /* a HEAD of an unknown URL is passed through, no body to vet */
-		if (waited)
-			break; /* the flight ahead left nothing usable: fetch ourselves */
-		f = flight_join(&c->px->flights, x->url, conn_ms(c->cfg->proxy.exchange_timeout_seconds), &role);
-		if (role == FLIGHT_LEADER)
+		if (d.send == DELIVERY_SERVE_STORED)
+			return serve_stored(x, &e, d.reason);
+		if (d.send == DELIVERY_FETCH)
 			break;
-		flight_leave(&c->px->flights, f);
-		f = NULL;
-		if (role == FLIGHT_TIMEOUT)
-			return flight_timed_out(x);
-		if (role == FLIGHT_STOPPING) {
-			conn_refuse(c, "proxy-request-refused", 503, "the gateway is stopping; nothing was delivered",
-				    x->url, true, x->head);
-			return -1;
-		}
-		waited = true;
+		j = join_flight(x, &f, &rc); /* DELIVERY_JOIN_FLIGHT */
+		if (j < 0)
+			return rc;
+		if (j == 1)
+			break;
+		in.waited = true;
 	}
 	rc = fetch_and_vet(x, found == 1 ? &e : NULL);
 	if (f != NULL) {
@@ -658,13 +704,13 @@ static int serve_url(struct exch *x)
 
 int exchange_handle(struct conn *c)
 {
-	const struct fw_http_req *r = c->req;
-	struct exch x = { .c = c, .head = r->method == FW_HTTP_HEAD, .close = r->connection_close };
+	const struct http_req *r = c->req;
+	struct exch x = { .c = c, .head = r->method == HTTP_HEAD, .close = r->connection_close };
 	struct fw_err err;
 
 	fw_err_clear(&err);
 	clock_gettime(CLOCK_MONOTONIC, &x.t0);
-	if (r->method != FW_HTTP_GET && r->method != FW_HTTP_HEAD) {
+	if (r->method != HTTP_GET && r->method != HTTP_HEAD) {
 		conn_refuse(c, "proxy-request-refused", 405, "only GET and HEAD are served", NULL, true, false);
 		return -1;
 	}

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "proxy/store_serve.h"
+#include "proxy/flight.h"
 
 struct flight {
 	char *url;

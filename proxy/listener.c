@@ -359,14 +359,14 @@ static int proxy_init(struct fw_proxy *px, struct fw_err *err)
 {
 	const struct fw_config *cfg = px->deps.cfg;
 
-	if (fw_ca_load(&px->ca, cfg->state.dir, err) != 0 ||
-	    fw_mint_new(&px->mint, px->ca, cfg->proxy.leaf_cache_entries, cfg->proxy.leaf_validity_days, err) != 0 ||
+	if (tls_ca_load(&px->ca, cfg->state.dir, err) != 0 ||
+	    tls_mint_new(&px->mint, px->ca, cfg->proxy.leaf_cache_entries, cfg->proxy.leaf_validity_days, err) != 0 ||
 	    source_table_new(&px->sources, cfg->proxy.max_clients + PREEMPT_SPARE, err) != 0 ||
 	    refuse_lane_start(&px->lane, err) != 0)
 		return -1;
 	if (cfg->proxy.auth == FW_PROXY_AUTH_BASIC && proxy_auth_new(&px->auth, cfg->state.dir, err) != 0)
 		return -1;
-	px->ssl_ctx = fw_tls_server_ctx_new(err);
+	px->ssl_ctx = tls_server_ctx_new(err);
 	if (px->ssl_ctx == NULL)
 		return -1;
 	px->n_slots = cfg->proxy.max_clients + PREEMPT_SPARE;
@@ -402,8 +402,8 @@ static void proxy_free(struct fw_proxy *px)
 	source_table_free(px->sources);
 	proxy_auth_free(px->auth);
 	SSL_CTX_free(px->ssl_ctx);
-	fw_mint_free(px->mint);
-	fw_ca_free(px->ca);
+	tls_mint_free(px->mint);
+	tls_ca_free(px->ca);
 	free(px->slots);
 	pthread_cond_destroy(&px->idle);
 	pthread_mutex_destroy(&px->lock);

@@ -12,7 +12,7 @@
 #include "fwgate/proxy.h"
 #include "proxy/request.h"
 #include "proxy/sources.h"
-#include "proxy/store_serve.h"
+#include "proxy/flight.h"
 #include "proxy/tls.h"
 
 /* When every slot is taken, a new connection may take the place of the
@@ -33,8 +33,8 @@ struct conn_slot {
 
 struct fw_proxy {
 	struct fw_proxy_deps deps;
-	struct fw_ca *ca;
-	struct fw_mint *mint;
+	struct tls_ca *ca;
+	struct tls_mint *mint;
 	struct flight_table flights; /* URLs being fetched now (single flight) */
 	SSL_CTX *ssl_ctx;
 	int listen_fds[FW_LISTEN_MAX];
@@ -93,7 +93,7 @@ void proxy_auth_free(struct proxy_auth *a);
 /* 0 when req's Proxy-Authorization names a user with the right password;
  * else -1 with the reason for the 407 in why. user gets the name claimed
  * (for the event; "" when none). */
-int proxy_auth_check(struct proxy_auth *a, const struct fw_http_req *req, const struct source_key *src,
+int proxy_auth_check(struct proxy_auth *a, const struct http_req *req, const struct source_key *src,
 		     char *user, size_t user_len, struct fw_err *why) FW_WUR;
 
 #endif

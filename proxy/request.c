@@ -15,7 +15,7 @@ static bool is_tchar(uint8_t c)
 	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
 
-size_t fw_http_head_end(const uint8_t *p, size_t len)
+size_t http_head_end(const uint8_t *p, size_t len)
 {
 	for (size_t i = 3; i < len; i++)
 		if (p[i] == '\n' && p[i - 1] == '\r' && p[i - 2] == '\n' && p[i - 3] == '\r')
@@ -47,19 +47,19 @@ static long line_end(const uint8_t *p, size_t start, size_t end, struct fw_err *
 	return -1;
 }
 
-static enum fw_http_method method_of(const uint8_t *m, size_t n)
+static enum http_method method_of(const uint8_t *m, size_t n)
 {
 	if (n == 3 && memcmp(m, "GET", 3) == 0)
-		return FW_HTTP_GET;
+		return HTTP_GET;
 	if (n == 4 && memcmp(m, "HEAD", 4) == 0)
-		return FW_HTTP_HEAD;
+		return HTTP_HEAD;
 	if (n == 7 && memcmp(m, "CONNECT", 7) == 0)
-		return FW_HTTP_CONNECT;
-	return FW_HTTP_OTHER;
+		return HTTP_CONNECT;
+	return HTTP_OTHER;
 }
 
 /* method SP request-target SP HTTP-version, single spaces only. */
-static int parse_request_line(const uint8_t *p, size_t n, struct fw_http_req *out, struct fw_err *err)
+static int parse_request_line(const uint8_t *p, size_t n, struct http_req *out, struct fw_err *err)
 {
 	size_t i = 0, m_end, t_start, t_end;
 
@@ -78,9 +78,9 @@ static int parse_request_line(const uint8_t *p, size_t n, struct fw_http_req *ou
 		fw_err_setc(err, FW_E_INVALID, "malformed request line: the target must be visible ASCII followed by one space");
 		return 400;
 	}
-	if (t_end - t_start > FW_HTTP_MAX_TARGET) {
+	if (t_end - t_start > HTTP_MAX_TARGET) {
 		fw_err_setc(err, FW_E_LIMIT, "request target is %zu bytes, over the limit of %d", t_end - t_start,
-			   FW_HTTP_MAX_TARGET);
+			   HTTP_MAX_TARGET);
 		return 414;
 	}
 	i++;
@@ -101,7 +101,7 @@ static int parse_request_line(const uint8_t *p, size_t n, struct fw_http_req *ou
 	return 0;
 }
 
-static bool name_is(const struct fw_http_header *h, const char *name)
+static bool name_is(const struct http_header *h, const char *name)
 {
 	return h->name_len == strlen(name) && strncasecmp(h->name, name, h->name_len) == 0;
 }
@@ -129,7 +129,7 @@ static bool list_has(const char *v, size_t n, const char *token)
 }
 
 /* field-name ":" OWS field-value OWS, RFC 9112 5. */
-static int parse_header(const uint8_t *p, size_t n, struct fw_http_header *h, struct fw_err *err)
+static int parse_header(const uint8_t *p, size_t n, struct http_header *h, struct fw_err *err)
 {
 	size_t i = 0, vs, ve;
 
@@ -167,12 +167,12 @@ static int parse_header(const uint8_t *p, size_t n, struct fw_http_header *h, st
 
 /* Framing and routing fields: one Content-Length of 0 at most (the proxy
  * takes no request bodies), no Transfer-Encoding, exactly one Host. */
-static int check_fields(struct fw_http_req *out, struct fw_err *err)
+static int check_fields(struct http_req *out, struct fw_err *err)
 {
 	bool has_cl = false, keep_alive = false;
 
 	for (unsigned i = 0; i < out->n_headers; i++) {
-		const struct fw_http_header *h = &out->headers[i];
+		const struct http_header *h = &out->headers[i];
 
 		if (name_is(h, "content-length")) {
 			if (has_cl) {
@@ -221,19 +221,19 @@ static int check_fields(struct fw_http_req *out, struct fw_err *err)
 	return 0;
 }
 
-int fw_http_parse_head(const uint8_t *p, size_t len, unsigned max_headers,
-		       struct fw_http_req *out, struct fw_err *err)
+int http_parse_head(const uint8_t *p, size_t len, unsigned max_headers,
+		       struct http_req *out, struct fw_err *err)
 {
 	size_t pos = 0;
 	long e;
 	int st;
 
-	memset(out, 0, offsetof(struct fw_http_req, headers));
+	memset(out, 0, offsetof(struct http_req, headers));
 	out->n_headers = 0;
 	out->host = NULL;
 	out->connection_close = false;
-	if (max_headers > FW_HTTP_MAX_HEADERS_HARD)
-		max_headers = FW_HTTP_MAX_HEADERS_HARD;
+	if (max_headers > HTTP_MAX_HEADERS_HARD)
+		max_headers = HTTP_MAX_HEADERS_HARD;
 	if ((e = line_end(p, 0, len, err)) < 0)
 		return 400;
 	if ((st = parse_request_line(p, (size_t)e, out, err)) != 0)
@@ -261,7 +261,7 @@ int fw_http_parse_head(const uint8_t *p, size_t len, unsigned max_headers,
 	return check_fields(out, err);
 }
 
-int fw_http_parse_authority(const char *s, size_t len, char *host, size_t host_len,
+int http_parse_authority(const char *s, size_t len, char *host, size_t host_len,
 			    uint16_t *port, uint16_t default_port, struct fw_err *err)
 {
 	size_t hend = len, pstart = len;
@@ -311,7 +311,7 @@ int fw_http_parse_authority(const char *s, size_t len, char *host, size_t host_l
 	return 0;
 }
 
-const struct fw_http_header *fw_http_header_find(const struct fw_http_req *req, const char *name)
+const struct http_header *http_header_find(const struct http_req *req, const char *name)
 {
 	for (unsigned i = 0; i < req->n_headers; i++)
 		if (name_is(&req->headers[i], name))

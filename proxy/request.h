@@ -12,54 +12,54 @@
 
 #include "fwgate/err.h"
 
-#define FW_HTTP_MAX_HEADERS_HARD 1000
-#define FW_HTTP_MAX_TARGET 8192
+#define HTTP_MAX_HEADERS_HARD 1000
+#define HTTP_MAX_TARGET 8192
 
-enum fw_http_method {
-	FW_HTTP_GET,
-	FW_HTTP_HEAD,
-	FW_HTTP_CONNECT,
-	FW_HTTP_OTHER,
+enum http_method {
+	HTTP_GET,
+	HTTP_HEAD,
+	HTTP_CONNECT,
+	HTTP_OTHER,
 };
 
-struct fw_http_header {
+struct http_header {
 	const char *name;
 	size_t name_len;
 	const char *value; /* without leading and trailing blanks */
 	size_t value_len;
 };
 
-struct fw_http_req {
-	enum fw_http_method method;
+struct http_req {
+	enum http_method method;
 	const char *method_text;
 	size_t method_len;
 	const char *target;
 	size_t target_len;
 	unsigned version_minor; /* HTTP/1.<minor>: 0 or 1 */
-	struct fw_http_header headers[FW_HTTP_MAX_HEADERS_HARD];
+	struct http_header headers[HTTP_MAX_HEADERS_HARD];
 	unsigned n_headers;
-	const struct fw_http_header *host; /* the Host field, or NULL */
+	const struct http_header *host; /* the Host field, or NULL */
 	bool connection_close;             /* Connection: close (or HTTP/1.0 without keep-alive) */
 };
 
 /* Length of the head including its final CRLF CRLF, or 0 if the buffer
  * does not hold a complete head yet. */
-size_t fw_http_head_end(const uint8_t *p, size_t len);
+size_t http_head_end(const uint8_t *p, size_t len);
 
-/* Parses a complete head (as delimited by fw_http_head_end). Returns 0,
+/* Parses a complete head (as delimited by http_head_end). Returns 0,
  * or the HTTP status to refuse with (400, 414, 431, 501, 505) with the
  * reason in err. out points into p. */
-int fw_http_parse_head(const uint8_t *p, size_t len, unsigned max_headers,
-		       struct fw_http_req *out, struct fw_err *err) FW_NONNULL(1, 4);
+int http_parse_head(const uint8_t *p, size_t len, unsigned max_headers,
+		       struct http_req *out, struct fw_err *err) FW_NONNULL(1, 4);
 
 /* Splits an authority "host:port" (CONNECT target, Host value). A port
  * is required unless default_port is non-zero. IPv6 literals are kept
  * with their brackets in host so callers can refuse them by shape. */
-int fw_http_parse_authority(const char *s, size_t len, char *host, size_t host_len,
+int http_parse_authority(const char *s, size_t len, char *host, size_t host_len,
 			    uint16_t *port, uint16_t default_port, struct fw_err *err)
 	FW_NONNULL(1, 3, 5);
 
 /* Case-insensitive header lookup; NULL when absent. */
-const struct fw_http_header *fw_http_header_find(const struct fw_http_req *req, const char *name);
+const struct http_header *http_header_find(const struct http_req *req, const char *name);
 
 #endif

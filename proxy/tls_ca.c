@@ -22,12 +22,12 @@
 
 #define CA_VALIDITY_DAYS 1825
 
-struct fw_ca {
+struct tls_ca {
 	X509 *cert;
 	EVP_PKEY *key;
 };
 
-void fw_tls_err(struct fw_err *err, const char *what)
+void tls_err(struct fw_err *err, const char *what)
 {
 	unsigned long e = ERR_get_error();
 	char buf[256];
@@ -51,7 +51,7 @@ static int ca_paths(const char *state_dir, char *dir, char *crt, char *key, size
 	return 0;
 }
 
-int fw_x509_add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
+int tls_x509_add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
 {
 	X509V3_CTX v3;
 	X509_EXTENSION *ext;
@@ -67,7 +67,7 @@ int fw_x509_add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
 	return ok == 1 ? 0 : -1;
 }
 
-int fw_x509_random_serial(X509 *cert)
+int tls_x509_random_serial(X509 *cert)
 {
 	unsigned char b[16];
 	BIGNUM *bn;
@@ -92,7 +92,7 @@ static X509 *ca_make_cert(EVP_PKEY *key, const char *name, struct fw_err *err)
 	char cn[64];
 
 	snprintf(cn, sizeof(cn), "fwgate interception CA %.40s", name);
-	if (cert == NULL || X509_set_version(cert, 2) != 1 || fw_x509_random_serial(cert) != 0)
+	if (cert == NULL || X509_set_version(cert, 2) != 1 || tls_x509_random_serial(cert) != 0)
 		goto fail;
 	subj = X509_get_subject_name(cert);
 	if (X509_NAME_add_entry_by_txt(subj, "O", MBSTRING_UTF8, (const unsigned char *)"fwgate", -1, -1, 0) != 1 ||
@@ -104,16 +104,16 @@ static X509 *ca_make_cert(EVP_PKEY *key, const char *name, struct fw_err *err)
 	    X509_gmtime_adj(X509_getm_notAfter(cert), (long)CA_VALIDITY_DAYS * 86400) == NULL ||
 	    X509_set_pubkey(cert, key) != 1)
 		goto fail;
-	if (fw_x509_add_ext(cert, cert, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") != 0 ||
-	    fw_x509_add_ext(cert, cert, NID_key_usage, "critical,keyCertSign,cRLSign") != 0 ||
-	    fw_x509_add_ext(cert, cert, NID_subject_key_identifier, "hash") != 0 ||
-	    fw_x509_add_ext(cert, cert, NID_authority_key_identifier, "keyid:always") != 0)
+	if (tls_x509_add_ext(cert, cert, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") != 0 ||
+	    tls_x509_add_ext(cert, cert, NID_key_usage, "critical,keyCertSign,cRLSign") != 0 ||
+	    tls_x509_add_ext(cert, cert, NID_subject_key_identifier, "hash") != 0 ||
+	    tls_x509_add_ext(cert, cert, NID_authority_key_identifier, "keyid:always") != 0)
 		goto fail;
 	if (X509_sign(cert, key, EVP_sha256()) == 0)
 		goto fail;
 	return cert;
 fail:
-	fw_tls_err(err, "cannot build the CA certificate");
+	tls_err(err, "cannot build the CA certificate");
 	X509_free(cert);
 	return NULL;
 }
@@ -161,7 +161,7 @@ int fw_ca_init(const char *state_dir, const char *name, struct fw_err *err)
 		return fw_err_sys(err, errno, "cannot create \"%s\"", dir);
 	pkey = EVP_EC_gen("P-256");
 	if (pkey == NULL) {
-		fw_tls_err(err, "cannot generate the CA key");
+		tls_err(err, "cannot generate the CA key");
 		goto out;
 	}
 	cert = ca_make_cert(pkey, name, err);
@@ -199,17 +199,17 @@ int fw_ca_ensure(const char *state_dir, const char *name, bool *created, struct 
 
 int fw_ca_show(const char *state_dir, FILE *out, struct fw_err *err)
 {
-	struct fw_ca *ca = NULL;
+	struct tls_ca *ca = NULL;
 	int rc;
 
-	if (fw_ca_load(&ca, state_dir, err) != 0)
+	if (tls_ca_load(&ca, state_dir, err) != 0)
 		return -1;
 	rc = PEM_write_X509(out, ca->cert) == 1 ? 0 : fw_err_set(err, "cannot print the CA");
-	fw_ca_free(ca);
+	tls_ca_free(ca);
 	return rc;
 }
 
-static int ca_check(struct fw_ca *ca, const char *crt, const char *key, struct fw_err *err)
+static int ca_check(struct tls_ca *ca, const char *crt, const char *key, struct fw_err *err)
 {
 	if (X509_check_private_key(ca->cert, ca->key) != 1)
 		return fw_err_setc(err, FW_E_INVALID, "\"%s\" does not match the key \"%s\"", crt, key);
@@ -222,10 +222,10 @@ static int ca_check(struct fw_ca *ca, const char *crt, const char *key, struct f
 	return 0;
 }
 
-int fw_ca_load(struct fw_ca **out, const char *state_dir, struct fw_err *err)
+int tls_ca_load(struct tls_ca **out, const char *state_dir, struct fw_err *err)
 {
 	char dir[FW_CA_PATH_MAX], crt[FW_CA_PATH_MAX], key[FW_CA_PATH_MAX];
-	struct fw_ca *ca;
+	struct tls_ca *ca;
 	struct stat st;
 	FILE *f;
 
@@ -248,7 +248,7 @@ int fw_ca_load(struct fw_ca **out, const char *state_dir, struct fw_err *err)
 	ca->key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 	fclose(f);
 	if (ca->key == NULL) {
-		fw_tls_err(err, "cannot read the CA key");
+		tls_err(err, "cannot read the CA key");
 		goto fail;
 	}
 	if ((f = fopen(crt, "re")) == NULL) {
@@ -258,7 +258,7 @@ int fw_ca_load(struct fw_ca **out, const char *state_dir, struct fw_err *err)
 	ca->cert = PEM_read_X509(f, NULL, NULL, NULL);
 	fclose(f);
 	if (ca->cert == NULL) {
-		fw_tls_err(err, "cannot read the CA certificate");
+		tls_err(err, "cannot read the CA certificate");
 		goto fail;
 	}
 	if (ca_check(ca, crt, key, err) != 0)
@@ -266,11 +266,11 @@ int fw_ca_load(struct fw_ca **out, const char *state_dir, struct fw_err *err)
 	*out = ca;
 	return 0;
 fail:
-	fw_ca_free(ca);
+	tls_ca_free(ca);
 	return -1;
 }
 
-void fw_ca_free(struct fw_ca *ca)
+void tls_ca_free(struct tls_ca *ca)
 {
 	if (ca == NULL)
 		return;
@@ -279,12 +279,12 @@ void fw_ca_free(struct fw_ca *ca)
 	free(ca);
 }
 
-X509 *fw_ca_cert(const struct fw_ca *ca)
+X509 *tls_ca_cert(const struct tls_ca *ca)
 {
 	return ca->cert;
 }
 
-EVP_PKEY *fw_ca_key(const struct fw_ca *ca)
+EVP_PKEY *tls_ca_key(const struct tls_ca *ca)
 {
 	return ca->key;
 }

@@ -23,9 +23,9 @@ struct mint_entry {
 	struct mint_entry *prev, *next;        /* LRU list, most recent first */
 };
 
-struct fw_mint {
+struct tls_mint {
 	pthread_mutex_t lock; /* guards the table, the list and count */
-	struct fw_ca *ca;
+	struct tls_ca *ca;
 	EVP_PKEY *key;
 	unsigned validity_days;
 	unsigned capacity, count, nbuckets;
@@ -42,10 +42,10 @@ static unsigned hash_host(const char *s, unsigned nbuckets)
 	return h % nbuckets;
 }
 
-int fw_mint_new(struct fw_mint **out, struct fw_ca *ca, unsigned cache_entries,
+int tls_mint_new(struct tls_mint **out, struct tls_ca *ca, unsigned cache_entries,
 		unsigned validity_days, struct fw_err *err)
 {
-	struct fw_mint *m = calloc(1, sizeof(*m));
+	struct tls_mint *m = calloc(1, sizeof(*m));
 
 	*out = NULL;
 	if (m == NULL)
@@ -73,7 +73,7 @@ static void entry_free(struct mint_entry *e)
 	free(e);
 }
 
-void fw_mint_free(struct fw_mint *m)
+void tls_mint_free(struct tls_mint *m)
 {
 	struct mint_entry *e, *next;
 
@@ -89,19 +89,19 @@ void fw_mint_free(struct fw_mint *m)
 	free(m);
 }
 
-EVP_PKEY *fw_mint_key(struct fw_mint *m)
+EVP_PKEY *tls_mint_key(struct tls_mint *m)
 {
 	return m->key;
 }
 
-static X509 *mint_cert(struct fw_mint *m, const char *host, time_t *not_after)
+static X509 *mint_cert(struct tls_mint *m, const char *host, time_t *not_after)
 {
-	X509 *ca = fw_ca_cert(m->ca), *cert = X509_new();
+	X509 *ca = tls_ca_cert(m->ca), *cert = X509_new();
 	char san[300];
 	time_t now = time(NULL);
 	struct tm tm;
 
-	if (cert == NULL || X509_set_version(cert, 2) != 1 || fw_x509_random_serial(cert) != 0 ||
+	if (cert == NULL || X509_set_version(cert, 2) != 1 || tls_x509_random_serial(cert) != 0 ||
 	    X509_set_issuer_name(cert, X509_get_subject_name(ca)) != 1 ||
 	    X509_set_pubkey(cert, m->key) != 1)
 		goto fail;
@@ -117,14 +117,14 @@ static X509 *mint_cert(struct fw_mint *m, const char *host, time_t *not_after)
 	 * host name lives only there, whatever its length. */
 	if ((size_t)snprintf(san, sizeof(san), "critical,DNS:%s", host) >= sizeof(san))
 		goto fail;
-	if (fw_x509_add_ext(cert, ca, NID_subject_alt_name, san) != 0 ||
-	    fw_x509_add_ext(cert, ca, NID_basic_constraints, "critical,CA:FALSE") != 0 ||
-	    fw_x509_add_ext(cert, ca, NID_key_usage, "critical,digitalSignature") != 0 ||
-	    fw_x509_add_ext(cert, ca, NID_ext_key_usage, "serverAuth") != 0 ||
-	    fw_x509_add_ext(cert, ca, NID_subject_key_identifier, "hash") != 0 ||
-	    fw_x509_add_ext(cert, ca, NID_authority_key_identifier, "keyid:always") != 0)
+	if (tls_x509_add_ext(cert, ca, NID_subject_alt_name, san) != 0 ||
+	    tls_x509_add_ext(cert, ca, NID_basic_constraints, "critical,CA:FALSE") != 0 ||
+	    tls_x509_add_ext(cert, ca, NID_key_usage, "critical,digitalSignature") != 0 ||
+	    tls_x509_add_ext(cert, ca, NID_ext_key_usage, "serverAuth") != 0 ||
+	    tls_x509_add_ext(cert, ca, NID_subject_key_identifier, "hash") != 0 ||
+	    tls_x509_add_ext(cert, ca, NID_authority_key_identifier, "keyid:always") != 0)
 		goto fail;
-	if (X509_sign(cert, fw_ca_key(m->ca), EVP_sha256()) == 0)
+	if (X509_sign(cert, tls_ca_key(m->ca), EVP_sha256()) == 0)
 		goto fail;
 	if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) != 1)
 		goto fail;
@@ -135,7 +135,7 @@ fail:
 	return NULL;
 }
 
-static void lru_unlink(struct fw_mint *m, struct mint_entry *e)
+static void lru_unlink(struct tls_mint *m, struct mint_entry *e)
 {
 	if (e->prev)
 		e->prev->next = e->next;
@@ -148,7 +148,7 @@ static void lru_unlink(struct fw_mint *m, struct mint_entry *e)
 	e->prev = e->next = NULL;
 }
 
-static void lru_push_front(struct fw_mint *m, struct mint_entry *e)
+static void lru_push_front(struct tls_mint *m, struct mint_entry *e)
 {
 	e->next = m->head;
 	e->prev = NULL;
@@ -159,7 +159,7 @@ static void lru_push_front(struct fw_mint *m, struct mint_entry *e)
 		m->tail = e;
 }
 
-static void table_remove(struct fw_mint *m, struct mint_entry *e)
+static void table_remove(struct tls_mint *m, struct mint_entry *e)
 {
 	struct mint_entry **pp = &m->buckets[hash_host(e->host, m->nbuckets)];
 
@@ -172,7 +172,7 @@ static void table_remove(struct fw_mint *m, struct mint_entry *e)
 }
 
 /* Cached, still comfortably valid certificate for host; NULL otherwise. */
-static X509 *cache_get(struct fw_mint *m, const char *host)
+static X509 *cache_get(struct tls_mint *m, const char *host)
 {
 	struct mint_entry *e = m->buckets[hash_host(host, m->nbuckets)];
 
@@ -192,7 +192,7 @@ static X509 *cache_get(struct fw_mint *m, const char *host)
 	return NULL;
 }
 
-static void cache_put(struct fw_mint *m, const char *host, X509 *cert, time_t not_after)
+static void cache_put(struct tls_mint *m, const char *host, X509 *cert, time_t not_after)
 {
 	struct mint_entry *e;
 	unsigned b;
@@ -224,7 +224,7 @@ static void cache_put(struct fw_mint *m, const char *host, X509 *cert, time_t no
 	m->count++;
 }
 
-X509 *fw_mint_leaf(struct fw_mint *m, const char *host, bool *minted, struct fw_err *err)
+X509 *tls_mint_leaf(struct tls_mint *m, const char *host, bool *minted, struct fw_err *err)
 {
 	time_t not_after = 0;
 	X509 *cert;
@@ -238,7 +238,7 @@ X509 *fw_mint_leaf(struct fw_mint *m, const char *host, bool *minted, struct fw_
 	/* Signing happens outside the lock: handshakes for other hosts go on. */
 	cert = mint_cert(m, host, &not_after);
 	if (cert == NULL) {
-		fw_tls_err(err, "cannot mint a certificate");
+		tls_err(err, "cannot mint a certificate");
 		return NULL;
 	}
 	*minted = true;

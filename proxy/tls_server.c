@@ -65,18 +65,18 @@ static int alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 	return SSL_TLSEXT_ERR_OK;
 }
 
-SSL_CTX *fw_tls_server_ctx_new(struct fw_err *err)
+SSL_CTX *tls_server_ctx_new(struct fw_err *err)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 
 	if (ctx == NULL) {
-		fw_tls_err(err, "cannot create the TLS context");
+		tls_err(err, "cannot create the TLS context");
 		return NULL;
 	}
 	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
 	    SSL_CTX_set_cipher_list(ctx, TLS12_SUITES) != 1 ||
 	    SSL_CTX_set_ciphersuites(ctx, TLS13_SUITES) != 1) {
-		fw_tls_err(err, "cannot configure the TLS context");
+		tls_err(err, "cannot configure the TLS context");
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
@@ -128,7 +128,7 @@ static int accept_loop(SSL *ssl, int fd, unsigned timeout_ms, int *ssl_error, in
 	}
 }
 
-SSL *fw_tls_accept(SSL_CTX *ctx, int fd, const char *host, X509 *leaf, EVP_PKEY *key,
+SSL *tls_accept(SSL_CTX *ctx, int fd, const char *host, X509 *leaf, EVP_PKEY *key,
 		   unsigned timeout_ms, struct fw_err *err)
 {
 	struct accept_state st = { .want = host };
@@ -137,7 +137,7 @@ SSL *fw_tls_accept(SSL_CTX *ctx, int fd, const char *host, X509 *leaf, EVP_PKEY 
 
 	if (ssl == NULL || SSL_set_fd(ssl, fd) != 1 || SSL_use_certificate(ssl, leaf) != 1 ||
 	    SSL_use_PrivateKey(ssl, key) != 1) {
-		fw_tls_err(err, "cannot set up the client TLS session");
+		tls_err(err, "cannot set up the client TLS session");
 		SSL_free(ssl);
 		return NULL;
 	}
@@ -161,7 +161,7 @@ SSL *fw_tls_accept(SSL_CTX *ctx, int fd, const char *host, X509 *leaf, EVP_PKEY 
 	else if (ssl_error == SSL_ERROR_SYSCALL || ERR_peek_error() == 0)
 		fw_err_setc(err, FW_E_IO, "the client closed the connection during the TLS handshake");
 	else
-		fw_tls_err(err, "TLS handshake with the client failed");
+		tls_err(err, "TLS handshake with the client failed");
 	SSL_free(ssl);
 	return NULL;
 }

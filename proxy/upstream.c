@@ -17,17 +17,17 @@
 
 #include "proxy/upstream.h"
 
-struct fw_upstream {
+struct upstream {
 	CURL *easy;
 	const struct fw_config *cfg;
-	fw_upstream_cancel_fn cancel;
+	upstream_cancel_fn cancel;
 	void *cancel_arg;
 	bool cancelled;
 	struct curl_slist *resolve;
 	char errbuf[CURL_ERROR_SIZE];
 	/* per fetch */
 	const char *host;
-	struct fw_upstream_resp *resp;
+	struct upstream_resp *resp;
 	size_t head_bytes;
 	bool head_too_big;
 	bool bad_length;
@@ -67,7 +67,7 @@ static bool in_list(const char *const *list, const char *name, size_t len)
 
 static curl_socket_t open_socket_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 {
-	struct fw_upstream *u = arg;
+	struct upstream *u = arg;
 
 	(void)purpose;
 	/* Through an egress proxy the socket goes to the proxy, which
@@ -113,7 +113,7 @@ static bool has_name_san(X509 *cert)
 static int verify_cb(int ok, X509_STORE_CTX *x)
 {
 	SSL *ssl = X509_STORE_CTX_get_ex_data(x, SSL_get_ex_data_X509_STORE_CTX_idx());
-	struct fw_upstream *u = ssl != NULL ? SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), upstream_ex_idx) : NULL;
+	struct upstream *u = ssl != NULL ? SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), upstream_ex_idx) : NULL;
 	X509 *cert = X509_STORE_CTX_get_current_cert(x);
 
 	if (u != NULL && cert != NULL && X509_STORE_CTX_get_error_depth(x) == 0 && !has_name_san(cert))
@@ -123,7 +123,7 @@ static int verify_cb(int ok, X509_STORE_CTX *x)
 
 static CURLcode ssl_ctx_cb(CURL *easy, void *ssl_ctx, void *arg)
 {
-	struct fw_upstream *u = arg;
+	struct upstream *u = arg;
 	X509_VERIFY_PARAM *param = SSL_CTX_get0_param(ssl_ctx);
 
 	(void)easy;
@@ -149,7 +149,7 @@ static CURLcode ssl_ctx_cb(CURL *easy, void *ssl_ctx, void *arg)
 }
 
 /* A Content-Length value: OWS 1*DIGIT OWS, at most 19 digits. */
-static int parse_length(struct fw_upstream_resp *r, const char *v, size_t n)
+static int parse_length(struct upstream_resp *r, const char *v, size_t n)
 {
 	uint64_t x = 0;
 	size_t i = 0, digits = 0;
@@ -169,14 +169,14 @@ static int parse_length(struct fw_upstream_resp *r, const char *v, size_t n)
 
 static size_t header_cb(char *buf, size_t size, size_t n, void *arg)
 {
-	struct fw_upstream *u = arg;
-	struct fw_upstream_resp *r = u->resp;
+	struct upstream *u = arg;
+	struct upstream_resp *r = u->resp;
 	size_t len = size * n, nl;
 	const char *colon;
 	char *grown;
 
 	u->head_bytes += len;
-	if (u->head_bytes > FW_UPSTREAM_MAX_HEAD_BYTES) {
+	if (u->head_bytes > UPSTREAM_MAX_HEAD_BYTES) {
 		u->head_too_big = true;
 		return 0;
 	}
@@ -218,7 +218,7 @@ static size_t header_cb(char *buf, size_t size, size_t n, void *arg)
 
 static size_t write_cb(char *buf, size_t size, size_t n, void *arg)
 {
-	struct fw_upstream *u = arg;
+	struct upstream *u = arg;
 
 	if (u->resp->body == NULL)
 		return 0;
@@ -232,7 +232,7 @@ static size_t write_cb(char *buf, size_t size, size_t n, void *arg)
 /* libcurl's progress callback: a stopping gateway aborts the transfer. */
 static int progress_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {
-	struct fw_upstream *u = arg;
+	struct upstream *u = arg;
 
 	(void)dltotal;
 	(void)dlnow;
@@ -245,10 +245,10 @@ static int progress_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
 	return 0;
 }
 
-int fw_upstream_new(struct fw_upstream **out, const struct fw_config *cfg, fw_upstream_cancel_fn cancel,
+int upstream_new(struct upstream **out, const struct fw_config *cfg, upstream_cancel_fn cancel,
 		    void *cancel_arg, struct fw_err *err)
 {
-	struct fw_upstream *u = calloc(1, sizeof(*u));
+	struct upstream *u = calloc(1, sizeof(*u));
 	char entry[512];
 
 	*out = NULL;
@@ -270,7 +270,7 @@ int fw_upstream_new(struct fw_upstream **out, const struct fw_config *cfg, fw_up
 			 (unsigned)r->port, r->ip);
 		l = curl_slist_append(u->resolve, entry);
 		if (l == NULL) {
-			fw_upstream_free(u);
+			upstream_free(u);
 			return fw_err_setc(err, FW_E_NOMEM, "out of memory");
 		}
 		u->resolve = l;
@@ -279,7 +279,7 @@ int fw_upstream_new(struct fw_upstream **out, const struct fw_config *cfg, fw_up
 	return 0;
 }
 
-void fw_upstream_free(struct fw_upstream *u)
+void upstream_free(struct upstream *u)
 {
 	if (u == NULL)
 		return;
@@ -288,14 +288,14 @@ void fw_upstream_free(struct fw_upstream *u)
 	free(u);
 }
 
-void fw_upstream_resp_clear(struct fw_upstream_resp *resp)
+void upstream_resp_clear(struct upstream_resp *resp)
 {
 	free(resp->fields);
 	fw_spool_discard(resp->body);
 	memset(resp, 0, sizeof(*resp));
 }
 
-static int set_options(struct fw_upstream *u, const char *url, bool head, struct curl_slist *hdrs)
+static int set_options(struct upstream *u, const char *url, bool head, struct curl_slist *hdrs)
 {
 	const struct fw_config *c = u->cfg;
 	CURL *e = u->easy;
@@ -347,10 +347,10 @@ static int set_options(struct fw_upstream *u, const char *url, bool head, struct
 
 /* The client's end-to-end request fields, minus hop-by-hop ones and
  * those named in its Connection field. */
-static int build_headers(const struct fw_http_req *req, const char *etag, const char *last_modified,
+static int build_headers(const struct http_req *req, const char *etag, const char *last_modified,
 			 struct curl_slist **out)
 {
-	const struct fw_http_header *conn = fw_http_header_find(req, "connection");
+	const struct http_header *conn = http_header_find(req, "connection");
 	struct curl_slist *l = NULL, *n;
 	char line[8192];
 
@@ -369,7 +369,7 @@ static int build_headers(const struct fw_http_req *req, const char *etag, const 
 	}
 
 	for (unsigned i = 0; i < req->n_headers; i++) {
-		const struct fw_http_header *h = &req->headers[i];
+		const struct http_header *h = &req->headers[i];
 		bool named = false;
 
 		if (in_list(drop_fields, h->name, h->name_len))
@@ -394,7 +394,7 @@ static int build_headers(const struct fw_http_req *req, const char *etag, const 
 	}
 	/* libcurl adds "Accept: * / *" unless told otherwise; an absent field
 	 * stays absent. */
-	if (fw_http_header_find(req, "accept") == NULL) {
+	if (http_header_find(req, "accept") == NULL) {
 		n = curl_slist_append(l, "Accept:");
 		if (n == NULL) {
 			curl_slist_free_all(l);
@@ -408,7 +408,7 @@ static int build_headers(const struct fw_http_req *req, const char *etag, const 
 
 
 /* Names a certificate failure in plain words from OpenSSL's verify result. */
-static void explain_cert(struct fw_upstream *u, long vr, struct fw_err *err)
+static void explain_cert(struct upstream *u, long vr, struct fw_err *err)
 {
 	const char *h = u->host;
 
@@ -458,7 +458,7 @@ static void explain_cert(struct fw_upstream *u, long vr, struct fw_err *err)
 }
 
 /* Maps a failed transfer to the client's status and one sentence. */
-static int explain(struct fw_upstream *u, CURLcode rc, struct fw_err *err)
+static int explain(struct upstream *u, CURLcode rc, struct fw_err *err)
 {
 	long vr = X509_V_OK;
 	const char *h = u->host;
@@ -489,7 +489,7 @@ static int explain(struct fw_upstream *u, CURLcode rc, struct fw_err *err)
 		return 502;
 	}
 	if (u->head_too_big) {
-		fw_err_setc(err, FW_E_LIMIT, "the response head of %s is larger than %d bytes", h, FW_UPSTREAM_MAX_HEAD_BYTES);
+		fw_err_setc(err, FW_E_LIMIT, "the response head of %s is larger than %d bytes", h, UPSTREAM_MAX_HEAD_BYTES);
 		return 502;
 	}
 	switch (rc) {
@@ -538,11 +538,11 @@ static int explain(struct fw_upstream *u, CURLcode rc, struct fw_err *err)
 	}
 }
 
-int fw_upstream_fetch(struct fw_upstream *u, const char *url, const char *host,
-		      const struct fw_http_req *req, const char *etag, const char *last_modified,
-		      struct fw_upstream_resp *resp, int *status, struct fw_err *err)
+int upstream_fetch(struct upstream *u, const char *url, const char *host,
+		      const struct http_req *req, const char *etag, const char *last_modified,
+		      struct upstream_resp *resp, int *status, struct fw_err *err)
 {
-	bool head = req->method == FW_HTTP_HEAD;
+	bool head = req->method == HTTP_HEAD;
 	struct curl_slist *hdrs = NULL;
 	char *ip = NULL;
 	CURLcode rc;
@@ -588,11 +588,11 @@ int fw_upstream_fetch(struct fw_upstream *u, const char *url, const char *host,
 	return 0;
 fail:
 	curl_slist_free_all(hdrs);
-	fw_upstream_resp_clear(resp);
+	upstream_resp_clear(resp);
 	return -1;
 }
 
-bool fw_upstream_resp_field(const struct fw_upstream_resp *r, const char *name, char *out, size_t len)
+bool upstream_resp_field(const struct upstream_resp *r, const char *name, char *out, size_t len)
 {
 	size_t nl = strlen(name);
 

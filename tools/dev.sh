@@ -6,6 +6,11 @@
 #   tools/dev.sh run [ARGS...]   build, then `fwgate run ARGS` (embedded default without -c)
 #   tools/dev.sh test            build, then run every test (unit, integration, lint)
 #   tools/dev.sh test --sanitize the same suite in a separate ASan+UBSan build (build-asan/) only
+#   tools/dev.sh fuzz [SECONDS]  clang libFuzzer build (build-fuzz/, ASan+UBSan), then each
+#                                target for SECONDS (25) from its seed corpus
+#   tools/dev.sh torture [SECONDS] [RUNS]  every unit test with its Nth allocation failing,
+#                                for each N (at most RUNS runs, SECONDS per test binary)
+#   tools/dev.sh analyze         gcc -fanalyzer build (build-analyzer/), warnings are errors
 #   tools/dev.sh build           install and build only
 set -euo pipefail
 
@@ -20,6 +25,9 @@ packages=(
 	liblzma-dev libbrotli-dev
 	file libmagic-mgc
 	curl openssl procps
+	# ss (waits on accepted connections in the integration tests); gdb
+	# (backtraces of crashes in the allocation-failure run)
+	iproute2 gdb
 	# the tests' corpus is made with real tools, and real firmware and
 	# ClamAV's own samples come from Debian packages
 	zip unzip p7zip-full xorriso zstd lz4 lzip cpio xz-utils bzip2 brotli makeself gcab rpm
@@ -40,6 +48,12 @@ install_missing() {
 	fi
 	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
 	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+need_clang() {
+	command -v clang >/dev/null && return 0
+	packages+=(clang)
+	install_missing
 }
 
 build() {
@@ -91,12 +105,70 @@ test)
 	build build
 	run_tests build
 	;;
+fuzz)
+	install_missing
+	need_clang
+	CC=clang build build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
+	secs=${1:-25}
+	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+	# fuzz_one NAME: one target for secs from its seeds; new inputs go to a
+	# scratch directory, the committed seeds stay as they are
+	fuzz_one() {
+		local name=$1 work rc=0
+		work=$(mktemp -d "${TMPDIR:-/tmp}/fwgate-fuzz-$name-XXXXXX")
+		"build-fuzz/tests/fuzz/fuzz_$name" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+			-max_len=65536 -artifact_prefix="build-fuzz/crash-$name-" "$work" "tests/fuzz/corpus/$name" \
+			>"build-fuzz/fuzz-$name.log" 2>&1 || rc=$?
+		rm -rf "$work"
+		echo "$rc" >"build-fuzz/fuzz-$name.rc"
+	}
+	rm -f build-fuzz/fuzz-*.rc
+	names=()
+	for f in build-fuzz/tests/fuzz/fuzz_*; do
+		[ -x "$f" ] && [ -f "$f" ] && names+=("${f##*/fuzz_}")
+	done
+	# two targets at a time (the machines CI runs on have two cores)
+	for ((i = 0; i < ${#names[@]}; i += 2)); do
+		pids=()
+		for name in "${names[@]:i:2}"; do
+			fuzz_one "$name" &
+			pids+=($!)
+		done
+		wait "${pids[@]}"
+	done
+	rc=0
+	for name in "${names[@]}"; do
+		if [ "$(cat "build-fuzz/fuzz-$name.rc" 2>/dev/null)" = 0 ]; then
+			echo "fuzz $name: $(grep -oE 'Done [0-9]+ runs in [0-9]+ second' "build-fuzz/fuzz-$name.log" | tail -n 1)s, no crash"
+		else
+			echo "fuzz $name: FAILED (build-fuzz/fuzz-$name.log, crash input build-fuzz/crash-$name-*)"
+			tail -n 40 "build-fuzz/fuzz-$name.log"
+			rc=1
+		fi
+	done
+	exit $rc
+	;;
+torture)
+	install_missing
+	build build
+	exec tests/torture/run.sh build "${1:-20}" "${2:-200}"
+	;;
+analyze)
+	install_missing
+	[ -f build-analyzer/build.ninja ] || meson setup build-analyzer -Dc_args=-fanalyzer >/dev/null
+	# every file, so that the log lists every warning, not only the first file's
+	rc=0
+	ninja -C build-analyzer -k 0 >build-analyzer/analyzer.log 2>&1 || rc=$?
+	grep -E '^[^ ]+:[0-9]+:[0-9]+: (warning|error):' build-analyzer/analyzer.log | sort -u || true
+	echo "-fanalyzer: $(grep -E '^[^ ]+:[0-9]+:[0-9]+: (warning|error):' build-analyzer/analyzer.log | sort -u | wc -l) warning(s) (build-analyzer/analyzer.log)"
+	exit $rc
+	;;
 build)
 	install_missing
 	build build
 	;;
 *)
-	echo "usage: tools/dev.sh run [ARGS...] | test [--sanitize] | build" >&2
+	echo "usage: tools/dev.sh run [ARGS...] | test [--sanitize] | fuzz [SECONDS] | torture [SECONDS] [RUNS] | analyze | build" >&2
 	exit 2
 	;;
 esac

@@ -12,7 +12,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct fw_http_req req;
+	static struct http_req req;
 	struct fw_err err;
 	uint8_t *copy;
 	size_t end;
@@ -24,9 +24,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (copy == NULL)
 		return 0;
 	memcpy(copy, data, size);
-	end = fw_http_head_end(copy, size);
+	end = http_head_end(copy, size);
 	fw_err_clear(&err);
-	if (end > 0 && fw_http_parse_head(copy, end, 100, &req, &err) == 0) {
+	if (end > 0 && http_parse_head(copy, end, 100, &req, &err) == 0) {
 		char host[256];
 		uint16_t port;
 
@@ -36,10 +36,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (req.headers[i].value + req.headers[i].value_len > (const char *)copy + end)
 				abort();
 		fw_err_clear(&err);
-		(void)fw_http_parse_authority(req.target, req.target_len, host, sizeof(host), &port, 0, &err);
+		(void)http_parse_authority(req.target, req.target_len, host, sizeof(host), &port, 0, &err);
 		if (req.host != NULL) {
 			fw_err_clear(&err);
-			(void)fw_http_parse_authority(req.host->value, req.host->value_len, host, sizeof(host),
+			(void)http_parse_authority(req.host->value, req.host->value_len, host, sizeof(host),
 						      &port, 443, &err);
 		}
 	}

@@ -73,11 +73,9 @@ write_conf "$T/second.conf" "$(free_port)" "$T/state"
 "$FW" run -c "$T/second.conf" >"$T/second.out" 2>"$T/second.err"
 check "a second gateway on the same state directory is refused (exit $?)" [ $? = 2 ]
 check "... and says why" grep -q "another fwgate run is using the state directory" "$T/second.err"
+no_scratch() { [ -z "$(find "$T/state/spool" "$T/state/tmp" -mindepth 1 2>/dev/null)" ]; }
 scratch_empty() {
-	for _ in $(seq 1 100); do
-		[ -z "$(find "$T/state/spool" "$T/state/tmp" -mindepth 1 2>/dev/null)" ] && return 0
-		sleep 0.1
-	done
+	wait_for "spool/ and tmp/ to be empty" 10 0.1 no_scratch && return 0
 	find "$T/state/spool" "$T/state/tmp" -mindepth 1
 	return 1
 }
@@ -116,7 +114,7 @@ python3 "$CLIENTS" hold --proxy "$P" --source 127.0.0.2 --count 60 --gap 1 --hol
 SLOWPID=$!
 pids+=("$SLOWPID")
 exec 9>"$T/slow.ctl"
-for _ in $(seq 1 100); do grep -q HOLDING "$T/slow.out" && break; sleep 0.1; done
+wait_for "the slow clients to connect" 10 0.1 log_has "$T/slow.out" HOLDING
 check "slow clients: 60 connections made" grep -q "HOLDING open=60" "$T/slow.out"
 t0=$(date +%s.%N)
 get "$BASE/small.bin?during=slow"
@@ -127,10 +125,8 @@ check "slow clients: beyond max_clients_per_source: 503 events naming the source
 	grep -q '"event.action":"proxy-busy".*"source.ip":"127.0.0.2".*max_clients_per_source' "$EV"
 # The admitted ones trickle a byte a second: cut at 3 s from their
 # connection however many bytes came, not kept while bytes keep coming.
-for _ in $(seq 1 100); do
-	grep -q '"event.action":"proxy-refused".*"source.ip":"127.0.0.2".*did not arrive within 3000 ms' "$EV" && break
-	sleep 0.1
-done
+wait_for "the slow clients' head timeout" 10 0.1 \
+	log_has "$EV" '"event.action":"proxy-refused".*"source.ip":"127.0.0.2".*did not arrive within 3000 ms'
 check "slow clients: the head timeout counts from the connection (3 s, not per byte)" \
 	grep -q '"event.action":"proxy-refused".*"source.ip":"127.0.0.2".*did not arrive within 3000 ms' "$EV"
 exec 9>&-
@@ -143,7 +139,7 @@ python3 "$CLIENTS" hold --idle --proxy "$P" --source 127.0.0.3 --count 1500 --ho
 IDLEPID=$!
 pids+=("$IDLEPID")
 exec 9>"$T/idle.ctl"
-for _ in $(seq 1 200); do grep -q HOLDING "$T/idle.out" && break; sleep 0.1; done
+wait_for "the idle connections to be made" 20 0.1 log_has "$T/idle.out" HOLDING
 check "idle flood: 1500 connections attempted" grep -q "HOLDING open=" "$T/idle.out"
 get "$BASE/small.bin?during=idle"
 check "idle flood: the appliance is served" [ "$CODE" = 200 ]
@@ -175,7 +171,9 @@ intact "after the client that gave up"
 curl -s -o "$T/hup.body" --max-time 60 --proxy "http://127.0.0.1:$P" --cacert "$CA" \
 	"$BASE/big.bin?hup=1&rate=4000000" &
 HUPCURL=$!
-sleep 0.7
+# the fetch is under way: the vendor was asked and bytes are in the spool
+fetching() { log_has "$T/origin.log" 'GET /files/big.bin[?]hup=1' && [ -n "$(find "$T/state/spool" -mindepth 1 -size +0 2>/dev/null)" ]; }
+wait_for "the download to be under way" 10 0.02 fetching
 kill -HUP "$FWPID"
 wait "$HUPCURL"
 check "SIGHUP during a download: delivered intact" cmp -s "$T/hup.body" "$T/www/big.bin"
@@ -215,31 +213,31 @@ sed -i "s#file = $T/events.log#file = $T/events3.log#" "$T/emfile.conf"
 (ulimit -Sn 96 && ulimit -Hn 96 && exec "$FW" run -c "$T/emfile.conf") >"$T/emfile.out" 2>"$T/emfile.err" &
 FW3=$!
 pids+=("$FW3")
-for _ in $(seq 1 200); do grep -q "serving on" "$T/emfile.err" && break; sleep 0.05; done
+wait_for "the gateway with 96 descriptors to serve" 10 0.05 serving_or_gone "$T/emfile.err" "$FW3"
 check "low descriptor limit: a warning at start" grep -q "the descriptor limit is 96" "$T/emfile.err"
 mkfifo "$T/emfile.ctl"
 python3 "$CLIENTS" hold --idle --spread --proxy "$P3" --count 150 --hold 20 <"$T/emfile.ctl" >"$T/emfile-hold.out" &
 EMHOLD=$!
 pids+=("$EMHOLD")
 exec 9>"$T/emfile.ctl"
-for _ in $(seq 1 100); do grep -q '"event.action":"proxy-accept-failed"' "$T/events3.log" && break; sleep 0.05; done
+wait_for "accept to fail for want of descriptors" 5 0.05 log_has "$T/events3.log" '"event.action":"proxy-accept-failed"'
 check "out of descriptors: an event says accept rests" \
 	grep -q '"event.action":"proxy-accept-failed".*Too many open files' "$T/events3.log"
 ticks() { awk '{print $14 + $15}' "/proc/$FW3/stat"; }
 k0=$(ticks)
-sleep 2
+sleep 2 # the measured interval itself
 k1=$(ticks)
 echo "# out of descriptors: the gateway used $((k1 - k0)) clock ticks of CPU in 2 s"
 check "out of descriptors: the accept loop does not spin (under 0.5 s of CPU in 2 s)" [ $((k1 - k0)) -lt 50 ]
 exec 9>&-
 wait "$EMHOLD" 2>/dev/null
 code=000
-for _ in $(seq 1 60); do
+emfile_served() {
 	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 --proxy "http://127.0.0.1:$P3" \
 		--cacert "$T/state3/ca/ca.crt" "$BASE/small.bin?emfile=1")
-	[ "$code" = 200 ] && break
-	sleep 0.2
-done
+	[ "$code" = 200 ]
+}
+wait_for "a download once the descriptors are free" 12 0.2 emfile_served
 check "out of descriptors: once they are free the appliance is served" [ "$code" = 200 ]
 check "out of descriptors: the gateway is alive" kill -0 "$FW3"
 kill -TERM "$FW3"
@@ -259,16 +257,15 @@ for round in $(seq 1 12); do
 	esac
 	curl -s -o /dev/null --max-time 60 --proxy "http://127.0.0.1:$P" --cacert "$CA" "$url" &
 	CURLPID=$!
-	sleep "$(python3 -c "import random; print(round(random.uniform(0.1, 1.4), 2))")"
+	sleep "$(python3 -c "import random; print(round(random.uniform(0.1, 1.4), 2))")" # the random moment tested
 	SUP=$(pgrep -P "$FWPID" | head -n 1)
 	kill -KILL "$FWPID"
 	wait "$FWPID" 2>/dev/null
 	wait "$CURLPID" 2>/dev/null
 	gone=1
-	for _ in $(seq 1 50); do
-		if [ -z "$SUP" ] || ! kill -0 "$SUP" 2>/dev/null; then gone=0; break; fi
-		sleep 0.1
-	done
+	if [ -z "$SUP" ] || wait_for "the scanner to end with the gateway" 5 0.1 exited "$SUP"; then
+		gone=0
+	fi
 	check "kill -9 round $round ($kind): the scanner went with the gateway" [ $gone = 0 ]
 	start_fwgate "fw-r$round" "$T/fwgate.conf"
 	check "kill -9 round $round ($kind): the gateway came up by itself" alive
@@ -282,10 +279,7 @@ check "the start event reports what killed runs left" grep -q '"fwgate.start.rem
 kill -HUP "$FWPID"
 kill -TERM "$FWPID"
 stopped=1
-for _ in $(seq 1 100); do
-	if ! kill -0 "$FWPID" 2>/dev/null; then stopped=0; break; fi
-	sleep 0.1
-done
+wait_for "the gateway to stop" 10 0.1 exited "$FWPID" && stopped=0
 check "SIGTERM during a reload stops the gateway within 10 s" [ $stopped = 0 ]
 check "... with its stop event" grep -q '"event.action":"fwgate-stop"' "$EV"
 grep -h "removed what an earlier run left" "$T"/fw-r*.err | sort | uniq -c | sed 's/^/# /'

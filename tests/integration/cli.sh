@@ -6,12 +6,10 @@
 set -u
 FW=$1
 SRC=$2
+HERE=$SRC/tests/integration
 T=$(mktemp -d "${TMPDIR:-/tmp}/fwgate-cli-XXXXXX")
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$T"' EXIT
-pass=0 fail=0
-
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-bad() { fail=$((fail + 1)); echo "not ok - $1"; shift; for l in "$@"; do echo "    $l"; done; }
+. "$HERE/lib.sh"
 
 # expect NAME RC [grep PATTERN for stdout+stderr] -- CMD...
 expect() {
@@ -109,10 +107,7 @@ expect "bad rules_file names its path" 2 "fwgate scan: $T/bad.rules: rules:1: un
 # run: starts, logs its start, stops on SIGTERM with exit 0 and a stop event.
 "$FW" run -c "$T/fwgate.conf" >"$T/run.out" 2>"$T/run.err" &
 pid=$!
-for _ in $(seq 1 100); do
-	grep -q fwgate-start "$T/state/events.log" 2>/dev/null && break
-	sleep 0.05
-done
+wait_for "the start event" 5 0.05 log_has "$T/state/events.log" fwgate-start
 if grep -q '"event.action":"fwgate-start"' "$T/state/events.log" 2>/dev/null; then ok "run logs fwgate-start"; else bad "run logs fwgate-start" "$(cat "$T/run.err")"; fi
 [ "$(stat -c %a "$T/state")" = 700 ] && ok "state dir is 0700" || bad "state dir is 0700" "$(stat -c %a "$T/state")"
 kill -TERM "$pid"

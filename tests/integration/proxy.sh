@@ -95,7 +95,7 @@ for i in $(seq 1 100); do urls+=(-o /dev/null "https://vendor.test:$OP/files/sma
 before=$(grep -c '"event.action":"proxy-leaf-minted"' "$EV")
 codes=$(curl -s -w '%{http_code}\n' --max-time 60 --proxy "http://127.0.0.1:$P1" --cacert "$CA" "${urls[@]}" | grep -c '^200$')
 check "100 sequential requests answered 200" [ "$codes" = 100 ]
-sleep 0.3
+wait_for "the tunnel's close event" 5 0.05 log_has "$EV" '"fwgate.reason":"100 request\(s\) served in the tunnel"'
 check "100 requests on one tunnel" grep -q '"fwgate.reason":"100 request(s) served in the tunnel"' "$EV"
 check "no new leaf minted for a cached host" [ "$(grep -c '"event.action":"proxy-leaf-minted"' "$EV")" = "$before" ]
 
@@ -176,16 +176,17 @@ print(data.split(b"\r\n")[0].decode("latin-1"))
 ' "$P1"; }
 line=$(python3 -c 'import sys; sys.stdout.write("CONNECT vendor.test:443 HTTP/1.1\r\nHost: vendor.test\r\nX: " + "a"*40000 + "\r\n\r\n")' | raw)
 check "oversized head: 431" [ "$line" = "HTTP/1.1 431 Request Header Fields Too Large" ]
-line=$(printf 'CONNECT vendor.test:443 HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n' | raw)
-check "obs-fold: 400" [ "$line" = "HTTP/1.1 400 Bad Request" ]
-line=$(printf 'CONNECT vendor.test:443 HTTP/1.1\nHost: a\n\n' | raw)
-check "bare LF: 400" [ "$line" = "HTTP/1.1 400 Bad Request" ]
-line=$(printf 'CONNECT vendor.test:443 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n' | raw)
-check "Transfer-Encoding on a request: 400" [ "$line" = "HTTP/1.1 400 Bad Request" ]
-line=$(printf 'CONNECT vendor.test:443 HTTP/1.1\r\nContent-Length: 0\r\nContent-Length: 0\r\nHost: a\r\n\r\n' | raw)
-check "duplicate Content-Length: 400" [ "$line" = "HTTP/1.1 400 Bad Request" ]
-line=$(printf 'BREW /pot HTTP/1.1\r\nHost: a\r\n\r\n' | raw)
-check "not a proxy request: 405" [ "$line" = "HTTP/1.1 405 Method Not Allowed" ]
+# name | the status line wanted | the head (printf escapes)
+while IFS='|' read -r name want head; do
+	line=$(printf "$head" | raw)
+	check "$name" [ "$line" = "$want" ]
+done <<'CASES'
+obs-fold: 400|HTTP/1.1 400 Bad Request|CONNECT vendor.test:443 HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n
+bare LF: 400|HTTP/1.1 400 Bad Request|CONNECT vendor.test:443 HTTP/1.1\nHost: a\n\n
+Transfer-Encoding on a request: 400|HTTP/1.1 400 Bad Request|CONNECT vendor.test:443 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n
+duplicate Content-Length: 400|HTTP/1.1 400 Bad Request|CONNECT vendor.test:443 HTTP/1.1\r\nContent-Length: 0\r\nContent-Length: 0\r\nHost: a\r\n\r\n
+not a proxy request: 405|HTTP/1.1 405 Method Not Allowed|BREW /pot HTTP/1.1\r\nHost: a\r\n\r\n
+CASES
 fetch "https://vendor.test:$OP/files/small.bin"
 check "still serving after hostile heads" [ "$CODE" = 200 ]
 check "refusals are logged" grep -q '"event.action":"proxy-refused".*obs-fold' "$EV"
@@ -218,17 +219,23 @@ kill -STOP $workers
 curl -s -o "$T/body" -w '%{http_code}' --max-time 30 --proxy "http://127.0.0.1:$P1" --cacert "$CA" \
 	"https://vendor.test:$OP/files/big.bin?kill=1" >"$T/killcode" &
 cpid=$!
-for _ in $(seq 1 100); do
-	grep -q '"fwgate.worker.killed"' "$EV" 2>/dev/null && break
-	[ -n "$(ls -A "$T/state/spool")" ] && [ "$(stat -c %s "$T/state/spool/"* 2>/dev/null | head -n 1)" = $((8 * 1024 * 1024 + 123)) ] && break
-	sleep 0.05
-done
-sleep 0.3
+# the body is complete in the spool and its scan waits in a stopped worker's socket
+spooled() { [ "$(stat -c %s "$T/state/spool/"* 2>/dev/null | head -n 1)" = $((8 * 1024 * 1024 + 123)) ]; }
+queued_at_worker() {
+	local w
+	for w in $workers; do
+		ss -Hxp 2>/dev/null | awk -v p="pid=$w," 'index($0, p) && $3 > 0 { f = 1 } END { exit !f }' && return 0
+	done
+	return 1
+}
+wait_for "the body to be spooled" 5 0.05 spooled
+wait_for "the scan to wait at a stopped worker" 5 0.05 queued_at_worker
 kill -KILL $workers
 wait "$cpid"
 check "worker killed during a scan: 403" [ "$(cat "$T/killcode")" = 403 ]
 check "worker killed during a scan: unscannable, the reason says so" grep -q "unscannable: scanner worker crashed (killed by signal 9)" "$T/body"
-sleep 0.5
+n_workers() { [ "$(pgrep -P "$SUP" | wc -l)" = "$(echo $workers | wc -w)" ]; }
+wait_for "new workers to replace the killed ones" 10 0.05 n_workers
 nw=$(pgrep -P "$SUP" | wc -l)
 check "new workers replace the killed ones" [ "$nw" = "$(echo $workers | wc -w)" ]
 fetch "https://vendor.test:$OP/files/after.bin"
@@ -255,19 +262,19 @@ check "after a worker timeout the next download is served" [ "$CODE" = 200 ]
 python3 -c 'import sys; print("Fwgate.Test.Reload:0:*:" + b"small firmware".hex())' >"$T/sigs/reload.ndb"
 "$FW" reload -c "$T/fwgate.conf" >"$T/reload.out" 2>&1
 check "fwgate reload: exit 0" [ $? = 0 ]
-for _ in $(seq 1 100); do grep -q '"event.action":"fwgate-reload"' "$EV" && break; sleep 0.05; done
+wait_for "the reload event" 5 0.05 log_has "$EV" '"event.action":"fwgate-reload"'
 check "reload: event" grep -q '"event.action":"fwgate-reload".*2 signatures' "$EV"
 fetch "https://vendor.test:$OP/files/small.bin?after=reload"
 check "reload: the new signature blocks" grep -q "signature Fwgate.Test.Reload" "$T/body"
 printf 'this is not a signature\n' >"$T/sigs/broken.ndb"
 kill -HUP "$FWPID"
-for _ in $(seq 1 100); do grep -q '"event.action":"fwgate-reload-failed"' "$EV" && break; sleep 0.05; done
+wait_for "the failed reload's event" 5 0.05 log_has "$EV" '"event.action":"fwgate-reload-failed"'
 check "reload of a broken database: event" grep -q '"event.action":"fwgate-reload-failed"' "$EV"
 fetch "https://vendor.test:$OP/files/small.bin?after=failed-reload"
 check "reload of a broken database: the old engine still serves" grep -q "signature Fwgate.Test.Reload" "$T/body"
 rm -f "$T/sigs/broken.ndb" "$T/sigs/reload.ndb"
 kill -HUP "$FWPID"
-for _ in $(seq 1 100); do [ "$(grep -c '"event.action":"fwgate-reload"' "$EV")" -ge 2 ] && break; sleep 0.05; done
+wait_for "the second reload event" 5 0.05 log_count_ge "$EV" '"event.action":"fwgate-reload"' 2
 fetch "https://vendor.test:$OP/files/reload-b.bin"
 check "reload back: bytes the removed signature matched are served" [ "$CODE" = 200 ]
 
@@ -286,7 +293,7 @@ CODE=$(curl -s -o "$T/body" -w '%{http_code}' --max-time 20 --proxy "http://127.
 check "name resolving to 127.0.0.1 refused without allow_private: 502" [ "$CODE" = 502 ]
 check "the reason names the loopback address" grep -q "127.0.0.1, a loopback address" "$T/body"
 exec 7<>"/dev/tcp/127.0.0.1/$P2" 8<>"/dev/tcp/127.0.0.1/$P2"
-sleep 0.3
+wait_for "the gateway to accept both connections" 5 0.05 accepted "$FWPID" "$P2" 2
 line=$(printf 'CONNECT vendor.test:443 HTTP/1.1\r\nHost: vendor.test:443\r\n\r\n' | raw_port=$P2 timeout 10 python3 -c '
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
@@ -306,7 +313,7 @@ FW1=$(pgrep -f "run -c $T/fwgate.conf" | head -n 1)
 SUP=$(pgrep -P "$FW1" | head -n 1)
 printf 'this is not a signature\n' >"$T/sigs/broken.ndb"
 kill -KILL "$SUP"
-for _ in $(seq 1 200); do grep -q '"event.action":"fwgate-scanner-restart-failed"' "$EV" && break; sleep 0.05; done
+wait_for "the scanner's failed restart" 10 0.05 log_has "$EV" '"event.action":"fwgate-scanner-restart-failed"'
 check "scanner gone: event naming the signal" grep -q '"event.action":"fwgate-scanner-down".*killed by signal 9' "$EV"
 check "scanner gone: the restart fails on the broken database (event)" \
 	grep -q '"event.action":"fwgate-scanner-restart-failed".*cannot load the signatures' "$EV"
@@ -318,7 +325,7 @@ check "scanner gone: the body says nothing was delivered" grep -q "cannot be vet
 check "scanner gone: nothing quarantined for it" bash -c "! grep -q 'scanner=down' '$T/qlist'"
 check "scanner gone: spool empty" spool_empty "$T/state"
 rm -f "$T/sigs/broken.ndb"
-for _ in $(seq 1 300); do grep -q '"event.action":"fwgate-scanner-restarted"' "$EV" && break; sleep 0.05; done
+wait_for "the scanner's restart" 15 0.05 log_has "$EV" '"event.action":"fwgate-scanner-restarted"'
 check "scanner back after a back-off: event" grep -q '"event.action":"fwgate-scanner-restarted".*"fwgate.scanner.restarts":1' "$EV"
 fetch "https://vendor.test:$OP/files/small-after.bin?scanner=back"
 check "scanner back: the next download is served" [ "$CODE" = 200 ]
@@ -326,7 +333,7 @@ check "scanner back: a new supervisor with its workers" [ -n "$(pgrep -P "$(pgre
 
 # --- clean stop
 kill -TERM "$FWPID"
-for _ in $(seq 1 100); do kill -0 "$FWPID" 2>/dev/null || break; sleep 0.05; done
+wait_for "the gateway to stop" 5 0.05 exited "$FWPID"
 check "SIGTERM stops the gateway" bash -c "! kill -0 $FWPID 2>/dev/null"
 
 echo "$pass passed, $fail failed"

@@ -40,15 +40,8 @@ fetch() {
 hdr() { sed -n "s/^$1:[[:space:]]*//Ip" "$T/headers" | tr -d '\r' | tail -n 1; }
 
 # fetch_until URL CODE SECONDS: fetches every half second until CODE
-fetch_until() {
-	local i
-	for i in $(seq 1 $(($3 * 2))); do
-		fetch "$1"
-		[ "$CODE" = "$2" ] && return 0
-		sleep 0.5
-	done
-	return 1
-}
+fetch_is() { fetch "$1"; [ "$CODE" = "$2" ]; }
+fetch_until() { wait_for "$1 to answer $2" "$3" 0.5 fetch_is "$1" "$2"; }
 
 # make_conf FILE STATE PORT EVENTS [extra [sandbox] lines...]
 make_conf() {
@@ -213,10 +206,8 @@ check "cli: sandbox with an unknown subcommand is a usage error" \
 	test "$("$FW" sandbox frob -c "$CONF" >/dev/null 2>&1; echo $?)" = 2
 check "cli: sandbox retry of a done job" "$FW" sandbox retry "$JOB" --as tester -c "$CONF"
 check "cli: the retry is audited" sh -c "'$FW' audit list -c '$CONF' | grep -q 'sandbox-retry.*tester'"
-for _ in $(seq 1 40); do
-	[ "$(jobs_json "$CONF" | jq_py "[j['state'] for j in d if j['id'] == $JOB][0]")" = done ] && break
-	sleep 0.25
-done
+job_done() { [ "$(jobs_json "$CONF" | jq_py "[j['state'] for j in d if j['id'] == $JOB][0]")" = done ]; }
+wait_for "the retried job $JOB to be done" 10 0.25 job_done
 check "cli: the retried job ran again in the running gateway" \
 	[ "$(jobs_json "$CONF" | jq_py "[j['state'] + str(j['attempts']) for j in d if j['id'] == $JOB][0]")" = done1 ]
 kill "$FWPID"; wait "$FWPID" 2>/dev/null
@@ -270,7 +261,7 @@ check "cape: a non-HTTP url is refused by config check" \
 	2>"$T/cape.err" &
 pids+=($!)
 CAPEPID=$!
-for _ in $(seq 1 100); do [ -s "$T/cape.port" ] && break; sleep 0.05; done
+wait_for "the CAPE double to listen" 5 0.05 test -s "$T/cape.port"
 CP=$(cat "$T/cape.port")
 printf 's3cret\n' >"$T/cape.token"
 chmod 600 "$T/cape.token"
@@ -398,7 +389,10 @@ GCA=$GCA0
 # runner); the gateway stops; the next start finishes both.
 fetch "$BASE/c_restart.zip"
 check "restart: held, 503" [ "$CODE" = 503 ]
-sleep 1
+running_and_queued() {
+	[ "$(jobs_json "$CONFC" | jq_py '" ".join(sorted({j["state"] for j in d} & {"running", "queued"}))')" = "queued running" ]
+}
+wait_for "one job running and one queued" 10 0.1 running_and_queued
 jobs_json "$CONFC" >"$T/before.json"
 check "restart: jobs are running and queued before the stop" \
 	[ "$(jq_py '" ".join(sorted({j["state"] for j in d} & {"running", "queued"}))' <"$T/before.json")" = "queued running" ]

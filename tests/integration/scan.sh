@@ -18,12 +18,9 @@ SIGS=$SRC/tests/data/signatures
 CTF=/usr/share/clamav-testfiles
 T=$(mktemp -d "${TMPDIR:-/tmp}/fwgate-scan-XXXXXX")
 trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
+. "$HERE/lib.sh"
 
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-bad() { fail=$((fail + 1)); echo "not ok - $1"; shift; for l in "$@"; do echo "    $l"; done; }
 skip() { if [ -n "${CI:-}" ]; then bad "$1" "skipped under CI: $2 (tools/dev.sh installs it)"; else echo "skip - $1: $2"; fi; }
-have() { command -v "$1" >/dev/null 2>&1; }
 corpus() { python3 "$HERE/corpus_zip.py" "$@"; }
 
 EICAR='X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*'
@@ -190,8 +187,7 @@ C=$T/c
 mkdir -p "$C/dir" "$C/n" "$C/w"
 printf '%s' "$EICAR" >"$C/eicar.com"
 cp "$C/eicar.com" "$C/dir/eicar.com"
-# test content under the coverage check's entropy (see lib.sh fwdata)
-fwdata() { head -c "$1" /dev/urandom | LC_ALL=C tr '\200-\377' '\000-\177' >"$2"; }
+# test content under the coverage check's entropy (lib.sh fwdata)
 fwdata 65536 "$C/w/random.bin"
 printf 'firmware 1.2.3\n' >"$C/w/README.txt"
 

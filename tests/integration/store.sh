@@ -319,10 +319,8 @@ curl -s -o "$T/crash.body" -w '%{http_code}' --max-time 60 --proxy "http://127.0
 	"$BASE/crash.bin" >"$T/crash.code" 2>/dev/null &
 cpid=$!
 spooling=no
-for _ in $(seq 1 1000); do
-	if [ -n "$(ls -A "$S/spool" 2>/dev/null)" ]; then spooling=yes; break; fi
-	sleep 0.01
-done
+spool_busy() { [ -n "$(ls -A "$S/spool" 2>/dev/null)" ]; }
+wait_for "the download to reach the spool" 10 0.01 spool_busy && spooling=yes
 # The gateway's descendants (the scanner and its workers).
 kids=$(pgrep -P "$FWA" | tr '\n' ' ')
 for k in $kids; do kids="$kids $(pgrep -P "$k" | tr '\n' ' ')"; done
@@ -339,7 +337,8 @@ alive() {
 		[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ] && printf '%s ' "$k"
 	done
 }
-for _ in $(seq 1 100); do [ -z "$(alive $kids)" ] && break; sleep 0.05; done
+none_alive() { [ -z "$(alive $kids)" ]; }
+wait_for "the scanner processes to die with the gateway" 5 0.05 none_alive
 check "the gateway ran scanner processes" [ -n "$kids" ]
 check "the scanner processes died with the gateway" [ -z "$(alive $kids)" ]
 for k in $(alive $kids); do pids+=("$k"); done
@@ -399,7 +398,7 @@ cp "$T/www/reval.bin" "$T/reval.v1"
 fetch "$U"
 check "revalidation: first fetch 200, byte-identical" cmp -s "$T/body" "$T/reval.v1"
 check "revalidation: one upstream request" [ "$(upstream /files/reval.bin)" = 1 ]
-sleep 3
+sleep 3 # past revalidate_after_seconds: the time that passes is what is tested
 fetch "$U"
 check "revalidation after 3 s: 200" [ "$CODE" = 200 ]
 check "revalidation after 3 s: the same bytes" cmp -s "$T/body" "$T/reval.v1"
@@ -410,7 +409,7 @@ m=$(stat -c %Y "$T/www/reval.bin")
 fwdata $((256 * 1024 + 9)) "$T/reval.v2"
 cp "$T/reval.v2" "$T/www/reval.bin"
 touch -d "@$((m + 5))" "$T/www/reval.bin"
-sleep 3
+sleep 3 # past revalidate_after_seconds: the time that passes is what is tested
 fetch "$U"
 check "changed at the vendor: 200" [ "$CODE" = 200 ]
 check "changed at the vendor: the new bytes" cmp -s "$T/body" "$T/reval.v2"
@@ -420,7 +419,7 @@ check "changed at the vendor: proxy-content-changed event" grep -q '"event.actio
 # changed to malware
 printf '%s' "$EICAR" >"$T/www/reval.bin"
 touch -d "@$((m + 10))" "$T/www/reval.bin"
-sleep 3
+sleep 3 # past revalidate_after_seconds: the time that passes is what is tested
 fetch "$U"
 check "changed to malware: 403" [ "$CODE" = 403 ]
 check "changed to malware: the page names Fwgate.Test.EICAR" grep -q "Fwgate.Test.EICAR" "$T/body"

@@ -320,6 +320,7 @@ static void test_url_refused(void **state)
 	struct fw_decision_result r;
 	char *big = malloc(20000);
 
+	assert_non_null(big);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		url_is(al, bad[i], FW_DECISION_BLOCK, FW_STEP_MALFORMED, NULL);
 	assert_int_equal(fw_allowlist_decide_url(al, "http://vendor.test/fw.bin", &r), 0);

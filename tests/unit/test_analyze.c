@@ -171,6 +171,7 @@ static void test_clean_firmware(void **state)
 	uint8_t *b = malloc(MIB);
 
 	(void)state;
+	assert_non_null(b);
 	fill_low(b, MIB);
 	run(b, MIB, rules, NULL, &res);
 	assert_int_equal(res.count, 0);
@@ -201,6 +202,7 @@ static void test_embedded_elf_and_dropper(void **state)
 	json_t *doc;
 
 	(void)state;
+	assert_non_null(b);
 	fill_low(b, MIB);
 	memcpy(b + 0x10000, "\x7f" "ELF\x02\x01\x01", 7);
 	put16(b + 0x10000 + 16, 2);
@@ -242,6 +244,7 @@ static void test_embedded_kinds(void **state)
 	uint8_t *b = malloc(MIB), pe[PE_LEN];
 
 	(void)state;
+	assert_non_null(b);
 	fill_low(b, MIB);
 	pe_build(pe, PE_LEN, false, 2, SCN_RX);
 	memcpy(b + 0x30000, pe, PE_LEN);
@@ -287,6 +290,7 @@ static void test_pe_efi_and_packed(void **state)
 	uint8_t *pe = malloc(len);
 
 	(void)state;
+	assert_non_null(pe);
 	/* A UEFI driver in PE32+: unsigned is normal for it; the import is still read. */
 	pe_build(pe, PE_LEN, true, 11, SCN_RX);
 	run(pe, PE_LEN, NULL, NULL, &res);
@@ -407,6 +411,7 @@ static void test_high_entropy_region(void **state)
 	uint8_t *b = malloc(MIB);
 
 	(void)state;
+	assert_non_null(b);
 	fill_low(b, MIB);
 	fill_random(b + 0x40000, 128 * 1024);
 	run(b, MIB, NULL, NULL, &res);
@@ -458,6 +463,7 @@ static void test_opened_streams(void **state)
 	uint8_t *b = malloc(MIB);
 
 	(void)state;
+	assert_non_null(b);
 	analyze_limits_default(&lim);
 	lim.opened = &op;
 	fill_low(b, MIB);
@@ -538,6 +544,7 @@ static void test_rules_errors(void **state)
 	struct fw_err err;
 
 	(void)state;
+	assert_non_null(t);
 	rules_refused("ok 5 string \"a\"\nbad 0 string \"x\"\n",
 		      "rules:2: bad weight \"0\": use a whole number from 1 to 1000");
 	rules_refused("a 1001 string \"x\"", "rules:1: bad weight \"1001\": use a whole number from 1 to 1000");
@@ -600,6 +607,7 @@ static void test_max_bytes(void **state)
 	FILE *f = tmpfile();
 
 	(void)state;
+	assert_non_null(b);
 	analyze_limits_default(&lim);
 	lim.max_bytes = 1000;
 	fw_err_clear(&err);
@@ -639,6 +647,7 @@ static uint8_t *many_elves(size_t n, size_t *len)
 
 	*len = (n + 1) * 4096;
 	b = malloc(*len);
+	assert_non_null(b);
 	fill_low(b, *len);
 	for (size_t i = 1; i <= n; i++) {
 		memcpy(b + i * 4096, "\x7f" "ELF\x01\x01\x01", 7);

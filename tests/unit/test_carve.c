@@ -43,6 +43,7 @@ static int setup(void **state)
 	struct fw_err err;
 	size_t n;
 
+	assert_non_null(f);
 	fw_err_clear(&err);
 	assert_non_null(f);
 	tu_mkdtemp(f->dir, sizeof(f->dir));

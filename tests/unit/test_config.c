@@ -50,7 +50,9 @@ static char *dump(const struct fw_config *cfg)
 	assert_non_null(f);
 	fw_config_dump(cfg, f);
 	assert_int_equal(fclose(f), 0);
-	/* Skip the first line, which names the source. */
+	/* Callers skip the first line, which names the source. */
+	assert_non_null(buf);
+	assert_non_null(strchr(buf, '\n'));
 	return buf;
 }
 
@@ -60,6 +62,7 @@ static void test_defaults(void **state)
 	char a[64];
 
 	(void)state;
+	assert_non_null(cfg);
 	fw_config_default(cfg);
 	assert_int_equal(cfg->proxy.n_listen, 1);
 	assert_string_equal(fw_listen_addr_str(&cfg->proxy.listen[0], a, sizeof(a)), "127.0.0.1:3128");
@@ -85,6 +88,8 @@ static void test_example_is_default(void **state)
 	char *a, *b;
 
 	(void)state;
+	assert_non_null(def);
+	assert_non_null(ex);
 	fw_err_clear(&err);
 	fw_config_default(def);
 	if (fw_config_load(ex, FW_SOURCE_ROOT "/etc/fwgate.conf.example", &err) != 0)
@@ -108,6 +113,7 @@ static void test_full_config(void **state)
 	char *text;
 
 	(void)state;
+	assert_non_null(cfg);
 	tu_write(dir, "p.json", "{}", 2, pol, sizeof(pol));
 	snprintf(sig, sizeof(sig), "%s", dir);
 	assert_true(asprintf(&text,
@@ -170,6 +176,8 @@ static void test_dump_round_trip(void **state)
 	char *da, *db;
 
 	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
 	fw_config_default(a);
 	a->upstream.n_resolve = 1;
 	snprintf(a->upstream.resolve[0].host, sizeof(a->upstream.resolve[0].host), "h.example");
@@ -262,6 +270,7 @@ static void test_bad_inputs(void **state)
 	struct fw_err err;
 
 	(void)state;
+	assert_non_null(cfg);
 	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
 		const struct bad_case *c = &bad_cases[i];
 
@@ -300,6 +309,7 @@ static void test_clients_networks(void **state)
 	struct fw_err err;
 
 	(void)state;
+	assert_non_null(cfg);
 	fw_config_default(cfg);
 	/* The default: this host only. */
 	assert_true(contains(cfg->proxy.clients, cfg->proxy.n_clients, "127.0.0.1"));
@@ -343,6 +353,7 @@ static void test_long_line_and_nul(void **state)
 	struct fw_err err;
 
 	(void)state;
+	assert_non_null(cfg);
 	/* libinih's line buffer is 200 bytes; a longer line must be refused,
 	 * not split into two lines. */
 	memset(text, 0, sizeof(text));
@@ -369,11 +380,13 @@ static void test_missing_and_oversized_file(void **state)
 	char *big;
 
 	(void)state;
+	assert_non_null(cfg);
 	fw_err_clear(&err);
 	assert_int_not_equal(fw_config_load(cfg, "/nonexistent/fwgate.conf", &err), 0);
 	assert_string_equal(fw_err_msg(&err), "/nonexistent/fwgate.conf: cannot open: No such file or directory");
 
 	big = malloc(FW_CONFIG_MAX_BYTES + 2);
+	assert_non_null(big);
 	memset(big, '#', FW_CONFIG_MAX_BYTES + 1);
 	big[FW_CONFIG_MAX_BYTES + 1] = '\0';
 	assert_int_not_equal(load_text(big, cfg, &err, path, sizeof(path)), 0);

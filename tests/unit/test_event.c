@@ -134,6 +134,7 @@ static void test_long_field_is_cut(void **state)
 	const char *u;
 
 	(void)state;
+	assert_non_null(big);
 	memset(big, 'A', 99999);
 	big[99999] = '\0';
 	/* A multi-byte character straddling the cut must not be split. */

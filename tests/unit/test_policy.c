@@ -100,6 +100,7 @@ static void test_reference_card(void **state)
 	struct fw_policy *p;
 
 	(void)state;
+	assert_non_null(errs);
 	p = fw_policy_load(FW_SHARED_POLICY, "firmware_update", errs);
 	if (p == NULL)
 		fail_msg("%s", errs->n ? errs->items[0].msg : "?");
@@ -135,6 +136,7 @@ static void test_embedded_card(void **state)
 	struct fw_policy *p = fw_policy_load_embedded("firmware_update", errs);
 
 	(void)state;
+	assert_non_null(errs);
 	if (p == NULL)
 		fail_msg("%s", errs->n ? errs->items[0].msg : "?");
 	assert_string_equal(p->source, "embedded default");
@@ -151,6 +153,7 @@ static void test_allow_list_and_ports(void **state)
 	struct fw_policy *p;
 
 	(void)state;
+	assert_non_null(errs);
 	set_path(j, "rules/1/security_profiles/url_filtering/allow_list",
 		 "[\"Download.Vendor.example\", \"*.cdn.vendor.example\"]");
 	set_path(j, "rules/1/service/app_default", "false");
@@ -228,6 +231,7 @@ static void test_bad_cards(void **state)
 	struct fw_errlist *errs = calloc(1, sizeof(*errs));
 
 	(void)state;
+	assert_non_null(errs);
 	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
 		const struct bad_case *c = &bad_cases[i];
 		json_t *j = card();
@@ -253,6 +257,7 @@ static void test_all_errors_reported(void **state)
 	json_t *j = card();
 
 	(void)state;
+	assert_non_null(errs);
 	set_path(j, "rules/1/security_profiles/sandboxing/file_types/0", "\"foo\"");
 	set_path(j, "rules/1/security_profiles/sandboxing/file_types/2", "\"bar\"");
 	set_path(j, "rules/0/extra", "true");
@@ -274,6 +279,7 @@ static void test_syntax_and_limits(void **state)
 	char *big;
 
 	(void)state;
+	assert_non_null(errs);
 	assert_null(fw_policy_parse((const uint8_t *)trunc, strlen(trunc), "t.json", "x", errs));
 	assert_int_equal(errs->n, 1);
 	assert_string_equal(errs->items[0].msg, "t.json:2:11: ']' expected near end of file");
@@ -286,6 +292,7 @@ static void test_syntax_and_limits(void **state)
 
 	tu_mkdtemp(dir, sizeof(dir));
 	big = malloc(FW_POLICY_MAX_BYTES + 1);
+	assert_non_null(big);
 	memset(big, ' ', FW_POLICY_MAX_BYTES + 1);
 	tu_write(dir, "big.json", big, FW_POLICY_MAX_BYTES + 1, path, sizeof(path));
 	free(big);
@@ -304,7 +311,7 @@ static void test_syntax_and_limits(void **state)
 static void test_print(void **state)
 {
 	struct fw_errlist *errs = calloc(1, sizeof(*errs));
-	struct fw_policy *p = fw_policy_load(FW_SHARED_POLICY, "firmware_update", errs);
+	struct fw_policy *p;
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f;
@@ -312,8 +319,11 @@ static void test_print(void **state)
 	json_error_t e;
 
 	(void)state;
+	TU_NONNULL(errs);
+	p = fw_policy_load(FW_SHARED_POLICY, "firmware_update", errs);
 	assert_non_null(p);
 	f = open_memstream(&buf, &len);
+	TU_NONNULL(f);
 	assert_int_equal(fw_policy_print_json(p, f), 0);
 	fclose(f);
 	doc = json_loads(buf, 0, &e);

@@ -28,15 +28,15 @@
 #include "proxy/upstream.h"
 #include "testutil.h"
 
-static struct fw_http_req req;
+static struct http_req req;
 
 static int parse(const char *head, struct fw_err *err)
 {
 	size_t len = strlen(head);
 
 	fw_err_clear(err);
-	assert_int_equal(fw_http_head_end((const uint8_t *)head, len), len);
-	return fw_http_parse_head((const uint8_t *)head, len, 100, &req, err);
+	assert_int_equal(http_head_end((const uint8_t *)head, len), len);
+	return http_parse_head((const uint8_t *)head, len, 100, &req, err);
 }
 
 static void test_good_heads(void **state)
@@ -46,7 +46,7 @@ static void test_good_heads(void **state)
 	(void)state;
 	assert_int_equal(parse("CONNECT vendor.example:443 HTTP/1.1\r\nHost: vendor.example:443\r\n"
 			       "User-Agent: curl/7.88\r\nProxy-Connection: Keep-Alive\r\n\r\n", &err), 0);
-	assert_int_equal(req.method, FW_HTTP_CONNECT);
+	assert_int_equal(req.method, HTTP_CONNECT);
 	assert_int_equal(req.target_len, strlen("vendor.example:443"));
 	assert_int_equal(req.n_headers, 3);
 	assert_non_null(req.host);
@@ -54,10 +54,10 @@ static void test_good_heads(void **state)
 
 	assert_int_equal(parse("GET /fw/a.bin?x=1 HTTP/1.1\r\nHost: v.example\r\nConnection: keep-alive, close\r\n"
 			       "X-Empty:\r\nAccept:  */*  \r\n\r\n", &err), 0);
-	assert_int_equal(req.method, FW_HTTP_GET);
+	assert_int_equal(req.method, HTTP_GET);
 	assert_true(req.connection_close);
-	assert_int_equal(fw_http_header_find(&req, "x-empty")->value_len, 0);
-	assert_int_equal(fw_http_header_find(&req, "ACCEPT")->value_len, 3);
+	assert_int_equal(http_header_find(&req, "x-empty")->value_len, 0);
+	assert_int_equal(http_header_find(&req, "ACCEPT")->value_len, 3);
 	assert_int_equal(parse("HEAD / HTTP/1.0\r\n\r\n", &err), 0);
 	assert_true(req.connection_close);
 	assert_int_equal(parse("GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n", &err), 0);
@@ -113,10 +113,11 @@ static void test_nul_and_limits(void **state)
 
 	(void)state;
 	fw_err_clear(&err);
-	assert_int_equal(fw_http_parse_head((const uint8_t *)nul, sizeof(nul) - 1, 100, &req, &err), 400);
+	assert_int_equal(http_parse_head((const uint8_t *)nul, sizeof(nul) - 1, 100, &req, &err), 400);
 	assert_string_equal(fw_err_msg(&err), "the request head contains a NUL byte");
 
 	many = malloc(64 * 1024);
+	assert_non_null(many);
 	o += (size_t)snprintf(many, 64 * 1024, "GET / HTTP/1.1\r\nHost: h\r\n");
 	for (int i = 0; i < 100; i++)
 		o += (size_t)snprintf(many + o, 64 * 1024 - o, "X-%d: v\r\n", i);
@@ -125,16 +126,17 @@ static void test_nul_and_limits(void **state)
 	assert_string_equal(fw_err_msg(&err), "more than 100 header fields");
 	free(many);
 
-	longt = malloc(FW_HTTP_MAX_TARGET + 100);
+	longt = malloc(HTTP_MAX_TARGET + 100);
+	assert_non_null(longt);
 	o = (size_t)snprintf(longt, 100, "GET /");
-	memset(longt + o, 'a', FW_HTTP_MAX_TARGET);
-	o += FW_HTTP_MAX_TARGET;
+	memset(longt + o, 'a', HTTP_MAX_TARGET);
+	o += HTTP_MAX_TARGET;
 	snprintf(longt + o, 100, " HTTP/1.1\r\nHost: h\r\n\r\n");
 	assert_int_equal(parse(longt, &err), 414);
 	free(longt);
 
 	/* Incomplete heads are not complete. */
-	assert_int_equal(fw_http_head_end((const uint8_t *)"GET / HTTP/1.1\r\nHost: h\r\n", 25), 0);
+	assert_int_equal(http_head_end((const uint8_t *)"GET / HTTP/1.1\r\nHost: h\r\n", 25), 0);
 }
 
 static void test_authority(void **state)
@@ -145,32 +147,32 @@ static void test_authority(void **state)
 
 	(void)state;
 	fw_err_clear(&err);
-	assert_int_equal(fw_http_parse_authority("vendor.example:443", 18, host, sizeof(host), &port, 0, &err), 0);
+	assert_int_equal(http_parse_authority("vendor.example:443", 18, host, sizeof(host), &port, 0, &err), 0);
 	assert_string_equal(host, "vendor.example");
 	assert_int_equal(port, 443);
-	assert_int_equal(fw_http_parse_authority("[::1]:8443", 10, host, sizeof(host), &port, 0, &err), 0);
+	assert_int_equal(http_parse_authority("[::1]:8443", 10, host, sizeof(host), &port, 0, &err), 0);
 	assert_string_equal(host, "[::1]");
 	assert_int_equal(port, 8443);
-	assert_int_equal(fw_http_parse_authority("v.example", 9, host, sizeof(host), &port, 443, &err), 0);
+	assert_int_equal(http_parse_authority("v.example", 9, host, sizeof(host), &port, 443, &err), 0);
 	assert_int_equal(port, 443);
-	assert_int_equal(fw_http_parse_authority("v.example", 9, host, sizeof(host), &port, 0, &err), -1);
+	assert_int_equal(http_parse_authority("v.example", 9, host, sizeof(host), &port, 0, &err), -1);
 	assert_string_equal(fw_err_msg(&err), "the authority has no port");
 	fw_err_clear(&err);
-	assert_int_equal(fw_http_parse_authority("v.example:0", 11, host, sizeof(host), &port, 0, &err), -1);
+	assert_int_equal(http_parse_authority("v.example:0", 11, host, sizeof(host), &port, 0, &err), -1);
 	fw_err_clear(&err);
-	assert_int_equal(fw_http_parse_authority("v.example:99999", 15, host, sizeof(host), &port, 0, &err), -1);
+	assert_int_equal(http_parse_authority("v.example:99999", 15, host, sizeof(host), &port, 0, &err), -1);
 	fw_err_clear(&err);
-	assert_int_equal(fw_http_parse_authority("user@v.example:443", 18, host, sizeof(host), &port, 0, &err), -1);
+	assert_int_equal(http_parse_authority("user@v.example:443", 18, host, sizeof(host), &port, 0, &err), -1);
 	assert_string_equal(fw_err_msg(&err), "malformed authority: bad character in the host");
 	fw_err_clear(&err);
-	assert_int_equal(fw_http_parse_authority(":443", 4, host, sizeof(host), &port, 0, &err), -1);
+	assert_int_equal(http_parse_authority(":443", 4, host, sizeof(host), &port, 0, &err), -1);
 }
 
 static void test_ca_and_mint(void **state)
 {
 	char dir[1024], key[2048];
-	struct fw_ca *ca = NULL;
-	struct fw_mint *m = NULL;
+	struct tls_ca *ca = NULL;
+	struct tls_mint *m = NULL;
 	struct fw_err err;
 	struct stat st;
 	bool minted;
@@ -189,12 +191,12 @@ static void test_ca_and_mint(void **state)
 	assert_int_equal(stat(key, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 	fw_err_clear(&err);
-	if (fw_ca_load(&ca, dir, &err) != 0)
+	if (tls_ca_load(&ca, dir, &err) != 0)
 		fail_msg("%s", fw_err_msg(&err));
-	assert_int_equal(X509_check_ca(fw_ca_cert(ca)), 1);
-	assert_int_equal(fw_mint_new(&m, ca, 2, 7, &err), 0);
+	assert_int_equal(X509_check_ca(tls_ca_cert(ca)), 1);
+	assert_int_equal(tls_mint_new(&m, ca, 2, 7, &err), 0);
 
-	a = fw_mint_leaf(m, "vendor.example", &minted, &err);
+	a = tls_mint_leaf(m, "vendor.example", &minted, &err);
 	assert_non_null(a);
 	assert_true(minted);
 	/* SAN: exactly one dNSName, the host. */
@@ -208,33 +210,33 @@ static void test_ca_and_mint(void **state)
 	assert_int_equal(X509_check_host(a, "other.example", 0, 0, NULL), 0);
 	assert_int_equal(X509_check_ca(a), 0);
 	/* Signed by the CA, with a key that is not the CA's. */
-	assert_int_equal(X509_verify(a, X509_get0_pubkey(fw_ca_cert(ca))), 1);
-	assert_int_not_equal(EVP_PKEY_eq(X509_get0_pubkey(a), X509_get0_pubkey(fw_ca_cert(ca))), 1);
+	assert_int_equal(X509_verify(a, X509_get0_pubkey(tls_ca_cert(ca))), 1);
+	assert_int_not_equal(EVP_PKEY_eq(X509_get0_pubkey(a), X509_get0_pubkey(tls_ca_cert(ca))), 1);
 	serial = ASN1_INTEGER_to_BN(X509_get0_serialNumber(a), NULL);
 	assert_true(BN_num_bits(serial) >= 120);
 	BN_free(serial);
 
-	b = fw_mint_leaf(m, "vendor.example", &minted, &err);
+	b = tls_mint_leaf(m, "vendor.example", &minted, &err);
 	assert_false(minted); /* cached */
 	assert_ptr_equal(a, b);
 	X509_free(b);
-	c = fw_mint_leaf(m, "b.example", &minted, &err);
+	c = tls_mint_leaf(m, "b.example", &minted, &err);
 	X509_free(c);
-	c = fw_mint_leaf(m, "c.example", &minted, &err); /* evicts vendor.example (capacity 2) */
+	c = tls_mint_leaf(m, "c.example", &minted, &err); /* evicts vendor.example (capacity 2) */
 	X509_free(c);
-	b = fw_mint_leaf(m, "vendor.example", &minted, &err);
+	b = tls_mint_leaf(m, "vendor.example", &minted, &err);
 	assert_true(minted);
 	/* Different serials for different certificates. */
 	assert_int_not_equal(ASN1_INTEGER_cmp(X509_get0_serialNumber(a), X509_get0_serialNumber(b)), 0);
 	X509_free(a);
 	X509_free(b);
-	fw_mint_free(m);
-	fw_ca_free(ca);
+	tls_mint_free(m);
+	tls_ca_free(ca);
 
 	/* A key readable by others is refused. */
 	assert_int_equal(chmod(key, 0644), 0);
 	fw_err_clear(&err);
-	assert_int_not_equal(fw_ca_load(&ca, dir, &err), 0);
+	assert_int_not_equal(tls_ca_load(&ca, dir, &err), 0);
 	assert_non_null(strstr(fw_err_msg(&err), "is readable by group or others (mode 644)"));
 	tu_rmtree(dir);
 }
@@ -310,42 +312,43 @@ static void origin_join(struct origin *o)
 
 /* A leaf for host signed by the CA: with a dNSName SAN, or, with
  * cn_only, the host only in the subject CN (what browsers refuse). */
-static X509 *make_leaf(struct fw_ca *ca, EVP_PKEY *key, const char *host, bool cn_only)
+static X509 *make_leaf(struct tls_ca *ca, EVP_PKEY *key, const char *host, bool cn_only)
 {
 	X509 *cert = X509_new();
 	char san[300];
 
 	assert_non_null(cert);
 	assert_int_equal(X509_set_version(cert, 2), 1);
-	assert_int_equal(fw_x509_random_serial(cert), 0);
+	assert_int_equal(tls_x509_random_serial(cert), 0);
 	assert_int_equal(X509_NAME_add_entry_by_txt(X509_get_subject_name(cert), "CN", MBSTRING_UTF8,
 						    (const unsigned char *)host, -1, -1, 0), 1);
-	assert_int_equal(X509_set_issuer_name(cert, X509_get_subject_name(fw_ca_cert(ca))), 1);
+	assert_int_equal(X509_set_issuer_name(cert, X509_get_subject_name(tls_ca_cert(ca))), 1);
 	assert_non_null(X509_gmtime_adj(X509_getm_notBefore(cert), -3600));
 	assert_non_null(X509_gmtime_adj(X509_getm_notAfter(cert), 86400));
 	assert_int_equal(X509_set_pubkey(cert, key), 1);
-	assert_int_equal(fw_x509_add_ext(cert, fw_ca_cert(ca), NID_basic_constraints, "critical,CA:FALSE"), 0);
-	assert_int_equal(fw_x509_add_ext(cert, fw_ca_cert(ca), NID_ext_key_usage, "serverAuth"), 0);
-	assert_int_equal(fw_x509_add_ext(cert, fw_ca_cert(ca), NID_authority_key_identifier, "keyid:always"), 0);
+	assert_int_equal(tls_x509_add_ext(cert, tls_ca_cert(ca), NID_basic_constraints, "critical,CA:FALSE"), 0);
+	assert_int_equal(tls_x509_add_ext(cert, tls_ca_cert(ca), NID_ext_key_usage, "serverAuth"), 0);
+	assert_int_equal(tls_x509_add_ext(cert, tls_ca_cert(ca), NID_authority_key_identifier, "keyid:always"), 0);
 	if (!cn_only) {
 		snprintf(san, sizeof(san), "DNS:%s", host);
-		assert_int_equal(fw_x509_add_ext(cert, fw_ca_cert(ca), NID_subject_alt_name, san), 0);
+		assert_int_equal(tls_x509_add_ext(cert, tls_ca_cert(ca), NID_subject_alt_name, san), 0);
 	}
-	assert_true(X509_sign(cert, fw_ca_key(ca), EVP_sha256()) > 0);
+	assert_true(X509_sign(cert, tls_ca_key(ca), EVP_sha256()) > 0);
 	return cert;
 }
 
-/* Fetches https://vendor.test:PORT/fw.bin through fw_upstream from an
- * origin serving leaf; returns fw_upstream_fetch's result. */
+/* Fetches https://vendor.test:PORT/fw.bin through upstream from an
+ * origin serving leaf; returns upstream_fetch's result. */
 static int fetch_from(const char *dir, const char *ca_file, X509 *leaf, EVP_PKEY *key, int *status,
-		      struct fw_upstream_resp *resp, struct fw_err *err)
+		      struct upstream_resp *resp, struct fw_err *err)
 {
 	struct fw_config *cfg = calloc(1, sizeof(*cfg));
-	struct fw_upstream *u = NULL;
+	struct upstream *u = NULL;
 	struct origin o = { 0 };
 	char head[256], url[128];
 	int rc;
 
+	assert_non_null(cfg);
 	assert_non_null(cfg);
 	origin_start(&o, leaf, key);
 	fw_config_default(cfg);
@@ -359,9 +362,9 @@ static int fetch_from(const char *dir, const char *ca_file, X509 *leaf, EVP_PKEY
 	snprintf(head, sizeof(head), "GET /fw.bin HTTP/1.1\r\nHost: vendor.test:%u\r\n\r\n", (unsigned)o.port);
 	snprintf(url, sizeof(url), "https://vendor.test:%u/fw.bin", (unsigned)o.port);
 	assert_int_equal(parse(head, err), 0);
-	assert_int_equal(fw_upstream_new(&u, cfg, NULL, NULL, err), 0);
-	rc = fw_upstream_fetch(u, url, "vendor.test", &req, NULL, NULL, resp, status, err);
-	fw_upstream_free(u);
+	assert_int_equal(upstream_new(&u, cfg, NULL, NULL, err), 0);
+	rc = upstream_fetch(u, url, "vendor.test", &req, NULL, NULL, resp, status, err);
+	upstream_free(u);
 	origin_join(&o);
 	free(cfg);
 	return rc;
@@ -370,8 +373,8 @@ static int fetch_from(const char *dir, const char *ca_file, X509 *leaf, EVP_PKEY
 static void test_upstream_names_only_from_san(void **state)
 {
 	char dir[1024], spool[1100], ca_file[1100];
-	struct fw_upstream_resp resp;
-	struct fw_ca *ca = NULL;
+	struct upstream_resp resp;
+	struct tls_ca *ca = NULL;
 	EVP_PKEY *key;
 	X509 *good, *cn_only;
 	struct fw_err err;
@@ -383,7 +386,7 @@ static void test_upstream_names_only_from_san(void **state)
 	assert_int_equal(mkdir(spool, 0700), 0);
 	fw_err_clear(&err);
 	assert_int_equal(fw_ca_init(dir, "origin test", &err), 0);
-	assert_int_equal(fw_ca_load(&ca, dir, &err), 0);
+	assert_int_equal(tls_ca_load(&ca, dir, &err), 0);
 	snprintf(ca_file, sizeof(ca_file), "%s/ca/ca.crt", dir);
 	key = EVP_EC_gen("P-256");
 	assert_non_null(key);
@@ -396,7 +399,7 @@ static void test_upstream_names_only_from_san(void **state)
 		fail_msg("%s", fw_err_msg(&err));
 	assert_int_equal(resp.status, 200);
 	assert_int_equal(fw_spool_size(resp.body), 5);
-	fw_upstream_resp_clear(&resp);
+	upstream_resp_clear(&resp);
 
 	/* CN only: 502 and the reason, no body kept. */
 	fw_err_clear(&err);
@@ -408,7 +411,7 @@ static void test_upstream_names_only_from_san(void **state)
 	X509_free(good);
 	X509_free(cn_only);
 	EVP_PKEY_free(key);
-	fw_ca_free(ca);
+	tls_ca_free(ca);
 	tu_rmtree(dir);
 }
 

@@ -241,6 +241,7 @@ static int walk_setup(void **state)
 	struct fw_err err;
 	size_t n = 0;
 
+	assert_non_null(f);
 	fw_err_clear(&err);
 	assert_non_null(f);
 	tu_mkdtemp(f->dir, sizeof(f->dir));

@@ -99,14 +99,15 @@ static uint8_t *slurp(const char *path, size_t *len)
 	uint8_t *buf;
 	long n;
 
+	*len = 0;
 	if (f == NULL)
-		return NULL;
+		return NULL; /* a file some systems do not have */
 	assert_int_equal(fseek(f, 0, SEEK_END), 0);
 	n = ftell(f);
 	assert_true(n >= 0);
 	rewind(f);
 	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
+	TU_NONNULL(buf);
 	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
 	fclose(f);
 	*len = (size_t)n;
@@ -169,7 +170,7 @@ static void check_samples(bool eicar)
 		assert_non_null(c);
 		snprintf(path, sizeof(path), "%s/%s.bin", dir, name);
 		img = slurp(path, &len);
-		assert_non_null(img);
+		TU_NONNULL(img);
 		assert_true(uefi_detect(img, len));
 		n = parse_with(c, img, len, 16);
 		/* the modules listed, refusals included (a file with a checksum
@@ -230,11 +231,12 @@ static void test_chain_names(void **state)
 
 	(void)state;
 	assert_non_null(c);
+	assert_non_null(c);
 	tu_mkdtemp(dir, sizeof(dir));
 	generate(dir, false);
 	snprintf(path, sizeof(path), "%s/fv-lzma.bin", dir);
 	img = slurp(path, &len);
-	assert_non_null(img);
+	TU_NONNULL(img);
 	assert_true(parse_with(c, img, len, 16) > 0);
 	for (unsigned i = 0; i < c->n_pe; i++) {
 		if (strcmp(c->ui[i], "FwUpdateDxe") != 0)

@@ -13,7 +13,7 @@
 
 #include "proxy/conn_io.h"
 #include "fwgate/store.h"
-#include "proxy/store_serve.h"
+#include "proxy/serve_blob.h"
 
 #define SERVE_CHUNK (256 * 1024)
 #define RANGE_FIELD_MAX 128
@@ -34,7 +34,7 @@ static int parse_u63(const char **p, const char *end, uint64_t *v)
 	return 0;
 }
 
-enum range_kind store_range_parse(const char *value, size_t len, uint64_t size, uint64_t *first, uint64_t *last)
+enum range_kind serve_range_parse(const char *value, size_t len, uint64_t size, uint64_t *first, uint64_t *last)
 {
 	const char *p = value, *end = value + len;
 	uint64_t a = 0, b = 0;
@@ -69,7 +69,7 @@ enum range_kind store_range_parse(const char *value, size_t len, uint64_t size, 
 	return RANGE_ONE;
 }
 
-static bool etag_matches(const struct fw_http_header *h, const char *sha256)
+static bool etag_matches(const struct http_header *h, const char *sha256)
 {
 	char tag[FW_SHA256_HEX_LEN + 3];
 
@@ -103,22 +103,22 @@ out:
 	return rc;
 }
 
-int store_serve(struct conn_io *io, const struct fw_http_req *req, const struct store_object *o, bool close,
-		unsigned timeout_ms, struct store_served *out)
+int serve_blob(struct conn_io *io, const struct http_req *req, const struct serve_object *o, bool close,
+		unsigned timeout_ms, struct serve_result *out)
 {
-	const struct fw_http_header *range = fw_http_header_find(req, "range");
-	const struct fw_http_header *if_range = fw_http_header_find(req, "if-range");
-	bool head = req->method == FW_HTTP_HEAD;
+	const struct http_header *range = http_header_find(req, "range");
+	const struct http_header *if_range = http_header_find(req, "if-range");
+	bool head = req->method == HTTP_HEAD;
 	uint64_t first = 0, last = o->size ? o->size - 1 : 0, n = o->size;
 	enum range_kind rk = RANGE_NONE;
 	char hdr[1024 + FW_URL_FIELDS_MAX];
 	int status = 200, hl;
 
-	if (etag_matches(fw_http_header_find(req, "if-none-match"), o->sha256)) {
+	if (etag_matches(http_header_find(req, "if-none-match"), o->sha256)) {
 		status = 304;
 		n = 0;
 	} else if (range != NULL && (if_range == NULL || etag_matches(if_range, o->sha256))) {
-		rk = store_range_parse(range->value, range->value_len, o->size, &first, &last);
+		rk = serve_range_parse(range->value, range->value_len, o->size, &first, &last);
 		if (rk == RANGE_ONE) {
 			status = 206;
 			n = last - first + 1;
