@@ -305,15 +305,20 @@ static int split_ip_port(const char *value, char *ip, size_t ip_len, bool *ipv6,
 		const char *close = strchr(value, ']');
 
 		if (close == NULL || close[1] != ':' ||
-		    parse_ip(value + 1, (size_t)(close - value - 1), ip, ip_len, ipv6) != 0 || !*ipv6)
-			return fw_err_setc(err, FW_E_INVALID, "\"%s\" is not an address (expected IPv4:port or [IPv6]:port)", value);
+		    parse_ip(value + 1, (size_t)(close - value - 1), ip, ip_len, ipv6) != 0 || !*ipv6) {
+			fw_err_setc(err, FW_E_INVALID, "\"%s\" is not an address (expected IPv4:port or [IPv6]:port)",
+				    value);
+			return -1;
+		}
 		*port = close + 2;
 		return 0;
 	}
 	colon = strchr(value, ':');
 	if (colon == NULL || strchr(colon + 1, ':') != NULL ||
-	    parse_ip(value, (size_t)(colon - value), ip, ip_len, ipv6) != 0)
-		return fw_err_setc(err, FW_E_INVALID, "\"%s\" is not an address (expected IPv4:port or [IPv6]:port)", value);
+	    parse_ip(value, (size_t)(colon - value), ip, ip_len, ipv6) != 0) {
+		fw_err_setc(err, FW_E_INVALID, "\"%s\" is not an address (expected IPv4:port or [IPv6]:port)", value);
+		return -1;
+	}
 	*port = colon + 1;
 	return 0;
 }

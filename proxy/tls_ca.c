@@ -233,8 +233,12 @@ int tls_ca_load(struct tls_ca **out, const char *state_dir, struct fw_err *err)
 	if (ca_paths(state_dir, dir, crt, key, sizeof(dir), err) != 0)
 		return -1;
 	ca = calloc(1, sizeof(*ca));
-	if (ca == NULL)
-		return fw_err_setc(err, FW_E_NOMEM, "out of memory");
+	if (ca == NULL) {
+		/* Returned here, not through fw_err_setc's -1: gcc's analyzer
+		 * would follow a NULL ca past it. */
+		fw_err_setc(err, FW_E_NOMEM, "out of memory");
+		return -1;
+	}
 	if ((f = fopen(key, "re")) == NULL) {
 		fw_err_sys(err, errno, "cannot open the CA key \"%s\" (create one with fwgate ca init)", key);
 		goto fail;

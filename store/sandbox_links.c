@@ -5,6 +5,7 @@
  * to every object linked to a job. Must not judge: the verdict is the
  * sandbox's function, the transition the table's. */
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,7 +99,7 @@ static int links_read_locked(struct fw_store *st, int64_t object_id, struct fw_s
 
 		if (*n == cap) {
 			cap = cap ? 2 * cap : 4;
-			nv = reallocarray(v, cap, sizeof(*v));
+			nv = cap <= SIZE_MAX / sizeof(*v) ? realloc(v, cap * sizeof(*v)) : NULL;
 			if (nv == NULL) {
 				free(v);
 				*n = 0;
@@ -157,7 +158,7 @@ static int linked_objects(struct fw_store *st, int64_t job_id, int64_t **ids, si
 	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
 		if (*n == cap) {
 			cap = cap ? 2 * cap : 16;
-			nv = reallocarray(v, cap, sizeof(*v));
+			nv = cap <= SIZE_MAX / sizeof(*v) ? realloc(v, cap * sizeof(*v)) : NULL;
 			if (nv == NULL) {
 				free(v);
 				*n = 0;
