@@ -521,7 +521,9 @@ static int fetch_and_vet(struct exch *x, const struct fw_url_entry *stale)
 	struct conn *c = x->c;
 	struct upstream_resp resp;
 	struct fw_scan_result res = { 0 };
-	struct delivery_in in = { .at = DELIVERY_AT_FETCH, .head = x->head, .revalidating = stale != NULL };
+	/* Not servable until the store says so. */
+	struct delivery_in in = { .at = DELIVERY_AT_FETCH, .head = x->head, .revalidating = stale != NULL,
+				  .state = FW_OBJ_QUARANTINED };
 	struct delivery d;
 	struct fw_err err;
 	int64_t object_id = 0;
@@ -687,7 +689,14 @@ static int serve_url(struct exch *x)
 			return serve_stored(x, &e, d.reason);
 		if (d.send == DELIVERY_FETCH)
 			break;
-		j = join_flight(x, &f, &rc); /* DELIVERY_JOIN_FLIGHT */
+		if (d.send != DELIVERY_JOIN_FLIGHT) {
+			/* A decision this loop does not know: refused, never fetched
+			 * and delivered by default. */
+			conn_refuse(c, "proxy-request-refused", 500, "internal error: no delivery decision", x->url,
+				    true, x->head);
+			return -1;
+		}
+		j = join_flight(x, &f, &rc);
 		if (j < 0)
 			return rc;
 		if (j == 1)

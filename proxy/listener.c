@@ -4,7 +4,8 @@
  * refusal lane so that no refused client holds a thread or the loop;
  * starts one thread per admitted client; backs off when the process is
  * out of descriptors instead of spinning; and stops by waking and joining
- * every connection before anything is freed. Owns the connection slots. */
+ * every connection before anything is freed. Fills the connection slots
+ * (slots.c keeps them). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -68,78 +69,6 @@ static int listen_one(const struct fw_listen_addr *a, struct fw_err *err)
 		return -1;
 	}
 	return fd;
-}
-
-bool proxy_stopping(struct fw_proxy *px)
-{
-	return atomic_load(&px->stop);
-}
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-void proxy_conn_head_done(struct fw_proxy *px, unsigned slot)
-{
-	pthread_mutex_lock(&px->lock);
-	px->slots[slot].awaiting_head = false;
-	pthread_mutex_unlock(&px->lock);
-}
-
-bool proxy_conn_preempted(struct fw_proxy *px, unsigned slot)
-{
-	bool p;
-
-	pthread_mutex_lock(&px->lock);
-	p = px->slots[slot].preempted;
-	pthread_mutex_unlock(&px->lock);
-	return p;
-}
-
-/* Every slot taken: shuts the connection that has waited longest without
- * a CONNECT head (its thread ends and frees the slot), so that the new
- * one may be admitted. Called with the lock held. */
-static bool preempt_one(struct fw_proxy *px)
-{
-	uint64_t now = mono_ms();
-	struct conn_slot *oldest = NULL;
-
-	if (px->active >= px->n_slots)
-		return false;
-	for (unsigned i = 0; i < px->n_slots; i++) {
-		struct conn_slot *sl = &px->slots[i];
-
-		if (sl->fd >= 0 && sl->awaiting_head && !sl->preempted && now - sl->since_ms >= PREEMPT_MIN_MS &&
-		    (oldest == NULL || sl->since_ms < oldest->since_ms))
-			oldest = sl;
-	}
-	if (oldest == NULL)
-		return false;
-	oldest->preempted = true;
-	shutdown(oldest->fd, SHUT_RDWR);
-	return true;
-}
-
-void proxy_conn_forget_fd(struct fw_proxy *px, unsigned slot)
-{
-	pthread_mutex_lock(&px->lock);
-	px->slots[slot].fd = -2;
-	px->slots[slot].awaiting_head = false;
-	pthread_mutex_unlock(&px->lock);
-}
-
-void proxy_conn_done(struct fw_proxy *px, unsigned slot, const struct source_key *src)
-{
-	pthread_mutex_lock(&px->lock);
-	px->slots[slot] = (struct conn_slot){ .fd = -1 };
-	source_release(px->sources, src);
-	if (--px->active == 0)
-		pthread_cond_broadcast(&px->idle);
-	pthread_mutex_unlock(&px->lock);
 }
 
 static void client_ip_of(const struct sockaddr_storage *ss, char *out, size_t len)
@@ -249,7 +178,7 @@ static enum accept_result accept_one(struct fw_proxy *px, int lfd, int *errnum)
 		refuse_early(px, fd, ip, 503, "proxy-busy", why, "Retry-After: 5\r\n");
 		return ACCEPT_OK;
 	}
-	if (px->active >= cfg->proxy.max_clients && !preempt_one(px)) {
+	if (px->active >= cfg->proxy.max_clients && !proxy_slots_preempt_one(px)) {
 		source_release(px->sources, &src);
 		pthread_mutex_unlock(&px->lock);
 		snprintf(why, sizeof(why), "the gateway is serving its maximum of %u clients", cfg->proxy.max_clients);
@@ -258,7 +187,7 @@ static enum accept_result accept_one(struct fw_proxy *px, int lfd, int *errnum)
 	}
 	while (px->slots[slot].fd != -1)
 		slot++;
-	px->slots[slot] = (struct conn_slot){ .fd = fd, .since_ms = mono_ms(), .awaiting_head = true };
+	px->slots[slot] = (struct conn_slot){ .fd = fd, .since_ms = proxy_mono_ms(), .awaiting_head = true };
 	px->active++;
 	pthread_mutex_unlock(&px->lock);
 	a = calloc(1, sizeof(*a));

@@ -69,6 +69,8 @@ struct proxy_conn_arg {
 	char client_ip[64];
 };
 
+/* ------------------------------------------------------------ slots.c */
+
 /* The connection in slot has sent its CONNECT head: no longer preemptible. */
 void proxy_conn_head_done(struct fw_proxy *px, unsigned slot);
 /* Whether the connection in slot was shut to make room for another. */
@@ -84,6 +86,15 @@ void proxy_conn_forget_fd(struct fw_proxy *px, unsigned slot);
 void proxy_conn_done(struct fw_proxy *px, unsigned slot, const struct source_key *src);
 
 bool proxy_stopping(struct fw_proxy *px);
+
+/* CLOCK_MONOTONIC in milliseconds (slot ages). */
+uint64_t proxy_mono_ms(void);
+
+/* Every slot taken: shuts the connection that has waited longest without
+ * a CONNECT head (its thread ends and frees the slot), so that a new one
+ * may be admitted. false when none may be preempted. Called with px->lock
+ * held. */
+bool proxy_slots_preempt_one(struct fw_proxy *px);
 
 /* Proxy authentication (auth.c). Thread-safe. */
 struct proxy_auth;

@@ -114,7 +114,8 @@ int sandbox_sample_open(struct fw_sandbox *sb, const struct fw_sandbox_job *job,
 		return fw_err_sys(err, errno, "cannot open the sample %s", path);
 	if (f < 0) {
 		if (fw_store_open_any_blob(sb->d.store, job->sha256, &f, &ignored, err) != 0)
-			return fw_err_prefix(err, "the sample %s is gone: neither kept nor in the store", job->sha256);
+			return fw_err_prefix(err, "the sample of job %lld is not kept and cannot be read from the store",
+					     (long long)job->id);
 	} else if (fstat(f, &st) != 0 || !S_ISREG(st.st_mode)) {
 		close(f);
 		return fw_err_set(err, "the sample %s is not a regular file", path);
