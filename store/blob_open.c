@@ -204,6 +204,16 @@ int fw_store_open_any_blob(struct fw_store *st, const char *sha256, int *fd, uin
 	if (store_blob_path(st, store_area_of(state), sha256, path, sizeof(path), NULL, 0, err) != 0)
 		goto out;
 	f = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	if (f < 0 && errno == ENOENT) {
+		/* Read beside the writer: a transition may have moved the blob
+		 * to the other area since the record was read. */
+		enum store_area other = store_area_of(state) == STORE_AREA_OBJECTS ? STORE_AREA_QUARANTINE
+										  : STORE_AREA_OBJECTS;
+
+		if (store_blob_path(st, other, sha256, path, sizeof(path), NULL, 0, err) != 0)
+			goto out;
+		f = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	}
 	if (f < 0) {
 		fw_err_sys(err, errno, "cannot open the blob of %s", sha256);
 		goto out;

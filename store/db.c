@@ -200,13 +200,7 @@ void store_rlock(struct fw_store *st)
 		held.depth++;
 		return;
 	}
-	assert(held.st == NULL);
-	if (st->n_readers == 0) {
-		/* No reader could be opened (a read-only file system): every
-		 * call shares the writer, as before the pool. */
-		store_lock(st);
-		return;
-	}
+	assert(held.st == NULL && st->n_readers > 0);
 	pthread_mutex_lock(&st->pool_lock);
 	for (;;) {
 		for (i = 0; i < st->n_readers && st->reader_busy[i]; i++)

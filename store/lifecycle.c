@@ -54,7 +54,9 @@ static const struct store_lc_row lc_table[] = {
 	GO(APR, STORE_EV_SCAN_INFECTED, 0, 0, QUA, A_QUA, STORE_HELD_KEEP, "rescan-quarantine"),
 	STAY(APR, STORE_EV_SANDBOX_APPROVE, A_OBJ),     /* settled before: that stands */
 	STAY(APR, STORE_EV_SANDBOX_QUARANTINE, A_OBJ),
-	STAY(APR, STORE_EV_MEMBER_MALICIOUS, A_OBJ),    /* a retry reopened the ones it judged on */
+	/* A member of it judged malicious (its links outlived a later clean
+	 * scan): it is not served from then on. */
+	GO(APR, STORE_EV_MEMBER_MALICIOUS, 0, 0, QUA, A_QUA, STORE_HELD_SET, "sandbox-quarantine"),
 	/* Judged again: not served meanwhile. */
 	GO(APR, STORE_EV_SANDBOX_RETRY, F_SCANP, 0, PEN, A_QUA, STORE_HELD_CLEAR, NULL),
 	STAY(APR, STORE_EV_SANDBOX_RETRY, A_OBJ),
@@ -63,11 +65,16 @@ static const struct store_lc_row lc_table[] = {
 	GO(APR, STORE_EV_REPAIR, 0, 0, APR, A_OBJ, STORE_HELD_KEEP, "store-repair"),
 
 	/* Pending: clean so far, jobs to hear from. */
+	/* A job already judged a member malicious: a clean scan does not
+	 * approve past it; the settle quarantines it. */
+	GO(PEN, STORE_EV_SCAN_CLEAN, F_JOBM, 0, PEN, A_QUA, STORE_HELD_KEEP, NULL),
 	GO(PEN, STORE_EV_SCAN_CLEAN, 0, 0, APR, A_OBJ, STORE_HELD_KEEP, "rescan-quarantine"), /* nothing left to judge */
 	STAY(PEN, STORE_EV_SCAN_PENDING, A_QUA),
 	GO(PEN, STORE_EV_SCAN_NOT_CLEAN, 0, 0, QUA, A_QUA, STORE_HELD_KEEP, "rescan-quarantine"),
 	GO(PEN, STORE_EV_SCAN_INFECTED, 0, 0, QUA, A_QUA, STORE_HELD_KEEP, "rescan-quarantine"),
-	GO(PEN, STORE_EV_SANDBOX_APPROVE, F_SCANP, 0, APR, A_OBJ, STORE_HELD_SET, "sandbox-approve"),
+	GO(PEN, STORE_EV_SANDBOX_APPROVE, F_SCANP, F_JOBM, APR, A_OBJ, STORE_HELD_SET, "sandbox-approve"),
+	{ PEN, STORE_EV_SANDBOX_APPROVE, F_JOBM, 0, PEN, A_QUA, STORE_HELD_KEEP, NULL,
+	  "has a member a sandbox job judged malicious: the sandbox cannot approve it" },
 	NO(PEN, STORE_EV_SANDBOX_APPROVE, A_QUA, "is pending on a scan that is not the scanner's clean one: "
 					       "the sandbox cannot approve it"),
 	GO(PEN, STORE_EV_SANDBOX_QUARANTINE, 0, 0, QUA, A_QUA, STORE_HELD_SET, "sandbox-quarantine"),
@@ -171,6 +178,10 @@ static void undo_note(struct store_lc_undo *undo, const char *sha, enum store_ar
 
 void store_lc_undo(struct fw_store *st, struct store_lc_undo *undo)
 {
+	if (undo->overflow)
+		fprintf(stderr, "fwgate: store: a failed transaction moved more than %d blobs: the ones past them stay "
+			"where it put them, and are moved back when opened or at the next start\n", STORE_LC_UNDO_MAX);
+	undo->overflow = false;
 	while (undo->n > 0) {
 		struct fw_err e2;
 

@@ -95,7 +95,7 @@ struct fw_sandbox_verdict_in {
 
 /* The decision, in this order: a job queued or running waits (whatever
  * else); an unjudgeable object is unscannable; no link is UNLINKED; else
- * the worst job (failed > malicious > suspicious > benign; the first of
+ * the worst job (malicious > failed > suspicious > benign; the first of
  * equals) decides; all benign approves only over a scan that is the
  * scanner's pending one (never past the scanner). */
 void fw_sandbox_verdict(const struct fw_sandbox_verdict_in *in, struct fw_sandbox_decision *out) FW_NONNULL(1, 2);

@@ -189,6 +189,7 @@ not a proxy request: 405|HTTP/1.1 405 Method Not Allowed|BREW /pot HTTP/1.1\r\nH
 CASES
 fetch "https://vendor.test:$OP/files/small.bin"
 check "still serving after hostile heads" [ "$CODE" = 200 ]
+[ "$CODE" = 200 ] || { echo "    body: $(head -c 800 "$T/body")"; tail -n 5 "$EV" | sed 's/^/    event: /'; }
 check "refusals are logged" grep -q '"event.action":"proxy-refused".*obs-fold' "$EV"
 
 # --- the scanner's verdict decides delivery

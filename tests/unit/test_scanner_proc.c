@@ -191,7 +191,8 @@ static int fd_accmode(pid_t pid, int fd)
 
 /* Every descriptor a worker holds must be one of its fixed ones (its
  * socket, the temporary and samples directories) or, while it works, the
- * read-only file of its own job. Returns how many job files it held. */
+ * read-only file of its own job. Returns how many descriptors of the
+ * job's file it held. */
 static unsigned check_worker_fds(struct fixture *f, pid_t w, const char *job_file)
 {
 	char path[64], target[1200];
@@ -227,7 +228,10 @@ static unsigned check_worker_fds(struct fixture *f, pid_t w, const char *job_fil
 		}
 	}
 	closedir(d);
-	assert_true(files <= 1);
+	/* The walk holds its job's file on at most three descriptors at
+	 * once: the node's, the one its ClamAV scan reads, and the one the
+	 * payload search reads beside it. */
+	assert_true(files <= 3);
 	return files;
 }
 

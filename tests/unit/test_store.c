@@ -1127,6 +1127,59 @@ static void test_sandbox_commit_links(void **state)
 	json_decref(findings);
 }
 
+/* Never past a malicious job: a pending package with a member judged
+ * malicious stays pending on a clean rescan (its other job still runs)
+ * and is quarantined when settled; an approved package whose member a
+ * retried job then judges malicious is taken out of service. */
+static void test_sandbox_malicious_past_clean(void **state)
+{
+	struct fx *f = *state;
+	json_t *findings = json_pack("{s:s}", "backend", "local");
+	enum fw_object_state st;
+	struct fw_sandbox_job j;
+	struct fw_url_entry e;
+	struct fw_err err;
+	unsigned reopened = 0;
+	int64_t p, q, id, ja, jb, jc;
+	bool created;
+
+	fw_err_clear(&err);
+	pending_reuse_since = 0;
+	commit_ok(f, "https://dl.vendor.example/m1.zip", "two members", FW_VERDICT_PENDING, FW_OBJ_PENDING, &p);
+	ja = attach(f, p, "m1.zip!fw.bin", SHA_A, 0, &created);
+	jb = attach(f, p, "m1.zip!tool.exe", SHA_B, 0, &created);
+	j = claim(f, ja);
+	assert_int_equal(fw_store_sandbox_done(f->st, &j, FW_JOB_MALICIOUS, 95, findings, &err), 0);
+	/* The policy sandboxes none of it now: scanned clean, still held. */
+	commit_ok(f, "https://dl.vendor.example/m2.zip", "two members", FW_VERDICT_CLEAN, FW_OBJ_PENDING, &id);
+	assert_int_equal(id, p);
+	assert_int_equal(fw_store_lookup_url(f->st, "https://dl.vendor.example/m2.zip", &e, &err), 1);
+	assert_false(fw_object_state_servable(e.state));
+	j = claim(f, jb);
+	assert_int_equal(fw_store_sandbox_done(f->st, &j, FW_JOB_BENIGN, 0, findings, &err), 0);
+	assert_int_equal(settle(f, p, FW_VERDICT_INFECTED, true), FW_OBJ_QUARANTINED);
+
+	/* Approved through the sandbox, then scanned clean (links kept). */
+	pending_member.sha256 = SHA_C;
+	commit_ok(f, "https://dl.vendor.example/n1.zip", "one member", FW_VERDICT_PENDING, FW_OBJ_PENDING, &q);
+	jc = attach(f, q, "n1.zip!fw.bin", SHA_C, 0, &created);
+	j = claim(f, jc);
+	assert_int_equal(fw_store_sandbox_done(f->st, &j, FW_JOB_BENIGN, 0, findings, &err), 0);
+	assert_int_equal(settle(f, q, FW_VERDICT_CLEAN, true), FW_OBJ_APPROVED);
+	commit_ok(f, "https://dl.vendor.example/n2.zip", "one member", FW_VERDICT_CLEAN, FW_OBJ_APPROVED, &id);
+	/* Staff have the job run again; it judges the member malicious. */
+	assert_int_equal(fw_store_sandbox_retry(f->st, jc, "staff", &reopened, &err), 0);
+	j = claim(f, jc);
+	assert_int_equal(fw_store_sandbox_done(f->st, &j, FW_JOB_MALICIOUS, 90, findings, &err), 0);
+	assert_int_equal(fw_store_object_state(f->st, q, &st, &err), 1);
+	assert_int_equal(st, FW_OBJ_QUARANTINED);
+	assert_int_equal(fw_store_lookup_url(f->st, "https://dl.vendor.example/n2.zip", &e, &err), 1);
+	assert_false(fw_object_state_servable(e.state));
+	assert_true(audit_has(f, "sandbox-quarantine", q));
+	pending_member.sha256 = SHA_A;
+	json_decref(findings);
+}
+
 /* An approved package scanned again with members for the sandbox is
  * pending again; `sandbox retry` never reopens what the scanner
  * quarantined, only what the sandbox's verdict did; a re-fetch keeps the
@@ -1484,6 +1537,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_blob_moved_back_on_open, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_sandbox_settle_unjudgeable, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_reads_beside_writer, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_sandbox_malicious_past_clean, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

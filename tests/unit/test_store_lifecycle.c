@@ -76,9 +76,11 @@ static void test_rows_consistent(void **state)
 
 /* Never approve past the scanner or a job: over every state, event and
  * set of facts, an object becomes servable only on a clean scan (nothing
- * pending: the scanner's own clean), a settle whose pure verdict said
- * approve over the scanner's pending scan, or a staff release; a scan that
- * is not clean never leaves it approved; and nothing leaves rejected. */
+ * pending: the scanner's own clean, and no job that judged a member
+ * malicious), a settle whose pure verdict said approve over the scanner's
+ * pending scan, or a staff release (with the override past an infected
+ * verdict or a malicious job); a scan that is not clean never leaves it
+ * approved, nor does a member judged malicious; nothing leaves rejected. */
 static void test_never_approve_past(void **state)
 {
 	(void)state;
@@ -90,6 +92,16 @@ static void test_never_approve_past(void **state)
 				bool becomes = r->refused == NULL && servable(r->to) &&
 					       !servable((enum fw_object_state)from);
 
+				/* Past a job that judged a member malicious: served
+				 * from then on only by staff, with the override; a
+				 * member judged malicious takes an approved object
+				 * out of service. */
+				if (becomes && (f & STORE_F_JOB_MALICIOUS) && from != STORE_OBJ_NEW /* no job yet */ &&
+				    !(ev == STORE_EV_STAFF_RELEASE && (f & STORE_F_OVERRIDE)))
+					fail_msg("state %d --%s (facts %#x)--> %s past a malicious job", from,
+						 store_event_name((enum store_event)ev), f, fw_object_state_name(r->to));
+				if (from == FW_OBJ_APPROVED && ev == STORE_EV_MEMBER_MALICIOUS)
+					assert_false(servable(r->to));
 				if (becomes && !(ev == STORE_EV_SCAN_CLEAN ||
 						 (ev == STORE_EV_SANDBOX_APPROVE && from == FW_OBJ_PENDING &&
 						  (f & STORE_F_SCAN_PENDING)) ||
@@ -155,7 +167,7 @@ static const struct lc_case lc_cases[] = {
 	{ APR, STORE_EV_SCAN_INFECTED, 0, QUA, "rescan-quarantine", KEEP },
 	{ APR, STORE_EV_SANDBOX_APPROVE, SCANP, APR, NULL, KEEP },
 	{ APR, STORE_EV_SANDBOX_QUARANTINE, SCANP, APR, NULL, KEEP },
-	{ APR, STORE_EV_MEMBER_MALICIOUS, JOBM, APR, NULL, KEEP },
+	{ APR, STORE_EV_MEMBER_MALICIOUS, JOBM, QUA, "sandbox-quarantine", SET },
 	{ APR, STORE_EV_SANDBOX_RETRY, SCANP, PEN, NULL, CLEAR },
 	{ APR, STORE_EV_SANDBOX_RETRY, 0, APR, NULL, KEEP },
 	{ APR, STORE_EV_STAFF_RELEASE, 0, APR, "!", KEEP },
@@ -163,10 +175,12 @@ static const struct lc_case lc_cases[] = {
 	{ APR, STORE_EV_REPAIR, 0, APR, "store-repair", KEEP },
 
 	{ PEN, STORE_EV_SCAN_CLEAN, SCANP, APR, "rescan-quarantine", KEEP },
+	{ PEN, STORE_EV_SCAN_CLEAN, JOBM, PEN, NULL, KEEP },                  /* a job judged it malicious */
 	{ PEN, STORE_EV_SCAN_PENDING, SCANP, PEN, NULL, KEEP },
 	{ PEN, STORE_EV_SCAN_NOT_CLEAN, SCANP, QUA, "rescan-quarantine", KEEP },
 	{ PEN, STORE_EV_SCAN_INFECTED, 0, QUA, "rescan-quarantine", KEEP },
 	{ PEN, STORE_EV_SANDBOX_APPROVE, SCANP, APR, "sandbox-approve", SET },
+	{ PEN, STORE_EV_SANDBOX_APPROVE, SCANP | JOBM, PEN, "!", KEEP },
 	{ PEN, STORE_EV_SANDBOX_APPROVE, 0, PEN, "!", KEEP },
 	{ PEN, STORE_EV_SANDBOX_APPROVE, INF | OVR | REV | SBX, PEN, "!", KEEP },
 	{ PEN, STORE_EV_SANDBOX_QUARANTINE, SCANP, QUA, "sandbox-quarantine", SET },
