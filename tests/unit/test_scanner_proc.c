@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -148,13 +149,32 @@ static pid_t supervisor_pid(void)
 }
 
 /* The one worker of the supervisor, polled for (bounded) after a respawn. */
+/* Whether the process has named itself fwgate-worker: it does so in
+ * worker_main, after its descriptors are down to its fixed ones (a child
+ * just forked still holds the supervisor's). */
+static bool is_worker(pid_t pid)
+{
+	char path[64], comm[32] = "";
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%ld/comm", (long)pid);
+	fp = fopen(path, "r");
+	if (fp == NULL)
+		return false;
+	if (fgets(comm, sizeof(comm), fp) == NULL)
+		comm[0] = '\0';
+	fclose(fp);
+	return strcmp(comm, "fwgate-worker\n") == 0;
+}
+
+/* The supervisor's one worker, once it is one (not not). */
 static pid_t worker_pid(pid_t sup, pid_t not)
 {
 	for (int i = 0; i < 400; i++) {
 		pid_t kids[8];
 		size_t n = children_of(sup, kids, 8);
 
-		if (n == 1 && kids[0] != not)
+		if (n == 1 && kids[0] != not && is_worker(kids[0]))
 			return kids[0];
 		usleep(10000);
 	}
