@@ -25,8 +25,14 @@ max_runs=${3:-200}
 jobs=${FWGATE_TORTURE_JOBS:-2}
 shift $(($# < 3 ? $# : 3))
 tests=("$@")
-[ ${#tests[@]} -gt 0 ] || tests=(config fileio passwd policy event allowlist proxy delivery scanner scanner_proc
-	analyze sandbox uefi carve store)
+# By default every unit test binary the build has (tests/test_*), so that a
+# new or renamed test is never left out.
+if [ ${#tests[@]} -eq 0 ]; then
+	for f in "$build"/tests/test_*; do
+		[ -f "$f" ] && [ -x "$f" ] && tests+=("${f##*/test_}")
+	done
+fi
+[ ${#tests[@]} -gt 0 ] || { echo "torture: no unit test binary in $build/tests" >&2; exit 2; }
 shim=$build/tests/torture/libfailmalloc.so
 [ -f "$shim" ] || { echo "torture: $shim is missing (a build without sanitizers, not -Dfuzz)" >&2; exit 2; }
 T=$(mktemp -d "${TMPDIR:-/tmp}/fwgate-torture-XXXXXX")
