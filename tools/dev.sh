@@ -50,9 +50,10 @@ install_missing() {
 	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# clang and its sanitizer and libFuzzer runtimes (compiler-rt: only a
+# Recommends of clang in Debian 12, so never there by itself).
 need_clang() {
-	command -v clang >/dev/null && return 0
-	packages+=(clang)
+	packages+=(clang libclang-rt-dev)
 	install_missing
 }
 
