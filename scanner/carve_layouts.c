@@ -143,10 +143,18 @@ int carve_makeself(struct carve *c, const uint8_t *h, size_t hn)
 		unsigned long long len = strtoull(v, &end, 10);
 		char got[EVP_MAX_MD_SIZE * 2 + 1];
 
-		if (*end != '\0' || len == 0 || len > c->size - off) {
+		if (*end != '\0' || len == 0) {
+			/* The header's own bytes are not repeated: they may be
+			 * anything. */
 			carve_reason(c, FW_VERDICT_UNSCANNABLE,
-					"makeself package %s: archive %u of %s bytes at 0x%llx overruns the file (%llu bytes)",
-					c->chain, k + 1, v, (unsigned long long)off, (unsigned long long)c->size);
+					"makeself package %s: the size of archive %u is not a number of bytes", c->chain,
+					k + 1);
+			return 1;
+		}
+		if (len > c->size - off) {
+			carve_reason(c, FW_VERDICT_UNSCANNABLE,
+					"makeself package %s: archive %u of %llu bytes at 0x%llx overruns the file (%llu bytes)",
+					c->chain, k + 1, len, (unsigned long long)off, (unsigned long long)c->size);
 			return 1;
 		}
 		if (c->w != NULL && word(md5s, k, w1, sizeof(w1)) && !all_zero_digits(w1)) {

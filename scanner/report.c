@@ -80,6 +80,24 @@ static void raise_node(json_t *node, enum fw_verdict v)
 	json_object_set_new(node, "verdict", json_string(fw_verdict_name(v)));
 }
 
+/* The reason as a JSON string: a reason that carries bytes from the input
+ * that are not UTF-8 (jansson refuses them) keeps its ASCII, each other
+ * byte shown as '?', so that no verdict is ever raised without its
+ * reason. */
+static json_t *reason_string(const char *reason)
+{
+	char safe[FW_ERR_MSG_MAX];
+	json_t *s = json_string(reason);
+	size_t i;
+
+	if (s != NULL)
+		return s;
+	for (i = 0; reason[i] != '\0' && i < sizeof(safe) - 1; i++)
+		safe[i] = (unsigned char)reason[i] < 0x80 ? reason[i] : '?';
+	safe[i] = '\0';
+	return json_string(safe);
+}
+
 /* Under r->lock: raises the verdicts and keeps the reason. Returns the
  * reason's index in reasons[], or -1 past REPORT_MAX_REASONS. */
 static long report_add_locked(struct scan_report *r, json_t *member, enum fw_verdict v, const char *reason)
@@ -89,7 +107,7 @@ static long report_add_locked(struct scan_report *r, json_t *member, enum fw_ver
 	if (v > r->verdict)
 		r->verdict = v;
 	raise_node(member, v);
-	if (n >= REPORT_MAX_REASONS || json_array_append_new(r->reasons, json_string(reason)) != 0)
+	if (n >= REPORT_MAX_REASONS || json_array_append_new(r->reasons, reason_string(reason)) != 0)
 		return -1;
 	return (long)n;
 }
