@@ -12,6 +12,19 @@
 #include "fwgate/sandbox_verdict.h"
 #include "store/store_int.h"
 
+/* The first column of every row of s, at most max of them, into ids. */
+static int ids_step(struct fw_store *st, sqlite3_stmt *s, int64_t *ids, size_t max, size_t *n, const char *what,
+		    struct fw_err *err)
+{
+	int r;
+
+	while ((r = sqlite3_step(s)) == SQLITE_ROW && *n < max)
+		ids[(*n)++] = sqlite3_column_int64(s, 0);
+	if (r != SQLITE_ROW && r != SQLITE_DONE)
+		return store_db_err(st, err, what);
+	return 0;
+}
+
 int fw_store_sandbox_unsettled(struct fw_store *st, int64_t linkless_before, int64_t *ids, size_t max, size_t *n,
 			       struct fw_err *err)
 {
@@ -23,7 +36,7 @@ int fw_store_sandbox_unsettled(struct fw_store *st, int64_t linkless_before, int
 		"  coalesce((SELECT max(time) FROM scans WHERE object_id = o.id), 0) < ?1))"
 		" ORDER BY o.id LIMIT ?2");
 	sqlite3_stmt *s;
-	int r, rc = -1;
+	int rc = -1;
 
 	*n = 0;
 	store_rlock(st);
@@ -35,13 +48,7 @@ int fw_store_sandbox_unsettled(struct fw_store *st, int64_t linkless_before, int
 		store_db_err(st, err, "cannot list the unsettled objects");
 		goto out;
 	}
-	while ((r = sqlite3_step(s)) == SQLITE_ROW && *n < max)
-		ids[(*n)++] = sqlite3_column_int64(s, 0);
-	if (r != SQLITE_ROW && r != SQLITE_DONE) {
-		store_db_err(st, err, "cannot list the unsettled objects");
-		goto out;
-	}
-	rc = 0;
+	rc = ids_step(st, s, ids, max, n, "cannot list the unsettled objects", err);
 out:
 	store_unlock(st);
 	return rc;
@@ -53,7 +60,7 @@ int fw_store_sandbox_waiting(struct fw_store *st, int64_t job_id, int64_t *ids, 
 	STORE_SQL(sql, "SELECT DISTINCT l.object_id FROM sandbox_links l JOIN objects o ON o.id = l.object_id"
 				  " WHERE l.job_id = ?1 AND o.state = 'pending' ORDER BY l.object_id");
 	sqlite3_stmt *s;
-	int r, rc = -1;
+	int rc = -1;
 
 	*n = 0;
 	store_rlock(st);
@@ -64,13 +71,7 @@ int fw_store_sandbox_waiting(struct fw_store *st, int64_t job_id, int64_t *ids, 
 		store_db_err(st, err, "cannot list the objects waiting on a job");
 		goto out;
 	}
-	while ((r = sqlite3_step(s)) == SQLITE_ROW && *n < max)
-		ids[(*n)++] = sqlite3_column_int64(s, 0);
-	if (r != SQLITE_ROW && r != SQLITE_DONE) {
-		store_db_err(st, err, "cannot list the objects waiting on a job");
-		goto out;
-	}
-	rc = 0;
+	rc = ids_step(st, s, ids, max, n, "cannot list the objects waiting on a job", err);
 out:
 	store_unlock(st);
 	return rc;
