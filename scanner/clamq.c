@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <clamav.h>
+#include <openssl/crypto.h>
 
 #include "scanner/scan_int.h"
 
@@ -150,6 +151,11 @@ static void *queue_thread(void *arg)
 		pthread_cond_broadcast(&q->room);
 	}
 	pthread_mutex_unlock(&q->lock);
+	/* libclamav hashes with OpenSSL on this thread, which gives it a
+	 * thread-local error state. OpenSSL frees it from a thread-exit hook
+	 * that its own atexit cleanup removes; a queue freed after that (from
+	 * a later atexit handler) would leak it. Free it here, explicitly. */
+	OPENSSL_thread_stop();
 	return NULL;
 }
 

@@ -12,6 +12,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "fwgate/config.h"
 #include "scanner/scan_int.h"
 
@@ -46,6 +48,11 @@ static void fuzz_init(void)
 	FILE *f;
 
 	fw_err_clear(&err);
+	/* OpenSSL registers its atexit cleanup when it initializes: do that
+	 * first, so that it runs after fuzz_cleanup (atexit is LIFO) and not
+	 * before the queue's thread is joined, whichever thread hashes first. */
+	if (OPENSSL_init_crypto(0, NULL) != 1)
+		abort();
 	if (tmp == NULL || tmp[0] != '/')
 		tmp = "/tmp";
 	if (snprintf(fz.dir, sizeof(fz.dir), "%s/fwgate-fuzz-walk-XXXXXX", tmp) >= (int)sizeof(fz.dir) ||
