@@ -19,9 +19,11 @@
 #include "common/config_value.h"
 #include "fwgate/config.h"
 #include "fwgate/fileio.h"
+#include "fwgate/host.h"
 
 enum key_type {
-	KT_ADDR,         /* one listen address */
+	KT_ADDR,         /* one listen address, or "off" */
+	KT_HOST,         /* a DNS name (fw_host_check), stored lower case */
 	KT_ADDR_LIST,    /* repeatable listen address */
 	KT_UINT,
 	KT_SIZE,         /* bytes, with an optional K/M/G/T suffix */
@@ -73,6 +75,18 @@ static const struct key_def keys[] = {
 	{ "proxy", "leaf_cache_entries", KT_UINT, CFG_OFF(proxy.leaf_cache_entries), 0, 0, 1, 1000000, "1024" },
 	{ "proxy", "leaf_validity_days", KT_UINT, CFG_OFF(proxy.leaf_validity_days), 0, 0, 1, 90, "7" },
 	{ "console", "listen", KT_ADDR, CFG_OFF(console.listen), 0, 0, 0, 0, "127.0.0.1:8443" },
+	{ "console", "name", KT_HOST, CFG_STR(console.name), 0, 0, "localhost" },
+	{ "console", "cert_file", KT_FILE, CFG_STR(console.cert_file), 0, 0, "" },
+	{ "console", "key_file", KT_FILE, CFG_STR(console.key_file), 0, 0, "" },
+	{ "console", "max_connections", KT_UINT, CFG_OFF(console.max_connections), 0, 0, 1, 10000, "64" },
+	{ "console", "max_connections_per_source", KT_UINT, CFG_OFF(console.max_connections_per_source), 0, 0, 1, 10000, "16" },
+	{ "console", "request_timeout_seconds", KT_UINT, CFG_OFF(console.request_timeout_seconds), 0, 0, 1, 3600, "30" },
+	{ "console", "session_idle_seconds", KT_UINT, CFG_OFF(console.session_idle_seconds), 0, 0, 60, 86400, "900" },
+	{ "console", "session_max_seconds", KT_UINT, CFG_OFF(console.session_max_seconds), 0, 0, 300, 604800, "28800" },
+	{ "console", "four_eyes", KT_BOOL, CFG_OFF(console.four_eyes), 0, 0, 0, 0, "true" },
+	{ "console", "lockout_failures", KT_UINT, CFG_OFF(console.lockout_failures), 0, 0, 1, 100, "5" },
+	{ "console", "lockout_seconds", KT_UINT, CFG_OFF(console.lockout_seconds), 0, 0, 1, 86400, "30" },
+	{ "console", "lockout_max_seconds", KT_UINT, CFG_OFF(console.lockout_max_seconds), 0, 0, 1, 604800, "3600" },
 	{ "state", "dir", KT_PATH, CFG_STR(state.dir), 0, 0, "./fwgate-state" },
 	{ "policy", "file", KT_FILE, CFG_STR(policy.file), 0, 0, "" },
 	{ "policy", "rule", KT_RULE_ID, CFG_STR(policy.rule), 0, 0, "firmware_update" },
@@ -280,7 +294,18 @@ static int key_set(struct fw_config *cfg, const struct key_def *k, const char *v
 
 	switch (k->type) {
 	case KT_ADDR:
+		if (strcmp(value, "off") == 0) {
+			memset(dst, 0, sizeof(struct fw_listen_addr));
+			return 0;
+		}
 		return config_cv_listen_addr(value, dst, err);
+	case KT_HOST: {
+		const char *why;
+
+		if (fw_host_check(value, strlen(value), dst, k->size, &why) != 0 || fw_host_is_ip(dst, strlen(dst)))
+			return fw_err_setc(err, FW_E_INVALID, "\"%s\" is not a DNS name", value);
+		return 0;
+	}
 	case KT_UINT:
 		if (config_cv_uint(value, k->min, k->max, &u, err) != 0)
 			return -1;
@@ -412,6 +437,17 @@ static void config_cross_check(struct parse_ctx *ctx)
 {
 	struct fw_config *cfg = ctx->cfg;
 
+	if ((cfg->console.cert_file[0] == '\0') != (cfg->console.key_file[0] == '\0'))
+		ctx_fail(ctx, key_line_of(ctx, "console", cfg->console.cert_file[0] ? "cert_file" : "key_file"),
+			 "[console] cert_file and key_file go together (or neither: the gateway CA mints one)");
+	if (cfg->console.session_max_seconds < cfg->console.session_idle_seconds)
+		ctx_fail(ctx, key_line_of(ctx, "console", "session_max_seconds"),
+			 "[console] session_max_seconds (%u) must not be below session_idle_seconds (%u)",
+			 cfg->console.session_max_seconds, cfg->console.session_idle_seconds);
+	if (cfg->console.lockout_max_seconds < cfg->console.lockout_seconds)
+		ctx_fail(ctx, key_line_of(ctx, "console", "lockout_max_seconds"),
+			 "[console] lockout_max_seconds (%u) must not be below lockout_seconds (%u)",
+			 cfg->console.lockout_max_seconds, cfg->console.lockout_seconds);
 	if (cfg->sandbox.malicious_score <= cfg->sandbox.suspicious_score)
 		ctx_fail(ctx, key_line_of(ctx, "sandbox", "malicious_score"),
 			 "[sandbox] malicious_score (%u) must be above suspicious_score (%u)",
@@ -511,6 +547,10 @@ out:
 
 const char *fw_listen_addr_str(const struct fw_listen_addr *a, char *buf, size_t len)
 {
+	if (a->port == 0) {
+		snprintf(buf, len, "off");
+		return buf;
+	}
 	snprintf(buf, len, a->ipv6 ? "[%s]:%u" : "%s:%u", a->ip, (unsigned)a->port);
 	return buf;
 }
@@ -534,6 +574,7 @@ static void dump_value(const struct fw_config *cfg, const struct key_def *k, FIL
 		fprintf(out, "%s = %s\n", k->name, *(const bool *)v ? "true" : "false");
 		break;
 	case KT_RULE_ID:
+	case KT_HOST:
 	case KT_PATH:
 	case KT_LOG_PATH:
 	case KT_FILE:

@@ -69,7 +69,19 @@ struct fw_config {
 	} proxy;
 
 	struct {
-		struct fw_listen_addr listen;
+		struct fw_listen_addr listen;   /* port 0: "off", no console */
+		char name[FW_HOST_MAX];         /* the DNS name in the minted certificate */
+		char cert_file[FW_PATH_MAX];    /* "" (with key_file ""): minted by the gateway CA */
+		char key_file[FW_PATH_MAX];
+		unsigned max_connections;
+		unsigned max_connections_per_source;
+		unsigned request_timeout_seconds;
+		unsigned session_idle_seconds;
+		unsigned session_max_seconds;
+		bool four_eyes;                 /* a release needs a second reviewer */
+		unsigned lockout_failures;
+		unsigned lockout_seconds;
+		unsigned lockout_max_seconds;
 	} console;
 
 	struct {

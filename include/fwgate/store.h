@@ -158,6 +158,74 @@ int fw_store_release(struct fw_store *st, int64_t id, const char *reason, const 
 int fw_store_reject(struct fw_store *st, int64_t id, const char *reason, const char *who, struct fw_err *err)
 	FW_WUR FW_NONNULL(1, 3, 4);
 
+/* ------------------------------------------------------------ review, four eyes
+ *
+ * The one path of every staff decision, from the CLI and the console
+ * alike (the console's role checks come first; the store checks the
+ * rest). who is the reviewer's name, via where the decision came from
+ * ("cli", "console 127.0.0.1", "api 10.0.0.5"): both go in the audit
+ * rows. */
+
+enum fw_release_outcome {
+	FW_RELEASE_REQUESTED,  /* recorded: a second reviewer must confirm */
+	FW_RELEASE_DONE,       /* the object is released */
+};
+
+/* A release. With four_eyes false: released at once (fw_store_release).
+ * With four_eyes true: when the object has no open request, one is
+ * recorded (reason, who, via, override_infected) and audited
+ * release-request; when another reviewer's request is open, this
+ * confirms it: the object is released (audit release-confirm, then the
+ * release row, whose detail names both reviewers and both reasons), and
+ * the request is closed, in one transaction; when the open request is
+ * who's own, refused with FW_E_DENIED ("a second reviewer must
+ * confirm"). An infected object needs override_infected on the request
+ * and on the confirmation alike. Refused as fw_store_release refuses
+ * (not quarantined, rejected, infected without the override). */
+int fw_store_review_release(struct fw_store *st, int64_t id, const char *reason, const char *who, const char *via,
+			    bool override_infected, bool four_eyes, enum fw_release_outcome *outcome,
+			    struct fw_err *err) FW_WUR FW_NONNULL(1, 3, 4, 5, 8);
+
+/* A reject (fw_store_reject, with via in the audit row); an open release
+ * request on the object is closed in the same transaction. */
+int fw_store_review_reject(struct fw_store *st, int64_t id, const char *reason, const char *who, const char *via,
+			   struct fw_err *err) FW_WUR FW_NONNULL(1, 3, 4, 5);
+
+/* Withdraws the open release request on an object (audited
+ * release-cancel). FW_E_NOTFOUND when none is open. */
+int fw_store_review_cancel(struct fw_store *st, int64_t id, const char *who, const char *via, struct fw_err *err)
+	FW_WUR FW_NONNULL(1, 3, 4);
+
+/* The open release requests, oldest first: [{object_id, requested_by,
+ * via, reason, override_infected, requested_at, url, sha256, size, state,
+ * verdict}]. */
+int fw_store_review_pending(struct fw_store *st, json_t **out, struct fw_err *err) FW_WUR FW_NONNULL(1, 2);
+
+/* A page of the review list, newest first, filtered. */
+struct fw_quarantine_query {
+	const char *state;     /* NULL or "": quarantined, rejected and pending; else one state name */
+	const char *verdict;   /* NULL or "": any; else one verdict name */
+	const char *host;      /* NULL or "": any; else objects with a URL on this host (exact, lower case) */
+	int64_t since;         /* first_seen >= since (unix seconds); 0: open */
+	int64_t until;         /* first_seen < until; 0: open */
+	int64_t before_id;     /* paging: objects with an id below this; 0: from the newest */
+	unsigned limit;        /* 1 to 1000 rows */
+};
+
+/* *items: the rows as fw_store_quarantine_list gives them, plus
+ * "request" (the open release request {requested_by, reason,
+ * override_infected, requested_at}, or null); *total: how many objects
+ * match the filter (all pages). */
+int fw_store_quarantine_page(struct fw_store *st, const struct fw_quarantine_query *q, json_t **items,
+			     int64_t *total, struct fw_err *err) FW_WUR FW_NONNULL(1, 2, 3, 4);
+
+/* The dashboard's figures: {"objects": {STATE: {"count", "bytes"}} for
+ * every state, "scans_since": {VERDICT: count} of the scans made at or
+ * after since (unix seconds), "sandbox": {JOB_STATE: count},
+ * "requests_open": n, "audit_rows": n, "db_bytes": size of the database
+ * files}. */
+int fw_store_stats(struct fw_store *st, int64_t since, json_t **out, struct fw_err *err) FW_WUR FW_NONNULL(1, 3);
+
 /* ------------------------------------------------------------ audit */
 
 /* Appends one audit row: hash = SHA-256(previous hash | fields). */
@@ -172,6 +240,12 @@ int fw_store_audit_verify(struct fw_store *st, int64_t *first_bad, struct fw_err
 /* Every audit row, oldest first: {id, time, action, who, object_id,
  * detail, hash}. */
 int fw_store_audit_list(struct fw_store *st, json_t **out, struct fw_err *err) FW_WUR FW_NONNULL(1, 2);
+
+/* A page of the audit log, newest first: the rows (as above) with an id
+ * below before_id (0: from the newest), at most limit (1 to 1000); only
+ * the rows naming object_id when it is not 0. */
+int fw_store_audit_page(struct fw_store *st, int64_t before_id, unsigned limit, int64_t object_id, json_t **out,
+			struct fw_err *err) FW_WUR FW_NONNULL(1, 5);
 
 /* ------------------------------------------------------------ integrity */
 
