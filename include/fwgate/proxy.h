@@ -31,6 +31,20 @@ int fw_ca_ensure(const char *state_dir, const char *name, bool *created, struct 
 /* Prints the CA certificate (PEM) after checking the pair loads. */
 int fw_ca_show(const char *state_dir, FILE *out, struct fw_err *err) FW_WUR FW_NONNULL(1, 2);
 
+/* A server certificate for one of the gateway's own listeners (the
+ * console), issued by the CA now: a fresh ECDSA P-256 key, SAN DNS:name
+ * and IP: each of ips, serverAuth, valid days (never past the CA).
+ * *cert_pem and *key_pem are new strings for the caller to free (the key
+ * is never written to disk). */
+int fw_ca_issue_server(const char *state_dir, const char *name, const char *const *ips, size_t n_ips,
+		       unsigned days, char **cert_pem, char **key_pem, struct fw_err *err)
+	FW_WUR FW_NONNULL(1, 2, 6, 7);
+
+/* The CA certificate as PEM (a new string to free) and its SHA-256
+ * fingerprint as "AB:CD:..." (fp_len at least 96). */
+int fw_ca_pem(const char *state_dir, char **pem, char *sha256_fp, size_t fp_len, struct fw_err *err)
+	FW_WUR FW_NONNULL(1, 2, 3);
+
 /* ------------------------------------------------------------ proxy users */
 
 /* The appliance's proxy credentials ([proxy] auth = basic), kept in

@@ -1,0 +1,509 @@
+/* The console's HTTPS listener (libmicrohttpd over GnuTLS): the daemon
+ * and its bounds (connections in all and per source, request size, no
+ * uploads, per-request time), one request's life (body collected within
+ * CONSOLE_BODY_MAX, form decoded with MHD_http_unescape), the route
+ * table, and the headers every response carries (HSTS, a strict CSP, no
+ * caching, no framing, no sniffing). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "console/console_int.h"
+#include "fwgate/fileio.h"
+#include "fwgate/proxy.h"
+
+/* TLS 1.2 and 1.3 only, AEAD ciphers only, the server's order. */
+#define CONSOLE_TLS_PRIORITIES \
+	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:" \
+	"-MAC-ALL:+AEAD:%SERVER_PRECEDENCE"
+/* The minted certificate's life; every start issues a new one. */
+#define CONSOLE_CERT_DAYS 397
+
+static const char csp[] = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+			  "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+int64_t console_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void add_common_headers(struct creq *r, struct MHD_Response *resp, const char *cache)
+{
+	MHD_add_response_header(resp, "Strict-Transport-Security", "max-age=31536000");
+	MHD_add_response_header(resp, "Content-Security-Policy", csp);
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(resp, "Cross-Origin-Opener-Policy", "same-origin");
+	MHD_add_response_header(resp, "Cross-Origin-Resource-Policy", "same-origin");
+	MHD_add_response_header(resp, "Cache-Control", cache != NULL ? cache : "no-store");
+	if (r->set_cookie[0] != '\0')
+		MHD_add_response_header(resp, "Set-Cookie", r->set_cookie);
+}
+
+enum MHD_Result console_send_static(struct creq *r, unsigned status, const char *type, const void *data, size_t len,
+				    const char *cache)
+{
+	/* A copy: this libmicrohttpd takes no const buffer. */
+	char *copy = malloc(len + 1);
+	struct MHD_Response *resp;
+	enum MHD_Result rc;
+
+	if (copy == NULL)
+		return MHD_NO;
+	memcpy(copy, data, len);
+	resp = MHD_create_response_from_buffer(len, copy, MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(copy);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", type);
+	add_common_headers(r, resp, cache);
+	rc = MHD_queue_response(r->conn, status, resp);
+	MHD_destroy_response(resp);
+	return rc;
+}
+
+enum MHD_Result console_send(struct creq *r, unsigned status, const char *type, struct cbuf *body)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result rc;
+
+	if (body->oom) {
+		static const char msg[] = "the page is too large or memory ran out\n";
+
+		cbuf_free(body);
+		return console_send_static(r, 500, "text/plain; charset=utf-8", msg, sizeof(msg) - 1, NULL);
+	}
+	if (body->p == NULL)
+		cbuf_puts(body, "");
+	if (body->oom)
+		return MHD_NO;
+	resp = MHD_create_response_from_buffer(body->len, body->p, MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		cbuf_free(body);
+		return MHD_NO;
+	}
+	body->p = NULL;
+	body->len = body->cap = 0;
+	MHD_add_response_header(resp, "Content-Type", type);
+	add_common_headers(r, resp, NULL);
+	rc = MHD_queue_response(r->conn, status, resp);
+	MHD_destroy_response(resp);
+	return rc;
+}
+
+enum MHD_Result console_redirect(struct creq *r, const char *location)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+	enum MHD_Result rc;
+
+	if (resp == NULL)
+		return MHD_NO;
+	MHD_add_response_header(resp, "Location", location);
+	add_common_headers(r, resp, NULL);
+	rc = MHD_queue_response(r->conn, 303, resp);
+	MHD_destroy_response(resp);
+	return rc;
+}
+
+const char *console_arg(struct creq *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *console_field(struct creq *r, const char *name)
+{
+	for (size_t i = 0; i < r->n_fields; i++)
+		if (strcmp(r->fields[i].name, name) == 0)
+			return r->fields[i].value;
+	return NULL;
+}
+
+/* application/x-www-form-urlencoded, in place: '+' is a space, %XX
+ * decoded by libmicrohttpd. A field past CONSOLE_FIELDS_MAX, or one
+ * without '=', makes the form invalid. */
+static int form_parse(struct creq *r)
+{
+	char *p = r->body, *end = r->body + r->body_len;
+
+	while (p < end) {
+		char *amp = memchr(p, '&', (size_t)(end - p)), *eq;
+
+		if (amp == NULL)
+			amp = end;
+		*amp = '\0';
+		if (*p != '\0') {
+			eq = strchr(p, '=');
+			if (eq == NULL || r->n_fields == CONSOLE_FIELDS_MAX)
+				return -1;
+			*eq = '\0';
+			for (char *q = p; q < amp; q++)
+				if (*q == '+')
+					*q = ' ';
+			MHD_http_unescape(p);
+			MHD_http_unescape(eq + 1);
+			r->fields[r->n_fields].name = p;
+			r->fields[r->n_fields].value = eq + 1;
+			r->n_fields++;
+		}
+		p = amp + 1;
+	}
+	return 0;
+}
+
+static void source_of(struct MHD_Connection *conn, char *out, size_t len)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
+
+	snprintf(out, len, "%s", "unknown");
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out, (socklen_t)len);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out, (socklen_t)len);
+}
+
+/* "/objects/12/release" with prefix "/objects/": r->id = 12, *rest =
+ * "/release" (or ""). */
+static bool path_id(struct creq *r, const char *prefix, const char **rest)
+{
+	size_t n = strlen(prefix);
+	const char *p = r->path + n;
+	int64_t v = 0;
+
+	if (strncmp(r->path, prefix, n) != 0 || *p < '1' || *p > '9')
+		return false;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > (INT64_MAX - 9) / 10)
+			return false;
+		v = v * 10 + (*p - '0');
+	}
+	if (*p != '\0' && *p != '/')
+		return false;
+	r->id = v;
+	*rest = p;
+	return true;
+}
+
+/* A browser's POST must come from the console's own pages: the CSRF
+ * token, and, when the browser says where the request comes from, the
+ * same site. */
+static bool post_same_origin(struct creq *r)
+{
+	const char *site = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Sec-Fetch-Site");
+
+	return site == NULL || strcmp(site, "same-origin") == 0 || strcmp(site, "none") == 0;
+}
+
+static enum MHD_Result route_post(struct creq *r)
+{
+	const char *rest;
+
+	if (strcmp(r->path, "/login") == 0)
+		return post_same_origin(r) ? auth_login_post(r) : page_error(r, 403, "cross-site login refused");
+	if (r->auth != AUTH_SESSION)
+		return page_error(r, 403, "log in first");
+	if (!post_same_origin(r) || !auth_csrf_valid(r))
+		return page_error(r, 403, "this form is stale or did not come from the console (CSRF check failed): "
+				  "reload the page and try again");
+	if (strcmp(r->path, "/logout") == 0)
+		return auth_logout_post(r);
+	if (strcmp(r->path, "/account/password") == 0)
+		return auth_password_post(r);
+	if (path_id(r, "/objects/", &rest)) {
+		if (strcmp(rest, "/release") == 0 || strcmp(rest, "/reject") == 0 || strcmp(rest, "/cancel") == 0)
+			return page_review_post(r, rest + 1);
+	}
+	if (path_id(r, "/sandbox/", &rest) && strcmp(rest, "/retry") == 0)
+		return page_sandbox_retry(r);
+	return page_error(r, 404, "no such action");
+}
+
+static enum MHD_Result route_get(struct creq *r)
+{
+	static const struct {
+		const char *path;
+		enum MHD_Result (*fn)(struct creq *r);
+	} pages[] = {
+		{ "/", page_dashboard }, { "/quarantine", page_quarantine }, { "/requests", page_requests },
+		{ "/sandbox", page_sandbox }, { "/audit", page_audit }, { "/events", page_events },
+		{ "/ca", page_ca }, { "/ca.crt", page_ca_download }, { "/account", page_account },
+	};
+	const char *rest;
+
+	if (strcmp(r->path, "/login") == 0)
+		return r->auth == AUTH_SESSION ? console_redirect(r, "/") : auth_login_page(r, NULL, 200);
+	if (r->auth != AUTH_SESSION)
+		return console_redirect(r, "/login");
+	for (size_t i = 0; i < FW_ARRAY_LEN(pages); i++)
+		if (strcmp(r->path, pages[i].path) == 0)
+			return pages[i].fn(r);
+	if (path_id(r, "/objects/", &rest) && rest[0] == '\0')
+		return page_object(r);
+	if (path_id(r, "/sandbox/", &rest) && rest[0] == '\0')
+		return page_sandbox_job(r);
+	return page_error(r, 404, "no such page");
+}
+
+static enum MHD_Result route(struct creq *r)
+{
+	struct fw_err err;
+
+	fw_err_clear(&err);
+	if (strcmp(r->path, "/static/console.css") == 0)
+		return console_send_static(r, 200, "text/css; charset=utf-8", console_css, console_css_len,
+					   "public, max-age=3600");
+	if (strcmp(r->path, "/static/console.js") == 0)
+		return console_send_static(r, 200, "text/javascript; charset=utf-8", console_js, console_js_len,
+					   "public, max-age=3600");
+	if (auth_identify(r, &err) != 0)
+		return page_error(r, 503, "the console cannot read its accounts: %s", fw_err_msg(&err));
+	if (strcmp(r->path, "/metrics") == 0)
+		return page_error(r, 404, "metrics: not yet"); /* METRICS-MERGE */
+	if (strncmp(r->path, "/api/v1/", 8) == 0)
+		return api_dispatch(r, r->path + 7);
+	return r->post ? route_post(r) : route_get(r);
+}
+
+/* Collects a POST body within its bound; false when the request must be
+ * answered now (too large, too slow, wrong type). */
+static enum MHD_Result collect_body(struct creq *r, const char *data, size_t *size, bool *answered)
+{
+	*answered = false;
+	if (mono_ms() - r->started > (int64_t)r->c->d.cfg->console.request_timeout_seconds * 1000) {
+		*answered = true;
+		return page_error(r, 408, "the request took too long");
+	}
+	if (r->body_len + *size > CONSOLE_BODY_MAX) {
+		r->body_too_big = true;
+	} else {
+		char *p = realloc(r->body, r->body_len + *size + 1);
+
+		if (p == NULL)
+			return MHD_NO;
+		memcpy(p + r->body_len, data, *size);
+		r->body = p;
+		r->body_len += *size;
+		r->body[r->body_len] = '\0';
+	}
+	*size = 0;
+	return MHD_YES;
+}
+
+static enum MHD_Result request_first(struct fw_console *c, struct MHD_Connection *conn, const char *url,
+				     const char *method, void **con_cls)
+{
+	struct creq *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return MHD_NO;
+	r->c = c;
+	r->conn = conn;
+	r->method = method;
+	r->path = url;
+	r->post = strcmp(method, "POST") == 0;
+	r->started = mono_ms();
+	source_of(conn, r->source, sizeof(r->source));
+	*con_cls = r;
+	return MHD_YES;
+}
+
+/* The body is complete: decode it for its type. */
+static enum MHD_Result request_body_done(struct creq *r)
+{
+	const char *type = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
+
+	if (r->body_too_big)
+		return page_error(r, 413, "the request body is larger than %d bytes", CONSOLE_BODY_MAX);
+	if (type != NULL && strncasecmp(type, "application/json", 16) == 0 && strncmp(r->path, "/api/", 5) == 0) {
+		json_error_t je;
+
+		r->json = json_loadb(r->body != NULL ? r->body : "", r->body_len, JSON_REJECT_DUPLICATES, &je);
+		if (r->json == NULL || !json_is_object(r->json))
+			return page_error(r, 400, "the body is not a JSON object");
+	} else if (type != NULL && strncasecmp(type, "application/x-www-form-urlencoded", 33) == 0) {
+		if (r->body != NULL && form_parse(r) != 0)
+			return page_error(r, 400, "the form is malformed or has too many fields");
+	} else if (r->body_len > 0 || strncmp(r->path, "/api/", 5) != 0) {
+		return page_error(r, 415, "a form (application/x-www-form-urlencoded) or JSON is expected");
+	}
+	return route(r);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+				  const char *version, const char *upload_data, size_t *upload_data_size,
+				  void **con_cls)
+{
+	struct creq *r = *con_cls;
+	bool answered;
+	enum MHD_Result rc;
+
+	(void)version;
+	if (r == NULL)
+		return request_first(cls, conn, url, method, con_cls);
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 && !r->post)
+		return page_error(r, 405, "method not allowed");
+	if (!r->post) {
+		if (*upload_data_size != 0)
+			return page_error(r, 413, "a %s request has no body", method);
+		return route(r);
+	}
+	if (*upload_data_size != 0) {
+		rc = collect_body(r, upload_data, upload_data_size, &answered);
+		return rc;
+	}
+	if (r->body_done)
+		return MHD_YES;
+	r->body_done = true;
+	return request_body_done(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct creq *r = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (r == NULL)
+		return;
+	if (r->body != NULL)
+		explicit_bzero(r->body, r->body_len);  /* a password may have been in it */
+	free(r->body);
+	json_decref(r->json);
+	explicit_bzero(r, sizeof(*r));
+	free(r);
+	*con_cls = NULL;
+}
+
+/* libmicrohttpd's own complaints (a client's bad TLS, a closed socket)
+ * are a client's doing: not for stderr. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	(void)fmt;
+	(void)ap;
+}
+
+static int console_cert(struct fw_console *c, struct fw_err *err)
+{
+	const struct fw_config *cfg = c->d.cfg;
+	const char *ips[1];
+	size_t n_ips = 0;
+
+	if (cfg->console.cert_file[0] != '\0') {
+		uint8_t *crt = NULL, *key = NULL;
+		size_t len;
+
+		if (fw_file_read(cfg->console.cert_file, 1024 * 1024, &crt, &len, err) != 0 ||
+		    fw_file_read(cfg->console.key_file, 1024 * 1024, &key, &len, err) != 0) {
+			free(crt);
+			return fw_err_prefix(err, "[console] cert_file/key_file");
+		}
+		c->cert_pem = (char *)crt;
+		c->key_pem = (char *)key;
+		return 0;
+	}
+	if (strcmp(cfg->console.listen.ip, "0.0.0.0") != 0 && strcmp(cfg->console.listen.ip, "::") != 0)
+		ips[n_ips++] = cfg->console.listen.ip;
+	return fw_ca_issue_server(cfg->state.dir, cfg->console.name, ips, n_ips, CONSOLE_CERT_DAYS, &c->cert_pem,
+				  &c->key_pem, err);
+}
+
+static int console_bind(struct fw_console *c, struct fw_err *err)
+{
+	const struct fw_config *cfg = c->d.cfg;
+	struct sockaddr_storage ss;
+	unsigned flags = MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+
+	memset(&ss, 0, sizeof(ss));
+	if (cfg->console.listen.ipv6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(cfg->console.listen.port);
+		if (inet_pton(AF_INET6, cfg->console.listen.ip, &s6->sin6_addr) != 1)
+			return fw_err_setc(err, FW_E_CONFIG, "[console] listen: bad address");
+		flags |= MHD_USE_IPv6;
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(cfg->console.listen.port);
+		if (inet_pton(AF_INET, cfg->console.listen.ip, &s4->sin_addr) != 1)
+			return fw_err_setc(err, FW_E_CONFIG, "[console] listen: bad address");
+	}
+	errno = 0;
+	c->mhd = MHD_start_daemon(
+		flags, cfg->console.listen.port, NULL, NULL, on_request, c,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		MHD_OPTION_HTTPS_MEM_CERT, c->cert_pem, MHD_OPTION_HTTPS_MEM_KEY, c->key_pem,
+		MHD_OPTION_HTTPS_PRIORITIES, CONSOLE_TLS_PRIORITIES,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)2,
+		MHD_OPTION_CONNECTION_LIMIT, cfg->console.max_connections,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->console.max_connections_per_source,
+		MHD_OPTION_CONNECTION_TIMEOUT, cfg->console.request_timeout_seconds,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, c,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, c,
+		MHD_OPTION_END);
+	if (c->mhd == NULL)
+		return fw_err_sys(err, errno != 0 ? errno : EADDRINUSE, "cannot serve the console on %s",
+				  c->bound);
+	return 0;
+}
+
+int fw_console_start(struct fw_console **out, const struct fw_console_deps *deps, struct fw_err *err)
+{
+	struct fw_console *c;
+
+	*out = NULL;
+	if (deps->cfg->console.listen.port == 0)
+		return 0;
+	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+		return fw_err_setc(err, FW_E_CONFIG, "this libmicrohttpd has no TLS: the console serves HTTPS only");
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return fw_err_setc(err, FW_E_NOMEM, "out of memory");
+	c->d = *deps;
+	fw_listen_addr_str(&deps->cfg->console.listen, c->bound, sizeof(c->bound));
+	if (console_cert(c, err) != 0 ||
+	    fw_ca_pem(deps->cfg->state.dir, &c->ca_pem, c->ca_fp, sizeof(c->ca_fp), err) != 0 ||
+	    console_bind(c, err) != 0) {
+		fw_console_stop(c);
+		return -1;
+	}
+	*out = c;
+	return 0;
+}
+
+void fw_console_stop(struct fw_console *c)
+{
+	if (c == NULL)
+		return;
+	if (c->mhd != NULL)
+		MHD_stop_daemon(c->mhd);
+	if (c->key_pem != NULL)
+		explicit_bzero(c->key_pem, strlen(c->key_pem));
+	free(c->key_pem);
+	free(c->cert_pem);
+	free(c->ca_pem);
+	free(c);
+}
