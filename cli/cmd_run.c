@@ -19,6 +19,7 @@
 #include "cli/cli.h"
 #include "cli/cli_policy.h"
 #include "fwgate/allowlist.h"
+#include "fwgate/console.h"
 #include "fwgate/event.h"
 #include "fwgate/fileio.h"
 #include "fwgate/proxy.h"
@@ -222,6 +223,7 @@ struct run_state {
 	struct fw_allowlist *allow;
 	struct fw_sandbox *sandbox;
 	struct fw_proxy *proxy;
+	struct fw_console *console;
 	struct reloader reloader;
 	int lock_fd;              /* holds the state directory for this run */
 	char samples[FW_PATH_MAX];
@@ -349,6 +351,7 @@ static void run_release(struct run_state *rs)
 	 * to stop; shut the scanner so that every job waited on returns at
 	 * once (an analysis left running is taken up at the next start). Then
 	 * every thread is joined, and only then is anything freed. */
+	fw_console_stop(rs->console);
 	fw_proxy_quiesce(rs->proxy);
 	fw_sandbox_quiesce(rs->sandbox);
 	fw_scanner_cancel(rs->scanner);
@@ -391,7 +394,7 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 {
 	struct run_state rs = { .cfg = NULL, .lock_fd = -1 };
 	struct fw_proxy_deps deps;
-	char log_path[FW_PATH_MAX], addr[96];
+	char log_path[FW_PATH_MAX], addr[96], caddr[96];
 	struct fw_err err;
 	sigset_t set;
 	int rc;
@@ -435,11 +438,20 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 				      .scanner = rs.scanner, .store = rs.store, .sandbox = rs.sandbox };
 	if (fw_proxy_start(&rs.proxy, &deps, &err) != 0)
 		goto fail;
+	{
+		const struct fw_console_deps cd = { .cfg = ctx->cfg, .pol = rs.pol, .store = rs.store, .log = rs.log,
+						    .log_path = log_path, .scanner = rs.scanner, .sandbox = rs.sandbox };
+
+		if (fw_console_start(&rs.console, &cd, &err) != 0)
+			goto fail;
+	}
 	emit_start(&rs, ctx->cfg);
 	pid_file_write(ctx->cfg);
-	fprintf(stderr, "fwgate %s: serving on %s (pid %ld); config %s; policy %s, rule %s; state %s; events %s\n",
+	fprintf(stderr, "fwgate %s: serving on %s (pid %ld); console %s; config %s; policy %s, rule %s; state %s; "
+		"events %s\n",
 		FWGATE_VERSION, fw_listen_addr_str(&ctx->cfg->proxy.listen[0], addr, sizeof(addr)),
-		(long)getpid(), ctx->cfg->path[0] ? ctx->cfg->path : "embedded default", rs.pol->source,
+		(long)getpid(), fw_listen_addr_str(&ctx->cfg->console.listen, caddr, sizeof(caddr)),
+		ctx->cfg->path[0] ? ctx->cfg->path : "embedded default", rs.pol->source,
 		rs.pol->rule, ctx->cfg->state.dir, log_path);
 	rs.reloader = (struct reloader){ .log = rs.log, .scanner = rs.scanner, .cfg = ctx->cfg, .pol = rs.pol };
 	atomic_init(&rs.reloader.running, false);

@@ -90,6 +90,14 @@ struct creq {
 	int64_t id;
 };
 
+/* ------------------------------------------------------------ form.c */
+
+/* Decodes an application/x-www-form-urlencoded body in place (body[len]
+ * must be writable: it becomes a NUL): '+' is a space, %XX is decoded by
+ * libmicrohttpd, an empty part is skipped. Fails on a part without '='
+ * or more than max fields. fields point into body. */
+int console_form_parse(char *body, size_t len, struct form_field *fields, size_t max, size_t *n);
+
 /* ------------------------------------------------------------ server.c */
 
 /* Queues a response; adds the security headers every response has. */

@@ -13,7 +13,7 @@
 #include "console/console_int.h"
 
 static const char *const states[] = { "quarantined", "pending", "rejected", "released", "approved" };
-static const char *const verdicts[] = { "infected", "suspicious", "unscannable", "encrypted", "pending", "clean" };
+static const char *const verdicts[] = { "infected", "suspicious", "unscannable", "pending", "clean" };
 
 static void select_opts(struct cbuf *b, const char *name, const char *label, const char *const *opts, size_t n,
 			const char *cur)

@@ -134,38 +134,6 @@ const char *console_field(struct creq *r, const char *name)
 	return NULL;
 }
 
-/* application/x-www-form-urlencoded, in place: '+' is a space, %XX
- * decoded by libmicrohttpd. A field past CONSOLE_FIELDS_MAX, or one
- * without '=', makes the form invalid. */
-static int form_parse(struct creq *r)
-{
-	char *p = r->body, *end = r->body + r->body_len;
-
-	while (p < end) {
-		char *amp = memchr(p, '&', (size_t)(end - p)), *eq;
-
-		if (amp == NULL)
-			amp = end;
-		*amp = '\0';
-		if (*p != '\0') {
-			eq = strchr(p, '=');
-			if (eq == NULL || r->n_fields == CONSOLE_FIELDS_MAX)
-				return -1;
-			*eq = '\0';
-			for (char *q = p; q < amp; q++)
-				if (*q == '+')
-					*q = ' ';
-			MHD_http_unescape(p);
-			MHD_http_unescape(eq + 1);
-			r->fields[r->n_fields].name = p;
-			r->fields[r->n_fields].value = eq + 1;
-			r->n_fields++;
-		}
-		p = amp + 1;
-	}
-	return 0;
-}
-
 static void source_of(struct MHD_Connection *conn, char *out, size_t len)
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -339,7 +307,8 @@ static enum MHD_Result request_body_done(struct creq *r)
 		if (r->json == NULL || !json_is_object(r->json))
 			return page_error(r, 400, "the body is not a JSON object");
 	} else if (type != NULL && strncasecmp(type, "application/x-www-form-urlencoded", 33) == 0) {
-		if (r->body != NULL && form_parse(r) != 0)
+		if (r->body != NULL &&
+		    console_form_parse(r->body, r->body_len, r->fields, CONSOLE_FIELDS_MAX, &r->n_fields) != 0)
 			return page_error(r, 400, "the form is malformed or has too many fields");
 	} else if (r->body_len > 0 || strncmp(r->path, "/api/", 5) != 0) {
 		return page_error(r, 415, "a form (application/x-www-form-urlencoded) or JSON is expected");

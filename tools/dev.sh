@@ -32,7 +32,12 @@ packages=(
 	# ClamAV's own samples come from Debian packages
 	zip unzip p7zip-full xorriso zstd lz4 lzip cpio xz-utils bzip2 brotli makeself gcab rpm
 	ovmf seabios ipxe-qemu uefitool-cli clamav-testfiles nsis-common
+	# the console's browser test (headless Chromium, driven by playwright-core
+	# from npm) and the Prometheus text-format check of /metrics (promtool)
+	chromium fonts-dejavu-core prometheus
 )
+# Node.js for playwright-core: the machine's own when it has one, else Debian's.
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 
 install_missing() {
 	local missing=()
@@ -65,6 +70,18 @@ build() {
 	ninja -C "$dir" >/dev/null
 }
 
+# playwright-core, pinned in tests/browser/package-lock.json, from npm
+# (no browser download: it drives Debian's chromium).
+browser_deps() {
+	local lock=tests/browser/package-lock.json stamp=tests/browser/node_modules/.fwgate-lock
+	if [ -f "$stamp" ] && cmp -s "$lock" "$stamp"; then
+		return 0
+	fi
+	echo "fwgate: installing the browser test's npm packages (tests/browser)" >&2
+	(cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+	cp "$lock" "$stamp"
+}
+
 # Runs the suite and closes with one "N passed, N failed" line.
 run_tests() {
 	local rc=0
@@ -95,6 +112,7 @@ run)
 	;;
 test)
 	install_missing
+	browser_deps
 	if [ "${1:-}" = "--sanitize" ]; then
 		# only the ASan+UBSan build: `tools/dev.sh test` runs the plain one
 		build build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
