@@ -13,6 +13,7 @@
 
 #include <openssl/evp.h>
 
+#include "fwgate/config.h"
 #include "fwgate/fileio.h"
 #include "fwgate/store.h"
 

@@ -244,7 +244,7 @@ static enum MHD_Result route(struct creq *r)
 	if (auth_identify(r, &err) != 0)
 		return page_error(r, 503, "the console cannot read its accounts: %s", fw_err_msg(&err));
 	if (strcmp(r->path, "/metrics") == 0)
-		return page_error(r, 404, "metrics: not yet"); /* METRICS-MERGE */
+		return metrics_page(r);
 	if (strncmp(r->path, "/api/v1/", 8) == 0)
 		return api_dispatch(r, r->path + 7);
 	return r->post ? route_post(r) : route_get(r);

@@ -25,11 +25,11 @@ trap cleanup EXIT
 . "$HERE/lib.sh"
 
 # --- the origin, its files, the gateway
-mkdir -p "$T/www/fw" "$T/sigs"
+mkdir -p "$T/www" "$T/sigs"
 bash "$HERE/pki.sh" "$T/pki" >/dev/null || { echo "pki.sh failed"; exit 1; }
 cp "$SRC/tests/data/signatures/eicar.ndb" "$T/sigs/"
 EICAR='X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*'
-python3 - "$T/www/fw" "$EICAR" <<'PY' || { echo "corpus failed"; exit 1; }
+python3 - "$T/www" "$EICAR" <<'PY' || { echo "corpus failed"; exit 1; }
 import os, sys, zipfile
 d, eicar = sys.argv[1], sys.argv[2]
 # An infected package whose member is named like markup.
@@ -43,14 +43,14 @@ for n in ("reject.zip", "override.zip"):
 PY
 # A package the gateway cannot open (encrypted): held, not infected.
 printf 'vendor secret firmware\n' >"$T/secret.bin"
-(cd "$T" && zip -q -P sesame "$T/www/fw/locked.zip" secret.bin) || { echo "zip failed"; exit 1; }
-cp "$T/www/fw/locked.zip" "$T/www/fw/locked2.zip"
+(cd "$T" && zip -q -P sesame "$T/www/locked.zip" secret.bin) || { echo "zip failed"; exit 1; }
+cp "$T/www/locked.zip" "$T/www/locked2.zip"
 printf 'more\n' >>"$T/secret.bin"
-(cd "$T" && zip -q -P sesame "$T/www/fw/locked2.zip" secret.bin)
+(cd "$T" && zip -q -P sesame "$T/www/locked2.zip" secret.bin)
 
 start_origin origin
 OP=$ORIGIN_PORT
-BASE="https://vendor.test:$OP/fw"
+BASE="https://vendor.test:$OP/files"
 make_card "$T/card.json" "$OP"
 printf 'vendor.test\n' >"$T/allow.txt"
 
@@ -331,10 +331,10 @@ if [ -n "$SHOTS" ]; then
 	"$FW" user add eve --role reviewer --password-file "$T/pw.eve" -c "$CONF" >/dev/null 2>&1
 	fetch "$BASE/xss.zip?browser=1"
 	printf 'browser %s\n' "$(date +%s%N)" >"$T/secret.bin"
-	(cd "$T" && zip -q -P sesame "$T/www/fw/b4eyes.zip" secret.bin)
+	(cd "$T" && zip -q -P sesame "$T/www/b4eyes.zip" secret.bin)
 	fetch "$BASE/b4eyes.zip"
 	printf 'browser reject %s\n' "$(date +%s%N)" >"$T/secret.bin"
-	(cd "$T" && zip -q -P sesame "$T/www/fw/breject.zip" secret.bin)
+	(cd "$T" && zip -q -P sesame "$T/www/breject.zip" secret.bin)
 	fetch "$BASE/breject.zip"
 	FOUR=$(id_of /b4eyes.zip)
 	BREJ=$(id_of /breject.zip)
