@@ -16,6 +16,14 @@
  * quarantine`, `fwgate store verify`) share the database. */
 #define STORE_BUSY_TIMEOUT_MS 10000
 
+/* Migration 4's verdict of object ID, as the review views show it
+ * (STORE_EFFECTIVE_VERDICT; "unscannable" without a scan). Written into
+ * the schema's triggers: a later change of the views' expression needs a
+ * migration that replaces them. */
+#define STORE_MIG4_VERDICT_OF(id) \
+	"(SELECT coalesce(" STORE_EFFECTIVE_VERDICT ", 'unscannable') FROM objects o" \
+	" LEFT JOIN scans s ON s.id = (SELECT max(id) FROM scans WHERE object_id = o.id) WHERE o.id = " id ")"
+
 /* Schema versions, applied in order; each ends by setting user_version.
  * States and verdicts are stored by name so the database reads plainly
  * with the sqlite3 shell. */
@@ -175,6 +183,23 @@ static const char *const store_migrations[] = {
 	"UPDATE urls SET host = fwgate_url_host(url);"
 	"CREATE INDEX urls_host ON urls (host, object_id);"
 	"CREATE INDEX scans_time ON scans (time);"
+	/* The verdict an object is held or served under, as the views show
+	 * it, kept in a column so that the review list filters and counts on
+	 * an index instead of finding every object's latest scan: written by
+	 * triggers whenever a scan is added or the held verdict changes (no
+	 * code path can forget it), and filled here for the rows there are.
+	 * The page walks objects_page in id order per state; the total counts
+	 * objects_review. Both cover every filter column. */
+	"ALTER TABLE objects ADD COLUMN effective_verdict TEXT NOT NULL DEFAULT 'unscannable';"
+	"UPDATE objects SET effective_verdict = " STORE_MIG4_VERDICT_OF("objects.id") ";"
+	"CREATE TRIGGER objects_verdict_scan AFTER INSERT ON scans BEGIN"
+	" UPDATE objects SET effective_verdict = " STORE_MIG4_VERDICT_OF("NEW.object_id") " WHERE id = NEW.object_id;"
+	" END;"
+	"CREATE TRIGGER objects_verdict_held AFTER UPDATE OF held_verdict ON objects BEGIN"
+	" UPDATE objects SET effective_verdict = " STORE_MIG4_VERDICT_OF("NEW.id") " WHERE id = NEW.id;"
+	" END;"
+	"CREATE INDEX objects_review ON objects (state, effective_verdict, first_seen);"
+	"CREATE INDEX objects_page ON objects (state, id, effective_verdict, first_seen);"
 	"PRAGMA user_version = 4;",
 };
 

@@ -1,8 +1,9 @@
 /* The review list a page at a time (fw_store_quarantine_page): filtered by
  * state, verdict, host and time, newest first, paged by id, with how many
  * objects match in all. Each filter is a bound value in fixed statements
- * (no SQL text from data); the host filter reads urls.host through its
- * index. Must not change anything. */
+ * (no SQL text from data), each read on an index that covers it
+ * (objects_page, objects_review, urls_host: schema 4). Must not change
+ * anything. */
 #include <stdio.h>
 #include <string.h>
 
@@ -10,52 +11,76 @@
 
 #define PAGE_LIMIT_MAX 1000
 
-/* The filter as bound values: ?1..?3 the states, ?4 the verdict (NULL:
- * any), ?5 the host (NULL: any), ?6 and ?7 first_seen's bounds, ?8 the
- * page's id bound, ?9 the limit. */
-#define PAGE_WHERE \
-	"WHERE o.state IN (?1, ?2, ?3)" \
-	" AND (?4 IS NULL OR " STORE_EFFECTIVE_VERDICT " = ?4)" \
-	" AND (?5 IS NULL OR o.id IN (SELECT object_id FROM urls WHERE host = ?5))" \
-	" AND o.first_seen >= ?6 AND o.first_seen < ?7 "
+/* The filter as bound values, the same numbers in every statement: ?1..?3
+ * the states (one state thrice, or the three review states), ?4..?8 the
+ * verdicts (one verdict five times, or all five), ?9 and ?10 first_seen's
+ * bounds, ?11 the page's id bound, ?12 the limit, ?13 the host. Lists of
+ * bound values rather than "?4 IS NULL OR": the planner can use an index
+ * only for a term it can read as one. */
+#define PAGE_VERDICTS "(?4, ?5, ?6, ?7, ?8)"
+#define PAGE_STATE_ARM(n) \
+	"SELECT o.id FROM objects o WHERE o.state = ?" #n " AND +o.effective_verdict IN " PAGE_VERDICTS \
+	" AND +o.first_seen >= ?9 AND +o.first_seen < ?10 AND o.id < ?11"
+#define PAGE_HOST_FROM \
+	" FROM urls u JOIN objects o ON o.id = u.object_id WHERE u.host = ?13 AND +o.state IN (?1, ?2, ?3)" \
+	" AND +o.effective_verdict IN " PAGE_VERDICTS " AND +o.first_seen >= ?9 AND +o.first_seen < ?10"
+
+#define PAGE_NPARAMS 13
 
 struct page_filter {
 	const char *states[3];
-	const char *verdict;
+	const char *verdicts[5];
 	const char *host;
 	int64_t since, until, before_id;
 	unsigned limit;
 };
 
-static int page_filter_make(const struct fw_quarantine_query *q, struct page_filter *f, struct fw_err *err)
+static int page_filter_states(const char *name, struct page_filter *f, struct fw_err *err)
 {
 	enum fw_object_state state;
-	enum fw_verdict verdict;
 
+	if (name == NULL || name[0] == '\0') {
+		f->states[0] = "quarantined";
+		f->states[1] = "rejected";
+		f->states[2] = "pending";
+		return 0;
+	}
+	if (store_state_parse(name, &state) != 0)
+		return fw_err_setc(err, FW_E_INVALID, "\"%.40s\" is not a state (approved, quarantined, rejected, "
+				   "released, pending)", name);
+	f->states[0] = f->states[1] = f->states[2] = fw_object_state_name(state);
+	return 0;
+}
+
+static int page_filter_verdicts(const char *name, struct page_filter *f, struct fw_err *err)
+{
+	enum fw_verdict v;
+
+	if (name == NULL || name[0] == '\0') {
+		for (int i = 0; i < 5; i++)
+			f->verdicts[i] = fw_verdict_name((enum fw_verdict)i);
+		return 0;
+	}
+	if (fw_verdict_parse(name, &v) != 0)
+		return fw_err_setc(err, FW_E_INVALID, "\"%.40s\" is not a verdict (clean, pending, suspicious, "
+				   "unscannable, infected)", name);
+	for (int i = 0; i < 5; i++)
+		f->verdicts[i] = fw_verdict_name(v);
+	return 0;
+}
+
+static int page_filter_make(const struct fw_quarantine_query *q, struct page_filter *f, struct fw_err *err)
+{
 	memset(f, 0, sizeof(*f));
 	if (q->limit < 1 || q->limit > PAGE_LIMIT_MAX)
 		return fw_err_setc(err, FW_E_INVALID, "a page of the review list holds 1 to %d objects, not %u",
 				   PAGE_LIMIT_MAX, q->limit);
-	if (q->state == NULL || q->state[0] == '\0') {
-		f->states[0] = "quarantined";
-		f->states[1] = "rejected";
-		f->states[2] = "pending";
-	} else if (store_state_parse(q->state, &state) == 0) {
-		f->states[0] = f->states[1] = f->states[2] = fw_object_state_name(state);
-	} else {
-		return fw_err_setc(err, FW_E_INVALID, "\"%.40s\" is not a state (approved, quarantined, rejected, "
-				   "released, pending)", q->state);
-	}
-	if (q->verdict != NULL && q->verdict[0] != '\0') {
-		if (fw_verdict_parse(q->verdict, &verdict) != 0)
-			return fw_err_setc(err, FW_E_INVALID, "\"%.40s\" is not a verdict (clean, pending, suspicious, "
-					   "unscannable, infected)", q->verdict);
-		f->verdict = fw_verdict_name(verdict);
-	}
-	if (q->host != NULL && q->host[0] != '\0')
-		f->host = q->host;
 	if (q->before_id < 0 || q->since < 0 || q->until < 0)
 		return fw_err_setc(err, FW_E_INVALID, "an object id and the times of a page are not negative");
+	if (page_filter_states(q->state, f, err) != 0 || page_filter_verdicts(q->verdict, f, err) != 0)
+		return -1;
+	if (q->host != NULL && q->host[0] != '\0')
+		f->host = q->host;
 	f->since = q->since;
 	f->until = q->until > 0 ? q->until : INT64_MAX;
 	f->before_id = q->before_id > 0 ? q->before_id : INT64_MAX;
@@ -63,42 +88,56 @@ static int page_filter_make(const struct fw_quarantine_query *q, struct page_fil
 	return 0;
 }
 
-static int page_bind(sqlite3_stmt *s, const struct page_filter *f, bool page)
+/* Binds every value the statement has a number for. */
+static int page_bind(sqlite3_stmt *s, const struct page_filter *f)
 {
+	int n = sqlite3_bind_parameter_count(s);
+	const int64_t nums[] = { f->since, f->until, f->before_id, f->limit };
+
 	for (int i = 0; i < 3; i++)
 		if (store_bind_text(s, i + 1, f->states[i]) != 0)
 			return -1;
-	if (store_bind_text(s, 4, f->verdict) != 0 || store_bind_text(s, 5, f->host) != 0 ||
-	    sqlite3_bind_int64(s, 6, f->since) != SQLITE_OK || sqlite3_bind_int64(s, 7, f->until) != SQLITE_OK)
-		return -1;
-	if (page && (sqlite3_bind_int64(s, 8, f->before_id) != SQLITE_OK ||
-		     sqlite3_bind_int64(s, 9, f->limit) != SQLITE_OK))
+	for (int i = 0; i < 5; i++)
+		if (store_bind_text(s, i + 4, f->verdicts[i]) != 0)
+			return -1;
+	for (int i = 0; i < 4; i++)
+		if (9 + i <= n && sqlite3_bind_int64(s, 9 + i, nums[i]) != SQLITE_OK)
+			return -1;
+	if (n >= PAGE_NPARAMS && store_bind_text(s, PAGE_NPARAMS, f->host) != 0)
 		return -1;
 	return 0;
 }
 
 static int page_total(struct fw_store *st, const struct page_filter *f, int64_t *total, struct fw_err *err)
 {
-	STORE_SQL(sql, "SELECT count(*) FROM objects o"
-		" LEFT JOIN scans s ON s.id = (SELECT max(id) FROM scans WHERE object_id = o.id) " PAGE_WHERE);
-	sqlite3_stmt *s = store_stmt(st, sql, err);
+	STORE_SQL(all, "SELECT count(*) FROM objects o WHERE o.state IN (?1, ?2, ?3) AND o.effective_verdict IN "
+		PAGE_VERDICTS " AND o.first_seen >= ?9 AND o.first_seen < ?10");
+	STORE_SQL(host, "SELECT count(DISTINCT u.object_id)" PAGE_HOST_FROM);
+	sqlite3_stmt *s = store_stmt(st, f->host != NULL ? host : all, err);
 
 	if (s == NULL)
 		return -1;
-	if (page_bind(s, f, false) != 0 || sqlite3_step(s) != SQLITE_ROW)
+	if (page_bind(s, f) != 0 || sqlite3_step(s) != SQLITE_ROW)
 		return store_db_err(st, err, "cannot count the review list");
 	*total = sqlite3_column_int64(s, 0);
 	return 0;
 }
 
 /* One row of the page: the list's fields and the open request. */
-static int page_row(struct fw_store *st, sqlite3_stmt *s, json_t *items, struct fw_err *err)
+static int page_row(struct fw_store *st, int64_t id, json_t *items, struct fw_err *err)
 {
-	json_t *o = store_review_object_json(s), *req = NULL;
+	STORE_SQL(sql, STORE_REVIEW_COLUMNS "WHERE o.id = ?1");
+	sqlite3_stmt *s = store_stmt(st, sql, err);
+	json_t *o, *req = NULL;
 
+	if (s == NULL)
+		return -1;
+	if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW)
+		return store_db_err(st, err, "cannot read an object of the review list");
+	o = store_review_object_json(s);
 	if (o == NULL)
 		return fw_err_setc(err, FW_E_NOMEM, "out of memory");
-	if (store_review_request_json(st, sqlite3_column_int64(s, 0), &req, err) != 0) {
+	if (store_review_request_json(st, id, &req, err) != 0) {
 		json_decref(o);
 		return -1;
 	}
@@ -107,20 +146,40 @@ static int page_row(struct fw_store *st, sqlite3_stmt *s, json_t *items, struct 
 	return 0;
 }
 
-static int page_rows(struct fw_store *st, const struct page_filter *f, json_t *items, struct fw_err *err)
+/* The page's ids, newest first: per state in id order, merged (one arm
+ * per state: an IN list would make the planner sort every match), or
+ * from the host's URLs in object id order. */
+static int page_ids(struct fw_store *st, const struct page_filter *f, int64_t *ids, size_t *n, struct fw_err *err)
 {
-	STORE_SQL(sql, STORE_REVIEW_COLUMNS PAGE_WHERE "AND o.id < ?8 ORDER BY o.id DESC LIMIT ?9");
-	sqlite3_stmt *s = store_stmt(st, sql, err);
+	STORE_SQL(all, PAGE_STATE_ARM(1) " UNION " PAGE_STATE_ARM(2) " UNION " PAGE_STATE_ARM(3)
+		" ORDER BY 1 DESC LIMIT ?12");
+	STORE_SQL(host, "SELECT u.object_id" PAGE_HOST_FROM " AND u.object_id < ?11"
+		" GROUP BY u.object_id ORDER BY u.object_id DESC LIMIT ?12");
+	sqlite3_stmt *s = store_stmt(st, f->host != NULL ? host : all, err);
 	int r;
 
+	*n = 0;
 	if (s == NULL)
 		return -1;
-	if (page_bind(s, f, true) != 0)
+	if (page_bind(s, f) != 0)
 		return store_db_err(st, err, "cannot read the review list");
-	while ((r = sqlite3_step(s)) == SQLITE_ROW)
-		if (page_row(st, s, items, err) != 0)
+	while ((r = sqlite3_step(s)) == SQLITE_ROW && *n < f->limit)
+		ids[(*n)++] = sqlite3_column_int64(s, 0);
+	return r == SQLITE_ROW || r == SQLITE_DONE ? 0 : store_db_err(st, err, "cannot read the review list");
+}
+
+static int page_read(struct fw_store *st, const struct page_filter *f, json_t *items, int64_t *total,
+		     struct fw_err *err)
+{
+	int64_t ids[PAGE_LIMIT_MAX];
+	size_t n = 0;
+
+	if (page_ids(st, f, ids, &n, err) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (page_row(st, ids[i], items, err) != 0)
 			return -1;
-	return r == SQLITE_DONE ? 0 : store_db_err(st, err, "cannot read the review list");
+	return page_total(st, f, total, err);
 }
 
 int fw_store_quarantine_page(struct fw_store *st, const struct fw_quarantine_query *q, json_t **items,
@@ -145,7 +204,7 @@ int fw_store_quarantine_page(struct fw_store *st, const struct fw_quarantine_que
 		store_db_err(st, err, "cannot read the review list");
 		goto out;
 	}
-	if (page_rows(st, &f, arr, err) == 0 && page_total(st, &f, &n, err) == 0)
+	if (page_read(st, &f, arr, &n, err) == 0)
 		rc = 0;
 	store_tx_rollback(st);
 out:

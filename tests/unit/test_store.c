@@ -272,6 +272,7 @@ static void test_migrate_v2_to_v4(void **state)
 		    "DROP TABLE sandbox_links; DROP TABLE sandbox_jobs;"
 		    "DROP TABLE sessions; DROP TABLE accounts; DROP TABLE tokens; DROP TABLE login_failures;"
 		    "DROP TABLE release_requests; DROP INDEX urls_host; DROP INDEX scans_time;"
+		    "DROP TRIGGER objects_verdict_scan; DROP TRIGGER objects_verdict_held;"
 		    "ALTER TABLE urls DROP COLUMN host;"
 		    "CREATE TABLE objects_v2 (id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE CHECK (length(sha256) = 64),"
 		    " size INTEGER NOT NULL CHECK (size >= 0), mime TEXT NOT NULL DEFAULT '', file_type TEXT NOT NULL DEFAULT '',"
@@ -287,6 +288,8 @@ static void test_migrate_v2_to_v4(void **state)
 		fail_msg("upgrade: %s", fw_err_msg(&err));
 	assert_int_equal(raw_int(f, "PRAGMA user_version"), 4);
 	assert_int_equal(raw_int(f, "SELECT count(*) FROM urls WHERE host = 'dl.vendor.example'"), 1);
+	/* the review list's verdict column is filled for the rows there were */
+	assert_int_equal(raw_int(f, "SELECT count(*) FROM objects WHERE effective_verdict = 'clean'"), 1);
 	assert_int_equal(fw_store_lookup_url(f->st, "https://DL.Vendor.example:8443/old.bin", &e, &err), 1);
 	assert_int_equal(e.object_id, id);
 	assert_int_equal(e.state, FW_OBJ_APPROVED);
