@@ -33,6 +33,7 @@ struct page_filter {
 	const char *host;
 	int64_t since, until, before_id;
 	unsigned limit;
+	char host_buf[STORE_URL_HOST_MAX];
 };
 
 static int page_filter_states(const char *name, struct page_filter *f, struct fw_err *err)
@@ -79,8 +80,18 @@ static int page_filter_make(const struct fw_quarantine_query *q, struct page_fil
 		return fw_err_setc(err, FW_E_INVALID, "an object id and the times of a page are not negative");
 	if (page_filter_states(q->state, f, err) != 0 || page_filter_verdicts(q->verdict, f, err) != 0)
 		return -1;
-	if (q->host != NULL && q->host[0] != '\0')
-		f->host = q->host;
+	if (q->host != NULL && q->host[0] != '\0') {
+		/* as urls.host keeps it: lower case (a name typed in capitals
+		 * still finds its objects) */
+		size_t n = strlen(q->host);
+
+		if (n >= sizeof(f->host_buf))
+			return fw_err_setc(err, FW_E_INVALID, "a host name is at most %d characters",
+					   STORE_URL_HOST_MAX - 1);
+		for (size_t i = 0; i <= n; i++)
+			f->host_buf[i] = q->host[i] >= 'A' && q->host[i] <= 'Z' ? (char)(q->host[i] - 'A' + 'a') : q->host[i];
+		f->host = f->host_buf;
+	}
 	f->since = q->since;
 	f->until = q->until > 0 ? q->until : INT64_MAX;
 	f->before_id = q->before_id > 0 ? q->before_id : INT64_MAX;

@@ -482,6 +482,10 @@ static void test_quarantine_page(void **state)
 	items = page(f, &q, &total);
 	assert_int_equal(total, 3); /* 2.zip's host is lower-cased, its port dropped */
 	json_decref(items);
+	q.host = "A.VENDOR.example";
+	items = page(f, &q, &total);
+	assert_int_equal(total, 3); /* the filter is lower-cased as the column is */
+	json_decref(items);
 	q.state = "approved";
 	q.host = "b.vendor.example";
 	items = page(f, &q, &total);
