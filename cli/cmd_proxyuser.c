@@ -65,7 +65,7 @@ int cmd_proxyuser(struct cli_ctx *ctx, int argc, char **argv)
 	} ops[] = { { "add", FW_PROXY_USER_ADD }, { "passwd", FW_PROXY_USER_PASSWD }, { "remove", FW_PROXY_USER_REMOVE } };
 	const char *sub, *name = NULL, *file = NULL;
 	char password[FW_PASSWD_MAX + 2] = "";
-	bool json = false;
+	bool json = false, is_list;
 	struct fw_err err;
 	size_t k = 0;
 	int rc;
@@ -74,20 +74,21 @@ int cmd_proxyuser(struct cli_ctx *ctx, int argc, char **argv)
 	if (argc < 2)
 		return cli_usage_error("proxyuser", "needs a subcommand (add, passwd, remove or list)");
 	sub = argv[1];
+	is_list = strcmp(sub, "list") == 0;
 	for (int i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "--password-file") == 0 && i + 1 < argc && strcmp(sub, "list") != 0 &&
+		if (strcmp(argv[i], "--password-file") == 0 && i + 1 < argc && !is_list &&
 		    strcmp(sub, "remove") != 0)
 			file = argv[++i];
-		else if (strcmp(argv[i], "--json") == 0 && strcmp(sub, "list") == 0)
+		else if (strcmp(argv[i], "--json") == 0 && is_list)
 			json = true;
 		else if (cli_is_option(argv[i]))
 			return cli_usage_error("proxyuser", "unknown option \"%s\"", argv[i]);
-		else if (name == NULL && strcmp(sub, "list") != 0)
+		else if (name == NULL && !is_list)
 			name = argv[i];
 		else
 			return cli_usage_error("proxyuser", "unexpected argument \"%s\"", argv[i]);
 	}
-	if (strcmp(sub, "list") != 0) {
+	if (!is_list) {
 		while (k < FW_ARRAY_LEN(ops) && strcmp(sub, ops[k].name) != 0)
 			k++;
 		if (k == FW_ARRAY_LEN(ops))
@@ -101,9 +102,13 @@ int cmd_proxyuser(struct cli_ctx *ctx, int argc, char **argv)
 	rc = cli_load_config(ctx);
 	if (rc != CLI_OK)
 		return rc;
-	if (strcmp(sub, "list") == 0)
-		return list(ctx, json);
-	if (ops[k].op != FW_PROXY_USER_REMOVE && cli_password_read("proxyuser", "new proxy password", file, password, sizeof(password)) != 0)
+	/* is_list, not strcmp again: the analyzer cannot know that sub is
+	 * unchanged across the calls in between, and name is set for all
+	 * but list */
+	if (is_list || name == NULL)
+		return is_list ? list(ctx, json) : CLI_ERROR;
+	if (ops[k].op != FW_PROXY_USER_REMOVE &&
+	    cli_password_read("proxyuser", "new proxy password", file, password, sizeof(password)) != 0)
 		return CLI_ERROR;
 	rc = fw_proxy_user_change(ctx->cfg->state.dir, name, password, strlen(password), ops[k].op, &err);
 	OPENSSL_cleanse(password, sizeof(password));
