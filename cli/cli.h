@@ -72,5 +72,7 @@ int cmd_sandbox(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_store(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_scan(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_proxyuser(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_user(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_token(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

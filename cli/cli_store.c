@@ -1,7 +1,9 @@
-/* What the commands over the store share (cli/cli_store.h): their options,
- * opening the store of -c's state directory, ids, the reviewer's name and
- * printing JSON records. Calls no cmd_*.c; holds no store logic. */
+/* What the commands over the store share (cli/cli_store.h): their options
+ * (and which a subcommand takes), opening the store of -c's state
+ * directory, ids, the reviewer's and the login name, and printing JSON
+ * records. Calls no cmd_*.c; holds no store logic. */
 #include <errno.h>
+#include <stddef.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,29 +15,69 @@
 #include "cli/cli_store.h"
 #include "fwgate/store.h"
 
+static const struct {
+	const char *name;
+	unsigned bit;
+	size_t field; /* offsetof the value in struct cli_store_opts; 0: a flag */
+} store_opts[] = {
+	{ "--json", CLI_OPT_JSON, 0 },
+	{ "--override-infected", CLI_OPT_OVERRIDE, 0 },
+	{ "--reason", CLI_OPT_REASON, offsetof(struct cli_store_opts, reason) },
+	{ "--as", CLI_OPT_AS, offsetof(struct cli_store_opts, who) },
+	{ "--state", CLI_OPT_STATE, offsetof(struct cli_store_opts, state) },
+	{ "--verdict", CLI_OPT_VERDICT, offsetof(struct cli_store_opts, verdict) },
+	{ "--host", CLI_OPT_HOST, offsetof(struct cli_store_opts, host) },
+	{ "--limit", CLI_OPT_LIMIT, offsetof(struct cli_store_opts, limit) },
+	{ "--before", CLI_OPT_BEFORE, offsetof(struct cli_store_opts, before) },
+	{ "--role", CLI_OPT_ROLE, offsetof(struct cli_store_opts, role) },
+	{ "--password-file", CLI_OPT_PASSWORD_FILE, offsetof(struct cli_store_opts, password_file) },
+};
+
+/* One option at argv[*i] (and its value); CLI_ERROR when unknown. */
+static int store_opt_one(const char *cmd, int argc, char **argv, int *i, struct cli_store_opts *o)
+{
+	for (size_t k = 0; k < FW_ARRAY_LEN(store_opts); k++) {
+		if (strcmp(argv[*i], store_opts[k].name) != 0)
+			continue;
+		if (o->given & store_opts[k].bit)
+			return cli_usage_error(cmd, "%s is given twice", argv[*i]);
+		o->given |= store_opts[k].bit;
+		if (store_opts[k].field == 0)
+			return CLI_OK;
+		if (*i + 1 >= argc)
+			return cli_usage_error(cmd, "%s needs a value", argv[*i]);
+		*(const char **)(void *)((char *)o + store_opts[k].field) = argv[++*i];
+		return CLI_OK;
+	}
+	return cli_usage_error(cmd, "unknown option \"%s\"", argv[*i]);
+}
+
 int cli_store_opts_parse(const char *cmd, int argc, char **argv, struct cli_store_opts *o)
 {
+	int rc;
+
 	memset(o, 0, sizeof(*o));
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0) {
-			o->json = true;
-		} else if (strcmp(argv[i], "--override-infected") == 0) {
-			o->override_infected = true;
-		} else if (strcmp(argv[i], "--reason") == 0 || strcmp(argv[i], "--as") == 0) {
-			if (i + 1 >= argc)
-				return cli_usage_error(cmd, "%s needs a value", argv[i]);
-			if (argv[i][2] == 'r')
-				o->reason = argv[++i];
-			else
-				o->who = argv[++i];
-		} else if (cli_is_option(argv[i])) {
-			return cli_usage_error(cmd, "unknown option \"%s\"", argv[i]);
+		if (cli_is_option(argv[i])) {
+			rc = store_opt_one(cmd, argc, argv, &i, o);
+			if (rc != CLI_OK)
+				return rc;
 		} else if (o->n_args < (int)FW_ARRAY_LEN(o->args)) {
 			o->args[o->n_args++] = argv[i];
 		} else {
 			return cli_usage_error(cmd, "too many arguments");
 		}
 	}
+	o->json = (o->given & CLI_OPT_JSON) != 0;
+	o->override_infected = (o->given & CLI_OPT_OVERRIDE) != 0;
+	return CLI_OK;
+}
+
+int cli_store_opts_allow(const char *cmd, const char *sub, const struct cli_store_opts *o, unsigned allowed)
+{
+	for (size_t k = 0; k < FW_ARRAY_LEN(store_opts); k++)
+		if ((o->given & store_opts[k].bit) && !(allowed & store_opts[k].bit))
+			return cli_usage_error(cmd, "%s does not take %s", sub, store_opts[k].name);
 	return CLI_OK;
 }
 
@@ -103,6 +145,17 @@ const char *cli_reviewer(const struct cli_store_opts *o)
 
 	if (o->who != NULL)
 		return o->who;
+	pw = getpwuid(getuid());
+	return pw != NULL ? pw->pw_name : "unknown";
+}
+
+const char *cli_login_name(void)
+{
+	const struct passwd *pw;
+	const char *name = getlogin();
+
+	if (name != NULL && name[0] != '\0')
+		return name;
 	pw = getpwuid(getuid());
 	return pw != NULL ? pw->pw_name : "unknown";
 }

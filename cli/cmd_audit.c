@@ -45,6 +45,9 @@ int cmd_audit(struct cli_ctx *ctx, int argc, char **argv)
 		return rc;
 	if (o.n_args != 1 || (strcmp(o.args[0], "list") != 0 && strcmp(o.args[0], "verify") != 0))
 		return cli_usage_error("audit", "needs list or verify");
+	rc = cli_store_opts_allow("audit", o.args[0], &o, strcmp(o.args[0], "list") == 0 ? CLI_OPT_JSON : 0);
+	if (rc != CLI_OK)
+		return rc;
 	rc = cli_store_open(ctx, "audit", &st);
 	if (rc != CLI_OK)
 		return rc;

@@ -3,98 +3,19 @@
  * --password-file, from a prompt on a terminal (asked twice, not echoed),
  * or from the first line of standard input; it is never an argument (it
  * would show in ps and in shell histories). */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <jansson.h>
 #include <openssl/crypto.h>
 
 #include "cli/cli.h"
+#include "cli/cli_password.h"
 #include "fwgate/fileio.h"
 #include "fwgate/passwd.h"
 #include "fwgate/proxy.h"
-
-/* One line from f into buf (without its newline); -1 when none or too long. */
-static int read_line(FILE *f, char *buf, size_t len)
-{
-	size_t n;
-
-	if (fgets(buf, (int)len, f) == NULL)
-		return -1;
-	n = strlen(buf);
-	if (n > 0 && buf[n - 1] == '\n')
-		buf[--n] = '\0';
-	else if (!feof(f))
-		return -1;
-	if (n > 0 && buf[n - 1] == '\r')
-		buf[--n] = '\0';
-	return 0;
-}
-
-static int prompt(const char *what, char *buf, size_t len)
-{
-	struct termios old, quiet;
-	int rc;
-
-	fprintf(stderr, "%s: ", what);
-	fflush(stderr);
-	if (tcgetattr(STDIN_FILENO, &old) != 0)
-		return -1;
-	quiet = old;
-	quiet.c_lflag &= ~(tcflag_t)ECHO;
-	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) != 0)
-		return -1;
-	rc = read_line(stdin, buf, len);
-	tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
-	fputc('\n', stderr);
-	return rc;
-}
-
-/* The new password into buf, from the file, the terminal or stdin. */
-static int get_password(const char *file, char *buf, size_t len)
-{
-	if (file != NULL) {
-		FILE *f = fopen(file, "re");
-		int rc;
-
-		if (f == NULL) {
-			fprintf(stderr, "fwgate proxyuser: cannot open %s: %s\n", file, strerror(errno));
-			return -1;
-		}
-		rc = read_line(f, buf, len);
-		fclose(f);
-		if (rc != 0)
-			fprintf(stderr, "fwgate proxyuser: %s holds no password line (at most %d bytes)\n", file,
-				FW_PASSWD_MAX);
-		return rc;
-	}
-	if (isatty(STDIN_FILENO)) {
-		char again[FW_PASSWD_MAX + 2];
-		int same;
-
-		if (prompt("new proxy password", buf, len) != 0 || prompt("again", again, sizeof(again)) != 0) {
-			fprintf(stderr, "fwgate proxyuser: no password read\n");
-			return -1;
-		}
-		same = strcmp(buf, again) == 0;
-		OPENSSL_cleanse(again, sizeof(again));
-		if (!same) {
-			fprintf(stderr, "fwgate proxyuser: the passwords differ\n");
-			return -1;
-		}
-		return 0;
-	}
-	if (read_line(stdin, buf, len) != 0) {
-		fprintf(stderr, "fwgate proxyuser: no password on standard input (one line, at most %d bytes)\n",
-			FW_PASSWD_MAX);
-		return -1;
-	}
-	return 0;
-}
 
 struct list_out {
 	bool json;
@@ -144,7 +65,7 @@ int cmd_proxyuser(struct cli_ctx *ctx, int argc, char **argv)
 	} ops[] = { { "add", FW_PROXY_USER_ADD }, { "passwd", FW_PROXY_USER_PASSWD }, { "remove", FW_PROXY_USER_REMOVE } };
 	const char *sub, *name = NULL, *file = NULL;
 	char password[FW_PASSWD_MAX + 2] = "";
-	bool json = false;
+	bool json = false, is_list;
 	struct fw_err err;
 	size_t k = 0;
 	int rc;
@@ -153,20 +74,21 @@ int cmd_proxyuser(struct cli_ctx *ctx, int argc, char **argv)
 	if (argc < 2)
 		return cli_usage_error("proxyuser", "needs a subcommand (add, passwd, remove or list)");
 	sub = argv[1];
+	is_list = strcmp(sub, "list") == 0;
 	for (int i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "--password-file") == 0 && i + 1 < argc && strcmp(sub, "list") != 0 &&
+		if (strcmp(argv[i], "--password-file") == 0 && i + 1 < argc && !is_list &&
 		    strcmp(sub, "remove") != 0)
 			file = argv[++i];
-		else if (strcmp(argv[i], "--json") == 0 && strcmp(sub, "list") == 0)
+		else if (strcmp(argv[i], "--json") == 0 && is_list)
 			json = true;
 		else if (cli_is_option(argv[i]))
 			return cli_usage_error("proxyuser", "unknown option \"%s\"", argv[i]);
-		else if (name == NULL && strcmp(sub, "list") != 0)
+		else if (name == NULL && !is_list)
 			name = argv[i];
 		else
 			return cli_usage_error("proxyuser", "unexpected argument \"%s\"", argv[i]);
 	}
-	if (strcmp(sub, "list") != 0) {
+	if (!is_list) {
 		while (k < FW_ARRAY_LEN(ops) && strcmp(sub, ops[k].name) != 0)
 			k++;
 		if (k == FW_ARRAY_LEN(ops))
@@ -180,9 +102,13 @@ int cmd_proxyuser(struct cli_ctx *ctx, int argc, char **argv)
 	rc = cli_load_config(ctx);
 	if (rc != CLI_OK)
 		return rc;
-	if (strcmp(sub, "list") == 0)
-		return list(ctx, json);
-	if (ops[k].op != FW_PROXY_USER_REMOVE && get_password(file, password, sizeof(password)) != 0)
+	/* is_list, not strcmp again: the analyzer cannot know that sub is
+	 * unchanged across the calls in between, and name is set for all
+	 * but list */
+	if (is_list || name == NULL)
+		return is_list ? list(ctx, json) : CLI_ERROR;
+	if (ops[k].op != FW_PROXY_USER_REMOVE &&
+	    cli_password_read("proxyuser", "new proxy password", file, password, sizeof(password)) != 0)
 		return CLI_ERROR;
 	rc = fw_proxy_user_change(ctx->cfg->state.dir, name, password, strlen(password), ops[k].op, &err);
 	OPENSSL_cleanse(password, sizeof(password));

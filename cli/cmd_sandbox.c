@@ -180,9 +180,10 @@ int cmd_sandbox(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_usage_error("sandbox", "unknown subcommand \"%s\"", sub);
 	if (strcmp(sub, "list") == 0 && o.n_args != 1)
 		return cli_usage_error("sandbox", "list takes no argument");
-	if (o.reason != NULL || o.override_infected || (o.who != NULL && strcmp(sub, "retry") != 0) ||
-	    (o.json && strcmp(sub, "list") != 0))
-		return cli_usage_error("sandbox", "an option that %s does not take", sub);
+	rc = cli_store_opts_allow("sandbox", sub, &o, strcmp(sub, "list") == 0 ? CLI_OPT_JSON
+					     : strcmp(sub, "retry") == 0 ? CLI_OPT_AS : 0);
+	if (rc != CLI_OK)
+		return rc;
 	rc = cli_store_open(ctx, "sandbox", &st);
 	if (rc != CLI_OK)
 		return rc;

@@ -20,6 +20,9 @@ int cmd_store(struct cli_ctx *ctx, int argc, char **argv)
 		return rc;
 	if (o.n_args != 1 || (strcmp(o.args[0], "verify") != 0 && strcmp(o.args[0], "gc") != 0))
 		return cli_usage_error("store", "needs verify or gc");
+	rc = cli_store_opts_allow("store", o.args[0], &o, 0);
+	if (rc != CLI_OK)
+		return rc;
 	rc = cli_store_open(ctx, "store", &st);
 	if (rc != CLI_OK)
 		return rc;

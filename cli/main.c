@@ -125,19 +125,58 @@ static const char usage_reload[] =
 	"the event log says why. SIGHUP also reopens the event log.\n";
 
 static const char usage_quarantine[] =
-	"usage: fwgate quarantine list [--json] | show ID | release ID --reason TEXT [--as NAME]\n"
-	"       [--override-infected] | reject ID --reason TEXT [--as NAME]\n"
+	"usage: fwgate quarantine list [--state S] [--verdict V] [--host H] [--limit N] [--before ID] [--json]\n"
+	"       | show ID [--json] | requests [--json]\n"
+	"       | release ID --reason TEXT [--override-infected] [--as NAME] [--json]\n"
+	"       | reject ID --reason TEXT [--as NAME] [--json] | cancel ID [--as NAME] [--json]\n"
 	"\n"
-	"Review of what the gateway holds back. list: quarantined, rejected and\n"
-	"pending (under sandbox analysis)\n"
-	"objects (id, state, verdict, size, first seen, URL and reason). show: one\n"
-	"object with its URLs, scans (members, signatures, reasons), sandbox jobs\n"
-	"(with their findings) and audit rows,\n"
-	"as JSON. release: the object is served from then on; an object whose\n"
-	"latest verdict is infected needs --override-infected, a rejected one\n"
-	"cannot be released. reject: the object's hash and URLs are refused from\n"
-	"then on without a fetch. Both are recorded in the audit chain with the\n"
-	"reviewer (--as, default the login name) and the reason.\n";
+	"Review of what the gateway holds back. list: newest first, quarantined,\n"
+	"rejected and pending (under sandbox analysis) objects, or those of --state\n"
+	"(approved, quarantined, rejected, released, pending), --verdict (clean,\n"
+	"pending, suspicious, unscannable, infected) and --host (a URL's host, lower\n"
+	"case): id, state, verdict, size, first seen, URL, reason and an open release\n"
+	"request. Every page without --limit; with --limit N (1 to 1000) one page,\n"
+	"the next one with --before the last id shown. show: one object for people\n"
+	"(state, verdict, reason, size, SHA-256, URLs, the member tree of its latest\n"
+	"scan with types, sizes, hashes and signatures, sandbox jobs, the open\n"
+	"request, audit rows); the whole record as JSON with --json.\n"
+	"release: with [console] four_eyes = true (the default) the first reviewer's\n"
+	"release records a request, and a second reviewer (another --as) confirms it\n"
+	"with the same command: only then is the object released (served from then\n"
+	"on); the requester cannot confirm their own request. With four_eyes = false\n"
+	"the release is at once. An object whose verdict is infected needs\n"
+	"--override-infected on the request and on the confirmation; a rejected one\n"
+	"cannot be released. reject: the object's hash and URLs are refused from then\n"
+	"on without a fetch; an open request is closed. cancel: withdraws the open\n"
+	"release request. requests: the open release requests. Every decision is in\n"
+	"the audit chain with the reviewer (--as, default the login name), \"via cli\"\n"
+	"and the reason. Exit 0 done (a request recorded too), 2 refused or error.\n";
+
+static const char usage_user[] =
+	"usage: fwgate user add NAME --role viewer|reviewer|admin [--password-file FILE]\n"
+	"       | list [--json] | passwd NAME [--password-file FILE] | disable NAME\n"
+	"       | enable NAME | role NAME --role viewer|reviewer|admin\n"
+	"\n"
+	"The review console's accounts, kept in <state dir>/fwgate.db with an scrypt\n"
+	"hash of the password. Roles: viewer reads, reviewer also releases (four\n"
+	"eyes), rejects and retries sandbox jobs, admin also confirms the override\n"
+	"of an infected verdict. The password (at least 12 characters) is read from\n"
+	"FILE's first line, from a prompt on a terminal (twice, not echoed), or from\n"
+	"the first line of standard input; never from the command line, and never\n"
+	"printed. A new password and disable end the account's sessions. Every\n"
+	"change is audited with the login name, via cli. Names: 1 to 64 of A-Z a-z\n"
+	"0-9 . _ -. list shows no hash.\n";
+
+static const char usage_token[] =
+	"usage: fwgate token add NAME --role viewer|reviewer|admin | list [--json] | revoke NAME\n"
+	"\n"
+	"API tokens for the console's JSON API. add prints the new secret once on\n"
+	"standard output (fwg_ and 43 characters); only its SHA-256 is kept, so it\n"
+	"cannot be shown again: a lost one is revoked and a new one added. The API\n"
+	"takes it as \"Authorization: Bearer SECRET\". list shows names, roles, when\n"
+	"created and last used, never a secret or a hash. revoke: the token is\n"
+	"refused from then on (it stays listed). Changes are audited with the login\n"
+	"name, via cli.\n";
 
 static const char usage_sandbox[] =
 	"usage: fwgate sandbox list [--json] | show JOB | retry JOB [--as NAME]\n"
@@ -200,12 +239,15 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "allowlist", "show what the policy decides for a URL or host, and why", usage_allowlist, cmd_allowlist },
 	{ "categories", "import URL category lists (UT1, hosts files, plain lists)", usage_categories, cmd_categories },
 	{ "reload", "make the running gateway reload its signatures", usage_reload, cmd_reload },
-	{ "quarantine", "review held-back downloads: list, show, release, reject", usage_quarantine, cmd_quarantine },
+	{ "quarantine", "review held-back downloads: list, show, release (four eyes), reject", usage_quarantine,
+	  cmd_quarantine },
 	{ "audit", "list or verify the audit chain", usage_audit, cmd_audit },
 	{ "sandbox", "the sandbox queue: list, show, retry jobs", usage_sandbox, cmd_sandbox },
 	{ "store", "verify the vetted store's blobs, or collect garbage", usage_store, cmd_store },
 	{ "scan", "inspect files offline with the gateway's pipeline", usage_scan, cmd_scan },
 	{ "proxyuser", "the appliance's proxy credentials: add, passwd, remove, list", usage_proxyuser, cmd_proxyuser },
+	{ "user", "the review console's accounts: add, list, passwd, disable, enable, role", usage_user, cmd_user },
+	{ "token", "API tokens of the console: add (secret shown once), list, revoke", usage_token, cmd_token },
 	{ NULL, NULL, NULL, NULL },
 };
 

@@ -1,7 +1,8 @@
 /* The audit log: append-only rows chained by SHA-256, each hash covering
  * the previous one and the row's fields in an unambiguous encoding, so an
  * altered, removed or inserted row breaks the chain at that row. Must not
- * update or delete a row. */
+ * update or delete a row. Also checks who acts (name, via) before a row
+ * names them. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -281,4 +282,47 @@ int fw_store_audit_list(struct fw_store *st, json_t **out, struct fw_err *err)
 		rc = audit_collect(st, s, out, err);
 	store_unlock(st);
 	return rc;
+}
+
+int fw_store_audit_page(struct fw_store *st, int64_t before_id, unsigned limit, int64_t object_id, json_t **out,
+			struct fw_err *err)
+{
+	/* Two shapes so that each walks its own index backwards: the rowid,
+	 * or audit_object for one object's rows. */
+	STORE_SQL(all, "SELECT id, time, action, who, object_id, detail, hash FROM audit"
+				  " WHERE id < ?1 ORDER BY id DESC LIMIT ?2");
+	STORE_SQL(one, "SELECT id, time, action, who, object_id, detail, hash FROM audit"
+				  " WHERE object_id = ?3 AND id < ?1 ORDER BY id DESC LIMIT ?2");
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	*out = NULL;
+	if (limit < 1 || limit > 1000)
+		return fw_err_setc(err, FW_E_INVALID, "a page of the audit log holds 1 to 1000 rows, not %u", limit);
+	if (before_id < 0 || object_id < 0)
+		return fw_err_setc(err, FW_E_INVALID, "an audit row or object id is positive");
+	store_rlock(st);
+	s = store_stmt(st, object_id > 0 ? one : all, err);
+	if (s == NULL)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, before_id > 0 ? before_id : INT64_MAX) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 2, limit) != SQLITE_OK ||
+	    (object_id > 0 && sqlite3_bind_int64(s, 3, object_id) != SQLITE_OK)) {
+		store_db_err(st, err, "cannot read the audit log");
+		goto out;
+	}
+	rc = audit_collect(st, s, out, err);
+out:
+	store_unlock(st);
+	return rc;
+}
+
+int store_actor_check(const char *who, const char *via, struct fw_err *err)
+{
+	if (who == NULL || who[0] == '\0' || strlen(who) > AUDIT_WHO_MAX)
+		return fw_err_setc(err, FW_E_INVALID, "who acts must be named (1 to %d characters)", AUDIT_WHO_MAX);
+	if (via == NULL || via[0] == '\0' || strlen(via) > STORE_VIA_MAX)
+		return fw_err_setc(err, FW_E_INVALID, "where a change comes from must be said (1 to %d characters: "
+				   "\"cli\", \"console ADDRESS\")", STORE_VIA_MAX);
+	return 0;
 }

@@ -16,6 +16,14 @@
  * quarantine`, `fwgate store verify`) share the database. */
 #define STORE_BUSY_TIMEOUT_MS 10000
 
+/* Migration 4's verdict of object ID, as the review views show it
+ * (STORE_EFFECTIVE_VERDICT; "unscannable" without a scan). Written into
+ * the schema's triggers: a later change of the views' expression needs a
+ * migration that replaces them. */
+#define STORE_MIG4_VERDICT_OF(id) \
+	"(SELECT coalesce(" STORE_EFFECTIVE_VERDICT ", 'unscannable') FROM objects o" \
+	" LEFT JOIN scans s ON s.id = (SELECT max(id) FROM scans WHERE object_id = o.id) WHERE o.id = " id ")"
+
 /* Schema versions, applied in order; each ends by setting user_version.
  * States and verdicts are stored by name so the database reads plainly
  * with the sqlite3 shell. */
@@ -131,6 +139,68 @@ static const char *const store_migrations[] = {
 	" PRIMARY KEY (object_id, job_id, member));"
 	"CREATE INDEX sandbox_links_job ON sandbox_links (job_id);"
 	"PRAGMA user_version = 3;",
+	/* 4: the console's people and machines (accounts, sessions by the
+	 * hash of their cookie, API tokens by the hash of their secret, the
+	 * failed-login counters), the open release requests of four-eyes
+	 * review, and what the review list filters and pages on: the host of
+	 * every URL (lower case, filled here for the rows already there) and
+	 * the scans by time (the dashboard's figures). */
+	"CREATE TABLE accounts ("
+	" name TEXT PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 64),"
+	" role TEXT NOT NULL CHECK (role IN ('viewer', 'reviewer', 'admin')),"
+	" pwhash TEXT NOT NULL,"
+	" disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),"
+	" created_at INTEGER NOT NULL,"
+	" password_changed_at INTEGER NOT NULL,"
+	" last_login_at INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE sessions ("
+	" id_hash TEXT PRIMARY KEY CHECK (length(id_hash) = 64),"
+	" account TEXT NOT NULL REFERENCES accounts (name) ON DELETE CASCADE,"
+	" csrf TEXT NOT NULL,"
+	" source TEXT NOT NULL DEFAULT '',"
+	" created_at INTEGER NOT NULL,"
+	" last_seen_at INTEGER NOT NULL);"
+	"CREATE INDEX sessions_account ON sessions (account);"
+	"CREATE TABLE tokens ("
+	" name TEXT PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 64),"
+	" role TEXT NOT NULL CHECK (role IN ('viewer', 'reviewer', 'admin')),"
+	" hash TEXT NOT NULL UNIQUE CHECK (length(hash) = 64),"
+	" revoked INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1)),"
+	" created_at INTEGER NOT NULL,"
+	" last_used_at INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE login_failures ("
+	" key TEXT PRIMARY KEY,"
+	" failures INTEGER NOT NULL,"
+	" last_at INTEGER NOT NULL);"
+	"CREATE TABLE release_requests ("
+	" object_id INTEGER PRIMARY KEY REFERENCES objects (id),"
+	" requested_by TEXT NOT NULL,"
+	" via TEXT NOT NULL,"
+	" reason TEXT NOT NULL,"
+	" override_infected INTEGER NOT NULL DEFAULT 0 CHECK (override_infected IN (0, 1)),"
+	" requested_at INTEGER NOT NULL);"
+	"ALTER TABLE urls ADD COLUMN host TEXT NOT NULL DEFAULT '';"
+	"UPDATE urls SET host = fwgate_url_host(url);"
+	"CREATE INDEX urls_host ON urls (host, object_id);"
+	"CREATE INDEX scans_time ON scans (time);"
+	/* The verdict an object is held or served under, as the views show
+	 * it, kept in a column so that the review list filters and counts on
+	 * an index instead of finding every object's latest scan: written by
+	 * triggers whenever a scan is added or the held verdict changes (no
+	 * code path can forget it), and filled here for the rows there are.
+	 * The page walks objects_page in id order per state; the total counts
+	 * objects_review. Both cover every filter column. */
+	"ALTER TABLE objects ADD COLUMN effective_verdict TEXT NOT NULL DEFAULT 'unscannable';"
+	"UPDATE objects SET effective_verdict = " STORE_MIG4_VERDICT_OF("objects.id") ";"
+	"CREATE TRIGGER objects_verdict_scan AFTER INSERT ON scans BEGIN"
+	" UPDATE objects SET effective_verdict = " STORE_MIG4_VERDICT_OF("NEW.object_id") " WHERE id = NEW.object_id;"
+	" END;"
+	"CREATE TRIGGER objects_verdict_held AFTER UPDATE OF held_verdict ON objects BEGIN"
+	" UPDATE objects SET effective_verdict = " STORE_MIG4_VERDICT_OF("NEW.id") " WHERE id = NEW.id;"
+	" END;"
+	"CREATE INDEX objects_review ON objects (state, effective_verdict, first_seen);"
+	"CREATE INDEX objects_page ON objects (state, id, effective_verdict, first_seen);"
+	"PRAGMA user_version = 4;",
 };
 
 static const char *const state_names[] = { "approved", "quarantined", "rejected", "released", "pending" };
@@ -494,6 +564,9 @@ static int store_db_open(struct fw_store *st, struct fw_err *err)
 	/* Foreign keys are switched on after the migrations: a table rebuild
 	 * (migration 3) drops the old table, which they would refuse. The
 	 * check after it proves the rebuilt schema still holds together. */
+	/* The migration to 4 fills urls.host with the commit's own function. */
+	if (store_url_host_register(st->w.db) != 0)
+		return store_db_err(st, err, "cannot register the URL host function");
 	if (store_exec(st, "PRAGMA synchronous = FULL", "cannot set synchronous=FULL", err) != 0 ||
 	    store_exec(st, "PRAGMA foreign_keys = OFF", "cannot pause foreign keys", err) != 0 ||
 	    store_migrate(st, err) != 0 ||

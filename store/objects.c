@@ -301,24 +301,27 @@ out:
 static int commit_url(struct fw_store *st, const struct fw_store_commit *c, int64_t object_id, int64_t now,
 		      struct fw_err *err)
 {
-	STORE_SQL(sql, "INSERT INTO urls (url, object_id, etag, last_modified, fetched_at, verified_at, fields)"
-				  " VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6) ON CONFLICT (url) DO UPDATE SET"
+	STORE_SQL(sql, "INSERT INTO urls (url, object_id, etag, last_modified, fetched_at, verified_at, fields, host)"
+				  " VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7) ON CONFLICT (url) DO UPDATE SET"
 				  " object_id = excluded.object_id, etag = excluded.etag,"
 				  " last_modified = excluded.last_modified, fetched_at = excluded.fetched_at,"
-				  " verified_at = excluded.verified_at, fields = excluded.fields");
+				  " verified_at = excluded.verified_at, fields = excluded.fields, host = excluded.host");
 	/* Fields too long to be kept whole are not kept: cut ones could end
 	 * in the middle of a line. */
 	const char *fields = c->fields != NULL && strlen(c->fields) < FW_URL_FIELDS_MAX ? c->fields : "";
 	const char *etag = store_validator(c->etag, FW_ETAG_MAX);
 	const char *lastmod = store_validator(c->last_modified, FW_LASTMOD_MAX);
+	char host[STORE_URL_HOST_MAX];
 	sqlite3_stmt *s = store_stmt(st, sql, err);
 
 	if (s == NULL)
 		return -1;
+	if (store_url_host(c->url, host, sizeof(host)) != 0)
+		host[0] = '\0'; /* found by no host filter; the URL is kept all the same */
 	if (store_bind_text(s, 1, c->url) != 0 || sqlite3_bind_int64(s, 2, object_id) != SQLITE_OK ||
 	    store_bind_text(s, 3, etag ? etag : "") != 0 || store_bind_text(s, 4, lastmod ? lastmod : "") != 0 ||
 	    sqlite3_bind_int64(s, 5, now) != SQLITE_OK || store_bind_text(s, 6, fields) != 0 ||
-	    sqlite3_step(s) != SQLITE_DONE)
+	    store_bind_text(s, 7, host) != 0 || sqlite3_step(s) != SQLITE_DONE)
 		return store_db_err(st, err, "cannot record the URL");
 	return 0;
 }

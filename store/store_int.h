@@ -358,4 +358,64 @@ int store_audit_append_one(struct fw_store *st, const char *action, const char *
 int store_audit_rows(struct fw_store *st, int64_t object_id, json_t **out, struct fw_err *err)
 	FW_WUR FW_NONNULL(1, 3);
 
+/* ------------------------------------------------------------ url_host.c */
+
+#define STORE_URL_HOST_MAX 256
+
+/* The host of url (between "://" and the path, without userinfo, port and
+ * a trailing dot), lower-cased into out. -1 (out "") when there is none
+ * or it does not fit. */
+int store_url_host(const char *url, char *out, size_t len) FW_NONNULL(1, 2);
+
+/* Registers the SQL function fwgate_url_host(url) on db (the migration
+ * that adds urls.host fills it for the rows it finds). */
+int store_url_host_register(sqlite3 *db) FW_NONNULL(1);
+
+/* ------------------------------------------------------------ review.c */
+
+/* The object row the review views share (list, page, show, requests);
+ * the WHERE clause and what follows vary. Columns: 0 id, 1 url, 2 sha256,
+ * 3 size, 4 state, 5 verdict, 6 reason, 7 first_seen, 8 mime, 9 file_type,
+ * 10 blob, 11 review_reason, 12 reviewed_by, 13 reviewed_at. */
+#define STORE_REVIEW_COLUMNS \
+	"SELECT o.id, (SELECT url FROM urls WHERE object_id = o.id ORDER BY fetched_at DESC, url LIMIT 1)," \
+	" o.sha256, o.size, o.state, " STORE_EFFECTIVE_VERDICT "," \
+	" " STORE_EFFECTIVE_REASON ", o.first_seen, o.mime, o.file_type, o.blob," \
+	" o.review_reason, o.reviewed_by, o.reviewed_at" \
+	" FROM objects o LEFT JOIN scans s ON s.id = (SELECT max(id) FROM scans WHERE object_id = o.id) "
+#define STORE_REVIEW_NCOLUMNS 14
+
+/* A row of STORE_REVIEW_COLUMNS as the list shows it: {id, url, sha256,
+ * size, state, verdict, reason, first_seen}. NULL when out of memory. */
+json_t *store_review_object_json(sqlite3_stmt *s) FW_NONNULL(1);
+
+/* Column i as a JSON string, or null when SQL NULL. */
+json_t *store_json_text_or_null(sqlite3_stmt *s, int i) FW_NONNULL(1);
+
+/* ------------------------------------------------------------ review_four_eyes.c */
+
+/* The open release request of object_id as the views show it:
+ * {requested_by, via, reason, override_infected, requested_at} into *out,
+ * or JSON null when none is open. Under the caller's lock. */
+int store_review_request_json(struct fw_store *st, int64_t object_id, json_t **out, struct fw_err *err)
+	FW_WUR FW_NONNULL(1, 3);
+
+/* ------------------------------------------------------------ audit.c: actors */
+
+/* Bound on where a decision came from ("console 127.0.0.1"). */
+#define STORE_VIA_MAX 128
+
+/* Who acts, as an audit row names them: who of 1 to 256 characters and
+ * via of 1 to STORE_VIA_MAX; else an error that says which. */
+int store_actor_check(const char *who, const char *via, struct fw_err *err) FW_WUR;
+/* Room for an account's or a token's audit detail: names, a role, via. */
+#define STORE_ACTOR_DETAIL_MAX 512
+
+/* ------------------------------------------------------------ accounts.c */
+
+/* fw_account_name_valid, or an error naming what (FW_E_INVALID). */
+int store_account_name_check(const char *what, const char *name, struct fw_err *err) FW_WUR FW_NONNULL(1, 2);
+/* One of the three roles, or an error (FW_E_INVALID). */
+int store_role_check(int role, struct fw_err *err) FW_WUR;
+
 #endif

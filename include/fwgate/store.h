@@ -141,8 +141,9 @@ int fw_store_open_blob(struct fw_store *st, const char *sha256, int *fd, uint64_
 int fw_store_quarantine_list(struct fw_store *st, json_t **out, struct fw_err *err) FW_WUR FW_NONNULL(1, 2);
 
 /* One object in full: the fields above plus urls[], scans[] (each with its
- * verdict document), sandbox[] (its jobs with their findings), audit[]
- * rows that name it. 0, or 1 when unknown. */
+ * verdict document), sandbox[] (its jobs with their findings), request
+ * (the open release request as fw_store_quarantine_page gives it, or
+ * null), audit[] rows that name it. 0, or 1 when unknown. */
 int fw_store_object_show(struct fw_store *st, int64_t id, json_t **out, struct fw_err *err)
 	FW_WUR FW_NONNULL(1, 3);
 
@@ -205,7 +206,7 @@ int fw_store_review_pending(struct fw_store *st, json_t **out, struct fw_err *er
 struct fw_quarantine_query {
 	const char *state;     /* NULL or "": quarantined, rejected and pending; else one state name */
 	const char *verdict;   /* NULL or "": any; else one verdict name */
-	const char *host;      /* NULL or "": any; else objects with a URL on this host (exact, lower case) */
+	const char *host;      /* NULL or "": any; else objects with a URL on this host (exact; compared in lower case) */
 	int64_t since;         /* first_seen >= since (unix seconds); 0: open */
 	int64_t until;         /* first_seen < until; 0: open */
 	int64_t before_id;     /* paging: objects with an id below this; 0: from the newest */
@@ -213,7 +214,7 @@ struct fw_quarantine_query {
 };
 
 /* *items: the rows as fw_store_quarantine_list gives them, plus
- * "request" (the open release request {requested_by, reason,
+ * "request" (the open release request {requested_by, via, reason,
  * override_infected, requested_at}, or null); *total: how many objects
  * match the filter (all pages). */
 int fw_store_quarantine_page(struct fw_store *st, const struct fw_quarantine_query *q, json_t **items,

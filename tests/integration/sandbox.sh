@@ -164,7 +164,7 @@ check "local: the page names the member" grep -q "bios.bin" "$T/body"
 check "local: nothing of the package was delivered" not cmp -s "$T/body" "$T/www/mal.zip"
 MAL_ID=$(qid "$CONF" "$BASE/mal.zip")
 check "local: the package is quarantined (object $MAL_ID)" [ -n "$MAL_ID" ]
-"$FW" quarantine show "$MAL_ID" -c "$CONF" >"$T/malshow.json"
+"$FW" quarantine show "$MAL_ID" --json -c "$CONF" >"$T/malshow.json"
 check "local: quarantine show: state quarantined, verdict infected" \
 	[ "$(jq_py 'd["state"] + " " + d["verdict"]' <"$T/malshow.json")" = "quarantined infected" ]
 kinds=$(jq_py '" ".join(sorted({f["kind"] for j in d["sandbox"] for f in ((j["findings"] or {}).get("analysis") or {}).get("findings", [])}))' <"$T/malshow.json")
@@ -288,7 +288,7 @@ fetch "$BASE/c_bad.zip"
 check "cape: a malicious package: 403" [ "$CODE" = 403 ]
 check "cape: the page names the report's signature" grep -q "downloader_cabby" "$T/body"
 BAD_ID=$(qid "$CONFC" "$BASE/c_bad.zip")
-"$FW" quarantine show "$BAD_ID" -c "$CONFC" >"$T/cbad.json"
+"$FW" quarantine show "$BAD_ID" --json -c "$CONFC" >"$T/cbad.json"
 check "cape: quarantined as infected with the CAPE findings" \
 	[ "$(jq_py 'd["verdict"] + " " + str(d["sandbox"][0]["findings"]["malscore"])' <"$T/cbad.json")" = "infected 9.0" ]
 
@@ -305,7 +305,7 @@ fetch_until "$BASE/c_down.zip" 403 30
 check "cape: after the retries the package is refused: 403" [ "$CODE" = 403 ]
 check "cape: held for review as unscannable" grep -q "unscannable" "$T/body"
 DOWN_ID=$(qid "$CONFC" "$BASE/c_down.zip")
-"$FW" quarantine show "$DOWN_ID" -c "$CONFC" >"$T/cdown.json"
+"$FW" quarantine show "$DOWN_ID" --json -c "$CONFC" >"$T/cdown.json"
 check "cape: the failed job says the service answered HTTP 500" \
 	[ "$(jq_py 'd["sandbox"][0]["state"] + " " + str("HTTP 500" in d["sandbox"][0]["error"])' <"$T/cdown.json")" = "failed True" ]
 check "cape: it was tried 1 + retries times" [ "$(jq_py 'd["sandbox"][0]["attempts"]' <"$T/cdown.json")" = 2 ]
@@ -327,7 +327,7 @@ cape_mode split
 fetch_until "$BASE/c_split.zip" 403 20
 check "cape: a sample split into two tasks, one malicious: 403" [ "$CODE" = 403 ]
 SPLIT_ID=$(qid "$CONFC" "$BASE/c_split.zip")
-"$FW" quarantine show "$SPLIT_ID" -c "$CONFC" >"$T/csplit.json"
+"$FW" quarantine show "$SPLIT_ID" --json -c "$CONFC" >"$T/csplit.json"
 check "cape: ... both tasks were polled (task ids $(jq_py 'd["sandbox"][0]["findings"]["task_id"]' <"$T/csplit.json"))" \
 	grep -q '"task_id": "[0-9]*,[0-9]*"' "$T/csplit.json"
 check "cape: ... and the worst one counts (infected)" [ "$(jq_py 'd["verdict"]' <"$T/csplit.json")" = infected ]
@@ -355,7 +355,7 @@ for m in garbage badscore huge; do
 	check "cape: a service answering $m: refused, 403" [ "$CODE" = 403 ]
 	check "cape: ... held as unscannable" grep -q "unscannable" "$T/body"
 	id=$(qid "$CONFC" "$BASE/c_$m.zip")
-	"$FW" quarantine show "$id" -c "$CONFC" >"$T/c$m.json"
+	"$FW" quarantine show "$id" --json -c "$CONFC" >"$T/c$m.json"
 	check "cape: ... the job says why ($(jq_py 'd["sandbox"][0]["error"][:60]' <"$T/c$m.json"))" \
 		[ "$(jq_py 'd["sandbox"][0]["state"]' <"$T/c$m.json")" = failed ]
 done

@@ -248,25 +248,55 @@ check "infected zip: the page names the signature" grep -q "Fwgate.Test.EICAR" "
 ID=$(qid "$BASE/eicar.zip")
 check "quarantine list --json lists the infected zip" [ -n "$ID" ]
 ID=${ID:-0}
-"$FW" quarantine show "$ID" -c "$CONF" >"$T/show.out" 2>&1
+"$FW" quarantine show "$ID" --json -c "$CONF" >"$T/show.out" 2>&1
 rc=$?
-check "quarantine show: exit 0" [ "$rc" = 0 ]
-check "quarantine show: JSON naming the signature" python3 -c '
+check "quarantine show --json: exit 0" [ "$rc" = 0 ]
+check "quarantine show --json: JSON naming the signature" python3 -c '
 import json, sys
 doc = json.load(open(sys.argv[1]))
 assert "Fwgate.Test.EICAR" in json.dumps(doc)
 ' "$T/show.out"
+"$FW" quarantine show "$ID" -c "$CONF" >"$T/show.txt" 2>&1
+rc=$?
+check "quarantine show for people: exit 0" [ "$rc" = 0 ]
+check "quarantine show for people: state, verdict, hash" grep -q "^object $ID: quarantined, verdict infected" "$T/show.txt"
+check "quarantine show for people: the object's SHA-256" grep -q "sha256 *$ZSHA" "$T/show.txt"
+check "quarantine show for people: the member and its signature" grep -q "signature: Fwgate.Test.EICAR" "$T/show.txt"
+check "quarantine show for people: the URL" grep -q "$BASE/eicar.zip" "$T/show.txt"
+check "quarantine show for people: not JSON" not grep -q '^{' "$T/show.txt"
 "$FW" quarantine release "$ID" --reason "x" -c "$CONF" >"$T/rel.out" 2>&1
 rc=$?
 check "release of an infected object without override: exit 2" [ "$rc" = 2 ]
 check "release without override: says it needs --override-infected" grep -q -- "--override-infected" "$T/rel.out"
 fetch "$BASE/eicar.zip"
 check "not released yet: still 403" [ "$CODE" = 403 ]
+# Four eyes (the default): alice's release is a request, bob confirms it.
 "$FW" quarantine release "$ID" --reason "vendor confirmed test file" --override-infected --as alice -c "$CONF" \
 	>"$T/rel.out" 2>&1
 rc=$?
 check "release --override-infected --as alice: exit 0" [ "$rc" = 0 ]
 [ "$rc" = 0 ] || cat "$T/rel.out"
+check "release --as alice: a request a second reviewer must confirm" grep -q "a second reviewer must confirm" "$T/rel.out"
+fetch "$BASE/eicar.zip"
+check "requested, not released: still 403" [ "$CODE" = 403 ]
+"$FW" quarantine requests --json -c "$CONF" >"$T/req.json" 2>&1
+check "quarantine requests --json: alice's request" python3 -c '
+import json, sys
+rows = json.load(open(sys.argv[1]))
+assert [(r["object_id"], r["requested_by"], r["override_infected"]) for r in rows] == [(int(sys.argv[2]), "alice", True)], rows
+' "$T/req.json" "$ID"
+"$FW" quarantine release "$ID" --reason "me again" --override-infected --as alice -c "$CONF" >"$T/rel.out" 2>&1
+rc=$?
+check "alice cannot confirm her own request: exit 2" [ "$rc" = 2 ]
+check "alice cannot confirm her own request: says so" grep -q "a second reviewer must confirm" "$T/rel.out"
+"$FW" quarantine release "$ID" --reason "checked the vendor's hash" --as bob -c "$CONF" >"$T/rel.out" 2>&1
+rc=$?
+check "bob's confirmation without the override: exit 2" [ "$rc" = 2 ]
+"$FW" quarantine release "$ID" --reason "checked the vendor's hash" --override-infected --as bob -c "$CONF" \
+	>"$T/rel.out" 2>&1
+rc=$?
+check "bob confirms with --override-infected: exit 0" [ "$rc" = 0 ]
+check "bob confirms: released" grep -q "object $ID released by bob" "$T/rel.out"
 fetch "$BASE/eicar.zip"
 check "released object: 200" [ "$CODE" = 200 ]
 check "released object: the zip's bytes" cmp -s "$T/body" "$T/www/eicar.zip"
@@ -295,10 +325,12 @@ check "release of a rejected object: exit 2" [ "$rc" = 2 ]
 
 # --- the audit chain
 "$FW" audit list --json -c "$CONF" >"$T/audit.json" 2>"$T/audit.err"
-check "audit list --json: the override release by alice" python3 -c '
+check "audit list --json: alice's request, bob's confirmation and the override release, via cli" python3 -c '
 import json, sys
 rows = json.load(open(sys.argv[1]))
-assert any("release" in r["action"] and r["who"] == "alice" for r in rows), rows
+acts = [(r["action"], r["who"]) for r in rows if r["action"].startswith("release")]
+assert acts == [("release-request", "alice"), ("release-confirm", "bob"), ("release-override", "bob")], acts
+assert all("via cli" in r["detail"] for r in rows if r["action"].startswith("release")), rows
 ' "$T/audit.json"
 check "audit list --json: the reject by bob" python3 -c '
 import json, sys

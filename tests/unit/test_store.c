@@ -233,7 +233,7 @@ static void test_open_migrate_twice(void **state)
 	assert_int_equal(fw_store_open(&f->st, f->dir, &err), 0);
 	assert_int_equal(fw_store_open(&again, f->dir, &err), 0);
 	fw_store_close(again);
-	assert_int_equal(raw_int(f, "PRAGMA user_version"), 3);
+	assert_int_equal(raw_int(f, "PRAGMA user_version"), 4);
 	assert_int_equal(raw_int(f, "SELECT count(*) FROM category_domains"), 1);
 	assert_int_equal(raw_int(f, "SELECT count(*) FROM sqlite_master WHERE name = 'objects'"), 1);
 	assert_string_equal(fw_object_state_name(FW_OBJ_RELEASED), "released");
@@ -247,15 +247,17 @@ static void test_open_migrate_twice(void **state)
 	raw_exec(f, "PRAGMA user_version = 99", SQLITE_OK);
 	assert_int_equal(fw_store_open(&f->st, f->dir, &err), -1);
 	assert_non_null(strstr(fw_err_msg(&err), "newer"));
-	raw_exec(f, "PRAGMA user_version = 3", SQLITE_OK);
+	raw_exec(f, "PRAGMA user_version = 4", SQLITE_OK);
 	fw_err_clear(&err);
 	assert_int_equal(fw_store_open(&f->st, f->dir, &err), 0);
 }
 
-/* A schema-2 store (objects with four states, no sandbox tables) with an
- * object and its URL is upgraded in place: the object, its URL and its
- * scan survive the rebuild of objects, and `pending` is accepted after. */
-static void test_migrate_v2_to_v3(void **state)
+/* A schema-2 store (objects with four states, no sandbox tables, no
+ * accounts, no URL hosts) with an object and its URL is upgraded in place:
+ * the object, its URL and its scan survive the rebuild of objects,
+ * `pending` is accepted after, and the URL's host is filled (lower case,
+ * without the port) for the review list's host filter. */
+static void test_migrate_v2_to_v4(void **state)
 {
 	struct fx *f = *state;
 	struct fw_url_entry e;
@@ -263,11 +265,15 @@ static void test_migrate_v2_to_v3(void **state)
 	int64_t id, p;
 
 	fw_err_clear(&err);
-	commit_ok(f, "https://dl.vendor.example/old.bin", "old content", FW_VERDICT_CLEAN, FW_OBJ_APPROVED, &id);
+	commit_ok(f, "https://DL.Vendor.example:8443/old.bin", "old content", FW_VERDICT_CLEAN, FW_OBJ_APPROVED, &id);
 	fw_store_close(f->st);
 	f->st = NULL;
 	raw_exec(f, "PRAGMA foreign_keys = OFF;"
 		    "DROP TABLE sandbox_links; DROP TABLE sandbox_jobs;"
+		    "DROP TABLE sessions; DROP TABLE accounts; DROP TABLE tokens; DROP TABLE login_failures;"
+		    "DROP TABLE release_requests; DROP INDEX urls_host; DROP INDEX scans_time;"
+		    "DROP TRIGGER objects_verdict_scan; DROP TRIGGER objects_verdict_held;"
+		    "ALTER TABLE urls DROP COLUMN host;"
 		    "CREATE TABLE objects_v2 (id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE CHECK (length(sha256) = 64),"
 		    " size INTEGER NOT NULL CHECK (size >= 0), mime TEXT NOT NULL DEFAULT '', file_type TEXT NOT NULL DEFAULT '',"
 		    " state TEXT NOT NULL CHECK (state IN ('approved', 'quarantined', 'rejected', 'released')),"
@@ -280,8 +286,11 @@ static void test_migrate_v2_to_v3(void **state)
 		    "PRAGMA user_version = 2", SQLITE_OK);
 	if (fw_store_open(&f->st, f->dir, &err) != 0)
 		fail_msg("upgrade: %s", fw_err_msg(&err));
-	assert_int_equal(raw_int(f, "PRAGMA user_version"), 3);
-	assert_int_equal(fw_store_lookup_url(f->st, "https://dl.vendor.example/old.bin", &e, &err), 1);
+	assert_int_equal(raw_int(f, "PRAGMA user_version"), 4);
+	assert_int_equal(raw_int(f, "SELECT count(*) FROM urls WHERE host = 'dl.vendor.example'"), 1);
+	/* the review list's verdict column is filled for the rows there were */
+	assert_int_equal(raw_int(f, "SELECT count(*) FROM objects WHERE effective_verdict = 'clean'"), 1);
+	assert_int_equal(fw_store_lookup_url(f->st, "https://DL.Vendor.example:8443/old.bin", &e, &err), 1);
 	assert_int_equal(e.object_id, id);
 	assert_int_equal(e.state, FW_OBJ_APPROVED);
 	assert_int_equal(raw_int(f, "SELECT count(*) FROM scans"), 1);
@@ -1529,7 +1538,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_commit_refusals, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_threads, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_sandbox_jobs_and_settle, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_migrate_v2_to_v3, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v2_to_v4, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_sandbox_resume, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_sandbox_retry_scope, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_sandbox_commit_links, fx_setup, fx_teardown),
