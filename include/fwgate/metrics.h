@@ -40,7 +40,7 @@ enum fw_metrics_refusal {
 	FW_METRICS_REFUSED_AUTH,          /* proxy credentials missing or wrong (407) */
 	FW_METRICS_REFUSED_POLICY,        /* the allow-list or a blocked category (403) */
 	FW_METRICS_REFUSED_TLS,           /* the client's TLS handshake failed, or no leaf could be minted */
-	FW_METRICS_REFUSED_UPSTREAM,      /* the vendor could not be fetched (DNS, TLS, status, size) */
+	FW_METRICS_REFUSED_UPSTREAM,      /* the fetch failed: DNS, TLS, an address refused, size, time */
 	FW_METRICS_REFUSED_VERDICT,       /* the body's verdict is not clean (403 block page) */
 	FW_METRICS_REFUSED_STORED,        /* the store holds the content back: rejected or quarantined */
 	FW_METRICS_REFUSED_PENDING,       /* still under sandbox analysis after the hold (503) */
