@@ -34,11 +34,11 @@ static int refuse_non_connect(struct conn *c)
 	const struct http_req *r = c->req;
 
 	if (r->target_len >= 7 && strncasecmp(r->target, "http://", 7) == 0)
-		conn_refuse(c, "proxy-refused", 403,
+		conn_refuse(c, FW_METRICS_REFUSED_MALFORMED, "proxy-refused", 403,
 			    "plain-HTTP proxying is refused: this gateway serves HTTPS only (use CONNECT)",
 			    NULL, true, false);
 	else
-		conn_refuse(c, "proxy-refused", r->method == HTTP_OTHER ? 405 : 400,
+		conn_refuse(c, FW_METRICS_REFUSED_MALFORMED, "proxy-refused", r->method == HTTP_OTHER ? 405 : 400,
 			    "this is an HTTPS forward proxy: send CONNECT host:port", NULL, true, false);
 	return -1;
 }
@@ -61,7 +61,7 @@ static int authenticate(struct conn *c)
 	{
 		const struct req_log l = {
 			.action = "proxy-auth-refused", .outcome = FW_OUTCOME_FAILURE, .verdict = "refused",
-			.reason = why, .status = 407,
+			.reason = why, .status = 407, .ends = true, .refused = true, .refusal = FW_METRICS_REFUSED_AUTH,
 		};
 
 		conn_event(c, &l);
@@ -83,11 +83,12 @@ static int handle_connect(struct conn *c, size_t head_len)
 		return -1;
 	if (http_parse_authority(c->req->target, c->req->target_len, raw, sizeof(raw), &c->port, 0,
 				    &err) != 0) {
-		conn_refuse(c, "proxy-connect-refused", 400, fw_err_msg(&err), NULL, true, false);
+		conn_refuse(c, FW_METRICS_REFUSED_MALFORMED, "proxy-connect-refused", 400, fw_err_msg(&err), NULL, true,
+			    false);
 		return -1;
 	}
 	if (c->io.len > head_len) {
-		conn_refuse(c, "proxy-connect-refused", 400,
+		conn_refuse(c, FW_METRICS_REFUSED_MALFORMED, "proxy-connect-refused", 400,
 			    "data was sent after CONNECT before the tunnel was established", NULL, true, false);
 		return -1;
 	}
@@ -96,7 +97,7 @@ static int handle_connect(struct conn *c, size_t head_len)
 	if (fw_host_normalize(raw, c->host, sizeof(c->host)) != 0)
 		snprintf(c->host, sizeof(c->host), "%s", "");
 	if (d.decision != FW_DECISION_ALLOW) {
-		conn_refuse(c, "proxy-connect-refused", 403, d.reason, NULL, true, false);
+		conn_refuse(c, FW_METRICS_REFUSED_POLICY, "proxy-connect-refused", 403, d.reason, NULL, true, false);
 		return -1;
 	}
 	snprintf(c->authority, sizeof(c->authority), "%s:%u", c->host, (unsigned)c->port);
@@ -121,7 +122,7 @@ static int open_tunnel(struct conn *c)
 	fw_err_clear(&err);
 	leaf = tls_mint_leaf(c->px->mint, c->host, &minted, &err);
 	if (leaf == NULL) {
-		conn_refuse(c, "proxy-connect-refused", 500, fw_err_msg(&err), NULL, true, false);
+		conn_refuse(c, FW_METRICS_REFUSED_TLS, "proxy-connect-refused", 500, fw_err_msg(&err), NULL, true, false);
 		return -1;
 	}
 	if (minted) {
@@ -143,12 +144,18 @@ static int open_tunnel(struct conn *c)
 	if (c->io.ssl == NULL) {
 		const struct req_log l = {
 			.action = "proxy-tls-refused", .outcome = FW_OUTCOME_FAILURE, .verdict = "refused",
-			.reason = fw_err_msg(&err),
+			.reason = fw_err_msg(&err), .ends = true, .refused = true, .refusal = FW_METRICS_REFUSED_TLS,
 		};
 		conn_event(c, &l);
 		return -1;
 	}
 	c->tunnel = true;
+	{
+		/* A CONNECT ends when its tunnel is up: counted once, here. */
+		const struct req_log l = { .outcome = FW_OUTCOME_SUCCESS, .ends = true };
+
+		conn_count(&l);
+	}
 	return 0;
 }
 
@@ -163,7 +170,8 @@ static void serve_tunnel(struct conn *c)
 	struct fw_err err;
 
 	if (upstream_new(&c->up, c->cfg, upstream_cancelled, c->px, &err) != 0) {
-		conn_refuse(c, "proxy-request-refused", 500, fw_err_msg(&err), NULL, true, false);
+		conn_refuse(c, FW_METRICS_REFUSED_INTERNAL, "proxy-request-refused", 500, fw_err_msg(&err), NULL, true,
+			    false);
 		return;
 	}
 	while (!proxy_stopping(c->px)) {
@@ -181,14 +189,16 @@ static void serve_tunnel(struct conn *c)
 				   fw_err_msg(&err));
 			return;
 		case HEAD_REFUSE:
-			conn_refuse(c, "proxy-request-refused", status, fw_err_msg(&err), NULL, true, false);
+			conn_refuse(c, FW_METRICS_REFUSED_MALFORMED, "proxy-request-refused", status, fw_err_msg(&err),
+				    NULL, true, false);
 			return;
 		case HEAD_OK:
 			break;
 		}
 		st = http_parse_head(c->io.buf, head_len, c->cfg->proxy.max_headers, c->req, &err);
 		if (st != 0) {
-			conn_refuse(c, "proxy-request-refused", st, fw_err_msg(&err), NULL, true, false);
+			conn_refuse(c, FW_METRICS_REFUSED_MALFORMED, "proxy-request-refused", st, fw_err_msg(&err),
+				    NULL, true, false);
 			return;
 		}
 		c->requests++;
@@ -226,10 +236,11 @@ static int serve_plain(struct conn *c)
 		return -1;
 	case HEAD_IDLE:
 		fw_err_set(&err, "no request arrived within %u s", c->cfg->proxy.head_timeout_seconds);
-		conn_refuse(c, "proxy-refused", 408, fw_err_msg(&err), NULL, true, false);
+		conn_refuse(c, FW_METRICS_REFUSED_MALFORMED, "proxy-refused", 408, fw_err_msg(&err), NULL, true, false);
 		return -1;
 	case HEAD_REFUSE:
-		conn_refuse(c, "proxy-refused", status, fw_err_msg(&err), NULL, true, false);
+		conn_refuse(c, FW_METRICS_REFUSED_MALFORMED, "proxy-refused", status, fw_err_msg(&err), NULL, true,
+			    false);
 		return -1;
 	case HEAD_OK:
 		break;
@@ -237,7 +248,7 @@ static int serve_plain(struct conn *c)
 	proxy_conn_head_done(c->px, c->slot);
 	st = http_parse_head(c->io.buf, head_len, c->cfg->proxy.max_headers, c->req, &err);
 	if (st != 0) {
-		conn_refuse(c, "proxy-refused", st, fw_err_msg(&err), NULL, true, false);
+		conn_refuse(c, FW_METRICS_REFUSED_MALFORMED, "proxy-refused", st, fw_err_msg(&err), NULL, true, false);
 		return -1;
 	}
 	if (c->req->method != HTTP_CONNECT)

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "fwgate/event.h"
+#include "fwgate/metrics.h"
 #include "fwgate/scanner.h"
 #include "proxy/conn_io.h"
 #include "proxy/proxy_int.h"
@@ -48,15 +49,27 @@ struct req_log {
 	const struct fw_scan_result *scan;  /* the verdict, when the body was vetted */
 	const char *incident;
 	long long object_id;                /* the store's object, 0 when none */
+	/* The end of a request, for the metrics (conn_count); an event
+	 * without ends (a connect logged, a tunnel's end) is not counted. */
+	bool ends;
+	bool has_verdict;                   /* answered on `answered`; else the verdict "none" */
+	enum fw_verdict answered;
+	bool refused;                       /* a refusal, of class `refusal` */
+	enum fw_metrics_refusal refusal;
 };
 
 double elapsed_ms(const struct timespec *since);
 unsigned conn_ms(unsigned seconds);
+/* Logs the event, and counts it in the metrics when it ends a request. */
 void conn_event(struct conn *c, const struct req_log *l);
+/* Counts the end of a request (l->ends) in the metrics without an event:
+ * a delivery the policy does not log. */
+void conn_count(const struct req_log *l);
 /* Refuses the current request: the client gets status and the reason,
- * the event log gets the same sentence. */
-void conn_refuse(struct conn *c, const char *action, int status, const char *reason, const char *url, bool close,
-		 bool head);
+ * the event log gets the same sentence, the metrics count a refusal of
+ * class why. */
+void conn_refuse(struct conn *c, enum fw_metrics_refusal why, const char *action, int status, const char *reason,
+		 const char *url, bool close, bool head);
 
 /* Records how the connection broke (a client that vanished, a failed
  * write): the close event says it. The first cause wins. */

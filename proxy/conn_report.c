@@ -1,6 +1,6 @@
 /* How a client connection reports (private to proxy/): the event of each
- * request, refusals (the client and the event log get the same sentence)
- * and the cause a connection broke. Shared by the tunnel (conn.c) and the
+ * request and its count in the metrics, refusals (the client, the event
+ * log and the metrics get the same end) and the cause a connection broke. Shared by the tunnel (conn.c) and the
  * request pipeline (exchange.c); calls neither of them. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,6 +20,15 @@ double elapsed_ms(const struct timespec *since)
 unsigned conn_ms(unsigned seconds)
 {
 	return seconds * 1000u;
+}
+
+void conn_count(const struct req_log *l)
+{
+	if (!l->ends)
+		return;
+	fw_metrics_request(l->outcome, l->has_verdict ? l->answered : FW_METRICS_VERDICT_NONE);
+	if (l->refused)
+		fw_metrics_refused(l->refusal);
 }
 
 void conn_event(struct conn *c, const struct req_log *l)
@@ -60,6 +69,7 @@ void conn_event(struct conn *c, const struct req_log *l)
 	if (l->object_id > 0)
 		extra[n++] = (struct fw_event_field){ .key = "fwgate.object.id", .num = l->object_id };
 	ev.n_extra = n;
+	conn_count(l);
 	fw_evlog_emit(c->px->deps.log, &ev);
 }
 
@@ -76,12 +86,12 @@ void conn_broke(struct conn *c, const char *fmt, ...)
 
 /* Refuses the current request: the client gets status and the reason,
  * the event log gets the same sentence. */
-void conn_refuse(struct conn *c, const char *action, int status, const char *reason,
-			const char *url, bool close, bool head)
+void conn_refuse(struct conn *c, enum fw_metrics_refusal why, const char *action, int status, const char *reason,
+		 const char *url, bool close, bool head)
 {
 	const struct req_log l = {
 		.action = action, .outcome = FW_OUTCOME_FAILURE, .url = url, .verdict = "refused",
-		.reason = reason, .status = status,
+		.reason = reason, .status = status, .ends = true, .refused = true, .refusal = why,
 	};
 
 	conn_event(c, &l);

@@ -5,8 +5,8 @@
  * the complete body, record it in the store, and deliver only what is
  * clean. What to answer is decided by delivery_decide (delivery.c, pure);
  * this file does its steps. Every way a request ends goes through
- * conn_refuse or a logged delivery. Parses no archive and scans nothing
- * itself. */
+ * conn_refuse or a logged delivery, and is counted in the metrics with its
+ * verdict (conn_count). Parses no archive and scans nothing itself. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,6 +119,7 @@ static int deliver(struct conn *c, const struct upstream_resp *r, bool head, boo
 
 		if (got <= 0 || conn_write_all(&c->io, body, (size_t)got, tmo) != 0)
 			goto out;
+		fw_metrics_bytes_out((uint64_t)got);
 		off += (uint64_t)got;
 	}
 	c->bytes_out += size;
@@ -191,7 +192,9 @@ static void refuse_verdict(struct exch *x, const struct upstream_resp *r, const 
 			.verdict = state == FW_OBJ_REJECTED ? "rejected" : fw_verdict_name(res->verdict),
 			.reason = page, .sha256 = fw_spool_sha256(r->body), .status = 403, .upstream_status = r->status,
 			.bytes = fw_spool_size(r->body), .duration_ms = elapsed_ms(&x->t0), .scan = res,
-			.incident = incident, .object_id = object_id,
+			.incident = incident, .object_id = object_id, .ends = true, .has_verdict = true,
+			.answered = res->verdict, .refused = true,
+			.refusal = state == FW_OBJ_REJECTED ? FW_METRICS_REFUSED_STORED : FW_METRICS_REFUSED_VERDICT,
 		};
 
 		conn_event(x->c, &l);
@@ -202,11 +205,14 @@ static void refuse_verdict(struct exch *x, const struct upstream_resp *r, const 
 static void scan_body(struct exch *x, const struct upstream_resp *r, struct fw_scan_result *res)
 {
 	char name[256];
+	struct timespec t0;
 
 	url_name(x->url, x->c->host, name, sizeof(name));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (fw_scanner_scan_fd(x->c->px->deps.scanner, fw_spool_fd(r->body), name, fw_spool_sha256(r->body),
 			       fw_sandbox_types(x->c->px->deps.sandbox), res) != 0)
 		fw_scan_result_fail(res, "the download could not be handed to the scanner");
+	fw_metrics_scan_seconds(elapsed_ms(&t0) / 1e3);
 	/* Clean so far, but members the policy sandboxes are listed: the
 	 * package is pending until the sandbox has judged every one. */
 	if (res->verdict == FW_VERDICT_CLEAN && json_array_size(json_object_get(res->doc, "sandbox")) > 0) {
@@ -233,7 +239,8 @@ static int refuse_pending(struct exch *x, long long object_id, const char *sha25
 	const struct req_log l = {
 		.action = "proxy-request", .outcome = FW_OUTCOME_FAILURE, .url = x->url, .verdict = "pending",
 		.reason = page, .sha256 = sha256, .status = 503, .duration_ms = elapsed_ms(&x->t0),
-		.object_id = object_id,
+		.object_id = object_id, .ends = true, .has_verdict = true, .answered = FW_VERDICT_PENDING,
+		.refused = true, .refusal = FW_METRICS_REFUSED_PENDING,
 	};
 
 	fw_sandbox_jobs_of(x->c->px->deps.sandbox, object_id, jobs, sizeof(jobs));
@@ -275,22 +282,27 @@ static int serve_stored(struct exch *x, const struct fw_url_entry *e, const char
 
 	fw_err_clear(&err);
 	if (fw_store_open_blob(c->px->deps.store, e->sha256, &o.fd, &o.size, &err) != 0) {
-		conn_refuse(c, "proxy-request-refused", 503, fw_err_msg(&err), x->url, x->close, x->head);
+		conn_refuse(c, FW_METRICS_REFUSED_STORE, "proxy-request-refused", 503, fw_err_msg(&err), x->url,
+			    x->close, x->head);
 		return keep(x);
 	}
 	rc = serve_blob(&c->io, c->req, &o, x->close, conn_ms(c->cfg->proxy.idle_timeout_seconds), &out);
 	close(o.fd);
 	c->bytes_out += out.bytes;
-	if (c->px->deps.pol->logging.log_end || rc != 0) {
+	fw_metrics_bytes_out(out.bytes);
+	{
 		const struct req_log l = {
 			.action = "proxy-request", .outcome = rc == 0 ? FW_OUTCOME_SUCCESS : FW_OUTCOME_FAILURE,
 			.url = x->url, .verdict = rc == 0 ? "cache-hit" : "delivery-failed",
 			.reason = rc == 0 ? why : "the client connection failed during delivery", .sha256 = e->sha256,
 			.status = out.status, .bytes = out.bytes, .duration_ms = elapsed_ms(&x->t0),
-			.object_id = e->object_id,
+			.object_id = e->object_id, .ends = true, .has_verdict = true, .answered = e->verdict,
 		};
 
-		conn_event(c, &l);
+		if (c->px->deps.pol->logging.log_end || rc != 0)
+			conn_event(c, &l);
+		else
+			conn_count(&l);
 	}
 	return rc != 0 ? -1 : keep(x);
 }
@@ -299,6 +311,11 @@ static int serve_stored(struct exch *x, const struct fw_url_entry *e, const char
 static int refuse_stored(struct exch *x, const struct fw_url_entry *e)
 {
 	char page[FW_ERR_MSG_MAX + 192];
+	const struct req_log l = {
+		.action = "proxy-request-refused", .outcome = FW_OUTCOME_FAILURE, .url = x->url, .verdict = "refused",
+		.reason = page, .status = 403, .ends = true, .has_verdict = true, .answered = e->verdict,
+		.refused = true, .refusal = FW_METRICS_REFUSED_STORED,
+	};
 
 	if (e->state == FW_OBJ_REJECTED)
 		snprintf(page, sizeof(page), "blocked: staff rejected this download (object %lld, sha256 %s)",
@@ -306,7 +323,8 @@ static int refuse_stored(struct exch *x, const struct fw_url_entry *e)
 	else
 		snprintf(page, sizeof(page), "blocked and held for review: object %lld is quarantined (%s: %s)",
 			 (long long)e->object_id, fw_verdict_name(e->verdict), e->reason);
-	conn_refuse(x->c, "proxy-request-refused", 403, page, x->url, x->close, x->head);
+	conn_event(x->c, &l);
+	conn_send_text(&x->c->io, 403, page, x->close, x->head, NULL, conn_ms(x->c->cfg->proxy.idle_timeout_seconds));
 	return keep(x);
 }
 
@@ -383,7 +401,8 @@ static int commit(struct exch *x, const struct upstream_resp *r, struct fw_scan_
 		char page[FW_ERR_MSG_MAX + 64];
 
 		snprintf(page, sizeof(page), "the vetted store cannot keep the download: %s", fw_err_msg(&err));
-		conn_refuse(x->c, "proxy-request-refused", 507, page, x->url, x->close, x->head);
+		conn_refuse(x->c, FW_METRICS_REFUSED_STORE, "proxy-request-refused", 507, page, x->url, x->close,
+			    x->head);
 		return -1;
 	}
 	fw_spool_consumed(r->body);
@@ -392,11 +411,12 @@ static int commit(struct exch *x, const struct upstream_resp *r, struct fw_scan_
 
 /* ------------------------------------------------------------ fetching */
 
-static int fetch_failed(struct exch *x, int status, const struct fw_err *err)
+static int fetch_failed(struct exch *x, enum fw_metrics_refusal why, int status, const struct fw_err *err)
 {
 	const struct req_log l = {
 		.action = "proxy-request", .outcome = FW_OUTCOME_FAILURE, .url = x->url, .verdict = "refused",
-		.reason = fw_err_msg(err), .status = status, .duration_ms = elapsed_ms(&x->t0),
+		.reason = fw_err_msg(err), .status = status, .duration_ms = elapsed_ms(&x->t0), .ends = true,
+		.refused = true, .refusal = why,
 	};
 
 	conn_event(x->c, &l);
@@ -405,23 +425,26 @@ static int fetch_failed(struct exch *x, int status, const struct fw_err *err)
 	return keep(x);
 }
 
-static int deliver_logged(struct exch *x, struct upstream_resp *r, const char *verdict, long long object_id)
+/* answered: the verdict the bytes are delivered on (none without a body). */
+static int deliver_logged(struct exch *x, struct upstream_resp *r, const char *verdict, enum fw_verdict answered,
+			  long long object_id)
 {
 	struct conn *c = x->c;
 	int status = deliver(c, r, x->head, x->close);
+	const struct req_log l = {
+		.action = "proxy-request", .outcome = status == 0 ? FW_OUTCOME_SUCCESS : FW_OUTCOME_FAILURE,
+		.url = x->url, .verdict = status == 0 ? verdict : "delivery-failed",
+		.reason = status == 0 ? x->d.reason : "the client connection failed during delivery",
+		.sha256 = r->body ? fw_spool_sha256(r->body) : NULL, .status = (int)r->status,
+		.upstream_status = r->status, .bytes = r->body ? fw_spool_size(r->body) : 0,
+		.duration_ms = elapsed_ms(&x->t0), .object_id = object_id, .ends = true, .has_verdict = true,
+		.answered = answered,
+	};
 
-	if (c->px->deps.pol->logging.log_end || status != 0) {
-		const struct req_log l = {
-			.action = "proxy-request", .outcome = status == 0 ? FW_OUTCOME_SUCCESS : FW_OUTCOME_FAILURE,
-			.url = x->url, .verdict = status == 0 ? verdict : "delivery-failed",
-			.reason = status == 0 ? x->d.reason : "the client connection failed during delivery",
-			.sha256 = r->body ? fw_spool_sha256(r->body) : NULL, .status = (int)r->status,
-			.upstream_status = r->status, .bytes = r->body ? fw_spool_size(r->body) : 0,
-			.duration_ms = elapsed_ms(&x->t0), .object_id = object_id,
-		};
-
+	if (c->px->deps.pol->logging.log_end || status != 0)
 		conn_event(c, &l);
-	}
+	else
+		conn_count(&l);
 	return status != 0 ? -1 : keep(x);
 }
 
@@ -444,7 +467,8 @@ static void scanner_down(struct exch *x, const struct upstream_resp *r, const st
 	const struct req_log l = {
 		.action = "proxy-request", .outcome = FW_OUTCOME_FAILURE, .url = x->url, .verdict = "scanner-unavailable",
 		.reason = page, .sha256 = fw_spool_sha256(r->body), .status = 503, .upstream_status = r->status,
-		.bytes = fw_spool_size(r->body), .duration_ms = elapsed_ms(&x->t0),
+		.bytes = fw_spool_size(r->body), .duration_ms = elapsed_ms(&x->t0), .ends = true, .refused = true,
+		.refusal = FW_METRICS_REFUSED_SCANNER,
 	};
 
 	snprintf(page, sizeof(page), "the download cannot be vetted now, nothing was delivered: %s", res->reason);
@@ -468,7 +492,7 @@ static int revalidated(struct exch *x, struct upstream_resp *resp, const struct 
 	upstream_resp_clear(resp);
 	if (fw_store_mark_verified(x->c->px->deps.store, x->url, has_etag ? etag : NULL, has_lm ? lm : NULL,
 				   &err) != 0)
-		return fetch_failed(x, 503, &err);
+		return fetch_failed(x, FW_METRICS_REFUSED_STORE, 503, &err);
 	return serve_stored(x, stale, why);
 }
 
@@ -531,8 +555,11 @@ static int fetch_and_vet(struct exch *x, const struct fw_url_entry *stale)
 
 	fw_err_clear(&err);
 	if (upstream_fetch(c->up, x->url, c->host, c->req, stale ? stale->etag : NULL,
-			   stale ? stale->last_modified : NULL, &resp, &status, &err) != 0)
-		return fetch_failed(x, status, &err);
+			   stale ? stale->last_modified : NULL, &resp, &status, &err) != 0) {
+		fw_metrics_cache(FW_METRICS_CACHE_MISS);
+		return fetch_failed(x, FW_METRICS_REFUSED_UPSTREAM, status, &err);
+	}
+	fw_metrics_cache(stale != NULL && resp.status == 304 ? FW_METRICS_CACHE_REVALIDATED : FW_METRICS_CACHE_MISS);
 	in.upstream_status = resp.status;
 	in.has_body = resp.body != NULL;
 	for (;;) {
@@ -566,7 +593,9 @@ static int fetch_and_vet(struct exch *x, const struct fw_url_entry *stale)
 			rc = revalidated(x, &resp, stale, d.reason);
 			break;
 		case DELIVERY_SEND_VETTED:
-			rc = deliver_logged(x, &resp, d.label, object_id);
+			/* Clean, or released by staff while the client was held. */
+			rc = deliver_logged(x, &resp, d.label, resp.body == NULL ? FW_METRICS_VERDICT_NONE :
+					    in.state == FW_OBJ_RELEASED ? res.verdict : FW_VERDICT_CLEAN, object_id);
 			break;
 		case DELIVERY_REFUSE_PENDING:
 			rc = refuse_pending(x, object_id, fw_spool_sha256(resp.body));
@@ -583,8 +612,8 @@ static int fetch_and_vet(struct exch *x, const struct fw_url_entry *stale)
 		case DELIVERY_FETCH:
 		case DELIVERY_JOIN_FLIGHT:
 		case DELIVERY_LOOKUP_AGAIN:
-			conn_refuse(c, "proxy-request-refused", 500, "internal error: no delivery decision", x->url,
-				    true, x->head);
+			conn_refuse(c, FW_METRICS_REFUSED_INTERNAL, "proxy-request-refused", 500,
+				    "internal error: no delivery decision", x->url, true, x->head);
 			rc = -1;
 			break;
 		}
@@ -611,7 +640,8 @@ static int flight_timed_out(struct exch *x)
 	const char *retry = "Retry-After: 30\r\n";
 	const struct req_log l = {
 		.action = "proxy-request", .outcome = FW_OUTCOME_FAILURE, .url = x->url, .verdict = "refused",
-		.reason = why, .status = 504, .duration_ms = elapsed_ms(&x->t0),
+		.reason = why, .status = 504, .duration_ms = elapsed_ms(&x->t0), .ends = true, .refused = true,
+		.refusal = FW_METRICS_REFUSED_BUSY,
 	};
 
 	snprintf(why, sizeof(why), "another request for this URL has been fetching and vetting it for %u s "
@@ -640,8 +670,8 @@ static int join_flight(struct exch *x, struct flight **f, int *rc)
 		return -1;
 	}
 	if (role == FLIGHT_STOPPING) {
-		conn_refuse(c, "proxy-request-refused", 503, "the gateway is stopping; nothing was delivered", x->url,
-			    true, x->head);
+		conn_refuse(c, FW_METRICS_REFUSED_BUSY, "proxy-request-refused", 503,
+			    "the gateway is stopping; nothing was delivered", x->url, true, x->head);
 		*rc = -1;
 		return -1;
 	}
@@ -663,7 +693,8 @@ static int serve_url(struct exch *x)
 		fw_err_clear(&err);
 		found = fw_store_lookup_url(c->px->deps.store, x->url, &e, &err);
 		if (found < 0) {
-			conn_refuse(c, "proxy-request-refused", 503, fw_err_msg(&err), x->url, x->close, x->head);
+			conn_refuse(c, FW_METRICS_REFUSED_STORE, "proxy-request-refused", 503, fw_err_msg(&err), x->url,
+				    x->close, x->head);
 			return keep(x);
 		}
 		in.at = DELIVERY_AT_LOOKUP;
@@ -685,15 +716,17 @@ static int serve_url(struct exch *x)
 		}
 		if (d.send == DELIVERY_REFUSE_STORED)
 			return refuse_stored(x, &e);
-		if (d.send == DELIVERY_SERVE_STORED)
+		if (d.send == DELIVERY_SERVE_STORED) {
+			fw_metrics_cache(FW_METRICS_CACHE_HIT);
 			return serve_stored(x, &e, d.reason);
+		}
 		if (d.send == DELIVERY_FETCH)
 			break;
 		if (d.send != DELIVERY_JOIN_FLIGHT) {
 			/* A decision this loop does not know: refused, never fetched
 			 * and delivered by default. */
-			conn_refuse(c, "proxy-request-refused", 500, "internal error: no delivery decision", x->url,
-				    true, x->head);
+			conn_refuse(c, FW_METRICS_REFUSED_INTERNAL, "proxy-request-refused", 500,
+				    "internal error: no delivery decision", x->url, true, x->head);
 			return -1;
 		}
 		j = join_flight(x, &f, &rc);
@@ -720,16 +753,19 @@ int exchange_handle(struct conn *c)
 	fw_err_clear(&err);
 	clock_gettime(CLOCK_MONOTONIC, &x.t0);
 	if (r->method != HTTP_GET && r->method != HTTP_HEAD) {
-		conn_refuse(c, "proxy-request-refused", 405, "only GET and HEAD are served", NULL, true, false);
+		conn_refuse(c, FW_METRICS_REFUSED_MALFORMED, "proxy-request-refused", 405, "only GET and HEAD are served",
+			    NULL, true, false);
 		return -1;
 	}
 	if (request_url(c, x.url, sizeof(x.url), &err) != 0) {
-		conn_refuse(c, "proxy-request-refused", 400, fw_err_msg(&err), NULL, true, x.head);
+		conn_refuse(c, FW_METRICS_REFUSED_MALFORMED, "proxy-request-refused", 400, fw_err_msg(&err), NULL, true,
+			    x.head);
 		return -1;
 	}
 	fw_allowlist_decide_url(c->px->deps.allow, x.url, &x.d);
 	if (x.d.decision != FW_DECISION_ALLOW) {
-		conn_refuse(c, "proxy-request-refused", 403, x.d.reason, x.url, x.close, x.head);
+		conn_refuse(c, FW_METRICS_REFUSED_POLICY, "proxy-request-refused", 403, x.d.reason, x.url, x.close,
+			    x.head);
 		return keep(&x);
 	}
 	return serve_url(&x);

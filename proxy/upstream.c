@@ -15,6 +15,7 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include "fwgate/metrics.h"
 #include "proxy/upstream.h"
 
 struct upstream {
@@ -226,6 +227,7 @@ static size_t write_cb(char *buf, size_t size, size_t n, void *arg)
 		u->spool_failed = true;
 		return 0;
 	}
+	fw_metrics_bytes_in(size * n);
 	return size * n;
 }
 

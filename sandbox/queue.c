@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fwgate/metrics.h"
 #include "sandbox/sandbox_int.h"
 
 int fw_sandbox_check(const struct fw_config *cfg, const struct fw_policy *pol, struct fw_err *err)
@@ -48,6 +49,7 @@ int fw_sandbox_start(struct fw_sandbox **out, const struct fw_sandbox_deps *deps
 	sb->env = (struct sandbox_env){ .cfg = deps->cfg, .store = deps->store, .scanner = deps->scanner,
 					.stopping = &sb->stopping };
 	atomic_init(&sb->stopping, false);
+	atomic_init(&sb->running, 0);
 	pthread_mutex_init(&sb->lock, NULL);
 	pthread_cond_init(&sb->work, NULL);
 	pthread_cond_init(&sb->settled, NULL);
@@ -97,6 +99,14 @@ int fw_sandbox_start(struct fw_sandbox **out, const struct fw_sandbox_deps *deps
 fail:
 	fw_sandbox_stop(sb);
 	return -1;
+}
+
+void fw_sandbox_metrics(const struct fw_sandbox *sb, struct fw_metrics_gauges *g)
+{
+	g->sandbox_set = true;
+	/* With no type to sandbox, the one thread only sweeps. */
+	g->sandbox_runners = sb->types != 0 ? sb->n_runners : 0;
+	g->sandbox_jobs_running = atomic_load(&sb->running);
 }
 
 void fw_sandbox_quiesce(struct fw_sandbox *sb)

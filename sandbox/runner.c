@@ -2,12 +2,14 @@
  * sample, have the configured backend (local or cape) judge it and record
  * the result under their claim; a failure is retried with back-off up to
  * [sandbox] retries, then fails for good (fail closed). A job's end settles
- * the packages waiting on it. Must not decide a package: settle.c asks. */
+ * the packages waiting on it, and every attempt's duration and result are
+ * counted in the metrics. Must not decide a package: settle.c asks. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "fwgate/metrics.h"
 #include "sandbox/sandbox_int.h"
 
 #define IDLE_POLL_MS 1000
@@ -51,17 +53,28 @@ static int job_failed(struct fw_sandbox *sb, struct fw_sandbox_job *job, const s
 		 retry_at ? ", retried" : " for good", fw_err_msg(why));
 	sandbox_event(sb, "sandbox-job", FW_OUTCOME_FAILURE, job->sha256, retry_at ? "retry" : "failed", reason, job->id,
 		      0);
+	fw_metrics_sandbox_job(sb->backend, retry_at ? FW_METRICS_JOB_RETRY : FW_METRICS_JOB_FAILED);
 	return retry_at == 0;
 }
 
+static enum fw_metrics_job_result job_result(enum fw_job_verdict v)
+{
+	return v == FW_JOB_MALICIOUS ? FW_METRICS_JOB_MALICIOUS : v == FW_JOB_SUSPICIOUS ? FW_METRICS_JOB_SUSPICIOUS
+										 : FW_METRICS_JOB_BENIGN;
+}
+
+/* seconds: the attempt's, sample opened to result; counted unless the
+ * shutdown cut it off (it runs again at the next start). */
 static void job_finish(struct fw_sandbox *sb, struct fw_sandbox_job *job, int rc, int score, json_t *findings,
-		       const struct fw_err *why)
+		       const struct fw_err *why, double seconds)
 {
 	enum fw_job_verdict verdict = fw_sandbox_judge(sb->d.cfg, score);
 	char reason[FW_ERR_MSG_MAX + 64];
 	struct fw_err err;
 
 	fw_err_clear(&err);
+	if (rc == 0 || !sandbox_stopping(sb))
+		fw_metrics_sandbox_seconds(sb->backend, seconds);
 	if (rc == 0) {
 		/* A result that cannot be written (the database busy past its
 		 * timeout) leaves the job running in the store: the sweep takes
@@ -74,6 +87,7 @@ static void job_finish(struct fw_sandbox *sb, struct fw_sandbox_job *job, int rc
 		snprintf(reason, sizeof(reason), "%s: score %d", job->file_type, score);
 		sandbox_event(sb, "sandbox-job", verdict == FW_JOB_BENIGN ? FW_OUTCOME_SUCCESS : FW_OUTCOME_FAILURE,
 			      job->sha256, fw_job_verdict_name(verdict), reason, job->id, 0);
+		fw_metrics_sandbox_job(sb->backend, job_result(verdict));
 	} else if (sandbox_stopping(sb)) {
 		return; /* cut off by the shutdown: left running, resumed at the next start */
 	} else if (job_failed(sb, job, why) == 0) {
@@ -88,8 +102,11 @@ static void run_job(struct fw_sandbox *sb, struct fw_sandbox_job *job)
 	struct fw_err err;
 	uint64_t size = 0;
 	int fd = -1, score = 0, rc;
+	struct timespec t0, t1;
 
 	fw_err_clear(&err);
+	atomic_fetch_add(&sb->running, 1);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = sandbox_sample_open(sb, job, &fd, &size, &err);
 	if (rc == 0) {
 		if (sb->d.cfg->sandbox.backend == FW_SANDBOX_CAPE)
@@ -98,7 +115,10 @@ static void run_job(struct fw_sandbox *sb, struct fw_sandbox_job *job)
 			rc = local_run(&sb->env, job, fd, &score, &findings, &err);
 		close(fd);
 	}
-	job_finish(sb, job, rc, score, findings, &err);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	job_finish(sb, job, rc, score, findings, &err,
+		   (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	atomic_fetch_sub(&sb->running, 1);
 	json_decref(findings);
 }
 

@@ -59,6 +59,7 @@ struct fw_sandbox {
 	char spool_dir[FW_PATH_MAX];    /* private copies of samples: no worker writes there */
 	pthread_t runners[SANDBOX_MAX_RUNNERS];
 	unsigned n_runners;
+	atomic_uint running;            /* jobs a runner judges now, for the metrics */
 };
 
 static inline bool sandbox_stopping(struct fw_sandbox *sb)

@@ -3,8 +3,9 @@
  * watches it and starts it again with back-off when it dies, submits jobs
  * (a read-only descriptor of the file, a reply socket, a random nonce),
  * and accepts only the answer bound to the job it sent. Every way a job
- * can fail ends in `unscannable`, never in a clean verdict. Must not
- * unpack, scan or parse a report in the calling process. */
+ * can fail ends in `unscannable`, never in a clean verdict. Hands what the
+ * supervisor reports of itself to gauges.c (metrics). Must not unpack,
+ * scan or parse a report in the calling process. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -61,6 +62,7 @@ struct fw_scanner {
 	struct fw_err reload_err;
 	pthread_t watcher;
 	bool watcher_started;
+	struct scan_gauges gauges;  /* for a metrics scrape; lock-free */
 };
 
 static time_t mono_s(void)
@@ -151,6 +153,7 @@ static int await_ready(struct fw_scanner *s, int ctl, char *summary, size_t len,
 		goto out;
 	}
 	snprintf(summary, len, "%s", json_string_value(json_object_get(doc, "summary")));
+	scan_gauges_ready(&s->gauges, doc);
 	if (info != NULL) {
 		const char *warn = json_string_value(json_object_get(doc, "warning"));
 
@@ -281,6 +284,7 @@ static void went_down(struct fw_scanner *s)
 	}
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
+	scan_gauges_down(&s->gauges);
 	reap(pid, why, sizeof(why));
 	if (stopping)
 		return;
@@ -292,7 +296,8 @@ static void went_down(struct fw_scanner *s)
 	say(s, FW_SCANNER_DOWN, reason);
 }
 
-/* One message the supervisor sent on its own: the answer to a reload. */
+/* One message the supervisor sent on its own: its figures, or the answer
+ * to a reload. */
 static void control_message(struct fw_scanner *s, int ctl)
 {
 	struct scan_msg m;
@@ -304,8 +309,14 @@ static void control_message(struct fw_scanner *s, int ctl)
 		went_down(s);
 		return;
 	}
+	if (m.type == SCAN_MSG_STATUS) {
+		(void)scan_gauges_status(&s->gauges, &m); /* one of a wrong size is dropped */
+		scan_msg_release(&m);
+		return;
+	}
 	pthread_mutex_lock(&s->lock);
 	if (m.type == SCAN_MSG_READY && (doc = json_loadb(m.payload, m.len, 0, NULL)) != NULL) {
+		scan_gauges_ready(&s->gauges, doc);
 		if (json_is_string(json_object_get(doc, "summary")))
 			snprintf(s->summary, sizeof(s->summary), "%s",
 				 json_string_value(json_object_get(doc, "summary")));
@@ -359,6 +370,7 @@ static void try_restart(struct fw_scanner *s)
 	snprintf(s->summary, sizeof(s->summary), "%s", summary);
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
+	fw_metrics_worker_restart();
 	say(s, FW_SCANNER_RESTARTED, summary);
 }
 
@@ -408,6 +420,7 @@ int fw_scanner_start(struct fw_scanner **out, const struct fw_config *cfg, const
 		return fw_err_set(err, "out of memory");
 	s->ctl = -1;
 	s->exe_fd = -1;
+	scan_gauges_init(&s->gauges);
 	s->timeout_seconds = cfg->scanner.timeout_seconds;
 	s->watch = opts->watch;
 	s->notify = opts->notify;
@@ -470,6 +483,11 @@ unsigned fw_scanner_restarts(struct fw_scanner *s)
 	n = s->restarts;
 	pthread_mutex_unlock(&s->lock);
 	return n;
+}
+
+void fw_scanner_metrics(const struct fw_scanner *s, struct fw_metrics_gauges *g)
+{
+	scan_gauges_fill(&s->gauges, g);
 }
 
 unsigned fw_scanner_retry_after(struct fw_scanner *s)
@@ -551,7 +569,9 @@ static json_t *job_run(struct fw_scanner *s, int fd, struct scan_job_hdr *h, con
 		goto out;
 	}
 	fw_err_clear(err);
+	atomic_fetch_add(&s->gauges.in_flight, 1);
 	rc = scan_wire_recv(sv[0], &m, max_answer + (uint32_t)sizeof(*a), (int)timeout_ms, err);
+	atomic_fetch_sub(&s->gauges.in_flight, 1);
 	if (rc != 0) {
 		char why[FW_ERR_MSG_MAX];
 

@@ -77,6 +77,49 @@ static void summary_add(struct scan_engine *e, const char *label, unsigned n)
 		snprintf(e->summary + used, sizeof(e->summary) - used, "%u signatures in all", n);
 }
 
+/* The version and build time of a ClamAV database named NAME.cvd or
+ * NAME.cld (main, daily, bytecode), from its header, for the metrics. A
+ * header that does not parse is left out: ClamAV's own load judges it. */
+static void db_header(struct scan_engine *e, const char *dir, const char *file)
+{
+	const char *dot = strrchr(file, '.');
+	char path[FW_PATH_MAX + 256];
+	struct cl_cvd *cvd;
+
+	if (dot == NULL || (strcmp(dot, ".cvd") != 0 && strcmp(dot, ".cld") != 0))
+		return;
+	for (unsigned i = 0; i < FW_METRICS_DB_COUNT; i++) {
+		const char *name = fw_metrics_db_name((enum fw_metrics_db)i);
+
+		if (strlen(name) != (size_t)(dot - file) || strncmp(file, name, (size_t)(dot - file)) != 0)
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, file) >= (int)sizeof(path) ||
+		    (cvd = cl_cvdhead(path)) == NULL)
+			return;
+		if (cvd->version >= e->db_version[i]) {
+			e->db_version[i] = cvd->version;
+			e->db_time[i] = cvd->stime;
+		}
+		cl_cvdfree(cvd);
+		return;
+	}
+}
+
+json_t *scan_engine_databases(const struct scan_engine *e)
+{
+	json_t *dbs = json_object();
+
+	for (unsigned i = 0; dbs != NULL && i < FW_METRICS_DB_COUNT; i++)
+		if (e->db_version[i] != 0 &&
+		    json_object_set_new(dbs, fw_metrics_db_name((enum fw_metrics_db)i),
+					json_pack("{s:I, s:I}", "version", (json_int_t)e->db_version[i], "time",
+						  (json_int_t)e->db_time[i])) != 0) {
+			json_decref(dbs);
+			dbs = NULL;
+		}
+	return dbs;
+}
+
 static int load_dir(struct scan_engine *e, const char *dir, const char *label, struct fw_err *err)
 {
 	unsigned before = e->signatures;
@@ -87,9 +130,11 @@ static int load_dir(struct scan_engine *e, const char *dir, const char *label, s
 	d = opendir(dir);
 	if (d == NULL)
 		return fw_err_sys(err, errno, "cannot open the signature directory \"%s\"", dir);
-	while ((de = readdir(d)) != NULL)
+	while ((de = readdir(d)) != NULL) {
 		if (is_full_db(de->d_name))
 			e->full_db = true;
+		db_header(e, dir, de->d_name);
+	}
 	closedir(d);
 	rc = cl_load(dir, e->cl, &e->signatures, CL_DB_STDOPT);
 	if (rc != CL_SUCCESS)

@@ -6,6 +6,7 @@
 #define FWGATE_SCAN_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -13,6 +14,7 @@
 #include <jansson.h>
 
 #include "fwgate/config.h"
+#include "fwgate/metrics.h"
 #include "fwgate/scanner.h"
 
 struct cl_engine;
@@ -60,6 +62,8 @@ struct scan_engine {
 	bool full_db;             /* a main/daily database was among them */
 	char summary[1024];       /* one line for logs and `fwgate version`-like output */
 	char warning[512];        /* "" or a loud warning for the operator */
+	uint32_t db_version[FW_METRICS_DB_COUNT]; /* main, daily, bytecode (.cvd/.cld headers); 0: not loaded */
+	int64_t db_time[FW_METRICS_DB_COUNT];     /* their build times, unix seconds */
 };
 
 /* Loads the configured signatures (or the bundled ones plus
@@ -68,6 +72,9 @@ struct scan_engine {
 int scan_engine_load(struct scan_engine **out, const struct fw_config *cfg, const char *tmp_dir,
 		     struct fw_err *err) FW_WUR FW_NONNULL(1, 2, 3);
 void scan_engine_free(struct scan_engine *e);
+/* The loaded databases for the READY message: {NAME: {version, time}}
+ * for each of main, daily and bytecode that was loaded. */
+json_t *scan_engine_databases(const struct scan_engine *e) FW_NONNULL(1);
 
 /* ------------------------------------------------------------ typing */
 
@@ -180,7 +187,7 @@ void scan_name_escape(const char *name, char *out, size_t out_len) FW_NONNULL(1,
 /* ------------------------------------------------------------ wire */
 
 #define SCAN_WIRE_MAGIC 0x46575343u   /* "FWSC" */
-#define SCAN_WIRE_VERSION 3
+#define SCAN_WIRE_VERSION 4
 /* Largest message a worker may send (its verdict document, before the
  * supervisor has checked and bounded it). */
 #define SCAN_WIRE_MAX (64u * 1024 * 1024)
@@ -199,6 +206,17 @@ enum scan_msg_type {
 	SCAN_MSG_FAIL,         /* supervisor→client: start or reload failed (payload: sentence) */
 	SCAN_MSG_RELOAD,       /* client→supervisor */
 	SCAN_MSG_BOOT,         /* client→supervisor, first message after exec: struct scan_boot */
+	SCAN_MSG_STATUS,       /* supervisor→client, on its own when a figure changed: struct scan_status */
+};
+#define SCAN_MSG_LAST SCAN_MSG_STATUS
+
+/* The supervisor's figures for the gateway's metrics. */
+struct scan_status {
+	uint32_t workers;      /* worker processes alive */
+	uint32_t busy;         /* ... judging a job */
+	uint32_t queued;       /* jobs waiting for a free worker */
+	uint32_t reserved;
+	uint64_t replaced;     /* workers replaced since this supervisor started */
 };
 
 #define SCAN_NONCE_BYTES 16
@@ -288,6 +306,32 @@ int scan_wire_send(int sock, uint16_t type, const void *payload, uint32_t len, c
  * ("" in err for a clean end of stream). */
 int scan_wire_recv(int sock, struct scan_msg *m, uint32_t max_len, int timeout_ms, struct fw_err *err) FW_WUR;
 void scan_msg_release(struct scan_msg *m);
+
+/* ------------------------------------------------------------ gauges */
+
+/* What the gateway knows of its scanner for a scrape (gauges.c). The
+ * watcher thread writes it (READY, STATUS, a supervisor that ended), job
+ * threads count jobs in flight; any thread reads it without a lock. */
+struct scan_gauges {
+	atomic_bool up;
+	atomic_uint in_flight;
+	atomic_uint workers, busy, queued;
+	atomic_uint_fast64_t replaced;   /* over every supervisor: never goes down */
+	uint64_t replaced_seen;          /* the serving supervisor's own count; the watcher's only */
+	atomic_uint_fast64_t signatures;
+	atomic_uint db_version[FW_METRICS_DB_COUNT];
+	atomic_int_fast64_t db_time;     /* the newest database's */
+};
+
+void scan_gauges_init(struct scan_gauges *g) FW_NONNULL(1);
+/* A supervisor serves; ready is its READY document {signatures, workers,
+ * databases}. */
+void scan_gauges_ready(struct scan_gauges *g, const json_t *ready) FW_NONNULL(1);
+/* A STATUS message; -1 when it is not one (its size is wrong). */
+int scan_gauges_status(struct scan_gauges *g, const struct scan_msg *m) FW_NONNULL(1, 2);
+/* The supervisor ended: nothing alive until the next READY. */
+void scan_gauges_down(struct scan_gauges *g) FW_NONNULL(1);
+void scan_gauges_fill(const struct scan_gauges *g, struct fw_metrics_gauges *out) FW_NONNULL(1, 2);
 
 /* ------------------------------------------------------------ CAPE reports */
 

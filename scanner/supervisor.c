@@ -5,7 +5,8 @@
  * hangs past [scanner] timeout_seconds, answers for another job or answers
  * garbage: that job is unscannable and a new worker takes its place.
  * Workers hold only their fixed descriptors and enter Landlock and seccomp
- * before reading a hostile byte. The supervisor never holds the CA key and
+ * before reading a hostile byte. Its figures (workers, queue, workers
+ * replaced) go to the client when they change, for the gateway's metrics. The supervisor never holds the CA key and
  * never opens a network socket. */
 #include <errno.h>
 #include <fcntl.h>
@@ -72,6 +73,8 @@ struct sup {
 	unsigned threads;       /* scan threads per worker */
 	struct job *head, *tail;
 	unsigned queued;
+	uint64_t replaced;      /* workers replaced since start: crashed, timed out, retired */
+	struct scan_status sent; /* the figures the client has */
 };
 
 /* ------------------------------------------------------------ worker */
@@ -281,6 +284,7 @@ static void worker_fail(struct sup *s, struct worker *w, const char *why)
 	char reason[512];
 	int st = 0;
 
+	s->replaced++;
 	kill(w->pid, SIGKILL);
 	while (waitpid(w->pid, &st, 0) < 0 && errno == EINTR)
 		;
@@ -342,6 +346,7 @@ static void worker_result(struct sup *s, struct worker *w)
 	job_free(w->job);
 	w->job = NULL;
 	if (w->retire) {
+		s->replaced++;
 		kill(w->pid, SIGKILL);
 		waitpid(w->pid, NULL, 0);
 		close(w->sock);
@@ -402,8 +407,9 @@ static int send_ready(struct sup *s)
 		 s->eng->warning[0] != '\0' && scan_landlock_abi() < 1 ? "; " : "",
 		 scan_landlock_abi() < 1 ? "WARNING: this kernel has no Landlock: scanner workers are confined by "
 					   "seccomp only and can still read the state directory's files" : "");
-	doc = json_pack("{s:s, s:s, s:I, s:I}", "summary", s->eng->summary, "warning", warning, "workers",
-			(json_int_t)s->n_workers, "signatures", (json_int_t)s->eng->signatures);
+	doc = json_pack("{s:s, s:s, s:I, s:I, s:o*}", "summary", s->eng->summary, "warning", warning, "workers",
+			(json_int_t)s->n_workers, "signatures", (json_int_t)s->eng->signatures, "databases",
+			scan_engine_databases(s->eng));
 	text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
 	fw_err_clear(&err);
 	rc = text ? scan_wire_send(s->ctl, SCAN_MSG_READY, text, (uint32_t)strlen(text), NULL, 0, IO_TIMEOUT_MS,
@@ -444,6 +450,7 @@ static void reload(struct sup *s)
 			continue;
 		}
 		if (w->pid > 0) {
+			s->replaced++;
 			kill(w->pid, SIGKILL);
 			waitpid(w->pid, NULL, 0);
 			close(w->sock);
@@ -521,11 +528,30 @@ static void reap_idle(struct sup *s)
 		int st;
 
 		if (w->pid > 0 && w->job == NULL && waitpid(w->pid, &st, WNOHANG) == w->pid) {
+			s->replaced++;
 			close(w->sock);
 			if (spawn(s, w) != 0)
 				*w = (struct worker){ .pid = -1, .sock = -1 };
 		}
 	}
+}
+
+/* The figures, when they changed since the client last had them. A
+ * failed send is left to the client: a cut message ends the stream. */
+static void send_status(struct sup *s)
+{
+	struct scan_status st = { .queued = s->queued, .replaced = s->replaced };
+	struct fw_err err;
+
+	for (unsigned i = 0; i < s->n_workers; i++) {
+		st.workers += s->w[i].pid > 0;
+		st.busy += s->w[i].pid > 0 && s->w[i].job != NULL;
+	}
+	if (memcmp(&st, &s->sent, sizeof(st)) == 0)
+		return;
+	fw_err_clear(&err);
+	if (scan_wire_send(s->ctl, SCAN_MSG_STATUS, &st, (uint32_t)sizeof(st), NULL, 0, IO_TIMEOUT_MS, &err) == 0)
+		s->sent = st;
 }
 
 static void serve(struct sup *s) __attribute__((noreturn));
@@ -556,6 +582,7 @@ static void serve(struct sup *s)
 		check_timeouts(s);
 		reap_idle(s);
 		dispatch(s);
+		send_status(s);
 	}
 	for (unsigned i = 0; i < s->n_workers; i++)
 		if (s->w[i].pid > 0)

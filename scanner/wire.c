@@ -176,7 +176,7 @@ int scan_wire_recv(int sock, struct scan_msg *m, uint32_t max_len, int timeout_m
 		got += (size_t)n;
 	}
 	if (h.magic != SCAN_WIRE_MAGIC || h.version != SCAN_WIRE_VERSION || h.type < SCAN_MSG_JOB ||
-	    h.type > SCAN_MSG_BOOT || h.len > SCAN_WIRE_MAX || h.len > max_len) {
+	    h.type > SCAN_MSG_LAST || h.len > SCAN_WIRE_MAX || h.len > max_len) {
 		fw_err_set(err, "a scanner message has a bad header (type %u, %u bytes)", h.type, h.len);
 		goto fail;
 	}

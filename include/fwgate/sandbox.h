@@ -10,8 +10,8 @@
  * suspicious, or unscannable (a job that failed after its retries). Must
  * not serve clients, hold the CA key, or decide an object's life cycle
  * (the store's table does).
- * Thread-safety: submit, wait and types may be called from many threads
- * at once; start and stop from one. */
+ * Thread-safety: submit, wait, types and metrics may be called from many
+ * threads at once; start and stop from one. */
 #ifndef FWGATE_SANDBOX_H
 #define FWGATE_SANDBOX_H
 
@@ -38,6 +38,7 @@ struct fw_sandbox_deps {
 };
 
 struct fw_sandbox;
+struct fw_metrics_gauges;
 
 /* Refuses what cannot work, before anything starts: a policy that asks
  * for sandboxing with backend `none`, the cape backend without a usable
@@ -94,6 +95,11 @@ int fw_sandbox_wait(struct fw_sandbox *sb, int64_t object_id, unsigned ms, enum 
 
 /* The ids of the jobs the object waits on, "3, 4, 5", into out. */
 void fw_sandbox_jobs_of(struct fw_sandbox *sb, int64_t object_id, char *out, size_t len) FW_NONNULL(1, 3);
+
+/* The queue's figures for a scrape (fwgate/metrics.h): runner threads
+ * that judge jobs (0 when the policy does not sandbox) and the jobs they
+ * judge now. Lock-free; safe from any thread while the queue runs. */
+void fw_sandbox_metrics(const struct fw_sandbox *sb, struct fw_metrics_gauges *g) FW_NONNULL(1, 2);
 
 /* Tells the runners to stop (they finish no job from then on: a job
  * under way is left running, and queued again at the next start). Call

@@ -95,6 +95,7 @@ void fw_scan_result_fail(struct fw_scan_result *res, const char *fmt, ...) FW_PR
 /* The scanner: a supervisor process that loads the ClamAV engine once and
  * pre-forks [scanner] workers sharing it copy-on-write. */
 struct fw_scanner;
+struct fw_metrics_gauges;
 
 /* The argument that makes the fwgate binary run as a scanner supervisor
  * (fw_scanner_exec_main); not a command for people. */
@@ -193,6 +194,15 @@ const char *fw_scanner_summary(struct fw_scanner *s, char *out, size_t len) FW_N
 bool fw_scanner_up(struct fw_scanner *s) FW_NONNULL(1);
 unsigned fw_scanner_restarts(struct fw_scanner *s) FW_NONNULL(1);
 unsigned fw_scanner_retry_after(struct fw_scanner *s) FW_NONNULL(1);
+
+/* The scanner's figures for a scrape (fwgate/metrics.h): whether a
+ * supervisor serves, its workers alive and busy, jobs in flight from this
+ * process and queued in the supervisor, workers replaced, the engine's
+ * signature count and database versions and the newest database's build
+ * time (as its last READY and STATUS said). Lock-free; thread-safe.
+ * Supervisor restarts are counted as they happen
+ * (fwgate_scanner_restarts_total). */
+void fw_scanner_metrics(const struct fw_scanner *s, struct fw_metrics_gauges *g) FW_NONNULL(1, 2);
 
 /* Shuts the supervisor down without freeing anything: jobs in flight end
  * at once (as unscannable, or an analysis error), new ones fail, and no

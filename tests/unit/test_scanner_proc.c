@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "fwgate/config.h"
+#include "fwgate/metrics.h"
 #include "fwgate/scanner.h"
 #include "scanner/scan_int.h"
 #include "testutil.h"
@@ -404,6 +405,45 @@ static void test_supervisor_restart(void **state)
 	close(fd);
 }
 
+/* The gateway's view for a scrape: what the supervisor loaded and the
+ * figures it sends when they change; a replaced worker is counted once,
+ * and the count never goes down when the supervisor itself is restarted. */
+static void test_scanner_gauges(void **state)
+{
+	struct fixture *f = *state;
+	struct fw_metrics_gauges g;
+	pid_t sup, w;
+
+	start(f);
+	fw_metrics_gauges_init(&g);
+	fw_scanner_metrics(f->s, &g);
+	assert_true(g.scanner_set);
+	assert_true(g.scanner_up);
+	assert_true(g.scanner_signatures > 0);
+	assert_int_equal(g.scanner_jobs_in_flight, 0);
+	sup = supervisor_pid();
+	w = worker_pid(sup, 0);
+	assert_int_equal(kill(w, SIGKILL), 0);
+	(void)worker_pid(sup, w);
+	for (int i = 0; i < 500; i++) {
+		fw_scanner_metrics(f->s, &g);
+		if (g.scanner_worker_replacements == 1 && g.scanner_workers == 1)
+			break;
+		usleep(10000);
+	}
+	assert_int_equal(g.scanner_worker_replacements, 1);
+	assert_int_equal(g.scanner_workers, 1);
+	assert_int_equal(g.scanner_workers_busy, 0);
+	assert_int_equal(g.scanner_jobs_queued, 0);
+	assert_int_equal(kill(sup, SIGKILL), 0);
+	for (int i = 0; i < 500 && events_of(f, FW_SCANNER_RESTARTED) == 0; i++)
+		usleep(10000);
+	assert_int_equal(events_of(f, FW_SCANNER_RESTARTED), 1);
+	fw_scanner_metrics(f->s, &g);
+	assert_true(g.scanner_up);
+	assert_int_equal(g.scanner_worker_replacements, 1);
+}
+
 /* An answer that does not carry the job's nonce is refused by the
  * client: the job is unscannable, never what the answer said. */
 static void test_answer_wrong_nonce(void **state)
@@ -579,6 +619,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_fd_readonly),
 		cmocka_unit_test_setup_teardown(test_worker_descriptors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_supervisor_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scanner_gauges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_answer_wrong_nonce, setup, teardown),
 	};
 
