@@ -183,6 +183,24 @@ enum MHD_Result auth_login_page(struct creq *r, const char *error, unsigned stat
 	return console_send(r, status, "text/html; charset=utf-8", &b);
 }
 
+/* Most failed-login counters kept (one per account name and source
+ * address tried), and how long one is kept after its last failure: a
+ * flood of names or addresses cannot grow the table without bound. */
+#define LOGIN_KEYS_MAX 10000
+#define LOGIN_KEEP_SECONDS 86400
+
+/* At each login: counters and sessions past their time are removed. */
+static int login_housekeeping(struct creq *r, int64_t now, struct fw_err *err)
+{
+	const struct fw_config *cfg = r->c->d.cfg;
+	int64_t keep = cfg->console.lockout_max_seconds > LOGIN_KEEP_SECONDS ? cfg->console.lockout_max_seconds
+									      : LOGIN_KEEP_SECONDS;
+
+	return fw_store_login_prune(r->c->d.store, now - keep, LOGIN_KEYS_MAX, NULL, err) != 0 ||
+	       fw_store_session_expire(r->c->d.store, now - (int64_t)cfg->console.session_idle_seconds,
+				       now - (int64_t)cfg->console.session_max_seconds, NULL, err) != 0 ? -1 : 0;
+}
+
 /* The lockout of either key; *left the seconds to wait. */
 static int login_locked(struct creq *r, const char *akey, const char *skey, int64_t now, int64_t *left,
 			struct fw_err *err)
@@ -246,7 +264,7 @@ enum MHD_Result auth_login_post(struct creq *r)
 		return auth_login_page(r, "Give an account name and a password.", 400);
 	snprintf(akey, sizeof(akey), "account:%s", user);
 	snprintf(skey, sizeof(skey), "source:%s", r->source);
-	if (login_locked(r, akey, skey, now, &left, &err) != 0)
+	if (login_housekeeping(r, now, &err) != 0 || login_locked(r, akey, skey, now, &left, &err) != 0)
 		return page_error(r, 503, "%s", fw_err_msg(&err));
 	if (left > 0) {
 		login_event(r, "console-login-locked", FW_OUTCOME_FAILURE, user, "too many failed logins");
@@ -269,6 +287,9 @@ enum MHD_Result auth_login_post(struct creq *r)
 	}
 	if (login_session(r, user, now, &err) != 0)
 		return page_error(r, 503, "%s", fw_err_msg(&err));
+	snprintf(msg, sizeof(msg), "console %s", r->source);
+	if (fw_store_audit_append(r->c->d.store, "console-login", user, 0, msg, &err) != 0)
+		return page_error(r, 503, "%s", fw_err_msg(&err));
 	login_event(r, "console-login", FW_OUTCOME_SUCCESS, user, NULL);
 	return console_redirect(r, "/");
 }
@@ -282,6 +303,8 @@ enum MHD_Result auth_logout_post(struct creq *r)
 		return page_error(r, 503, "%s", fw_err_msg(&err));
 	snprintf(r->set_cookie, sizeof(r->set_cookie),
 		 CONSOLE_COOKIE "=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0");
+	if (fw_store_audit_append(r->c->d.store, "console-logout", r->who, 0, r->via, &err) != 0)
+		return page_error(r, 503, "%s", fw_err_msg(&err));
 	login_event(r, "console-logout", FW_OUTCOME_SUCCESS, r->who, NULL);
 	return console_redirect(r, "/login");
 }

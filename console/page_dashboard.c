@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "console/console_int.h"
+#include "fwgate/metrics.h"
 #include "fwgate/scanner.h"
 
 static void tile(struct cbuf *b, const char *id, const char *label, long long n)
@@ -61,6 +62,28 @@ static void dash_today(struct cbuf *b, json_t *today, bool truncated, json_t *st
 		cbuf_printf(b, " %lld; ", (long long)json_integer_value(v));
 	}
 	cbuf_puts(b, "</p>");
+}
+
+/* The ClamAV databases loaded and the age of the newest. */
+static void dash_signatures(struct cbuf *b, struct fw_scanner *scanner, int64_t now)
+{
+	struct fw_metrics_gauges g;
+
+	fw_metrics_gauges_init(&g);
+	fw_scanner_metrics(scanner, &g);
+	if (!g.scanner_set)
+		return;
+	cbuf_printf(b, "</p><p id=\"signatures\">%llu signature(s), %u worker(s) (%u busy), %u job(s) queued",
+		    (unsigned long long)g.scanner_signatures, g.scanner_workers, g.scanner_workers_busy,
+		    g.scanner_jobs_queued);
+	for (int i = 0; i < FW_METRICS_DB_COUNT; i++)
+		if (g.scanner_db_version[i] != 0)
+			cbuf_printf(b, "; %s.cvd version %u", fw_metrics_db_name((enum fw_metrics_db)i),
+				    g.scanner_db_version[i]);
+	if (g.scanner_db_time > 0)
+		cbuf_printf(b, "; newest database %lld day(s) old", (long long)((now - g.scanner_db_time) / 86400));
+	else
+		cbuf_puts(b, "; no ClamAV database with a version (own signatures only)");
 }
 
 static void dash_events(struct cbuf *b, struct creq *r)
@@ -121,6 +144,7 @@ enum MHD_Result page_dashboard(struct creq *r)
 							     : "<span class=\"badge verdict-infected\">down</span> ");
 		cbuf_html(&b, fw_scanner_summary(r->c->d.scanner, summary, sizeof(summary)));
 		cbuf_printf(&b, "; restarted %u time(s)", fw_scanner_restarts(r->c->d.scanner));
+		dash_signatures(&b, r->c->d.scanner, (int64_t)now);
 	} else {
 		cbuf_puts(&b, "not running");
 	}

@@ -97,3 +97,35 @@ int fw_store_login_record(struct fw_store *st, const char *key, bool success, in
 		*failures = n;
 	return rc;
 }
+
+int fw_store_login_prune(struct fw_store *st, int64_t before, unsigned keep_max, unsigned *n, struct fw_err *err)
+{
+	STORE_SQL(old, "DELETE FROM login_failures WHERE last_at < ?1");
+	STORE_SQL(over, "DELETE FROM login_failures WHERE key IN (SELECT key FROM login_failures"
+			" ORDER BY last_at DESC LIMIT -1 OFFSET ?1)");
+	sqlite3_stmt *s;
+	unsigned gone = 0;
+	int rc = -1;
+
+	store_lock(st);
+	s = store_stmt(st, old, err);
+	if (s == NULL || sqlite3_bind_int64(s, 1, before) != SQLITE_OK || sqlite3_step(s) != SQLITE_DONE) {
+		if (s != NULL)
+			store_db_err(st, err, "cannot prune the login counters");
+		goto out;
+	}
+	gone += (unsigned)sqlite3_changes(store_db(st));
+	s = store_stmt(st, over, err);
+	if (s == NULL || sqlite3_bind_int64(s, 1, keep_max) != SQLITE_OK || sqlite3_step(s) != SQLITE_DONE) {
+		if (s != NULL)
+			store_db_err(st, err, "cannot prune the login counters");
+		goto out;
+	}
+	gone += (unsigned)sqlite3_changes(store_db(st));
+	rc = 0;
+out:
+	store_unlock(st);
+	if (n != NULL)
+		*n = gone;
+	return rc;
+}

@@ -107,6 +107,12 @@ int fw_store_login_failures(struct fw_store *st, const char *key, unsigned *fail
 int fw_store_login_record(struct fw_store *st, const char *key, bool success, int64_t now, unsigned *failures,
 			  struct fw_err *err) FW_WUR FW_NONNULL(1, 2, 5);
 
+/* Bounds the counters: removes those last counted before before (unix
+ * seconds), then all but the keep_max most recent. *n counts the removed
+ * (may be NULL). */
+int fw_store_login_prune(struct fw_store *st, int64_t before, unsigned keep_max, unsigned *n, struct fw_err *err)
+	FW_WUR FW_NONNULL(1);
+
 /* ------------------------------------------------------------ sessions */
 
 struct fw_session {

@@ -300,6 +300,16 @@ c GET /metrics
 check "/metrics without a token: 401" [ "$CODE" = 401 ]
 c GET /metrics -H "Authorization: Bearer $VTOK"
 check "/metrics with a token: 200" [ "$CODE" = 200 ]
+# metric NAME{LABELS}: its value in $T/cb (0 when absent)
+metric() { awk -v m="$1" '$1 == m { print $2; found = 1 } END { if (!found) print 0 }' "$T/cb"; }
+ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 >= b + 0) }'; }
+check "/metrics: the held downloads counted by verdict" ge "$(metric 'fwgate_requests_total{outcome="failure",verdict="infected"}')" 3
+check "/metrics: refusals on a verdict counted" ge "$(metric 'fwgate_requests_refused_total{reason="verdict"}')" 5
+check "/metrics: a released download served" ge "$(metric 'fwgate_requests_total{outcome="success",verdict="unscannable"}')" 1
+check "/metrics: scan durations observed" ge "$(metric fwgate_scan_duration_seconds_count)" 5
+check "/metrics: vendor bytes counted" ge "$(metric fwgate_upstream_bytes_total)" 1000
+check "/metrics: store objects by state" ge "$(metric 'fwgate_store_objects{state="released"}')" 2
+check "/metrics: the scanner is up" [ "$(metric fwgate_scanner_up)" = 1 ]
 if have promtool; then
 	check "/metrics parses (promtool check metrics)" bash -c "promtool check metrics <'$T/cb' >'$T/promtool.out' 2>&1"
 else

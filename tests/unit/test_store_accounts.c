@@ -329,6 +329,33 @@ static void test_login_counters(void **state)
 	assert_int_equal(fw_err_code(&err), FW_E_INVALID);
 }
 
+/* The counters are bounded: by age, then by count (the newest kept). */
+static void test_login_prune(void **state)
+{
+	struct fx *f = *state;
+	unsigned n = 0, gone = 99;
+	int64_t last = 0;
+	struct fw_err err;
+	char key[32];
+
+	fw_err_clear(&err);
+	for (unsigned i = 0; i < 10; i++) {
+		snprintf(key, sizeof(key), "source:10.0.0.%u", i);
+		assert_int_equal(fw_store_login_record(f->st, key, false, 1000 + i, &n, &err), 0);
+	}
+	assert_int_equal(fw_store_login_prune(f->st, 1003, 100, &gone, &err), 0);
+	assert_int_equal(gone, 3);
+	assert_int_equal(fw_store_login_failures(f->st, "source:10.0.0.2", &n, &last, &err), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(fw_store_login_prune(f->st, 0, 4, &gone, &err), 0);
+	assert_int_equal(gone, 3);
+	assert_int_equal(fw_store_login_failures(f->st, "source:10.0.0.5", &n, &last, &err), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(fw_store_login_failures(f->st, "source:10.0.0.6", &n, &last, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(last, 1006);
+}
+
 static void test_sessions(void **state)
 {
 	struct fx *f = *state;
@@ -466,6 +493,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_account_passwd_revokes_sessions, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_account_disable_role, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_login_counters, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_login_prune, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_sessions, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tokens, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_keeps, fx_setup, fx_teardown),
