@@ -82,6 +82,11 @@ for f in xss.zip reject.zip override.zip locked.zip locked2.zip; do
 	fetch "$BASE/$f"
 	check "proxy: $f is held (403)" [ "$CODE" = 403 ]
 done
+# The same infected package under a URL with markup in its query (curl
+# sends it as it is; the proxy takes it, and the store keeps it as sent).
+MARKUP_URL="$BASE/xss.zip?a=\"><img/src=x/onerror=alert(2)>"
+fetch "$MARKUP_URL"
+check "proxy: the package under a URL with markup is held (403)" [ "$CODE" = 403 ]
 
 # c METHOD PATH [curl args...]: one request to the console; CODE, the
 # body in $T/cb, the head in $T/ch
@@ -188,9 +193,14 @@ LCK=$(id_of /locked.zip)
 LCK2=$(id_of /locked2.zip)
 c GET "/objects/$XSS" -b "$T/jar.victor"
 check "object page: 200 for a viewer" [ "$CODE" = 200 ]
+cp "$T/cb" "$T/xss-page"
 check "object page: the hostile member name is escaped" body_has '&lt;script&gt;alert(1)&lt;/script&gt;'
 check "object page: the hostile member name is never markup" not body_has '<script>alert(1)'
 check "object page: the signature and its member chain" body_has 'xss.zip!&lt;script&gt;'
+check "object page: the URL with markup is escaped" body_has '?a=&quot;&gt;&lt;img/src=x/onerror=alert(2)&gt;'
+check "object page: the URL with markup is never markup" not body_has '<img/src'
+c GET "/quarantine" -b "$T/jar.victor"
+check "quarantine list: no markup from a URL" not body_has '<img/src'
 check "object page: no byte of the held blob" not body_has 'EICAR-STANDARD'
 check "object page: a viewer gets no review form" not body_has 'id="release-form"'
 
