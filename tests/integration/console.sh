@@ -366,5 +366,13 @@ if [ -n "$SHOTS" ]; then
 	check "browser test (headless Chromium): every step passed" [ $rc = 0 ]
 fi
 
+# --- a clean stop, and nothing a sanitizer saw (under ASan+UBSan)
+kill -TERM "$FWP"
+wait_for "the gateway to stop" 30 0.1 exited "$FWP"
+wait "$FWP" 2>/dev/null
+check "SIGTERM: the gateway stops with status 0" [ $? = 0 ]
+check "no sanitizer report in the gateway's output" not log_has "$T/fw.err" 'Sanitizer|runtime error:'
+log_has "$T/fw.err" 'Sanitizer|runtime error:' && sed -n '/Sanitizer\|runtime error:/,+30p' "$T/fw.err" | head -60
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
