@@ -8,6 +8,8 @@
 #   filtered  /quarantine?verdict=infected&host=vendor7.example
 #   deep      /quarantine?before=<an id in the middle> (a page far down)
 #   api       /api/v1/quarantine (JSON, bearer token)
+#   object    /objects/<id> (one object in full)
+#   dashboard / (the store's figures by state, today's events)
 # over one kept-alive TLS connection (the first request, with the
 # handshake, is not counted). Medians and p95 in ms; the target is a
 # median under 100 ms for the list with 10,000 objects.
@@ -61,10 +63,10 @@ for _ in $(seq 1 200); do grep -q "serving on" "$T/fw.err" && break; sleep 0.05;
 grep -q "serving on" "$T/fw.err" || { echo "bench: fwgate did not start: $(cat "$T/fw.err")" >&2; exit 1; }
 printf 'bench-reviewer-password\n' >"$T/pw"
 "$FW" user add bench --role reviewer --password-file "$T/pw" -c "$T/fwgate.conf" >/dev/null
-TOK=$("$FW" token add benchapi --role viewer -c "$T/fwgate.conf" | grep -o 'fwg_[A-Za-z0-9_-]*' | head -n 1)
+TOK=$( "$FW" token add benchapi --role viewer -c "$T/fwgate.conf" 2>/dev/null | grep -o 'fwg_[A-Za-z0-9_-]*' | head -n 1)
 CA=$S/ca/ca.crt
 CON=https://127.0.0.1:$CP
-curl -s -o /dev/null --cacert "$CA" -c "$T/jar" --data-urlencode user=bench --data-urlencode "password@$T/pw" \
+curl -s -o /dev/null --cacert "$CA" -c "$T/jar" --data-urlencode user=bench --data-urlencode "password=$(cat "$T/pw")" \
 	"$CON/login"
 MID=$((OBJECTS / 2))
 
@@ -72,8 +74,8 @@ MID=$((OBJECTS / 2))
 run() {
 	local name=$1 path=$2; shift 2
 	local urls=()
-	for _ in $(seq 0 "$REQS"); do urls+=("$CON$path"); done
-	curl -s --cacert "$CA" "$@" -w '%{http_code} %{time_total}\n' -o /dev/null "${urls[@]}" \
+	for _ in $(seq 0 "$REQS"); do urls+=(-o /dev/null "$CON$path"); done
+	curl -s --cacert "$CA" "$@" -w '%{http_code} %{time_total}\n' "${urls[@]}" \
 		| tail -n +2 >"$T/$name.times"
 	awk -v n="$name" '$1 != 200 { bad++ } END { if (bad) { print "bench: FAIL: " n ": " bad " answer(s) not 200"; exit 1 } }' "$T/$name.times"
 	sort -n -k2 "$T/$name.times" | awk -v n="$name" '{ t[NR] = $2 * 1000 } END {
@@ -85,4 +87,6 @@ run page "/quarantine" -b "$T/jar"
 run filtered "/quarantine?verdict=infected&host=vendor7.example" -b "$T/jar"
 run deep "/quarantine?before=$MID" -b "$T/jar"
 run api "/api/v1/quarantine" -H "Authorization: Bearer $TOK"
+run object "/objects/$MID" -b "$T/jar"
+run dashboard "/" -b "$T/jar"
 echo "rerun: BENCH_OBJECTS=$OBJECTS BENCH_REQS=$REQS bash bench/console.sh $BUILD"
