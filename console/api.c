@@ -126,6 +126,24 @@ static enum MHD_Result api_sandbox_job(struct creq *r)
 	return api_json(r, 200, job);
 }
 
+/* An optional id argument: absent is 0; anything but digits is refused. */
+static bool api_id_arg(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	*out = 0;
+	if (s == NULL || s[0] == '\0')
+		return true;
+	if (s[0] < '0' || s[0] > '9')
+		return false;
+	v = strtoll(s, &end, 10);
+	if (*end != '\0' || v < 0)
+		return false;
+	*out = v;
+	return true;
+}
+
 static enum MHD_Result api_audit(struct creq *r)
 {
 	const char *before = console_arg(r, "before"), *object = console_arg(r, "object");
@@ -136,8 +154,7 @@ static enum MHD_Result api_audit(struct creq *r)
 
 	fw_err_clear(&err);
 	fw_err_clear(&verr);
-	if ((before != NULL && (before_id = strtoll(before, NULL, 10)) < 0) ||
-	    (object != NULL && (object_id = strtoll(object, NULL, 10)) < 0))
+	if (!api_id_arg(before, &before_id) || !api_id_arg(object, &object_id))
 		return page_error(r, 400, "before and object are ids");
 	if (fw_store_audit_page(r->c->d.store, before_id, CONSOLE_PAGE_ROWS, object_id, &rows, &err) != 0)
 		return api_store_err(r, &err);
@@ -170,7 +187,7 @@ static enum MHD_Result api_act(struct creq *r, const char *action)
 	char msg[FW_ERR_MSG_MAX + 128];
 	unsigned status;
 
-	if (r->json == NULL)
+	if (r->json == NULL && (strcmp(action, "release") == 0 || strcmp(action, "reject") == 0))
 		return page_error(r, 400, "the body is a JSON object: {\"reason\": \"...\"}");
 	if ((reason != NULL && !json_is_string(reason)) || (ov != NULL && !json_is_boolean(ov)))
 		return page_error(r, 400, "reason is a string, override_infected a boolean");

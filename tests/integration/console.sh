@@ -299,6 +299,10 @@ c POST "/api/v1/objects/$LCK2/release" -H "Authorization: Bearer $TOK" -H 'Conte
 check "API: a second reviewer (token) confirms bob's request" [ "$CODE" = 200 ]
 c POST "/api/v1/objects/$LCK2/release" -b "$T/jar.alice" -H 'Content-Type: application/json' -d '{"reason":"cookie"}'
 check "API: a session cookie is not a credential (401)" [ "$CODE" = 401 ]
+c POST "/api/v1/objects/$LCK2/cancel" -H "Authorization: Bearer $TOK"
+check "API: cancel without a body, nothing open: 404" [ "$CODE" = 404 ]
+c GET "/api/v1/audit?before=12abc" -H "Authorization: Bearer $VTOK"
+check "API: a malformed id argument: 400" [ "$CODE" = 400 ]
 "$FW" token revoke robot -c "$CONF" >/dev/null 2>&1
 c GET /api/v1/whoami -H "Authorization: Bearer $TOK"
 check "a revoked token: 401" [ "$CODE" = 401 ]
