@@ -24,6 +24,7 @@
 enum key_type {
 	KT_ADDR,         /* one listen address, or "off" */
 	KT_HOST,         /* a DNS name (fw_host_check), stored lower case */
+	KT_SITE_ID,      /* "" or an id like a rule's app_id */
 	KT_ADDR_LIST,    /* repeatable listen address */
 	KT_UINT,
 	KT_SIZE,         /* bytes, with an optional K/M/G/T suffix */
@@ -33,6 +34,7 @@ enum key_type {
 	KT_LOG_PATH,     /* a path, or "-" for standard output */
 	KT_FILE,         /* an existing readable regular file */
 	KT_DIR_LIST,     /* repeatable existing directory */
+	KT_DIR_OPT,      /* "" or an existing directory */
 	KT_RESOLVE_LIST, /* repeatable host:port:address */
 	KT_CIDR_LIST,    /* repeatable; each value one or more networks, comma-separated */
 	KT_URL,          /* http(s) URL */
@@ -87,6 +89,15 @@ static const struct key_def keys[] = {
 	{ "console", "lockout_failures", KT_UINT, CFG_OFF(console.lockout_failures), 0, 0, 1, 100, "5" },
 	{ "console", "lockout_seconds", KT_UINT, CFG_OFF(console.lockout_seconds), 0, 0, 1, 86400, "30" },
 	{ "console", "lockout_max_seconds", KT_UINT, CFG_OFF(console.lockout_max_seconds), 0, 0, 1, 604800, "3600" },
+	{ "mirror", "listen", KT_ADDR, CFG_OFF(mirror.listen), 0, 0, 0, 0, "off" },
+	{ "mirror", "http_listen", KT_ADDR, CFG_OFF(mirror.http_listen), 0, 0, 0, 0, "off" },
+	{ "mirror", "allow", KT_CIDR_LIST, CFG_LIST(mirror.allow, mirror.n_allow), 0, 0, "127.0.0.0/8, ::1/128" },
+	{ "mirror", "auth", KT_AUTH, CFG_OFF(mirror.auth), 0, 0, 0, 0, "none" },
+	{ "mirror", "url", KT_URL, CFG_STR(mirror.url), 0, 0, "" },
+	{ "mirror", "site_id", KT_SITE_ID, CFG_STR(mirror.site_id), 0, 0, "" },
+	{ "mirror", "key_file", KT_FILE, CFG_STR(mirror.key_file), 0, 0, "" },
+	{ "mirror", "trusted_keys", KT_DIR_OPT, CFG_STR(mirror.trusted_keys), 0, 0, "" },
+	{ "mirror", "revoked_keys", KT_FILE, CFG_STR(mirror.revoked_keys), 0, 0, "" },
 	{ "state", "dir", KT_PATH, CFG_STR(state.dir), 0, 0, "./fwgate-state" },
 	{ "policy", "file", KT_FILE, CFG_STR(policy.file), 0, 0, "" },
 	{ "policy", "rule", KT_RULE_ID, CFG_STR(policy.rule), 0, 0, "firmware_update" },
@@ -128,7 +139,7 @@ static const struct key_def keys[] = {
 #define N_KEYS FW_ARRAY_LEN(keys)
 
 static const char *const sections[] = {
-	"proxy", "console", "state", "policy", "upstream", "scanner", "sandbox", "cache", "log",
+	"proxy", "console", "mirror", "state", "policy", "upstream", "scanner", "sandbox", "cache", "log",
 };
 
 struct parse_ctx {
@@ -256,10 +267,12 @@ static bool is_list(enum key_type t)
 	return t == KT_ADDR_LIST || t == KT_DIR_LIST || t == KT_RESOLVE_LIST || t == KT_CIDR_LIST;
 }
 
-/* Adds the networks of one value ("10.0.0.0/8, 192.0.2.7") to
- * [proxy] clients. */
-static int cidr_list_add(struct fw_config *cfg, const char *value, struct fw_err *err)
+/* Adds the networks of one value ("10.0.0.0/8, 192.0.2.7") to the list
+ * of k ([proxy] clients, [mirror] allow). */
+static int cidr_list_add(struct fw_config *cfg, const struct key_def *k, const char *value, struct fw_err *err)
 {
+	struct fw_cidr *list = cfg_at(cfg, k->off);
+	unsigned *count = cfg_at(cfg, k->count_off);
 	const char *p = value;
 
 	while (*p != '\0') {
@@ -275,11 +288,11 @@ static int cidr_list_add(struct fw_config *cfg, const char *value, struct fw_err
 			return fw_err_setc(err, FW_E_INVALID, "\"%.*s\" is not a network", (int)(n > 80 ? 80 : n), p);
 		memcpy(one, p, n);
 		one[n] = '\0';
-		if (cfg->proxy.n_clients >= FW_CLIENTS_MAX)
-			return fw_err_setc(err, FW_E_LIMIT, "more than %d networks", FW_CLIENTS_MAX);
-		if (fw_cidr_parse(one, &cfg->proxy.clients[cfg->proxy.n_clients], err) != 0)
+		if (*count >= k->size)
+			return fw_err_setc(err, FW_E_LIMIT, "more than %zu networks", k->size);
+		if (fw_cidr_parse(one, &list[*count], err) != 0)
 			return -1;
-		cfg->proxy.n_clients++;
+		(*count)++;
 		p += n;
 	}
 	return 0;
@@ -317,6 +330,9 @@ static int key_set(struct fw_config *cfg, const struct key_def *k, const char *v
 		return config_cv_bool(value, dst, err);
 	case KT_RULE_ID:
 		return config_cv_rule_id(value, dst, k->size, err);
+	case KT_SITE_ID:
+		return value[0] == '\0' ? config_cv_copy(dst, k->size, value, err)
+					: config_cv_rule_id(value, dst, k->size, err);
 	case KT_PATH:
 		if (value[0] == '\0')
 			return fw_err_setc(err, FW_E_INVALID, "a path is required");
@@ -326,11 +342,12 @@ static int key_set(struct fw_config *cfg, const struct key_def *k, const char *v
 			return config_cv_copy(dst, k->size, value, err);
 		return fw_path_join(dst, k->size, base, value, err);
 	case KT_FILE:
+	case KT_DIR_OPT:
 		if (value[0] == '\0')
 			return config_cv_copy(dst, k->size, value, err);
 		if (fw_path_join(dst, k->size, base, value, err) != 0)
 			return -1;
-		return config_cv_check_file(dst, err);
+		return k->type == KT_FILE ? config_cv_check_file(dst, err) : config_cv_check_dir(dst, err);
 	case KT_URL:
 		return config_cv_url(value, dst, k->size, err);
 	case KT_BACKEND:
@@ -341,10 +358,10 @@ static int key_set(struct fw_config *cfg, const struct key_def *k, const char *v
 		return config_cv_facility(value, dst, err);
 	case KT_CIDR_LIST:
 		if (first_in_file)
-			cfg->proxy.n_clients = 0;
+			*(unsigned *)cfg_at(cfg, k->count_off) = 0;
 		else if (value[0] == '\0')
 			return fw_err_set(err, "empty value");
-		return cidr_list_add(cfg, value, err);
+		return cidr_list_add(cfg, k, value, err);
 	case KT_ADDR_LIST:
 	case KT_DIR_LIST:
 	case KT_RESOLVE_LIST: {
@@ -455,6 +472,23 @@ static void config_cross_check(struct parse_ctx *ctx)
 	if (cfg->sandbox.backend == FW_SANDBOX_CAPE && cfg->sandbox.url[0] == '\0')
 		ctx_fail(ctx, key_line_of(ctx, "sandbox", "backend"),
 			 "[sandbox] backend: cape needs [sandbox] url");
+	{
+		const struct fw_listen_addr *own[] = { &cfg->console.listen, &cfg->mirror.listen, &cfg->mirror.http_listen };
+		static const char *const names[][2] = { { "console", "listen" }, { "mirror", "listen" },
+							 { "mirror", "http_listen" } };
+
+		for (size_t a = 0; a < FW_ARRAY_LEN(own); a++)
+			for (size_t b = 0; b < a; b++)
+				if (own[a]->port != 0 && listen_equal(own[a], own[b]))
+					ctx_fail(ctx, key_line_of(ctx, names[a][0], names[a][1]),
+						 "[%s] %s: same address as [%s] %s", names[a][0], names[a][1],
+						 names[b][0], names[b][1]);
+		for (unsigned i = 0; i < cfg->proxy.n_listen; i++)
+			for (size_t a = 1; a < FW_ARRAY_LEN(own); a++)
+				if (listen_equal(&cfg->proxy.listen[i], own[a]))
+					ctx_fail(ctx, key_line_of(ctx, names[a][0], names[a][1]),
+						 "[%s] %s: same address as [proxy] listen", names[a][0], names[a][1]);
+	}
 	for (unsigned i = 0; i < cfg->proxy.n_listen; i++) {
 		if (listen_equal(&cfg->proxy.listen[i], &cfg->console.listen))
 			ctx_fail(ctx, key_line_of(ctx, "console", "listen"),
@@ -574,10 +608,12 @@ static void dump_value(const struct fw_config *cfg, const struct key_def *k, FIL
 		fprintf(out, "%s = %s\n", k->name, *(const bool *)v ? "true" : "false");
 		break;
 	case KT_RULE_ID:
+	case KT_SITE_ID:
 	case KT_HOST:
 	case KT_PATH:
 	case KT_LOG_PATH:
 	case KT_FILE:
+	case KT_DIR_OPT:
 	case KT_URL:
 		fprintf(out, "%s = %s\n", k->name, (const char *)v);
 		break;
@@ -590,12 +626,16 @@ static void dump_value(const struct fw_config *cfg, const struct key_def *k, FIL
 	case KT_FACILITY:
 		fprintf(out, "%s = %s\n", k->name, config_cv_facility_name(*(const int *)v));
 		break;
-	case KT_CIDR_LIST:
-		if (cfg->proxy.n_clients == 0)
+	case KT_CIDR_LIST: {
+		const struct fw_cidr *list = cfg_at_const(cfg, k->off);
+		unsigned n = *(const unsigned *)cfg_at_const(cfg, k->count_off);
+
+		if (n == 0)
 			fprintf(out, "%s =\n", k->name);
-		for (unsigned i = 0; i < cfg->proxy.n_clients; i++)
-			fprintf(out, "%s = %s\n", k->name, fw_cidr_str(&cfg->proxy.clients[i], buf, sizeof(buf)));
+		for (unsigned i = 0; i < n; i++)
+			fprintf(out, "%s = %s\n", k->name, fw_cidr_str(&list[i], buf, sizeof(buf)));
 		break;
+	}
 	case KT_ADDR_LIST:
 	case KT_DIR_LIST:
 	case KT_RESOLVE_LIST: {

@@ -84,6 +84,20 @@ struct fw_config {
 		unsigned lockout_max_seconds;
 	} console;
 
+	/* Vetted images for BMCs and air-gapped sites. */
+	struct {
+		struct fw_listen_addr listen;      /* port 0: "off", served on the console's listener */
+		struct fw_listen_addr http_listen; /* port 0: "off"; plain HTTP, hash-named URLs only */
+		struct fw_cidr allow[FW_CLIENTS_MAX];
+		unsigned n_allow;
+		enum fw_proxy_auth auth;           /* basic: users of fwgate mirror user (one per BMC group) */
+		char url[FW_URL_MAX];              /* "": https://[console] name:port */
+		char site_id[FW_RULE_ID_MAX];      /* "": the host name */
+		char key_file[FW_PATH_MAX];        /* "": <state dir>/mirror/signing.key */
+		char trusted_keys[FW_PATH_MAX];    /* "": no site is trusted for import */
+		char revoked_keys[FW_PATH_MAX];    /* "": none revoked */
+	} mirror;
+
 	struct {
 		char dir[FW_PATH_MAX];
 	} state;
