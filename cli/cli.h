@@ -72,6 +72,8 @@ int cmd_sandbox(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_store(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_scan(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_proxyuser(struct cli_ctx *ctx, int argc, char **argv);
+/* fwgate mirror user ...: argv[0] is "user" (cmd_mirror.c hands it on). */
+int cmd_mirror_user(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_user(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_token(struct cli_ctx *ctx, int argc, char **argv);
 

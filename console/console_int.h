@@ -12,6 +12,7 @@
 #include <microhttpd.h>
 
 #include "fwgate/console.h"
+#include "fwgate/proxy.h"
 #include "fwgate/store_accounts.h"
 
 /* Bounds on what a client sends: a form or a JSON body (no uploads). */
@@ -23,13 +24,27 @@
 #define CONSOLE_PAGE_ROWS 50
 #define CONSOLE_COOKIE "fwgate_session"
 
+enum listener_kind {
+	LISTEN_CONSOLE = 0,           /* the console (and the mirror, unless it has its own) */
+	LISTEN_MIRROR,                /* [mirror] listen: the mirror only, HTTPS */
+	LISTEN_HTTP,                  /* [mirror] http_listen: hash-named URLs only, plain HTTP */
+	LISTEN_KINDS,
+};
+
+struct console_listener {
+	struct fw_console *c;
+	enum listener_kind kind;
+	struct MHD_Daemon *mhd;
+	char bound[96];
+};
+
 struct fw_console {
 	struct fw_console_deps d;
-	struct MHD_Daemon *mhd;
+	struct console_listener l[LISTEN_KINDS];
+	struct fw_mirror_auth *mirror_auth;   /* NULL: [mirror] auth = none */
 	char *cert_pem, *key_pem;
 	char *ca_pem;
 	char ca_fp[128];
-	char bound[96];               /* "127.0.0.1:8443" */
 };
 
 /* A growable text buffer; a failed growth sets oom and later writes are
@@ -86,8 +101,14 @@ struct creq {
 	/* Set-Cookie of the response, when it changes the session. */
 	char set_cookie[256];
 	bool csrf_ok;                 /* a POST carried the session's CSRF token */
-	char path_id[32];             /* the ID of /objects/ID/... */
-	int64_t id;
+	int64_t id;                   /* the ID of /objects/ID/... */
+	/* A mirror pull, for its event. */
+	enum listener_kind kind;
+	bool mirror, plain_http;
+	unsigned mirror_status;
+	uint64_t mirror_bytes;
+	char mirror_sha[FW_SHA256_HEX_LEN + 1];
+	char mirror_user[FW_PROXY_USER_NAME_MAX + 1];
 };
 
 /* ------------------------------------------------------------ form.c */
@@ -188,6 +209,17 @@ int events_search(const char *path, const struct ev_query *q, json_t **out, bool
 /* Today's proxy-request events by outcome and verdict: {"success": n,
  * "failure": n, "verdicts": {v: n}}. */
 int events_today(const char *path, json_t **out, bool *truncated, struct fw_err *err);
+
+/* ------------------------------------------------------------ mirror.c */
+
+/* GET/HEAD /firmware/...: access, then the image or the index. */
+enum MHD_Result mirror_dispatch(struct creq *r);
+/* The pull's event, at the end of the request. */
+void mirror_event(struct creq *r, bool completed);
+/* A Range field against size: 1 and the part (*off, *len), 0 for the
+ * whole (no field, another unit, several ranges, a malformed one), -1
+ * when unsatisfiable (416). */
+int mirror_range(const char *h, uint64_t size, uint64_t *off, uint64_t *len);
 
 /* ------------------------------------------------------------ embedded assets */
 

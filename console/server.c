@@ -134,6 +134,11 @@ static enum MHD_Result route(struct creq *r)
 	struct fw_err err;
 
 	fw_err_clear(&err);
+	if (strncmp(r->path, "/firmware/", 10) == 0)
+		return mirror_dispatch(r);
+	if (r->kind != LISTEN_CONSOLE)
+		return console_send_static(r, 404, "text/plain; charset=utf-8", "this listener serves /firmware/ only\n",
+					   37, NULL);
 	if (strcmp(r->path, "/static/console.css") == 0)
 		return console_send_static(r, 200, "text/css; charset=utf-8", console_css, console_css_len,
 					   "public, max-age=3600");
@@ -174,14 +179,16 @@ static enum MHD_Result collect_body(struct creq *r, const char *data, size_t *si
 	return MHD_YES;
 }
 
-static enum MHD_Result request_first(struct fw_console *c, struct MHD_Connection *conn, const char *url,
+static enum MHD_Result request_first(struct console_listener *l, struct MHD_Connection *conn, const char *url,
 				     const char *method, void **con_cls)
 {
 	struct creq *r = calloc(1, sizeof(*r));
 
 	if (r == NULL)
 		return MHD_NO;
-	r->c = c;
+	r->c = l->c;
+	r->kind = l->kind;
+	r->plain_http = l->kind == LISTEN_HTTP;
 	r->conn = conn;
 	r->method = method;
 	r->path = url;
@@ -197,6 +204,8 @@ static enum MHD_Result request_body_done(struct creq *r)
 {
 	const char *type = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
 
+	if (strncmp(r->path, "/firmware/", 10) == 0 || r->kind != LISTEN_CONSOLE)
+		return route(r);  /* the mirror takes no body: it says so */
 	if (r->body_too_big)
 		return page_error(r, 413, "the request body is larger than %d bytes", CONSOLE_BODY_MAX);
 	if (type != NULL && strncasecmp(type, "application/json", 16) == 0 && strncmp(r->path, "/api/", 5) == 0) {
@@ -249,9 +258,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 	(void)cls;
 	(void)conn;
-	(void)toe;
 	if (r == NULL)
 		return;
+	if (r->mirror)
+		mirror_event(r, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
 	if (r->body != NULL)
 		explicit_bzero(r->body, r->body_len);  /* a password may have been in it */
 	free(r->body);
@@ -273,7 +283,8 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 static int console_cert(struct fw_console *c, struct fw_err *err)
 {
 	const struct fw_config *cfg = c->d.cfg;
-	const char *ips[1];
+	const struct fw_listen_addr *at[] = { &cfg->console.listen, &cfg->mirror.listen };
+	const char *ips[2];
 	size_t n_ips = 0;
 
 	if (cfg->console.cert_file[0] != '\0') {
@@ -289,61 +300,94 @@ static int console_cert(struct fw_console *c, struct fw_err *err)
 		c->key_pem = (char *)key;
 		return 0;
 	}
-	if (strcmp(cfg->console.listen.ip, "0.0.0.0") != 0 && strcmp(cfg->console.listen.ip, "::") != 0)
-		ips[n_ips++] = cfg->console.listen.ip;
+	/* The name, and each HTTPS listener's address unless a wildcard. */
+	for (size_t i = 0; i < FW_ARRAY_LEN(at); i++)
+		if (at[i]->port != 0 && strcmp(at[i]->ip, "0.0.0.0") != 0 && strcmp(at[i]->ip, "::") != 0 &&
+		    (n_ips == 0 || strcmp(ips[0], at[i]->ip) != 0))
+			ips[n_ips++] = at[i]->ip;
 	return fw_ca_issue_server(cfg->state.dir, cfg->console.name, ips, n_ips, CONSOLE_CERT_DAYS, &c->cert_pem,
 				  &c->key_pem, err);
 }
 
-static int console_bind(struct fw_console *c, struct fw_err *err)
+static int console_bind(struct console_listener *l, const struct fw_listen_addr *at, struct fw_err *err)
 {
-	const struct fw_config *cfg = c->d.cfg;
+	const struct fw_config *cfg = l->c->d.cfg;
 	struct sockaddr_storage ss;
-	unsigned flags = MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 
+	fw_listen_addr_str(at, l->bound, sizeof(l->bound));
 	memset(&ss, 0, sizeof(ss));
-	if (cfg->console.listen.ipv6) {
+	if (at->ipv6) {
 		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 
 		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(cfg->console.listen.port);
-		if (inet_pton(AF_INET6, cfg->console.listen.ip, &s6->sin6_addr) != 1)
-			return fw_err_setc(err, FW_E_CONFIG, "[console] listen: bad address");
+		s6->sin6_port = htons(at->port);
+		if (inet_pton(AF_INET6, at->ip, &s6->sin6_addr) != 1)
+			return fw_err_setc(err, FW_E_CONFIG, "%s: bad address", l->bound);
 		flags |= MHD_USE_IPv6;
 	} else {
 		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
 
 		s4->sin_family = AF_INET;
-		s4->sin_port = htons(cfg->console.listen.port);
-		if (inet_pton(AF_INET, cfg->console.listen.ip, &s4->sin_addr) != 1)
-			return fw_err_setc(err, FW_E_CONFIG, "[console] listen: bad address");
+		s4->sin_port = htons(at->port);
+		if (inet_pton(AF_INET, at->ip, &s4->sin_addr) != 1)
+			return fw_err_setc(err, FW_E_CONFIG, "%s: bad address", l->bound);
 	}
 	errno = 0;
-	c->mhd = MHD_start_daemon(
-		flags, cfg->console.listen.port, NULL, NULL, on_request, c,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_HTTPS_MEM_CERT, c->cert_pem, MHD_OPTION_HTTPS_MEM_KEY, c->key_pem,
-		MHD_OPTION_HTTPS_PRIORITIES, CONSOLE_TLS_PRIORITIES,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)2,
-		MHD_OPTION_CONNECTION_LIMIT, cfg->console.max_connections,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->console.max_connections_per_source,
-		MHD_OPTION_CONNECTION_TIMEOUT, cfg->console.request_timeout_seconds,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, c,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, c,
-		MHD_OPTION_END);
-	if (c->mhd == NULL)
-		return fw_err_sys(err, errno != 0 ? errno : EADDRINUSE, "cannot serve the console on %s",
-				  c->bound);
+	if (l->kind == LISTEN_HTTP)
+		l->mhd = MHD_start_daemon(
+			flags, at->port, NULL, NULL, on_request, l, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+			MHD_OPTION_THREAD_POOL_SIZE, (unsigned)2,
+			MHD_OPTION_CONNECTION_LIMIT, cfg->console.max_connections,
+			MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->console.max_connections_per_source,
+			MHD_OPTION_CONNECTION_TIMEOUT, cfg->console.request_timeout_seconds,
+			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+			MHD_OPTION_NOTIFY_COMPLETED, on_completed, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, l,
+			MHD_OPTION_END);
+	else
+		l->mhd = MHD_start_daemon(
+			flags | MHD_USE_TLS, at->port, NULL, NULL, on_request, l,
+			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+			MHD_OPTION_HTTPS_MEM_CERT, l->c->cert_pem, MHD_OPTION_HTTPS_MEM_KEY, l->c->key_pem,
+			MHD_OPTION_HTTPS_PRIORITIES, CONSOLE_TLS_PRIORITIES,
+			MHD_OPTION_THREAD_POOL_SIZE, (unsigned)2,
+			MHD_OPTION_CONNECTION_LIMIT, cfg->console.max_connections,
+			MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->console.max_connections_per_source,
+			MHD_OPTION_CONNECTION_TIMEOUT, cfg->console.request_timeout_seconds,
+			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+			MHD_OPTION_NOTIFY_COMPLETED, on_completed, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, l,
+			MHD_OPTION_END);
+	if (l->mhd == NULL)
+		return fw_err_sys(err, errno != 0 ? errno : EADDRINUSE, "cannot serve %s on %s",
+				  l->kind == LISTEN_CONSOLE ? "the console" : "the mirror", l->bound);
 	return 0;
+}
+
+/* The plain-HTTP mirror is said at start, where the operator and the SIEM
+ * see it: the policy blocks clear-text management. */
+static void http_mirror_said(struct fw_console *c)
+{
+	char reason[256];
+	const struct fw_event ev = { .action = "mirror-http-listening", .outcome = FW_OUTCOME_SUCCESS,
+				     .reason = reason };
+
+	snprintf(reason, sizeof(reason), "plain-HTTP mirror on %s ([mirror] http_listen): it serves hash-named "
+		 "URLs only (/firmware/<sha256>[/<name>]), no index; the policy blocks clear-text management",
+		 c->l[LISTEN_HTTP].bound);
+	fprintf(stderr, "fwgate: warning: %s\n", reason);
+	if (c->d.log != NULL)
+		fw_evlog_emit(c->d.log, &ev);
 }
 
 int fw_console_start(struct fw_console **out, const struct fw_console_deps *deps, struct fw_err *err)
 {
+	const struct fw_config *cfg = deps->cfg;
+	const struct fw_listen_addr *at[LISTEN_KINDS] = { &cfg->console.listen, &cfg->mirror.listen,
+							  &cfg->mirror.http_listen };
 	struct fw_console *c;
 
 	*out = NULL;
-	if (deps->cfg->console.listen.port == 0)
+	if (at[LISTEN_CONSOLE]->port == 0 && at[LISTEN_MIRROR]->port == 0 && at[LISTEN_HTTP]->port == 0)
 		return 0;
 	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
 		return fw_err_setc(err, FW_E_CONFIG, "this libmicrohttpd has no TLS: the console serves HTTPS only");
@@ -351,23 +395,33 @@ int fw_console_start(struct fw_console **out, const struct fw_console_deps *deps
 	if (c == NULL)
 		return fw_err_setc(err, FW_E_NOMEM, "out of memory");
 	c->d = *deps;
-	fw_listen_addr_str(&deps->cfg->console.listen, c->bound, sizeof(c->bound));
-	if (console_cert(c, err) != 0 ||
-	    fw_ca_pem(deps->cfg->state.dir, &c->ca_pem, c->ca_fp, sizeof(c->ca_fp), err) != 0 ||
-	    console_bind(c, err) != 0) {
-		fw_console_stop(c);
-		return -1;
+	for (int k = 0; k < LISTEN_KINDS; k++) {
+		c->l[k].c = c;
+		c->l[k].kind = (enum listener_kind)k;
 	}
+	if (console_cert(c, err) != 0 || fw_ca_pem(cfg->state.dir, &c->ca_pem, c->ca_fp, sizeof(c->ca_fp), err) != 0 ||
+	    (cfg->mirror.auth == FW_PROXY_AUTH_BASIC && fw_mirror_auth_new(&c->mirror_auth, cfg->state.dir, err) != 0))
+		goto fail;
+	for (int k = 0; k < LISTEN_KINDS; k++)
+		if (at[k]->port != 0 && console_bind(&c->l[k], at[k], err) != 0)
+			goto fail;
+	if (c->l[LISTEN_HTTP].mhd != NULL)
+		http_mirror_said(c);
 	*out = c;
 	return 0;
+fail:
+	fw_console_stop(c);
+	return -1;
 }
 
 void fw_console_stop(struct fw_console *c)
 {
 	if (c == NULL)
 		return;
-	if (c->mhd != NULL)
-		MHD_stop_daemon(c->mhd);
+	for (int k = 0; k < LISTEN_KINDS; k++)
+		if (c->l[k].mhd != NULL)
+			MHD_stop_daemon(c->l[k].mhd);
+	fw_mirror_auth_free(c->mirror_auth);
 	if (c->key_pem != NULL)
 		explicit_bzero(c->key_pem, strlen(c->key_pem));
 	free(c->key_pem);

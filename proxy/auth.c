@@ -6,6 +6,7 @@
  * few minutes so that the appliance's CONNECTs do not each cost a KDF;
  * failures from one source lock it out for a while, so that guessing
  * costs the guesser, not the gateway. Must not log a password. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -27,7 +28,8 @@
 #include "proxy/proxy_int.h"
 
 #define USERS_FILE "proxy-users"
-#define USERS_LOCK "proxy-users.lock"
+/* The mirror's BMC groups ([mirror] auth = basic): the same format. */
+#define MIRROR_USERS_FILE "mirror-users"
 #define USERS_MAX 1000
 #define USERS_FILE_MAX (1024 * 1024)
 /* A verified credential is remembered this long. */
@@ -171,7 +173,7 @@ static int users_write(const char *state_dir, const char *path, const struct pro
 		close(fd);
 		return fw_err_sys(err, errno, "cannot write %s", tmp);
 	}
-	fprintf(f, "# fwgate proxy users, NAME:HASH (scrypt); managed with fwgate proxyuser\n");
+	fprintf(f, "# fwgate users, NAME:HASH (scrypt); managed with fwgate proxyuser / fwgate mirror user\n");
 	for (unsigned i = 0; i < n; i++)
 		fprintf(f, "%s:%s\n", u[i].name, u[i].hash);
 	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
@@ -196,10 +198,10 @@ static int users_write(const char *state_dir, const char *path, const struct pro
 }
 
 /* Runs one change of the users file under its lock file. */
-static int users_edit(const char *state_dir, const char *name, const char *password, size_t len,
+static int users_edit(const char *state_dir, const char *file, const char *name, const char *password, size_t len,
 		      enum fw_proxy_user_op op, struct fw_err *err)
 {
-	char path[FW_PATH_MAX], lock[FW_PATH_MAX];
+	char path[FW_PATH_MAX], lock[FW_PATH_MAX], lockname[64];
 	struct proxy_user *u = NULL;
 	unsigned n = 0, at = 0;
 	struct stat st;
@@ -208,8 +210,9 @@ static int users_edit(const char *state_dir, const char *name, const char *passw
 	if (!fw_proxy_user_name_valid(name))
 		return fw_err_setc(err, FW_E_INVALID, "\"%.80s\" is not a user name (1 to %d of A-Z a-z 0-9 . _ -)", name,
 				  FW_PROXY_USER_NAME_MAX);
-	if (users_path(state_dir, USERS_FILE, path, sizeof(path), err) != 0 ||
-	    users_path(state_dir, USERS_LOCK, lock, sizeof(lock), err) != 0)
+	snprintf(lockname, sizeof(lockname), "%s.lock", file);
+	if (users_path(state_dir, file, path, sizeof(path), err) != 0 ||
+	    users_path(state_dir, lockname, lock, sizeof(lock), err) != 0)
 		return -1;
 	lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (lfd < 0)
@@ -227,12 +230,12 @@ static int users_edit(const char *state_dir, const char *name, const char *passw
 	while (at < n && strcmp(u[at].name, name) != 0)
 		at++;
 	if (op == FW_PROXY_USER_ADD && at < n) {
-		fw_err_setc(err, FW_E_EXISTS, "the proxy user \"%s\" exists already (fwgate proxyuser passwd changes its password)",
-			   name);
+		fw_err_setc(err, FW_E_EXISTS, "the user \"%s\" exists already in %s (passwd changes its password)", name,
+			   file);
 		goto out;
 	}
 	if (op != FW_PROXY_USER_ADD && at == n) {
-		fw_err_setc(err, FW_E_NOTFOUND, "there is no proxy user \"%s\"", name);
+		fw_err_setc(err, FW_E_NOTFOUND, "there is no user \"%s\" in %s", name, file);
 		goto out;
 	}
 	if (op == FW_PROXY_USER_REMOVE) {
@@ -244,7 +247,7 @@ static int users_edit(const char *state_dir, const char *name, const char *passw
 			goto out;
 		}
 		if (at == n && n >= USERS_MAX) {
-			fw_err_setc(err, FW_E_LIMIT, "there are %d proxy users already", USERS_MAX);
+			fw_err_setc(err, FW_E_LIMIT, "there are %d users in %s already", USERS_MAX, file);
 			goto out;
 		}
 		if (fw_passwd_hash(password, len, u[at].hash, sizeof(u[at].hash), err) != 0)
@@ -265,18 +268,26 @@ out:
 int fw_proxy_user_change(const char *state_dir, const char *name, const char *password, size_t len,
 			 enum fw_proxy_user_op op, struct fw_err *err)
 {
-	return users_edit(state_dir, name, password != NULL ? password : "", password != NULL ? len : 0, op, err);
+	return users_edit(state_dir, USERS_FILE, name, password != NULL ? password : "", password != NULL ? len : 0, op,
+			  err);
 }
 
-int fw_proxy_user_list(const char *state_dir, void (*each)(void *arg, const char *name), void *arg,
-		       struct fw_err *err)
+int fw_mirror_user_change(const char *state_dir, const char *name, const char *password, size_t len,
+			  enum fw_proxy_user_op op, struct fw_err *err)
+{
+	return users_edit(state_dir, MIRROR_USERS_FILE, name, password != NULL ? password : "",
+			  password != NULL ? len : 0, op, err);
+}
+
+static int users_list(const char *state_dir, const char *file, void (*each)(void *arg, const char *name), void *arg,
+		      struct fw_err *err)
 {
 	char path[FW_PATH_MAX];
 	struct proxy_user *u = NULL;
 	unsigned n = 0;
 	struct stat st;
 
-	if (users_path(state_dir, USERS_FILE, path, sizeof(path), err) != 0 || users_read(path, &u, &n, &st, err) != 0)
+	if (users_path(state_dir, file, path, sizeof(path), err) != 0 || users_read(path, &u, &n, &st, err) != 0)
 		return -1;
 	for (unsigned i = 0; i < n; i++)
 		each(arg, u[i].name);
@@ -284,9 +295,22 @@ int fw_proxy_user_list(const char *state_dir, void (*each)(void *arg, const char
 	return (int)n;
 }
 
+int fw_proxy_user_list(const char *state_dir, void (*each)(void *arg, const char *name), void *arg,
+		       struct fw_err *err)
+{
+	return users_list(state_dir, USERS_FILE, each, arg, err);
+}
+
+int fw_mirror_user_list(const char *state_dir, void (*each)(void *arg, const char *name), void *arg,
+			struct fw_err *err)
+{
+	return users_list(state_dir, MIRROR_USERS_FILE, each, arg, err);
+}
+
 /* ------------------------------------------------------------ the check */
 
-int proxy_auth_new(struct proxy_auth **out, const char *state_dir, struct fw_err *err)
+static int auth_new(struct proxy_auth **out, const char *state_dir, const char *file, const char *what,
+		    struct fw_err *err)
 {
 	struct proxy_auth *a = calloc(1, sizeof(*a));
 
@@ -295,23 +319,28 @@ int proxy_auth_new(struct proxy_auth **out, const char *state_dir, struct fw_err
 		return fw_err_setc(err, FW_E_NOMEM, "out of memory");
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_mutex_init(&a->kdf, NULL);
-	if (users_path(state_dir, USERS_FILE, a->path, sizeof(a->path), err) != 0 ||
+	if (users_path(state_dir, file, a->path, sizeof(a->path), err) != 0 ||
 	    RAND_bytes(a->key, sizeof(a->key)) != 1 ||
 	    fw_passwd_hash("fwgate decoy credential", 23, a->decoy, sizeof(a->decoy), err) != 0 ||
 	    users_read(a->path, &a->users, &a->n_users, &a->seen, err) != 0) {
-		fw_err_set(err, "cannot set up proxy authentication");
+		fw_err_set(err, "cannot set up %s authentication", what);
 		proxy_auth_free(a);
 		return -1;
 	}
 	if (a->n_users == 0) {
-		fw_err_setc(err, FW_E_CONFIG, "[proxy] auth = basic, but %s holds no user: add one with fwgate proxyuser add NAME",
-			   a->path);
+		fw_err_setc(err, FW_E_CONFIG, "[%s] auth = basic, but %s holds no user: add one with fwgate %s NAME", what,
+			   a->path, strcmp(what, "proxy") == 0 ? "proxyuser add" : "mirror user add");
 		proxy_auth_free(a);
 		return -1;
 	}
 	a->loaded = true;
 	*out = a;
 	return 0;
+}
+
+int proxy_auth_new(struct proxy_auth **out, const char *state_dir, struct fw_err *err)
+{
+	return auth_new(out, state_dir, USERS_FILE, "proxy", err);
 }
 
 void proxy_auth_free(struct proxy_auth *a)
@@ -389,11 +418,10 @@ static void failure_record(struct proxy_auth *a, const struct source_key *src, t
 
 /* Splits "Basic BASE64" into name and password (in out, NUL-terminated
  * both); false when the field is not that. */
-static bool basic_credentials(const struct http_header *h, char *out, size_t out_max, const char **name,
+static bool basic_credentials(const char *v, size_t vl, char *out, size_t out_max, const char **name,
 			      const char **password, size_t *password_len)
 {
-	const char *v = h->value;
-	size_t vl = h->value_len, n = 0;
+	size_t n = 0;
 	char *colon;
 
 	if (vl < 6 || strncasecmp(v, "Basic ", 6) != 0)
@@ -436,10 +464,11 @@ static void credential_digest(const struct proxy_auth *a, const char *name, cons
 	EVP_MAC_free(mac);
 }
 
-int proxy_auth_check(struct proxy_auth *a, const struct http_req *req, const struct source_key *src,
-		     char *user, size_t user_len, struct fw_err *why)
+/* The check of one Basic credentials value (v, vl bytes; NULL: none sent)
+ * from src; what names the field in the refusals. */
+static int auth_check_value(struct proxy_auth *a, const char *v, size_t vl, const struct source_key *src,
+			    char *user, size_t user_len, const char *what, struct fw_err *why)
 {
-	const struct http_header *h = http_header_find(req, "proxy-authorization");
 	char buf[FW_PROXY_USER_NAME_MAX + FW_PASSWD_MAX + 8], hash[FW_PASSWD_HASH_MAX];
 	const char *name = NULL, *password = NULL;
 	unsigned char digest[32];
@@ -451,16 +480,17 @@ int proxy_auth_check(struct proxy_auth *a, const struct http_req *req, const str
 	int rc = -1;
 
 	user[0] = '\0';
-	if (h == NULL)
-		return fw_err_setc(why, FW_E_DENIED, "proxy authentication is required (Proxy-Authorization: Basic)");
-	if (h->value_len > sizeof(buf) * 4 / 3 + 16 || !basic_credentials(h, buf, sizeof(buf), &name, &password, &plen))
-		return fw_err_setc(why, FW_E_DENIED, "the Proxy-Authorization field is not valid Basic credentials");
+	if (v == NULL)
+		return fw_err_setc(why, FW_E_DENIED, "%s authentication is required (%s: Basic)", what,
+				  strcmp(what, "proxy") == 0 ? "Proxy-Authorization" : "Authorization");
+	if (vl > sizeof(buf) * 4 / 3 + 16 || !basic_credentials(v, vl, buf, sizeof(buf), &name, &password, &plen))
+		return fw_err_setc(why, FW_E_DENIED, "the %s credentials are not valid Basic credentials", what);
 	snprintf(user, user_len, "%.*s", FW_PROXY_USER_NAME_MAX, fw_proxy_user_name_valid(name) ? name : "(invalid)");
 	pthread_mutex_lock(&a->lock);
 	f = failures_find(a, src);
 	if (f != NULL && f->locked_until > now) {
 		pthread_mutex_unlock(&a->lock);
-		fw_err_setc(why, FW_E_DENIED, "too many failed proxy logins from this source: locked out for %lld s",
+		fw_err_setc(why, FW_E_DENIED, "too many failed %s logins from this source: locked out for %lld s", what,
 			   (long long)(f->locked_until - now));
 		goto out;
 	}
@@ -508,8 +538,60 @@ int proxy_auth_check(struct proxy_auth *a, const struct http_req *req, const str
 	failure_record(a, src, now);
 	pthread_mutex_unlock(&a->lock);
 	/* The same words for an unknown user and a wrong password. */
-	fw_err_setc(why, FW_E_DENIED, "the proxy credentials were refused");
+	fw_err_setc(why, FW_E_DENIED, "the %s credentials were refused", what);
 out:
 	OPENSSL_cleanse(buf, sizeof(buf));
 	return rc;
+}
+
+int proxy_auth_check(struct proxy_auth *a, const struct http_req *req, const struct source_key *src,
+		     char *user, size_t user_len, struct fw_err *why)
+{
+	const struct http_header *h = http_header_find(req, "proxy-authorization");
+
+	return auth_check_value(a, h != NULL ? h->value : NULL, h != NULL ? h->value_len : 0, src, user, user_len,
+				"proxy", why);
+}
+
+/* ------------------------------------------------------------ the mirror's BMC groups */
+
+struct fw_mirror_auth {
+	struct proxy_auth *a;
+};
+
+int fw_mirror_auth_new(struct fw_mirror_auth **out, const char *state_dir, struct fw_err *err)
+{
+	struct fw_mirror_auth *m = calloc(1, sizeof(*m));
+
+	*out = NULL;
+	if (m == NULL)
+		return fw_err_setc(err, FW_E_NOMEM, "out of memory");
+	if (auth_new(&m->a, state_dir, MIRROR_USERS_FILE, "mirror", err) != 0) {
+		free(m);
+		return -1;
+	}
+	*out = m;
+	return 0;
+}
+
+void fw_mirror_auth_free(struct fw_mirror_auth *m)
+{
+	if (m == NULL)
+		return;
+	proxy_auth_free(m->a);
+	free(m);
+}
+
+int fw_mirror_auth_check(struct fw_mirror_auth *m, const char *authorization, const char *source_ip, char *user,
+			 size_t user_len, struct fw_err *why)
+{
+	struct source_key src;
+
+	memset(&src, 0, sizeof(src));
+	if (inet_pton(AF_INET6, source_ip, src.addr) == 1)
+		src.v6 = true;
+	else if (inet_pton(AF_INET, source_ip, src.addr) != 1)
+		memset(src.addr, 0xff, sizeof(src.addr));
+	return auth_check_value(m->a, authorization, authorization != NULL ? strlen(authorization) : 0, &src, user,
+				user_len, "mirror", why);
 }

@@ -72,6 +72,27 @@ int fw_proxy_user_change(const char *state_dir, const char *name, const char *pa
 int fw_proxy_user_list(const char *state_dir, void (*each)(void *arg, const char *name), void *arg,
 		       struct fw_err *err) FW_WUR FW_NONNULL(1, 2);
 
+/* The mirror's BMC groups ([mirror] auth = basic), kept the same way in
+ * <state>/mirror-users: one name per group of BMCs, whose credentials
+ * Redfish SimpleUpdate passes on. */
+int fw_mirror_user_change(const char *state_dir, const char *name, const char *password, size_t len,
+			  enum fw_proxy_user_op op, struct fw_err *err) FW_WUR FW_NONNULL(1, 2);
+int fw_mirror_user_list(const char *state_dir, void (*each)(void *arg, const char *name), void *arg,
+			struct fw_err *err) FW_WUR FW_NONNULL(1, 2);
+
+/* The check of a mirror pull's Authorization: Basic value (NULL when
+ * none was sent) from source_ip, as the proxy checks its users: the KDF
+ * once then a keyed digest remembered for minutes, an unknown name costs
+ * the KDF too, failures from one source lock it out. 0 and *user when
+ * accepted; -1 with why (FW_E_DENIED) when not. Thread-safe; the file is
+ * read again when it changes. */
+struct fw_mirror_auth;
+int fw_mirror_auth_new(struct fw_mirror_auth **out, const char *state_dir, struct fw_err *err)
+	FW_WUR FW_NONNULL(1, 2);
+void fw_mirror_auth_free(struct fw_mirror_auth *m);
+int fw_mirror_auth_check(struct fw_mirror_auth *m, const char *authorization, const char *source_ip, char *user,
+			 size_t user_len, struct fw_err *why) FW_WUR FW_NONNULL(1, 3, 4);
+
 /* What the proxy works with; everything must outlive the proxy. */
 struct fw_proxy_deps {
 	const struct fw_config *cfg;

@@ -1,5 +1,6 @@
-/* libFuzzer target: the console's form decoder (console/form.c) and the
- * page builder's escaping (console/cbuf.c) on arbitrary bytes.
+/* libFuzzer target: the console's form decoder (console/form.c), the
+ * mirror's Range parser (console/mirror.c) and the page builder's
+ * escaping (console/cbuf.c) on arbitrary bytes.
  * Properties: no crash, no read or write outside the body, every field
  * inside the body and NUL-terminated there, at most the bound of fields,
  * and escaped text that holds none of < > " ' & raw. */
@@ -35,6 +36,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (body == NULL)
 		return 0;
 	memcpy(body, data, size);
+	body[size] = '\0';
+	{
+		/* The mirror's Range field: a part always inside the image. */
+		uint64_t off = 0, len = 0, sizes[] = { 0, 1, 1000, UINT64_MAX };
+
+		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+			if (mirror_range(body, sizes[i], &off, &len) == 1 &&
+			    (len == 0 || off >= sizes[i] || len > sizes[i] - off))
+				abort();
+	}
 	if (console_form_parse(body, size, fields, CONSOLE_FIELDS_MAX, &n) == 0) {
 		if (n > CONSOLE_FIELDS_MAX)
 			abort();

@@ -160,6 +160,36 @@ static void test_session_expiry(void **state)
 	assert_true(auth_session_expired(&cfg, &s, 13601));        /* absolute, though active */
 }
 
+static void test_mirror_range(void **state)
+{
+	uint64_t off, len;
+
+	(void)state;
+	assert_int_equal(mirror_range(NULL, 1000, &off, &len), 0);
+	assert_true(off == 0 && len == 1000);
+	assert_int_equal(mirror_range("bytes=0-99", 1000, &off, &len), 1);
+	assert_true(off == 0 && len == 100);
+	assert_int_equal(mirror_range("bytes=990-", 1000, &off, &len), 1);
+	assert_true(off == 990 && len == 10);
+	assert_int_equal(mirror_range("bytes=-10", 1000, &off, &len), 1);
+	assert_true(off == 990 && len == 10);
+	assert_int_equal(mirror_range("bytes=-5000", 1000, &off, &len), 1);   /* suffix longer than the file */
+	assert_true(off == 0 && len == 1000);
+	assert_int_equal(mirror_range("bytes=500-99999", 1000, &off, &len), 1); /* end past the file: cut */
+	assert_true(off == 500 && len == 500);
+	assert_int_equal(mirror_range("bytes=1000-", 1000, &off, &len), -1);
+	assert_int_equal(mirror_range("bytes=-0", 1000, &off, &len), -1);
+	assert_int_equal(mirror_range("bytes=0-", 0, &off, &len), -1);
+	/* The whole, never a guess: other units, several ranges, garbage. */
+	assert_int_equal(mirror_range("items=0-9", 1000, &off, &len), 0);
+	assert_int_equal(mirror_range("bytes=0-9,20-29", 1000, &off, &len), 0);
+	assert_int_equal(mirror_range("bytes=9-0", 1000, &off, &len), 0);
+	assert_int_equal(mirror_range("bytes= 0-9", 1000, &off, &len), 0);
+	assert_int_equal(mirror_range("bytes=0-9x", 1000, &off, &len), 0);
+	assert_int_equal(mirror_range("bytes=-", 1000, &off, &len), 0);
+	assert_true(off == 0 && len == 1000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -173,6 +203,7 @@ int main(void)
 		cmocka_unit_test(test_form_refusals),
 		cmocka_unit_test(test_lockout),
 		cmocka_unit_test(test_session_expiry),
+		cmocka_unit_test(test_mirror_range),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
