@@ -15,12 +15,21 @@
 
 #include "console/console_int.h"
 
+/* The buffer was built (no allocation failed): a failure is an assert,
+ * never a NULL handed to strcmp. */
+static void assert_built(const struct cbuf *b)
+{
+	assert_false(b->oom);
+	assert_non_null(b->p);
+}
+
 static void test_html_escapes_markup(void **state)
 {
 	struct cbuf b = { 0 };
 
 	(void)state;
 	cbuf_html(&b, "<script>alert('x')</script> & \"q\" `t`");
+	assert_built(&b);
 	assert_string_equal(b.p, "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot; &#96;t&#96;");
 	cbuf_free(&b);
 }
@@ -31,6 +40,7 @@ static void test_html_replaces_controls(void **state)
 
 	(void)state;
 	cbuf_htmln(&b, "a\x01" "b\x1b" "c\td\ne\x7f", 10);
+	assert_built(&b);
 	assert_string_equal(b.p, "a\xef\xbf\xbd" "b\xef\xbf\xbd" "c\td\ne\xef\xbf\xbd");
 	cbuf_free(&b);
 }
@@ -52,6 +62,7 @@ static void test_urlenc(void **state)
 
 	(void)state;
 	cbuf_urlenc(&b, "a b&c=d/\"<>~._-");
+	assert_built(&b);
 	assert_string_equal(b.p, "a%20b%26c%3Dd%2F%22%3C%3E~._-");
 	cbuf_free(&b);
 }
@@ -86,6 +97,7 @@ static void test_size_and_time(void **state)
 	cbuf_time(&b, 0);
 	cbuf_puts(&b, "|");
 	cbuf_time(&b, 1733270400);
+	assert_built(&b);
 	assert_string_equal(b.p, "512 B|3.5 MiB|-|2024-12-04 00:00:00 UTC");
 	cbuf_free(&b);
 }
