@@ -132,7 +132,7 @@ done
 for n in nginx mirror; do
 	awk -v n="$n" '$1 != 200 || $3 == 0 { print "bench: FAIL: " n ": " $0; exit 1 }' "$T/$n.times"
 done
-med() { sort -n -k2 "$T/$1.times" | awk '{ t[NR] = $2; s[NR] = $3 } END { i = int((NR + 1) / 2); printf "%.3f %.1f", t[i], s[i] / t[i] / 1e6 }'; }
+med() { sort -n -k2 "$T/$1.times" | awk '{ t[NR] = $2; s[NR] = $3 } END { i = int((NR + 1) / 2); printf "%.3f %.1f\n", t[i], s[i] / t[i] / 1e6 }'; }
 read -r NT NMB < <(med nginx)
 read -r MT MMB < <(med mirror)
 echo "pull of $MIB MiB over a fresh TLS connection, loopback, median of $RUNS (interleaved):"
