@@ -179,12 +179,14 @@ c GET "/quarantine?verdict=infected" -b "$T/jar.alice"
 check "quarantine list filtered by verdict: 3 infected" body_has '3 object(s) match.'
 c GET "/quarantine?state=nonsense" -b "$T/jar.alice"
 check "quarantine list: an unknown state is refused (400)" [ "$CODE" = 400 ]
+# id_of /NAME: the object of the origin's file NAME, by its SHA-256 (an
+# object's listed URL is its newest, which may be another of its URLs)
 id_of() {
 	"$FW" quarantine list --json -c "$CONF" | python3 -c '
 import json, sys
 for o in json.load(sys.stdin):
-    if o.get("url", "").endswith(sys.argv[1]):
-        print(o["id"]); break' "$1"
+    if o.get("sha256") == sys.argv[1]:
+        print(o["id"]); break' "$(sha256sum "$T/www${1}" | cut -d' ' -f1)"
 }
 XSS=$(id_of /xss.zip)
 REJ=$(id_of /reject.zip)
