@@ -181,7 +181,7 @@ int fw_redfish_resolve(const struct fw_redfish_origin *o, const char *ref, size_
 	char abs[FW_REDFISH_URL_MAX + 300], show[120];
 	struct fw_redfish_origin got;
 	CURLU *u = NULL;
-	char *path = NULL, *full = NULL;
+	char *path = NULL, *query = NULL;
 	int rc = -1;
 
 	if (out_len > 0)
@@ -220,14 +220,18 @@ int fw_redfish_resolve(const struct fw_redfish_origin *o, const char *ref, size_
 		fw_err_setc(err, FW_E_INVALID, "\"%.100s\" is outside the BMC's /redfish/v1; not followed", show);
 		goto out;
 	}
-	if (curl_url_get(u, CURLUPART_URL, &full, 0) != CURLUE_OK || strlen(full) >= out_len) {
+	/* Rebuilt from the checked parts: the BMC's origin as fwgate spells it. */
+	if (curl_url_get(u, CURLUPART_QUERY, &query, 0) != CURLUE_OK)
+		query = NULL;
+	if (snprintf(out, out_len, "https://%s:%u%s%s%s", o->host, o->port, path, query ? "?" : "", query ? query : "") >=
+	    (int)out_len) {
+		out[0] = '\0';
 		fw_err_setc(err, FW_E_INVALID, "\"%.100s\": too long", show);
 		goto out;
 	}
-	memcpy(out, full, strlen(full) + 1);
 	rc = 0;
 out:
-	curl_free(full);
+	curl_free(query);
 	curl_free(path);
 	curl_url_cleanup(u);
 	return rc;
