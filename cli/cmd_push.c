@@ -289,6 +289,10 @@ static int push_print(const struct push_opts *o, const char *name, const char *u
 			printf("task %s: %s%s%s\n", r->task.id[0] ? r->task.id : r->task_url,
 			       fw_redfish_task_state_name(r->task.state), r->task.status[0] ? ", TaskStatus " : "",
 			       r->task.status);
+		if (r != NULL && d->error[0] == '\0' && d->exit_code != CLI_OK)
+			fprintf(stderr, "fwgate push: the update failed on the BMC: %s\n",
+				r->task.n_messages > 0 ? r->task.messages[r->task.n_messages - 1]
+						       : "the task ended without TaskStatus OK");
 		return d->exit_code;
 	}
 	doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s*}", "bmc", o->bmc_url, "image", o->sha256, "name",
