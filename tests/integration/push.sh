@@ -76,6 +76,7 @@ check "the approved blob is in the store" [ -f "$BLOB" ]
 # HTTP Basic mirror-bmc / the mirror password
 mkdir -p "$T/mirror/firmware/$GOOD"
 cp "$BLOB" "$T/mirror/firmware/$GOOD/bios-1.2.bin"
+cp "$BLOB" "$T/mirror/firmware/$GOOD/fw.bin"
 printf 'mirror-secret-pass\n' >"$T/mirror.pw"
 cat >"$T/mirror.py" <<'PY'
 import base64, functools, ssl, sys

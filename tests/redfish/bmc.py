@@ -120,7 +120,7 @@ class Task:
         try:
             data = self.download(cfg)
         except (urllib.error.URLError, ssl.SSLError, OSError, ValueError) as e:
-            reason = getattr(e, "reason", None) or e
+            reason = e if isinstance(e, urllib.error.HTTPError) else getattr(e, "reason", None) or e
             self.finish("Exception", "Critical", "Update.1.0.TransferFailed",
                         "Transfer of image '%s' failed: %s" % (self.image_uri, reason))
             return
