@@ -118,6 +118,7 @@ BMC=https://localhost:$BMC_PORT
 push() {
 	"$FW" push "$@" -c "$CONF" >"$T/p.out" 2>"$T/p.err"
 	RC=$?
+	cat "$T/p.err" >>"$T/push.err"
 }
 creds=(--user admin --password-file "$T/bmc.pw" --bmc-ca "$T/pki/testca.crt")
 mcreds=(--mirror-user mirror-bmc --mirror-password-file "$T/mirror.pw")
@@ -213,6 +214,7 @@ check "audit: the chain is intact" [ $? = 0 ]
 kill -TERM "$FWPID" 2>/dev/null
 wait "$FWPID" 2>/dev/null
 check "no sanitizer spoke in the gateway" not grep -qE 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' "$T/fw.err"
+check "no sanitizer spoke in fwgate push" not grep -qE 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' "$T/push.err"
 
 echo "1..$((pass + fail))"
 echo "# pass $pass fail $fail"
