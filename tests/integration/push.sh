@@ -144,11 +144,32 @@ assert d["task"]["url"].startswith(sys.argv[2] + "/redfish/v1/TaskService/Tasks/
 assert d["image_uri"].endswith("/" + sys.argv[3] + "/fw.bin"), d
 ' "$T/p.out" "$BMC" "$GOOD"
 
+# --- the Task found by its Location alone; Retry-After honoured; no task at all
+start_bmc byloc --answer location --retry-after 4 --run-seconds 2.5
+push "https://localhost:$BMC_PORT" --image "$GOOD" "${creds[@]}" "${mcreds[@]}"
+check "Location only: the task is followed to Completed, exit 0" bash -c "[ $RC = 0 ] && grep -q '^task 1: Completed' '$T/p.out'"
+check "Retry-After: 4 is honoured (2 polls where 2 s polling would make 3)" \
+	[ "$(grep -c '^GET /redfish/v1/TaskService/Tasks/1 ' "$T/byloc.log")" = 2 ]
+check "the BMC received the blob" cmp -s "$T/byloc.got/bios-1.2.bin" "$BLOB"
+start_bmc notask --answer none
+push "https://localhost:$BMC_PORT" --image "$GOOD" "${creds[@]}" "${mcreds[@]}" --json
+check "no task (204): exit 0, said so" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["result"] == "accepted" and d["post_status"] == 204 and d["task"] is None, d
+' "$T/p.out"
+
 # --- refused before anything is sent
 lines=$(wc -l <"$T/bmc.log")
 push "$BMC" --image "$BAD" "${creds[@]}"
 check "quarantined image: exit 1" [ "$RC" = 1 ]
 check "quarantined image: its state is said" grep -qF "$BAD is quarantined" "$T/p.err"
+push "$BMC" --image "$BAD" "${creds[@]}" --json
+check "quarantined image --json: result refused, state quarantined" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["result"] == "refused" and d["state"] == "quarantined" and d["exit"] == 1, d
+' "$T/p.out"
 push "$BMC" --image "$(printf '%064d' 7)" "${creds[@]}"
 check "unknown image: exit 1, not in the store" bash -c "[ $RC = 1 ] && grep -qF 'not in the store' '$T/p.err'"
 check "nothing reached the BMC for either" [ "$(wc -l <"$T/bmc.log")" = "$lines" ]

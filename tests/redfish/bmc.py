@@ -11,10 +11,12 @@ TaskService and Task schemas:
     POST /redfish/v1/UpdateService/Actions/UpdateService.SimpleUpdate
                                           {ImageURI, TransferProtocol, Username?, Password?}:
                                           202 + Location of a new Task, the Task in the body
+                                          (--answer location: the Location only; --answer
+                                          none: 204, no task to follow)
     GET  /redfish/v1/TaskService          TaskService
     GET  /redfish/v1/TaskService/Tasks    the collection
     GET  /redfish/v1/TaskService/Tasks/N  the Task: TaskState, TaskStatus, PercentComplete,
-                                          Messages; Retry-After: 1 while it runs
+                                          Messages; Retry-After (--retry-after, 1 s) while it runs
 
 Everything but the service root needs HTTP Basic --user/--password (401
 with a Redfish error body otherwise). On SimpleUpdate the task downloads
@@ -36,7 +38,8 @@ TLS error). The task stays Running for at least --run-seconds.
     badtype     the Task's PercentComplete is a string
 
 Usage: bmc.py --cert C --key K --image-ca CA --out DIR --log FILE
-              [--user U --password P] [--port N] [--run-seconds S]
+              [--user U --password P] [--port N] [--run-seconds S] [--retry-after S]
+              [--answer body|location|none]
               [--evil MODE --evil-url URL]
 Listens on 127.0.0.1 (port 0: a free one), prints "READY <port>" once
 listening, serves until SIGTERM. The log has one line per request:
@@ -238,7 +241,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send(404, err_body("Base.1.8.ResourceMissingAtURI", "No such task."))
             d = t.doc(cfg)
             running = d["TaskState"] not in ("Completed", "Exception", "Killed", "Cancelled")
-            return self.send(200, d, [("Retry-After", "1")] if running else [])
+            return self.send(200, d, [("Retry-After", str(cfg.retry_after))] if running else [])
         return self.send(404, err_body("Base.1.8.ResourceMissingAtURI", "No such resource."))
 
     def do_POST(self):
@@ -269,6 +272,10 @@ class Handler(BaseHTTPRequestHandler):
                         (uri, proto, body.get("Username") or "-"))
         threading.Thread(target=t.run, args=(cfg,), daemon=True).start()
         loc = "%s/%d" % (TASKS, t.n)
+        if cfg.answer == "location":
+            return self.send(202, None, [("Location", loc)])
+        if cfg.answer == "none":
+            return self.send(204)
         if cfg.evil == "location":
             return self.send(202, None, [("Location", cfg.evil_url)])
         if cfg.evil == "dotdot":
@@ -302,6 +309,8 @@ def main():
     ap.add_argument("--password")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--run-seconds", type=float, default=1.5)
+    ap.add_argument("--retry-after", type=int, default=1)
+    ap.add_argument("--answer", choices=["body", "location", "none"], default="body")
     ap.add_argument("--evil", choices=["odata", "target", "location", "task-odata", "dotdot", "huge",
                                        "no-https", "stuck", "badtype"])
     ap.add_argument("--evil-url", default="https://evil.test/redfish/v1/UpdateService")
