@@ -14,6 +14,8 @@
 
 #include "cli/cli.h"
 #include "cli/cli_store.h"
+#include "fwgate/event.h"
+#include "fwgate/fileio.h"
 #include "fwgate/redfish.h"
 #include "fwgate/store.h"
 
@@ -330,6 +332,36 @@ static int push_audit(struct fw_store *st, int64_t id, const struct push_opts *o
 	return 0;
 }
 
+/* The push's event for the SIEM, in the gateway's event log ([log]); a
+ * log that cannot be written is said, the audit row stays the record. */
+static void push_event(const struct fw_config *cfg, const struct push_opts *o, const char *uri,
+		       const struct fw_redfish_result *r, const struct push_done *d)
+{
+	const struct fw_event_field extra[] = {
+		{ "fwgate.bmc", o->bmc_url, 0 },
+		{ "fwgate.task_state", r != NULL && r->task_url[0] ? fw_redfish_task_state_name(r->task.state) : NULL, 0 },
+		{ "fwgate.push_result", d->outcome, 0 },
+		{ "user.name", cli_login_name(), 0 },
+	};
+	struct fw_event ev = { .action = "bmc-push", .url = uri[0] ? uri : NULL, .sha256 = o->sha256,
+			       .reason = d->error[0] ? d->error : NULL, .extra = extra, .n_extra = FW_ARRAY_LEN(extra) };
+	char path[FW_PATH_MAX];
+	struct fw_evlog *log = NULL;
+	struct fw_err err;
+
+	fw_err_clear(&err);
+	ev.outcome = d->exit_code == CLI_OK ? FW_OUTCOME_SUCCESS : FW_OUTCOME_FAILURE;
+	if (cfg->log.file[0] == '\0' ? fw_path_join(path, sizeof(path), cfg->state.dir, "events.log", &err) != 0
+				     : snprintf(path, sizeof(path), "%s", cfg->log.file) >= (int)sizeof(path))
+		fw_err_set(&err, "the event log path is too long");
+	else if (fw_evlog_open(&log, path, cfg->log.syslog, cfg->log.syslog_facility, &err) == 0 &&
+		 fw_evlog_emit(log, &ev) != 0)
+		fw_err_set(&err, "cannot write to %s", path);
+	fw_evlog_close(log);
+	if (fw_err_isset(&err))
+		fprintf(stderr, "fwgate push: warning: no event: %s\n", fw_err_msg(&err));
+}
+
 /* The BMC's part: passwords, the push, its output and audit. */
 static int push_send(struct cli_ctx *ctx, struct fw_store *st, const struct push_opts *o, int64_t id,
 		     const char *name, const char *state)
@@ -366,6 +398,7 @@ static int push_send(struct cli_ctx *ctx, struct fw_store *st, const struct push
 	rc = fw_redfish_push_run(&p, &r, &err);
 	push_judge(rc, &r, &err, &d);
 	rc = push_print(o, name, uri, state, &r, &d);
+	push_event(ctx->cfg, o, uri, &r, &d);
 	if (push_audit(st, id, o, name, &r, &d) != 0)
 		rc = CLI_ERROR;
 out:
@@ -410,6 +443,7 @@ int cmd_push(struct cli_ctx *ctx, int argc, char **argv)
 			 known == 0 ? "not in the store" : "", known == 0 ? "" : fw_object_state_name(state));
 		rc = push_print(&o, o.name != NULL ? o.name : "", "", known == 0 ? "unknown" : fw_object_state_name(state),
 				NULL, &d);
+		push_event(ctx->cfg, &o, "", NULL, &d);
 		if (push_audit(st, 0, &o, o.name != NULL ? o.name : "-", NULL, &d) != 0)
 			rc = CLI_ERROR;
 	} else if (push_object(st, o.sha256, &id, name, sizeof(name), &err) != 0) {

@@ -232,6 +232,13 @@ assert no, rows
 "$FW" audit verify -c "$CONF" >/dev/null 2>&1
 check "audit: the chain is intact" [ $? = 0 ]
 
+check "events: a bmc-push event of success for the image, and one of failure" python3 -c '
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1]) if "bmc-push" in l]
+assert any(e["event.action"] == "bmc-push" and e["event.outcome"] == "success" and e["file.hash.sha256"] == sys.argv[2] and e["fwgate.task_state"] == "Completed" for e in ev), ev
+assert any(e["event.outcome"] == "failure" and e["file.hash.sha256"] == sys.argv[3] for e in ev), ev
+' "$T/events.log" "$GOOD" "$BAD"
+
 kill -TERM "$FWPID" 2>/dev/null
 wait "$FWPID" 2>/dev/null
 check "no sanitizer spoke in the gateway" not grep -qE 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' "$T/fw.err"
