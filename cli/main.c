@@ -251,10 +251,9 @@ static const char usage_push[] =
 	"with --json. A URL the BMC hands back is followed only on BMC_URL's own\n"
 	"origin and under /redfish/v1; every answer is bounded to 1 MiB. Audited as\n"
 	"bmc-push with the login name, and a bmc-push event in the [log] event log.\n"
-	"Exit 0 Completed with TaskStatus OK (or\n"
-	"accepted without a task, said so), 1 refused by the store or the BMC or the\n"
-	"task failed, 2 usage or operational error (TLS, network, a malformed or\n"
-	"hostile answer, timeout).\n";
+	"Exit 0: Completed with TaskStatus OK (or accepted without a task, said so);\n"
+	"1: refused by the store or the BMC, or the task failed; 2: usage or\n"
+	"operational error (TLS, network, a malformed or hostile answer, timeout).\n";
 
 static const struct cli_cmd cli_cmds[] = {
 	{ "help", "list the commands, or explain one", usage_help, cmd_help },
