@@ -378,6 +378,12 @@ static int push_send(struct cli_ctx *ctx, struct fw_store *st, const struct push
 		fprintf(stderr, "fwgate push: %s\n", fw_err_msg(&err));
 		return CLI_ERROR;
 	}
+	/* The mirror's password would cross the BMC network in the clear. */
+	if (o->mirror_user != NULL && strcmp(p.transfer_protocol, "HTTPS") != 0) {
+		fprintf(stderr, "fwgate push: --mirror-user needs an https:// mirror ([mirror] url is %s)\n",
+			ctx->cfg->mirror.url);
+		return CLI_ERROR;
+	}
 	if ((o->password_file != NULL && push_read_secret(o->password_file, "BMC password", pw, sizeof(pw)) != 0) ||
 	    (o->mirror_password_file != NULL &&
 	     push_read_secret(o->mirror_password_file, "mirror password", mpw, sizeof(mpw)) != 0)) {
