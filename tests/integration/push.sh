@@ -178,9 +178,12 @@ check "nothing reached the BMC for either" [ "$(wc -l <"$T/bmc.log")" = "$lines"
 push "$BMC" --image "$GOOD" --user admin --password-file "$T/wrong.pw" --bmc-ca "$T/pki/testca.crt"
 check "wrong BMC credentials: exit 1" [ "$RC" = 1 ]
 check "wrong BMC credentials: the 401 is said" grep -qF "refused the credentials (401 Unauthorized)" "$T/p.err"
-push "$BMC" --image "$GOOD" "${creds[@]}" "${mcreds[@]}" --name missing.bin
-check "image missing at the mirror: the task ends in Exception, exit 1" [ "$RC" = 1 ]
-check "image missing at the mirror: the BMC's message is shown" grep -qE '^task [0-9]+: Exception.*404' "$T/p.out"
+start_bmc distrust --image-ca "$T/pki/otherca.crt"
+push "https://localhost:$BMC_PORT" --image "$GOOD" "${creds[@]}" "${mcreds[@]}"
+check "the BMC does not trust the mirror: the task ends in Exception, exit 1" [ "$RC" = 1 ]
+check "the BMC does not trust the mirror: its message is shown" grep -qE '^task [0-9]+: Exception.*CERTIFICATE_VERIFY_FAILED' "$T/p.out"
+check "the BMC does not trust the mirror: the failure is said on stderr" grep -qF "the update failed on the BMC" "$T/p.err"
+check "the BMC does not trust the mirror: no image saved" [ -z "$(ls -A "$T/distrust.got")" ]
 push "$BMC" --image "$GOOD" "${creds[@]}"
 check "no mirror credentials: Exception (401 at the mirror), exit 1" bash -c "[ $RC = 1 ] && grep -q 'Exception.*401' '$T/p.out'"
 push "$BMC" --image "$GOOD" --user admin --password-file "$T/bmc.pw"
