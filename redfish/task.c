@@ -239,11 +239,13 @@ static int task_follow(struct push_run *run, struct fw_err *err)
 			return 0;
 		if (wait > TASK_POLL_MAX_SECONDS)
 			wait = TASK_POLL_MAX_SECONDS;
+		/* The last poll comes 1.5 s before the deadline, sooner
+		 * than Retry-After asks when that is later. */
 		left = task_left(run);
-		if (left <= wait + 1.0)
+		if (left < 2.0)
 			return fw_err_setc(err, FW_E_TIMEOUT, "the task is still %s after --timeout %u s",
 					   fw_redfish_task_state_name(t.state), run->p->timeout_seconds);
-		task_sleep(wait);
+		task_sleep(wait < left - 1.5 ? wait : left - 1.5);
 	}
 }
 
