@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Integration tests of fwgate push against the Redfish BMC stand-in
 # (tests/redfish/bmc.py): an image vetted by the real gateway (through the
-# proxy from the real TLS origin) is pushed; the stand-in downloads
+# proxy from the real TLS origin) is pushed, and one staff released; the
+# stand-in downloads
 # ImageURI over HTTPS verifying the CA and the bytes it got equal the
 # approved blob; a quarantined or unknown image is refused with nothing
 # sent; wrong BMC credentials, a failed task, an untrusted BMC certificate
 # and hostile answers (other origins, dot segments, a huge body, a wrong
 # type, no HTTPS, a task that never ends) are refused; the audit rows.
 # Until the mirror endpoint is on the console, ImageURI is served by a
-# small HTTPS file server of this test ([mirror] url points at it).
+# small HTTPS file server of this test ([mirror] url points at it; the
+# lines that fill $T/mirror are its, not the test's).
 # Usage: push.sh FWGATE_BINARY SOURCE_ROOT
 set -u
 FW=$1
@@ -42,6 +44,9 @@ mkdir -p "$T/www" "$T/sigs"
 cp "$SRC/tests/data/signatures/eicar.ndb" "$T/sigs/"
 fwdata $((512 * 1024 + 3)) "$T/www/bios-1.2.bin"
 printf '%s' 'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*' >"$T/www/bad.bin"
+# An encrypted package: held as unscannable, then released by staff.
+printf 'vendor secret firmware\n' >"$T/secret.bin"
+(cd "$T" && zip -q -P sesame "$T/www/locked-2.0.zip" secret.bin) || { echo "zip failed"; exit 1; }
 start_origin origin
 OP=$ORIGIN_PORT
 make_card "$T/card.json" "$OP"
@@ -52,7 +57,7 @@ GP=$(free_port)
 CP=$(free_port)
 MP=$(free_port)
 {
-	printf '[proxy]\nlisten = 127.0.0.1:%s\n[console]\nlisten = 127.0.0.1:%s\n' "$GP" "$CP"
+	printf '[proxy]\nlisten = 127.0.0.1:%s\n[console]\nlisten = 127.0.0.1:%s\nfour_eyes = false\n' "$GP" "$CP"
 	printf '[mirror]\nurl = https://localhost:%s/\n' "$MP"
 	printf '[state]\ndir = %s\n[policy]\nfile = %s/card.json\nallowlist = %s/allow.txt\n' "$S" "$T" "$T"
 	printf '[upstream]\nca_file = %s/pki/testca.crt\nallow_private = true\n' "$T"
@@ -67,7 +72,9 @@ fetch() {
 }
 check "the image is vetted and served (200)" [ "$(fetch bios-1.2.bin)" = 200 ]
 check "the infected image is held (403)" [ "$(fetch bad.bin)" = 403 ]
+check "the encrypted package is held (403)" [ "$(fetch locked-2.0.zip)" = 403 ]
 GOOD=$(sha256sum "$T/www/bios-1.2.bin" | cut -d' ' -f1)
+LOCKED=$(sha256sum "$T/www/locked-2.0.zip" | cut -d' ' -f1)
 BAD=$(sha256sum "$T/www/bad.bin" | cut -d' ' -f1)
 BLOB=$S/objects/${GOOD:0:2}/$GOOD
 check "the approved blob is in the store" [ -f "$BLOB" ]
@@ -143,6 +150,22 @@ assert d["task"]["state"] == "Completed" and d["task"]["status"] == "OK" and d["
 assert d["task"]["url"].startswith(sys.argv[2] + "/redfish/v1/TaskService/Tasks/"), d
 assert d["image_uri"].endswith("/" + sys.argv[3] + "/fw.bin"), d
 ' "$T/p.out" "$BMC" "$GOOD"
+
+# --- a released image is pushed like an approved one
+LID=$("$FW" quarantine list --json -c "$CONF" | python3 -c '
+import json, sys
+print([o["id"] for o in json.load(sys.stdin) if o["sha256"] == sys.argv[1]][0])' "$LOCKED")
+"$FW" quarantine release "$LID" --reason "vendor confirmed the package" -c "$CONF" >/dev/null 2>&1
+check "the encrypted package is released" [ $? = 0 ]
+mkdir -p "$T/mirror/firmware/$LOCKED"
+cp "$S/objects/${LOCKED:0:2}/$LOCKED" "$T/mirror/firmware/$LOCKED/locked-2.0.zip"
+push "$BMC" --image "$LOCKED" "${creds[@]}" "${mcreds[@]}" --json
+check "released image: pushed, completed, state released" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["result"] == "completed" and d["state"] == "released" and d["name"] == "locked-2.0.zip", d
+' "$T/p.out"
+check "released image: the BMC received its bytes" cmp -s "$T/bmc.got/locked-2.0.zip" "$T/www/locked-2.0.zip"
 
 # --- the Task found by its Location alone; Retry-After honoured; no task at all
 start_bmc byloc --answer location --retry-after 4 --run-seconds 2.5
