@@ -2,9 +2,8 @@
 # Integration tests of fwgate push against the Redfish BMC stand-in
 # (tests/redfish/bmc.py): an image vetted by the real gateway (through the
 # proxy from the real TLS origin) is pushed, and one staff released; the
-# stand-in downloads
-# ImageURI over HTTPS verifying the CA and the bytes it got equal the
-# approved blob; a quarantined or unknown image is refused with nothing
+# stand-in downloads ImageURI over HTTPS verifying the CA and the bytes it
+# got equal the approved blob; a quarantined or unknown image is refused with nothing
 # sent; wrong BMC credentials, a failed task, an untrusted BMC certificate
 # and hostile answers (other origins, dot segments, a huge body, a wrong
 # type, no HTTPS, a task that never ends) are refused; the audit rows.
