@@ -229,6 +229,32 @@ static const char usage_proxyuser[] =
 	"A-Z a-z 0-9 . _ -. Five failed logins from one address within a minute\n"
 	"lock that address out for a minute.\n";
 
+static const char usage_push[] =
+	"usage: fwgate push BMC_URL --image SHA256 [--name FILE_NAME] [--user U --password-file F]\n"
+	"       [--bmc-ca FILE] [--mirror-user U --mirror-password-file F] [--json] [--timeout SECONDS]\n"
+	"\n"
+	"Has a BMC pull a vetted image from the mirror through Redfish: the image\n"
+	"(by SHA-256) must be approved or released in the store, else nothing is\n"
+	"sent and its state is said (exit 1). ImageURI is <mirror>/firmware/<sha256>/\n"
+	"<name>: [mirror] url, else https://[console] name:port of the listener that\n"
+	"serves the mirror; the name is --name, else the last path segment of the\n"
+	"image's newest URL, kept to A-Z a-z 0-9 . _ -. Over HTTPS (TLS 1.2 or\n"
+	"later) with the BMC's certificate verified against --bmc-ca (PEM), else the\n"
+	"system store, and HTTP Basic with --user and the first line of\n"
+	"--password-file: GET /redfish/v1/, its UpdateService, then POST\n"
+	"{ImageURI, TransferProtocol HTTPS} to the SimpleUpdate action's target\n"
+	"(refused when its TransferProtocol@Redfish.AllowableValues lacks HTTPS), with\n"
+	"Username and Password for the mirror when --mirror-user is given. The Task\n"
+	"the BMC returns (in the body, or its Location) is polled, honouring\n"
+	"Retry-After, until it ends or --timeout (default 1800 s) passes; its\n"
+	"progress is printed (state, percent, last message), or one JSON document\n"
+	"with --json. A URL the BMC hands back is followed only on BMC_URL's own\n"
+	"origin and under /redfish/v1; every answer is bounded to 1 MiB. Audited as\n"
+	"bmc-push with the login name, and a bmc-push event in the [log] event log.\n"
+	"Exit 0: Completed with TaskStatus OK (or accepted without a task, said so);\n"
+	"1: refused by the store or the BMC, or the task failed; 2: usage or\n"
+	"operational error (TLS, network, a malformed or hostile answer, timeout).\n";
+
 static const struct cli_cmd cli_cmds[] = {
 	{ "help", "list the commands, or explain one", usage_help, cmd_help },
 	{ "version", "print the versions of fwgate and its libraries", usage_version, cmd_version },
@@ -248,6 +274,7 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "proxyuser", "the appliance's proxy credentials: add, passwd, remove, list", usage_proxyuser, cmd_proxyuser },
 	{ "user", "the review console's accounts: add, list, passwd, disable, enable, role", usage_user, cmd_user },
 	{ "token", "API tokens of the console: add (secret shown once), list, revoke", usage_token, cmd_token },
+	{ "push", "have a BMC pull a vetted image from the mirror (Redfish SimpleUpdate)", usage_push, cmd_push },
 	{ NULL, NULL, NULL, NULL },
 };
 
