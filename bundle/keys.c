@@ -285,7 +285,8 @@ static int bundle_revoked_load(struct fw_bundle_trust *t, const char *path, stru
 		n = strcspn(line, " \t\r#");
 		if (n == 0 && (line[0] == '\0' || line[0] == '#' || line[0] == '\r'))
 			continue;
-		if (!bundle_hex64(line, n) || line[n + strspn(line + n, " \t\r")] != '\0') {
+		if (!bundle_hex64(line, n) || (line[n + strspn(line + n, " \t\r")] != '\0' &&
+						line[n + strspn(line + n, " \t\r")] != '#')) {
 			fw_err_setc(err, FW_E_CONFIG, "%s:%zu: not a SHA-256 fingerprint (64 hex digits)", path, lines);
 			goto out;
 		}
