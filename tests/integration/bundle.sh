@@ -106,6 +106,11 @@ fwdata $((200 * 1024 + 7)) "$T/www/fw2.bin"
 fwdata 4096 "$T/m1"; fwdata 4096 "$T/m2"
 { cat "$T/m1"; printf "%s" "$EICAR"; cat "$T/m2"; } >"$T/www/marked.bin"
 printf '%s' "$EICAR" >"$T/www/eicar.com"
+# A real PE (an NSIS plug-in DLL): the policy sandboxes pe, so each site's
+# local analyzer judges it.
+PE=/usr/share/nsis/Plugins/x86-ansi/UserInfo.dll
+[ -r "$PE" ] || { echo "missing $PE (tools/dev.sh installs nsis-common)"; exit 1; }
+cp "$PE" "$T/www/plugin.dll"
 # A truncated archive: unscannable, quarantined at A (never exported).
 fwdata 100000 "$T/part.bin"
 python3 -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1], "w"); z.write(sys.argv[2], "part.bin"); z.close()' \
@@ -121,18 +126,23 @@ printf '# test allow-list\nvendor.test\n' >"$T/allow.txt"
 SA=$T/siteA
 CA_CONF=$T/a.conf
 PA=$(free_port)
-make_conf "$CA_CONF" "$SA" "$PA" "$(free_port)" "$T/sigsA" '[mirror]' 'site_id = siteA'
+make_conf "$CA_CONF" "$SA" "$PA" "$(free_port)" "$T/sigsA" '[mirror]' 'site_id = siteA' \
+	'[sandbox]' 'hold_seconds = 60'
 SB=$T/siteB
 CB=$T/b.conf
 PB=$(free_port)
 make_conf "$CB" "$SB" "$PB" "$(free_port)" "$T/sigsB" '[mirror]' 'site_id = siteB' \
 	"trusted_keys = $T/trusted" "revoked_keys = $T/revoked.txt"
+# B with a sandbox backend that cannot judge during an import.
+CB2=$T/b2.conf
+cp "$CB" "$CB2"
+printf '[sandbox]\nbackend = cape\nurl = http://127.0.0.1:9/\n' >>"$CB2"
 
-# --- site A vets four downloads: three clean there (A's signatures do not
-# know EICAR), one unscannable
+# --- site A vets five downloads: four clean there (A's signatures do not
+# know EICAR; its sandbox judged the PE benign), one unscannable
 start_fwgate A "$CA_CONF"
 FWA=$FWPID
-for f in fw1.bin fw2.bin marked.bin; do
+for f in fw1.bin fw2.bin marked.bin plugin.dll; do
 	fetch "$PA" "$SA/ca/ca.crt" "$BASE/$f"
 	check "site A: $f delivered (clean there)" [ "$CODE" = 200 ]
 done
@@ -167,8 +177,8 @@ mkdir "$T/full" && touch "$T/full/x"
 check "export into a non-empty directory: exit 2" [ $? = 2 ]
 "$FW" mirror export "$T/b1" -c "$CA_CONF" >"$T/out" 2>"$T/err"
 check "export: exit 0" [ $? = 0 ]
-check "export: three objects" grep -q "exported 3 object" "$T/out"
-for f in fw1.bin fw2.bin marked.bin; do
+check "export: four objects" grep -q "exported 4 object" "$T/out"
+for f in fw1.bin fw2.bin marked.bin plugin.dll; do
 	check "export: blobs/<sha256> of $f byte for byte" cmp -s "$T/b1/blobs/$(sha_of "$T/www/$f")" "$T/www/$f"
 done
 check "export: the quarantined trunc.zip is not in it" not test -e "$T/b1/blobs/$(sha_of "$T/www/trunc.zip")"
@@ -176,7 +186,7 @@ check "export: the signature is Ed25519 over the manifest's bytes" \
 	openssl pkeyutl -verify -pubin -inkey "$T/trusted/siteA.pem" -rawin -in "$T/b1/manifest.json" \
 	-sigfile "$T/b1/manifest.sig" -out /dev/null
 check "export: audited mirror-export with the count" \
-	bash -c "'$FW' audit list -c '$CA_CONF' | grep -q 'mirror-export.*3 object'"
+	bash -c "'$FW' audit list -c '$CA_CONF' | grep -q 'mirror-export.*4 object'"
 "$FW" mirror export "$T/b0" --object "$AID" -c "$CA_CONF" >/dev/null 2>&1
 check "export of one object by id: exit 0, one blob" [ "$(ls "$T/b0/blobs" | wc -l)" = 1 ]
 "$FW" mirror verify "$T/b1" -c "$CB" >"$T/out" 2>&1
@@ -213,11 +223,20 @@ B2=$T/link/blobs/$(sha_of "$T/www/fw2.bin")
 mv "$B2" "$T/fw2.elsewhere" && ln -s "$T/fw2.elsewhere" "$B2"
 refused "a blob that is a symbolic link" "$T/link" "link"
 
+# --- a failure in the rescan (a member the sandbox must judge, a backend
+# that cannot during an import) leaves B's store as it was
+before=$(store_state)
+"$FW" mirror import "$T/b1" -c "$CB2" >/dev/null 2>"$T/err"
+rc=$?
+check "import with the cape backend: exit 2" [ "$rc" = 2 ]
+check "import with the cape backend: says why" grep -q "cannot judge them during an import.*nothing imported" "$T/err"
+check "import with the cape backend: B's store untouched" [ "$(store_state)" = "$before" ]
+
 # --- the import: clean here is approved and served; detected here is held
 "$FW" mirror import "$T/b1" -c "$CB" >"$T/out" 2>"$T/err"
 check "import: exit 0" [ $? = 0 ]
-check "import: 2 servable, 1 held back" grep -q "3 object(s), 2 servable, 1 held back" "$T/out"
-for f in fw1.bin fw2.bin; do
+check "import: 3 servable, 1 held back" grep -q "4 object(s), 3 servable, 1 held back" "$T/out"
+for f in fw1.bin fw2.bin plugin.dll; do
 	check "import: $f approved at B" [ "$(state_of "$CB" "$BASE/$f" | cut -d' ' -f1)" = approved ]
 done
 check "import: marked.bin quarantined as infected at B" \
@@ -226,11 +245,19 @@ check "import: the infected one's blob is in quarantine/, not objects/" \
 	bash -c "[ -z \"\$(find '$SB/objects' -name '$(sha_of "$T/www/marked.bin")')\" ] && [ -n \"\$(find '$SB/quarantine' -name '$(sha_of "$T/www/marked.bin")')\" ]"
 "$FW" audit list -c "$CB" >"$T/audit"
 check "import: provenance in the audit chain (site, key)" grep -q "mirror-import.*siteA.*$FPR" "$T/audit"
-check "import: three object rows and the bundle's row" [ "$(grep -c 'mirror-import' "$T/audit")" = 4 ]
+check "import: four object rows and the bundle's row" [ "$(grep -c 'mirror-import' "$T/audit")" = 5 ]
 check "import: the chain is intact" bash -c "'$FW' audit verify -c '$CB' >/dev/null"
 MID=$(state_of "$CB" "$BASE/marked.bin" | cut -d' ' -f3)
 "$FW" quarantine show "$MID" --json -c "$CB" >"$T/show.json"
 check "import: show has the bundle's provenance in the scan" grep -q '"approved_by"' "$T/show.json"
+PID_=$(state_of "$CB" "$BASE/plugin.dll" | cut -d' ' -f3)
+"$FW" quarantine show "$PID_" --json -c "$CB" >"$T/show.json"
+check "import: B's local analyzer judged the PE" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+sb = d["scans"][-1]["doc"]["import"]["sandbox_local"]
+assert sb and all(m.get("verdict") == "benign" for m in sb), sb
+' "$T/show.json"
 
 # B's gateway serves the approved images with the origin gone.
 kill "${pids[0]}" 2>/dev/null
