@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "cli/cli.h"
@@ -219,6 +220,20 @@ out:
 	return rc;
 }
 
+/* An import holds every object's spool file open until its one commit:
+ * the soft limit on descriptors goes up to the hard one (a bundle of more
+ * objects than that fails before anything is committed). */
+static void mirror_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			fprintf(stderr, "fwgate mirror: cannot raise the limit on open files: %s\n", strerror(errno));
+	}
+}
+
 static int mirror_import(struct cli_ctx *ctx, int argc, char **argv)
 {
 	struct fw_bundle_verified *v = NULL;
@@ -228,6 +243,7 @@ static int mirror_import(struct cli_ctx *ctx, int argc, char **argv)
 
 	if (argc != 3 || cli_is_option(argv[2]))
 		return cli_usage_error("mirror", "import needs one DIR");
+	mirror_raise_nofile();
 	rc = cli_store_open(ctx, "mirror", &st);
 	if (rc != CLI_OK)
 		return rc;

@@ -344,7 +344,7 @@ static int count_files(const char *state, const char *area)
 	if (fgets(buf, sizeof(buf), p) == NULL)
 		buf[0] = '\0';
 	pclose(p);
-	return atoi(buf);
+	return (int)strtol(buf, NULL, 10);
 }
 
 static void test_store_import(void **state)
