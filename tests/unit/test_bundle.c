@@ -216,6 +216,15 @@ static void e_many_urls(json_t *d)
 
 static void e_objects_type(json_t *d) { json_object_set_new(d, "objects", json_object()); }
 
+/* One object over the bound: refused by count before any is read. */
+static void e_too_many(json_t *d)
+{
+	json_t *objs = json_object_get(d, "objects");
+
+	while (json_array_size(objs) <= FW_BUNDLE_OBJECTS_MAX)
+		json_array_append_new(objs, json_null());
+}
+
 static void test_manifest_parse(void **state)
 {
 	static const struct {
@@ -231,7 +240,7 @@ static void test_manifest_parse(void **state)
 		{ e_pending, "is not one of the names" }, { e_jverdict, "sandbox[0].verdict" },
 		{ e_sb_extra, "sandbox[0]: unknown field" }, { e_score, "sandbox[0].score" },
 		{ e_long_reason, "objects[0].reason: 1024 bytes" }, { e_many_urls, "objects[0].urls: 65 entries" },
-		{ e_objects_type, "$.objects: not an array" },
+		{ e_objects_type, "$.objects: not an array" }, { e_too_many, "$.objects: 4097 entries, not 0 to 4096" },
 	};
 	struct fw_bundle_manifest *m = NULL;
 	struct fw_err err;
@@ -419,7 +428,18 @@ static void test_store_import(void **state)
 	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "approved_by")), "tester");
 	assert_int_equal(json_array_size(json_object_get(json_array_get(list, 0), "urls")), 2);
 	json_decref(list);
+	/* export sequences only grow; an export is recorded once */
+	{
+		int64_t s1 = 0, s2 = 0;
+
+		assert_int_equal(fw_store_export_begin(st, &s1, &err), 0);
+		assert_int_equal(fw_store_export_begin(st, &s2, &err), 0);
+		assert_true(s2 > s1 && s1 > 1000000000000000LL);
+		assert_int_equal(fw_store_export_done(st, s1, 1, "tester", "test export", &err), 0);
+		assert_int_equal(fw_store_export_done(st, s1, 1, "tester", "test export", &err), -1);
+	}
 	/* a quarantined one named by id is refused by id */
+	fw_err_clear(&err);
 	assert_int_equal(fw_store_export_list(st, 0, &ids[1], 1, &list, &err), -1);
 	assert_null(list);
 	assert_int_equal(fw_err_code(&err), FW_E_DENIED);
