@@ -144,6 +144,7 @@ static int mf_object_check(const json_t *o, size_t i, struct fw_bundle_object *o
 	static const char *const states[] = { "approved", "released" };
 	static const char *const hows[] = { "scan", "sandbox", "release", "import" };
 	static const char *const jverdicts[] = { "", "benign", "suspicious", "malicious" };
+	const char **urls;
 	char path[64];
 	enum fw_verdict v;
 	const json_t *e;
@@ -166,18 +167,22 @@ static int mf_object_check(const json_t *o, size_t i, struct fw_bundle_object *o
 		if (!mf_one_of(json_string_value(json_object_get(e, "verdict")), jverdicts, FW_ARRAY_LEN(jverdicts)))
 			return fw_err_setc(err, FW_E_INVALID, "manifest %s.verdict: not a job verdict", sp);
 	}
-	out->urls = calloc(json_array_size(json_object_get(o, "urls")), sizeof(*out->urls));
-	if (out->urls == NULL)
+	urls = calloc(json_array_size(json_object_get(o, "urls")), sizeof(*urls));
+	if (urls == NULL)
 		return fw_err_setc(err, FW_E_NOMEM, "out of memory");
 	json_array_foreach(json_object_get(o, "urls"), k, e) {
 		size_t len = json_string_length(e);
 
 		if (!json_is_string(e) || len == 0 || len > FW_BUNDLE_URL_MAX || strlen(json_string_value(e)) != len ||
-		    strncmp(json_string_value(e), "https://", 8) != 0)
+		    strncmp(json_string_value(e), "https://", 8) != 0) {
+			free(urls);
 			return fw_err_setc(err, FW_E_INVALID, "manifest %s.urls[%zu]: not an https URL of 1 to %d bytes",
 					   path, k, FW_BUNDLE_URL_MAX);
-		out->urls[out->n_urls++] = json_string_value(e);
+		}
+		urls[k] = json_string_value(e);
 	}
+	out->urls = urls;
+	out->n_urls = k;
 	memcpy(out->sha256, json_string_value(json_object_get(o, "sha256")), FW_SHA256_HEX_LEN + 1);
 	out->size = (uint64_t)json_integer_value(json_object_get(o, "size"));
 	out->entry = o;
