@@ -293,6 +293,15 @@ int fw_bundle_import(const struct fw_bundle_import_opts *o, const struct fw_bund
 			    "(sequence %lld) is not newer (a replay?)", v->site, (long long)last, (long long)v->m->sequence);
 		return 1;
 	}
+	/* No image larger than the gateway would fetch ([upstream]
+	 * max_body_bytes): refused before any byte is copied. */
+	for (size_t i = 0; i < r.n; i++)
+		if (v->m->objects[i].size > o->cfg->upstream.max_body_bytes) {
+			fw_err_setc(err, FW_E_LIMIT, "object %s is %llu bytes, over [upstream] max_body_bytes (%llu)",
+				    v->m->objects[i].sha256, (unsigned long long)v->m->objects[i].size,
+				    (unsigned long long)o->cfg->upstream.max_body_bytes);
+			return 1;
+		}
 	if (fw_path_join(spool, sizeof(spool), o->cfg->state.dir, "spool", err) != 0)
 		return -1;
 	if (mkdir(spool, 0700) != 0 && errno != EEXIST)

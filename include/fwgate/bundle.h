@@ -178,7 +178,8 @@ struct fw_bundle_import_result {
 };
 
 /* Imports a verified bundle (v): refused (1) as a replay when not newer
- * than the last of its site; each blob copied into a spool file and its
+ * than the last of its site, or when an image is larger than [upstream]
+ * max_body_bytes (what the gateway would fetch); each blob copied into a spool file and its
  * hash checked again there (what is committed is what was verified), then
  * scanned with the local signatures through the scanner with the policy's
  * sandbox types, every member the policy sandboxes judged by the local

@@ -137,6 +137,10 @@ make_conf "$CB" "$SB" "$PB" "$(free_port)" "$T/sigsB" '[mirror]' 'site_id = site
 CB2=$T/b2.conf
 cp "$CB" "$CB2"
 printf '[sandbox]\nbackend = cape\nurl = http://127.0.0.1:9/\n' >>"$CB2"
+# B taking no image over 100 kB.
+CB3=$T/b3.conf
+cp "$CB" "$CB3"
+printf '[upstream]\nmax_body_bytes = 100K\n' >>"$CB3"
 
 # --- site A vets five downloads: four clean there (A's signatures do not
 # know EICAR; its sandbox judged the PE benign), one unscannable
@@ -231,6 +235,11 @@ rc=$?
 check "import with the cape backend: exit 2" [ "$rc" = 2 ]
 check "import with the cape backend: says why" grep -q "cannot judge them during an import.*nothing imported" "$T/err"
 check "import with the cape backend: B's store untouched" [ "$(store_state)" = "$before" ]
+"$FW" mirror import "$T/b1" -c "$CB3" >/dev/null 2>"$T/err"
+rc=$?
+check "an image over [upstream] max_body_bytes: exit 1" [ "$rc" = 1 ]
+check "an image over [upstream] max_body_bytes: says why" grep -q "over \[upstream\] max_body_bytes.*nothing imported" "$T/err"
+check "an image over [upstream] max_body_bytes: B's store untouched" [ "$(store_state)" = "$before" ]
 
 # --- the import: clean here is approved and served; detected here is held
 "$FW" mirror import "$T/b1" -c "$CB" >"$T/out" 2>"$T/err"
