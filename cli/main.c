@@ -257,7 +257,8 @@ static const char usage_push[] =
 
 static const char usage_mirror[] =
 	"usage: fwgate mirror keygen | export DIR [--since YYYY-MM-DD | --object ID...]\n"
-	"       | verify DIR | import DIR | user ...\n"
+	"       | verify DIR | import DIR\n"
+	"       | user add GROUP [--password-file FILE] | user passwd GROUP | user remove GROUP | user list [--json]\n"
 	"\n"
 	"Signed offline bundles of vetted firmware for air-gapped sites.\n"
 	"keygen makes this site's Ed25519 signing key ([mirror] key_file, default\n"
@@ -283,7 +284,10 @@ static const char usage_mirror[] =
 	"refused), then commits all or nothing: an image clean here is approved\n"
 	"(served), one the local scan holds is quarantined with its reason. Each\n"
 	"object's provenance (site, key, original verdicts and approvers) is in\n"
-	"the audit chain (mirror-import). user: the mirror's BMC credentials.\n"
+	"the audit chain (mirror-import). user: the mirror's BMC groups for\n"
+	"[mirror] auth = basic (the credentials Redfish SimpleUpdate passes to a\n"
+	"BMC), scrypt hashes in <state dir>/mirror-users; passwords are read as\n"
+	"fwgate proxyuser reads them.\n"
 	"Exit 0 done, 1 refused (tampered, untrusted, revoked, replayed), 2 usage\n"
 	"or operational error.\n";
 
