@@ -47,9 +47,11 @@ static int export_dir(struct export_run *r, struct fw_err *err)
 	}
 	while ((e = readdir(d)) != NULL)
 		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+			/* the entry's name lives in d: said before d is closed */
+			fw_err_setc(err, FW_E_EXISTS, "the bundle directory \"%s\" is not empty (\"%.200s\"): an export "
+				    "goes into a new or empty directory", r->o->dir, e->d_name);
 			closedir(d);
-			return fw_err_setc(err, FW_E_EXISTS, "the bundle directory \"%s\" is not empty (\"%s\"): an "
-					   "export goes into a new or empty directory", r->o->dir, e->d_name);
+			return -1;
 		}
 	closedir(d);
 	return 0;

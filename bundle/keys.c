@@ -129,7 +129,8 @@ fail:
 	return -1;
 }
 
-/* The default key's directory (<state>/mirror) is made when missing. */
+/* The key's directory (<state>/mirror by default) and its parents are
+ * made when missing, 0700. */
 static int bundle_key_dir(const char *path, struct fw_err *err)
 {
 	char dir[FW_PATH_MAX];
@@ -139,9 +140,18 @@ static int bundle_key_dir(const char *path, struct fw_err *err)
 		return 0;
 	if (snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path) >= (int)sizeof(dir))
 		return fw_err_setc(err, FW_E_LIMIT, "the path \"%s\" is too long", path);
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return fw_err_sys(err, errno, "cannot create the key's directory \"%s\"", dir);
-	return 0;
+	for (char *p = dir + 1;; p++) {
+		char c = *p;
+
+		if (c != '/' && c != '\0')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+			return fw_err_sys(err, errno, "cannot create the key's directory \"%s\"", dir);
+		*p = c;
+		if (c == '\0')
+			return 0;
+	}
 }
 
 int fw_bundle_keygen(const char *path, char **pub_pem, char fpr[FW_BUNDLE_FPR_LEN + 1], struct fw_err *err)
