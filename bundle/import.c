@@ -208,11 +208,28 @@ static int import_doc(struct import_run *r, struct import_obj *io, struct fw_err
 	return 0;
 }
 
+/* The name member chains start from: the last segment of its first URL's
+ * path, as the gateway names a download; its hash when there is none. */
+static void import_name(const struct fw_bundle_object *bo, char *out, size_t len)
+{
+	const char *u = bo->urls[0], *end = u + strcspn(u, "?#"), *p = end;
+
+	while (p > u && p[-1] != '/')
+		p--;
+	if (p == end || p - u <= 8)
+		snprintf(out, len, "%s", bo->sha256);
+	else
+		snprintf(out, len, "%.*s", (int)(end - p), p);
+}
+
 static int import_scan_one(struct import_run *r, struct import_obj *io, struct fw_err *err)
 {
+	char name[256];
+
 	if (import_copy(r, io, err) != 0)
 		return -1;
-	if (fw_scanner_scan_fd(r->o->scanner, fw_spool_fd(io->spool), io->bo->sha256, io->bo->sha256,
+	import_name(io->bo, name, sizeof(name));
+	if (fw_scanner_scan_fd(r->o->scanner, fw_spool_fd(io->spool), name, io->bo->sha256,
 			       r->o->sandbox_types, &io->res) != 0)
 		fw_scan_result_fail(&io->res, "the scanner refused the job");
 	if (io->res.verdict == FW_VERDICT_PENDING)

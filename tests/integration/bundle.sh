@@ -248,6 +248,7 @@ check "import: 3 servable, 1 held back" grep -q "4 object(s), 3 servable, 1 held
 for f in fw1.bin fw2.bin plugin.dll; do
 	check "import: $f approved at B" [ "$(state_of "$CB" "$BASE/$f" | cut -d' ' -f1)" = approved ]
 done
+check "import: the signature named with the member" grep -q "quarantined (infected: signature Fwgate.Test.EICAR.UNOFFICIAL in marked.bin)" "$T/out"
 check "import: marked.bin quarantined as infected at B" \
 	[ "$(state_of "$CB" "$BASE/marked.bin" | cut -d' ' -f1-2)" = "quarantined infected" ]
 check "import: the infected one's blob is in quarantine/, not objects/" \
@@ -267,6 +268,20 @@ d = json.load(open(sys.argv[1]))
 sb = d["scans"][-1]["doc"]["import"]["sandbox_local"]
 assert sb and all(m.get("verdict") == "benign" for m in sb), sb
 ' "$T/show.json"
+
+# A site D whose sandbox thresholds hold the PE (score 10: unsigned) as
+# suspicious: its local analyzer decides at import, and the PE is held.
+SD=$T/siteD
+CD=$T/d.conf
+make_conf "$CD" "$SD" "$(free_port)" "$(free_port)" "$T/sigsB" '[mirror]' 'site_id = siteD' \
+	"trusted_keys = $T/trusted" '[sandbox]' 'suspicious_score = 10' 'malicious_score = 90'
+"$FW" mirror import "$T/b1" -c "$CD" >"$T/out" 2>"$T/err"
+check "import at D: exit 0" [ $? = 0 ]
+check "import at D: the PE quarantined as suspicious by D's local analyzer" \
+	[ "$(state_of "$CD" "$BASE/plugin.dll" | cut -d' ' -f1-2)" = "quarantined suspicious" ]
+check "import at D: the reason names the sandbox at import and the member" \
+	grep -q "quarantined (suspicious: sandbox (local, at import): plugin.dll judged suspicious)" "$T/out"
+check "import at D: fw1.bin approved" [ "$(state_of "$CD" "$BASE/fw1.bin" | cut -d' ' -f1)" = approved ]
 
 # B's gateway serves the approved images with the origin gone.
 kill "${pids[0]}" 2>/dev/null
