@@ -77,5 +77,6 @@ int cmd_mirror_user(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_user(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_token(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_push(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_mirror(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -255,6 +255,42 @@ static const char usage_push[] =
 	"1: refused by the store or the BMC, or the task failed; 2: usage or\n"
 	"operational error (TLS, network, a malformed or hostile answer, timeout).\n";
 
+static const char usage_mirror[] =
+	"usage: fwgate mirror keygen | export DIR [--since YYYY-MM-DD | --object ID...]\n"
+	"       | verify DIR | import DIR\n"
+	"       | user add GROUP [--password-file FILE] | user passwd GROUP | user remove GROUP | user list [--json]\n"
+	"\n"
+	"Signed offline bundles of vetted firmware for air-gapped sites.\n"
+	"keygen makes this site's Ed25519 signing key ([mirror] key_file, default\n"
+	"<state dir>/mirror/signing.key, mode 0600; an existing key is never\n"
+	"replaced) and prints its public key (PEM) and SHA-256 fingerprint: the\n"
+	"importing sites put it in their [mirror] trusted_keys as <site_id>.pem.\n"
+	"export writes into DIR (new or empty) blobs/<sha256> (the store's bytes,\n"
+	"byte for byte), manifest.json (the site id, the export time, a sequence\n"
+	"that only grows, the key's fingerprint, and per object its URLs, SHA-256,\n"
+	"size, verdict, engine and signature versions, sandbox verdicts, who\n"
+	"approved or released it and when) and manifest.sig (Ed25519 over the\n"
+	"manifest's bytes): every approved or released object, those first seen or\n"
+	"released since the date (UTC), or exactly the objects named (any other\n"
+	"state is refused by id). Audited as mirror-export.\n"
+	"verify checks DIR: the signature against [mirror] trusted_keys (a key\n"
+	"listed in [mirror] revoked_keys is refused), the manifest's strict schema\n"
+	"and bounds, its site and key against the signer's, no file missing or\n"
+	"extra, every blob's size and SHA-256.\n"
+	"import verifies DIR, refuses a bundle not newer than the last imported\n"
+	"from its site (a replay), rescans every image with this gateway's\n"
+	"signatures and, for the members the policy sandboxes, the local analyzer\n"
+	"([sandbox] backend local; another backend cannot judge during an import:\n"
+	"refused), then commits all or nothing: an image clean here is approved\n"
+	"(served), one the local scan holds is quarantined with its reason. Each\n"
+	"object's provenance (site, key, original verdicts and approvers) is in\n"
+	"the audit chain (mirror-import). user: the mirror's BMC groups for\n"
+	"[mirror] auth = basic (the credentials Redfish SimpleUpdate passes to a\n"
+	"BMC), scrypt hashes in <state dir>/mirror-users; passwords are read as\n"
+	"fwgate proxyuser reads them.\n"
+	"Exit 0 done, 1 refused (tampered, untrusted, revoked, replayed), 2 usage\n"
+	"or operational error.\n";
+
 static const struct cli_cmd cli_cmds[] = {
 	{ "help", "list the commands, or explain one", usage_help, cmd_help },
 	{ "version", "print the versions of fwgate and its libraries", usage_version, cmd_version },
@@ -275,6 +311,7 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "user", "the review console's accounts: add, list, passwd, disable, enable, role", usage_user, cmd_user },
 	{ "token", "API tokens of the console: add (secret shown once), list, revoke", usage_token, cmd_token },
 	{ "push", "have a BMC pull a vetted image from the mirror (Redfish SimpleUpdate)", usage_push, cmd_push },
+	{ "mirror", "offline bundles: keygen, export, verify, import (signed, rescanned)", usage_mirror, cmd_mirror },
 	{ NULL, NULL, NULL, NULL },
 };
 

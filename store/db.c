@@ -201,6 +201,26 @@ static const char *const store_migrations[] = {
 	"CREATE INDEX objects_review ON objects (state, effective_verdict, first_seen);"
 	"CREATE INDEX objects_page ON objects (state, id, effective_verdict, first_seen);"
 	"PRAGMA user_version = 4;",
+	/* 5: offline bundles: the exports this store signed (the sequence is
+	 * the importing side's replay counter) and the bundles imported, per
+	 * exporting site (a bundle whose sequence is not above the site's last
+	 * is a replay). */
+	"CREATE TABLE mirror_exports ("
+	" sequence INTEGER PRIMARY KEY CHECK (sequence > 0),"
+	" started_at INTEGER NOT NULL,"
+	" objects INTEGER,"
+	" finished_at INTEGER);"
+	"CREATE TABLE mirror_imports ("
+	" id INTEGER PRIMARY KEY,"
+	" site_id TEXT NOT NULL CHECK (length(site_id) BETWEEN 1 AND 128),"
+	" sequence INTEGER NOT NULL CHECK (sequence > 0),"
+	" exported_at INTEGER NOT NULL,"
+	" key_fingerprint TEXT NOT NULL CHECK (length(key_fingerprint) = 64),"
+	" objects INTEGER NOT NULL,"
+	" imported_at INTEGER NOT NULL,"
+	" imported_by TEXT NOT NULL,"
+	" UNIQUE (site_id, sequence));"
+	"PRAGMA user_version = 5;",
 };
 
 static const char *const state_names[] = { "approved", "quarantined", "rejected", "released", "pending" };

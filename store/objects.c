@@ -29,9 +29,7 @@ struct commit_plan {
 	char old_reason[FW_ERR_MSG_MAX];
 	enum store_event ev;    /* what the scan is to the life cycle */
 	struct store_lc_obj o;  /* a known object as the table reads it */
-	struct store_lc_undo undo;
-	bool placed;            /* the spool file was renamed into the store */
-	char placed_path[STORE_PATH_MAX];
+	struct store_commit_undo *u; /* what to put back if the transaction fails */
 };
 
 /* A validator that does not fit the lookup's buffers is dropped rather
@@ -129,7 +127,7 @@ static int commit_transition(struct fw_store *st, const struct fw_store_commit *
 		return 0;
 	snprintf(detail, sizeof(detail), "a new scan found it %s: %s", fw_verdict_name(c->verdict),
 		 c->reason);
-	if (store_lc_apply(st, &p->o, p->ev, c->verdict, c->reason, STORE_WHO_SELF, detail, &p->undo,
+	if (store_lc_apply(st, &p->o, p->ev, c->verdict, c->reason, STORE_WHO_SELF, detail, &p->u->lc,
 			   NULL, err) != 0)
 		return -1;
 	p->new_state = p->o.state;
@@ -166,8 +164,8 @@ static int commit_blob(struct fw_store *st, const struct fw_store_commit *c, str
 	}
 	if (store_blob_rename_in(st, to, c->sha256, c->spool_path, err) != 0)
 		return -1;
-	p->placed = true;
-	memcpy(p->placed_path, path, sizeof(path));
+	p->u->placed = true;
+	memcpy(p->u->placed_path, path, sizeof(path));
 	return 0;
 }
 
@@ -298,8 +296,8 @@ out:
 	return rc;
 }
 
-static int commit_url(struct fw_store *st, const struct fw_store_commit *c, int64_t object_id, int64_t now,
-		      struct fw_err *err)
+int store_commit_url_tx(struct fw_store *st, const struct fw_store_commit *c, int64_t object_id, int64_t now,
+			struct fw_err *err)
 {
 	STORE_SQL(sql, "INSERT INTO urls (url, object_id, etag, last_modified, fetched_at, verified_at, fields, host)"
 				  " VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7) ON CONFLICT (url) DO UPDATE SET"
@@ -332,7 +330,7 @@ static int commit_records(struct fw_store *st, const struct fw_store_commit *c, 
 	int64_t now = (int64_t)time(NULL);
 
 	if (commit_object(st, c, p, now, err) != 0 || commit_scan(st, c, p->id, now, err) != 0 ||
-	    commit_url(st, c, p->id, now, err) != 0)
+	    store_commit_url_tx(st, c, p->id, now, err) != 0)
 		return -1;
 	/* A pending scan: its members, linked here, in the same transaction,
 	 * replacing an earlier scan's, so that nothing sees the object pending
@@ -350,14 +348,8 @@ static int commit_records(struct fw_store *st, const struct fw_store_commit *c, 
 	return 0;
 }
 
-int fw_store_commit(struct fw_store *st, const struct fw_store_commit *c, enum fw_object_state *state,
-		    int64_t *object_id, struct fw_err *err)
+int store_commit_prepare(const struct fw_store_commit *c, struct fw_err *err)
 {
-	struct commit_plan p = { .known = false, .undo.n = 0 };
-	int rc = -1;
-
-	*state = FW_OBJ_QUARANTINED;
-	*object_id = 0;
 	if (commit_check(c, err) != 0)
 		return -1;
 	/* The file's bytes are durable before any name points at them. Done
@@ -366,24 +358,55 @@ int fw_store_commit(struct fw_store *st, const struct fw_store_commit *c, enum f
 		return fw_err_sys(err, errno, "cannot restrict the spool file \"%s\" to its owner", c->spool_path);
 	if (fsync(c->spool_fd) != 0)
 		return fw_err_sys(err, errno, "cannot sync the spool file \"%s\"", c->spool_path);
-	store_lock(st);
-	/* The write lock is taken before the state is read, so that two
+	return 0;
+}
+
+int store_commit_tx(struct fw_store *st, const struct fw_store_commit *c, struct store_commit_undo *u,
+		    enum fw_object_state *state, int64_t *object_id, struct fw_err *err)
+{
+	struct commit_plan p = { .known = false, .u = u };
+
+	/* The caller holds the write lock and the transaction, so that two
 	 * processes committing one hash cannot both decide from a stale state. */
-	if (store_tx_begin(st, err) != 0 || commit_plan_read(st, c, &p, err) != 0 ||
-	    commit_transition(st, c, &p, err) != 0 || commit_blob(st, c, &p, err) != 0 ||
-	    commit_records(st, c, &p, err) != 0 || store_tx_commit(st, err) != 0)
-		goto out;
+	if (commit_plan_read(st, c, &p, err) != 0 || commit_transition(st, c, &p, err) != 0 ||
+	    commit_blob(st, c, &p, err) != 0 || commit_records(st, c, &p, err) != 0)
+		return -1;
 	*state = p.new_state;
 	*object_id = p.id;
+	return 0;
+}
+
+void store_commit_undo(struct fw_store *st, struct store_commit_undo *u)
+{
+	/* No record trusts a blob placed by a failed commit; one the
+	 * transition moved goes back where the record says it is. */
+	if (u->placed)
+		unlink(u->placed_path);
+	u->placed = false;
+	store_lc_undo(st, &u->lc);
+}
+
+int fw_store_commit(struct fw_store *st, const struct fw_store_commit *c, enum fw_object_state *state,
+		    int64_t *object_id, struct fw_err *err)
+{
+	struct store_commit_undo u = { .placed = false, .lc.n = 0 };
+	int rc = -1;
+
+	*state = FW_OBJ_QUARANTINED;
+	*object_id = 0;
+	if (store_commit_prepare(c, err) != 0)
+		return -1;
+	store_lock(st);
+	if (store_tx_begin(st, err) != 0 || store_commit_tx(st, c, &u, state, object_id, err) != 0 ||
+	    store_tx_commit(st, err) != 0)
+		goto out;
 	rc = 0;
 out:
 	if (rc != 0) {
 		store_tx_rollback(st);
-		/* No record trusts a blob placed by a failed commit; one the
-		 * transition moved goes back where the record says it is. */
-		if (p.placed)
-			unlink(p.placed_path);
-		store_lc_undo(st, &p.undo);
+		store_commit_undo(st, &u);
+		*state = FW_OBJ_QUARANTINED;
+		*object_id = 0;
 	}
 	store_unlock(st);
 	return rc;

@@ -285,6 +285,27 @@ void store_lc_undo(struct fw_store *st, struct store_lc_undo *undo) FW_NONNULL(1
 int store_lc_read(struct fw_store *st, int64_t id, struct store_lc_obj *o, enum fw_verdict *verdict, char *reason,
 		  size_t reason_len, struct fw_err *err) FW_WUR FW_NONNULL(1, 3);
 
+/* ------------------------------------------------------------ objects.c: the commit's steps
+ *
+ * fw_store_commit in parts, so that an import commits many objects in one
+ * transaction (store/mirror.c): prepare (checks, fchmod, fsync; no lock),
+ * then the commit inside the caller's write lock and transaction, and the
+ * undo of its blob moves after a rollback. */
+
+struct store_commit_undo {
+	bool placed;                      /* the spool file was renamed into the store */
+	char placed_path[STORE_PATH_MAX];
+	struct store_lc_undo lc;          /* blobs the life-cycle table moved */
+};
+
+int store_commit_prepare(const struct fw_store_commit *c, struct fw_err *err) FW_WUR FW_NONNULL(1);
+int store_commit_tx(struct fw_store *st, const struct fw_store_commit *c, struct store_commit_undo *u,
+		    enum fw_object_state *state, int64_t *object_id, struct fw_err *err) FW_WUR FW_NONNULL(1, 2, 3, 4, 5);
+void store_commit_undo(struct fw_store *st, struct store_commit_undo *u) FW_NONNULL(1, 2);
+/* Points c->url at object_id (a URL row: validators and fields from c). */
+int store_commit_url_tx(struct fw_store *st, const struct fw_store_commit *c, int64_t object_id, int64_t now,
+			struct fw_err *err) FW_WUR FW_NONNULL(1, 2);
+
 /* ------------------------------------------------------------ sandbox_record.c */
 
 #define STORE_JOB_COLUMNS \

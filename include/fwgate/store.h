@@ -433,4 +433,73 @@ int fw_store_object_state(struct fw_store *st, int64_t id, enum fw_object_state 
 int fw_store_open_any_blob(struct fw_store *st, const char *sha256, int *fd, uint64_t *size, struct fw_err *err)
 	FW_WUR FW_NONNULL(1, 2, 3, 4);
 
+/* ------------------------------------------------------------ mirror bundles
+ *
+ * What an offline bundle carries out of the store and brings into another
+ * (store/mirror.c); the bundle's files, signature and manifest are
+ * bundle/'s. The store decides nothing about a bundle's trust: an import
+ * arrives verified and rescanned, and the life-cycle table says what each
+ * local scan makes of its object. */
+
+/* Bounds of what one export lists per object (the manifest's too). */
+#define FW_EXPORT_URLS_MAX 64
+#define FW_EXPORT_SANDBOX_MAX 256
+
+/* The objects to export, by id: [{id, sha256, size, state, verdict,
+ * reason, mime, file_type, urls[], engine, scanned_at, sandbox[{member,
+ * sha256, file_type, backend, verdict, score}], approved_by, approved_at,
+ * approved_how ("scan", "sandbox", "release", "import"), review_reason}].
+ * With n_ids > 0, exactly those objects in that order: one unknown
+ * (FW_E_NOTFOUND), not approved or released, or whose blob is not in the
+ * store (FW_E_DENIED) is refused by its id and why, and nothing is listed.
+ * Else every approved or released object whose blob is present, first seen
+ * or released at or after since (unix seconds; 0: all). */
+int fw_store_export_list(struct fw_store *st, int64_t since, const int64_t *ids, size_t n_ids, json_t **out,
+			 struct fw_err *err) FW_WUR FW_NONNULL(1, 5);
+
+/* Reserves the sequence of a new export, above every earlier one of this
+ * store and at least the time in microseconds (so that a site whose state
+ * was made anew still counts up): the importing side's replay check. */
+int fw_store_export_begin(struct fw_store *st, int64_t *sequence, struct fw_err *err) FW_WUR FW_NONNULL(1, 2);
+
+/* The export of sequence is written (n objects): audited mirror-export by
+ * who with detail. */
+int fw_store_export_done(struct fw_store *st, int64_t sequence, size_t n, const char *who, const char *detail,
+			 struct fw_err *err) FW_WUR FW_NONNULL(1, 4, 5);
+
+/* The newest bundle sequence imported from site_id; 0 when none. */
+int fw_store_import_last(struct fw_store *st, const char *site_id, int64_t *sequence, struct fw_err *err)
+	FW_WUR FW_NONNULL(1, 2, 3);
+
+/* One object of a verified bundle, as this gateway scanned it. */
+struct fw_store_import_item {
+	struct fw_store_commit commit;  /* the local scan of the bundle's bytes in a spool file; url is urls[0] */
+	const char *const *urls;        /* every URL the exporting site had it under (1 or more) */
+	size_t n_urls;
+	const char *provenance;         /* the detail of its mirror-import audit row */
+};
+
+struct fw_store_import {
+	const char *site_id;            /* the exporting site (its trusted key's name) */
+	const char *key_fingerprint;    /* SHA-256 of the key that signed the bundle */
+	int64_t sequence;
+	int64_t exported_at;
+	const char *who;                /* who imports (the login name) */
+	const struct fw_store_import_item *items;
+	size_t n;
+};
+
+/* Commits a bundle, all or nothing, in one transaction: refused
+ * (FW_E_DENIED) when its sequence is not above the last imported from its
+ * site (a replay); each item as fw_store_commit commits a download (the
+ * life-cycle table decides: a clean local scan approves a new object, any
+ * other verdict quarantines it with its reason; a pending one is refused),
+ * its other URLs pointing at it, a mirror-import audit row naming it with
+ * its provenance; then the bundle's row (replay protection) and a
+ * mirror-import summary row. On any failure nothing is recorded and the
+ * blobs placed are removed; the spool files are then the caller's.
+ * states[i] and ids[i] (n of each) say what item i became. */
+int fw_store_import_commit(struct fw_store *st, const struct fw_store_import *imp, enum fw_object_state *states,
+			   int64_t *ids, struct fw_err *err) FW_WUR FW_NONNULL(1, 2, 3, 4);
+
 #endif

@@ -233,7 +233,7 @@ static void test_open_migrate_twice(void **state)
 	assert_int_equal(fw_store_open(&f->st, f->dir, &err), 0);
 	assert_int_equal(fw_store_open(&again, f->dir, &err), 0);
 	fw_store_close(again);
-	assert_int_equal(raw_int(f, "PRAGMA user_version"), 4);
+	assert_int_equal(raw_int(f, "PRAGMA user_version"), 5);
 	assert_int_equal(raw_int(f, "SELECT count(*) FROM category_domains"), 1);
 	assert_int_equal(raw_int(f, "SELECT count(*) FROM sqlite_master WHERE name = 'objects'"), 1);
 	assert_string_equal(fw_object_state_name(FW_OBJ_RELEASED), "released");
@@ -247,7 +247,7 @@ static void test_open_migrate_twice(void **state)
 	raw_exec(f, "PRAGMA user_version = 99", SQLITE_OK);
 	assert_int_equal(fw_store_open(&f->st, f->dir, &err), -1);
 	assert_non_null(strstr(fw_err_msg(&err), "newer"));
-	raw_exec(f, "PRAGMA user_version = 4", SQLITE_OK);
+	raw_exec(f, "PRAGMA user_version = 5", SQLITE_OK);
 	fw_err_clear(&err);
 	assert_int_equal(fw_store_open(&f->st, f->dir, &err), 0);
 }
@@ -270,6 +270,7 @@ static void test_migrate_v2_to_v4(void **state)
 	f->st = NULL;
 	raw_exec(f, "PRAGMA foreign_keys = OFF;"
 		    "DROP TABLE sandbox_links; DROP TABLE sandbox_jobs;"
+		    "DROP TABLE mirror_exports; DROP TABLE mirror_imports;"
 		    "DROP TABLE sessions; DROP TABLE accounts; DROP TABLE tokens; DROP TABLE login_failures;"
 		    "DROP TABLE release_requests; DROP INDEX urls_host; DROP INDEX scans_time;"
 		    "DROP TRIGGER objects_verdict_scan; DROP TRIGGER objects_verdict_held;"
@@ -286,7 +287,7 @@ static void test_migrate_v2_to_v4(void **state)
 		    "PRAGMA user_version = 2", SQLITE_OK);
 	if (fw_store_open(&f->st, f->dir, &err) != 0)
 		fail_msg("upgrade: %s", fw_err_msg(&err));
-	assert_int_equal(raw_int(f, "PRAGMA user_version"), 4);
+	assert_int_equal(raw_int(f, "PRAGMA user_version"), 5);
 	assert_int_equal(raw_int(f, "SELECT count(*) FROM urls WHERE host = 'dl.vendor.example'"), 1);
 	/* the review list's verdict column is filled for the rows there were */
 	assert_int_equal(raw_int(f, "SELECT count(*) FROM objects WHERE effective_verdict = 'clean'"), 1);
