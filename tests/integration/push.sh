@@ -7,9 +7,8 @@
 # sent; wrong BMC credentials, a failed task, an untrusted BMC certificate
 # and hostile answers (other origins, dot segments, a huge body, a wrong
 # type, no HTTPS, a task that never ends) are refused; the audit rows.
-# Until the mirror endpoint is on the console, ImageURI is served by a
-# small HTTPS file server of this test ([mirror] url points at it; the
-# lines that fill $T/mirror are its, not the test's).
+# ImageURI is the gateway's own mirror on its console listener, with
+# [mirror] auth = basic (the BMC group mirror-bmc).
 # Usage: push.sh FWGATE_BINARY SOURCE_ROOT
 set -u
 FW=$1
@@ -54,16 +53,20 @@ S=$T/state
 CONF=$T/fwgate.conf
 GP=$(free_port)
 CP=$(free_port)
-MP=$(free_port)
+MP=$CP
+printf 'mirror-secret-pass\n' >"$T/mirror.pw"
 {
 	printf '[proxy]\nlisten = 127.0.0.1:%s\n[console]\nlisten = 127.0.0.1:%s\nfour_eyes = false\n' "$GP" "$CP"
-	printf '[mirror]\nurl = https://localhost:%s/\n' "$MP"
+	printf '[mirror]\nauth = basic\n'
 	printf '[state]\ndir = %s\n[policy]\nfile = %s/card.json\nallowlist = %s/allow.txt\n' "$S" "$T" "$T"
 	printf '[upstream]\nca_file = %s/pki/testca.crt\nallow_private = true\n' "$T"
 	printf 'resolve = vendor.test:%s:127.0.0.1\n' "$OP"
 	printf '[scanner]\nsignatures = %s/sigs\ntimeout_seconds = 60\nmax_seconds = 30\n' "$T"
 	printf '[log]\nfile = %s/events.log\n' "$T"
 } >"$CONF"
+mkdir -p "$S" && chmod 700 "$S"
+"$FW" mirror user add mirror-bmc --password-file "$T/mirror.pw" -c "$CONF" >/dev/null 2>&1 ||
+	{ echo "fwgate mirror user add failed"; exit 1; }
 start_fwgate fw "$CONF"
 fetch() {
 	curl -s -o /dev/null -w '%{http_code}' --max-time 60 --proxy "http://127.0.0.1:$GP" \
@@ -78,39 +81,12 @@ BAD=$(sha256sum "$T/www/bad.bin" | cut -d' ' -f1)
 BLOB=$S/objects/${GOOD:0:2}/$GOOD
 check "the approved blob is in the store" [ -f "$BLOB" ]
 
-# --- the mirror stand-in: ImageURI https://localhost:MP/firmware/<sha>/<name>,
-# HTTP Basic mirror-bmc / the mirror password
-mkdir -p "$T/mirror/firmware/$GOOD"
-cp "$BLOB" "$T/mirror/firmware/$GOOD/bios-1.2.bin"
-cp "$BLOB" "$T/mirror/firmware/$GOOD/fw.bin"
-printf 'mirror-secret-pass\n' >"$T/mirror.pw"
-cat >"$T/mirror.py" <<'PY'
-import base64, functools, ssl, sys
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-port, root, cert, key, log = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
-want = "Basic " + base64.b64encode(b"mirror-bmc:mirror-secret-pass").decode()
-class H(SimpleHTTPRequestHandler):
-    def log_message(self, fmt, *a):
-        open(log, "a").write("%s %s\n" % (self.command, self.path))
-    def do_GET(self):
-        if self.headers.get("Authorization") != want:
-            self.send_response(401); self.send_header("Content-Length", "0"); self.end_headers(); return
-        super().do_GET()
-srv = ThreadingHTTPServer(("127.0.0.1", port), functools.partial(H, directory=root))
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain(cert, key)
-srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-print("READY", flush=True); srv.serve_forever()
-PY
-python3 "$T/mirror.py" "$MP" "$T/mirror" "$T/pki/local.crt" "$T/pki/local.key" "$T/mirror.log" >"$T/mirror.out" 2>&1 &
-pids+=($!)
-wait_for "the mirror stand-in" 5 0.05 log_has "$T/mirror.out" READY || { echo "mirror did not start"; exit 1; }
-
 # --- BMC stand-ins: start_bmc NAME [bmc.py args...]; sets BMC_PORT
 printf 'bmc-admin-password\n' >"$T/bmc.pw"
 printf 'not-the-password\n' >"$T/wrong.pw"
 start_bmc() {
 	local name=$1; shift
-	python3 "$BMC_PY" --cert "$T/pki/local.crt" --key "$T/pki/local.key" --image-ca "$T/pki/testca.crt" \
+	python3 "$BMC_PY" --cert "$T/pki/local.crt" --key "$T/pki/local.key" --image-ca "$S/ca/ca.crt" \
 		--out "$T/$name.got" --log "$T/$name.log" --user admin --password bmc-admin-password \
 		--run-seconds 1.2 "$@" >"$T/$name.out" 2>"$T/$name.err" &
 	pids+=($!)
@@ -156,8 +132,6 @@ import json, sys
 print([o["id"] for o in json.load(sys.stdin) if o["sha256"] == sys.argv[1]][0])' "$LOCKED")
 "$FW" quarantine release "$LID" --reason "vendor confirmed the package" -c "$CONF" >/dev/null 2>&1
 check "the encrypted package is released" [ $? = 0 ]
-mkdir -p "$T/mirror/firmware/$LOCKED"
-cp "$S/objects/${LOCKED:0:2}/$LOCKED" "$T/mirror/firmware/$LOCKED/locked-2.0.zip"
 push "$BMC" --image "$LOCKED" "${creds[@]}" "${mcreds[@]}" --json
 check "released image: pushed, completed, state released" python3 -c '
 import json, sys
