@@ -35,6 +35,7 @@ enum key_type {
 	KT_FILE,         /* an existing readable regular file */
 	KT_DIR_LIST,     /* repeatable existing directory */
 	KT_DIR_OPT,      /* "" or an existing directory */
+	KT_PATH_OPT,     /* "" or a path that need not exist yet (a file a command creates) */
 	KT_RESOLVE_LIST, /* repeatable host:port:address */
 	KT_CIDR_LIST,    /* repeatable; each value one or more networks, comma-separated */
 	KT_URL,          /* http(s) URL */
@@ -95,7 +96,7 @@ static const struct key_def keys[] = {
 	{ "mirror", "auth", KT_AUTH, CFG_OFF(mirror.auth), 0, 0, 0, 0, "none" },
 	{ "mirror", "url", KT_URL, CFG_STR(mirror.url), 0, 0, "" },
 	{ "mirror", "site_id", KT_SITE_ID, CFG_STR(mirror.site_id), 0, 0, "" },
-	{ "mirror", "key_file", KT_FILE, CFG_STR(mirror.key_file), 0, 0, "" },
+	{ "mirror", "key_file", KT_PATH_OPT, CFG_STR(mirror.key_file), 0, 0, "" },
 	{ "mirror", "trusted_keys", KT_DIR_OPT, CFG_STR(mirror.trusted_keys), 0, 0, "" },
 	{ "mirror", "revoked_keys", KT_FILE, CFG_STR(mirror.revoked_keys), 0, 0, "" },
 	{ "state", "dir", KT_PATH, CFG_STR(state.dir), 0, 0, "./fwgate-state" },
@@ -339,6 +340,10 @@ static int key_set(struct fw_config *cfg, const struct key_def *k, const char *v
 		return fw_path_join(dst, k->size, base, value, err);
 	case KT_LOG_PATH:
 		if (strcmp(value, "-") == 0 || value[0] == '\0')
+			return config_cv_copy(dst, k->size, value, err);
+		return fw_path_join(dst, k->size, base, value, err);
+	case KT_PATH_OPT:
+		if (value[0] == '\0')
 			return config_cv_copy(dst, k->size, value, err);
 		return fw_path_join(dst, k->size, base, value, err);
 	case KT_FILE:
@@ -611,6 +616,7 @@ static void dump_value(const struct fw_config *cfg, const struct key_def *k, FIL
 	case KT_SITE_ID:
 	case KT_HOST:
 	case KT_PATH:
+	case KT_PATH_OPT:
 	case KT_LOG_PATH:
 	case KT_FILE:
 	case KT_DIR_OPT:
