@@ -24,7 +24,7 @@ for v in MIB IMAGES; do
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "bench: BENCH_$v must be a positive integer" >&2; exit 1; }
 done
 [ -x "$FW" ] && [ -x "$FILL" ] || { echo "bench: FAIL: $FW or $FILL is missing (tools/dev.sh build)" >&2; exit 1; }
-T=$(mktemp -d /tmp/fwgate-bench-bundle-XXXXXX)
+T=$(mktemp -d "${TMPDIR:-/tmp}/fwgate-bench-bundle-XXXXXX")
 trap 'rm -rf "$T"' EXIT
 mkdir -p "$T/a" "$T/b" "$T/keys"
 chmod 700 "$T/a" "$T/b"

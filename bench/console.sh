@@ -33,7 +33,7 @@ done
 [ -x "$FW" ] && [ -x "$FILL" ] || { echo "bench: FAIL: $FW or $FILL is missing (tools/dev.sh build)" >&2; exit 1; }
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
 
-T=$(mktemp -d /tmp/fwgate-bench-console-XXXXXX)
+T=$(mktemp -d "${TMPDIR:-/tmp}/fwgate-bench-console-XXXXXX")
 pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done

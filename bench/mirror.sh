@@ -35,7 +35,7 @@ if [ ! -x "$NGINX" ]; then
 fi
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
 
-T=$(mktemp -d /tmp/fwgate-bench-mirror-XXXXXX)
+T=$(mktemp -d "${TMPDIR:-/tmp}/fwgate-bench-mirror-XXXXXX")
 pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done

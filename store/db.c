@@ -688,3 +688,37 @@ void fw_store_close(struct fw_store *st)
 	pthread_mutex_destroy(&st->lock);
 	free(st);
 }
+
+int store_list_json(struct fw_store *st, const char *sql, json_t *(*row)(sqlite3_stmt *s), const char *what,
+		    json_t **out, struct fw_err *err)
+{
+	json_t *arr = json_array(), *one;
+	sqlite3_stmt *s;
+	int r, rc = -1;
+
+	*out = NULL;
+	if (arr == NULL)
+		return fw_err_setc(err, FW_E_NOMEM, "out of memory");
+	store_rlock(st);
+	s = store_stmt(st, sql, err);
+	if (s == NULL)
+		goto out;
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		one = row(s);
+		if (one == NULL || json_array_append_new(arr, one) != 0) {
+			fw_err_setc(err, FW_E_NOMEM, "out of memory");
+			goto out;
+		}
+	}
+	if (r != SQLITE_DONE) {
+		store_db_err(st, err, what);
+		goto out;
+	}
+	*out = arr;
+	arr = NULL;
+	rc = 0;
+out:
+	store_unlock(st);
+	json_decref(arr);
+	return rc;
+}

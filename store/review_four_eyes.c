@@ -432,33 +432,5 @@ int fw_store_review_pending(struct fw_store *st, json_t **out, struct fw_err *er
 		" FROM release_requests r JOIN objects o ON o.id = r.object_id"
 		" LEFT JOIN scans s ON s.id = (SELECT max(id) FROM scans WHERE object_id = o.id)"
 		" ORDER BY r.requested_at, r.object_id");
-	json_t *arr = json_array(), *row;
-	sqlite3_stmt *s;
-	int r, rc = -1;
-
-	*out = NULL;
-	if (arr == NULL)
-		return fw_err_setc(err, FW_E_NOMEM, "out of memory");
-	store_rlock(st);
-	s = store_stmt(st, sql, err);
-	if (s == NULL)
-		goto out;
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		row = review_pending_json(s);
-		if (row == NULL || json_array_append_new(arr, row) != 0) {
-			fw_err_setc(err, FW_E_NOMEM, "out of memory");
-			goto out;
-		}
-	}
-	if (r != SQLITE_DONE) {
-		store_db_err(st, err, "cannot list the release requests");
-		goto out;
-	}
-	*out = arr;
-	arr = NULL;
-	rc = 0;
-out:
-	store_unlock(st);
-	json_decref(arr);
-	return rc;
+	return store_list_json(st, sql, review_pending_json, "cannot list the release requests", out, err);
 }

@@ -111,6 +111,13 @@ sqlite3 *store_db(struct fw_store *st) FW_NONNULL(1);
  * statement asked of a reader). */
 sqlite3_stmt *store_stmt(struct fw_store *st, const char *sql, struct fw_err *err) FW_NONNULL(1, 2);
 
+/* The rows of a read statement without parameters (a STORE_SQL text) as a
+ * JSON array, each made by row(); what is the sentence of a database error
+ * ("cannot list the tokens"). Takes a
+ * reader connection itself. */
+int store_list_json(struct fw_store *st, const char *sql, json_t *(*row)(sqlite3_stmt *s), const char *what,
+		    json_t **out, struct fw_err *err) FW_WUR FW_NONNULL(1, 2, 3, 4, 5);
+
 /* Records the connection's message after what. Returns -1. */
 int store_db_err(struct fw_store *st, struct fw_err *err, const char *what) FW_NONNULL(1, 3);
 

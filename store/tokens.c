@@ -172,33 +172,5 @@ static json_t *token_row_json(sqlite3_stmt *s)
 int fw_store_token_list(struct fw_store *st, json_t **out, struct fw_err *err)
 {
 	STORE_SQL(sql, "SELECT name, role, revoked, created_at, last_used_at FROM tokens ORDER BY name");
-	json_t *arr = json_array(), *row;
-	sqlite3_stmt *s;
-	int r, rc = -1;
-
-	*out = NULL;
-	if (arr == NULL)
-		return fw_err_setc(err, FW_E_NOMEM, "out of memory");
-	store_rlock(st);
-	s = store_stmt(st, sql, err);
-	if (s == NULL)
-		goto out;
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		row = token_row_json(s);
-		if (row == NULL || json_array_append_new(arr, row) != 0) {
-			fw_err_setc(err, FW_E_NOMEM, "out of memory");
-			goto out;
-		}
-	}
-	if (r != SQLITE_DONE) {
-		store_db_err(st, err, "cannot list the tokens");
-		goto out;
-	}
-	*out = arr;
-	arr = NULL;
-	rc = 0;
-out:
-	store_unlock(st);
-	json_decref(arr);
-	return rc;
+	return store_list_json(st, sql, token_row_json, "cannot list the tokens", out, err);
 }
