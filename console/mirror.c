@@ -141,6 +141,54 @@ static enum MHD_Result mirror_access(struct creq *r, bool *ok)
 	return MHD_YES;
 }
 
+/* Over TLS libmicrohttpd cannot use sendfile and reads a file response in
+ * small blocks; a reader of MIRROR_BLOCK bytes a call lets each round of
+ * the event loop encrypt and send that much. */
+#define MIRROR_BLOCK (256 * 1024)
+
+struct blob_reader {
+	int fd;
+	uint64_t off, end;
+};
+
+static ssize_t blob_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct blob_reader *br = cls;
+	uint64_t at = br->off + pos;
+	ssize_t got;
+
+	if (at >= br->end)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	if (max > br->end - at)
+		max = (size_t)(br->end - at);
+	got = pread(br->fd, buf, max, (off_t)at);
+	return got > 0 ? got : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void blob_free(void *cls)
+{
+	struct blob_reader *br = cls;
+
+	close(br->fd);
+	free(br);
+}
+
+static struct MHD_Response *blob_response(int fd, uint64_t off, uint64_t len, bool tls)
+{
+	struct blob_reader *br;
+	struct MHD_Response *resp;
+
+	if (!tls)
+		return MHD_create_response_from_fd_at_offset64(len, fd, off);
+	if ((br = malloc(sizeof(*br))) == NULL)
+		return NULL;
+	*br = (struct blob_reader){ .fd = fd, .off = off, .end = off + len };
+	resp = MHD_create_response_from_callback(len, MIRROR_BLOCK, blob_read, br, blob_free);
+	if (resp == NULL)
+		free(br);
+	return resp;
+}
+
 static enum MHD_Result mirror_blob(struct creq *r, const char *sha, const char *name)
 {
 	const char *range = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Range");
@@ -176,7 +224,7 @@ static enum MHD_Result mirror_blob(struct creq *r, const char *sha, const char *
 		MHD_destroy_response(resp);
 		return rc;
 	}
-	resp = MHD_create_response_from_fd_at_offset64(len, fd, off);
+	resp = blob_response(fd, off, len, !r->plain_http);
 	if (resp == NULL) {
 		close(fd);
 		return MHD_NO;
