@@ -152,37 +152,16 @@ static int push_read_secret(const char *path, const char *what, char *buf, size_
 	return 0;
 }
 
-/* The object of sha256 among the servable ones, and the last path segment
- * of its newest URL, sanitized, into name (or "" when nothing is left). */
-static int push_object(struct fw_store *st, const char *sha256, int64_t *id, char *name, size_t len,
-		       struct fw_err *err)
+/* The last path segment of object id's newest URL, sanitized, into name
+ * (or "" when nothing is left). */
+static int push_object_name(struct fw_store *st, int64_t id, char *name, size_t len, struct fw_err *err)
 {
-	static const char *const states[] = { "approved", "released" };
-	json_t *items = NULL, *v, *doc = NULL, *url;
-	int64_t total;
-	size_t i, k = 0;
+	json_t *doc = NULL, *url;
+	size_t k = 0;
 	const char *u, *seg;
 
-	*id = 0;
 	name[0] = '\0';
-	for (size_t s = 0; s < FW_ARRAY_LEN(states) && *id == 0; s++) {
-		struct fw_quarantine_query q = { .state = states[s], .limit = 1000 };
-
-		do {
-			json_decref(items);
-			if (fw_store_quarantine_page(st, &q, &items, &total, err) != 0)
-				return -1;
-			json_array_foreach(items, i, v) {
-				q.before_id = json_integer_value(json_object_get(v, "id"));
-				if (strcmp(cli_json_str(v, "sha256"), sha256) == 0)
-					*id = q.before_id;
-			}
-		} while (*id == 0 && json_array_size(items) == q.limit);
-	}
-	json_decref(items);
-	if (*id == 0)
-		return fw_err_setc(err, FW_E_NOTFOUND, "the store has no servable object %s", sha256);
-	if (fw_store_object_show(st, *id, &doc, err) != 0)
+	if (fw_store_object_show(st, id, &doc, err) != 0)
 		return -1;
 	url = json_array_get(json_object_get(doc, "urls"), 0);
 	u = json_is_object(url) ? cli_json_str(url, "url") : "";
@@ -437,7 +416,7 @@ int cmd_push(struct cli_ctx *ctx, int argc, char **argv)
 		rc = cli_store_open(ctx, "push", &st);
 	if (rc != CLI_OK)
 		return rc;
-	known = fw_store_lookup_hash(st, o.sha256, &state, &err);
+	known = fw_store_lookup_hash(st, o.sha256, &state, &id, &err);
 	if (known < 0) {
 		fprintf(stderr, "fwgate push: %s\n", fw_err_msg(&err));
 		rc = CLI_ERROR;
@@ -452,7 +431,7 @@ int cmd_push(struct cli_ctx *ctx, int argc, char **argv)
 		push_event(ctx->cfg, &o, "", NULL, &d);
 		if (push_audit(st, 0, &o, o.name != NULL ? o.name : "-", NULL, &d) != 0)
 			rc = CLI_ERROR;
-	} else if (push_object(st, o.sha256, &id, name, sizeof(name), &err) != 0) {
+	} else if (push_object_name(st, id, name, sizeof(name), &err) != 0) {
 		fprintf(stderr, "fwgate push: %s\n", fw_err_msg(&err));
 		rc = CLI_ERROR;
 	} else if (o.name == NULL && name[0] == '\0') {

@@ -477,9 +477,10 @@ out:
 	return rc;
 }
 
-int fw_store_lookup_hash(struct fw_store *st, const char *sha256, enum fw_object_state *state, struct fw_err *err)
+int fw_store_lookup_hash(struct fw_store *st, const char *sha256, enum fw_object_state *state, int64_t *id,
+			 struct fw_err *err)
 {
-	STORE_SQL(sql, "SELECT state FROM objects WHERE sha256 = ?1");
+	STORE_SQL(sql, "SELECT state, id FROM objects WHERE sha256 = ?1");
 	sqlite3_stmt *s;
 	int rc = -1, r;
 
@@ -502,6 +503,8 @@ int fw_store_lookup_hash(struct fw_store *st, const char *sha256, enum fw_object
 		fw_err_set(err, "the store's record of %s has an unknown state", sha256);
 	else
 		rc = 1;
+	if (rc == 1 && id != NULL)
+		*id = sqlite3_column_int64(s, 1);
 out:
 	store_unlock(st);
 	return rc;

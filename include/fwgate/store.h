@@ -72,8 +72,9 @@ struct fw_url_entry {
 int fw_store_lookup_url(struct fw_store *st, const char *url, struct fw_url_entry *e, struct fw_err *err)
 	FW_WUR FW_NONNULL(1, 2, 3);
 
-/* The state of an object by hash: 1 and *state when known, 0 when not. */
-int fw_store_lookup_hash(struct fw_store *st, const char *sha256, enum fw_object_state *state,
+/* The state of an object by hash: 1 and *state (and *id, when id is not
+ * NULL) when known, 0 when not. */
+int fw_store_lookup_hash(struct fw_store *st, const char *sha256, enum fw_object_state *state, int64_t *id,
 			 struct fw_err *err) FW_WUR FW_NONNULL(1, 2, 3);
 
 /* A vetted download to record. */

@@ -384,8 +384,8 @@ static void test_store_import(void **state)
 	item(&items[0], urls_a, fa, pa, sha_a, "content a", FW_VERDICT_CLEAN);
 	item(&items[1], urls_b, fb, "/nonexistent/spool/b", sha_b, "content b", FW_VERDICT_INFECTED);
 	assert_int_equal(fw_store_import_commit(st, &imp, states, ids, &err), -1);
-	assert_int_equal(fw_store_lookup_hash(st, sha_a, &s, &err), 0);
-	assert_int_equal(fw_store_lookup_hash(st, sha_b, &s, &err), 0);
+	assert_int_equal(fw_store_lookup_hash(st, sha_a, &s, NULL, &err), 0);
+	assert_int_equal(fw_store_lookup_hash(st, sha_b, &s, NULL, &err), 0);
 	assert_int_equal(count_files(dir, "objects"), 0);
 	assert_int_equal(count_files(dir, "quarantine"), 0);
 	assert_int_equal(fw_store_import_last(st, "siteA", &last, &err), 0);

@@ -334,15 +334,20 @@ static bool find_promtool(char *out, size_t len)
 /* Runs `promtool check metrics` on text; its verdict and output. */
 static int promtool_check(const char *promtool, const char *text, char *out, size_t out_len)
 {
-	char in_path[] = "/tmp/fwgate-metrics-in-XXXXXX", out_path[] = "/tmp/fwgate-metrics-out-XXXXXX";
+	const char *tmp = getenv("TMPDIR") != NULL && getenv("TMPDIR")[0] != '\0' ? getenv("TMPDIR") : "/tmp";
+	char in_path[4096], out_path[4096];
 	char *const argv[] = { (char *)(uintptr_t)"promtool", (char *)(uintptr_t)"check",
 			       (char *)(uintptr_t)"metrics", NULL };
-	int in = mkstemp(in_path), res = mkstemp(out_path), st = -1;
+	int in, res, st = -1;
 	posix_spawn_file_actions_t fa;
 	extern char **environ;
 	ssize_t n;
 	pid_t pid;
 
+	assert_true(snprintf(in_path, sizeof(in_path), "%s/fwgate-metrics-in-XXXXXX", tmp) < (int)sizeof(in_path));
+	assert_true(snprintf(out_path, sizeof(out_path), "%s/fwgate-metrics-out-XXXXXX", tmp) < (int)sizeof(out_path));
+	in = mkstemp(in_path);
+	res = mkstemp(out_path);
 	assert_true(in >= 0 && res >= 0);
 	assert_true(write(in, text, strlen(text)) == (ssize_t)strlen(text));
 	assert_int_equal(lseek(in, 0, SEEK_SET), 0);

@@ -335,11 +335,17 @@ static void test_commit_clean(void **state)
 	assert_string_equal(e.last_modified, "Mon, 01 Jan 2024 00:00:00 GMT");
 	assert_true(e.fetched_at > 0 && e.verified_at == e.fetched_at);
 	assert_int_equal(fw_store_lookup_url(f->st, "https://dl.vendor.example/other.bin", &e, &err), 0);
-	assert_int_equal(fw_store_lookup_hash(f->st, sha, &st, &err), 1);
+	assert_int_equal(fw_store_lookup_hash(f->st, sha, &st, NULL, &err), 1);
 	assert_int_equal(st, FW_OBJ_APPROVED);
+	{
+		int64_t got = 0;
+
+		assert_int_equal(fw_store_lookup_hash(f->st, sha, &st, &got, &err), 1);
+		assert_int_equal(got, id);
+	}
 	assert_int_equal(fw_store_lookup_hash(f->st, "00000000000000000000000000000000000000000000000000000000000000ff",
-					      &st, &err), 0);
-	assert_int_equal(fw_store_lookup_hash(f->st, "../../etc/passwd", &st, &err), -1);
+					      &st, NULL, &err), 0);
+	assert_int_equal(fw_store_lookup_hash(f->st, "../../etc/passwd", &st, NULL, &err), -1);
 
 	/* The scan, its document and its members are on record. */
 	assert_int_equal(raw_int(f, "SELECT count(*) FROM members"), 2);
@@ -526,11 +532,11 @@ static void test_release_needs_override(void **state)
 	assert_int_equal(fw_store_release(f->st, bad, "vendor confirmed", "alice", false, &err), -1);
 	assert_non_null(strstr(fw_err_msg(&err), "--override-infected"));
 	sha256_hex("known bad", 9, sha);
-	assert_int_equal(fw_store_lookup_hash(f->st, sha, &st, &err), 1);
+	assert_int_equal(fw_store_lookup_hash(f->st, sha, &st, NULL, &err), 1);
 	assert_int_equal(st, FW_OBJ_QUARANTINED);
 	fw_err_clear(&err);
 	assert_int_equal(fw_store_release(f->st, bad, "false positive, vendor ticket 42", "alice", true, &err), 0);
-	assert_int_equal(fw_store_lookup_hash(f->st, sha, &st, &err), 1);
+	assert_int_equal(fw_store_lookup_hash(f->st, sha, &st, NULL, &err), 1);
 	assert_int_equal(st, FW_OBJ_RELEASED);
 	blob_path(f, "objects", sha, p, sizeof(p));
 	assert_true(exists(p));
@@ -760,7 +766,7 @@ static void test_gc(void **state)
 	blob_path(f, "objects", cur, p, sizeof(p));
 	assert_true(exists(p));
 	/* The object stays as history. */
-	assert_int_equal(fw_store_lookup_hash(f->st, old, &st, &err), 1);
+	assert_int_equal(fw_store_lookup_hash(f->st, old, &st, NULL, &err), 1);
 	assert_int_equal(fw_store_gc(f->st, &removed, &err), 0);
 	assert_int_equal(removed, 0);
 	/* Fetched again, the old version is stored again. */
