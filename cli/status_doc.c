@@ -258,14 +258,14 @@ static void print_listeners(const json_t *doc, FILE *out)
 static void print_scanner(const json_t *doc, FILE *out)
 {
 	const json_t *sc = json_object_get(doc, "scanner");
-	char a[24], b[24], c[24], d[24], e[24], f[24];
+	char a[24], b[24], c[24], d[24], e[24], f[24], g[24];
 
 	fprintf(out, LABEL "%s; workers %s of %s alive, %s busy, %s replaced; %s supervisor restart(s); "
 		"jobs %s in flight, %s queued\n", "scanner",
 		json_is_true(json_object_get(sc, "up")) ? "up" : "DOWN", n_str(num(sc, "workers.alive"), a, sizeof(a)),
 		n_str(num(sc, "workers.configured"), b, sizeof(b)), n_str(num(sc, "workers.busy"), c, sizeof(c)),
 		n_str(num(sc, "workers.replaced"), d, sizeof(d)), n_str(num(sc, "restarts"), e, sizeof(e)),
-		n_str(num(sc, "jobs.in_flight"), f, sizeof(f)), n_str(num(sc, "jobs.queued"), a, sizeof(a)));
+		n_str(num(sc, "jobs.in_flight"), f, sizeof(f)), n_str(num(sc, "jobs.queued"), g, sizeof(g)));
 }
 
 static void print_signatures(const json_t *doc, FILE *out)
@@ -321,7 +321,11 @@ static void print_errors(const json_t *doc, FILE *out)
 	if (json_array_size(a) == 0)
 		fprintf(out, "none\n");
 	json_array_foreach(a, i, e) {
-		const char *domain = str(e, "domain");
+		/* No domain (a lifecycle failure) is no word, not "?". */
+		const char *domain = json_string_value(json_object_get(e, "domain"));
+
+		if (domain == NULL)
+			domain = "";
 
 		if (i > 0)
 			fprintf(out, LABEL, "");
