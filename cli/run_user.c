@@ -8,11 +8,15 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <pwd.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/run_user.h"
@@ -52,6 +56,88 @@ static int caps_get(uint64_t *eff, uint64_t *prm)
 		return -1;
 	*eff = (uint64_t)d[1].effective << 32 | d[0].effective;
 	*prm = (uint64_t)d[1].permitted << 32 | d[0].permitted;
+	return 0;
+}
+
+/* capset changes the calling thread only, and threads started between
+ * the change of user and the bind (the scanner's watcher, the sandbox
+ * runners, the proxy's and the console's) hold the bind capability too.
+ * Each drops its own in a handler of this signal, as libcap's psx does.
+ * The handler stays installed: a late signal must not end the process. */
+#define CAPDROP_SIGNAL (SIGRTMIN + 4)
+#define CAPDROP_ROUNDS 100
+#define CAPDROP_ROUND_MS 10
+
+static void capdrop_handler(int sig)
+{
+	int saved = errno;
+
+	(void)sig;
+	/* A failure shows in the caller's scan of /proc: the thread still
+	 * holds the capability, and the start fails. */
+	(void)caps_set(0);
+	errno = saved;
+}
+
+/* The thread's permitted set from /proc/self/task/TID/status; -1 when
+ * the thread has ended. */
+static long long task_cap_prm(long tid)
+{
+	char path[64], line[128];
+	long long prm = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%ld/status", tid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "CapPrm:", 7) == 0)
+			prm = strtoll(line + 7, NULL, 16);
+	fclose(f);
+	return prm;
+}
+
+/* Signals every other thread that still holds a capability, until none
+ * does (new threads inherit from their creator: rounds until a scan finds
+ * none), within CAPDROP_ROUNDS rounds. */
+static int caps_drop_all_threads(struct fw_err *err)
+{
+	struct sigaction sa = { .sa_handler = capdrop_handler, .sa_flags = SA_RESTART };
+	const struct timespec pause = { .tv_nsec = CAPDROP_ROUND_MS * 1000000L };
+	pid_t self = (pid_t)syscall(SYS_gettid);
+	unsigned left = 1;
+
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(CAPDROP_SIGNAL, &sa, NULL) != 0)
+		return fw_err_sys(err, errno, "cannot install the capability drop's signal handler");
+	for (int round = 0; round < CAPDROP_ROUNDS && left > 0; round++) {
+		DIR *d = opendir("/proc/self/task");
+		struct dirent *e;
+
+		if (d == NULL)
+			return fw_err_sys(err, errno, "cannot list the gateway's threads");
+		left = 0;
+		while ((e = readdir(d)) != NULL) {
+			long tid = strtol(e->d_name, NULL, 10);
+
+			if (tid <= 0 || tid == (long)self || task_cap_prm(tid) <= 0)
+				continue;
+			left++;
+			if (syscall(SYS_tgkill, getpid(), (pid_t)tid, CAPDROP_SIGNAL) != 0 && errno != ESRCH) {
+				int saved = errno;
+
+				closedir(d);
+				return fw_err_sys(err, saved, "cannot signal thread %ld to drop its capabilities", tid);
+			}
+		}
+		closedir(d);
+		if (left > 0)
+			nanosleep(&pause, NULL);
+	}
+	if (left > 0)
+		return fw_err_set(err, "%u thread(s) still hold CAP_NET_BIND_SERVICE after %d ms", left,
+				  CAPDROP_ROUNDS * CAPDROP_ROUND_MS);
 	return 0;
 }
 
@@ -181,12 +267,14 @@ int run_user_bound(struct run_user *ru, struct fw_err *err)
 		return 0;
 	if (caps_set(0) != 0)
 		return fw_err_sys(err, errno, "cannot drop CAP_NET_BIND_SERVICE");
+	if (caps_drop_all_threads(err) != 0)
+		return -1;
 	if (caps_get(&eff, &prm) != 0)
 		return fw_err_sys(err, errno, "cannot read the capabilities");
 	if (eff != 0 || prm != 0)
 		return fw_err_set(err, "capabilities left after the listeners were bound: effective %#llx, permitted %#llx",
 				  (unsigned long long)eff, (unsigned long long)prm);
 	ru->kept_bind = false;
-	fprintf(stderr, "fwgate: the listeners are bound: CAP_NET_BIND_SERVICE dropped\n");
+	fprintf(stderr, "fwgate: the listeners are bound: CAP_NET_BIND_SERVICE dropped by every thread\n");
 	return 0;
 }

@@ -29,8 +29,10 @@ bool run_user_needs_bind_cap(const struct fw_config *cfg) FW_NONNULL(1);
  * user the gateway runs as. Call while the process has one thread. */
 int run_user_become(const struct fw_config *cfg, struct run_user *ru, struct fw_err *err) FW_WUR FW_NONNULL(1, 2);
 
-/* The listeners are bound: drops the capability kept for them, and checks
- * that no capability is left. A no-op when nothing was kept. */
+/* The listeners are bound: drops the capability kept for them in every
+ * thread (each thread has its own; the others drop theirs in a handler of
+ * a real-time signal, SIGRTMIN+4) and checks that no thread holds one.
+ * A no-op when nothing was kept. */
 int run_user_bound(struct run_user *ru, struct fw_err *err) FW_WUR FW_NONNULL(1);
 
 #endif
