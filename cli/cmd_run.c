@@ -449,6 +449,21 @@ static void raise_fd_limit(const struct fw_config *cfg)
 			(unsigned long long)rl.rlim_cur, (unsigned long long)want, cfg->proxy.max_clients);
 }
 
+/* systemd's notifications and watchdog (a no-op outside systemd); the
+ * reloader's beat, which the watchdog's probe reads, is set first. Call
+ * with the signals blocked: the watchdog thread inherits the mask. */
+static int run_notify_begin(struct run_state *rs, struct fw_err *err)
+{
+	rs->reloader = (struct reloader){ .cfg = rs->cfg, .pol = rs->pol };
+	atomic_init(&rs->reloader.running, false);
+	atomic_init(&rs->reloader.beat_ms, mono_ms());
+	if (run_notify_start(&rs->notify, run_healthy, rs, err) != 0)
+		return -1;
+	rs->reloader.notify = rs->notify;
+	run_notify_status(rs->notify, "starting: state directory, signatures, store");
+	return 0;
+}
+
 /* The listeners are up: the control socket, the start event, the pid
  * file, the line on stderr, READY for systemd. */
 static int run_announce(struct cli_ctx *ctx, struct run_state *rs, const char *log_path, struct fw_err *err)
@@ -511,13 +526,8 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 		fw_err_set(&err, "cannot block signals");
 		goto fail;
 	}
-	rs.reloader = (struct reloader){ .cfg = ctx->cfg, .pol = rs.pol };
-	atomic_init(&rs.reloader.running, false);
-	atomic_init(&rs.reloader.beat_ms, mono_ms());
-	if (run_notify_start(&rs.notify, run_healthy, &rs, &err) != 0)
+	if (run_notify_begin(&rs, &err) != 0)
 		goto fail;
-	rs.reloader.notify = rs.notify;
-	run_notify_status(rs.notify, "starting: state directory, signatures, store");
 	if (run_prepare(ctx->cfg, &rs, log_path, sizeof(log_path), &err) != 0)
 		goto fail;
 	{
