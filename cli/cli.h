@@ -66,6 +66,7 @@ int cmd_ca(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_allowlist(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_categories(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_reload(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_status(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_quarantine(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_audit(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_sandbox(struct cli_ctx *ctx, int argc, char **argv);

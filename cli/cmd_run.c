@@ -14,10 +14,14 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/cli_policy.h"
+#include "cli/run_control.h"
+#include "cli/run_notify.h"
+#include "cli/run_user.h"
 #include "fwgate/allowlist.h"
 #include "fwgate/console.h"
 #include "fwgate/event.h"
@@ -121,10 +125,25 @@ struct reloader {
 	struct fw_scanner *scanner;
 	const struct fw_config *cfg;
 	const struct fw_policy *pol;
+	struct run_notify *notify;  /* told RELOADING at SIGHUP, READY when the reload ends */
 	pthread_t thread;
 	bool started;
 	atomic_bool running;
+	atomic_uint_fast64_t beat_ms; /* the signal loop's last turn (monotonic), for the watchdog */
 };
+
+/* The signal loop turns at least this often; the watchdog takes a loop
+ * or an accept thread that has not turned for HEALTH_STALE_MS for hung. */
+#define SIGNAL_TICK_S 1
+#define HEALTH_STALE_MS 5000
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 static void *reload_main(void *arg)
 {
@@ -137,12 +156,14 @@ static void *reload_main(void *arg)
 	if (fw_scanner_reload(r->scanner, &err) != 0) {
 		fprintf(stderr, "fwgate: signature reload failed, the old signatures stay: %s\n", fw_err_msg(&err));
 		emit_lifecycle(r->log, "fwgate-reload-failed", FW_OUTCOME_FAILURE, r->cfg, r->pol, fw_err_msg(&err));
+		run_notify_ready(r->notify, "serving; the signature reload failed, the old signatures stay");
 	} else {
 		char summary[FW_SCANNER_SUMMARY_MAX];
 
 		fw_scanner_summary(r->scanner, summary, sizeof(summary));
 		fprintf(stderr, "fwgate: signatures reloaded: %s\n", summary);
 		emit_lifecycle(r->log, "fwgate-reload", FW_OUTCOME_SUCCESS, r->cfg, r->pol, summary);
+		run_notify_ready(r->notify, "serving; signatures reloaded");
 	}
 	atomic_store(&r->running, false);
 	return NULL;
@@ -163,6 +184,7 @@ static void reload_start(struct reloader *r)
 		fprintf(stderr, "fwgate: SIGHUP: cannot start the signature reload\n");
 		emit_lifecycle(r->log, "fwgate-reload-failed", FW_OUTCOME_FAILURE, r->cfg, r->pol,
 			       "cannot start the reload thread");
+		run_notify_ready(r->notify, "serving; the signature reload could not start");
 		return;
 	}
 	r->started = true;
@@ -170,13 +192,20 @@ static void reload_start(struct reloader *r)
 
 static int serve_until_signal(struct reloader *r, const sigset_t *set)
 {
+	const struct timespec tick = { .tv_sec = SIGNAL_TICK_S };
+
 	for (;;) {
 		struct fw_err err;
 		int sig;
 
-		if (sigwait(set, &sig) != 0)
+		atomic_store(&r->beat_ms, mono_ms());
+		sig = sigtimedwait(set, NULL, &tick);
+		if (sig < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (sig < 0)
 			return -1;
 		if (sig != SIGHUP) {
+			run_notify_stopping(r->notify, sig == SIGINT ? "stopping (SIGINT)" : "stopping (SIGTERM)");
 			emit_lifecycle(r->log, "fwgate-stop", FW_OUTCOME_SUCCESS, r->cfg, r->pol,
 				       sig == SIGINT ? "SIGINT" : "SIGTERM");
 			return 0;
@@ -185,6 +214,9 @@ static int serve_until_signal(struct reloader *r, const sigset_t *set)
 		if (fw_evlog_reopen(r->log, &err) != 0)
 			fprintf(stderr, "fwgate: %s\n", fw_err_msg(&err));
 		emit_lifecycle(r->log, "fwgate-reopen-log", FW_OUTCOME_SUCCESS, r->cfg, r->pol, "SIGHUP");
+		/* A reload already under way sends READY when it ends. */
+		if (!atomic_load(&r->running))
+			run_notify_reloading(r->notify, "reloading the signatures");
 		reload_start(r);
 	}
 }
@@ -225,6 +257,9 @@ struct run_state {
 	struct fw_proxy *proxy;
 	struct fw_console *console;
 	struct reloader reloader;
+	struct run_control *control;
+	struct run_notify *notify;
+	struct run_user user;
 	int lock_fd;              /* holds the state directory for this run */
 	char samples[FW_PATH_MAX];
 	/* What a killed run left, removed at start (crash-only start-up). */
@@ -351,6 +386,7 @@ static void run_release(struct run_state *rs)
 	 * to stop; shut the scanner so that every job waited on returns at
 	 * once (an analysis left running is taken up at the next start). Then
 	 * every thread is joined, and only then is anything freed. */
+	run_control_stop(rs->control);
 	fw_console_stop(rs->console);
 	fw_proxy_quiesce(rs->proxy);
 	fw_sandbox_quiesce(rs->sandbox);
@@ -366,6 +402,29 @@ static void run_release(struct run_state *rs)
 	fw_policy_free(rs->pol);
 	if (rs->lock_fd >= 0)
 		close(rs->lock_fd);
+	run_notify_stop(rs->notify);
+}
+
+/* The watchdog's probe: the signal loop and the proxy's accept loop have
+ * turned lately (each turns every second when idle). Called only after
+ * READY, when rs->proxy is set. */
+static bool run_healthy(void *arg, char *why, size_t len)
+{
+	struct run_state *rs = arg;
+	uint64_t now = mono_ms(), beat = atomic_load(&rs->reloader.beat_ms);
+	struct fw_proxy_status ps;
+
+	if (now > beat && now - beat > HEALTH_STALE_MS) {
+		snprintf(why, len, "the signal loop has not turned for %llu ms", (unsigned long long)(now - beat));
+		return false;
+	}
+	fw_proxy_status(rs->proxy, &ps);
+	if (ps.accept_idle_ms > HEALTH_STALE_MS) {
+		snprintf(why, len, "the proxy's accept loop has not turned for %llu ms",
+			 (unsigned long long)ps.accept_idle_ms);
+		return false;
+	}
+	return true;
 }
 
 /* Descriptors: a connection holds its socket, its vendor connection and a
@@ -390,11 +449,49 @@ static void raise_fd_limit(const struct fw_config *cfg)
 			(unsigned long long)rl.rlim_cur, (unsigned long long)want, cfg->proxy.max_clients);
 }
 
+/* systemd's notifications and watchdog (a no-op outside systemd); the
+ * reloader's beat, which the watchdog's probe reads, is set first. Call
+ * with the signals blocked: the watchdog thread inherits the mask. */
+static int run_notify_begin(struct run_state *rs, struct fw_err *err)
+{
+	rs->reloader = (struct reloader){ .cfg = rs->cfg, .pol = rs->pol };
+	atomic_init(&rs->reloader.running, false);
+	atomic_init(&rs->reloader.beat_ms, mono_ms());
+	if (run_notify_start(&rs->notify, run_healthy, rs, err) != 0)
+		return -1;
+	rs->reloader.notify = rs->notify;
+	run_notify_status(rs->notify, "starting: state directory, signatures, store");
+	return 0;
+}
+
+/* The listeners are up: the control socket, the start event, the pid
+ * file, the line on stderr, READY for systemd. */
+static int run_announce(struct cli_ctx *ctx, struct run_state *rs, const char *log_path, struct fw_err *err)
+{
+	const struct run_control_deps ctl = { .cfg = ctx->cfg, .scanner = rs->scanner, .sandbox = rs->sandbox,
+					      .store = rs->store, .proxy = rs->proxy, .started = time(NULL) };
+	char addr[96], caddr[96], status[256];
+
+	if (run_user_bound(&rs->user, err) != 0 || run_control_start(&rs->control, &ctl, err) != 0)
+		return -1;
+	emit_start(rs, ctx->cfg);
+	pid_file_write(ctx->cfg);
+	fprintf(stderr, "fwgate %s: serving on %s (pid %ld); console %s; config %s; policy %s, rule %s; state %s; "
+		"events %s\n",
+		FWGATE_VERSION, fw_listen_addr_str(&ctx->cfg->proxy.listen[0], addr, sizeof(addr)),
+		(long)getpid(), fw_listen_addr_str(&ctx->cfg->console.listen, caddr, sizeof(caddr)),
+		ctx->cfg->path[0] ? ctx->cfg->path : "embedded default", rs->pol->source,
+		rs->pol->rule, ctx->cfg->state.dir, log_path);
+	snprintf(status, sizeof(status), "serving on %s; console %s", addr, caddr);
+	run_notify_ready(rs->notify, status);
+	return 0;
+}
+
 int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 {
 	struct run_state rs = { .cfg = NULL, .lock_fd = -1 };
 	struct fw_proxy_deps deps;
-	char log_path[FW_PATH_MAX], addr[96], caddr[96];
+	char log_path[FW_PATH_MAX];
 	struct fw_err err;
 	sigset_t set;
 	int rc;
@@ -413,6 +510,10 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	rc = CLI_ERROR;
 	if (fw_sandbox_check(ctx->cfg, rs.pol, &err) != 0)
 		goto fail;
+	/* [run] user before anything touches the state directory or starts
+	 * the scanner, while this is the only thread. */
+	if (run_user_become(ctx->cfg, &rs.user, &err) != 0)
+		goto fail;
 	/* No process of the same user may ptrace the gateway or read its
 	 * memory (the CA key) through /proc: a compromised scanner worker
 	 * included. */
@@ -425,6 +526,8 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 		fw_err_set(&err, "cannot block signals");
 		goto fail;
 	}
+	if (run_notify_begin(&rs, &err) != 0)
+		goto fail;
 	if (run_prepare(ctx->cfg, &rs, log_path, sizeof(log_path), &err) != 0)
 		goto fail;
 	{
@@ -445,16 +548,10 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 		if (fw_console_start(&rs.console, &cd, &err) != 0)
 			goto fail;
 	}
-	emit_start(&rs, ctx->cfg);
-	pid_file_write(ctx->cfg);
-	fprintf(stderr, "fwgate %s: serving on %s (pid %ld); console %s; config %s; policy %s, rule %s; state %s; "
-		"events %s\n",
-		FWGATE_VERSION, fw_listen_addr_str(&ctx->cfg->proxy.listen[0], addr, sizeof(addr)),
-		(long)getpid(), fw_listen_addr_str(&ctx->cfg->console.listen, caddr, sizeof(caddr)),
-		ctx->cfg->path[0] ? ctx->cfg->path : "embedded default", rs.pol->source,
-		rs.pol->rule, ctx->cfg->state.dir, log_path);
-	rs.reloader = (struct reloader){ .log = rs.log, .scanner = rs.scanner, .cfg = ctx->cfg, .pol = rs.pol };
-	atomic_init(&rs.reloader.running, false);
+	rs.reloader.log = rs.log;
+	rs.reloader.scanner = rs.scanner;
+	if (run_announce(ctx, &rs, log_path, &err) != 0)
+		goto fail;
 	if (serve_until_signal(&rs.reloader, &set) != 0) {
 		fw_err_sys(&err, errno, "waiting for signals failed");
 		goto fail;
@@ -464,6 +561,7 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	goto out;
 fail:
 	fprintf(stderr, "fwgate: %s\n", fw_err_msg(&err));
+	run_notify_stopping(rs.notify, "start-up failed");
 out:
 	run_release(&rs);
 	return rc;

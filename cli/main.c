@@ -38,7 +38,23 @@ static const char usage_run[] =
 	"credentials). A scanner supervisor that dies is started again by itself.\n"
 	"Events go to the [log] file (default <state dir>/events.log).\n"
 	"SIGHUP reopens the event log and reloads the signatures; SIGINT and SIGTERM\n"
-	"stop the gateway (every connection is woken and joined first).\n";
+	"stop the gateway (every connection is woken and joined first).\n"
+	"Started as root with [run] user set, it becomes that user first (the state\n"
+	"directory must be the user's); under systemd (Type=notify) it sends READY,\n"
+	"RELOADING, STOPPING and STATUS, and pings the watchdog while healthy.\n"
+	"fwgate status reads its control socket <state dir>/control.sock.\n";
+
+static const char usage_status[] =
+	"usage: fwgate status [--json] [-c FILE]\n"
+	"\n"
+	"Asks the gateway running on this configuration's state directory, through\n"
+	"its control socket <state dir>/control.sock, how it is: version, pid, up\n"
+	"since and uptime, listeners, connections open and accepted, the scanner\n"
+	"(up, workers configured and alive, supervisor restarts), the signatures\n"
+	"(count, database versions, newest build and its age), the sandbox queue\n"
+	"(runners, jobs by state), the store (objects and bytes by state) and the\n"
+	"last failure events. --json prints the gateway's document (fields in the\n"
+	"README). Exit 0; 2 when no gateway answers (none running) or on error.\n";
 
 static const char usage_policy[] =
 	"usage: fwgate policy check [FILE] [--rule APP_ID] [--json]\n"
@@ -301,6 +317,8 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "allowlist", "show what the policy decides for a URL or host, and why", usage_allowlist, cmd_allowlist },
 	{ "categories", "import URL category lists (UT1, hosts files, plain lists)", usage_categories, cmd_categories },
 	{ "reload", "make the running gateway reload its signatures", usage_reload, cmd_reload },
+	{ "status", "how the running gateway is: listeners, workers, signatures, queues, store, errors", usage_status,
+	  cmd_status },
 	{ "quarantine", "review held-back downloads: list, show, release (four eyes), reject", usage_quarantine,
 	  cmd_quarantine },
 	{ "audit", "list or verify the audit chain", usage_audit, cmd_audit },

@@ -42,6 +42,7 @@ enum key_type {
 	KT_BACKEND,
 	KT_AUTH,
 	KT_FACILITY,
+	KT_USER,         /* "" or a system user name (checked to exist at run) */
 };
 
 struct key_def {
@@ -135,12 +136,13 @@ static const struct key_def keys[] = {
 	{ "log", "file", KT_LOG_PATH, CFG_STR(log.file), 0, 0, "" },
 	{ "log", "syslog", KT_BOOL, CFG_OFF(log.syslog), 0, 0, 0, 0, "false" },
 	{ "log", "syslog_facility", KT_FACILITY, CFG_OFF(log.syslog_facility), 0, 0, 0, 0, "daemon" },
+	{ "run", "user", KT_USER, CFG_STR(run.user), 0, 0, "" },
 };
 
 #define N_KEYS FW_ARRAY_LEN(keys)
 
 static const char *const sections[] = {
-	"proxy", "console", "mirror", "state", "policy", "upstream", "scanner", "sandbox", "cache", "log",
+	"proxy", "console", "mirror", "state", "policy", "upstream", "scanner", "sandbox", "cache", "log", "run",
 };
 
 struct parse_ctx {
@@ -334,6 +336,8 @@ static int key_set(struct fw_config *cfg, const struct key_def *k, const char *v
 	case KT_SITE_ID:
 		return value[0] == '\0' ? config_cv_copy(dst, k->size, value, err)
 					: config_cv_rule_id(value, dst, k->size, err);
+	case KT_USER:
+		return config_cv_user(value, dst, k->size, err);
 	case KT_PATH:
 		if (value[0] == '\0')
 			return fw_err_setc(err, FW_E_INVALID, "a path is required");
@@ -614,6 +618,7 @@ static void dump_value(const struct fw_config *cfg, const struct key_def *k, FIL
 		break;
 	case KT_RULE_ID:
 	case KT_SITE_ID:
+	case KT_USER:
 	case KT_HOST:
 	case KT_PATH:
 	case KT_PATH_OPT:

@@ -145,6 +145,25 @@ int config_cv_rule_id(const char *value, char *dst, size_t dst_len, struct fw_er
 	return config_cv_copy(dst, dst_len, value, err);
 }
 
+int config_cv_user(const char *value, char *dst, size_t dst_len, struct fw_err *err)
+{
+	size_t len = strlen(value);
+
+	/* The name goes to getpwnam and into messages: the portable subset
+	 * (shadow's NAME_REGEX) keeps a path, an option or a uid out of it. */
+	if (len > 32)
+		return fw_err_setc(err, FW_E_INVALID, "a user name has at most 32 characters");
+	for (size_t i = 0; i < len; i++) {
+		char c = value[i];
+		bool ok = (c >= 'a' && c <= 'z') || c == '_' ||
+			  (i > 0 && ((c >= '0' && c <= '9') || c == '-' || (c == '$' && i == len - 1)));
+
+		if (!ok)
+			return fw_err_setc(err, FW_E_INVALID, "\"%s\" is not a user name ([a-z_][a-z0-9_-]*)", value);
+	}
+	return config_cv_copy(dst, dst_len, value, err);
+}
+
 int config_cv_check_file(const char *path, struct fw_err *err)
 {
 	struct stat st;

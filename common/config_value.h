@@ -17,6 +17,9 @@ int config_cv_size(const char *value, uint64_t min, uint64_t max, uint64_t *out,
 const char *config_cv_size_str(uint64_t bytes, char *buf, size_t len);
 int config_cv_bool(const char *value, bool *out, struct fw_err *err) FW_WUR;
 int config_cv_rule_id(const char *value, char *dst, size_t dst_len, struct fw_err *err) FW_WUR;
+/* "" or a user name as useradd accepts it by default: [a-z_][a-z0-9_-]*
+ * with an optional final $, at most 32 characters. */
+int config_cv_user(const char *value, char *dst, size_t dst_len, struct fw_err *err) FW_WUR;
 int config_cv_check_file(const char *path, struct fw_err *err) FW_WUR;
 int config_cv_check_dir(const char *path, struct fw_err *err) FW_WUR;
 int config_cv_url(const char *value, char *dst, size_t dst_len, struct fw_err *err) FW_WUR;

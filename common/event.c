@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "fwgate/event.h"
+#include "fwgate/event_ring.h"
 
 struct fw_evlog {
 	pthread_mutex_t lock; /* guards fd and the write of each line */
@@ -270,6 +271,7 @@ int fw_evlog_emit(struct fw_evlog *log, const struct fw_event *ev)
 	char *line = fw_event_format(ev, &len);
 	int rc = 0;
 
+	fw_event_ring_note(ev);
 	if (line == NULL)
 		return -1;
 	if (log->syslog)

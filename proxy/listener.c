@@ -32,6 +32,9 @@
 #define ACCEPT_BACKOFF_MAX_MS 1000
 /* While stopping, a line every this many seconds names what is left. */
 #define STOP_REPORT_S 10
+/* The accept loop turns at least this often, to prove it is alive
+ * (fw_proxy_status: the systemd watchdog pings only while it turns). */
+#define ACCEPT_BEAT_MS 1000
 
 static int listen_one(const struct fw_listen_addr *a, struct fw_err *err)
 {
@@ -189,6 +192,8 @@ static enum accept_result accept_one(struct fw_proxy *px, int lfd, int *errnum)
 		slot++;
 	px->slots[slot] = (struct conn_slot){ .fd = fd, .since_ms = proxy_mono_ms(), .awaiting_head = true };
 	px->active++;
+	atomic_store(&px->n_open, px->active);
+	atomic_fetch_add(&px->n_accepted, 1);
 	pthread_mutex_unlock(&px->lock);
 	a = calloc(1, sizeof(*a));
 	if (a != NULL) {
@@ -247,7 +252,8 @@ static void *accept_main(void *arg)
 		for (unsigned i = 0; i < n; i++)
 			pfd[i] = (struct pollfd){ .fd = px->listen_fds[i], .events = POLLIN };
 		pfd[n] = (struct pollfd){ .fd = px->wake[0], .events = POLLIN };
-		rc = poll(pfd, n + 1, backoff_ms > 0 ? (int)backoff_ms : -1);
+		atomic_store(&px->accept_beat_ms, proxy_mono_ms());
+		rc = poll(pfd, n + 1, backoff_ms > 0 ? (int)backoff_ms : ACCEPT_BEAT_MS);
 		if (rc < 0 && errno != EINTR)
 			break;
 		if (pfd[n].revents != 0)
@@ -350,6 +356,9 @@ int fw_proxy_start(struct fw_proxy **out, const struct fw_proxy_deps *deps, stru
 	px->deps = *deps;
 	px->wake[0] = px->wake[1] = -1;
 	atomic_init(&px->stop, false);
+	atomic_init(&px->n_open, 0);
+	atomic_init(&px->n_accepted, 0);
+	atomic_init(&px->accept_beat_ms, proxy_mono_ms());
 	pthread_mutex_init(&px->lock, NULL);
 	pthread_cond_init(&px->idle, NULL);
 	flight_table_init(&px->flights);
@@ -413,4 +422,16 @@ void fw_proxy_stop(struct fw_proxy *px)
 	}
 	pthread_mutex_unlock(&px->lock);
 	proxy_free(px);
+}
+
+void fw_proxy_status(struct fw_proxy *px, struct fw_proxy_status *out)
+{
+	uint64_t now = proxy_mono_ms(), beat = atomic_load(&px->accept_beat_ms);
+
+	*out = (struct fw_proxy_status){
+		.connections_open = atomic_load(&px->n_open),
+		.connections_accepted = atomic_load(&px->n_accepted),
+		.accept_idle_ms = now > beat ? now - beat : 0,
+		.accepting = !atomic_load(&px->stop),
+	};
 }

@@ -43,6 +43,11 @@ struct fw_proxy {
 	pthread_t accept_thread;
 	bool accept_started;
 	atomic_bool stop;        /* the gateway is stopping: read anywhere, without the lock */
+	/* For fw_proxy_status, read without the lock: a status query must
+	 * answer even while the lock is held too long. */
+	atomic_uint n_open;             /* copy of active, stored where it changes */
+	atomic_uint_fast64_t n_accepted; /* connections admitted since start */
+	atomic_uint_fast64_t accept_beat_ms; /* monotonic, the accept loop's last turn */
 	struct refuse_lane *lane;
 	struct proxy_auth *auth;  /* NULL: [proxy] auth = none */
 	/* The accept thread's own: its refusal-event bucket. */

@@ -78,5 +78,6 @@ void proxy_conn_done(struct fw_proxy *px, unsigned slot, const struct source_key
 	source_release(px->sources, src);
 	if (--px->active == 0)
 		pthread_cond_broadcast(&px->idle);
+	atomic_store(&px->n_open, px->active);
 	pthread_mutex_unlock(&px->lock);
 }

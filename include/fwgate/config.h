@@ -157,6 +157,12 @@ struct fw_config {
 		bool syslog;
 		int syslog_facility;         /* LOG_DAEMON, LOG_LOCAL0.. */
 	} log;
+
+	struct {
+		/* "": keep the user fwgate run starts as; else, started as root,
+		 * it becomes this user (and its groups) before touching state. */
+		char user[33];
+	} run;
 };
 
 /* Fills cfg with the embedded default (no file). Cannot fail. */

@@ -8,6 +8,7 @@
 #define FWGATE_PROXY_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "fwgate/allowlist.h"
@@ -117,6 +118,17 @@ int fw_proxy_start(struct fw_proxy **out, const struct fw_proxy_deps *deps, stru
  * must be told to stop before the connections can all end. Idempotent;
  * NULL is a no-op. */
 void fw_proxy_quiesce(struct fw_proxy *p);
+
+/* What the proxy does now, for fwgate status and the watchdog. */
+struct fw_proxy_status {
+	unsigned connections_open;     /* client connections being served */
+	uint64_t connections_accepted; /* admitted since start (refused ones not counted) */
+	uint64_t accept_idle_ms;       /* since the accept loop last turned: it turns every second */
+	bool accepting;                /* not quiesced */
+};
+
+/* Lock-free; safe from any thread while the proxy runs. */
+void fw_proxy_status(struct fw_proxy *p, struct fw_proxy_status *out) FW_NONNULL(1, 2);
 
 /* fw_proxy_quiesce, then waits until every connection thread has ended
  * (each wait it can be in is woken or bounded), then frees. NULL is a

@@ -202,6 +202,13 @@ struct bad_case {
 };
 
 static const struct bad_case bad_cases[] = {
+	{ "[run]\nuser = Root\n", 2, "[run] user: \"Root\" is not a user name ([a-z_][a-z0-9_-]*)" },
+	{ "[run]\nuser = 1000\n", 2, "[run] user: \"1000\" is not a user name ([a-z_][a-z0-9_-]*)" },
+	{ "[run]\nuser = -o\n", 2, "[run] user: \"-o\" is not a user name ([a-z_][a-z0-9_-]*)" },
+	{ "[run]\nuser = ../x\n", 2, "[run] user: \"../x\" is not a user name ([a-z_][a-z0-9_-]*)" },
+	{ "[run]\nuser = a$b\n", 2, "[run] user: \"a$b\" is not a user name ([a-z_][a-z0-9_-]*)" },
+	{ "[run]\nuser = abcdefghijabcdefghijabcdefghijabc\n", 2, "[run] user: a user name has at most 32 characters" },
+	{ "[run]\nuser = fwgate\nuser = nobody\n", 3, "[run] user: duplicate key (first set on line 2)" },
 	{ "[proxyy]\nlisten = 127.0.0.1:1\n", 1, "unknown section [proxyy]" },
 	{ "[proxy]\n[nope]\n", 2, "unknown section [nope]" },
 	{ "[proxy]\nlisten_port = 1\n", 2, "[proxy] unknown key \"listen_port\"" },
@@ -262,6 +269,29 @@ static const struct bad_case bad_cases[] = {
 	{ "[proxy]\nmax_clients = 1\nmax_clients = x\nbogus\n", 3,
 	  "[proxy] max_clients: duplicate key (first set on line 2)" },
 };
+
+/* [run] user: empty by default (keep the user), a name as useradd takes it. */
+static void test_run_user(void **state)
+{
+	static const char *const good[] = { "fwgate", "_fwgate", "svc-fw_2", "machine$", "abcdefghijabcdefghijabcdefghijab" };
+	struct fw_config *cfg = calloc(1, sizeof(*cfg));
+	char path[2048], text[128];
+	struct fw_err err;
+
+	(void)state;
+	TU_NONNULL(cfg);
+	fw_config_default(cfg);
+	assert_string_equal(cfg->run.user, "");
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(text, sizeof(text), "[run]\nuser = %s\n", good[i]);
+		if (load_text(text, cfg, &err, path, sizeof(path)) != 0)
+			fail_msg("%s refused: %s", good[i], fw_err_msg(&err));
+		assert_string_equal(cfg->run.user, good[i]);
+	}
+	assert_int_equal(load_text("[run]\nuser =\n", cfg, &err, path, sizeof(path)), 0);
+	assert_string_equal(cfg->run.user, "");
+	free(cfg);
+}
 
 static void test_bad_inputs(void **state)
 {
@@ -410,6 +440,7 @@ int main(void)
 		cmocka_unit_test(test_full_config),
 		cmocka_unit_test(test_dump_round_trip),
 		cmocka_unit_test(test_bad_inputs),
+		cmocka_unit_test(test_run_user),
 		cmocka_unit_test(test_clients_networks),
 		cmocka_unit_test(test_long_line_and_nul),
 		cmocka_unit_test(test_missing_and_oversized_file),
