@@ -274,8 +274,14 @@ static void linger_close(int fd)
 			double left = LINGER_MS - elapsed_ms(&t0);
 			struct pollfd pfd = { .fd = fd, .events = POLLIN };
 			ssize_t n;
+			int pr;
 
-			if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+			if (left <= 0)
+				break;
+			pr = poll(&pfd, 1, (int)left);
+			if (pr < 0 && errno == EINTR)
+				continue;   /* a signal (the start's capability drop) */
+			if (pr <= 0)
 				break;
 			n = recv(fd, sink, sizeof(sink), 0);
 			if (n <= 0 && !(n < 0 && (errno == EINTR || errno == EAGAIN)))
