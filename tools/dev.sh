@@ -34,6 +34,8 @@ packages=(
 	# ClamAV's own samples come from Debian packages
 	zip unzip p7zip-full xorriso zstd lz4 lzip cpio xz-utils bzip2 brotli makeself gcab rpm
 	ovmf seabios ipxe-qemu uefitool-cli clamav-testfiles nsis-common
+	# the man pages' check (tests/man/check.sh renders them as lintian does)
+	groff-base man-db
 	# the console's browser test (headless Chromium, driven by playwright-core
 	# from npm) and the Prometheus text-format check of /metrics (promtool)
 	chromium fonts-dejavu-core prometheus
@@ -69,7 +71,7 @@ need_clang() {
 # .deb, .changes and .buildinfo into build-deb/ and nothing into the tree
 # or its parent. No tests (nocheck): CI runs them in its own steps.
 build_deb() {
-	packages+=(debhelper fakeroot dpkg-dev lintian systemd groff-base man-db libsystemd-dev)
+	packages+=(debhelper fakeroot dpkg-dev lintian systemd libsystemd-dev)
 	install_missing
 	local version deb_version
 	version=$(meson introspect --projectinfo meson.build | python3 -c 'import json, sys; print(json.load(sys.stdin)["version"])')
