@@ -11,6 +11,8 @@
 #   tools/dev.sh torture [SECONDS] [RUNS]  every unit test with its Nth allocation failing,
 #                                for each N (at most RUNS runs, SECONDS per test binary)
 #   tools/dev.sh analyze         gcc -fanalyzer build (build-analyzer/), warnings are errors
+#   tools/dev.sh deb             the Debian package (build-deb/fwgate_VERSION_ARCH.deb),
+#                                built without tests, then lintian
 #   tools/dev.sh build           install and build only
 set -euo pipefail
 
@@ -32,6 +34,8 @@ packages=(
 	# ClamAV's own samples come from Debian packages
 	zip unzip p7zip-full xorriso zstd lz4 lzip cpio xz-utils bzip2 brotli makeself gcab rpm
 	ovmf seabios ipxe-qemu uefitool-cli clamav-testfiles nsis-common
+	# the man pages' check (tests/man/check.sh renders them as lintian does)
+	groff-base man-db
 	# the console's browser test (headless Chromium, driven by playwright-core
 	# from npm) and the Prometheus text-format check of /metrics (promtool)
 	chromium fonts-dejavu-core prometheus
@@ -60,6 +64,41 @@ install_missing() {
 need_clang() {
 	packages+=(clang libclang-rt-dev)
 	install_missing
+}
+
+# The Debian package from a copy of the tree (tracked files and new ones
+# not ignored) in build-deb/src, so that dpkg-buildpackage writes its
+# .deb, .changes and .buildinfo into build-deb/ and nothing into the tree
+# or its parent. No tests (nocheck): CI runs them in its own steps.
+build_deb() {
+	packages+=(debhelper fakeroot dpkg-dev lintian systemd libsystemd-dev)
+	install_missing
+	local version deb_version
+	version=$(meson introspect --projectinfo meson.build | python3 -c 'import json, sys; print(json.load(sys.stdin)["version"])')
+	deb_version=$(dpkg-parsechangelog -l debian/changelog -S Version)
+	if [ "$version" != "$deb_version" ]; then
+		echo "fwgate: meson.build says version $version, debian/changelog $deb_version: add a changelog entry (dch -v $version)" >&2
+		exit 1
+	fi
+	rm -rf build-deb
+	mkdir -p build-deb/src
+	git ls-files -z --cached --others --exclude-standard | xargs -0 -r sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh |
+		tar --null -T - -cf - | tar -xf - -C build-deb/src
+	if ! (cd build-deb/src && DEB_BUILD_OPTIONS="nocheck noddebs parallel=2" dpkg-buildpackage -b -us -uc) >build-deb/build.log 2>&1; then
+		tail -n 40 build-deb/build.log
+		echo "fwgate: dpkg-buildpackage failed (build-deb/build.log)" >&2
+		exit 1
+	fi
+	echo "fwgate: built $(ls build-deb/fwgate_*.deb) (build-deb/build.log)"
+	# (lintian says on stderr that it runs as root, as CI does)
+	local lint rc=0
+	lint=$(lintian --fail-on error,warning --display-info build-deb/fwgate_*.deb 2>&1) || rc=$?
+	grep -v '^running with root privileges' <<<"$lint" || true
+	if [ $rc != 0 ]; then
+		echo "fwgate: lintian found errors or warnings (exit $rc)" >&2
+		exit 1
+	fi
+	echo "fwgate: lintian: no error or warning"
 }
 
 build() {
@@ -186,12 +225,15 @@ analyze)
 	echo "-fanalyzer: $(grep -E '^[^ ]+:[0-9]+:[0-9]+: (warning|error):' build-analyzer/analyzer.log | sort -u | wc -l) warning(s) (build-analyzer/analyzer.log)"
 	exit $rc
 	;;
+deb)
+	build_deb
+	;;
 build)
 	install_missing
 	build build
 	;;
 *)
-	echo "usage: tools/dev.sh run [ARGS...] | test [--sanitize] | fuzz [SECONDS] | torture [SECONDS] [RUNS] | analyze | build" >&2
+	echo "usage: tools/dev.sh run [ARGS...] | test [--sanitize] | fuzz [SECONDS] | torture [SECONDS] [RUNS] | analyze | deb | build" >&2
 	exit 2
 	;;
 esac
