@@ -5,7 +5,6 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 
 #include "cli/cli.h"
 #include "cli/cli_policy.h"
+#include "cli/run_reload.h"
 #include "fwgate/allowlist.h"
 #include "fwgate/console.h"
 #include "fwgate/event.h"
@@ -72,7 +72,7 @@ static int state_dir_prepare(const char *dir, struct fw_err *err)
 	return 0;
 }
 
-static void emit_lifecycle_extra(struct fw_evlog *log, const char *action, enum fw_outcome outcome,
+void emit_lifecycle_extra(struct fw_evlog *log, const char *action, enum fw_outcome outcome,
 				 const struct fw_config *cfg, const struct fw_policy *pol, const char *reason,
 				 const struct fw_event_field *more, size_t n_more)
 {
@@ -114,59 +114,15 @@ static int block_signals(sigset_t *set)
 	return pthread_sigmask(SIG_BLOCK, set, NULL);
 }
 
-/* A signature reload runs on its own thread: compiling a full database
- * takes tens of seconds, and SIGTERM must be heard meanwhile. */
+/* What the signal loop needs; the reloads themselves run on their own
+ * thread (cli/run_reload.c): compiling a full database takes tens of
+ * seconds, and SIGTERM must be heard meanwhile. */
 struct reloader {
 	struct fw_evlog *log;
-	struct fw_scanner *scanner;
 	const struct fw_config *cfg;
 	const struct fw_policy *pol;
-	pthread_t thread;
-	bool started;
-	atomic_bool running;
+	struct run_reloader *r;
 };
-
-static void *reload_main(void *arg)
-{
-	struct reloader *r = arg;
-	struct fw_err err;
-
-	/* A new engine, workers rolled onto it; a failed reload keeps the old
-	 * engine serving. */
-	fw_err_clear(&err);
-	if (fw_scanner_reload(r->scanner, &err) != 0) {
-		fprintf(stderr, "fwgate: signature reload failed, the old signatures stay: %s\n", fw_err_msg(&err));
-		emit_lifecycle(r->log, "fwgate-reload-failed", FW_OUTCOME_FAILURE, r->cfg, r->pol, fw_err_msg(&err));
-	} else {
-		char summary[FW_SCANNER_SUMMARY_MAX];
-
-		fw_scanner_summary(r->scanner, summary, sizeof(summary));
-		fprintf(stderr, "fwgate: signatures reloaded: %s\n", summary);
-		emit_lifecycle(r->log, "fwgate-reload", FW_OUTCOME_SUCCESS, r->cfg, r->pol, summary);
-	}
-	atomic_store(&r->running, false);
-	return NULL;
-}
-
-static void reload_start(struct reloader *r)
-{
-	if (atomic_load(&r->running)) {
-		fprintf(stderr, "fwgate: SIGHUP: a signature reload is already under way\n");
-		return;
-	}
-	if (r->started)
-		pthread_join(r->thread, NULL);
-	r->started = false;
-	atomic_store(&r->running, true);
-	if (pthread_create(&r->thread, NULL, reload_main, r) != 0) {
-		atomic_store(&r->running, false);
-		fprintf(stderr, "fwgate: SIGHUP: cannot start the signature reload\n");
-		emit_lifecycle(r->log, "fwgate-reload-failed", FW_OUTCOME_FAILURE, r->cfg, r->pol,
-			       "cannot start the reload thread");
-		return;
-	}
-	r->started = true;
-}
 
 static int serve_until_signal(struct reloader *r, const sigset_t *set)
 {
@@ -185,7 +141,7 @@ static int serve_until_signal(struct reloader *r, const sigset_t *set)
 		if (fw_evlog_reopen(r->log, &err) != 0)
 			fprintf(stderr, "fwgate: %s\n", fw_err_msg(&err));
 		emit_lifecycle(r->log, "fwgate-reopen-log", FW_OUTCOME_SUCCESS, r->cfg, r->pol, "SIGHUP");
-		reload_start(r);
+		run_reloader_request(r->r, RUN_RELOAD_SIGHUP, NULL);
 	}
 }
 
@@ -355,8 +311,7 @@ static void run_release(struct run_state *rs)
 	fw_proxy_quiesce(rs->proxy);
 	fw_sandbox_quiesce(rs->sandbox);
 	fw_scanner_cancel(rs->scanner);
-	if (rs->reloader.started)
-		pthread_join(rs->reloader.thread, NULL);
+	run_reloader_stop(rs->reloader.r);
 	fw_proxy_stop(rs->proxy);
 	fw_sandbox_stop(rs->sandbox);
 	fw_scanner_stop(rs->scanner);
@@ -446,6 +401,12 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 			goto fail;
 	}
 	emit_start(&rs, ctx->cfg);
+	{
+		const struct run_reload_deps rd = { .log = rs.log, .scanner = rs.scanner, .cfg = ctx->cfg, .pol = rs.pol };
+
+		if (run_reloader_start(&rs.reloader.r, &rd, &err) != 0)
+			goto fail;
+	}
 	pid_file_write(ctx->cfg);
 	fprintf(stderr, "fwgate %s: serving on %s (pid %ld); console %s; config %s; policy %s, rule %s; state %s; "
 		"events %s\n",
@@ -453,8 +414,9 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 		(long)getpid(), fw_listen_addr_str(&ctx->cfg->console.listen, caddr, sizeof(caddr)),
 		ctx->cfg->path[0] ? ctx->cfg->path : "embedded default", rs.pol->source,
 		rs.pol->rule, ctx->cfg->state.dir, log_path);
-	rs.reloader = (struct reloader){ .log = rs.log, .scanner = rs.scanner, .cfg = ctx->cfg, .pol = rs.pol };
-	atomic_init(&rs.reloader.running, false);
+	rs.reloader.log = rs.log;
+	rs.reloader.cfg = ctx->cfg;
+	rs.reloader.pol = rs.pol;
 	if (serve_until_signal(&rs.reloader, &set) != 0) {
 		fw_err_sys(&err, errno, "waiting for signals failed");
 		goto fail;
