@@ -197,7 +197,7 @@ unsigned fw_scanner_retry_after(struct fw_scanner *s) FW_NONNULL(1);
 
 /* ------------------------------------------------- signature databases */
 
-#define FW_SIGDB_MAX 32
+#define FW_SIGDB_MAX 64
 #define FW_SIGDB_NAME_MAX 64
 
 enum fw_sigdb_kind {
@@ -226,7 +226,7 @@ struct fw_signature_info {
 };
 
 /* The signature databases of the serving engine, for `fwgate status`,
- * the reload events and the age warning: copied into *out (about 36 KiB;
+ * the reload events and the age warning: copied into *out (about 70 KiB;
  * cleared first) as the supervisor's last READY said (the start, a reload,
  * a restart). Thread-safe. */
 void fw_scanner_signature_info(struct fw_scanner *s, struct fw_signature_info *out) FW_NONNULL(1, 2);

@@ -318,7 +318,7 @@ static void test_dir_missing_and_full(void **state)
 	si->n_dbs = FW_SIGDB_MAX;
 	fw_err_clear(&err);
 	assert_int_equal(sigdb_add_bundled(si, &err), -1);
-	assert_non_null(strstr(fw_err_msg(&err), "more than 32 signature databases"));
+	assert_non_null(strstr(fw_err_msg(&err), "more than 64 signature databases"));
 	free(si);
 }
 
