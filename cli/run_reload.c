@@ -87,7 +87,8 @@ static void age_check(struct run_reloader *r, struct fw_signature_info *si, cons
 	uint64_t max = (uint64_t)r->d.cfg->scanner.max_signature_age_hours * 3600u;
 	int64_t now = (int64_t)time(NULL), stalest;
 	unsigned idx = 0;
-	char reason[FW_ERR_MSG_MAX], line[FW_EVENT_FIELD_MAX];
+	/* Sized for the longest directory and name: never cut. */
+	char reason[FW_PATH_MAX + FW_SIGDB_NAME_MAX + 512], line[FW_EVENT_FIELD_MAX];
 	const struct fw_sigdb *e;
 
 	if (max == 0)
