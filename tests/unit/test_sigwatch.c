@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -427,6 +428,129 @@ static void test_info_line(void **state)
 	assert_string_equal(small + sizeof(small) - 4, "...");
 }
 
+/* ------------------------------------------------------------ inotify */
+
+/* What the watch said, from its thread. */
+struct heard {
+	pthread_mutex_t lock;
+	unsigned changed, lost;
+	char last[2048];
+};
+
+static void on_watch(void *arg, enum fw_sigwatch_event ev, const char *reason)
+{
+	struct heard *h = arg;
+
+	pthread_mutex_lock(&h->lock);
+	if (ev == FW_SIGWATCH_CHANGED)
+		h->changed++;
+	else
+		h->lost++;
+	snprintf(h->last, sizeof(h->last), "%s", reason);
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* Polls (bounded: 10 s) until the watch has said `changed` times that a
+ * reload is due; the reason into last. */
+static bool await_changed(struct heard *h, unsigned changed, char *last, size_t len)
+{
+	for (int i = 0; i < 1000; i++) {
+		bool done;
+
+		pthread_mutex_lock(&h->lock);
+		done = h->changed >= changed;
+		snprintf(last, len, "%s", h->last);
+		pthread_mutex_unlock(&h->lock);
+		if (done)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+/* A directory that does not exist yet is awaited in its parent; a
+ * database renamed into it is a change, other names are not; deleting
+ * the directory is one, and it is watched again when it comes back. */
+static void test_watch_directory(void **state)
+{
+	static struct fw_config cfg;
+	static struct heard h = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	char root[256], dir[512], tmp[600], path[1200], last[2048];
+	struct fw_sigwatch *w = NULL;
+	struct fw_err err;
+
+	(void)state;
+	fw_err_clear(&err);
+	tu_mkdtemp(root, sizeof(root));
+	snprintf(dir, sizeof(dir), "%s/sigs", root);
+	snprintf(tmp, sizeof(tmp), "%s/sigs.new", root);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.scanner.n_signatures = 1;
+	snprintf(cfg.scanner.signatures[0], sizeof(cfg.scanner.signatures[0]), "%s/", dir);
+	cfg.scanner.reload_debounce_seconds = 1;
+	assert_int_equal(fw_sigwatch_start(&w, &cfg, on_watch, &h, &err), 0);
+
+	/* It appears, already holding a database (freshclam's first run). */
+	assert_int_equal(mkdir(tmp, 0700), 0);
+	tu_write(tmp, "a.ndb", "A:0:*:41\n", 9, path, sizeof(path));
+	assert_int_equal(rename(tmp, dir), 0);
+	assert_true(await_changed(&h, 1, last, sizeof(last)));
+	assert_non_null(strstr(last, "the directory appeared in"));
+
+	/* Not databases: nothing. Then a temporary file renamed to a
+	 * database: one change, named. */
+	tu_write(dir, "notes.txt", "x\n", 2, path, sizeof(path));
+	tu_write(dir, ".tmp-b", "B:0:*:42\n", 9, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s/b.ndb", dir);
+	assert_int_equal(rename(path, tmp), 0);
+	assert_true(await_changed(&h, 2, last, sizeof(last)));
+	assert_non_null(strstr(last, "b.ndb in "));
+	usleep(1500000); /* one debounce period and more: nothing further */
+	pthread_mutex_lock(&h.lock);
+	assert_int_equal(h.changed, 2);
+	pthread_mutex_unlock(&h.lock);
+
+	/* Deleted: a change; recreated: watched again. */
+	snprintf(path, sizeof(path), "%s/a.ndb", dir);
+	assert_int_equal(unlink(path), 0);
+	snprintf(path, sizeof(path), "%s/b.ndb", dir);
+	assert_int_equal(unlink(path), 0);
+	snprintf(path, sizeof(path), "%s/notes.txt", dir);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+	assert_true(await_changed(&h, 3, last, sizeof(last)));
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_true(await_changed(&h, 4, last, sizeof(last)));
+	tu_write(dir, "c.hdb", "x\n", 2, path, sizeof(path));
+	assert_true(await_changed(&h, 5, last, sizeof(last)));
+	assert_non_null(strstr(last, "c.hdb in "));
+	pthread_mutex_lock(&h.lock);
+	assert_int_equal(h.lost, 0);
+	pthread_mutex_unlock(&h.lock);
+	fw_sigwatch_stop(w);
+	tu_rmtree(root);
+}
+
+/* Neither the directory nor its parent: the start fails and says why. */
+static void test_watch_nothing_to_watch(void **state)
+{
+	static struct fw_config cfg;
+	static struct heard h = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct fw_sigwatch *w = NULL;
+	struct fw_err err;
+
+	(void)state;
+	fw_err_clear(&err);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.scanner.n_signatures = 1;
+	snprintf(cfg.scanner.signatures[0], sizeof(cfg.scanner.signatures[0]), "/nonexistent/fwgate/sigs");
+	cfg.scanner.reload_debounce_seconds = 1;
+	assert_int_equal(fw_sigwatch_start(&w, &cfg, on_watch, &h, &err), -1);
+	assert_null(w);
+	assert_non_null(strstr(fw_err_msg(&err), "\"/nonexistent/fwgate/sigs\" is missing and its parent "
+						  "\"/nonexistent/fwgate\" cannot be watched"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -446,6 +570,8 @@ int main(void)
 		cmocka_unit_test(test_json_round_trip),
 		cmocka_unit_test(test_json_refused),
 		cmocka_unit_test(test_info_line),
+		cmocka_unit_test(test_watch_directory),
+		cmocka_unit_test(test_watch_nothing_to_watch),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
