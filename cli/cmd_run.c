@@ -73,8 +73,8 @@ static int state_dir_prepare(const char *dir, struct fw_err *err)
 }
 
 void emit_lifecycle_extra(struct fw_evlog *log, const char *action, enum fw_outcome outcome,
-				 const struct fw_config *cfg, const struct fw_policy *pol, const char *reason,
-				 const struct fw_event_field *more, size_t n_more)
+			  const struct fw_config *cfg, const struct fw_policy *pol, const char *reason,
+			  const struct fw_event_field *more, size_t n_more)
 {
 	struct fw_event_field extra[16] = {
 		{ .key = "service.version", .str = FWGATE_VERSION },
