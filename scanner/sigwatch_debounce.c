@@ -9,17 +9,20 @@ enum debounce_effect {
 	EFFECT_NONE = 0,
 	EFFECT_START,    /* a burst begins: first = last = now */
 	EFFECT_EXTEND,   /* another change in the burst: last = now */
-	EFFECT_DECIDE,   /* time passed: reload if quiet long enough, or waited the most */
+	EFFECT_DECIDE,   /* time passed: due when quiet long enough, or waited the most */
 };
 
+/* next: the state after the row; when_due: after an EFFECT_DECIDE that
+ * finds the burst due, which also reloads. */
 static const struct {
 	enum sigwatch_state next;
+	enum sigwatch_state when_due;
 	enum debounce_effect effect;
 } table[2][2] = {
-	[SIGWATCH_IDLE][SIGWATCH_CHANGE] = { SIGWATCH_SETTLING, EFFECT_START },
-	[SIGWATCH_IDLE][SIGWATCH_TICK] = { SIGWATCH_IDLE, EFFECT_NONE },
-	[SIGWATCH_SETTLING][SIGWATCH_CHANGE] = { SIGWATCH_SETTLING, EFFECT_EXTEND },
-	[SIGWATCH_SETTLING][SIGWATCH_TICK] = { SIGWATCH_SETTLING, EFFECT_DECIDE },
+	[SIGWATCH_IDLE][SIGWATCH_CHANGE] = { SIGWATCH_SETTLING, SIGWATCH_SETTLING, EFFECT_START },
+	[SIGWATCH_IDLE][SIGWATCH_TICK] = { SIGWATCH_IDLE, SIGWATCH_IDLE, EFFECT_NONE },
+	[SIGWATCH_SETTLING][SIGWATCH_CHANGE] = { SIGWATCH_SETTLING, SIGWATCH_SETTLING, EFFECT_EXTEND },
+	[SIGWATCH_SETTLING][SIGWATCH_TICK] = { SIGWATCH_SETTLING, SIGWATCH_IDLE, EFFECT_DECIDE },
 };
 
 void sigwatch_debounce_init(struct sigwatch_debounce *d, int64_t quiet_ms, int64_t max_ms)
@@ -40,6 +43,8 @@ static int64_t due_ms(const struct sigwatch_debounce *d)
 
 bool sigwatch_debounce_step(struct sigwatch_debounce *d, enum sigwatch_input in, int64_t now_ms)
 {
+	bool due = false;
+
 	if ((unsigned)d->state >= 2 || (unsigned)in >= 2)
 		return false;
 	switch (table[d->state][in].effect) {
@@ -53,16 +58,13 @@ bool sigwatch_debounce_step(struct sigwatch_debounce *d, enum sigwatch_input in,
 			d->last_ms = now_ms;
 		break;
 	case EFFECT_DECIDE:
-		if (now_ms >= due_ms(d)) {
-			d->state = SIGWATCH_IDLE;
-			return true;
-		}
+		due = now_ms >= due_ms(d);
 		break;
 	case EFFECT_NONE:
 		break;
 	}
-	d->state = table[d->state][in].next;
-	return false;
+	d->state = due ? table[d->state][in].when_due : table[d->state][in].next;
+	return due;
 }
 
 int64_t sigwatch_debounce_wait_ms(const struct sigwatch_debounce *d, int64_t now_ms)
