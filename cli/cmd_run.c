@@ -21,6 +21,7 @@
 #include "cli/cli_policy.h"
 #include "cli/run_control.h"
 #include "cli/run_notify.h"
+#include "cli/run_reload.h"
 #include "cli/run_user.h"
 #include "fwgate/allowlist.h"
 #include "fwgate/console.h"
@@ -76,9 +77,9 @@ static int state_dir_prepare(const char *dir, struct fw_err *err)
 	return 0;
 }
 
-static void emit_lifecycle_extra(struct fw_evlog *log, const char *action, enum fw_outcome outcome,
-				 const struct fw_config *cfg, const struct fw_policy *pol, const char *reason,
-				 const struct fw_event_field *more, size_t n_more)
+void emit_lifecycle_extra(struct fw_evlog *log, const char *action, enum fw_outcome outcome,
+			  const struct fw_config *cfg, const struct fw_policy *pol, const char *reason,
+			  const struct fw_event_field *more, size_t n_more)
 {
 	struct fw_event_field extra[16] = {
 		{ .key = "service.version", .str = FWGATE_VERSION },
@@ -118,17 +119,15 @@ static int block_signals(sigset_t *set)
 	return pthread_sigmask(SIG_BLOCK, set, NULL);
 }
 
-/* A signature reload runs on its own thread: compiling a full database
- * takes tens of seconds, and SIGTERM must be heard meanwhile. */
+/* What the signal loop needs; the reloads themselves run on their own
+ * thread (cli/run_reload.c): compiling a full database takes tens of
+ * seconds, and SIGTERM must be heard meanwhile. */
 struct reloader {
 	struct fw_evlog *log;
-	struct fw_scanner *scanner;
 	const struct fw_config *cfg;
 	const struct fw_policy *pol;
-	struct run_notify *notify;  /* told RELOADING at SIGHUP, READY when the reload ends */
-	pthread_t thread;
-	bool started;
-	atomic_bool running;
+	struct run_reloader *r;
+	struct run_notify *notify;    /* told STOPPING at SIGINT or SIGTERM */
 	atomic_uint_fast64_t beat_ms; /* the signal loop's last turn (monotonic), for the watchdog */
 };
 
@@ -143,51 +142,6 @@ static uint64_t mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void *reload_main(void *arg)
-{
-	struct reloader *r = arg;
-	struct fw_err err;
-
-	/* A new engine, workers rolled onto it; a failed reload keeps the old
-	 * engine serving. */
-	fw_err_clear(&err);
-	if (fw_scanner_reload(r->scanner, &err) != 0) {
-		fprintf(stderr, "fwgate: signature reload failed, the old signatures stay: %s\n", fw_err_msg(&err));
-		emit_lifecycle(r->log, "fwgate-reload-failed", FW_OUTCOME_FAILURE, r->cfg, r->pol, fw_err_msg(&err));
-		run_notify_ready(r->notify, "serving; the signature reload failed, the old signatures stay");
-	} else {
-		char summary[FW_SCANNER_SUMMARY_MAX];
-
-		fw_scanner_summary(r->scanner, summary, sizeof(summary));
-		fprintf(stderr, "fwgate: signatures reloaded: %s\n", summary);
-		emit_lifecycle(r->log, "fwgate-reload", FW_OUTCOME_SUCCESS, r->cfg, r->pol, summary);
-		run_notify_ready(r->notify, "serving; signatures reloaded");
-	}
-	atomic_store(&r->running, false);
-	return NULL;
-}
-
-static void reload_start(struct reloader *r)
-{
-	if (atomic_load(&r->running)) {
-		fprintf(stderr, "fwgate: SIGHUP: a signature reload is already under way\n");
-		return;
-	}
-	if (r->started)
-		pthread_join(r->thread, NULL);
-	r->started = false;
-	atomic_store(&r->running, true);
-	if (pthread_create(&r->thread, NULL, reload_main, r) != 0) {
-		atomic_store(&r->running, false);
-		fprintf(stderr, "fwgate: SIGHUP: cannot start the signature reload\n");
-		emit_lifecycle(r->log, "fwgate-reload-failed", FW_OUTCOME_FAILURE, r->cfg, r->pol,
-			       "cannot start the reload thread");
-		run_notify_ready(r->notify, "serving; the signature reload could not start");
-		return;
-	}
-	r->started = true;
 }
 
 static int serve_until_signal(struct reloader *r, const sigset_t *set)
@@ -214,10 +168,7 @@ static int serve_until_signal(struct reloader *r, const sigset_t *set)
 		if (fw_evlog_reopen(r->log, &err) != 0)
 			fprintf(stderr, "fwgate: %s\n", fw_err_msg(&err));
 		emit_lifecycle(r->log, "fwgate-reopen-log", FW_OUTCOME_SUCCESS, r->cfg, r->pol, "SIGHUP");
-		/* A reload already under way sends READY when it ends. */
-		if (!atomic_load(&r->running))
-			run_notify_reloading(r->notify, "reloading the signatures");
-		reload_start(r);
+		run_reloader_request(r->r, RUN_RELOAD_SIGHUP, NULL);
 	}
 }
 
@@ -391,8 +342,7 @@ static void run_release(struct run_state *rs)
 	fw_proxy_quiesce(rs->proxy);
 	fw_sandbox_quiesce(rs->sandbox);
 	fw_scanner_cancel(rs->scanner);
-	if (rs->reloader.started)
-		pthread_join(rs->reloader.thread, NULL);
+	run_reloader_stop(rs->reloader.r);
 	fw_proxy_stop(rs->proxy);
 	fw_sandbox_stop(rs->sandbox);
 	fw_scanner_stop(rs->scanner);
@@ -455,7 +405,6 @@ static void raise_fd_limit(const struct fw_config *cfg)
 static int run_notify_begin(struct run_state *rs, struct fw_err *err)
 {
 	rs->reloader = (struct reloader){ .cfg = rs->cfg, .pol = rs->pol };
-	atomic_init(&rs->reloader.running, false);
 	atomic_init(&rs->reloader.beat_ms, mono_ms());
 	if (run_notify_start(&rs->notify, run_healthy, rs, err) != 0)
 		return -1;
@@ -464,17 +413,22 @@ static int run_notify_begin(struct run_state *rs, struct fw_err *err)
 	return 0;
 }
 
-/* The listeners are up: the control socket, the start event, the pid
- * file, the line on stderr, READY for systemd. */
+/* The listeners are up: the control socket, the start event, the reloads
+ * (SIGHUP and the signature watch), the pid file, the line on stderr,
+ * READY for systemd. */
 static int run_announce(struct cli_ctx *ctx, struct run_state *rs, const char *log_path, struct fw_err *err)
 {
 	const struct run_control_deps ctl = { .cfg = ctx->cfg, .scanner = rs->scanner, .sandbox = rs->sandbox,
 					      .store = rs->store, .proxy = rs->proxy, .started = time(NULL) };
+	const struct run_reload_deps rd = { .log = rs->log, .scanner = rs->scanner, .cfg = ctx->cfg, .pol = rs->pol,
+					    .notify = rs->notify };
 	char addr[96], caddr[96], status[256];
 
 	if (run_user_bound(&rs->user, err) != 0 || run_control_start(&rs->control, &ctl, err) != 0)
 		return -1;
 	emit_start(rs, ctx->cfg);
+	if (run_reloader_start(&rs->reloader.r, &rd, err) != 0)
+		return -1;
 	pid_file_write(ctx->cfg);
 	fprintf(stderr, "fwgate %s: serving on %s (pid %ld); console %s; config %s; policy %s, rule %s; state %s; "
 		"events %s\n",
@@ -549,7 +503,6 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 			goto fail;
 	}
 	rs.reloader.log = rs.log;
-	rs.reloader.scanner = rs.scanner;
 	if (run_announce(ctx, &rs, log_path, &err) != 0)
 		goto fail;
 	if (serve_until_signal(&rs.reloader, &set) != 0) {

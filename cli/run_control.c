@@ -89,6 +89,7 @@ static json_t *status_now(struct run_control *rc, struct fw_err *err)
 	char summary[FW_SCANNER_SUMMARY_MAX];
 	struct fw_metrics_gauges g;
 	struct fw_proxy_status ps;
+	struct fw_signature_info *si;
 	json_t *stats = NULL, *doc;
 	time_t now = time(NULL);
 	struct status_snapshot s = {
@@ -105,9 +106,16 @@ static json_t *status_now(struct run_control *rc, struct fw_err *err)
 	g.store_stats = stats;
 	fw_proxy_status(rc->d.proxy, &ps);
 	s.signatures_summary = fw_scanner_summary(rc->d.scanner, summary, sizeof(summary));
+	si = malloc(sizeof(*si));
+	if (si != NULL) {
+		fw_scanner_signature_info(rc->d.scanner, si);
+		s.signature_sources = fw_signature_info_json(si, (int64_t)now);
+		free(si);
+	}
 	s.n_errors = fw_event_ring_read(errors, FW_ARRAY_LEN(errors));
 	status_listeners_of(rc->d.cfg, &s);
 	doc = status_doc_build(&s, err);
+	json_decref(s.signature_sources);
 	json_decref(stats);
 	return doc;
 }

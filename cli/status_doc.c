@@ -65,6 +65,8 @@ static json_t *signatures_doc(const struct status_snapshot *s, bool *bad)
 	char when[32];
 
 	put(o, "summary", s->signatures_summary != NULL ? json_string(s->signatures_summary) : json_null(), bad);
+	if (s->signature_sources != NULL)
+		put(o, "sources", json_incref(s->signature_sources), bad);
 	if (g == NULL || !g->scanner_set) {
 		json_decref(dbs);
 		return o;
@@ -274,6 +276,7 @@ static void print_signatures(const json_t *doc, FILE *out)
 	json_t *dbs = json_object_get(sg, "databases");
 	const char *name, *sep = " (";
 	char a[24], b[48];
+	size_t i;
 	json_t *v;
 
 	fprintf(out, LABEL "%s loaded", "signatures", n_str(num(sg, "count"), a, sizeof(a)));
@@ -289,6 +292,14 @@ static void print_signatures(const json_t *doc, FILE *out)
 	fputc('\n', out);
 	if (json_is_string(json_object_get(sg, "summary")))
 		fprintf(out, LABEL "%s\n", "", str(sg, "summary"));
+	json_array_foreach(json_object_get(json_object_get(sg, "sources"), "databases"), i, v) {
+		fprintf(out, LABEL "%s %s", "", str(v, "kind"), str(v, "name"));
+		if (json_is_integer(json_object_get(v, "version")))
+			fprintf(out, " version %s", n_str(num(v, "version"), a, sizeof(a)));
+		if (json_is_integer(json_object_get(v, "age_seconds")))
+			fprintf(out, ", %s old", duration_str(num(v, "age_seconds"), b, sizeof(b)));
+		fprintf(out, " in %s\n", str(v, "dir"));
+	}
 }
 
 /* "name n, name n" of an object of integers, or of {count, bytes}. */

@@ -40,6 +40,7 @@ struct status_snapshot {
 	unsigned workers_configured;
 	const struct fw_metrics_gauges *gauges;  /* scanner, sandbox and store_stats as set */
 	const char *signatures_summary;          /* fw_scanner_summary, NULL: none */
+	json_t *signature_sources;               /* fw_signature_info_json (borrowed), NULL: none */
 	const struct fw_event_ring_entry *errors; /* newest first */
 	size_t n_errors;
 };

@@ -402,6 +402,16 @@ static void render_scanner(struct text *t, const struct fw_metrics_gauges *g)
 	if (g->scanner_db_time > 0)
 		gauge(t, "fwgate_scanner_db_age_seconds", "Age of the newest loaded ClamAV database.",
 		      now > g->scanner_db_time ? (uint64_t)(now - g->scanner_db_time) : 0);
+	if (g->scanner_signatures_time > 0) {
+		uint64_t age = now > g->scanner_signatures_time ? (uint64_t)(now - g->scanner_signatures_time) : 0;
+
+		gauge(t, "fwgate_scanner_signatures_age_seconds",
+		      "Age of the stalest signature directory (its newest database).", age);
+		if (g->scanner_signatures_max_age > 0)
+			gauge(t, "fwgate_scanner_signatures_outdated",
+			      "1 when that age is over [scanner] max_signature_age_hours, else 0.",
+			      age > g->scanner_signatures_max_age);
+	}
 }
 
 /* A count the store document gives, when it is one. */

@@ -23,6 +23,7 @@
 #include <openssl/rand.h>
 
 #include "scanner/scan_int.h"
+#include "scanner/sigdb.h"
 
 /* Loading ClamAV's full databases takes tens of seconds on a slow disk. */
 #define START_TIMEOUT_MS (600 * 1000)
@@ -63,6 +64,7 @@ struct fw_scanner {
 	pthread_t watcher;
 	bool watcher_started;
 	struct scan_gauges gauges;  /* for a metrics scrape; lock-free */
+	struct fw_signature_info sig; /* the serving engine's databases (its READY); under lock */
 };
 
 static time_t mono_s(void)
@@ -113,6 +115,20 @@ static void say(struct fw_scanner *s, enum fw_scanner_event ev, const char *reas
 		fprintf(stderr, "fwgate: scanner: %s: %s\n", what[ev], reason);
 }
 
+/* Keeps the databases a READY lists (signature_info), for
+ * fw_scanner_signature_info and the age metric. Called with s->lock held.
+ * A list that does not validate empties the info and says so: a reload
+ * event must not repeat stale versions. */
+static void sig_info_ready_locked(struct fw_scanner *s, const json_t *ready)
+{
+	struct fw_err err;
+
+	fw_err_clear(&err);
+	if (sigdb_info_from_json(json_object_get(ready, "signature_info"), &s->sig, &err) != 0)
+		fprintf(stderr, "fwgate: scanner: %s\n", fw_err_msg(&err));
+	atomic_store(&s->gauges.sig_time, fw_signature_info_stalest(&s->sig, NULL));
+}
+
 /* Reads READY or FAIL from a supervisor being started, bounded in time
  * and cut short by a stop. */
 static int await_ready(struct fw_scanner *s, int ctl, char *summary, size_t len, FILE *info, struct fw_err *err)
@@ -154,6 +170,9 @@ static int await_ready(struct fw_scanner *s, int ctl, char *summary, size_t len,
 	}
 	snprintf(summary, len, "%s", json_string_value(json_object_get(doc, "summary")));
 	scan_gauges_ready(&s->gauges, doc);
+	pthread_mutex_lock(&s->lock);
+	sig_info_ready_locked(s, doc);
+	pthread_mutex_unlock(&s->lock);
 	if (info != NULL) {
 		const char *warn = json_string_value(json_object_get(doc, "warning"));
 
@@ -317,6 +336,7 @@ static void control_message(struct fw_scanner *s, int ctl)
 	pthread_mutex_lock(&s->lock);
 	if (m.type == SCAN_MSG_READY && (doc = json_loadb(m.payload, m.len, 0, NULL)) != NULL) {
 		scan_gauges_ready(&s->gauges, doc);
+		sig_info_ready_locked(s, doc);
 		if (json_is_string(json_object_get(doc, "summary")))
 			snprintf(s->summary, sizeof(s->summary), "%s",
 				 json_string_value(json_object_get(doc, "summary")));
@@ -488,6 +508,14 @@ unsigned fw_scanner_restarts(struct fw_scanner *s)
 void fw_scanner_metrics(const struct fw_scanner *s, struct fw_metrics_gauges *g)
 {
 	scan_gauges_fill(&s->gauges, g);
+	g->scanner_signatures_max_age = (uint64_t)s->boot.cfg.scanner.max_signature_age_hours * 3600u;
+}
+
+void fw_scanner_signature_info(struct fw_scanner *s, struct fw_signature_info *out)
+{
+	pthread_mutex_lock(&s->lock);
+	*out = s->sig;
+	pthread_mutex_unlock(&s->lock);
 }
 
 unsigned fw_scanner_retry_after(struct fw_scanner *s)

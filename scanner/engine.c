@@ -9,15 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <clamav.h>
 
 #include "fwgate/fileio.h"
 #include "scanner/scan_int.h"
+#include "scanner/sigdb.h"
 
-
-#define SYSTEM_DB_DIR "/var/lib/clamav"
 
 void scan_limits_from_config(struct scan_limits *l, const struct fw_config *cfg)
 {
@@ -41,30 +41,24 @@ static bool is_full_db(const char *name)
 	return false;
 }
 
-/* Appends "LABEL (N signatures); " to the summary, or the total when
- * label is NULL. */
 /* True when dir holds a file ClamAV would load (by its extension). The
  * clamav package makes /var/lib/clamav before freshclam fills it. */
 static bool dir_has_db(const char *dir)
 {
-	static const char *const ext[] = { ".cvd", ".cld", ".cud", ".hdb", ".hsb", ".mdb", ".msb", ".ndb",
-					   ".ldb", ".cdb", ".ign2", ".yar", ".yara", ".cbc" };
 	struct dirent *de;
 	bool found = false;
 	DIR *d = opendir(dir);
 
 	if (d == NULL)
 		return false;
-	while (!found && (de = readdir(d)) != NULL) {
-		const char *dot = strrchr(de->d_name, '.');
-
-		for (size_t i = 0; dot != NULL && i < FW_ARRAY_LEN(ext) && !found; i++)
-			found = strcmp(dot, ext[i]) == 0;
-	}
+	while (!found && (de = readdir(d)) != NULL)
+		found = sigdb_name_loadable(de->d_name);
 	closedir(d);
 	return found;
 }
 
+/* Appends "LABEL (N signatures); " to the summary, or the total when
+ * label is NULL. */
 static void summary_add(struct scan_engine *e, const char *label, unsigned n)
 {
 	size_t used = strlen(e->summary);
@@ -77,31 +71,19 @@ static void summary_add(struct scan_engine *e, const char *label, unsigned n)
 		snprintf(e->summary + used, sizeof(e->summary) - used, "%u signatures in all", n);
 }
 
-/* The version and build time of a ClamAV database named NAME.cvd or
- * NAME.cld (main, daily, bytecode), from its header, for the metrics. A
- * header that does not parse is left out: ClamAV's own load judges it. */
-static void db_header(struct scan_engine *e, const char *dir, const char *file)
+/* The versions and build times of main, daily and bytecode (.cvd or
+ * .cld) for the metrics, from the databases' headers read at load. */
+static void db_versions(struct scan_engine *e)
 {
-	const char *dot = strrchr(file, '.');
-	char path[FW_PATH_MAX + 256];
-	struct cl_cvd *cvd;
+	for (unsigned k = 0; k < e->sig.n_dbs; k++) {
+		const struct fw_sigdb *db = &e->sig.dbs[k];
 
-	if (dot == NULL || (strcmp(dot, ".cvd") != 0 && strcmp(dot, ".cld") != 0))
-		return;
-	for (unsigned i = 0; i < FW_METRICS_DB_COUNT; i++) {
-		const char *name = fw_metrics_db_name((enum fw_metrics_db)i);
-
-		if (strlen(name) != (size_t)(dot - file) || strncmp(file, name, (size_t)(dot - file)) != 0)
-			continue;
-		if (snprintf(path, sizeof(path), "%s/%s", dir, file) >= (int)sizeof(path) ||
-		    (cvd = cl_cvdhead(path)) == NULL)
-			return;
-		if (cvd->version >= e->db_version[i]) {
-			e->db_version[i] = cvd->version;
-			e->db_time[i] = cvd->stime;
-		}
-		cl_cvdfree(cvd);
-		return;
+		for (unsigned i = 0; db->kind == FW_SIGDB_CVD && i < FW_METRICS_DB_COUNT; i++)
+			if (strcmp(db->name, fw_metrics_db_name((enum fw_metrics_db)i)) == 0 &&
+			    db->version >= e->db_version[i]) {
+				e->db_version[i] = db->version;
+				e->db_time[i] = db->time;
+			}
 	}
 }
 
@@ -120,6 +102,8 @@ json_t *scan_engine_databases(const struct scan_engine *e)
 	return dbs;
 }
 
+/* label: the directory as the summary names it; NULL for the bundled
+ * signatures' temporary directory (listed as "bundled", without an age). */
 static int load_dir(struct scan_engine *e, const char *dir, const char *label, struct fw_err *err)
 {
 	unsigned before = e->signatures;
@@ -130,16 +114,18 @@ static int load_dir(struct scan_engine *e, const char *dir, const char *label, s
 	d = opendir(dir);
 	if (d == NULL)
 		return fw_err_sys(err, errno, "cannot open the signature directory \"%s\"", dir);
-	while ((de = readdir(d)) != NULL) {
+	while ((de = readdir(d)) != NULL)
 		if (is_full_db(de->d_name))
 			e->full_db = true;
-		db_header(e, dir, de->d_name);
-	}
 	closedir(d);
+	/* Versions and ages, before ClamAV reads the bodies: a header that
+	 * does not parse fails the load here, with the file's name. */
+	if (label != NULL && sigdb_dir_add(&e->sig, dir, err) != 0)
+		return -1;
 	rc = cl_load(dir, e->cl, &e->signatures, CL_DB_STDOPT);
 	if (rc != CL_SUCCESS)
 		return fw_err_set(err, "ClamAV cannot load the signatures in \"%s\": %s", dir, cl_strerror(rc));
-	summary_add(e, label, e->signatures - before);
+	summary_add(e, label != NULL ? label : "bundled", e->signatures - before);
 	return 0;
 }
 
@@ -167,7 +153,9 @@ static int load_bundled(struct scan_engine *e, const char *tmp_dir, struct fw_er
 		fw_err_set(err, "cannot write %s", file);
 		goto out;
 	}
-	rc = load_dir(e, dir, "bundled", err);
+	rc = load_dir(e, dir, NULL, err);
+	if (rc == 0)
+		rc = sigdb_add_bundled(&e->sig, err);
 out:
 	unlink(file);
 	rmdir(dir);
@@ -246,8 +234,8 @@ int scan_engine_load(struct scan_engine **out, const struct fw_config *cfg, cons
 	if (cfg->scanner.n_signatures == 0) {
 		if (load_bundled(e, tmp_dir, err) != 0)
 			goto out;
-		if (stat(SYSTEM_DB_DIR, &st) == 0 && S_ISDIR(st.st_mode) && dir_has_db(SYSTEM_DB_DIR) &&
-		    load_dir(e, SYSTEM_DB_DIR, SYSTEM_DB_DIR, err) != 0)
+		if (stat(SCAN_SYSTEM_DB_DIR, &st) == 0 && S_ISDIR(st.st_mode) && dir_has_db(SCAN_SYSTEM_DB_DIR) &&
+		    load_dir(e, SCAN_SYSTEM_DB_DIR, SCAN_SYSTEM_DB_DIR, err) != 0)
 			goto out;
 	}
 	for (unsigned i = 0; i < cfg->scanner.n_signatures; i++)
@@ -264,6 +252,9 @@ int scan_engine_load(struct scan_engine **out, const struct fw_config *cfg, cons
 		goto out;
 	}
 	summary_add(e, NULL, e->signatures);
+	db_versions(e);
+	e->sig.signatures = e->signatures;
+	e->sig.loaded_at = (int64_t)time(NULL);
 	if (!e->full_db)
 		snprintf(e->warning, sizeof(e->warning),
 			 "WARNING: no full ClamAV database (main/daily .cvd or .cld) is loaded: only the "

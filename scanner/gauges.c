@@ -20,6 +20,7 @@ void scan_gauges_init(struct scan_gauges *g)
 	for (unsigned i = 0; i < FW_METRICS_DB_COUNT; i++)
 		atomic_init(&g->db_version[i], 0);
 	atomic_init(&g->db_time, 0);
+	atomic_init(&g->sig_time, 0);
 }
 
 static uint64_t count_of(const json_t *v)
@@ -87,4 +88,5 @@ void scan_gauges_fill(const struct scan_gauges *g, struct fw_metrics_gauges *out
 	for (unsigned i = 0; i < FW_METRICS_DB_COUNT; i++)
 		out->scanner_db_version[i] = atomic_load(&g->db_version[i]);
 	out->scanner_db_time = atomic_load(&g->db_time);
+	out->scanner_signatures_time = atomic_load(&g->sig_time);
 }

@@ -55,6 +55,10 @@ size_t scan_opened_ranges(const uint8_t *p, size_t len, const struct scan_limits
 
 /* ------------------------------------------------------------ engine */
 
+/* Where freshclam keeps ClamAV's databases: loaded (and watched) when
+ * [scanner] signatures names no directory. */
+#define SCAN_SYSTEM_DB_DIR "/var/lib/clamav"
+
 /* The ClamAV engine and what it was loaded from. */
 struct scan_engine {
 	struct cl_engine *cl;
@@ -64,6 +68,7 @@ struct scan_engine {
 	char warning[512];        /* "" or a loud warning for the operator */
 	uint32_t db_version[FW_METRICS_DB_COUNT]; /* main, daily, bytecode (.cvd/.cld headers); 0: not loaded */
 	int64_t db_time[FW_METRICS_DB_COUNT];     /* their build times, unix seconds */
+	struct fw_signature_info sig;             /* every database, its version and age */
 };
 
 /* Loads the configured signatures (or the bundled ones plus
@@ -321,6 +326,7 @@ struct scan_gauges {
 	atomic_uint_fast64_t signatures;
 	atomic_uint db_version[FW_METRICS_DB_COUNT];
 	atomic_int_fast64_t db_time;     /* the newest database's */
+	atomic_int_fast64_t sig_time;    /* fw_signature_info_stalest of the serving engine */
 };
 
 void scan_gauges_init(struct scan_gauges *g) FW_NONNULL(1);

@@ -407,9 +407,9 @@ static int send_ready(struct sup *s)
 		 s->eng->warning[0] != '\0' && scan_landlock_abi() < 1 ? "; " : "",
 		 scan_landlock_abi() < 1 ? "WARNING: this kernel has no Landlock: scanner workers are confined by "
 					   "seccomp only and can still read the state directory's files" : "");
-	doc = json_pack("{s:s, s:s, s:I, s:I, s:o*}", "summary", s->eng->summary, "warning", warning, "workers",
+	doc = json_pack("{s:s, s:s, s:I, s:I, s:o*, s:o*}", "summary", s->eng->summary, "warning", warning, "workers",
 			(json_int_t)s->n_workers, "signatures", (json_int_t)s->eng->signatures, "databases",
-			scan_engine_databases(s->eng));
+			scan_engine_databases(s->eng), "signature_info", fw_signature_info_json(&s->eng->sig, 0));
 	text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
 	fw_err_clear(&err);
 	rc = text ? scan_wire_send(s->ctl, SCAN_MSG_READY, text, (uint32_t)strlen(text), NULL, 0, IO_TIMEOUT_MS,

@@ -128,6 +128,13 @@ struct fw_metrics_gauges {
 	uint64_t scanner_signatures;     /* signatures in the loaded engine */
 	uint32_t scanner_db_version[FW_METRICS_DB_COUNT]; /* 0: not loaded */
 	int64_t scanner_db_time;         /* build time of the newest database, unix seconds; 0: unknown */
+	/* The stalest signature directory's newest database (a .cvd/.cld
+	 * build time or another file's modification time), unix seconds; 0:
+	 * unknown (bundled signatures only). With the maximum age (seconds; 0:
+	 * no check) it makes fwgate_scanner_signatures_age_seconds and
+	 * fwgate_scanner_signatures_outdated. */
+	int64_t scanner_signatures_time;
+	uint64_t scanner_signatures_max_age;
 	/* fw_sandbox_metrics */
 	bool sandbox_set;
 	unsigned sandbox_runners;        /* runner threads judging jobs */

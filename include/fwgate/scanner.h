@@ -195,6 +195,89 @@ bool fw_scanner_up(struct fw_scanner *s) FW_NONNULL(1);
 unsigned fw_scanner_restarts(struct fw_scanner *s) FW_NONNULL(1);
 unsigned fw_scanner_retry_after(struct fw_scanner *s) FW_NONNULL(1);
 
+/* ------------------------------------------------- signature databases */
+
+#define FW_SIGDB_MAX 64
+#define FW_SIGDB_NAME_MAX 64
+
+enum fw_sigdb_kind {
+	FW_SIGDB_CVD = 0,   /* a ClamAV .cvd/.cld: version, count, build time from its 512-byte header */
+	FW_SIGDB_LOCAL,     /* a directory's other signature files (.ndb, .hdb, ...): newest file time */
+	FW_SIGDB_BUNDLED,   /* fwgate's own, compiled in: no age */
+};
+
+/* One loaded database, as the engine found it when it was loaded. */
+struct fw_sigdb {
+	enum fw_sigdb_kind kind;
+	char name[FW_SIGDB_NAME_MAX];  /* "main", "daily", ... (file name without .cvd/.cld); "local"; "bundled" */
+	char dir[FW_PATH_MAX];         /* the directory it was loaded from; "" for bundled */
+	uint32_t version;              /* the header's; 0 for local and bundled */
+	uint32_t signatures;           /* the header's count; 0 (unknown) for local and bundled */
+	unsigned files;                /* local: how many signature files; else 1 */
+	int64_t time;                  /* build time (header) or newest file time, unix seconds; 0: none */
+};
+
+/* What the serving engine was loaded from. */
+struct fw_signature_info {
+	uint64_t signatures;           /* signatures in the engine, in all */
+	int64_t loaded_at;             /* when the engine was loaded, unix seconds; 0: no engine yet */
+	unsigned n_dbs;
+	struct fw_sigdb dbs[FW_SIGDB_MAX];
+};
+
+/* The signature databases of the serving engine, for `fwgate status`,
+ * the reload events and the age warning: copied into *out (about 70 KiB;
+ * cleared first) as the supervisor's last READY said (the start, a reload,
+ * a restart). Thread-safe. */
+void fw_scanner_signature_info(struct fw_scanner *s, struct fw_signature_info *out) FW_NONNULL(1, 2);
+
+/* How stale the signatures are: a directory is as old as its newest
+ * database (freshclam rebuilds daily often, main seldom), and the result is
+ * the newest time of the stalest directory, unix seconds (now minus it is
+ * the age). *index (may be NULL) is that database's entry. 0 when no
+ * database has a time (bundled signatures only). Pure. */
+int64_t fw_signature_info_stalest(const struct fw_signature_info *si, unsigned *index) FW_NONNULL(1);
+
+/* The info as JSON: {signatures, loaded_at, databases: [{kind: "cvd" |
+ * "local" | "bundled", name, dir, version, signatures, files, time,
+ * age_seconds}]}; age_seconds only when now > 0. NULL when out of
+ * memory. */
+json_t *fw_signature_info_json(const struct fw_signature_info *si, int64_t now) FW_NONNULL(1);
+
+/* One line for people and events: "daily 27500 (built 2026-12-04 08:00
+ * UTC, 3 h old) in /var/lib/clamav; local: 2 files (newest 10 s old) in
+ * /etc/sigs; bundled", cut (and ending in "...") to fit len. */
+const char *fw_signature_info_line(const struct fw_signature_info *si, int64_t now, char *out, size_t len)
+	FW_NONNULL(1, 3);
+
+/* ------------------------------------------------ the signature watch */
+
+/* Watches the signature directories ([scanner] signatures, or
+ * /var/lib/clamav when none is configured) with inotify and says when a
+ * reload is due: after a change to a file ClamAV loads, once the
+ * directory has been quiet for [scanner] reload_debounce_seconds (at the
+ * latest ten times that after the first change of a burst). A directory
+ * that does not exist (yet), or is deleted or replaced, is awaited through
+ * its parent and watched again when it appears (a reload is due then).
+ * It never reloads by itself: the caller does, once at a time. */
+struct fw_sigwatch;
+
+enum fw_sigwatch_event {
+	FW_SIGWATCH_CHANGED,   /* a reload is due; reason names the first change */
+	FW_SIGWATCH_LOST,      /* a directory can no longer be watched; reason says why */
+};
+
+/* Called on the watch's own thread; must not call fw_sigwatch_stop. */
+typedef void (*fw_sigwatch_fn)(void *arg, enum fw_sigwatch_event ev, const char *reason);
+
+/* Starts the watch thread. Fails (err says why: no inotify, too many
+ * watches, a directory and its parent both missing) with nothing started. */
+int fw_sigwatch_start(struct fw_sigwatch **out, const struct fw_config *cfg, fw_sigwatch_fn fn, void *arg,
+		      struct fw_err *err) FW_WUR FW_NONNULL(1, 2, 3);
+
+/* Stops the thread and frees; NULL is a no-op. */
+void fw_sigwatch_stop(struct fw_sigwatch *w);
+
 /* The scanner's figures for a scrape (fwgate/metrics.h): whether a
  * supervisor serves, its workers alive and busy, jobs in flight from this
  * process and queued in the supervisor, workers replaced, the engine's

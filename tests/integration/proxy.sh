@@ -50,7 +50,9 @@ P1C=$(free_port)
 	printf '[upstream]\nca_file = %s/pki/testca.crt\nallow_private = true\n' "$T"
 	for n in $names; do printf 'resolve = %s:%s:127.0.0.1\n' "$n" "$OP"; done
 	printf 'resolve = oldtls.test:%s:127.0.0.1\n' "$OLDP"
-	printf '[scanner]\nsignatures = %s/sigs\ntimeout_seconds = 3\nmax_seconds = 2\n' "$T"
+	# The reloads here are fwgate reload and SIGHUP: the signature watch
+	# (tests/integration/sigwatch.sh) would add reloads of its own.
+	printf '[scanner]\nsignatures = %s/sigs\ntimeout_seconds = 3\nmax_seconds = 2\nwatch_signatures = false\n' "$T"
 	printf '[log]\nfile = %s/events.log\n' "$T"
 } >"$T/fwgate.conf"
 mkdir -p "$T/sigs"

@@ -75,6 +75,9 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->sandbox.backend, FW_SANDBOX_LOCAL);
 	assert_int_equal(cfg->sandbox.hold_seconds, 30);
 	assert_int_equal(cfg->scanner.n_signatures, 0);
+	assert_true(cfg->scanner.watch_signatures);
+	assert_int_equal(cfg->scanner.reload_debounce_seconds, 5);
+	assert_int_equal(cfg->scanner.max_signature_age_hours, 168);
 	assert_int_equal(cfg->log.syslog_facility, LOG_DAEMON);
 	free(cfg);
 }
@@ -251,6 +254,14 @@ static const struct bad_case bad_cases[] = {
 	{ "[sandbox]\nsuspicious_score = 50\nmalicious_score = 40\n", 3,
 	  "[sandbox] malicious_score (40) must be above suspicious_score (50)" },
 	{ "[sandbox]\nbackend = cape\n", 2, "[sandbox] backend: cape needs [sandbox] url" },
+	{ "[scanner]\nreload_debounce_seconds = 0\n", 2,
+	  "[scanner] reload_debounce_seconds: 0 is out of range (1 to 3600)" },
+	{ "[scanner]\nreload_debounce_seconds = 3601\n", 2,
+	  "[scanner] reload_debounce_seconds: 3601 is out of range (1 to 3600)" },
+	{ "[scanner]\nmax_signature_age_hours = 87601\n", 2,
+	  "[scanner] max_signature_age_hours: 87601 is out of range (0 to 87600)" },
+	{ "[scanner]\nwatch_signatures = sometimes\n", 2,
+	  "[scanner] watch_signatures: \"sometimes\" is not a boolean (true or false)" },
 	{ "[scanner]\ntimeout_seconds = 60\nmax_seconds = 60\n", 3,
 	  "[scanner] max_seconds (60) must be below timeout_seconds (60)" },
 	{ "[log]\nsyslog_facility = kern\n", 2,

@@ -309,6 +309,42 @@ static void test_scanner_sandbox_gauges(void **state)
 	assert_true(value_of(text, "fwgate_sandbox_runners") == 2);
 	assert_true(value_of(text, "fwgate_sandbox_jobs_running") == 1);
 	assert_true(value_of(text, "process_start_time_seconds") > 1e9);
+	/* No signature time known (bundled only): neither age nor flag. */
+	assert_false(has_line(text, "fwgate_scanner_signatures_age_seconds"));
+	assert_false(has_line(text, "fwgate_scanner_signatures_outdated"));
+	free(text);
+}
+
+/* The signatures' age, and the flag only when a maximum is configured:
+ * under, at and over it. */
+static void test_signature_age(void **state)
+{
+	struct fw_metrics_gauges g;
+	char *text;
+
+	(void)state;
+	fw_metrics_gauges_init(&g);
+	g.scanner_set = true;
+	g.scanner_signatures_time = 1000;
+	g.now = 1000 + 3600;
+	text = render(&g);
+	assert_true(value_of(text, "fwgate_scanner_signatures_age_seconds") == 3600);
+	assert_false(has_line(text, "fwgate_scanner_signatures_outdated"));
+	free(text);
+	g.scanner_signatures_max_age = 3600;
+	text = render(&g);
+	assert_true(value_of(text, "fwgate_scanner_signatures_outdated") == 0);
+	free(text);
+	g.now = 1000 + 3601;
+	text = render(&g);
+	assert_true(value_of(text, "fwgate_scanner_signatures_age_seconds") == 3601);
+	assert_true(value_of(text, "fwgate_scanner_signatures_outdated") == 1);
+	free(text);
+	/* A clock behind the database's time: age 0, not a wrapped number. */
+	g.now = 10;
+	text = render(&g);
+	assert_true(value_of(text, "fwgate_scanner_signatures_age_seconds") == 0);
+	assert_true(value_of(text, "fwgate_scanner_signatures_outdated") == 0);
 	free(text);
 }
 
@@ -411,6 +447,7 @@ int main(void)
 		cmocka_unit_test(test_store_gauges),
 		cmocka_unit_test(test_label_escaping),
 		cmocka_unit_test(test_scanner_sandbox_gauges),
+		cmocka_unit_test(test_signature_age),
 		cmocka_unit_test(test_promtool),
 	};
 
