@@ -24,6 +24,13 @@
 #include "fwgate/metrics.h"
 #include "fwgate/syslog_fwd.h"
 
+/* Slots beyond [log] syslog_queue that only the sender thread's own
+ * reports may take: a full queue must not swallow the report of its drops. */
+#define RESERVE_SLOTS 4
+
+/* The forwarder whose sender thread this is, if any. */
+static _Thread_local const struct fw_syslog_fwd *sender_of;
+
 struct qitem {
 	int64_t time_us;
 	int severity;
@@ -41,8 +48,8 @@ struct fw_syslog_fwd {
 
 	pthread_mutex_t lock;               /* guards the ring, stop and deadline */
 	pthread_cond_t cond;                /* a push, or stop */
-	struct qitem **ring;
-	unsigned head, count;
+	struct qitem **ring;                /* queue_max + RESERVE_SLOTS */
+	unsigned ring_len, head, count;
 	bool stop;
 	int64_t stop_deadline_ms;           /* monotonic */
 	pthread_t thread;
@@ -106,13 +113,13 @@ int fw_syslog_fwd_push(struct fw_syslog_fwd *f, enum fw_outcome outcome, const c
 	memcpy(it->line, line, len);
 	it->line[len] = '\0';
 	pthread_mutex_lock(&f->lock);
-	if (f->count >= f->o.queue_max || f->stop) {
+	if (f->count >= (sender_of == f ? f->ring_len : f->o.queue_max) || f->stop) {
 		pthread_mutex_unlock(&f->lock);
 		free(it);
 		count_dropped(f, 1);
 		return -1;
 	}
-	f->ring[(f->head + f->count) % f->o.queue_max] = it;
+	f->ring[(f->head + f->count) % f->ring_len] = it;
 	f->count++;
 	fw_metrics_syslog(FW_METRICS_SYSLOG_QUEUED);
 	pthread_cond_signal(&f->cond);
@@ -128,7 +135,7 @@ static void queue_pop(struct fw_syslog_fwd *f)
 	pthread_mutex_lock(&f->lock);
 	it = f->ring[f->head];
 	f->ring[f->head] = NULL;
-	f->head = (f->head + 1) % f->o.queue_max;
+	f->head = (f->head + 1) % f->ring_len;
 	f->count--;
 	pthread_mutex_unlock(&f->lock);
 	fw_metrics_syslog(FW_METRICS_SYSLOG_UNQUEUED);
@@ -526,6 +533,7 @@ static void *sender_main(void *arg)
 	struct fw_syslog_fwd *f = arg;
 	int64_t backoff = FW_SYSLOG_BACKOFF_MIN_MS;
 
+	sender_of = f;
 	for (;;) {
 		struct qitem *it = NULL;
 		struct fw_err err;
@@ -653,7 +661,8 @@ int fw_syslog_fwd_new(struct fw_syslog_fwd **out, const struct fw_syslog_opts *o
 	snprintf(f->target_text, sizeof(f->target_text), t->host_is_ip && strchr(t->host, ':') ? "%s://[%s]:%u"
 											       : "%s://%s:%u",
 		 proto_name(t->proto), t->host, (unsigned)t->port);
-	f->ring = calloc(opts->queue_max, sizeof(*f->ring));
+	f->ring_len = opts->queue_max + RESERVE_SLOTS;
+	f->ring = calloc(f->ring_len, sizeof(*f->ring));
 	if (f->ring == NULL) {
 		free(f);
 		return fw_err_setc(err, FW_E_NOMEM, "out of memory for a syslog queue of %u events", opts->queue_max);
@@ -709,7 +718,7 @@ void fw_syslog_fwd_free(struct fw_syslog_fwd *f)
 	conn_close(f);
 	while (f->count > 0) {
 		free(f->ring[f->head]);
-		f->head = (f->head + 1) % f->o.queue_max;
+		f->head = (f->head + 1) % f->ring_len;
 		f->count--;
 		fw_metrics_syslog(FW_METRICS_SYSLOG_UNQUEUED);
 		left++;
