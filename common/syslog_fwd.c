@@ -344,7 +344,7 @@ static int tls_start(struct fw_syslog_fwd *f, int64_t deadline, struct fw_err *e
 	if (f->o.target.host_is_ip) {
 		if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(f->ssl), host) != 1)
 			return fw_err_setc(err, FW_E_INVALID, "cannot check the collector's address %s", host);
-	} else if (SSL_set_tlsext_host_name(f->ssl, host) != 1 || SSL_set1_host(f->ssl, host) != 1) {
+	} else if (SSL_set_tlsext_host_name(f->ssl, f->o.target.host) != 1 || SSL_set1_host(f->ssl, host) != 1) {
 		return fw_err_setc(err, FW_E_INVALID, "cannot check the collector's name %s", host);
 	}
 	while ((rc = SSL_connect(f->ssl)) != 1)
