@@ -231,17 +231,24 @@ static int64_t op_deadline(struct fw_syslog_fwd *f)
 	return d;
 }
 
-/* Waits for events on fd until deadline: 1 ready, 0 timed out, -1 error. */
-static int wait_fd(int fd, short events, int64_t deadline)
+/* Waits for events on fd until deadline (or the flush deadline, once
+ * close has begun: checked every 100 ms, so a long timeout never holds a
+ * stop): 1 ready, 0 timed out, -1 error. */
+static int wait_fd(struct fw_syslog_fwd *f, int fd, short events, int64_t deadline)
 {
 	for (;;) {
-		int64_t left = deadline - mono_ms();
+		int64_t end = deadline, left;
 		struct pollfd p = { .fd = fd, .events = events };
 		int n;
 
+		pthread_mutex_lock(&f->lock);
+		if (f->stop && f->stop_deadline_ms < end)
+			end = f->stop_deadline_ms;
+		pthread_mutex_unlock(&f->lock);
+		left = end - mono_ms();
 		if (left <= 0)
 			return 0;
-		n = poll(&p, 1, (int)(left > 60000 ? 60000 : left));
+		n = poll(&p, 1, (int)(left > 100 ? 100 : left));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -264,7 +271,7 @@ static void conn_close(struct fw_syslog_fwd *f)
 	atomic_store(&f->connected, false);
 }
 
-static int tcp_connect_one(const struct addrinfo *ai, int64_t deadline, struct fw_err *err)
+static int tcp_connect_one(struct fw_syslog_fwd *f, const struct addrinfo *ai, int64_t deadline, struct fw_err *err)
 {
 	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
 	int soerr = 0, w;
@@ -279,7 +286,7 @@ static int tcp_connect_one(const struct addrinfo *ai, int64_t deadline, struct f
 		close(fd);
 		return -1;
 	}
-	w = wait_fd(fd, POLLOUT, deadline);
+	w = wait_fd(f, fd, POLLOUT, deadline);
 	if (w <= 0) {
 		if (w == 0)
 			fw_err_setc(err, FW_E_TIMEOUT, "connect timed out");
@@ -323,7 +330,7 @@ static int tls_io(struct fw_syslog_fwd *f, int rc, int64_t deadline, const char 
 		tls_error(f, what, err);
 		return -1;
 	}
-	w = wait_fd(f->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
+	w = wait_fd(f, f->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
 	if (w == 0)
 		return fw_err_setc(err, FW_E_TIMEOUT, "%s timed out", what);
 	if (w < 0)
@@ -372,7 +379,7 @@ static int conn_open(struct fw_syslog_fwd *f, struct fw_err *err)
 				   rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
 	for (struct addrinfo *ai = res; ai != NULL && f->fd < 0; ai = ai->ai_next) {
 		fw_err_clear(err);
-		f->fd = tcp_connect_one(ai, deadline, err);
+		f->fd = tcp_connect_one(f, ai, deadline, err);
 	}
 	freeaddrinfo(res);
 	if (f->fd < 0)
@@ -455,7 +462,7 @@ static int send_all(struct fw_syslog_fwd *f, const char *buf, size_t len, struct
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			int w = wait_fd(f->fd, POLLOUT, deadline);
+			int w = wait_fd(f, f->fd, POLLOUT, deadline);
 
 			if (w == 0)
 				return fw_err_setc(err, FW_E_TIMEOUT, "send timed out (the collector does not read)");

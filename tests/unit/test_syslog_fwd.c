@@ -510,6 +510,75 @@ static void test_reconnect_reports_drops(void **state)
 	close(lfd);
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A collector that accepts but never reads: the sender stalls in a send
+ * with a 60 s timeout; pushes still return at once, and close gives up
+ * after its flush time (well under the send timeout), counting what is
+ * left as dropped. */
+static void test_close_is_bounded(void **state)
+{
+	uint16_t port;
+	int lfd = bound_socket(&port), small = 4096;
+	struct fw_syslog_fwd *f = NULL;
+	struct reports r = { .f = &f };
+	struct fw_syslog_opts o = tcp_opts(port, 4000, &r);
+	struct fw_syslog_stats st;
+	struct fw_err err;
+	char *info_text = NULL, *reason = malloc(3001);
+	size_t info_len = 0;
+	FILE *info = open_memstream(&info_text, &info_len);
+	int64_t t0;
+
+	(void)state;
+	TU_NONNULL(reason);
+	TU_NONNULL(info);
+	memset(reason, 'r', 3000);
+	reason[3000] = '\0';
+	assert_int_equal(setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+	assert_int_equal(listen(lfd, 4), 0);
+	o.timeout_seconds = 60;
+	o.info = info;
+	fw_err_clear(&err);
+	assert_int_equal(fw_syslog_fwd_new(&f, &o, &err), 0);
+	TU_NONNULL(f);
+	for (int i = 0; i < 4000; i++) {
+		const struct fw_event ev = { .action = "download-allowed", .outcome = FW_OUTCOME_SUCCESS, .reason = reason };
+		size_t len;
+		char *line = fw_event_format(&ev, &len);
+
+		TU_NONNULL(line);
+		(void)fw_syslog_fwd_push(f, ev.outcome, line, len);
+		free(line);
+	}
+	/* The sender has filled the socket and waits on it (polled, 20 s). */
+	for (int i = 0; i < 2000; i++) {
+		fw_syslog_fwd_stats(f, &st);
+		if (st.connected && st.sent > 0 && st.queued > 0)
+			break;
+		nanosleep(&(struct timespec){ .tv_nsec = 10000000 }, NULL);
+	}
+	assert_true(st.connected);
+	assert_true(st.queued > 0);
+	t0 = now_ms();
+	fw_syslog_fwd_free(f);
+	/* 2 s of flush; 15 s is generous on a loaded machine and far below
+	 * the 60 s a send may take. */
+	assert_true(now_ms() - t0 < 15000);
+	fclose(info);
+	TU_NONNULL(info_text);
+	assert_non_null(strstr(info_text, "still queued at close were dropped"));
+	free(info_text);
+	free(reason);
+	close(lfd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -520,6 +589,7 @@ int main(void)
 		cmocka_unit_test(test_truncation),
 		cmocka_unit_test(test_queue_drops),
 		cmocka_unit_test(test_reconnect_reports_drops),
+		cmocka_unit_test(test_close_is_bounded),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
