@@ -8,7 +8,7 @@
 # back field by field); a killed collector must not fail or hold a
 # download, drops are counted and reported after the reconnect; a wrong CA
 # means no delivery and a clear error, never plaintext; a policy with
-# log_forwarding false forwards nothing.
+# log_forwarding false forwards nothing; UDP datagrams arrive too.
 # Usage: syslog.sh FWGATE_BINARY SOURCE_ROOT
 set -u
 FW=$1
@@ -56,6 +56,7 @@ printf 'vendor.test\n' >"$T/allow.txt"
 # --- the collector: one rsyslogd, a plain and a TLS listener, one file
 RTCP=$(free_port)
 RTLS=$(free_port)
+RUDP=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 RLOG=$T/rs/received.log
 cat >"$T/rs/rsyslog.conf" <<EOF
 global(workDirectory="$T/rs" maxMessageSize="64k"
@@ -63,6 +64,8 @@ global(workDirectory="$T/rs" maxMessageSize="64k"
        DefaultNetstreamDriverCertFile="$T/pki/collector.crt"
        DefaultNetstreamDriverKeyFile="$T/pki/collector.key")
 module(load="imtcp" MaxSessions="50")
+module(load="imudp")
+input(type="imudp" address="127.0.0.1" port="$RUDP" name="udp")
 input(type="imtcp" address="127.0.0.1" port="$RTCP" name="tcp")
 input(type="imtcp" address="127.0.0.1" port="$RTLS" name="tls"
       streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon")
@@ -70,7 +73,10 @@ template(name="fields" type="string"
          string="%inputname%\t%procid%\t%msgid%\t%pri%\t%timereported:::date-rfc3339%\t%app-name%\t%structured-data%\t%msg%\n")
 action(type="omfile" file="$RLOG" template="fields")
 EOF
-rs_listening() { ss -Hltn "( sport = :$RTCP or sport = :$RTLS )" 2>/dev/null | grep -c LISTEN | grep -qx 2; }
+rs_listening() {
+	ss -Hltn "( sport = :$RTCP or sport = :$RTLS )" 2>/dev/null | grep -c LISTEN | grep -qx 2 &&
+		ss -Hlun "( sport = :$RUDP )" 2>/dev/null | grep -q .
+}
 start_rsyslog() {
 	"$RSYSLOGD" -n -f "$T/rs/rsyslog.conf" -i "$T/rs/pid" >>"$T/rs/out" 2>&1 &
 	RSPID=$!
@@ -255,6 +261,12 @@ else
 	bad "tls: what arrived is intact" "$(cat "$T/check.err")"
 fi
 check "tls: fewer arrived than were logged (drops)" [ "${n:-0}" -lt "$(n_lines "$EV")" ]
+stop_gateway
+
+# --- UDP: one datagram a message (RFC 5426), the same structured data
+gateway udp "udp://127.0.0.1:$RUDP"
+traffic udp
+all_arrived "$EV" "$FWPID" udp "udp: every event arrived with its structured data"
 stop_gateway
 
 # --- TLS with the wrong CA: no delivery, a clear error, no plaintext
