@@ -31,7 +31,9 @@
  * are cut and carry truncated="true". */
 #define FW_SYSLOG_UDP_MAX 2048
 #define FW_SYSLOG_STREAM_MAX (64 * 1024)
-/* [log] syslog_queue bounds. */
+/* [log] syslog_queue bounds. The sender thread's own reports (an error,
+ * a count of drops) may take 4 slots beyond it, so a full queue does not
+ * swallow the report of its own drops. */
 #define FW_SYSLOG_QUEUE_MIN 1
 #define FW_SYSLOG_QUEUE_MAX 1000000
 /* Reconnect back-off: doubles from MIN to MAX seconds. */

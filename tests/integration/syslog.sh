@@ -231,7 +231,12 @@ check "tcp, collector killed: the loss is an event" log_has "$EV" '"event.action
 check "tcp, collector killed: and a line on stderr" log_has "$T/tcp.err" "fwgate: syslog tcp://127.0.0.1:$RTCP: "
 start_rsyslog
 all_arrived "$EV" "$FWPID" tcp "tcp: after the collector is back, every event arrived (the outage's included)"
+# The stop event is emitted just before the log closes: the close flushes it.
 stop_gateway
+stop_arrived() { awk -F'\t' -v p="$FWPID" '$2 == p && $3 == "fwgate-stop"' "$RLOG" | grep -q .; }
+wait_for "the stop event at the collector" 10 0.1 stop_arrived
+check "tcp: the stop event was flushed at close" stop_arrived
+all_arrived "$EV" "$FWPID" tcp "tcp: after the stop, still every event arrived"
 
 # --- TLS: the same over RFC 5425, verified against the test CA and the name
 gateway tls "tls://localhost:$RTLS" "syslog_ca_file = $T/pki/testca.crt" "syslog_queue = 2"
