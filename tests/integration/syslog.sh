@@ -41,7 +41,12 @@ bash "$HERE/pki.sh" "$T/pki" >/dev/null || { echo "pki.sh failed"; exit 1; }
 		-out collector.csr -subj /CN=collector 2>/dev/null &&
 	printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost\n' >collector.ext &&
 	openssl x509 -req -in collector.csr -CA testca.crt -CAkey testca.key -CAcreateserial -days 2 \
-		-extfile collector.ext -out collector.crt 2>/dev/null
+		-extfile collector.ext -out collector.crt 2>/dev/null &&
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout client.key \
+		-out client.csr -subj /CN=fwgate-client 2>/dev/null &&
+	printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\nsubjectAltName=DNS:fwgate-client\n' >client.ext &&
+	openssl x509 -req -in client.csr -CA testca.crt -CAkey testca.key -CAcreateserial -days 2 \
+		-extfile client.ext -out client.crt 2>/dev/null
 ) || { echo "collector certificate failed"; exit 1; }
 printf 'small firmware\n' >"$T/www/small.bin"
 printf '%s' 'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*' >"$T/www/eicar.com"
@@ -56,6 +61,7 @@ printf 'vendor.test\n' >"$T/allow.txt"
 # --- the collector: one rsyslogd, a plain and a TLS listener, one file
 RTCP=$(free_port)
 RTLS=$(free_port)
+RMTLS=$(free_port)
 RUDP=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 RLOG=$T/rs/received.log
 cat >"$T/rs/rsyslog.conf" <<EOF
@@ -69,12 +75,14 @@ input(type="imudp" address="127.0.0.1" port="$RUDP" name="udp")
 input(type="imtcp" address="127.0.0.1" port="$RTCP" name="tcp")
 input(type="imtcp" address="127.0.0.1" port="$RTLS" name="tls"
       streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon")
+input(type="imtcp" address="127.0.0.1" port="$RMTLS" name="mtls"
+      streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="x509/certvalid")
 template(name="fields" type="string"
          string="%inputname%\t%procid%\t%msgid%\t%pri%\t%timereported:::date-rfc3339%\t%app-name%\t%structured-data%\t%msg%\n")
 action(type="omfile" file="$RLOG" template="fields")
 EOF
 rs_listening() {
-	ss -Hltn "( sport = :$RTCP or sport = :$RTLS )" 2>/dev/null | grep -c LISTEN | grep -qx 2 &&
+	ss -Hltn "( sport = :$RTCP or sport = :$RTLS or sport = :$RMTLS )" 2>/dev/null | grep -c LISTEN | grep -qx 3 &&
 		ss -Hlun "( sport = :$RUDP )" 2>/dev/null | grep -q .
 }
 start_rsyslog() {
@@ -267,6 +275,21 @@ else
 fi
 check "tls: fewer arrived than were logged (drops)" [ "${n:-0}" -lt "$(n_lines "$EV")" ]
 stop_gateway
+
+# --- TLS with a client certificate, to a collector that requires one
+gateway mtls "tls://localhost:$RMTLS" "syslog_ca_file = $T/pki/testca.crt" \
+	"syslog_cert_file = $T/pki/client.crt" "syslog_key_file = $T/pki/client.key"
+fetch "https://vendor.test:$OP/files/small.bin"
+check "mtls: download 200" [ "$CODE" = 200 ]
+all_arrived "$EV" "$FWPID" mtls "mtls: with the client certificate every event arrived"
+stop_gateway
+gateway nocert "tls://localhost:$RMTLS" "syslog_ca_file = $T/pki/testca.crt"
+wait_for "the error event" 15 0.1 log_has "$EV" '"fwgate-syslog-error"'
+fetch "https://vendor.test:$OP/files/small.bin"
+check "no client certificate: download 200" [ "$CODE" = 200 ]
+check "no client certificate: the collector refuses, an error event" log_has "$EV" '"fwgate-syslog-error"'
+stop_gateway
+check "no client certificate: nothing arrived" python3 "$T/check.py" "$EV" "$RLOG" "$FWPID" mtls none
 
 # --- UDP: one datagram a message (RFC 5426), the same structured data
 gateway udp "udp://127.0.0.1:$RUDP"
