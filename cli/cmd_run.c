@@ -227,7 +227,9 @@ static int open_event_log(const struct fw_config *cfg, struct run_state *rs, cha
 	} else if (snprintf(path, len, "%s", cfg->log.file) >= (int)len) {
 		return fw_err_set(err, "the event log path is too long");
 	}
-	return fw_evlog_open(&rs->log, path, cfg->log.syslog, cfg->log.syslog_facility, err);
+	if (fw_evlog_open(&rs->log, path, cfg->log.syslog, cfg->log.syslog_facility, err) != 0)
+		return -1;
+	return fw_evlog_forward(rs->log, cfg, rs->pol->logging.log_forwarding, rs->pol->logging.profile, stderr, err);
 }
 
 /* One line on stderr for what start-up removed from one scratch area. */

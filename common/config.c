@@ -20,6 +20,7 @@
 #include "fwgate/config.h"
 #include "fwgate/fileio.h"
 #include "fwgate/host.h"
+#include "fwgate/syslog_fwd.h"
 
 enum key_type {
 	KT_ADDR,         /* one listen address, or "off" */
@@ -42,6 +43,7 @@ enum key_type {
 	KT_BACKEND,
 	KT_AUTH,
 	KT_FACILITY,
+	KT_SYSLOG_TARGET, /* "" or udp://, tcp://, tls://HOST:PORT */
 	KT_USER,         /* "" or a system user name (checked to exist at run) */
 };
 
@@ -139,6 +141,12 @@ static const struct key_def keys[] = {
 	{ "log", "file", KT_LOG_PATH, CFG_STR(log.file), 0, 0, "" },
 	{ "log", "syslog", KT_BOOL, CFG_OFF(log.syslog), 0, 0, 0, 0, "false" },
 	{ "log", "syslog_facility", KT_FACILITY, CFG_OFF(log.syslog_facility), 0, 0, 0, 0, "daemon" },
+	{ "log", "syslog_target", KT_SYSLOG_TARGET, CFG_STR(log.syslog_target), 0, 0, "" },
+	{ "log", "syslog_queue", KT_UINT, CFG_OFF(log.syslog_queue), 0, 0, FW_SYSLOG_QUEUE_MIN, FW_SYSLOG_QUEUE_MAX, "10000" },
+	{ "log", "syslog_timeout_seconds", KT_UINT, CFG_OFF(log.syslog_timeout_seconds), 0, 0, 1, 60, "5" },
+	{ "log", "syslog_ca_file", KT_FILE, CFG_STR(log.syslog_ca_file), 0, 0, "" },
+	{ "log", "syslog_cert_file", KT_FILE, CFG_STR(log.syslog_cert_file), 0, 0, "" },
+	{ "log", "syslog_key_file", KT_FILE, CFG_STR(log.syslog_key_file), 0, 0, "" },
 	{ "run", "user", KT_USER, CFG_STR(run.user), 0, 0, "" },
 };
 
@@ -368,6 +376,13 @@ static int key_set(struct fw_config *cfg, const struct key_def *k, const char *v
 		return config_cv_proxy_auth(value, dst, err);
 	case KT_FACILITY:
 		return config_cv_facility(value, dst, err);
+	case KT_SYSLOG_TARGET: {
+		struct fw_syslog_target t;
+
+		if (value[0] != '\0' && fw_syslog_target_parse(value, &t, err) != 0)
+			return -1;
+		return config_cv_copy(dst, k->size, value, err);
+	}
 	case KT_CIDR_LIST:
 		if (first_in_file)
 			*(unsigned *)cfg_at(cfg, k->count_off) = 0;
@@ -516,6 +531,18 @@ static void config_cross_check(struct parse_ctx *ctx)
 		ctx_fail(ctx, key_line_of(ctx, "scanner", "max_seconds"),
 			 "[scanner] max_seconds (%u) must be below timeout_seconds (%u)", cfg->scanner.max_seconds,
 			 cfg->scanner.timeout_seconds);
+	if ((cfg->log.syslog_cert_file[0] == '\0') != (cfg->log.syslog_key_file[0] == '\0'))
+		ctx_fail(ctx, key_line_of(ctx, "log", cfg->log.syslog_cert_file[0] ? "syslog_cert_file" : "syslog_key_file"),
+			 "[log] syslog_cert_file and syslog_key_file go together");
+	{
+		static const char *const tls_only[] = { "syslog_ca_file", "syslog_cert_file", "syslog_key_file" };
+		const char *vals[] = { cfg->log.syslog_ca_file, cfg->log.syslog_cert_file, cfg->log.syslog_key_file };
+
+		for (size_t i = 0; i < FW_ARRAY_LEN(tls_only); i++)
+			if (vals[i][0] != '\0' && strncmp(cfg->log.syslog_target, "tls://", 6) != 0)
+				ctx_fail(ctx, key_line_of(ctx, "log", tls_only[i]),
+					 "[log] %s: only used with a tls:// syslog_target", tls_only[i]);
+	}
 	if (cfg->proxy.n_listen == 0)
 		ctx_fail(ctx, key_line_of(ctx, "proxy", "listen"),
 			 "[proxy] listen: at least one address is required");
@@ -629,6 +656,7 @@ static void dump_value(const struct fw_config *cfg, const struct key_def *k, FIL
 	case KT_FILE:
 	case KT_DIR_OPT:
 	case KT_URL:
+	case KT_SYSLOG_TARGET:
 		fprintf(out, "%s = %s\n", k->name, (const char *)v);
 		break;
 	case KT_BACKEND:

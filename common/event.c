@@ -2,7 +2,8 @@
  * written with one locked write loop so concurrent emitters never
  * interleave. Strings from the network are made valid UTF-8 and bounded
  * before jansson sees them; JSON_ENSURE_ASCII keeps bidi and other
- * look-alike characters out of the file as raw bytes. */
+ * look-alike characters out of the file as raw bytes. Remote syslog is the
+ * forwarder's (common/syslog_fwd.c): emit only hands it the line. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -16,14 +17,17 @@
 
 #include <jansson.h>
 
+#include "fwgate/config.h"
 #include "fwgate/event.h"
 #include "fwgate/event_ring.h"
+#include "fwgate/syslog_fwd.h"
 
 struct fw_evlog {
 	pthread_mutex_t lock; /* guards fd and the write of each line */
 	int fd;               /* -1: no file */
 	char *path;           /* NULL: none or stdout */
 	bool syslog;
+	struct fw_syslog_fwd *fwd; /* NULL: no remote collector */
 };
 
 static const char cut_mark[] = "...[cut]";
@@ -256,6 +260,9 @@ void fw_evlog_close(struct fw_evlog *log)
 {
 	if (log == NULL)
 		return;
+	/* First: its last reports are emitted into this log. */
+	fw_syslog_fwd_free(log->fwd);
+	log->fwd = NULL;
 	if (log->fd >= 0)
 		close(log->fd);
 	if (log->syslog)
@@ -277,6 +284,8 @@ int fw_evlog_emit(struct fw_evlog *log, const struct fw_event *ev)
 	if (log->syslog)
 		syslog(ev->outcome == FW_OUTCOME_FAILURE ? LOG_WARNING : LOG_INFO, "%.*s",
 		       (int)(len - 1), line);
+	if (log->fwd != NULL)
+		(void)fw_syslog_fwd_push(log->fwd, ev->outcome, line, len);
 	pthread_mutex_lock(&log->lock);
 	while (log->fd >= 0 && done < len) {
 		ssize_t n = write(log->fd, line + done, len - done);
@@ -292,4 +301,35 @@ int fw_evlog_emit(struct fw_evlog *log, const struct fw_event *ev)
 	pthread_mutex_unlock(&log->lock);
 	free(line);
 	return rc;
+}
+
+/* The forwarder's own events go through emit: into the file, to local
+ * syslog, and queued for the collector like the rest. */
+static void evlog_report(void *arg, const struct fw_event *ev)
+{
+	(void)fw_evlog_emit(arg, ev);
+}
+
+int fw_evlog_forward(struct fw_evlog *log, const struct fw_config *cfg, bool log_forwarding, const char *profile,
+		     FILE *info, struct fw_err *err)
+{
+	struct fw_syslog_opts o;
+	int rc;
+
+	if (log->fwd != NULL)
+		return fw_err_set(err, "the event log forwards already");
+	if (cfg->log.syslog_target[0] != '\0' && !log_forwarding) {
+		if (info != NULL)
+			fprintf(info, "fwgate: warning: [log] syslog_target is set but the policy's "
+				"logging.log_forwarding is false: no event is forwarded\n");
+		return 0;
+	}
+	rc = fw_syslog_opts_from_config(&o, cfg, err);
+	if (rc != 0)
+		return rc > 0 ? 0 : -1;
+	o.profile = profile;
+	o.info = info;
+	o.report = evlog_report;
+	o.report_arg = log;
+	return fw_syslog_fwd_new(&log->fwd, &o, err);
 }

@@ -42,6 +42,8 @@ static struct {
 	atomic_uint_fast64_t bytes_in, bytes_out;
 	atomic_uint_fast64_t sandbox_jobs[BACKENDS][FW_METRICS_JOB_RESULT_COUNT];
 	atomic_uint_fast64_t restarts;
+	atomic_uint_fast64_t syslog_sent, syslog_dropped;
+	atomic_int_fast64_t syslog_queued; /* a gauge: queued minus unqueued */
 	struct hist scan;
 	struct hist sandbox[BACKENDS];
 } m = {
@@ -174,6 +176,24 @@ void fw_metrics_worker_restart(void)
 	add(&m.restarts, 1);
 }
 
+void fw_metrics_syslog(enum fw_metrics_syslog what)
+{
+	switch (what) {
+	case FW_METRICS_SYSLOG_SENT:
+		add(&m.syslog_sent, 1);
+		break;
+	case FW_METRICS_SYSLOG_DROPPED:
+		add(&m.syslog_dropped, 1);
+		break;
+	case FW_METRICS_SYSLOG_QUEUED:
+		atomic_fetch_add_explicit(&m.syslog_queued, 1, memory_order_relaxed);
+		break;
+	case FW_METRICS_SYSLOG_UNQUEUED:
+		atomic_fetch_sub_explicit(&m.syslog_queued, 1, memory_order_relaxed);
+		break;
+	}
+}
+
 static void hist_reset(struct hist *h)
 {
 	for (size_t i = 0; i <= h->n; i++)
@@ -198,6 +218,8 @@ void fw_metrics_reset(void)
 	atomic_store(&m.bytes_in, 0);
 	atomic_store(&m.bytes_out, 0);
 	atomic_store(&m.restarts, 0);
+	atomic_store(&m.syslog_sent, 0);
+	atomic_store(&m.syslog_dropped, 0);
 	hist_reset(&m.scan);
 }
 
@@ -369,6 +391,18 @@ static void render_recorded_sandbox(struct text *t)
 	sample(t, "fwgate_scanner_restarts_total", NULL, NULL, get(&m.restarts));
 }
 
+static void render_recorded_syslog(struct text *t)
+{
+	int_fast64_t q = atomic_load_explicit(&m.syslog_queued, memory_order_relaxed);
+
+	family(t, "fwgate_syslog_messages_total", "counter",
+	       "Events for the remote syslog collector: sent whole, or dropped (queue full, unsendable, left at close).");
+	sample(t, "fwgate_syslog_messages_total", "result", "sent", get(&m.syslog_sent));
+	sample(t, "fwgate_syslog_messages_total", "result", "dropped", get(&m.syslog_dropped));
+	family(t, "fwgate_syslog_queue_length", "gauge", "Events waiting for the remote syslog collector.");
+	sample(t, "fwgate_syslog_queue_length", NULL, NULL, q > 0 ? (uint64_t)q : 0);
+}
+
 static void gauge(struct text *t, const char *name, const char *help, uint64_t n)
 {
 	family(t, name, "gauge", help);
@@ -480,6 +514,7 @@ int fw_metrics_text(const struct fw_metrics_gauges *g, char **out, size_t *len, 
 	*len = 0;
 	render_proxy(&t);
 	render_recorded_sandbox(&t);
+	render_recorded_syslog(&t);
 	if (g != NULL && g->scanner_set)
 		render_scanner(&t, g);
 	if (g != NULL && g->sandbox_set) {

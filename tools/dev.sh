@@ -39,6 +39,7 @@ packages=(
 	# the console's browser test (headless Chromium, driven by playwright-core
 	# from npm) and the Prometheus text-format check of /metrics (promtool)
 	chromium fonts-dejavu-core prometheus
+	rsyslog rsyslog-gnutls
 )
 # Node.js for playwright-core: the machine's own when it has one, else Debian's.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)

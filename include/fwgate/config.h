@@ -158,7 +158,13 @@ struct fw_config {
 	struct {
 		char file[FW_PATH_MAX];      /* "" = <state dir>/events.log, "-" = stdout */
 		bool syslog;
-		int syslog_facility;         /* LOG_DAEMON, LOG_LOCAL0.. */
+		int syslog_facility;         /* LOG_DAEMON, LOG_LOCAL0.. (local and remote) */
+		char syslog_target[FW_URL_MAX]; /* "" = off, udp:// tcp:// tls://HOST:PORT */
+		unsigned syslog_queue;       /* events waiting for the collector */
+		unsigned syslog_timeout_seconds; /* connect, TLS handshake, each send */
+		char syslog_ca_file[FW_PATH_MAX];   /* tls://: "" = the system trust store */
+		char syslog_cert_file[FW_PATH_MAX]; /* tls://: client certificate, "" = none */
+		char syslog_key_file[FW_PATH_MAX];
 	} log;
 
 	struct {

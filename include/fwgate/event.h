@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "fwgate/err.h"
 
@@ -49,9 +50,21 @@ struct fw_evlog;
 
 /* file: NULL or "" for no file, "-" for standard output, else a path
  * opened for appending (created 0640). syslog: also send each line to
- * syslog with the given facility. */
+ * syslog(3) with the given facility. */
 int fw_evlog_open(struct fw_evlog **out, const char *file, bool syslog, int facility,
 		  struct fw_err *err) FW_WUR FW_NONNULL(1);
+
+struct fw_config;
+
+/* Forwards every line emitted from now on also to the remote collector of
+ * [log] syslog_target (fwgate/syslog_fwd.h), with the policy's logging
+ * profile; the forwarder's own events (fwgate-syslog-error, -dropped) are
+ * emitted like any other. Nothing is forwarded when the target is "" or
+ * log_forwarding is false (then a warning goes to info, when not NULL, if
+ * a target is configured). Call once, after open and before any emit from
+ * another thread; fw_evlog_close flushes it (at most 2 s). */
+int fw_evlog_forward(struct fw_evlog *log, const struct fw_config *cfg, bool log_forwarding, const char *profile,
+		     FILE *info, struct fw_err *err) FW_WUR FW_NONNULL(1, 2);
 
 /* Reopens the file (after log rotation). Safe to call while other
  * threads emit. */

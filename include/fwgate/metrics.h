@@ -96,6 +96,19 @@ void fw_metrics_sandbox_job(enum fw_sandbox_backend backend, enum fw_metrics_job
  * again after it died (fwgate_scanner_restarts_total). */
 void fw_metrics_worker_restart(void);
 
+/* The remote syslog forwarder (fwgate/syslog_fwd.h): a message sent whole
+ * (fwgate_syslog_messages_total{result="sent"}), an event dropped
+ * ({result="dropped"}: queue full, unsendable, left at close), an event
+ * queued or taken off the queue (the gauge fwgate_syslog_queue_length). */
+enum fw_metrics_syslog {
+	FW_METRICS_SYSLOG_SENT = 0,
+	FW_METRICS_SYSLOG_DROPPED,
+	FW_METRICS_SYSLOG_QUEUED,
+	FW_METRICS_SYSLOG_UNQUEUED,
+};
+
+void fw_metrics_syslog(enum fw_metrics_syslog what);
+
 /* Sets every recorded counter and histogram back to zero. For tests: a
  * scrape that runs at the same time may see part of the old values. */
 void fw_metrics_reset(void);

@@ -143,7 +143,9 @@ static void test_full_config(void **state)
 		"[log]\n"
 		"file = -\n"
 		"syslog = on\n"
-		"syslog_facility = local3\n", sig) > 0);
+		"syslog_facility = local3\n"
+		"syslog_target = tls://[::1]:6514\n"
+		"syslog_queue = 50\n", sig) > 0);
 	if (load_text(text, cfg, &err, path, sizeof(path)) != 0)
 		fail_msg("%s", fw_err_msg(&err));
 	assert_int_equal(cfg->proxy.n_listen, 2);
@@ -166,6 +168,8 @@ static void test_full_config(void **state)
 	assert_string_equal(cfg->log.file, "-");
 	assert_true(cfg->log.syslog);
 	assert_int_equal(cfg->log.syslog_facility, LOG_LOCAL3);
+	assert_string_equal(cfg->log.syslog_target, "tls://[::1]:6514");
+	assert_int_equal(cfg->log.syslog_queue, 50);
 	free(text);
 	free(cfg);
 }
@@ -187,6 +191,7 @@ static void test_dump_round_trip(void **state)
 	a->upstream.resolve[0].port = 443;
 	snprintf(a->upstream.resolve[0].ip, sizeof(a->upstream.resolve[0].ip), "127.0.0.2");
 	snprintf(a->state.dir, sizeof(a->state.dir), "/var/lib/fwgate");
+	snprintf(a->log.syslog_target, sizeof(a->log.syslog_target), "udp://siem.example:514");
 	da = dump(a);
 	if (load_text(strchr(da, '\n') + 1, b, &err, path, sizeof(path)) != 0)
 		fail_msg("%s", fw_err_msg(&err));
@@ -266,6 +271,18 @@ static const struct bad_case bad_cases[] = {
 	  "[scanner] max_seconds (60) must be below timeout_seconds (60)" },
 	{ "[log]\nsyslog_facility = kern\n", 2,
 	  "[log] syslog_facility: \"kern\" is not a syslog facility (daemon, user, auth, local0..local7)" },
+	{ "[log]\nsyslog_target = syslog.example:514\n", 2,
+	  "[log] syslog_target: \"syslog.example:514\" does not start with udp://, tcp:// or tls://" },
+	{ "[log]\nsyslog_target = tcp://[::1]:99999\n", 2,
+	  "[log] syslog_target: \"tcp://[::1]:99999\": the port must be a number from 1 to 65535" },
+	{ "[log]\nsyslog_target = tls://siem_1:6514\n", 2,
+	  "[log] syslog_target: \"siem_1\" is not a host name or IP address" },
+	{ "[log]\nsyslog_queue = 0\n", 2, "[log] syslog_queue: 0 is out of range (1 to 1000000)" },
+	{ "[log]\nsyslog_timeout_seconds = 61\n", 2, "[log] syslog_timeout_seconds: 61 is out of range (1 to 60)" },
+	{ "[log]\nsyslog_target = tcp://127.0.0.1:514\nsyslog_ca_file = " FW_SOURCE_ROOT "/etc/fwgate.conf.example\n", 3,
+	  "[log] syslog_ca_file: only used with a tls:// syslog_target" },
+	{ "[log]\nsyslog_target = tls://127.0.0.1:514\nsyslog_key_file = " FW_SOURCE_ROOT "/etc/fwgate.conf.example\n", 3,
+	  "[log] syslog_cert_file and syslog_key_file go together" },
 	{ "[proxy]\nclients = 10.1.2.3/8\n", 2, "[proxy] clients: \"10.1.2.3/8\" has host bits set: write 10.0.0.0/8" },
 	{ "[proxy]\nclients = 10.0.0.0/33\n", 2, "[proxy] clients: \"10.0.0.0/33\": the prefix length must be 0 to 32" },
 	{ "[proxy]\nclients = appliance.example\n", 2,
