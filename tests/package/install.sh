@@ -12,6 +12,11 @@ set -euo pipefail
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HERE=$SRC/tests/integration
+# lib.sh first (wait_for, log_has, fwdata, start_origin, make_card): it
+# sets pass=0 fail=0 and its own ok/bad/check, which this script's below
+# replace; sourced later, it zeroed the counts of every check made before
+# the unit's (a failed install check then ended in "0 failed", exit 0).
+source "$HERE/lib.sh"
 deb=${1:-$(ls "$SRC"/build-deb/fwgate_*_*.deb 2>/dev/null | head -n 1)}
 unit=/lib/systemd/system/fwgate.service
 conf=/etc/fwgate/fwgate.conf
@@ -65,7 +70,6 @@ if [ -d /run/systemd/system ]; then
 		rm -rf "$T"
 	}
 	trap cleanup EXIT
-	source "$HERE/lib.sh"
 	bash "$HERE/pki.sh" "$T/pki" >/dev/null
 	chmod 0755 "$T/pki"
 	chmod 0644 "$T/pki/testca.crt"
@@ -106,6 +110,15 @@ PY
 	check "systemctl reload: the log is reopened (SIGHUP)" \
 		wait_for "the reopen event" 30 0.2 log_has /var/log/fwgate/events.log '"fwgate-reopen-log"'
 	check "still active after the reload" systemctl is-active --quiet fwgate.service
+	check "fwgate status as the fwgate user (the control socket in /var/lib/fwgate)" \
+		bash -c "runuser -u fwgate -- fwgate -c '$T/fwgate.conf' status | grep -q '^scanner *up'"
+	# Restart=on-failure: a killed main process comes back (RestartSec=5s)
+	main=$(systemctl show -P MainPID fwgate.service)
+	kill -KILL "$main"
+	check "Restart=on-failure: active again with a new main process after SIGKILL" \
+		wait_for "the restart" 30 0.5 bash -c "systemctl is-active --quiet fwgate.service &&
+			[ \"\$(systemctl show -P MainPID fwgate.service)\" != $main ] &&
+			[ \"\$(systemctl show -P NRestarts fwgate.service)\" = 1 ]"
 	systemctl stop fwgate.service
 	check "systemctl stop: inactive" bash -c '! systemctl is-active --quiet fwgate.service'
 	cleanup
