@@ -293,12 +293,19 @@ static void print_signatures(const json_t *doc, FILE *out)
 	if (json_is_string(json_object_get(sg, "summary")))
 		fprintf(out, LABEL "%s\n", "", str(sg, "summary"));
 	json_array_foreach(json_object_get(json_object_get(sg, "sources"), "databases"), i, v) {
-		fprintf(out, LABEL "%s %s", "", str(v, "kind"), str(v, "name"));
-		if (json_is_integer(json_object_get(v, "version")))
+		const char *kind = str(v, "kind"), *db = json_string_value(json_object_get(v, "name")),
+			   *dir = json_string_value(json_object_get(v, "dir"));
+
+		fprintf(out, LABEL "%s", "", kind);
+		if (db != NULL && db[0] != '\0' && strcmp(db, kind) != 0)
+			fprintf(out, " %s", db);
+		if (num(v, "version") > 0)
 			fprintf(out, " version %s", n_str(num(v, "version"), a, sizeof(a)));
 		if (json_is_integer(json_object_get(v, "age_seconds")))
 			fprintf(out, ", %s old", duration_str(num(v, "age_seconds"), b, sizeof(b)));
-		fprintf(out, " in %s\n", str(v, "dir"));
+		if (dir != NULL && dir[0] != '\0')
+			fprintf(out, " in %s", dir);
+		fputc('\n', out);
 	}
 }
 

@@ -59,6 +59,25 @@ int scan_landlock_abi(void)
 	return abi < 0 ? 0 : (int)abi;
 }
 
+const char *scan_landlock_why(void)
+{
+	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LL_CREATE_RULESET_VERSION);
+
+	if (abi >= 1)
+		return "available";
+	switch (errno) {
+	case ENOSYS:
+		return "this kernel has no Landlock";
+	case EOPNOTSUPP:
+		return "Landlock is disabled on this kernel (boot parameter lsm=)";
+	case EPERM:
+	case EACCES:
+		return "Landlock is blocked by a seccomp filter (a container's, or a unit's SystemCallFilter)";
+	default:
+		return "Landlock is unavailable";
+	}
+}
+
 static int add_dir(int ruleset, int dir_fd, uint64_t access, struct fw_err *err)
 {
 	struct ll_path_beneath pb = { .allowed_access = access, .parent_fd = dir_fd };

@@ -354,6 +354,11 @@ json_t *scan_cape_summary(int fd);
 
 /* The kernel's Landlock ABI version, 0 when it has none. */
 int scan_landlock_abi(void);
+
+/* Why Landlock is unavailable (scan_landlock_abi() < 1), for the start's
+ * warning: missing from the kernel, disabled at boot, or blocked by a
+ * seccomp filter (a container's or a unit's SystemCallFilter). */
+const char *scan_landlock_why(void);
 /* Confines the calling process's file-system access to the scanner's
  * temporary directory (open on tmp_dir_fd), the sandbox samples directory
  * (samples_dir_fd, -1 when none: new regular files only, never executed)

@@ -403,10 +403,12 @@ static int send_ready(struct sup *s)
 	json_t *doc;
 	int rc;
 
-	snprintf(warning, sizeof(warning), "%s%s%s", s->eng->warning,
-		 s->eng->warning[0] != '\0' && scan_landlock_abi() < 1 ? "; " : "",
-		 scan_landlock_abi() < 1 ? "WARNING: this kernel has no Landlock: scanner workers are confined by "
-					   "seccomp only and can still read the state directory's files" : "");
+	if (scan_landlock_abi() < 1)
+		snprintf(warning, sizeof(warning), "%s%sWARNING: %s: scanner workers are confined by seccomp only and "
+			 "can still read the state directory's files", s->eng->warning,
+			 s->eng->warning[0] != '\0' ? "; " : "", scan_landlock_why());
+	else
+		snprintf(warning, sizeof(warning), "%s", s->eng->warning);
 	doc = json_pack("{s:s, s:s, s:I, s:I, s:o*, s:o*}", "summary", s->eng->summary, "warning", warning, "workers",
 			(json_int_t)s->n_workers, "signatures", (json_int_t)s->eng->signatures, "databases",
 			scan_engine_databases(s->eng), "signature_info", fw_signature_info_json(&s->eng->sig, 0));

@@ -180,8 +180,15 @@ static void test_print(void **state)
 	snprintf(e[1].domain, sizeof(e[1].domain), "%s", "");
 	snprintf(e[1].action, sizeof(e[1].action), "%s", "fwgate-reload-failed");
 	s.n_errors = 2;
+	s.signature_sources = json_loads("{\"databases\": [{\"kind\": \"cvd\", \"name\": \"daily\", \"dir\": "
+					 "\"/var/lib/clamav\", \"version\": 27100, \"age_seconds\": 3600},"
+					 " {\"kind\": \"local\", \"name\": \"local\", \"dir\": \"/etc/sigs\", \"version\": 0},"
+					 " {\"kind\": \"bundled\", \"name\": \"bundled\", \"dir\": \"\", \"version\": 0}]}",
+					 0, NULL);
+	TU_NONNULL(s.signature_sources);
 	fw_err_clear(&err);
 	doc = status_doc_build(&s, &err);
+	json_decref(s.signature_sources);
 	TU_NONNULL(doc);
 	text = print_of(doc);
 	assert_string_equal(text,
@@ -192,6 +199,9 @@ static void test_print(void **state)
 		"scanner      up; workers 3 of 4 alive, 1 busy, 5 replaced; 2 supervisor restart(s); jobs 1 in flight, 0 queued\n"
 		"signatures   8700000 loaded (main 62, daily 27100); newest built 2025-12-02T02:00:00Z, 3d 00:00:00 old\n"
 		"             daily 27100, main 62\n"
+		"             cvd daily version 27100, 01:00:00 old in /var/lib/clamav\n"
+		"             local in /etc/sigs\n"
+		"             bundled\n"
 		"sandbox      1 runner(s), 0 job(s) running; jobs: queued 1, running 0, done 4, failed 0\n"
 		"store        approved 1 (256.0 KiB), quarantined 2 (3.0 MiB); 3 release request(s) open\n"
 		"last errors  2025-12-05T01:59:58.500Z proxy-connect-refused bad.example: not on the allow-list\n"

@@ -188,6 +188,19 @@ static const char *sd_parse(const char *p, const char *end, json_t *obj)
 	return p + 1;
 }
 
+/* The message as a C string: fw_syslog_format's output has no NUL, and
+ * strndup may look one byte past it. */
+static char *dup_bytes(const char *p, size_t len)
+{
+	char *s = malloc(len + 1);
+
+	if (s != NULL) {
+		memcpy(s, p, len);
+		s[len] = '\0';
+	}
+	return s;
+}
+
 static void test_format(void **state)
 {
 	const char *line = "{\"@timestamp\":\"2025-12-05T00:00:00.123Z\",\"event.action\":\"download-blocked\","
@@ -211,7 +224,7 @@ static void test_format(void **state)
 	end = msg + len;
 	assert_memory_equal(msg, want_head, strlen(want_head));
 	/* The escapes as RFC 5424 6.3.3 writes them, and no raw newline. */
-	copy = strndup(msg, len);
+	copy = dup_bytes(msg, len);
 	TU_NONNULL(copy);
 	assert_non_null(strstr(copy, "url.full=\"https://v.example/a\\]b\\\"c\\\\d\""));
 	assert_non_null(strstr(copy, "fwgate.reason=\"line\xef\xbf\xbdone \xc3\xa9\""));
@@ -280,7 +293,7 @@ static void test_truncation(void **state)
 	TU_NONNULL(line);
 	assert_int_equal(fw_syslog_format(&h, line, strlen(line), 2048, &msg, &len, &err), 0);
 	assert_true(len <= 2048);
-	copy = strndup(msg, len);
+	copy = dup_bytes(msg, len);
 	TU_NONNULL(copy);
 	assert_non_null(strstr(copy, "truncated=\"true\""));
 	assert_non_null(strstr(copy, "fwgate.f0=\"xxx"));
@@ -294,7 +307,7 @@ static void test_truncation(void **state)
 	TU_NONNULL(line);
 	assert_int_equal(fw_syslog_format(&h, line, strlen(line), 2048, &msg, &len, &err), 0);
 	assert_true(len <= 2048);
-	copy = strndup(msg, len);
+	copy = dup_bytes(msg, len);
 	TU_NONNULL(copy);
 	assert_non_null(strstr(copy, "[" FW_SYSLOG_SD_ID " event.action=\"download-allowed\" event.outcome=\"success\" "
 				     "truncated=\"true\"] \xef\xbb\xbf{"));
@@ -303,7 +316,7 @@ static void test_truncation(void **state)
 	free(msg);
 	/* The stream bound keeps it whole. */
 	assert_int_equal(fw_syslog_format(&h, line, strlen(line), FW_SYSLOG_STREAM_MAX, &msg, &len, &err), 0);
-	copy = strndup(msg, len);
+	copy = dup_bytes(msg, len);
 	TU_NONNULL(copy);
 	assert_null(strstr(copy, "truncated="));
 	assert_memory_equal(msg + len - 2, "\"}", 2);
