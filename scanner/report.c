@@ -173,9 +173,9 @@ void scan_report_yara(struct scan_report *r, json_t *member, const char *chain, 
 			e = NULL;
 	}
 	if (member != NULL) {
-		list = json_object_get(member, "yara");
-		if (list == NULL && json_object_set_new(member, "yara", json_array()) == 0)
-			list = json_object_get(member, "yara");
+		list = json_object_get(member, "yara_matches");
+		if (list == NULL && json_object_set_new(member, "yara_matches", json_array()) == 0)
+			list = json_object_get(member, "yara_matches");
 		if (json_array_size(list) < 64)
 			json_array_append_new(list, json_string(m->rule));
 	}
