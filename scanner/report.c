@@ -259,6 +259,31 @@ static void copy_str(char *dst, size_t len, json_t *v)
 		snprintf(dst, len, "%s", json_string_value(v));
 }
 
+/* "RULE [TAGS] in CHAIN; ..." for the event, cut with "..." when long. */
+static void yara_summary(struct fw_scan_result *res, const json_t *doc)
+{
+	const json_t *v;
+	size_t i, used = 0;
+
+	json_array_foreach(json_object_get(doc, "yara"), i, v) {
+		const char *rule = json_string_value(json_object_get(v, "rule"));
+		const char *tags = json_string_value(json_object_get(v, "tags"));
+		const char *member = json_string_value(json_object_get(v, "member"));
+		int n;
+
+		if (rule == NULL || member == NULL)
+			continue;
+		n = snprintf(res->yara + used, sizeof(res->yara) - used, "%s%s%s%s%s in %s", used ? "; " : "", rule,
+			     tags != NULL && tags[0] ? " [" : "", tags != NULL ? tags : "", tags != NULL && tags[0] ? "]" : "",
+			     member);
+		if (n < 0 || (size_t)n >= sizeof(res->yara) - used) {
+			memcpy(res->yara + sizeof(res->yara) - 4, "...", 4);
+			break;
+		}
+		used += (size_t)n;
+	}
+}
+
 void scan_result_from_doc(struct fw_scan_result *res, json_t *doc)
 {
 	json_t *v, *reasons, *sigs, *first;
@@ -285,6 +310,7 @@ void scan_result_from_doc(struct fw_scan_result *res, json_t *doc)
 	}
 	res->verdict = verdict;
 	res->doc = doc;
+	yara_summary(res, doc);
 	copy_str(res->reason, sizeof(res->reason), json_array_get(reasons, 0));
 	/* The signature named first is the deepest one: the member itself,
 	 * not the containers whose raw bytes also carried it. */
