@@ -73,6 +73,7 @@ static int add_dir(YR_COMPILER *c, const char *dir, unsigned *files, struct fw_e
 {
 	struct dirent **names = NULL;
 	char path[FW_PATH_MAX];
+	unsigned before = *files;
 	int n, rc = 0;
 
 	n = scandir(dir, &names, NULL, alphasort);
@@ -88,6 +89,10 @@ static int add_dir(YR_COMPILER *c, const char *dir, unsigned *files, struct fw_e
 		free(names[i]);
 	}
 	free(names);
+	/* An empty directory is a mistake (a wrong path, rules not yet
+	 * copied), not an intent to match nothing. */
+	if (rc == 0 && *files == before)
+		return fw_err_setc(err, FW_E_CONFIG, "no *.yar or *.yara file in the YARA rule directory %s", dir);
 	return rc;
 }
 

@@ -43,7 +43,7 @@ struct scan_yara_match {
 typedef void (*scan_yara_cb)(void *arg, const struct scan_yara_match *m);
 
 /* Compiles the rule files at paths (each a file, or a directory whose
- * *.yar and *.yara files are read in name order), or the shipped rules
+ * *.yar and *.yara files, at least one, are read in name order), or the shipped rules
  * when n_paths is 0, with the pe, elf, math and hash modules available.
  * A compile error names its file and line ("FILE:LINE: message"); a meta
  * `verdict` other than "malicious" or "suspicious", or a `score` or

@@ -120,6 +120,13 @@ check "carved: a suspicious rule in the appended tar.gz (exit $RC)" [ "$RC" = 1 
 jcheck "carved: suspicious, the reason names the rule, its tags and the chain" \
 	"d['verdict'] == 'suspicious' and any(r.startswith('YARA rule stage_two [dropper] matched in pkg.bin!@0x') and r.endswith('!stage.txt') for r in d['reasons'])"
 
+# A directory without any rule file is a mistake, not "no rules".
+mkdir "$T/norules"
+scanconf norules "$T/norules"
+scan "$T/norules.conf" "$T/pkg.bin"
+check "a rule directory without *.yar is refused (exit $RC)" [ "$RC" = 2 ]
+check "... and says so" grep -q "no \*.yar or \*.yara file in the YARA rule directory" "$T/err"
+
 # ------------------------------------------------------------- time
 # Entropy of every 64-byte window of 8 MiB: far more than a second.
 head -c 8388608 /dev/urandom >"$T/big.bin"
