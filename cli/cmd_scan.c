@@ -89,6 +89,29 @@ static bool reason_of_signature(const json_t *sigs, size_t i)
 	return false;
 }
 
+/* The YARA matches a signature line does not show already: the
+ * suspicious ones and the weighted ones (which only the sandbox
+ * analyzer's score counts), with their tags and member chain. */
+static void print_yara(const json_t *doc)
+{
+	const json_t *v;
+	size_t i;
+
+	json_array_foreach(json_object_get(doc, "yara"), i, v) {
+		const char *effect = json_string_value(json_object_get(v, "effect")), *tags;
+
+		if (effect == NULL || strcmp(effect, "malicious") == 0)
+			continue;
+		tags = json_string_value(json_object_get(v, "tags"));
+		printf("  %s: YARA %s%s%s%s (%s", json_string_value(json_object_get(v, "member")),
+		       json_string_value(json_object_get(v, "rule")), tags != NULL && tags[0] ? " [" : "",
+		       tags != NULL ? tags : "", tags != NULL && tags[0] ? "]" : "", effect);
+		if (strcmp(effect, "weight") == 0)
+			printf(" %lld", (long long)json_integer_value(json_object_get(v, "weight")));
+		printf(")\n");
+	}
+}
+
 static void print_text(const struct scan_file *f)
 {
 	json_t *doc = f->res.doc, *sigs, *reasons, *v;
@@ -99,6 +122,7 @@ static void print_text(const struct scan_file *f)
 
 		if (json_array_size(sb) == 0) {
 			printf("%s: clean\n", f->path);
+			print_yara(doc);
 			return;
 		}
 		/* The gateway would hold it for the sandbox; scan does not run it. */
@@ -107,6 +131,7 @@ static void print_text(const struct scan_file *f)
 		json_array_foreach(sb, i, v)
 			printf("  %s (%s)\n", json_string_value(json_object_get(v, "path")),
 			       json_string_value(json_object_get(v, "file_type")));
+		print_yara(doc);
 		return;
 	}
 	printf("%s: %s (%s)\n", f->path, fw_verdict_name(f->res.verdict), f->res.reason);
@@ -120,6 +145,7 @@ static void print_text(const struct scan_file *f)
 	json_array_foreach(reasons, i, v)
 		if (i > 0 && !reason_of_signature(sigs, i))
 			printf("  %s\n", json_string_value(v));
+	print_yara(doc);
 }
 
 static void print_json(const struct scan_file *f, const char *engine)

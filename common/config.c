@@ -35,6 +35,7 @@ enum key_type {
 	KT_LOG_PATH,     /* a path, or "-" for standard output */
 	KT_FILE,         /* an existing readable regular file */
 	KT_DIR_LIST,     /* repeatable existing directory */
+	KT_PATH_LIST,    /* repeatable existing regular file or directory */
 	KT_DIR_OPT,      /* "" or an existing directory */
 	KT_PATH_OPT,     /* "" or a path that need not exist yet (a file a command creates) */
 	KT_RESOLVE_LIST, /* repeatable host:port:address */
@@ -115,6 +116,7 @@ static const struct key_def keys[] = {
 	{ "upstream", "low_speed_seconds", KT_UINT, CFG_OFF(upstream.low_speed_seconds), 0, 0, 1, 3600, "30" },
 	{ "upstream", "max_body_bytes", KT_SIZE, CFG_OFF(upstream.max_body_bytes), 0, 0, 1, 1 * TIB, "16G" },
 	{ "scanner", "signatures", KT_DIR_LIST, CFG_LIST(scanner.signatures, scanner.n_signatures), 0, 0, "" },
+	{ "scanner", "yara_rules", KT_PATH_LIST, CFG_LIST(scanner.yara_rules, scanner.n_yara_rules), 0, 0, "" },
 	{ "scanner", "workers", KT_UINT, CFG_OFF(scanner.workers), 0, 0, 0, 256, "0" },
 	{ "scanner", "timeout_seconds", KT_UINT, CFG_OFF(scanner.timeout_seconds), 0, 0, 2, 86400, "3600" },
 	{ "scanner", "max_depth", KT_UINT, CFG_OFF(scanner.max_depth), 0, 0, 1, 64, "16" },
@@ -131,7 +133,6 @@ static const struct key_def keys[] = {
 	{ "sandbox", "runners", KT_UINT, CFG_OFF(sandbox.runners), 0, 0, 1, 64, "1" },
 	{ "sandbox", "url", KT_URL, CFG_STR(sandbox.url), 0, 0, "" },
 	{ "sandbox", "token_file", KT_FILE, CFG_STR(sandbox.token_file), 0, 0, "" },
-	{ "sandbox", "rules_file", KT_FILE, CFG_STR(sandbox.rules_file), 0, 0, "" },
 	{ "sandbox", "verdict_ttl_seconds", KT_UINT, CFG_OFF(sandbox.verdict_ttl_seconds), 0, 0, 0, 315360000, "2592000" },
 	{ "sandbox", "suspicious_score", KT_UINT, CFG_OFF(sandbox.suspicious_score), 0, 0, 1, 100, "30" },
 	{ "sandbox", "malicious_score", KT_UINT, CFG_OFF(sandbox.malicious_score), 0, 0, 1, 100, "70" },
@@ -278,7 +279,7 @@ static int key_find(const char *section, const char *name)
 
 static bool is_list(enum key_type t)
 {
-	return t == KT_ADDR_LIST || t == KT_DIR_LIST || t == KT_RESOLVE_LIST || t == KT_CIDR_LIST;
+	return t == KT_ADDR_LIST || t == KT_DIR_LIST || t == KT_PATH_LIST || t == KT_RESOLVE_LIST || t == KT_CIDR_LIST;
 }
 
 /* Adds the networks of one value ("10.0.0.0/8, 192.0.2.7") to the list
@@ -391,6 +392,7 @@ static int key_set(struct fw_config *cfg, const struct key_def *k, const char *v
 		return cidr_list_add(cfg, k, value, err);
 	case KT_ADDR_LIST:
 	case KT_DIR_LIST:
+	case KT_PATH_LIST:
 	case KT_RESOLVE_LIST: {
 		unsigned *count = cfg_at(cfg, k->count_off);
 
@@ -409,10 +411,11 @@ static int key_set(struct fw_config *cfg, const struct key_def *k, const char *v
 			if (config_cv_resolve(value, &cfg->upstream.resolve[*count], err) != 0)
 				return -1;
 		} else {
-			char *dir = cfg->scanner.signatures[*count];
+			char *path = (char *)cfg_at(cfg, k->off) + (size_t)*count * FW_PATH_MAX;
 
-			if (fw_path_join(dir, FW_PATH_MAX, base, value, err) != 0 ||
-			    config_cv_check_dir(dir, err) != 0)
+			if (fw_path_join(path, FW_PATH_MAX, base, value, err) != 0 ||
+			    (k->type == KT_DIR_LIST ? config_cv_check_dir(path, err)
+						    : config_cv_check_file_or_dir(path, err)) != 0)
 				return -1;
 		}
 		(*count)++;
@@ -680,6 +683,7 @@ static void dump_value(const struct fw_config *cfg, const struct key_def *k, FIL
 	}
 	case KT_ADDR_LIST:
 	case KT_DIR_LIST:
+	case KT_PATH_LIST:
 	case KT_RESOLVE_LIST: {
 		unsigned n = *(const unsigned *)cfg_at_const(cfg, k->count_off);
 
@@ -689,8 +693,9 @@ static void dump_value(const struct fw_config *cfg, const struct key_def *k, FIL
 			if (k->type == KT_ADDR_LIST)
 				fprintf(out, "%s = %s\n", k->name,
 					fw_listen_addr_str(&cfg->proxy.listen[i], buf, sizeof(buf)));
-			else if (k->type == KT_DIR_LIST)
-				fprintf(out, "%s = %s\n", k->name, cfg->scanner.signatures[i]);
+			else if (k->type == KT_DIR_LIST || k->type == KT_PATH_LIST)
+				fprintf(out, "%s = %s\n", k->name,
+					(const char *)cfg_at_const(cfg, k->off) + (size_t)i * FW_PATH_MAX);
 			else
 				fprintf(out, "%s = %s\n", k->name,
 					config_cv_resolve_str(&cfg->upstream.resolve[i], buf, sizeof(buf)));

@@ -188,6 +188,17 @@ int config_cv_check_dir(const char *path, struct fw_err *err)
 	return 0;
 }
 
+int config_cv_check_file_or_dir(const char *path, struct fw_err *err)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return fw_err_sys(err, errno, "\"%s\"", path);
+	if (S_ISDIR(st.st_mode))
+		return 0;
+	return config_cv_check_file(path, err);
+}
+
 /* libcurl's own URL parser decides what libcurl will later accept. */
 int config_cv_url(const char *value, char *dst, size_t dst_len, struct fw_err *err)
 {

@@ -22,6 +22,8 @@ int config_cv_rule_id(const char *value, char *dst, size_t dst_len, struct fw_er
 int config_cv_user(const char *value, char *dst, size_t dst_len, struct fw_err *err) FW_WUR;
 int config_cv_check_file(const char *path, struct fw_err *err) FW_WUR;
 int config_cv_check_dir(const char *path, struct fw_err *err) FW_WUR;
+/* A readable regular file, or a directory. */
+int config_cv_check_file_or_dir(const char *path, struct fw_err *err) FW_WUR;
 int config_cv_url(const char *value, char *dst, size_t dst_len, struct fw_err *err) FW_WUR;
 int config_cv_backend(const char *value, enum fw_sandbox_backend *out, struct fw_err *err) FW_WUR;
 int config_cv_facility(const char *value, int *out, struct fw_err *err) FW_WUR;

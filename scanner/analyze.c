@@ -1,6 +1,6 @@
 /* Static analysis of one member's bytes (scanner/analyze.h): entropy
  * profile, embedded executables, PE header facts, strings of interest and
- * the project's rules, each finding weighted from analyze_findings.c.
+ * the YARA rules, each finding weighted from analyze_findings.c.
  * Hostile input: every read is bounds-checked against len. Must not open
  * files or sockets, spawn, log, keep global state or decide a verdict. */
 #include <errno.h>
@@ -298,6 +298,7 @@ void analyze_limits_default(struct analyze_limits *lim)
 	lim->max_candidates = 65536;
 	lim->max_pe_sections = 96;
 	lim->max_imports = 4096;
+	lim->yara_seconds = 60;
 	lim->embedded_pe_expected = false;
 	lim->opened = NULL;
 }
@@ -310,6 +311,8 @@ static int an_limits_check(const struct analyze_limits *lim, struct fw_err *err)
 		return fw_err_set(err, "analyze: max_findings must be from 1 to 4096");
 	if (lim->max_pe_sections < 1 || lim->max_pe_sections > 1024)
 		return fw_err_set(err, "analyze: max_pe_sections must be from 1 to 1024");
+	if (lim->yara_seconds < 1 || lim->yara_seconds > 86400)
+		return fw_err_set(err, "analyze: yara_seconds must be from 1 to 86400");
 	if (lim->max_strings < 1 || lim->max_candidates < 1 || lim->max_imports < 1)
 		return fw_err_set(err, "analyze: max_strings, max_candidates and max_imports must be at least 1");
 	return 0;
@@ -321,7 +324,7 @@ static int an_too_big(uint64_t size, const struct analyze_limits *lim, struct fw
 			  " bytes the analyzer reads (max_bytes)", size, lim->max_bytes);
 }
 
-int analyze_buffer(const uint8_t *p, size_t len, const struct analyze_rules *rules, const struct analyze_limits *lim,
+int analyze_buffer(const uint8_t *p, size_t len, const struct scan_yara *yara, const struct analyze_limits *lim,
 		   struct analyze_result *out, struct fw_err *err)
 {
 	struct analyze_limits def;
@@ -359,8 +362,8 @@ int analyze_buffer(const uint8_t *p, size_t len, const struct analyze_rules *rul
 	an_pe(&a);
 	an_embedded(&a);
 	an_strings(&a);
-	if (rules != NULL)
-		an_rules(&a, rules);
+	if (yara != NULL && an_yara(&a, yara, err) != 0)
+		goto out;
 	a.res.score = (int)a.total;
 	*out = a.res;
 	a.res.findings = NULL;
@@ -372,7 +375,7 @@ out:
 	return rc;
 }
 
-int analyze_fd(int fd, const struct analyze_rules *rules, const struct analyze_limits *lim,
+int analyze_fd(int fd, const struct scan_yara *yara, const struct analyze_limits *lim,
 	       struct analyze_result *out, struct fw_err *err)
 {
 	struct analyze_limits def;
@@ -397,13 +400,13 @@ int analyze_fd(int fd, const struct analyze_rules *rules, const struct analyze_l
 		return an_too_big((uint64_t)st.st_size, lim, err);
 	n = (size_t)st.st_size;
 	if (n == 0)
-		return analyze_buffer(NULL, 0, rules, lim, out, err);
+		return analyze_buffer(NULL, 0, yara, lim, out, err);
 	/* Mapped, not copied: a large image costs page cache, which the
 	 * kernel can reclaim, rather than the worker's own memory. */
 	map = mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (map != MAP_FAILED) {
 		(void)madvise(map, n, MADV_SEQUENTIAL);
-		rc = analyze_buffer(map, n, rules, lim, out, err);
+		rc = analyze_buffer(map, n, yara, lim, out, err);
 		munmap(map, n);
 		return rc;
 	}
@@ -425,7 +428,7 @@ int analyze_fd(int fd, const struct analyze_rules *rules, const struct analyze_l
 		}
 		got += (size_t)r;
 	}
-	rc = analyze_buffer(buf, n, rules, lim, out, err);
+	rc = analyze_buffer(buf, n, yara, lim, out, err);
 out:
 	free(buf);
 	return rc;

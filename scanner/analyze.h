@@ -1,6 +1,6 @@
 /* Module-private to scanner/: the static analyzer of ONE member's bytes
  * (the sandbox's `local` backend): entropy profile, embedded executables,
- * PE header facts, strings of interest and project rules, scored.
+ * PE header facts, strings of interest and YARA rules, scored.
  * Pure library: reads only the buffer or descriptor it is given; never
  * opens files or sockets, spawns, logs or decides a verdict. */
 #ifndef FWGATE_SCANNER_ANALYZE_H
@@ -14,36 +14,12 @@
 
 #include "fwgate/err.h"
 
-/* ------------------------------------------------------------ rules
- *
- * The project rule file (shipped default: scanner/analyze.rules). One rule
- * per line; blank lines and lines starting with `#` are ignored, and a `#`
- * after a rule's pattern starts a comment:
- *
- *     NAME WEIGHT string "text"     a byte substring; escapes \xNN \\ \" \t \n \r
- *     NAME WEIGHT hex 4d5a9000      the same bytes written as hex pairs
- *
- * NAME is 1..64 of [A-Za-z0-9_.-] and unique, WEIGHT is 1..1000, a pattern
- * is 1..256 bytes, lines are at most 4096 bytes, the file at most 1 MiB and
- * 1000 rules. Each rule scores at most once per member, at its first match.
- * Errors name the line: "rules:LINE: what is wrong". */
-
-#define ANALYZE_RULES_MAX 1000
-#define ANALYZE_RULE_NAME_MAX 64
-#define ANALYZE_RULE_WEIGHT_MAX 1000
-#define ANALYZE_PATTERN_MAX 256
-#define ANALYZE_RULE_LINE_MAX 4096
-#define ANALYZE_RULES_TEXT_MAX (1024 * 1024)
-
-/* Immutable once loaded: one set may be shared by any number of threads. */
-struct analyze_rules;
-
-/* Parses the rule file's text (the caller decides where it comes from).
- * *out is NULL on entry and set only on success. */
-int analyze_rules_load(struct analyze_rules **out, const char *text, size_t len, struct fw_err *err)
-	FW_WUR FW_NONNULL(1);
-void analyze_rules_free(struct analyze_rules *rules);
-size_t analyze_rules_count(const struct analyze_rules *rules) FW_NONNULL(1);
+/* The rules are YARA's (scanner/yara_rules.h): each matching rule is a
+ * finding of kind "yara" weighted by its meta (score or severity;
+ * verdict = "suspicious" at least ANALYZE_YARA_SUSPICIOUS, "malicious"
+ * ANALYZE_SCORE_MAX). */
+struct scan_yara;
+#define ANALYZE_YARA_SUSPICIOUS 50
 
 /* ------------------------------------------------------------ analysis */
 
@@ -56,6 +32,7 @@ struct analyze_limits {
 	size_t max_candidates;       /* embedded-executable magics examined: 65536; >= 1 */
 	unsigned max_pe_sections;    /* PE section headers examined: 96; 1..1024 */
 	size_t max_imports;          /* PE import descriptors + names examined: 4096; >= 1 */
+	unsigned yara_seconds;       /* YARA's own time bound: 60; 1..86400 */
 	bool embedded_pe_expected;   /* false; true for firmware images, whose volumes are PE/TE modules */
 	/* NULL, or where the walk opened compressed streams in the member
 	 * (decoded and walked as children of their own): their blocks are
@@ -102,19 +79,20 @@ struct analyze_result {
 	uint64_t opened_bytes;            /* in blocks left out of the profile as opened streams */
 };
 
-/* Analyzes len bytes at p (hostile). rules may be NULL (no rule matches);
+/* Analyzes len bytes at p (hostile). yara may be NULL (no rule matches);
  * lim NULL means the defaults. *out is overwritten on entry (it does not
  * free a previous result: clear that first) and filled only on success;
  * release it with analyze_result_clear. Fails on a member larger than
- * lim->max_bytes, bad limits or lack of memory; malformed content is never
- * an error, at most a finding. Reentrant. */
-int analyze_buffer(const uint8_t *p, size_t len, const struct analyze_rules *rules,
+ * lim->max_bytes, bad limits, lack of memory or rules that did not finish
+ * (a YARA timeout: the sample was not judged in full); malformed content
+ * is never an error, at most a finding. Reentrant. */
+int analyze_buffer(const uint8_t *p, size_t len, const struct scan_yara *yara,
 		   const struct analyze_limits *lim, struct analyze_result *out, struct fw_err *err)
 	FW_WUR FW_NONNULL(5);
 
 /* The same for the member open on fd, read from offset 0 with pread (at most
  * lim->max_bytes; a larger member is refused before any byte is read). */
-int analyze_fd(int fd, const struct analyze_rules *rules, const struct analyze_limits *lim,
+int analyze_fd(int fd, const struct scan_yara *yara, const struct analyze_limits *lim,
 	       struct analyze_result *out, struct fw_err *err) FW_WUR FW_NONNULL(4);
 
 /* {"score":N,"findings":[{"kind","detail","weight","offset"}...],"dropped":N,

@@ -1,7 +1,7 @@
 /* The analyzer's findings and the helpers every analysis shares: the
  * weights table (the one place to tune them), adding a finding under the
  * limits, bounds-checked reads of the member, entropy. A leaf: must not
- * call an analysis (analyze.c, analyze_pe.c, analyze_rules.c call it). */
+ * call an analysis (analyze.c, analyze_pe.c, analyze_yara.c call it). */
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -36,8 +36,8 @@ const struct an_weight an_weights[] = {
 	[AN_DOWNLOAD_EXEC] = { "download-exec", 25 }, /* wget/curl/tftp and an exec cue in one string */
 	/* A bound stopped an analysis early: informational. */
 	[AN_LIMIT] = { "analysis-limit", 0 },
-	/* A rule of the project's rule file: the rule's own weight. */
-	[AN_RULE] = { "rule", 0 },
+	/* A YARA rule matched: the weight its meta gives (analyze_yara.c). */
+	[AN_RULE] = { "yara", 0 },
 };
 
 /* ------------------------------------------------------------ findings */

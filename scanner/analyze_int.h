@@ -75,7 +75,8 @@ double an_log2(double x);
 void an_pe(struct an *a);
 /* Executables embedded at offsets > 0 (analyze_pe.c). */
 void an_embedded(struct an *a);
-/* The project's rules (analyze_rules.c). */
-void an_rules(struct an *a, const struct analyze_rules *rs);
+/* The YARA rules (analyze_yara.c); -1 with the reason when they did not
+ * finish (timeout, libyara error). */
+int an_yara(struct an *a, const struct scan_yara *y, struct fw_err *err);
 
 #endif

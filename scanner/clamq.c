@@ -1,16 +1,19 @@
 /* The ClamAV queue of a worker (clamq_*, not the sandbox job queue): threads
- * that run libclamav over the nodes the walker hands them (all-match mode,
- * heuristics for broken, encrypted and over-limit content on), and turn what
- * ClamAV says into findings. ClamAV's "clean" only means "no signature in what
- * it read". Must not unpack archives itself: fwgate's walker does, under its limits. */
+ * that run libclamav (all-match mode, heuristics for broken, encrypted and
+ * over-limit content on), then the YARA rules, over the nodes the walker
+ * hands them, and turn what they say into findings. ClamAV's "clean" only
+ * means "no signature in what it read". Must not unpack archives itself:
+ * fwgate's walker does, under its limits. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <clamav.h>
 #include <openssl/crypto.h>
 
 #include "scanner/scan_int.h"
+#include "scanner/yara_rules.h"
 
 #define QUEUE_MAX_THREADS 16
 #define QUEUE_SLOTS_PER_THREAD 2
@@ -115,6 +118,38 @@ static void task_run(const struct scan_engine *eng, struct clamq_task *t)
 	}
 }
 
+static void yara_match(void *arg, const struct scan_yara_match *m)
+{
+	struct clamq_task *t = arg;
+
+	scan_report_yara(t->rep, t->node, t->chain, t->sha256, m);
+}
+
+/* The YARA rules over the same node, bounded by what is left of the
+ * package's max_seconds: a timeout or an error leaves the node judged by
+ * part of the rules only, so it is unscannable, never clean. */
+static void task_yara(const struct scan_engine *eng, struct clamq_task *t)
+{
+	struct timespec now;
+	struct fw_err err;
+	int64_t left_ms;
+
+	if (eng->yara == NULL)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	left_ms = (int64_t)(t->rep->deadline.tv_sec - now.tv_sec) * 1000 +
+		  (t->rep->deadline.tv_nsec - now.tv_nsec) / 1000000;
+	if (left_ms <= 0) {
+		scan_report_add(t->rep, t->node, FW_VERDICT_UNSCANNABLE,
+				"no time left for the YARA rules at %s (max_seconds)", t->chain);
+		return;
+	}
+	fw_err_clear(&err);
+	if (scan_yara_fd(eng->yara, t->fd, (unsigned)((left_ms + 999) / 1000), yara_match, t, &err) != 0)
+		scan_report_add(t->rep, t->node, FW_VERDICT_UNSCANNABLE, "%s at %s%s", fw_err_msg(&err), t->chain,
+				fw_err_code(&err) == FW_E_TIMEOUT ? " (max_seconds)" : "");
+}
+
 static void task_free(struct clamq_task *t)
 {
 	if (t == NULL)
@@ -145,6 +180,7 @@ static void *queue_thread(void *arg)
 		q->running++;
 		pthread_mutex_unlock(&q->lock);
 		task_run(q->eng, t);
+		task_yara(q->eng, t);
 		task_free(t);
 		pthread_mutex_lock(&q->lock);
 		q->running--;

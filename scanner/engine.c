@@ -17,6 +17,7 @@
 #include "fwgate/fileio.h"
 #include "scanner/scan_int.h"
 #include "scanner/sigdb.h"
+#include "scanner/yara_rules.h"
 
 
 void scan_limits_from_config(struct scan_limits *l, const struct fw_config *cfg)
@@ -69,6 +70,17 @@ static void summary_add(struct scan_engine *e, const char *label, unsigned n)
 		snprintf(e->summary + used, sizeof(e->summary) - used, "%s (%u signatures); ", label, n);
 	else
 		snprintf(e->summary + used, sizeof(e->summary) - used, "%u signatures in all", n);
+}
+
+/* "; YARA: N rules (FILES)" after the signatures. */
+static void yara_summary(struct scan_engine *e, const struct fw_config *cfg)
+{
+	size_t used = strlen(e->summary);
+
+	if (used < sizeof(e->summary))
+		snprintf(e->summary + used, sizeof(e->summary) - used, "; YARA: %u rules (%.300s%s)",
+			 scan_yara_count(e->yara), cfg->scanner.n_yara_rules ? cfg->scanner.yara_rules[0] : "shipped",
+			 cfg->scanner.n_yara_rules > 1 ? ", ..." : "");
 }
 
 /* The versions and build times of main, daily and bytecode (.cvd or
@@ -229,6 +241,10 @@ int scan_engine_load(struct scan_engine **out, const struct fw_config *cfg, cons
 		fw_err_set(err, "ClamAV cannot create an engine (out of memory?)");
 		goto out;
 	}
+	/* The rules first: a mistake in them is the operator's, and cheaper
+	 * to report than a signature load. */
+	if (scan_yara_load(&e->yara, cfg->scanner.yara_rules, cfg->scanner.n_yara_rules, err) != 0)
+		goto out;
 	if (set_limits(e, cfg, tmp_dir, err) != 0)
 		goto out;
 	if (cfg->scanner.n_signatures == 0) {
@@ -252,6 +268,7 @@ int scan_engine_load(struct scan_engine **out, const struct fw_config *cfg, cons
 		goto out;
 	}
 	summary_add(e, NULL, e->signatures);
+	yara_summary(e, cfg);
 	db_versions(e);
 	e->sig.signatures = e->signatures;
 	e->sig.loaded_at = (int64_t)time(NULL);
@@ -275,5 +292,6 @@ void scan_engine_free(struct scan_engine *e)
 		return;
 	if (e->cl != NULL)
 		cl_engine_free(e->cl);
+	scan_yara_free(e->yara);
 	free(e);
 }

@@ -8,12 +8,14 @@
 #include <string.h>
 
 #include "scanner/scan_int.h"
+#include "scanner/yara_rules.h"
 
 /* Bounds of one document, so that a package of a million members makes a
  * document of a few megabytes, not gigabytes. */
 #define REPORT_MAX_MEMBERS 20000
 #define REPORT_MAX_REASONS 200
 #define REPORT_MAX_SIGNATURES 1000
+#define REPORT_MAX_YARA 1000
 /* Members the sandbox must judge, listed in full (never cut). */
 #define REPORT_MAX_SANDBOX 1000
 
@@ -44,8 +46,10 @@ int scan_report_init(struct scan_report *r, const char *path)
 	r->reasons = json_array();
 	r->signatures = json_array();
 	r->sandbox = json_array();
+	r->yara = json_array();
 	if (r->doc == NULL || r->members == NULL || r->reasons == NULL || r->signatures == NULL || r->sandbox == NULL ||
-	    json_object_set(r->doc, "sandbox", r->sandbox) != 0 ||
+	    r->yara == NULL || json_object_set(r->doc, "sandbox", r->sandbox) != 0 ||
+	    json_object_set(r->doc, "yara", r->yara) != 0 ||
 	    json_object_set_new(r->doc, "path", json_string(path)) != 0 ||
 	    json_object_set(r->doc, "reasons", r->reasons) != 0 ||
 	    json_object_set(r->doc, "signatures", r->signatures) != 0 ||
@@ -62,6 +66,7 @@ void scan_report_release(struct scan_report *r)
 	json_decref(r->reasons);
 	json_decref(r->signatures);
 	json_decref(r->sandbox);
+	json_decref(r->yara);
 	json_decref(r->doc);
 	pthread_mutex_destroy(&r->lock);
 	memset(r, 0, sizeof(*r));
@@ -147,6 +152,36 @@ void scan_report_signature(struct scan_report *r, json_t *member, const char *na
 	pthread_mutex_unlock(&r->lock);
 }
 
+void scan_report_yara(struct scan_report *r, json_t *member, const char *chain, const char *member_sha256,
+		      const struct scan_yara_match *m)
+{
+	char name[SCAN_YARA_RULE_MAX + 8];
+	json_t *e, *list;
+
+	snprintf(name, sizeof(name), "YARA.%s", m->rule);
+	if (m->effect == SCAN_YARA_MALICIOUS)
+		scan_report_signature(r, member, name, chain, member_sha256);
+	else if (m->effect == SCAN_YARA_SUSPICIOUS)
+		scan_report_add(r, member, FW_VERDICT_SUSPICIOUS, "YARA rule %s%s%s%s matched in %s", m->rule,
+				m->tags[0] ? " [" : "", m->tags, m->tags[0] ? "]" : "", chain);
+	pthread_mutex_lock(&r->lock);
+	if (json_array_size(r->yara) < REPORT_MAX_YARA) {
+		e = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "rule", m->rule, "tags", m->tags, "member", chain,
+			      "effect", scan_yara_effect_name(m->effect), "weight", (json_int_t)m->weight, "offset",
+			      (json_int_t)m->offset);
+		if (e != NULL && json_array_append_new(r->yara, e) != 0)
+			e = NULL;
+	}
+	if (member != NULL) {
+		list = json_object_get(member, "yara_matches");
+		if (list == NULL && json_object_set_new(member, "yara_matches", json_array()) == 0)
+			list = json_object_get(member, "yara_matches");
+		if (json_array_size(list) < 64)
+			json_array_append_new(list, json_string(m->rule));
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
 void scan_report_sandbox(struct scan_report *r, const char *chain, unsigned depth, uint64_t size,
 			 const char *sha256, const char *file_type)
 {
@@ -224,6 +259,31 @@ static void copy_str(char *dst, size_t len, json_t *v)
 		snprintf(dst, len, "%s", json_string_value(v));
 }
 
+/* "RULE [TAGS] in CHAIN; ..." for the event, cut with "..." when long. */
+static void yara_summary(struct fw_scan_result *res, const json_t *doc)
+{
+	const json_t *v;
+	size_t i, used = 0;
+
+	json_array_foreach(json_object_get(doc, "yara"), i, v) {
+		const char *rule = json_string_value(json_object_get(v, "rule"));
+		const char *tags = json_string_value(json_object_get(v, "tags"));
+		const char *member = json_string_value(json_object_get(v, "member"));
+		int n;
+
+		if (rule == NULL || member == NULL)
+			continue;
+		n = snprintf(res->yara + used, sizeof(res->yara) - used, "%s%s%s%s%s in %s", used ? "; " : "", rule,
+			     tags != NULL && tags[0] ? " [" : "", tags != NULL ? tags : "", tags != NULL && tags[0] ? "]" : "",
+			     member);
+		if (n < 0 || (size_t)n >= sizeof(res->yara) - used) {
+			memcpy(res->yara + sizeof(res->yara) - 4, "...", 4);
+			break;
+		}
+		used += (size_t)n;
+	}
+}
+
 void scan_result_from_doc(struct fw_scan_result *res, json_t *doc)
 {
 	json_t *v, *reasons, *sigs, *first;
@@ -250,6 +310,7 @@ void scan_result_from_doc(struct fw_scan_result *res, json_t *doc)
 	}
 	res->verdict = verdict;
 	res->doc = doc;
+	yara_summary(res, doc);
 	copy_str(res->reason, sizeof(res->reason), json_array_get(reasons, 0));
 	/* The signature named first is the deepest one: the member itself,
 	 * not the containers whose raw bytes also carried it. */

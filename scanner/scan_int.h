@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -18,14 +19,15 @@
 #include "fwgate/scanner.h"
 
 struct cl_engine;
+struct scan_yara;
 
 /* Compiled into the binary by tools/embed.py (scanner/meson.build): the
- * firmware magic database, the static analyzer's rules, fwgate's own
+ * firmware magic database, the shipped YARA rules, fwgate's own
  * ClamAV signatures. */
 extern const unsigned char scan_embedded_magic[];
 extern const size_t scan_embedded_magic_len;
-extern const unsigned char scan_embedded_rules[];
-extern const size_t scan_embedded_rules_len;
+extern const unsigned char scan_embedded_yara[];
+extern const size_t scan_embedded_yara_len;
 extern const unsigned char scan_embedded_signatures[];
 extern const size_t scan_embedded_signatures_len;
 
@@ -59,9 +61,11 @@ size_t scan_opened_ranges(const uint8_t *p, size_t len, const struct scan_limits
  * [scanner] signatures names no directory. */
 #define SCAN_SYSTEM_DB_DIR "/var/lib/clamav"
 
-/* The ClamAV engine and what it was loaded from. */
+/* The ClamAV engine and the YARA rules, and what they were loaded from:
+ * loaded, reloaded and replaced together. */
 struct scan_engine {
 	struct cl_engine *cl;
+	struct scan_yara *yara;   /* [scanner] yara_rules, or the shipped rules */
 	unsigned signatures;
 	bool full_db;             /* a main/daily database was among them */
 	char summary[1024];       /* one line for logs and `fwgate version`-like output */
@@ -71,9 +75,11 @@ struct scan_engine {
 	struct fw_signature_info sig;             /* every database, its version and age */
 };
 
-/* Loads the configured signatures (or the bundled ones plus
+/* Compiles the YARA rules ([scanner] yara_rules, or the shipped ones),
+ * loads the configured signatures (or the bundled ones plus
  * /var/lib/clamav), sets ClamAV's limits at or above fwgate's and
- * compiles. tmp_dir is where ClamAV may write its temporary files. */
+ * compiles. A rule that does not compile fails the load with its
+ * file:line. tmp_dir is where ClamAV may write its temporary files. */
 int scan_engine_load(struct scan_engine **out, const struct fw_config *cfg, const char *tmp_dir,
 		     struct fw_err *err) FW_WUR FW_NONNULL(1, 2, 3);
 void scan_engine_free(struct scan_engine *e);
@@ -111,6 +117,8 @@ struct scan_report {
 	enum fw_verdict verdict;
 	uint64_t members_total;
 	uint64_t members_listed;
+	json_t *yara;             /* doc.yara: every YARA match, {rule, tags, member, effect, weight, offset} */
+	struct timespec deadline; /* CLOCK_MONOTONIC end of [scanner] max_seconds: YARA's time bound per node */
 };
 
 int scan_report_init(struct scan_report *r, const char *path) FW_WUR FW_NONNULL(1, 2);
@@ -126,6 +134,12 @@ void scan_report_signature(struct scan_report *r, json_t *member, const char *na
  * unscannable: a member that cannot be listed would go unjudged. */
 void scan_report_sandbox(struct scan_report *r, const char *chain, unsigned depth, uint64_t size,
 			 const char *sha256, const char *file_type);
+struct scan_yara_match;
+/* A YARA match on a node: listed in doc.yara[] and the node's "yara";
+ * verdict = "malicious" is a signature YARA.<rule>, "suspicious" raises
+ * the package to suspicious, a weight only lists it. */
+void scan_report_yara(struct scan_report *r, json_t *member, const char *chain, const char *member_sha256,
+		      const struct scan_yara_match *m) FW_NONNULL(1, 3, 5);
 /* Appends a member entry (borrowed pointer, owned by the report), or
  * returns NULL once the listing cap is reached (the member still counts). */
 json_t *scan_report_member(struct scan_report *r, const char *chain, unsigned depth, uint64_t size,

@@ -1,6 +1,6 @@
 /* The scanner supervisor and its workers. The supervisor (a fresh exec of
- * the fwgate binary, fw_scanner_exec_main) loads the ClamAV engine and
- * libmagic once, pre-forks the workers that share them copy-on-write,
+ * the fwgate binary, fw_scanner_exec_main) loads the ClamAV engine, the
+ * YARA rules and libmagic once, pre-forks the workers that share them copy-on-write,
  * hands each job to an idle worker, and answers for a worker that crashes,
  * hangs past [scanner] timeout_seconds, answers for another job or answers
  * garbage: that job is unscannable and a new worker takes its place.
@@ -65,7 +65,6 @@ struct sup {
 	int ctl;
 	int tmp_fd;
 	int samples_fd;         /* -1: no samples are kept (fwgate scan) */
-	struct analyze_rules *rules;
 	struct scan_engine *eng;
 	struct scan_typer *typer;
 	struct worker w[MAX_WORKERS];
@@ -105,7 +104,12 @@ static json_t *worker_analyze(struct sup *s, int fd, const char *file_type)
 	analyze_limits_default(&lim);
 	lim.embedded_pe_expected = strcmp(file_type, "firmware_image") == 0;
 	lim.opened = &opened;
-	if (analyze_fd(fd, s->rules, &lim, &res, &err) != 0)
+	/* YARA's bound inside the worker's: a timeout is an error the
+	 * sandbox reports, never a sample judged by half its rules. */
+	lim.yara_seconds = s->cfg->scanner.timeout_seconds > 1 ? s->cfg->scanner.timeout_seconds - 1 : 1;
+	if (lim.yara_seconds > s->cfg->scanner.max_seconds)
+		lim.yara_seconds = s->cfg->scanner.max_seconds;
+	if (analyze_fd(fd, s->eng->yara, &lim, &res, &err) != 0)
 		return json_pack("{s:s}", "error", fw_err_msg(&err));
 	doc = analyze_result_json(&res);
 	analyze_result_clear(&res);
@@ -431,7 +435,8 @@ static void send_fail(int ctl, const char *msg)
 		fprintf(stderr, "fwgate: scanner: %s\n", msg);
 }
 
-/* New engine; idle workers are replaced now, busy ones after their job. */
+/* New engine and YARA rules (kept whole when either fails to load);
+ * idle workers are replaced now, busy ones after their job. */
 static void reload(struct sup *s)
 {
 	struct scan_engine *eng = NULL;
@@ -601,24 +606,6 @@ static unsigned online_cpus(void)
 	return n > 0 ? (unsigned)n : 1;
 }
 
-/* The analyzer's rules: the configured file, or the shipped ones. */
-static int load_rules(struct sup *s, struct fw_err *err)
-{
-	uint8_t *text = NULL;
-	size_t len = 0;
-	int rc;
-
-	if (s->cfg->sandbox.rules_file[0] == '\0')
-		return analyze_rules_load(&s->rules, (const char *)scan_embedded_rules, scan_embedded_rules_len, err);
-	if (fw_file_read(s->cfg->sandbox.rules_file, ANALYZE_RULES_TEXT_MAX, &text, &len, err) != 0)
-		return -1;
-	rc = analyze_rules_load(&s->rules, (const char *)text, len, err);
-	free(text);
-	if (rc != 0)
-		fw_err_prefix(err, "%s", s->cfg->sandbox.rules_file);
-	return rc;
-}
-
 void scan_supervisor_main(int ctl, const struct fw_config *cfg, const char *tmp_dir, const char *samples_dir)
 {
 	static struct sup s;
@@ -650,7 +637,7 @@ void scan_supervisor_main(int ctl, const struct fw_config *cfg, const char *tmp_
 			goto fail;
 		}
 	}
-	if (load_rules(&s, &err) != 0 || scan_typer_new(&s.typer, &err) != 0 ||
+	if (scan_typer_new(&s.typer, &err) != 0 ||
 	    scan_engine_load(&s.eng, cfg, tmp_dir, &err) != 0)
 		goto fail;
 	for (unsigned i = 0; i < s.n_workers; i++)

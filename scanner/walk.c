@@ -254,6 +254,7 @@ json_t *scan_walk(struct scan_walk_ctx *ctx, int fd, const char *name, const cha
 	w.copy = malloc(COPY_BUF);
 	clock_gettime(CLOCK_MONOTONIC, &w.deadline);
 	w.deadline.tv_sec += ctx->limits.max_seconds;
+	w.rep.deadline = w.deadline;
 	if (w.copy == NULL) {
 		scan_report_add(&w.rep, NULL, FW_VERDICT_UNSCANNABLE, "out of memory before the inspection");
 	} else if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {

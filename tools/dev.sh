@@ -24,7 +24,7 @@ packages=(
 	meson ninja-build pkg-config gcc libc6-dev python3
 	libssl-dev libcurl4-openssl-dev libmicrohttpd-dev libclamav-dev libarchive-dev
 	libmagic-dev libsqlite3-dev libjansson-dev libinih-dev libseccomp-dev libcmocka-dev
-	liblzma-dev libbrotli-dev libsystemd-dev
+	liblzma-dev libbrotli-dev libsystemd-dev libyara-dev
 	file libmagic-mgc
 	curl openssl procps
 	# ss (waits on accepted connections in the integration tests); gdb

