@@ -454,6 +454,9 @@ static int config_handler(void *user, const char *section, const char *name, con
 	if (!section_known(section, strlen(section)))
 		return ctx_fail(ctx, ctx->line, "unknown section [%s]", section);
 	i = key_find(section, name);
+	if (i < 0 && strcmp(section, "sandbox") == 0 && strcmp(name, "rules_file") == 0)
+		return ctx_fail(ctx, ctx->line, "[sandbox] rules_file was removed with its rule format: the analyzer "
+				"now uses the YARA rules of [scanner] yara_rules (rewrite the rules in YARA)");
 	if (i < 0)
 		return ctx_fail(ctx, ctx->line, "[%s] unknown key \"%s\"", section, name);
 	if (ctx->key_line[i] != 0 && !is_list(keys[i].type))

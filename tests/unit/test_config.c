@@ -220,6 +220,7 @@ static const struct bad_case bad_cases[] = {
 	{ "[proxyy]\nlisten = 127.0.0.1:1\n", 1, "unknown section [proxyy]" },
 	{ "[proxy]\n[nope]\n", 2, "unknown section [nope]" },
 	{ "[proxy]\nlisten_port = 1\n", 2, "[proxy] unknown key \"listen_port\"" },
+	{ "[sandbox]\nrules_file = r.txt\n", 2, "[sandbox] rules_file was removed with its rule format: the analyzer now uses the YARA rules of [scanner] yara_rules (rewrite the rules in YARA)" },
 	{ "listen = 127.0.0.1:1\n", 1, "key \"listen\" is outside any [section]" },
 	{ "[proxy]\nmax_clients = abc\n", 2, "[proxy] max_clients: \"abc\" is not a whole number" },
 	{ "[proxy]\nmax_clients = -5\n", 2, "[proxy] max_clients: \"-5\" is not a whole number" },
