@@ -338,7 +338,9 @@ static void run_release(struct run_state *rs)
 	/* Stop accepting and wake every connection; tell the sandbox runners
 	 * to stop; shut the scanner so that every job waited on returns at
 	 * once (an analysis left running is taken up at the next start). Then
-	 * every thread is joined, and only then is anything freed. */
+	 * every thread is joined, and only then is anything freed. The
+	 * watchdog's probe reads the proxy: it stops first. */
+	run_notify_quiesce(rs->notify);
 	run_control_stop(rs->control);
 	fw_console_stop(rs->console);
 	fw_proxy_quiesce(rs->proxy);

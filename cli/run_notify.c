@@ -174,17 +174,23 @@ void run_notify_stopping(struct run_notify *n, const char *status)
 	notify_with_status(n, "STOPPING=1\n", status);
 }
 
+void run_notify_quiesce(struct run_notify *n)
+{
+	if (n == NULL || !n->started)
+		return;
+	pthread_mutex_lock(&n->lock);
+	n->stop = true;
+	pthread_cond_broadcast(&n->cond);
+	pthread_mutex_unlock(&n->lock);
+	pthread_join(n->thread, NULL);
+	n->started = false;
+}
+
 void run_notify_stop(struct run_notify *n)
 {
 	if (n == NULL)
 		return;
-	if (n->started) {
-		pthread_mutex_lock(&n->lock);
-		n->stop = true;
-		pthread_cond_broadcast(&n->cond);
-		pthread_mutex_unlock(&n->lock);
-		pthread_join(n->thread, NULL);
-	}
+	run_notify_quiesce(n);
 	pthread_cond_destroy(&n->cond);
 	pthread_mutex_destroy(&n->lock);
 	free(n);

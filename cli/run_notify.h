@@ -32,6 +32,11 @@ void run_notify_reloading(struct run_notify *n, const char *status);
 /* STOPPING=1, STATUS=status. */
 void run_notify_stopping(struct run_notify *n, const char *status);
 
+/* Stops the watchdog thread (its health probe is never called again);
+ * the notifications still work. Call before freeing what the probe
+ * reads. NULL or a second call is a no-op. */
+void run_notify_quiesce(struct run_notify *n);
+
 /* Stops the watchdog thread and frees; NULL is a no-op. */
 void run_notify_stop(struct run_notify *n);
 
