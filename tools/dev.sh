@@ -122,23 +122,70 @@ browser_deps() {
 	cp "$lock" "$stamp"
 }
 
-# Runs the suite and closes with one "N passed, N failed" line.
+# Runs the suite and closes with one "N passed, N failed" line. Unit,
+# lint and fuzz-replay tests run first (meson runs them in parallel); then
+# the integration tests, each of which runs alone in meson (is_parallel:
+# false), in two shards side by side (the machines have two cores and the
+# tests spend most of their time waiting on their peers), balanced by the
+# durations of the last run (testlog-*.json) or by the weights below.
+# FWGATE_TEST_SHARDS=1 runs them one after the other instead.
 run_tests() {
-	local rc=0
-	meson test -C "$1" --print-errorlogs || rc=$?
-	python3 - "$1/meson-logs/testlog.json" <<'PY' || true
+	local dir=$1 rc=0 shards=${FWGATE_TEST_SHARDS:-2}
+	rm -f "$dir"/meson-logs/testlog-*.json
+	meson test -C "$dir" --print-errorlogs --no-suite integration --logbase testlog-rest || rc=$?
+	if [ "$shards" = 1 ]; then
+		meson test -C "$dir" --print-errorlogs --suite integration --logbase testlog-int || rc=$?
+	else
+		local lists s pids=()
+		mapfile -t lists < <(meson test -C "$dir" --list --suite integration 2>/dev/null |
+			sed -n 's|^.*:integration / ||p' | python3 -c '
+import json, sys, glob, os
+names = [l.strip() for l in sys.stdin if l.strip()]
+# seconds under ASan on a 2-core machine, for a first run
+w = {"sandbox-queue": 106, "packages": 106, "scan": 90, "chaos": 44, "store": 42, "bundle": 36,
+     "push": 34, "console": 32, "proxy": 22, "status": 19, "syslog": 19, "yara": 18, "cli": 17, "sigwatch": 15}
+last = sys.argv[1]
+if os.path.exists(last):
+    for line in open(last):
+        if line.strip():
+            r = json.loads(line)
+            w[r["name"].split(" / ")[-1]] = r["duration"]
+shard = [[], []]; load = [0.0, 0.0]
+for n in sorted(names, key=lambda n: -w.get(n, 15)):
+    i = 0 if load[0] <= load[1] else 1
+    shard[i].append(n); load[i] += w.get(n, 15)
+for s in shard:
+    print(" ".join(s))
+' "$dir/meson-logs/durations.json")
+		for s in 0 1; do
+			[ -n "${lists[s]:-}" ] || continue
+			# shellcheck disable=SC2086 # one test name per word
+			meson test -C "$dir" --print-errorlogs --suite integration --logbase "testlog-int$s" ${lists[s]} \
+				>"$dir/meson-logs/shard$s.out" 2>&1 &
+			pids+=($!)
+		done
+		for s in "${!pids[@]}"; do
+			wait "${pids[s]}" || rc=$?
+		done
+		cat "$dir"/meson-logs/shard*.out
+	fi
+	python3 - "$dir"/meson-logs/testlog-*.json >"$dir/meson-logs/durations.json.new" <<'PY' || true
 import json, sys
 ok = bad = 0
-for line in open(sys.argv[1]):
-    if not line.strip():
-        continue
-    r = json.loads(line)["result"]
-    if r in ("OK", "EXPECTEDFAIL", "SKIP"):
-        ok += 1
-    else:
-        bad += 1
-print(f"{ok} passed, {bad} failed")
+for path in sys.argv[1:]:
+    for line in open(path):
+        if not line.strip():
+            continue
+        r = json.loads(line)
+        if "integration /" in r["name"]:
+            print(json.dumps({"name": r["name"], "duration": r["duration"]}))
+        if r["result"] in ("OK", "EXPECTEDFAIL", "SKIP"):
+            ok += 1
+        else:
+            bad += 1
+print(f"{ok} passed, {bad} failed", file=sys.stderr)
 PY
+	mv "$dir/meson-logs/durations.json.new" "$dir/meson-logs/durations.json"
 	return $rc
 }
 
