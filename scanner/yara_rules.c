@@ -257,7 +257,6 @@ struct scan_state {
 static void match_fill(YR_SCAN_CONTEXT *ctx, const YR_RULE *rule, struct scan_yara_match *m)
 {
 	const YR_STRING *s;
-	const YR_MATCH *hit;
 	const char *tag;
 	size_t used = 0;
 	bool found = false;
@@ -276,10 +275,19 @@ static void match_fill(YR_SCAN_CONTEXT *ctx, const YR_RULE *rule, struct scan_ya
 	/* Checked at load: a rule whose meta does not parse never gets here. */
 	if (rule_effect(rule, &m->effect, &m->weight, NULL) != 0)
 		m->effect = SCAN_YARA_WEIGHT;
+	/* libyara keeps its matches in a notebook that does not align them
+	 * (yr_string_matches_foreach reads misaligned YR_MATCHes: undefined
+	 * behaviour, which UBSan reports): each is copied out first. */
 	yr_rule_strings_foreach(rule, s) {
-		yr_string_matches_foreach(ctx, s, hit) {
-			uint64_t off = (uint64_t)(hit->base + hit->offset);
+		for (const YR_MATCH *at = ctx->matches[s->idx].head; at != NULL;) {
+			YR_MATCH hit;
+			uint64_t off;
 
+			memcpy(&hit, at, sizeof(hit));
+			at = hit.next;
+			if (hit.is_private)
+				continue;
+			off = (uint64_t)(hit.base + hit.offset);
 			if (!found || off < m->offset)
 				m->offset = off;
 			found = true;
