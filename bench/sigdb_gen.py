@@ -197,13 +197,18 @@ def string_bytes(n, utf16=False, lower=False):
 HEADERS = ["4d5a90000300000004000000ffff0000b800000000000000400000", "504500004c01", "504500006486",
            "2e746578740000", "2e7264617461", "2e64617461000000", "2e727372630000", "55505830000000",
            "555058310000", "7f454c46010101", "7f454c46020101", "feedfacf07000001", "cafebabe0000",
-           "d0cf11e0a1b11ae1", "255044462d312e", "504b0304140000000800", "0000000000000000", "ffffffff"]
+           "d0cf11e0a1b11ae1", "255044462d312e", "504b03041400", "0000000000000000", "ffffffff"]
 
 
 def structure_bytes(n):
+    """A format header or section name (often at its offset) followed by the
+    sample's own bytes: a signature on a bare header would match every file
+    of that format, so at least 8 distinctive bytes follow (some 00/ff, as
+    header fields are)."""
     h = R.choice(HEADERS)
-    rest = max(0, n - len(h) // 2)
-    return h + "".join(R.choices(["00", "00", "ff", "%02x" % R.randrange(256)], k=rest))
+    rest = max(8, n - len(h) // 2)
+    return h + "".join("%02x" % R.randrange(256) if i % 3 else R.choice(["00", "ff", "%02x" % R.randrange(256)])
+                       for i in range(rest))
 
 
 def data_bytes(n):
@@ -307,7 +312,8 @@ def body_sig():
     source = wchoice(sources)
     n = body_len()
     while True:
-        toks = tokens_of(raw_pattern(source, n))[:n]
+        toks = tokens_of(raw_pattern(source, n))
+        toks = toks if source == "struct" else toks[:n]
         if len(toks) >= 10 and valid_edges(toks):
             break
         toks = [t for t in toks]
