@@ -201,13 +201,15 @@ fw_procs() {
 	for k in $(children "$sup"); do [ "$(cat /proc/"$k"/comm 2>/dev/null)" = fwgate-worker ] && w+=("$k"); done
 	echo "$1 $sup ${w[*]}"
 }
-tree_rss() { # PIDS...: summed VmRSS, kB
-	local t=0 p r
+tree_mem() { # PIDS...: "summed VmRSS summed Pss", kB
+	local t=0 u=0 p r
 	for p in "$@"; do
 		r=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null || true)
 		t=$((t + ${r:-0}))
+		r=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null || true)
+		u=$((u + ${r:-0}))
 	done
-	echo "$t"
+	echo "$t $u"
 }
 mb() { awk -v k="$1" 'BEGIN { printf "%.0f", k * 1024 / 1e6 }'; }
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
@@ -294,7 +296,7 @@ done
 # fw_run DB: `fwgate run`, its memory, a reload, its memory after
 fw_run() {
 	local db=$1
-	local port cport t0 gw procs n want peak=0 s log=$T/out/fwrun-$db.log
+	local port cport t0 gw procs n want peak=0 peakp=0 s p log=$T/out/fwrun-$db.log
 	port=$(free_port)
 	cport=$(free_port)
 	fw_conf "$db" "$T/fwrun-$db.conf" "$port" "$cport"
@@ -319,14 +321,16 @@ fw_run() {
 	"$FW" reload -c "$T/fwrun-$db.conf" >"$T/out/fwreload-$db" 2>&1 || die "fwgate reload failed" "$T/out/fwreload-$db"
 	for ((n = 0; n < TIMEOUT * 10; n++)); do
 		read -ra procs <<<"$(fw_procs "$gw")"
-		s=$(tree_rss "${procs[@]}")
+		read -r s p <<<"$(tree_mem "${procs[@]}")"
 		[ "$s" -le "$peak" ] || peak=$s
+		[ "$p" -le "$peakp" ] || peakp=$p
 		grep -qE 'signature reload \(sighup\) failed|signatures reloaded \(sighup\)' "$log" && break
 		sleep 0.1
 	done
 	grep -q 'signatures reloaded (sighup)' "$log" || die "fwgate run ($db): the reload did not succeed" "$log"
 	R[fwreload-s-$db]=$(secs "$t0" "$(now)")
 	R[fwreload-peak-$db]=$peak
+	R[fwreload-peakp-$db]=$peakp
 	sleep 1
 	read -ra procs <<<"$(fw_procs "$gw")"
 	fw_mem_snapshot "$db" after "${procs[@]}"
@@ -473,7 +477,8 @@ printf '%-44s | %-16s | %-16s\n' "fwgate tree, sum of RSS / sum of PSS" \
 	"$(mb "$(cut -d' ' -f1 <<<"${R[fwmem-one-before-total]}")")/$(mb "$(cut -d' ' -f3 <<<"${R[fwmem-one-before-total]}")")" \
 	"$(mb "$(cut -d' ' -f1 <<<"${R[fwmem-full-before-total]}")")/$(mb "$(cut -d' ' -f3 <<<"${R[fwmem-full-before-total]}")")"
 printf '%-44s | %-16s | %-16s\n' "fwgate reload: seconds" "${R[fwreload-s-one]}" "${R[fwreload-s-full]}"
-printf '%-44s | %-16s | %-16s\n' "fwgate reload: peak tree RSS (0.1 s samples)" "$(mb "${R[fwreload-peak-one]}")" "$(mb "${R[fwreload-peak-full]}")"
+printf '%-44s | %-16s | %-16s\n' "fwgate reload: peak tree sum RSS / sum PSS" "$(mb "${R[fwreload-peak-one]}")/$(mb "${R[fwreload-peakp-one]}")" \
+	"$(mb "${R[fwreload-peak-full]}")/$(mb "${R[fwreload-peakp-full]}")"
 printf '%-44s | %-16s | %-16s\n' "fwgate supervisor after reload RSS/HWM/PSS" "$(memcol "${R[fwmem-one-after-supervisor]}")" "$(memcol "${R[fwmem-full-after-supervisor]}")"
 printf '%-44s | %-16s | %-16s\n' "fwgate worker 1 after reload RSS/HWM/PSS" "$(memcol "${R[fwmem-one-after-worker1]:-0 0 0}")" "$(memcol "${R[fwmem-full-after-worker1]:-0 0 0}")"
 printf '%-44s | %-16s | %-16s\n' "clamd RSS/HWM/PSS (loaded)" "$(memcol "${R[clamd-mem-one-before]}")" "$(memcol "${R[clamd-mem-full-before]}")"
@@ -506,9 +511,11 @@ echo "  and every timed scan of every input, both tools, both databases: clean"
 echo
 echo "notes:"
 echo "  - fwgate workers are forked from the supervisor after the engine is compiled: a worker's"
-echo "    PSS far below its RSS is the engine shared copy-on-write; sum of PSS = real footprint."
+echo "    PSS far below its RSS is the engine shared copy-on-write; sum of PSS = real footprint"
+echo "    (sum of RSS counts the shared engine once per process)."
 echo "  - reload: the supervisor compiles the new engine while the old one serves, then replaces"
-echo "    the workers; clamd likewise (ConcurrentDatabaseReload). Peaks are 0.1 s samples."
+echo "    the workers; clamd likewise (ConcurrentDatabaseReload): the supervisor's and clamd's"
+echo "    VmHWM after the reload is the two-engine peak. Tree peaks are 0.1 s samples."
 echo "  - fwgate scan includes typing, unpacking and the coverage check over every node, clamd"
 echo "    only ClamAV; the machine's CPUs are shared with whatever else runs (see load average)."
 echo

@@ -177,21 +177,24 @@ def token():
 
 
 def string_bytes(n, utf16=False, lower=False):
-    """ASCII (or UTF-16LE) text of about n bytes: fragments plus a distinctive token."""
+    """ASCII (or UTF-16LE) text of about n bytes: API names, URLs, commands...
+    ending in a distinctive token (host, mutex, IP, file name), as a real
+    string signature is not a bare API name that every program contains."""
     parts = []
     while sum(len(p) for p in parts) < n:
         parts.append(R.choice(WORDS) if R.random() < 0.55 else token())
         if R.random() < 0.4:
             parts.append(R.choice([" ", "\\", "/", "=", "\"", ";", "\x00"]))
-    s = "".join(parts)
-    if not any(c.isdigit() for c in s):
-        s += str(R.randint(10, 99999))
+    tail = token()
+    if not any(c.isdigit() for c in tail):
+        tail += str(R.randint(10, 99999))
+    s = ("".join(parts) + tail)[-max(n, len(tail) + 4):]
     if lower:
         s = s.lower()
     b = s.encode("latin-1", "replace")
     if utf16:
         b = b"".join(bytes([c, 0]) for c in b)
-    return b[: max(n, 10) * (2 if utf16 else 1)].hex()
+    return b.hex()
 
 
 HEADERS = ["4d5a90000300000004000000ffff0000b800000000000000400000", "504500004c01", "504500006486",
@@ -313,7 +316,7 @@ def body_sig():
     n = body_len()
     while True:
         toks = tokens_of(raw_pattern(source, n))
-        toks = toks if source == "struct" else toks[:n]
+        toks = toks[:n] if source in ("code", "data") else toks  # text and structure keep their token
         if len(toks) >= 10 and valid_edges(toks):
             break
         toks = [t for t in toks]
