@@ -188,7 +188,9 @@ def string_bytes(n, utf16=False, lower=False):
     tail = token()
     if not any(c.isdigit() for c in tail):
         tail += str(R.randint(10, 99999))
-    s = ("".join(parts) + tail)[-max(n, len(tail) + 4):]
+    # starts where an analyst starts (a whole API name, URL, command): few
+    # distinct prefixes, as in real string signatures; ends in the token
+    s = "".join(parts)[:max(4, n - len(tail))] + tail
     if lower:
         s = s.lower()
     b = s.encode("latin-1", "replace")
