@@ -27,12 +27,17 @@
 /* The loop turns at least this often even when nothing happens. */
 #define CONTROL_TICK_MS 1000
 
+/* The longest answer: a status document is a few kilobytes (64
+ * signature databases and the last errors at most). */
+#define CONTROL_ANSWER_MAX (256 * 1024)
+
 struct control_client {
 	int fd;                          /* -1: free */
 	uint64_t deadline_ms;            /* monotonic */
 	char req[RUN_CONTROL_REQUEST_MAX];
 	size_t req_len;
-	char *answer;                    /* NULL while reading the request */
+	bool answering;                  /* false while reading the request */
+	char answer[CONTROL_ANSWER_MAX];
 	size_t answer_len, answer_off;
 };
 
@@ -170,19 +175,33 @@ static char *answer_request(struct run_control *rc, const char *req, size_t *len
 static void client_close(struct control_client *c)
 {
 	close(c->fd);
-	free(c->answer);
-	*c = (struct control_client){ .fd = -1 };
+	c->fd = -1;
+	c->req_len = 0;
+	c->answering = false;
+	c->answer_len = c->answer_off = 0;
 }
 
+/* Takes answer (freed here) into the client's buffer. */
 static void client_answer(struct control_client *c, char *answer)
 {
+	static const char too_long[] = "{\"error\":\"the answer is longer than the control socket sends\"}\n";
+	size_t n;
+
 	if (answer == NULL) {
 		client_close(c);
 		return;
 	}
-	c->answer = answer;
-	c->answer_len = strlen(answer);
+	n = strlen(answer);
+	if (n > sizeof(c->answer)) {
+		memcpy(c->answer, too_long, sizeof(too_long) - 1);
+		n = sizeof(too_long) - 1;
+	} else {
+		memcpy(c->answer, answer, n);
+	}
+	free(answer);
+	c->answer_len = n;
 	c->answer_off = 0;
+	c->answering = true;
 }
 
 /* Reads what the client sent; answers once a line is complete, or at the
@@ -250,7 +269,11 @@ static void accept_clients(struct run_control *rc)
 			close(fd);
 			continue;
 		}
-		*free_slot = (struct control_client){ .fd = fd, .deadline_ms = mono_ms() + RUN_CONTROL_CLIENT_MS };
+		free_slot->fd = fd;
+		free_slot->deadline_ms = mono_ms() + RUN_CONTROL_CLIENT_MS;
+		free_slot->req_len = 0;
+		free_slot->answering = false;
+		free_slot->answer_len = free_slot->answer_off = 0;
 	}
 }
 
@@ -279,7 +302,7 @@ static void *control_main(void *arg)
 			if (c->deadline_ms - now < (uint64_t)timeout)
 				timeout = (int)(c->deadline_ms - now);
 			who[n] = c;
-			pfd[n++] = (struct pollfd){ .fd = c->fd, .events = c->answer != NULL ? POLLOUT : POLLIN };
+			pfd[n++] = (struct pollfd){ .fd = c->fd, .events = c->answering ? POLLOUT : POLLIN };
 		}
 		if (poll(pfd, n, timeout) < 0 && errno != EINTR)
 			break;
@@ -288,7 +311,7 @@ static void *control_main(void *arg)
 		for (nfds_t i = 2; i < n; i++) {
 			if (pfd[i].revents == 0)
 				continue;
-			if (who[i]->answer != NULL)
+			if (who[i]->answering)
 				client_write(who[i]);
 			else
 				client_read(rc, who[i]);

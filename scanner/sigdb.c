@@ -197,7 +197,7 @@ int sigdb_dir_add(struct fw_signature_info *si, const char *dir, struct fw_err *
 		}
 		if (!S_ISREG(st.st_mode))
 			continue;
-		if (local == NULL && entry_new(si, FW_SIGDB_LOCAL, "local", 5, dir, &local, err) != 0)
+		if (local == NULL && (entry_new(si, FW_SIGDB_LOCAL, "local", 5, dir, &local, err) != 0 || local == NULL))
 			goto out;
 		local->files++;
 		if ((int64_t)st.st_mtime > local->time)
