@@ -374,6 +374,9 @@ clamd_run() {
 		echo "DatabaseDirectory $T/db/$db"
 		echo "TemporaryDirectory $T"
 		echo "MaxThreads 2"
+		# fwgate scans with ClamAV's cache off; so does clamd here, or a
+		# repeated run would be answered from the cache
+		echo "DisableCache yes"
 		echo "SelfCheck 3600"
 		echo "ConcurrentDatabaseReload yes"
 		echo "AlertExceedsMax yes"
