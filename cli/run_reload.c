@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli/run_events.h"
 #include "cli/run_reload.h"
 
 /* How often the age is checked between reloads. */

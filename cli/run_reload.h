@@ -44,10 +44,4 @@ void run_reloader_request(struct run_reloader *r, enum run_reload_trigger trigge
  * scanner's cancel) and frees; NULL is a no-op. */
 void run_reloader_stop(struct run_reloader *r);
 
-/* cmd_run.c's lifecycle event: the service, pid, config and policy
- * fields, then more. */
-void emit_lifecycle_extra(struct fw_evlog *log, const char *action, enum fw_outcome outcome,
-			  const struct fw_config *cfg, const struct fw_policy *pol, const char *reason,
-			  const struct fw_event_field *more, size_t n_more);
-
 #endif

@@ -454,6 +454,11 @@ const char *store_col_text(sqlite3_stmt *s, int i)
 	return t != NULL ? (const char *)t : "";
 }
 
+json_t *store_json_text_or_null(sqlite3_stmt *s, int i)
+{
+	return sqlite3_column_type(s, i) == SQLITE_NULL ? json_null() : json_string(store_col_text(s, i));
+}
+
 int store_col_copy(sqlite3_stmt *s, int i, char *out, size_t len)
 {
 	const char *t = store_col_text(s, i);

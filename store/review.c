@@ -9,11 +9,6 @@
 
 #include "store/store_int.h"
 
-json_t *store_json_text_or_null(sqlite3_stmt *s, int i)
-{
-	return sqlite3_column_type(s, i) == SQLITE_NULL ? json_null() : json_string(store_col_text(s, i));
-}
-
 json_t *store_review_object_json(sqlite3_stmt *s)
 {
 	return json_pack("{s:I, s:o, s:s, s:I, s:s, s:s, s:s, s:I}", "id", (json_int_t)sqlite3_column_int64(s, 0),

@@ -6,7 +6,7 @@ set -u
 root=${1:-.}
 cd "$root" || exit 2
 hits=$(grep -rnE '\b(sprintf|vsprintf|strcpy|strcat|strncat|gets|strtok|atoi)[[:space:]]*\(' \
-	--include='*.c' --include='*.h' common cli include tests proxy allowlist scanner store console bench 2>/dev/null)
+	--include='*.c' --include='*.h' common cli include tests proxy allowlist scanner store console bundle redfish sandbox bench 2>/dev/null)
 if [ -n "$hits" ]; then
 	echo "banned functions called:"
 	echo "$hits"
