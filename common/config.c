@@ -126,6 +126,7 @@ static const struct key_def keys[] = {
 	{ "scanner", "max_ratio", KT_UINT, CFG_OFF(scanner.max_ratio), 0, 0, 1, 1000000, "1000" },
 	{ "scanner", "max_seconds", KT_UINT, CFG_OFF(scanner.max_seconds), 0, 0, 1, 86400, "1800" },
 	{ "scanner", "watch_signatures", KT_BOOL, CFG_OFF(scanner.watch_signatures), 0, 0, 0, 0, "true" },
+	{ "scanner", "overlap_fetch", KT_BOOL, CFG_OFF(scanner.overlap_fetch), 0, 0, 0, 0, "true" },
 	{ "scanner", "reload_debounce_seconds", KT_UINT, CFG_OFF(scanner.reload_debounce_seconds), 0, 0, 1, 3600, "5" },
 	{ "scanner", "max_signature_age_hours", KT_UINT, CFG_OFF(scanner.max_signature_age_hours), 0, 0, 0, 87600, "168" },
 	{ "sandbox", "backend", KT_BACKEND, CFG_OFF(sandbox.backend), 0, 0, 0, 0, "local" },

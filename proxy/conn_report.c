@@ -33,7 +33,7 @@ void conn_count(const struct req_log *l)
 
 void conn_event(struct conn *c, const struct req_log *l)
 {
-	struct fw_event_field extra[12];
+	struct fw_event_field extra[14];
 	size_t n = 0;
 	struct fw_event ev = {
 		.action = l->action,
@@ -68,6 +68,8 @@ void conn_event(struct conn *c, const struct req_log *l)
 		extra[n++] = (struct fw_event_field){ .key = "fwgate.member.sha256", .str = l->scan->member_sha256 };
 	if (l->scan != NULL && l->scan->yara[0] != '\0')
 		extra[n++] = (struct fw_event_field){ .key = "fwgate.yara", .str = l->scan->yara };
+	if (l->scan != NULL && l->scan->overlap_ms > 0)
+		extra[n++] = (struct fw_event_field){ .key = "fwgate.scan.overlap_ms", .num = l->scan->overlap_ms };
 	if (l->object_id > 0)
 		extra[n++] = (struct fw_event_field){ .key = "fwgate.object.id", .num = l->object_id };
 	ev.n_extra = n;

@@ -22,6 +22,7 @@
 #include "proxy/delivery.h"
 #include "proxy/exchange.h"
 #include "proxy/serve_blob.h"
+#include "proxy/vet.h"
 
 #define BODY_CHUNK (256 * 1024)
 #define URL_MAX (HTTP_MAX_TARGET + FW_HOST_MAX + 16)
@@ -33,6 +34,7 @@ struct exch {
 	struct fw_decision_result d;
 	struct timespec t0;
 	bool head, close;
+	struct vet vet;       /* the download's scan */
 };
 
 static int keep(const struct exch *x)
@@ -130,27 +132,6 @@ out:
 	return rc;
 }
 
-/* The display name of a download: the URL's last path segment (the root
- * of member chains in reasons), or the host. */
-static void url_name(const char *url, const char *host, char *out, size_t len)
-{
-	const char *path = strstr(url, "://"), *end, *seg;
-
-	path = path != NULL ? strchr(path + 3, '/') : NULL;
-	if (path == NULL) {
-		snprintf(out, len, "%s", host);
-		return;
-	}
-	end = path + strcspn(path, "?#");
-	seg = end;
-	while (seg > path && seg[-1] != '/')
-		seg--;
-	if (seg == end)
-		snprintf(out, len, "%s", host);
-	else
-		snprintf(out, len, "%.*s", (int)(end - seg), seg);
-}
-
 /* ------------------------------------------------------------ verdicts */
 
 static void incident_id(char *out, size_t len)
@@ -200,26 +181,6 @@ static void refuse_verdict(struct exch *x, const struct upstream_resp *r, const 
 		conn_event(x->c, &l);
 	}
 	conn_send_text(&x->c->io, 403, page, x->close, x->head, NULL, conn_ms(x->c->cfg->proxy.idle_timeout_seconds));
-}
-
-static void scan_body(struct exch *x, const struct upstream_resp *r, struct fw_scan_result *res)
-{
-	char name[256];
-	struct timespec t0;
-
-	url_name(x->url, x->c->host, name, sizeof(name));
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (fw_scanner_scan_fd(x->c->px->deps.scanner, fw_spool_fd(r->body), name, fw_spool_sha256(r->body),
-			       fw_sandbox_types(x->c->px->deps.sandbox), res) != 0)
-		fw_scan_result_fail(res, "the download could not be handed to the scanner");
-	fw_metrics_scan_seconds(elapsed_ms(&t0) / 1e3);
-	/* Clean so far, but members the policy sandboxes are listed: the
-	 * package is pending until the sandbox has judged every one. */
-	if (res->verdict == FW_VERDICT_CLEAN && json_array_size(json_object_get(res->doc, "sandbox")) > 0) {
-		res->verdict = FW_VERDICT_PENDING;
-		snprintf(res->reason, sizeof(res->reason), "under sandbox analysis: %zu member(s) to judge",
-			 json_array_size(json_object_get(res->doc, "sandbox")));
-	}
 }
 
 /* Seconds a client is told to wait before asking again for a package
@@ -554,11 +515,17 @@ static int fetch_and_vet(struct exch *x, const struct fw_url_entry *stale)
 	int status = 0, state, rc = -1;
 
 	fw_err_clear(&err);
-	if (upstream_fetch(c->up, x->url, c->host, c->req, stale ? stale->etag : NULL,
-			   stale ? stale->last_modified : NULL, &resp, &status, &err) != 0) {
+	x->vet = (struct vet){ .c = c, .url = x->url, .head = x->head };
+	upstream_on_body(c->up, vet_body_starts, &x->vet);
+	rc = upstream_fetch(c->up, x->url, c->host, c->req, stale ? stale->etag : NULL,
+			    stale ? stale->last_modified : NULL, &resp, &status, &err);
+	upstream_on_body(c->up, NULL, NULL);
+	if (rc != 0) {
+		vet_drop(&x->vet);
 		fw_metrics_cache(FW_METRICS_CACHE_MISS);
 		return fetch_failed(x, FW_METRICS_REFUSED_UPSTREAM, status, &err);
 	}
+	rc = -1;
 	fw_metrics_cache(stale != NULL && resp.status == 304 ? FW_METRICS_CACHE_REVALIDATED : FW_METRICS_CACHE_MISS);
 	in.upstream_status = resp.status;
 	in.has_body = resp.body != NULL;
@@ -566,7 +533,7 @@ static int fetch_and_vet(struct exch *x, const struct fw_url_entry *stale)
 		d = delivery_decide(&in);
 		switch (d.send) {
 		case DELIVERY_SCAN:
-			scan_body(x, &resp, &res);
+			vet_scan(&x->vet, &resp, &res);
 			in.scan_done = true;
 			in.scanned = res.doc != NULL;
 			in.verdict = res.verdict;
@@ -620,6 +587,9 @@ static int fetch_and_vet(struct exch *x, const struct fw_url_entry *stale)
 		break;
 	}
 out:
+	if (resp.body != NULL)
+		fw_spool_watch(resp.body, NULL);
+	vet_drop(&x->vet);
 	fw_scan_result_clear(&res);
 	upstream_resp_clear(&resp);
 	return rc;

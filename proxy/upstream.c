@@ -37,6 +37,9 @@ struct upstream {
 	struct fw_decision_result addr_why;
 	struct fw_err spool_err;
 	bool spool_failed;
+	upstream_body_fn on_body;  /* told once, before the first body byte */
+	void *on_body_arg;
+	bool body_started;
 };
 
 /* Response fields passed to the client; everything else (hop-by-hop,
@@ -223,6 +226,15 @@ static size_t write_cb(char *buf, size_t size, size_t n, void *arg)
 
 	if (u->resp->body == NULL)
 		return 0;
+	if (!u->body_started) {
+		u->body_started = true;
+		if (u->on_body != NULL) {
+			long status = 0;
+
+			curl_easy_getinfo(u->easy, CURLINFO_RESPONSE_CODE, &status);
+			u->on_body(u->on_body_arg, u->resp, status);
+		}
+	}
 	if (fw_spool_write(u->resp->body, buf, size * n, &u->spool_err) != 0) {
 		u->spool_failed = true;
 		return 0;
@@ -555,6 +567,7 @@ int upstream_fetch(struct upstream *u, const char *url, const char *host,
 	u->resp = resp;
 	u->head_bytes = 0;
 	u->head_too_big = u->bad_length = u->addr_refused = u->spool_failed = u->no_san = u->cancelled = false;
+	u->body_started = false;
 	u->errbuf[0] = '\0';
 	fw_err_clear(&u->spool_err);
 	if (!head && fw_spool_new(&resp->body, u->cfg->state.dir, u->cfg->upstream.max_body_bytes, err) != 0) {
@@ -592,6 +605,12 @@ fail:
 	curl_slist_free_all(hdrs);
 	upstream_resp_clear(resp);
 	return -1;
+}
+
+void upstream_on_body(struct upstream *u, upstream_body_fn fn, void *arg)
+{
+	u->on_body = fn;
+	u->on_body_arg = arg;
 }
 
 bool upstream_resp_field(const struct upstream_resp *r, const char *name, char *out, size_t len)

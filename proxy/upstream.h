@@ -46,6 +46,13 @@ int upstream_fetch(struct upstream *u, const char *url, const char *host,
 		      const struct http_req *req, const char *etag, const char *last_modified,
 		      struct upstream_resp *resp, int *status, struct fw_err *err) FW_WUR;
 
+/* Told once per fetch, on the connection's thread, when the body starts
+ * (before its first byte is in the spool): the final response's status,
+ * its head read (r->has_length, r->length) and r->body open. fn NULL: no
+ * one is told. */
+typedef void (*upstream_body_fn)(void *arg, struct upstream_resp *r, long status);
+void upstream_on_body(struct upstream *u, upstream_body_fn fn, void *arg) FW_NONNULL(1);
+
 /* The value of a forwarded response field (name in lower case) into out;
  * false when absent or longer than len - 1. */
 bool upstream_resp_field(const struct upstream_resp *r, const char *name, char *out, size_t len);

@@ -17,7 +17,6 @@
 
 #define QUEUE_MAX_THREADS 16
 #define QUEUE_SLOTS_PER_THREAD 2
-#define MATCHES_MAX 64
 
 struct clamq_task {
 	struct scan_report *rep;
@@ -41,18 +40,12 @@ struct clamq {
 	bool stopping;
 };
 
-/* What one ClamAV scan matched (all-match mode calls back per match). */
-struct matches {
-	const char *names[MATCHES_MAX];
-	unsigned n;
-};
-
 static void on_virus(int fd, const char *virname, void *context)
 {
-	struct matches *m = context;
+	struct clamq_outcome *m = context;
 
 	(void)fd;
-	if (m == NULL || virname == NULL || m->n >= MATCHES_MAX)
+	if (m == NULL || virname == NULL || m->n >= CLAMQ_MATCHES_MAX)
 		return;
 	/* ClamAV may report one signature twice for one file (raw and
 	 * typed passes); a finding is listed once. */
@@ -70,52 +63,89 @@ static bool starts(const char *s, const char *prefix)
 /* ClamAV's heuristic names say why it could not vouch for the bytes:
  * over a limit, encrypted or unparseable is "not vetted" (unscannable);
  * other heuristics are suspicious; everything else is a signature. */
-static void record_match(struct clamq_task *t, const char *name)
+static void record_match(struct scan_report *rep, json_t *node, const char *chain, const char *sha256,
+			 const char *name)
 {
 	if (starts(name, "Heuristics.Limits.Exceeded"))
-		scan_report_add(t->rep, t->node, FW_VERDICT_UNSCANNABLE, "ClamAV limit exceeded at %s (%s)",
-				t->chain, name);
+		scan_report_add(rep, node, FW_VERDICT_UNSCANNABLE, "ClamAV limit exceeded at %s (%s)", chain, name);
 	else if (starts(name, "Heuristics.Encrypted"))
-		scan_report_add(t->rep, t->node, FW_VERDICT_UNSCANNABLE,
-				"encrypted member %s cannot be inspected (%s)", t->chain, name);
+		scan_report_add(rep, node, FW_VERDICT_UNSCANNABLE, "encrypted member %s cannot be inspected (%s)",
+				chain, name);
 	else if (starts(name, "Heuristics.Broken"))
-		scan_report_add(t->rep, t->node, FW_VERDICT_UNSCANNABLE, "ClamAV cannot parse %s (%s)",
-				t->chain, name);
+		scan_report_add(rep, node, FW_VERDICT_UNSCANNABLE, "ClamAV cannot parse %s (%s)", chain, name);
 	else if (starts(name, "Heuristics."))
-		scan_report_add(t->rep, t->node, FW_VERDICT_SUSPICIOUS, "heuristic %s in %s", name, t->chain);
+		scan_report_add(rep, node, FW_VERDICT_SUSPICIOUS, "heuristic %s in %s", name, chain);
 	else
-		scan_report_signature(t->rep, t->node, name, t->chain, t->sha256);
+		scan_report_signature(rep, node, name, chain, sha256);
+}
+
+static void scan_options(unsigned flags, struct cl_scan_options *opt)
+{
+	memset(opt, 0, sizeof(*opt));
+	opt->general = CL_SCAN_GENERAL_ALLMATCHES | CL_SCAN_GENERAL_HEURISTICS;
+	opt->parse = ~0u;
+	if (!(flags & CLAMQ_PARSE_ARCHIVE))
+		opt->parse &= ~(unsigned)CL_SCAN_PARSE_ARCHIVE;
+	opt->heuristic = CL_SCAN_HEURISTIC_BROKEN | CL_SCAN_HEURISTIC_EXCEEDS_MAX |
+			 CL_SCAN_HEURISTIC_ENCRYPTED_ARCHIVE | CL_SCAN_HEURISTIC_ENCRYPTED_DOC;
+	if (flags & CLAMQ_EFI_IMAGE)
+		opt->heuristic &= ~(unsigned)CL_SCAN_HEURISTIC_BROKEN;
+}
+
+static void outcome_from(struct clamq_outcome *o, cl_error_t rc, const char *virname)
+{
+	o->rc = (int)rc;
+	if (rc == CL_VIRUS && o->n == 0 && virname != NULL)
+		o->names[o->n++] = virname;
+	if (rc != CL_CLEAN && rc != CL_VIRUS)
+		snprintf(o->error, sizeof(o->error), "%s", cl_strerror(rc));
+}
+
+void clamq_scan_map(const struct scan_engine *eng, void *map, const char *name, unsigned flags,
+		    struct clamq_outcome *out)
+{
+	struct cl_scan_options opt;
+	const char *virname = NULL;
+	unsigned long scanned = 0;
+
+	*out = (struct clamq_outcome){ .n = 0 };
+	scan_options(flags, &opt);
+	outcome_from(out, cl_scanmap_callback(map, name, &virname, &scanned, eng->cl, &opt, out), virname);
+}
+
+bool clamq_outcome_limited(const struct clamq_outcome *o)
+{
+	if (o->rc != CL_CLEAN && o->rc != CL_VIRUS)
+		return true;
+	for (unsigned i = 0; i < o->n; i++)
+		if (starts(o->names[i], "Heuristics.Limits.Exceeded"))
+			return true;
+	return false;
+}
+
+void clamq_outcome_apply(const struct clamq_outcome *o, struct scan_report *rep, json_t *node, const char *chain,
+			 const char *sha256)
+{
+	if (o->rc == CL_VIRUS) {
+		for (unsigned i = 0; i < o->n; i++)
+			record_match(rep, node, chain, sha256, o->names[i]);
+		if (o->n == 0)
+			scan_report_add(rep, node, FW_VERDICT_INFECTED, "an unnamed signature in %s", chain);
+	} else if (o->rc != CL_CLEAN) {
+		scan_report_add(rep, node, FW_VERDICT_UNSCANNABLE, "ClamAV failed on %s: %s", chain, o->error);
+	}
 }
 
 static void task_run(const struct scan_engine *eng, struct clamq_task *t)
 {
-	struct cl_scan_options opt = { 0 };
-	struct matches m = { .n = 0 };
+	struct cl_scan_options opt;
+	struct clamq_outcome o = { .n = 0 };
 	const char *virname = NULL;
 	unsigned long scanned = 0;
-	cl_error_t rc;
 
-	opt.general = CL_SCAN_GENERAL_ALLMATCHES | CL_SCAN_GENERAL_HEURISTICS;
-	opt.parse = ~0u;
-	if (!(t->flags & CLAMQ_PARSE_ARCHIVE))
-		opt.parse &= ~(unsigned)CL_SCAN_PARSE_ARCHIVE;
-	opt.heuristic = CL_SCAN_HEURISTIC_BROKEN | CL_SCAN_HEURISTIC_EXCEEDS_MAX |
-			CL_SCAN_HEURISTIC_ENCRYPTED_ARCHIVE | CL_SCAN_HEURISTIC_ENCRYPTED_DOC;
-	if (t->flags & CLAMQ_EFI_IMAGE)
-		opt.heuristic &= ~(unsigned)CL_SCAN_HEURISTIC_BROKEN;
-	rc = cl_scandesc_callback(t->fd, NULL, &virname, &scanned, eng->cl, &opt, &m);
-	if (rc == CL_VIRUS) {
-		if (m.n == 0 && virname != NULL)
-			m.names[m.n++] = virname;
-		for (unsigned i = 0; i < m.n; i++)
-			record_match(t, m.names[i]);
-		if (m.n == 0)
-			scan_report_add(t->rep, t->node, FW_VERDICT_INFECTED, "an unnamed signature in %s",
-					t->chain);
-	} else if (rc != CL_CLEAN) {
-		scan_report_add(t->rep, t->node, FW_VERDICT_UNSCANNABLE, "ClamAV failed on %s: %s", t->chain,
-				cl_strerror(rc));
-	}
+	scan_options(t->flags, &opt);
+	outcome_from(&o, cl_scandesc_callback(t->fd, NULL, &virname, &scanned, eng->cl, &opt, &o), virname);
+	clamq_outcome_apply(&o, t->rep, t->node, t->chain, t->sha256);
 }
 
 static void yara_match(void *arg, const struct scan_yara_match *m)
@@ -179,8 +209,10 @@ static void *queue_thread(void *arg)
 		q->queued--;
 		q->running++;
 		pthread_mutex_unlock(&q->lock);
-		task_run(q->eng, t);
-		task_yara(q->eng, t);
+		if (!(t->flags & CLAMQ_ONLY_YARA))
+			task_run(q->eng, t);
+		if (!(t->flags & CLAMQ_ONLY_CLAMAV))
+			task_yara(q->eng, t);
 		task_free(t);
 		pthread_mutex_lock(&q->lock);
 		q->running--;

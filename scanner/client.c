@@ -28,15 +28,11 @@
 /* Loading ClamAV's full databases takes tens of seconds on a slow disk. */
 #define START_TIMEOUT_MS (600 * 1000)
 #define SEND_TIMEOUT_MS 10000
-/* On top of [scanner] timeout_seconds, which the supervisor enforces. */
-#define RESULT_GRACE_MS 60000
 /* Restart back-off: at once, then 1 s, 2 s, ... at most 60 s; a
  * supervisor that served this long before it died restarts at once. */
 #define BACKOFF_MAX_S 60
 #define STABLE_S 60
 #define WATCH_TICK_MS 250
-/* Answers of the small kinds (an analysis, a report summary). */
-#define SMALL_ANSWER_MAX (1024u * 1024)
 
 struct fw_scanner {
 	struct scan_boot boot;   /* what every supervisor starts from */
@@ -153,7 +149,7 @@ static int await_ready(struct fw_scanner *s, int ctl, char *summary, size_t len,
 			return fw_err_set(err, "the scanner supervisor did not load its engine within %d s",
 					  START_TIMEOUT_MS / 1000);
 	}
-	if (scan_wire_recv(ctl, &m, SMALL_ANSWER_MAX, SEND_TIMEOUT_MS, err) != 0) {
+	if (scan_wire_recv(ctl, &m, SCAN_SMALL_ANSWER_MAX, SEND_TIMEOUT_MS, err) != 0) {
 		if (!fw_err_isset(err))
 			fw_err_set(err, "the scanner supervisor ended during start-up");
 		return -1;
@@ -324,7 +320,7 @@ static void control_message(struct fw_scanner *s, int ctl)
 	json_t *doc;
 
 	fw_err_clear(&err);
-	if (scan_wire_recv(ctl, &m, SMALL_ANSWER_MAX, SEND_TIMEOUT_MS, &err) != 0) {
+	if (scan_wire_recv(ctl, &m, SCAN_SMALL_ANSWER_MAX, SEND_TIMEOUT_MS, &err) != 0) {
 		went_down(s);
 		return;
 	}
@@ -535,13 +531,13 @@ unsigned fw_scanner_retry_after(struct fw_scanner *s)
 /* Sends one job (h's flags and types set by the caller) with a read-only
  * descriptor of fd, and waits for the answer bound to it. NULL with err
  * when there is none. */
-static json_t *job_run(struct fw_scanner *s, int fd, struct scan_job_hdr *h, const char *name, const char *sha256,
-		       unsigned timeout_ms, uint32_t max_answer, struct fw_err *err)
+json_t *scan_client_job(struct fw_scanner *s, int ro, int progress, struct scan_job_hdr *h, const char *name,
+			const char *sha256, unsigned timeout_ms, uint32_t max_answer, struct fw_err *err)
 {
 	size_t name_len = strlen(name);
 	struct scan_msg m;
 	char *payload = NULL;
-	int sv[2] = { -1, -1 }, fds[2], ro, rc;
+	int sv[2] = { -1, -1 }, fds[3], rc;
 	json_t *doc = NULL;
 	const struct scan_answer_hdr *a;
 
@@ -549,11 +545,10 @@ static json_t *job_run(struct fw_scanner *s, int fd, struct scan_job_hdr *h, con
 		name_len = SCAN_NAME_MAX;
 	if (RAND_bytes(h->nonce, sizeof(h->nonce)) != 1) {
 		fw_err_set(err, "cannot draw a nonce for the scanner job");
-		return NULL;
+		goto out;
 	}
-	ro = scan_fd_readonly(fd, err);
-	if (ro < 0)
-		return NULL;
+	if (progress >= 0)
+		h->flags |= SCAN_JOB_STREAM;
 	payload = malloc(sizeof(*h) + name_len);
 	if (payload == NULL) {
 		fw_err_set(err, "out of memory before the inspection");
@@ -580,8 +575,9 @@ static json_t *job_run(struct fw_scanner *s, int fd, struct scan_job_hdr *h, con
 	memcpy(payload + sizeof(*h), name, name_len);
 	fds[0] = sv[1];
 	fds[1] = ro;
-	rc = scan_wire_send(s->ctl, SCAN_MSG_JOB, payload, (uint32_t)(sizeof(*h) + name_len), fds, 2,
-			    SEND_TIMEOUT_MS, err);
+	fds[2] = progress;
+	rc = scan_wire_send(s->ctl, SCAN_MSG_JOB, payload, (uint32_t)(sizeof(*h) + name_len), fds,
+			    progress >= 0 ? 3 : 2, SEND_TIMEOUT_MS, err);
 	/* A message cut short leaves the stream out of step: the supervisor
 	 * is given up (and restarted) rather than fed garbage. */
 	if (rc != 0)
@@ -627,79 +623,14 @@ out:
 	return doc;
 }
 
-int fw_scanner_scan_fd(struct fw_scanner *s, int fd, const char *name, const char *sha256, unsigned sandbox_types,
-		       struct fw_scan_result *res)
+unsigned scan_client_timeout_seconds(const struct fw_scanner *s)
 {
-	struct scan_job_hdr h = { .sandbox_types = sandbox_types };
-	struct fw_err err;
-	json_t *doc;
-
-	memset(res, 0, sizeof(*res));
-	if (fd < 0)
-		return -1;
-	fw_err_clear(&err);
-	doc = job_run(s, fd, &h, name, sha256, s->timeout_seconds * 1000u + RESULT_GRACE_MS, SCAN_RESULT_MAX, &err);
-	if (doc == NULL) {
-		fw_scan_result_fail(res, "%s", fw_err_msg(&err));
-		return 0;
-	}
-	scan_result_from_doc(res, doc);
-	return 0;
+	return s->timeout_seconds;
 }
 
-int fw_scanner_analyze_fd(struct fw_scanner *s, int fd, const char *file_type, unsigned timeout_seconds,
-			  json_t **analysis, struct fw_err *err)
+const struct fw_config *scan_client_config(const struct fw_scanner *s)
 {
-	struct scan_job_hdr h = { .flags = SCAN_JOB_ANALYZE };
-	unsigned secs = timeout_seconds < s->timeout_seconds ? timeout_seconds : s->timeout_seconds;
-	json_t *doc, *a;
-
-	*analysis = NULL;
-	doc = job_run(s, fd, &h, file_type, NULL, secs * 1000u + RESULT_GRACE_MS, SCAN_RESULT_MAX, err);
-	if (doc == NULL)
-		return -1;
-	a = json_object_get(doc, "analysis");
-	if (!json_is_object(a) || !json_is_integer(json_object_get(a, "score")) ||
-	    !json_is_array(json_object_get(a, "findings"))) {
-		const char *why = json_string_value(json_object_get(doc, "error"));
-
-		/* A worker that crashed or timed out answers a failed verdict
-		 * document: its first reason says why. */
-		if (why == NULL)
-			why = json_string_value(json_array_get(json_object_get(doc, "reasons"), 0));
-		fw_err_set(err, "the analyzer failed: %s", why != NULL ? why : "its answer does not validate");
-		json_decref(doc);
-		return -1;
-	}
-	*analysis = json_incref(a);
-	json_decref(doc);
-	return 0;
-}
-
-int fw_scanner_cape_summary_fd(struct fw_scanner *s, int fd, json_t **summary, struct fw_err *err)
-{
-	struct scan_job_hdr h = { .flags = SCAN_JOB_CAPE_REPORT };
-	json_t *doc, *r;
-
-	*summary = NULL;
-	doc = job_run(s, fd, &h, "cape-report", NULL, s->timeout_seconds * 1000u + RESULT_GRACE_MS, SMALL_ANSWER_MAX,
-		      err);
-	if (doc == NULL)
-		return -1;
-	r = json_object_get(doc, "report");
-	if (!json_is_object(r) || !json_is_boolean(json_object_get(r, "error")) ||
-	    !json_is_array(json_object_get(r, "signatures"))) {
-		const char *why = json_string_value(json_object_get(doc, "error"));
-
-		if (why == NULL)
-			why = json_string_value(json_array_get(json_object_get(doc, "reasons"), 0));
-		fw_err_set(err, "the CAPE report cannot be read: %s", why != NULL ? why : "its summary does not validate");
-		json_decref(doc);
-		return -1;
-	}
-	*summary = json_incref(r);
-	json_decref(doc);
-	return 0;
+	return &s->boot.cfg;
 }
 
 int fw_scanner_reload(struct fw_scanner *s, struct fw_err *err)

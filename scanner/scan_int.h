@@ -173,6 +173,33 @@ void clamq_free(struct clamq *q);
  * signatures still run. Such a module is not unscannable for it. */
 #define CLAMQ_EFI_IMAGE 0x2u
 
+/* Only ClamAV, or only the YARA rules, over the node (the streamed root's
+ * two halves: see stream.c). */
+#define CLAMQ_ONLY_CLAMAV 0x4u
+#define CLAMQ_ONLY_YARA 0x8u
+
+/* What one ClamAV scan said: its result code (cl_error_t), the names it
+ * matched (the engine's strings: valid while the engine is) and, for an
+ * error, cl_strerror's words. */
+#define CLAMQ_MATCHES_MAX 64
+struct clamq_outcome {
+	int rc;
+	unsigned n;
+	const char *names[CLAMQ_MATCHES_MAX];
+	char error[128];
+};
+
+/* ClamAV over map (a cl_fmap_t *) with CLAMQ_* flags, on the calling
+ * thread. */
+void clamq_scan_map(const struct scan_engine *eng, void *map, const char *name, unsigned flags,
+		    struct clamq_outcome *out) FW_NONNULL(1, 2, 3, 5);
+/* True when the outcome does not vouch for the bytes because ClamAV
+ * stopped early: an error, or a limit (time, size) exceeded. */
+bool clamq_outcome_limited(const struct clamq_outcome *o) FW_NONNULL(1);
+/* Records the outcome as a queued scan of that node would have. */
+void clamq_outcome_apply(const struct clamq_outcome *o, struct scan_report *rep, json_t *node, const char *chain,
+			 const char *sha256) FW_NONNULL(1, 2, 4);
+
 /* Queues a ClamAV scan of fd (adopted; closed when done) with CLAMQ_*
  * flags. Blocks while the queue is full. node may be NULL (member not
  * listed). */
@@ -181,9 +208,61 @@ void clamq_push(struct clamq *q, struct scan_report *rep, int fd, const char *ch
 /* Waits until every queued scan of this package has finished. */
 void clamq_drain(struct clamq *q);
 
+/* ------------------------------------------------------------ client.c */
+
+struct scan_job_hdr;
+
+/* On top of [scanner] timeout_seconds, which the supervisor enforces. */
+#define SCAN_RESULT_GRACE_MS 60000
+/* Answers of the small kinds (an analysis, a report summary). */
+#define SCAN_SMALL_ANSWER_MAX (1024u * 1024)
+
+/* Sends a job for the read-only descriptor ro (adopted: closed here) and
+ * waits, at most timeout_ms, for the answer bound to it; progress >= 0
+ * (not adopted) makes it a stream job (SCAN_JOB_STREAM). NULL with the
+ * reason in err when no valid answer came. */
+json_t *scan_client_job(struct fw_scanner *s, int ro, int progress, struct scan_job_hdr *h, const char *name,
+			const char *sha256, unsigned timeout_ms, uint32_t max_answer, struct fw_err *err)
+	FW_NONNULL(1, 4, 5, 9);
+unsigned scan_client_timeout_seconds(const struct fw_scanner *s) FW_NONNULL(1);
+/* The configuration the scanner was started with. */
+const struct fw_config *scan_client_config(const struct fw_scanner *s) FW_NONNULL(1);
+
+/* ------------------------------------------------------------ stream.c */
+
+/* A package still being downloaded: the gateway appends to the file, writes
+ * a byte to the pipe progress after each write and closes it when the
+ * download ends; length is its Content-Length; wait_seconds bounds it. */
+struct scan_stream_src {
+	int progress;
+	uint64_t length;
+	unsigned wait_seconds;
+};
+struct scan_stream;
+
+/* fd and src->progress are the caller's (not closed). -1: out of memory. */
+int scan_stream_begin(struct scan_stream **out, const struct scan_engine *eng, int fd,
+		      const struct scan_stream_src *src, const char *name) FW_WUR FW_NONNULL(1, 2, 4, 5);
+/* Waits for the first bytes (at most length); -1 when they never come. */
+int scan_stream_head(struct scan_stream *st, uint64_t bytes) FW_NONNULL(1);
+/* Starts ClamAV over the root as its bytes arrive, with CLAMQ_* flags. */
+int scan_stream_start_clamav(struct scan_stream *st, unsigned flags) FW_NONNULL(1);
+/* Waits until the download ended; *size is then the file's size. 0 when
+ * it has every byte of length. */
+int scan_stream_wait_all(struct scan_stream *st, uint64_t *size) FW_NONNULL(1, 2);
+/* The walk scans the root with flags: true when the streamed pass ran with
+ * them (its outcome stands for the root's ClamAV scan), else it is
+ * cancelled. */
+bool scan_stream_adopt(struct scan_stream *st, unsigned flags) FW_NONNULL(1);
+uint64_t scan_stream_waited_ms(struct scan_stream *st) FW_NONNULL(1);
+/* Waits for the streamed pass and hands its outcome over. */
+void scan_stream_end(struct scan_stream *st, struct clamq_outcome *out) FW_NONNULL(1, 2);
+void scan_stream_free(struct scan_stream *st);
+
 /* ------------------------------------------------------------ walk */
 
 struct scan_walk_ctx {
+	const struct scan_engine *eng;
 	struct scan_typer *typer;
 	struct clamq *queue;
 	struct scan_limits limits;
@@ -194,9 +273,12 @@ struct scan_walk_ctx {
 
 /* Inspects the package open on fd (read with pread; not adopted) and
  * returns its verdict document. sha256 is the package's hash when the
- * caller knows it, else NULL (computed here). Never fails: every problem
- * is a reason in the document. */
-json_t *scan_walk(struct scan_walk_ctx *ctx, int fd, const char *name, const char *sha256);
+ * caller knows it, else NULL (computed here, unless the package is a
+ * stream: its caller fills it in). stream (may be NULL): the package is
+ * still being downloaded; see stream.c. Never fails: every problem is a
+ * reason in the document. */
+json_t *scan_walk(struct scan_walk_ctx *ctx, int fd, const char *name, const char *sha256,
+		  const struct scan_stream_src *stream);
 
 /* Escapes a member name for a chain: control bytes, DEL, '!', '\\' and
  * bytes outside valid UTF-8 become \xNN; over 255 bytes it is cut and
@@ -206,7 +288,7 @@ void scan_name_escape(const char *name, char *out, size_t out_len) FW_NONNULL(1,
 /* ------------------------------------------------------------ wire */
 
 #define SCAN_WIRE_MAGIC 0x46575343u   /* "FWSC" */
-#define SCAN_WIRE_VERSION 4
+#define SCAN_WIRE_VERSION 5
 /* Largest message a worker may send (its verdict document, before the
  * supervisor has checked and bounded it). */
 #define SCAN_WIRE_MAX (64u * 1024 * 1024)
@@ -214,12 +296,12 @@ void scan_name_escape(const char *name, char *out, size_t out_len) FW_NONNULL(1,
  * holds the CA key): a verdict document re-serialized by the supervisor
  * after validation, its member listing cut to fit (members_cut). */
 #define SCAN_RESULT_MAX (4u * 1024 * 1024)
-#define SCAN_WIRE_MAX_FDS 2
+#define SCAN_WIRE_MAX_FDS 3
 /* The supervisor's control socket in the re-executed supervisor. */
 #define SCAN_CTL_FD 3
 
 enum scan_msg_type {
-	SCAN_MSG_JOB = 1,      /* client→supervisor (fds: reply socket, file), supervisor→worker (fd: file) */
+	SCAN_MSG_JOB = 1,      /* client→supervisor (fds: reply socket, file[, progress]), supervisor→worker (fds: file[, progress]) */
 	SCAN_MSG_RESULT,       /* worker→supervisor→client: scan_answer_hdr + a JSON document */
 	SCAN_MSG_READY,        /* supervisor→client: engine loaded (payload: summary JSON) */
 	SCAN_MSG_FAIL,         /* supervisor→client: start or reload failed (payload: sentence) */
@@ -248,8 +330,14 @@ struct scan_job_hdr {
 	uint32_t sandbox_types;/* bits (1u << enum fw_file_type): members to list and keep for the sandbox */
 	uint8_t nonce[SCAN_NONCE_BYTES]; /* random per job: an answer must carry it back */
 	char sha256[FW_SHA256_HEX_LEN];
+	uint64_t stream_length; /* SCAN_JOB_STREAM: the download's Content-Length */
 };
 #define SCAN_JOB_HAS_SHA256 0x1u
+/* A package still being downloaded (see stream.c): the job has one more
+ * descriptor, the read end of the gateway's progress pipe, and the
+ * supervisor's bound on it grows by the gateway's on the download
+ * ([proxy] exchange_timeout_seconds). Only with a package to scan. */
+#define SCAN_JOB_STREAM 0x8u
 /* Not a package to scan: one sandbox sample for the static analyzer; the
  * "name" is the sample's file type. The answer is {"analysis": {...}} or
  * {"error": "..."}. */

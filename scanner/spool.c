@@ -24,6 +24,7 @@ struct fw_spool {
 	bool finished;
 	EVP_MD_CTX *md;
 	char sha256[FW_SHA256_HEX_LEN + 1];
+	struct fw_scan_stream *watch; /* told of each write, or NULL */
 };
 
 static int spool_dir(char *out, size_t len, const char *state_dir, struct fw_err *err)
@@ -108,7 +109,13 @@ int fw_spool_write(struct fw_spool *sp, const void *buf, size_t len, struct fw_e
 		return fw_err_set(err, "SHA-256 update failed");
 	}
 	sp->size += len;
+	fw_scan_stream_grew(sp->watch);
 	return 0;
+}
+
+void fw_spool_watch(struct fw_spool *sp, struct fw_scan_stream *st)
+{
+	sp->watch = st;
 }
 
 bool fw_spool_over_limit(const struct fw_spool *sp)

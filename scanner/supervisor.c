@@ -47,6 +47,7 @@ struct job {
 	uint32_t len;
 	int reply;              /* the client's socket for this job */
 	int file;
+	int progress;           /* SCAN_JOB_STREAM: the download's progress pipe; else -1 */
 	char name[256];         /* for messages */
 	struct job *next;
 };
@@ -56,6 +57,7 @@ struct worker {
 	int sock;
 	struct job *job;        /* NULL when idle */
 	struct timespec started;
+	struct timespec downloaded; /* a stream job: when its download ended (tv_sec 0: not yet) */
 	bool retire;            /* replace after this job: the engine was reloaded */
 };
 
@@ -141,7 +143,7 @@ static void worker_answer(int sock, const struct scan_job_hdr *h, json_t *doc)
 
 static void worker_main(struct sup *s, int sock)
 {
-	struct scan_walk_ctx ctx = { .typer = s->typer, .tmp_dir_fd = s->tmp_fd, .samples_dir_fd = s->samples_fd };
+	struct scan_walk_ctx ctx = { .eng = s->eng, .typer = s->typer, .tmp_dir_fd = s->tmp_fd, .samples_dir_fd = s->samples_fd };
 	struct fw_err err;
 
 	fw_err_clear(&err);
@@ -165,9 +167,11 @@ static void worker_main(struct sup *s, int sock)
 		fw_err_clear(&err);
 		if (scan_wire_recv(sock, &m, SCAN_WIRE_MAX, -1, &err) != 0)
 			_exit(0);
-		if (m.type != SCAN_MSG_JOB || m.n_fds != 1 || m.len < sizeof(h))
+		if (m.type != SCAN_MSG_JOB || m.len < sizeof(h))
 			_exit(3);
 		memcpy(&h, m.payload, sizeof(h));
+		if (m.n_fds != ((h.flags & SCAN_JOB_STREAM) ? 2u : 1u))
+			_exit(3);
 		if (h.name_len > SCAN_NAME_MAX || m.len != sizeof(h) + h.name_len)
 			_exit(3);
 		memcpy(name, m.payload + sizeof(h), h.name_len);
@@ -179,8 +183,12 @@ static void worker_main(struct sup *s, int sock)
 			doc = worker_analyze(s, m.fds[0], name);
 		else if (h.flags & SCAN_JOB_CAPE_REPORT)
 			doc = scan_cape_summary(m.fds[0]);
+		else if (h.flags & SCAN_JOB_STREAM)
+			doc = scan_walk(&ctx, m.fds[0], name, NULL,
+					&(struct scan_stream_src){ .progress = m.fds[1], .length = h.stream_length,
+								   .wait_seconds = s->cfg->proxy.exchange_timeout_seconds });
 		else
-			doc = scan_walk(&ctx, m.fds[0], name, (h.flags & SCAN_JOB_HAS_SHA256) ? sha : NULL);
+			doc = scan_walk(&ctx, m.fds[0], name, (h.flags & SCAN_JOB_HAS_SHA256) ? sha : NULL, NULL);
 		scan_msg_release(&m);
 		worker_answer(sock, &h, doc);
 	}
@@ -278,6 +286,8 @@ static void job_free(struct job *j)
 		close(j->reply);
 	if (j->file >= 0)
 		close(j->file);
+	if (j->progress >= 0)
+		close(j->progress);
 	free(j->payload);
 	free(j);
 }
@@ -365,6 +375,7 @@ static void dispatch(struct sup *s)
 		struct worker *w = &s->w[i];
 		struct job *j;
 		struct fw_err err;
+		int fds[2];
 
 		if (w->pid <= 0 && spawn(s, w) != 0)
 			continue;
@@ -378,8 +389,12 @@ static void dispatch(struct sup *s)
 		j->next = NULL;
 		w->job = j;
 		clock_gettime(CLOCK_MONOTONIC, &w->started);
+		w->downloaded = (struct timespec){ 0 };
 		fw_err_clear(&err);
-		if (scan_wire_send(w->sock, SCAN_MSG_JOB, j->payload, j->len, &j->file, 1, IO_TIMEOUT_MS, &err) != 0)
+		fds[0] = j->file;
+		fds[1] = j->progress;
+		if (scan_wire_send(w->sock, SCAN_MSG_JOB, j->payload, j->len, fds, j->progress >= 0 ? 2 : 1,
+				   IO_TIMEOUT_MS, &err) != 0)
 			worker_fail(s, w, NULL);
 	}
 }
@@ -393,9 +408,33 @@ static void check_timeouts(struct sup *s)
 	for (unsigned i = 0; i < s->n_workers; i++) {
 		struct worker *w = &s->w[i];
 
-		if (w->job == NULL || now.tv_sec - w->started.tv_sec < (time_t)s->cfg->scanner.timeout_seconds)
+		struct pollfd p;
+
+		if (w->job == NULL)
 			continue;
-		snprintf(why, sizeof(why), "scanner worker timed out after %u s", s->cfg->scanner.timeout_seconds);
+		if (w->job->progress < 0 || w->downloaded.tv_sec != 0) {
+			/* [scanner] timeout_seconds from the dispatch, or, for a
+			 * download judged as it arrived, from its last byte. */
+			const struct timespec *from = w->job->progress < 0 ? &w->started : &w->downloaded;
+
+			if (now.tv_sec - from->tv_sec < (time_t)s->cfg->scanner.timeout_seconds)
+				continue;
+			snprintf(why, sizeof(why), "scanner worker timed out after %u s", s->cfg->scanner.timeout_seconds);
+		} else {
+			/* The download still arriving: the gateway closes the
+			 * pipe when it ends (POLLHUP, its bytes left to the
+			 * worker), and bounds it by [proxy] exchange_timeout_seconds. */
+			p = (struct pollfd){ .fd = w->job->progress, .events = 0 };
+			if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR))) {
+				w->downloaded = now;
+				continue;
+			}
+			if (now.tv_sec - w->started.tv_sec <
+			    (time_t)s->cfg->scanner.timeout_seconds + (time_t)s->cfg->proxy.exchange_timeout_seconds)
+				continue;
+			snprintf(why, sizeof(why), "scanner worker timed out after %u s while the download arrived",
+				 s->cfg->scanner.timeout_seconds + s->cfg->proxy.exchange_timeout_seconds);
+		}
 		worker_fail(s, w, why);
 	}
 }
@@ -476,15 +515,18 @@ static void take_job(struct sup *s, struct scan_msg *m)
 	struct job *j;
 	int fl;
 
-	if (m->n_fds != 2 || m->len < sizeof(*h) || h->name_len > SCAN_NAME_MAX ||
-	    m->len != sizeof(*h) + h->name_len || (h->flags & SCAN_JOB_KINDS) == SCAN_JOB_KINDS)
+	if (m->len < sizeof(*h) || h->name_len > SCAN_NAME_MAX || m->len != sizeof(*h) + h->name_len ||
+	    (h->flags & SCAN_JOB_KINDS) == SCAN_JOB_KINDS ||
+	    ((h->flags & SCAN_JOB_STREAM) && (h->flags & SCAN_JOB_KINDS)) ||
+	    m->n_fds != ((h->flags & SCAN_JOB_STREAM) ? 3u : 2u))
 		return; /* the client's own bug; its reply socket closes */
 	j = calloc(1, sizeof(*j));
 	if (j == NULL)
 		return;
 	j->reply = m->fds[0];
 	j->file = m->fds[1];
-	m->fds[0] = m->fds[1] = -1;
+	j->progress = (h->flags & SCAN_JOB_STREAM) ? m->fds[2] : -1;
+	m->fds[0] = m->fds[1] = m->fds[2] = -1;
 	j->payload = m->payload;
 	j->len = m->len;
 	m->payload = NULL;
@@ -495,6 +537,13 @@ static void take_job(struct sup *s, struct scan_msg *m)
 	fl = fcntl(j->file, F_GETFL);
 	if (fl < 0 || (fl & O_ACCMODE) != O_RDONLY || fstat(j->file, &st) != 0 || !S_ISREG(st.st_mode)) {
 		answer_failed(j, "the file to inspect was handed over writable or is not a regular file: refused");
+		job_free(j);
+		return;
+	}
+	/* The progress pipe is read, never written, by the worker. */
+	if (j->progress >= 0 && ((fl = fcntl(j->progress, F_GETFL)) < 0 || (fl & O_ACCMODE) != O_RDONLY ||
+				 fstat(j->progress, &st) != 0 || !S_ISFIFO(st.st_mode))) {
+		answer_failed(j, "the download's progress was handed over as something else than a pipe's read end: refused");
 		job_free(j);
 		return;
 	}

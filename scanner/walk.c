@@ -37,6 +37,21 @@ static void node_hint_apply(struct walk *w, json_t *node, const struct node_hint
 /* Types the node, then walks it as a container or queues it as a leaf.
  * node is the root's document (depth 0) or NULL for a member, whose entry
  * is made here; hint may be NULL. Returns the node's entry. */
+
+/* Queues ClamAV and the YARA rules over a node. The root of a streamed
+ * download has had ClamAV already, as its bytes arrived, when the walk
+ * gives it the flags that pass ran with: then only the rules are queued. */
+static void walk_scan(struct walk *w, int sfd, const char *chain, unsigned depth, json_t *node,
+		      const char *sha256, unsigned flags)
+{
+	if (depth == 0 && w->stream != NULL && !w->stream_adopted && scan_stream_adopt(w->stream, flags)) {
+		w->stream_adopted = true;
+		w->stream_flags = flags;
+		flags |= CLAMQ_ONLY_YARA;
+	}
+	clamq_push(w->ctx->queue, &w->rep, sfd, chain, node, sha256, flags);
+}
+
 static json_t *walk_node(struct walk *w, int fd, bool own_fd, uint64_t size, const char *chain, unsigned depth,
 			 json_t *node, const char *sha256, const struct node_hint *hint)
 {
@@ -125,7 +140,7 @@ static json_t *walk_node(struct walk *w, int fd, bool own_fd, uint64_t size, con
 	if (sfd < 0)
 		scan_report_add(&w->rep, node, FW_VERDICT_UNSCANNABLE, "cannot scan %s: %s", chain, strerror(errno));
 	else
-		clamq_push(w->ctx->queue, &w->rep, sfd, chain, node, sha256, 0);
+		walk_scan(w, sfd, chain, depth, node, sha256, 0);
 	entries = walk_entries(w, a, e, r == ARCHIVE_WARN ? ARCHIVE_OK : r, size, chain, depth);
 	switch (archive_format(a) & ARCHIVE_FORMAT_BASE_MASK) {
 	case ARCHIVE_FORMAT_ZIP:
@@ -170,9 +185,9 @@ leaf:
 			scan_report_add(&w->rep, node, FW_VERDICT_UNSCANNABLE, "cannot scan %s: %s", chain,
 					strerror(errno));
 		else
-			clamq_push(w->ctx->queue, &w->rep, sfd, chain, node, sha256,
-					CLAMQ_PARSE_ARCHIVE | (hint->file_type != NULL && strcmp(hint->file_type, "pe") == 0 &&
-							       hint->section != NULL ? CLAMQ_EFI_IMAGE : 0u));
+			walk_scan(w, sfd, chain, depth, node, sha256,
+				  CLAMQ_PARSE_ARCHIVE | (hint->file_type != NULL && strcmp(hint->file_type, "pe") == 0 &&
+							 hint->section != NULL ? CLAMQ_EFI_IMAGE : 0u));
 	}
 	if (cfd >= 0) {
 		walk_carve(w, cfd, size, chain, depth, node, mime);
@@ -237,13 +252,74 @@ static void fill_root_sha(struct scan_report *r, const char *sha)
 			json_object_set_new(sig, "sha256", json_string(sha));
 }
 
-json_t *scan_walk(struct scan_walk_ctx *ctx, int fd, const char *name, const char *sha256)
+/* The first bytes of a streamed download typed to guess the root's flags. */
+#define STREAM_HEAD_BYTES (256u * 1024)
+
+/* A root still being downloaded: ClamAV starts on it as its bytes arrive,
+ * with the flags the walk is likely to give it (a container by its head
+ * is scanned raw, its members being fwgate's to unpack; anything else as a
+ * leaf), and the walk waits for every byte. -1 when the download ended
+ * short: nothing more is read. */
+static int stream_in(struct walk *w, int fd, const struct scan_stream_src *src, const char *root)
+{
+	uint64_t size = 0;
+	char mime[256];
+
+	if (scan_stream_begin(&w->stream, w->ctx->eng, fd, src, root) != 0) {
+		scan_report_add(&w->rep, NULL, FW_VERDICT_UNSCANNABLE, "out of memory before the inspection");
+		return -1;
+	}
+	if (src->length > 0 && src->length <= w->ctx->limits.max_member_bytes &&
+	    scan_stream_head(w->stream, STREAM_HEAD_BYTES) == 0) {
+		scan_typer_mime_fd(w->ctx->typer, fd, src->length < STREAM_HEAD_BYTES ? src->length : STREAM_HEAD_BYTES,
+				   mime, sizeof(mime));
+		/* Not started (no thread): the root is scanned after the wait. */
+		(void)scan_stream_start_clamav(w->stream, scan_mime_is_archive(mime) ? 0u : CLAMQ_PARSE_ARCHIVE);
+	}
+	if (scan_stream_wait_all(w->stream, &size) != 0) {
+		scan_report_add(&w->rep, NULL, FW_VERDICT_UNSCANNABLE,
+				"the download ended at %llu of its %llu bytes: not inspected",
+				(unsigned long long)size, (unsigned long long)src->length);
+		return -1;
+	}
+	return 0;
+}
+
+/* After the walk: the streamed ClamAV pass is the root's when the walk
+ * adopted it; when ClamAV stopped early (its scan-time limit counts the
+ * wait for bytes, and an error may be one), the root is scanned again,
+ * whole. */
+static void stream_out(struct walk *w, int fd, const char *root)
+{
+	struct clamq_outcome o;
+	int sfd;
+
+	if (w->stream == NULL)
+		return;
+	if (w->stream_adopted) {
+		scan_stream_end(w->stream, &o);
+		if (!clamq_outcome_limited(&o)) {
+			clamq_outcome_apply(&o, &w->rep, w->rep.doc, root, "");
+		} else if ((sfd = dup(fd)) < 0) {
+			scan_report_add(&w->rep, w->rep.doc, FW_VERDICT_UNSCANNABLE, "cannot scan %s: %s", root,
+					strerror(errno));
+		} else {
+			clamq_push(w->ctx->queue, &w->rep, sfd, root, w->rep.doc, "", w->stream_flags | CLAMQ_ONLY_CLAMAV);
+			clamq_drain(w->ctx->queue);
+		}
+	}
+	scan_stream_free(w->stream);
+	w->stream = NULL;
+}
+
+json_t *scan_walk(struct scan_walk_ctx *ctx, int fd, const char *name, const char *sha256,
+		  const struct scan_stream_src *src)
 {
 	struct walk w = { .ctx = ctx, .node = walk_node };
 	char root[1100], sha[FW_SHA256_HEX_LEN + 1] = "";
 	const char *base = strrchr(name, '/');
 	struct root_hash h = { .fd = -1 };
-	bool hashing = false;
+	bool hashing = false, short_stream;
 	pthread_t hasher;
 	struct stat st;
 	json_t *doc;
@@ -252,17 +328,21 @@ json_t *scan_walk(struct scan_walk_ctx *ctx, int fd, const char *name, const cha
 	if (scan_report_init(&w.rep, name) != 0)
 		return scan_doc_failed(name, "out of memory before the inspection");
 	w.copy = malloc(COPY_BUF);
+	/* The bounds start once every byte is there. */
+	short_stream = w.copy != NULL && src != NULL && stream_in(&w, fd, src, root) != 0;
 	clock_gettime(CLOCK_MONOTONIC, &w.deadline);
 	w.deadline.tv_sec += ctx->limits.max_seconds;
 	w.rep.deadline = w.deadline;
 	if (w.copy == NULL) {
 		scan_report_add(&w.rep, NULL, FW_VERDICT_UNSCANNABLE, "out of memory before the inspection");
+	} else if (short_stream) {
+		/* Ended short: the reason is in the document. */
 	} else if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		scan_report_add(&w.rep, NULL, FW_VERDICT_UNSCANNABLE, "the package is not a regular file");
 	} else {
 		if (sha256 != NULL && strlen(sha256) == FW_SHA256_HEX_LEN) {
 			snprintf(sha, sizeof(sha), "%s", sha256);
-		} else {
+		} else if (src == NULL) {
 			h = (struct root_hash){ .fd = fd, .size = (uint64_t)st.st_size, .rc = -1 };
 			hashing = pthread_create(&hasher, NULL, hash_thread, &h) == 0;
 			if (!hashing)
@@ -279,6 +359,7 @@ json_t *scan_walk(struct scan_walk_ctx *ctx, int fd, const char *name, const cha
 			walk_node(&w, fd, false, (uint64_t)st.st_size, root, 0, w.rep.doc, sha, NULL);
 	}
 	clamq_drain(ctx->queue);
+	stream_out(&w, fd, root);
 	if (hashing) {
 		pthread_join(hasher, NULL);
 		if (h.rc != 0)

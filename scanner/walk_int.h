@@ -41,6 +41,9 @@ struct walk {
 	bool halted;               /* a limit stopped the walk: the verdict is unscannable */
 	unsigned char *copy;       /* COPY_BUF */
 	unsigned samples;          /* sample files made: their temporary names */
+	struct scan_stream *stream;/* the root is a download in progress (stream.c), or NULL */
+	bool stream_adopted;       /* ... and its streamed ClamAV pass is the root's */
+	unsigned stream_flags;     /* the flags of that pass */
 };
 
 /* What a producer knows of a child node beyond its bytes. */

@@ -148,7 +148,8 @@ int scan_wire_recv(int sock, struct scan_msg *m, uint32_t max_len, int timeout_m
 	ssize_t n;
 
 	memset(m, 0, sizeof(*m));
-	m->fds[0] = m->fds[1] = -1;
+	for (unsigned i = 0; i < SCAN_WIRE_MAX_FDS; i++)
+		m->fds[i] = -1;
 	while (got < sizeof(h)) {
 		struct iovec iov = { .iov_base = (char *)&h + got, .iov_len = sizeof(h) - got };
 		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
@@ -213,5 +214,6 @@ void scan_msg_release(struct scan_msg *m)
 			close(m->fds[i]);
 	free(m->payload);
 	memset(m, 0, sizeof(*m));
-	m->fds[0] = m->fds[1] = -1;
+	for (unsigned i = 0; i < SCAN_WIRE_MAX_FDS; i++)
+		m->fds[i] = -1;
 }

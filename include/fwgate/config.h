@@ -137,6 +137,7 @@ struct fw_config {
 		uint64_t max_total_bytes;
 		unsigned max_ratio;
 		unsigned max_seconds;
+		bool overlap_fetch;          /* scan a download with a Content-Length while it arrives */
 		bool watch_signatures;       /* reload when a signature directory changes */
 		unsigned reload_debounce_seconds; /* quiet time before such a reload */
 		unsigned max_signature_age_hours; /* 0 = no age warning */

@@ -61,6 +61,11 @@ const char *fw_spool_path(const struct fw_spool *sp);
  * whatever may later take its name. The descriptor stays readable. */
 void fw_spool_consumed(struct fw_spool *sp) FW_NONNULL(1);
 
+/* From now on, every write is told to st (fw_scan_stream_grew) once its
+ * bytes are in the file. NULL stops it. */
+struct fw_scan_stream;
+void fw_spool_watch(struct fw_spool *sp, struct fw_scan_stream *st) FW_NONNULL(1);
+
 /* Removes the file and frees; NULL is a no-op. */
 void fw_spool_discard(struct fw_spool *sp);
 
@@ -82,6 +87,7 @@ struct fw_scan_result {
 	char member_sha256[FW_SHA256_HEX_LEN + 1];
 	char yara[FW_ERR_MSG_MAX];       /* the YARA matches, "RULE [TAGS] in CHAIN; ..."; "" when none */
 	json_t *doc;                     /* owned; NULL when no worker answered */
+	long long overlap_ms;            /* judged as it arrived: how long the scan ran beside the fetch; else 0 */
 };
 
 /* Frees doc and empties the record; safe on a zeroed record. */
@@ -160,6 +166,29 @@ int fw_scanner_exec_main(void);
  * the package itself, which the caller keeps). */
 int fw_scanner_scan_fd(struct fw_scanner *s, int fd, const char *name, const char *sha256,
 		       unsigned sandbox_types, struct fw_scan_result *res) FW_NONNULL(1, 3, 6);
+
+/* A cold download judged while it arrives (fetch and scan overlapped).
+ * Started once the vendor's head says how long the body is: fd is the
+ * spool file being written (reopened read-only for the worker), length its
+ * Content-Length. The worker runs ClamAV over the bytes as they land and
+ * walks the package once every byte is there, so the verdict covers every
+ * byte as fw_scanner_scan_fd's would; the caller delivers nothing before
+ * fw_scan_stream_finish. fw_scan_stream_grew tells the worker that bytes
+ * were appended (one non-blocking write; never blocks the download). Not
+ * thread-safe: one stream belongs to one download. */
+struct fw_scan_stream;
+
+int fw_scanner_stream_start(struct fw_scanner *s, int fd, uint64_t length, const char *name,
+			    unsigned sandbox_types, struct fw_scan_stream **out, struct fw_err *err)
+	FW_WUR FW_NONNULL(1, 4, 6, 7);
+void fw_scan_stream_grew(struct fw_scan_stream *st);
+/* Ends the stream and frees it. sha256 and size are the finished
+ * download's: res is then filled as by fw_scanner_scan_fd (a worker that
+ * read another size than size makes it unscannable). sha256 NULL: the
+ * download failed; the job's answer is waited for and dropped, res is not
+ * touched. NULL st is a no-op. */
+void fw_scan_stream_finish(struct fw_scan_stream *st, const char *sha256, uint64_t size,
+			   struct fw_scan_result *res);
 
 /* Static analysis of one sandbox sample (the `local` backend) in a
  * worker, never in the calling process: *analysis is {score, findings[]

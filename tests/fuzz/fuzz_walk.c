@@ -111,7 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fd = memfd_create("fuzz-input", MFD_CLOEXEC);
 	if (fd < 0 || (size > 0 && write(fd, data, size) != (ssize_t)size))
 		abort();
-	doc = scan_walk(&fz.ctx, fd, "input.bin", NULL);
+	doc = scan_walk(&fz.ctx, fd, "input.bin", NULL, NULL);
 	close(fd);
 	if (doc == NULL)
 		abort();

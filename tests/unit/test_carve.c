@@ -164,7 +164,7 @@ static json_t *walk(struct fixture *f, const char *name, const struct buf *b)
 	tu_write(f->dir, "pkg", b->p, b->len, path, sizeof(path));
 	fd = open(path, O_RDONLY);
 	assert_true(fd >= 0);
-	doc = scan_walk(&f->ctx, fd, name, NULL);
+	doc = scan_walk(&f->ctx, fd, name, NULL, NULL);
 	close(fd);
 	unlink(path);
 	assert_non_null(doc);

@@ -16,6 +16,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <archive.h>
@@ -157,12 +159,12 @@ static void test_wire_refusals(void **state)
 static void test_wire_send_bounds(void **state)
 {
 	struct fw_err err;
-	int sv[2], fds[3] = { 0, 1, 2 };
+	int sv[2], fds[SCAN_WIRE_MAX_FDS + 1] = { 0 };
 
 	(void)state;
 	fw_err_clear(&err);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	assert_int_equal(scan_wire_send(sv[0], SCAN_MSG_RESULT, "x", 1, fds, 3, 1000, &err), -1);
+	assert_int_equal(scan_wire_send(sv[0], SCAN_MSG_RESULT, "x", 1, fds, SCAN_WIRE_MAX_FDS + 1, 1000, &err), -1);
 	close(sv[0]);
 	close(sv[1]);
 }
@@ -326,7 +328,7 @@ static json_t *walk_bytes(struct walk_fixture *f, const char *name, const void *
 	tu_write(f->dir, "pkg", p, len, path, sizeof(path));
 	fd = open(path, O_RDONLY);
 	assert_true(fd >= 0);
-	doc = scan_walk(&f->ctx, fd, name, NULL);
+	doc = scan_walk(&f->ctx, fd, name, NULL, NULL);
 	close(fd);
 	unlink(path);
 	assert_non_null(doc);
@@ -348,6 +350,106 @@ static bool has_reason(json_t *doc, const char *want)
 		if (strstr(json_string_value(v), want) != NULL)
 			return true;
 	return false;
+}
+
+/* ------------------------------------------------------------ streams */
+
+/* A download as the gateway makes it: bytes appended in chunks with a
+ * poke on the pipe after each, a pause between chunks, the pipe closed at
+ * the end (after upto bytes: fewer than the whole for a cut download). */
+struct trickle {
+	int fd, pipe_w;
+	const unsigned char *data;
+	size_t upto, chunk;
+};
+
+static void *trickle_main(void *arg)
+{
+	struct trickle *t = arg;
+	const struct timespec pause = { .tv_nsec = 2 * 1000 * 1000 };
+
+	for (size_t off = 0; off < t->upto; off += t->chunk) {
+		size_t n = t->upto - off < t->chunk ? t->upto - off : t->chunk;
+
+		assert_int_equal(write(t->fd, t->data + off, n), (ssize_t)n);
+		assert_int_equal(write(t->pipe_w, "x", 1), 1);
+		nanosleep(&pause, NULL);
+	}
+	close(t->pipe_w);
+	return NULL;
+}
+
+/* Walks data as a download of len bytes that arrives while the walk runs;
+ * only upto bytes ever come. */
+static json_t *walk_stream(struct walk_fixture *f, const char *name, const void *data, size_t len, size_t upto)
+{
+	char path[1024];
+	struct trickle t = { .data = data, .upto = upto, .chunk = len / 40 + 1 };
+	struct scan_stream_src src = { .length = len, .wait_seconds = 30 };
+	int p[2], ro;
+	pthread_t th;
+	json_t *doc;
+
+	tu_write(f->dir, "dl", "", 0, path, sizeof(path));
+	t.fd = open(path, O_WRONLY | O_APPEND);
+	ro = open(path, O_RDONLY);
+	assert_true(t.fd >= 0 && ro >= 0);
+	assert_int_equal(pipe(p), 0);
+	t.pipe_w = p[1];
+	src.progress = p[0];
+	f->ctx.eng = f->eng;
+	assert_int_equal(pthread_create(&th, NULL, trickle_main, &t), 0);
+	doc = scan_walk(&f->ctx, ro, name, NULL, &src);
+	pthread_join(th, NULL);
+	close(p[0]);
+	close(ro);
+	close(t.fd);
+	unlink(path);
+	assert_non_null(doc);
+	return doc;
+}
+
+static void test_walk_stream(void **state)
+{
+	struct walk_fixture *f = *state;
+	size_t len = 3u * 1024 * 1024;
+	unsigned char *big = malloc(len), zbuf[64 * 1024];
+	struct member m[] = { { "fw/tool.bin", eicar, strlen(eicar), 0, NULL } };
+	size_t zlen;
+	json_t *doc, *sig;
+
+	assert_non_null(big);
+	for (size_t i = 0; i < len; i++)
+		big[i] = (unsigned char)((i * 2654435761u) >> 13) & 0x7f;
+	/* A clean leaf: judged when every byte is in, its size the whole. */
+	doc = walk_stream(f, "clean.bin", big, len, len);
+	assert_string_equal(verdict_of(doc), "clean");
+	assert_int_equal(json_integer_value(json_object_get(doc, "size")), (json_int_t)len);
+	json_decref(doc);
+	/* EICAR in the last bytes, which arrive last: infected, the root's
+	 * signature without a hash (the client fills in the download's). */
+	memcpy(big + len - strlen(eicar), eicar, strlen(eicar));
+	doc = walk_stream(f, "late.bin", big, len, len);
+	assert_string_equal(verdict_of(doc), "infected");
+	sig = json_array_get(json_object_get(doc, "signatures"), 0);
+	assert_true(strncmp(json_string_value(json_object_get(sig, "name")), "Unit.Test.EICAR", 15) == 0);
+	assert_string_equal(json_string_value(json_object_get(sig, "member_sha256")), "");
+	json_decref(doc);
+	/* A container streamed: its members are fwgate's to unpack, and
+	 * EICAR in one is found and named by its chain. */
+	zlen = make_archive(ARCHIVE_FORMAT_ZIP, ARCHIVE_FILTER_NONE, m, 1, zbuf, sizeof(zbuf));
+	doc = walk_stream(f, "pkg.zip", zbuf, zlen, zlen);
+	assert_string_equal(verdict_of(doc), "infected");
+	sig = json_array_get(json_object_get(doc, "signatures"), 0);
+	assert_string_equal(json_string_value(json_object_get(sig, "member")), "pkg.zip!fw/tool.bin");
+	json_decref(doc);
+	/* Cut short: never judged on part of the bytes. */
+	doc = walk_stream(f, "cut.bin", big, len, len / 2);
+	assert_string_equal(verdict_of(doc), "unscannable");
+	assert_non_null(strstr(json_string_value(json_array_get(json_object_get(doc, "reasons"), 0)),
+			       "the download ended at"));
+	json_decref(doc);
+	free(big);
 }
 
 static void test_walk_clean_and_infected(void **state)
@@ -619,6 +721,7 @@ int main(void)
 		cmocka_unit_test(test_report_worst_wins),
 		cmocka_unit_test(test_landlock),
 		cmocka_unit_test_setup_teardown(test_walk_clean_and_infected, walk_setup, walk_teardown),
+		cmocka_unit_test_setup_teardown(test_walk_stream, walk_setup, walk_teardown),
 		cmocka_unit_test_setup_teardown(test_walk_limits, walk_setup, walk_teardown),
 		cmocka_unit_test_setup_teardown(test_walk_sandbox_samples, walk_setup, walk_teardown),
 		cmocka_unit_test_setup_teardown(test_walk_hostile_names_and_corruption, walk_setup, walk_teardown),
