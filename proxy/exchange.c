@@ -387,8 +387,8 @@ static int fetch_failed(struct exch *x, enum fw_metrics_refusal why, int status,
 }
 
 /* answered: the verdict the bytes are delivered on (none without a body). */
-static int deliver_logged(struct exch *x, struct upstream_resp *r, const char *verdict, enum fw_verdict answered,
-			  long long object_id)
+static int deliver_logged(struct exch *x, struct upstream_resp *r, const struct fw_scan_result *res,
+			  const char *verdict, enum fw_verdict answered, long long object_id)
 {
 	struct conn *c = x->c;
 	int status = deliver(c, r, x->head, x->close);
@@ -399,7 +399,7 @@ static int deliver_logged(struct exch *x, struct upstream_resp *r, const char *v
 		.sha256 = r->body ? fw_spool_sha256(r->body) : NULL, .status = (int)r->status,
 		.upstream_status = r->status, .bytes = r->body ? fw_spool_size(r->body) : 0,
 		.duration_ms = elapsed_ms(&x->t0), .object_id = object_id, .ends = true, .has_verdict = true,
-		.answered = answered,
+		.answered = answered, .scan = res,
 	};
 
 	if (c->px->deps.pol->logging.log_end || status != 0)
@@ -561,7 +561,7 @@ static int fetch_and_vet(struct exch *x, const struct fw_url_entry *stale)
 			break;
 		case DELIVERY_SEND_VETTED:
 			/* Clean, or released by staff while the client was held. */
-			rc = deliver_logged(x, &resp, d.label, resp.body == NULL ? FW_METRICS_VERDICT_NONE :
+			rc = deliver_logged(x, &resp, &res, d.label, resp.body == NULL ? FW_METRICS_VERDICT_NONE :
 					    in.state == FW_OBJ_RELEASED ? res.verdict : FW_VERDICT_CLEAN, object_id);
 			break;
 		case DELIVERY_REFUSE_PENDING:

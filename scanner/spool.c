@@ -25,7 +25,12 @@ struct fw_spool {
 	EVP_MD_CTX *md;
 	char sha256[FW_SHA256_HEX_LEN + 1];
 	struct fw_scan_stream *watch; /* told of each write, or NULL */
+	uint64_t flushed;             /* bytes handed to writeback so far */
 };
+
+/* Writeback starts every this many bytes, so that the commit's fsync of a
+ * big download finds most of it on disk already. */
+#define SPOOL_WRITEBACK_BYTES (8u * 1024 * 1024)
 
 static int spool_dir(char *out, size_t len, const char *state_dir, struct fw_err *err)
 {
@@ -110,6 +115,13 @@ int fw_spool_write(struct fw_spool *sp, const void *buf, size_t len, struct fw_e
 	}
 	sp->size += len;
 	fw_scan_stream_grew(sp->watch);
+	if (sp->size - sp->flushed >= SPOOL_WRITEBACK_BYTES) {
+		/* Asynchronous: starts the writeback of the new bytes and
+		 * returns. A failure only leaves the work to the fsync. */
+		(void)sync_file_range(sp->fd, (off64_t)sp->flushed, (off64_t)(sp->size - sp->flushed),
+				      SYNC_FILE_RANGE_WRITE);
+		sp->flushed = sp->size;
+	}
 	return 0;
 }
 

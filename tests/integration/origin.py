@@ -29,7 +29,8 @@ Endpoints:
     GET/HEAD /files/NAME       DOCROOT/NAME with Content-Length, ETag,
                                Last-Modified (query string ignored but
                                rate=N, which sends the body at about N
-                               bytes a second);
+                               bytes a second, and cut=N, which closes
+                               the connection after N bytes of it);
                                conditional: 304 Not Modified (ETag and
                                Last-Modified, no body) when If-None-Match
                                names the ETag (or is *), or, without
@@ -37,6 +38,7 @@ Endpoints:
                                or after the mtime (whole seconds); the
                                request is logged as any other
     /truncated?n=N             Content-Length N, about N/2 bytes of 'x', close
+    /chunked/NAME              DOCROOT/NAME, chunked (no Content-Length), whole
     /cut-chunked               chunked 'x' chunks, closed without the 0 chunk
     /badchunk                  chunked, then a malformed chunk-size line
     /slow?delay=S              answers after S seconds (other connections go on)
@@ -258,6 +260,8 @@ class Handler(BaseHTTPRequestHandler):
         q = parse_qs(url.query)
         if path.startswith("/files/"):
             return self.files(unquote(path[len("/files/"):]), head)
+        if path.startswith("/chunked/"):
+            return self.chunked(unquote(path[len("/chunked/"):]), head)
         if path == "/truncated":
             return self.truncated(q, head)
         if path == "/cut-chunked":
@@ -305,18 +309,55 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             if not head:
                 rate = self.query_rate()
-                if rate is None:
+                left = self.query_int("cut")
+                if rate is None and left is None:
                     shutil.copyfileobj(f, self.wfile, CHUNK)
-                else:
-                    # A slow vendor: a tenth of the rate every 100 ms.
-                    step = max(1, rate // 10)
-                    while True:
-                        chunk = f.read(step)
-                        if not chunk:
-                            break
-                        self.wfile.write(chunk)
-                        self.wfile.flush()
+                    return
+                # A slow vendor: a tenth of the rate every 100 ms; a
+                # vendor that goes away after cut bytes.
+                step = max(1, rate // 10) if rate is not None else CHUNK
+                while left is None or left > 0:
+                    chunk = f.read(step if left is None else min(step, left))
+                    if not chunk:
+                        break
+                    self.wfile.write(chunk)
+                    self.wfile.flush()
+                    if left is not None:
+                        left -= len(chunk)
+                    if rate is not None:
                         time.sleep(0.1)
+                if left is not None:
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+
+    def chunked(self, name, head):
+        if not name or "/" in name or "\\" in name or name in (".", "..") or "\0" in name:
+            return self.reply(404, b"not found\n", head)
+        try:
+            f = open(os.path.join(self.server.docroot, name), "rb")
+        except OSError:
+            return self.reply(404, b"not found\n", head)
+        with f:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            if head:
+                return
+            while True:
+                chunk = f.read(64 * 1024)
+                if not chunk:
+                    break
+                self.wfile.write(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+
+    def query_int(self, name):
+        q = parse_qs(urlsplit(self.path).query)
+        try:
+            return max(0, int(q[name][0])) if name in q else None
+        except ValueError:
+            return None
 
     def query_rate(self):
         q = parse_qs(urlsplit(self.path).query)
