@@ -61,22 +61,31 @@ void vet_scan(struct vet *v, const struct upstream_resp *r, struct fw_scan_resul
 {
 	char name[256];
 	struct timespec t0;
+	bool judged = false;
 
 	url_name(v->url, v->c->host, name, sizeof(name));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (v->stream != NULL) {
 		/* Judged as it arrived: the verdict on every byte, now. */
 		double beside = elapsed_ms(&v->t0);
+		struct fw_scan_stream *st = v->stream;
 
-		t0 = v->t0;
-		fw_spool_watch(r->body, NULL);
-		fw_scan_stream_finish(v->stream, fw_spool_sha256(r->body), fw_spool_size(r->body), res);
 		v->stream = NULL;
-		res->overlap_ms = beside >= 1 ? (long long)beside : 1;
-	} else if (fw_scanner_scan_fd(v->c->px->deps.scanner, fw_spool_fd(r->body), name, fw_spool_sha256(r->body),
-				      fw_sandbox_types(v->c->px->deps.sandbox), res) != 0) {
-		fw_scan_result_fail(res, "the download could not be handed to the scanner");
+		fw_spool_watch(r->body, NULL);
+		judged = fw_scan_stream_finish(st, fw_spool_sha256(r->body), fw_spool_size(r->body), res) == 0;
+		if (judged) {
+			t0 = v->t0;
+			res->overlap_ms = beside >= 1 ? (long long)beside : 1;
+		} else {
+			/* No verdict document (the scanner was down or
+			 * restarted during the download, or judged other
+			 * bytes): the finished file, once more. */
+			fw_scan_result_clear(res);
+		}
 	}
+	if (!judged && fw_scanner_scan_fd(v->c->px->deps.scanner, fw_spool_fd(r->body), name, fw_spool_sha256(r->body),
+					  fw_sandbox_types(v->c->px->deps.sandbox), res) != 0)
+		fw_scan_result_fail(res, "the download could not be handed to the scanner");
 	fw_metrics_scan_seconds(elapsed_ms(&t0) / 1e3);
 	/* Clean so far, but members the policy sandboxes are listed: the
 	 * package is pending until the sandbox has judged every one. */

@@ -26,7 +26,9 @@ struct vet {
 void vet_body_starts(void *arg, struct upstream_resp *r, long status);
 
 /* The verdict on the fetched body r->body into res (always filled:
- * unscannable when the pipeline failed). */
+ * unscannable when the pipeline failed). A stream that got no verdict
+ * document (the scanner was down or restarted during the download) is
+ * followed by a scan of the finished file. */
 void vet_scan(struct vet *v, const struct upstream_resp *r, struct fw_scan_result *res) FW_NONNULL(1, 2, 3);
 
 /* The download is not judged after all (the fetch failed, or its answer

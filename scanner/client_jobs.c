@@ -203,13 +203,14 @@ static void fill_root_sha(json_t *doc, const char *sha)
 			json_object_set_new(e, "sha256", json_string(sha));
 }
 
-void fw_scan_stream_finish(struct fw_scan_stream *st, const char *sha256, uint64_t size,
-			   struct fw_scan_result *res)
+int fw_scan_stream_finish(struct fw_scan_stream *st, const char *sha256, uint64_t size,
+			  struct fw_scan_result *res)
 {
 	json_t *n;
+	int rc = -1;
 
 	if (st == NULL)
-		return;
+		return -1;
 	/* The end of the download, complete or not: the worker reads the
 	 * final size and answers. */
 	close(st->pipe_w);
@@ -229,8 +230,10 @@ void fw_scan_stream_finish(struct fw_scan_stream *st, const char *sha256, uint64
 			fill_root_sha(st->doc, sha256);
 			scan_result_from_doc(res, st->doc);
 			st->doc = NULL;
+			rc = 0;
 		}
 	}
 	json_decref(st->doc);
 	free(st);
+	return rc;
 }

@@ -254,7 +254,6 @@ int scan_stream_wait_all(struct scan_stream *st, uint64_t *size) FW_NONNULL(1, 2
  * them (its outcome stands for the root's ClamAV scan), else it is
  * cancelled. */
 bool scan_stream_adopt(struct scan_stream *st, unsigned flags) FW_NONNULL(1);
-uint64_t scan_stream_waited_ms(struct scan_stream *st) FW_NONNULL(1);
 /* Waits for the streamed pass and hands its outcome over. */
 void scan_stream_end(struct scan_stream *st, struct clamq_outcome *out) FW_NONNULL(1, 2);
 void scan_stream_free(struct scan_stream *st);

@@ -46,7 +46,6 @@ struct scan_stream {
 	bool eof;                 /* the pipe closed: the file has its final size */
 	bool pumping;             /* a thread is reading the pipe; others wait on cond */
 	bool cancelled;           /* the walk does not want the streamed scan */
-	uint64_t waited_ms;       /* how long readers waited for bytes (for the document) */
 
 	pthread_t thread;
 	bool started;
@@ -90,10 +89,8 @@ static void pump(struct scan_stream *st, uint64_t *size, bool *eof)
  * cancelled. */
 static int stream_wait(struct scan_stream *st, uint64_t upto, bool all)
 {
-	struct timespec t0, t1;
 	int rc;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	pthread_mutex_lock(&st->lock);
 	for (;;) {
 		uint64_t size;
@@ -126,8 +123,6 @@ static int stream_wait(struct scan_stream *st, uint64_t upto, bool all)
 			st->eof = true;
 		pthread_cond_broadcast(&st->cond);
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	st->waited_ms += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
 	pthread_mutex_unlock(&st->lock);
 	return rc;
 }
@@ -235,16 +230,6 @@ bool scan_stream_adopt(struct scan_stream *st, unsigned flags)
 	return false;
 }
 
-uint64_t scan_stream_waited_ms(struct scan_stream *st)
-{
-	uint64_t ms;
-
-	pthread_mutex_lock(&st->lock);
-	ms = st->waited_ms;
-	pthread_mutex_unlock(&st->lock);
-	return ms;
-}
-
 void scan_stream_end(struct scan_stream *st, struct clamq_outcome *out)
 {
 	if (st->started)
@@ -260,6 +245,7 @@ void scan_stream_free(struct scan_stream *st)
 	if (st->started) {
 		pthread_mutex_lock(&st->lock);
 		st->cancelled = true;
+		pthread_cond_broadcast(&st->cond);
 		pthread_mutex_unlock(&st->lock);
 		pthread_join(st->thread, NULL);
 	}

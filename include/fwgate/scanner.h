@@ -184,11 +184,14 @@ int fw_scanner_stream_start(struct fw_scanner *s, int fd, uint64_t length, const
 void fw_scan_stream_grew(struct fw_scan_stream *st);
 /* Ends the stream and frees it. sha256 and size are the finished
  * download's: res is then filled as by fw_scanner_scan_fd (a worker that
- * read another size than size makes it unscannable). sha256 NULL: the
- * download failed; the job's answer is waited for and dropped, res is not
- * touched. NULL st is a no-op. */
-void fw_scan_stream_finish(struct fw_scan_stream *st, const char *sha256, uint64_t size,
-			   struct fw_scan_result *res);
+ * read another size than size makes it unscannable), and 0 says the
+ * scanner answered with a verdict document, -1 that none came (res is
+ * unscannable with the reason: the supervisor was down or ended during
+ * the download; the caller may scan the finished file instead). sha256
+ * NULL: the download failed; the job's answer is waited for and dropped,
+ * res is not touched. NULL st is a no-op (-1). */
+int fw_scan_stream_finish(struct fw_scan_stream *st, const char *sha256, uint64_t size,
+			  struct fw_scan_result *res);
 
 /* Static analysis of one sandbox sample (the `local` backend) in a
  * worker, never in the calling process: *analysis is {score, findings[]
