@@ -14,14 +14,12 @@
 #   BENCH_MAX_TIME      curl --max-time for one big transfer, seconds        [300]
 #   BENCH_DIRECT_ONLY   1 = origin and direct cases only, no fwgate          [0]
 #
-# Talks only to 127.0.0.1. Everything lives in a mktemp directory under /tmp,
-# removed at exit with every process the script started.
+# Talks only to 127.0.0.1. Everything lives in a mktemp directory under
+# $TMPDIR (or /tmp), removed at exit with every process the script started.
 set -euo pipefail
-
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD=${1:-$ROOT/build}
-case $BUILD in /*) ;; *) BUILD=$(cd "$BUILD" 2>/dev/null && pwd || echo "$PWD/$BUILD") ;; esac
-FW=$BUILD/cli/fwgate
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_build "${1:-}"
 
 RUNS=${BENCH_RUNS:-3}
 BIG_MIB=${BENCH_BIG_MIB:-256}
@@ -30,225 +28,43 @@ WARM_REQS=${BENCH_WARM_REQS:-10}
 MAX_TIME=${BENCH_MAX_TIME:-300}
 DIRECT_ONLY=${BENCH_DIRECT_ONLY:-0}
 
-die() {
-	echo "bench: FAIL: $1" >&2
-	shift
-	for f in "$@"; do
-		[ -s "$f" ] && { echo "---- last lines of $f:" >&2; tail -n 20 "$f" >&2; }
-	done
-	exit 1
-}
-note() { echo "bench: $*" >&2; }
-
-for v in RUNS BIG_MIB SMALL_KIB WARM_REQS MAX_TIME; do
-	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "BENCH_$v must be a positive integer (got \"${!v}\")"
-done
+need_posint RUNS BIG_MIB SMALL_KIB WARM_REQS MAX_TIME
 [ "$WARM_REQS" -ge 2 ] || die "BENCH_WARM_REQS must be at least 2"
+loopback_only
+need_tools curl openssl python3 cmp awk
+need_nginx
+[ "$DIRECT_ONLY" = 1 ] || need_fw
 
-# Only loopback: no proxy from the environment, no ~/.curlrc (curl -q).
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
-
-for tool in curl openssl python3 cmp awk; do
-	command -v "$tool" >/dev/null || die "$tool is needed"
-done
-NGINX=/usr/sbin/nginx
-if [ ! -x "$NGINX" ]; then
-	note "nginx missing: installing nginx-light with apt-get"
-	sudo=()
-	[ "$(id -u)" = 0 ] || sudo=(sudo)
-	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y nginx-light >/dev/null ||
-		"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y nginx >/dev/null ||
-		die "cannot install nginx (apt-get install -y nginx-light)"
-	[ -x "$NGINX" ] || die "$NGINX still missing after apt-get"
-fi
-if [ "$DIRECT_ONLY" != 1 ]; then
-	[ -x "$FW" ] || die "$FW not found: build first (meson setup build && ninja -C build) or pass BUILD_DIR"
-fi
-
-T=$(mktemp -d /tmp/fwgate-bench-XXXXXX)
-pids=()
-cleanup() {
-	local rc=$?
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do
-		for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$p" 2>/dev/null || true
-	done
-	wait 2>/dev/null || true
-	rm -rf "$T"
-	exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+bench_tmp proxy
 
 # ---------------------------------------------------------------- PKI
-# A test CA and a leaf for vendor.test, EC P-256, SHA-256, with the extensions
-# strict verification (OpenSSL 3, X509_V_FLAG_X509_STRICT) wants.
-mkdir -p "$T/pki" "$T/www" "$T/dl" "$T/res" "$T/nginx" "$T/state"
-chmod 700 "$T/pki" "$T/dl" "$T/res" "$T/state"
-cat >"$T/pki/openssl.cnf" <<'EOF'
-[ req ]
-distinguished_name = dn
-prompt             = no
-[ dn ]
-CN = unused
-[ ca_ext ]
-basicConstraints       = critical, CA:TRUE
-keyUsage               = critical, keyCertSign, cRLSign
-subjectKeyIdentifier   = hash
-[ leaf_ext ]
-basicConstraints       = critical, CA:FALSE
-keyUsage               = critical, digitalSignature
-extendedKeyUsage       = serverAuth
-subjectKeyIdentifier   = hash
-authorityKeyIdentifier = keyid
-subjectAltName         = DNS:vendor.test
-EOF
-(
-	cd "$T/pki"
-	export OPENSSL_CONF=$T/pki/openssl.cnf
-	set -e
-	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ca.key
-	openssl req -new -x509 -key ca.key -subj "/CN=fwgate bench CA" -days 30 -sha256 \
-		-extensions ca_ext -set_serial "0x$(openssl rand -hex 16)" -out ca.crt
-	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out vendor.key
-	openssl req -new -key vendor.key -subj "/CN=vendor.test" -out vendor.csr
-	openssl x509 -req -in vendor.csr -CA ca.crt -CAkey ca.key -set_serial "0x$(openssl rand -hex 16)" \
-		-days 30 -sha256 -extfile openssl.cnf -extensions leaf_ext -out vendor.crt
-) >"$T/pki/openssl.log" 2>&1 || die "openssl failed" "$T/pki/openssl.log"
-TESTCA=$T/pki/ca.crt
+# A test CA and a leaf for vendor.test (lib.sh: make_pki).
+mkdir -p "$T/www" "$T/dl" "$T/res" "$T/state"
+chmod 700 "$T/dl" "$T/res" "$T/state"
+make_pki
 
 # ---------------------------------------------------------------- files
 BIG=$T/www/big.bin
 SMALL=$T/www/small.bin
-# Random bytes with the top bit cleared (7 bits per byte): firmware-like
-# content; uniformly random bytes look encrypted and are held by the
-# coverage check (scanner/carve.c), so they would measure a refusal.
-head -c $((BIG_MIB * 1024 * 1024)) /dev/urandom | LC_ALL=C tr '\200-\377' '\000-\177' >"$BIG"
-head -c $((SMALL_KIB * 1024)) /dev/urandom | LC_ALL=C tr '\200-\377' '\000-\177' >"$SMALL"
+# Firmware-like 7-bit random bytes (lib.sh: fwdata).
+fwdata $((BIG_MIB * 1024 * 1024)) "$BIG"
+fwdata $((SMALL_KIB * 1024)) "$SMALL"
 BIG_BYTES=$(stat -c %s "$BIG")
 SMALL_BYTES=$(stat -c %s "$SMALL")
 
 # ---------------------------------------------------------------- nginx origin
-OP=$(free_port)
-user_line=""
-if [ "$(id -u)" = 0 ]; then
-	# Workers drop to nobody: let them through the 0700 mktemp directory.
-	user_line="user nobody nogroup;"
-	chmod 711 "$T"
-	chmod 755 "$T/www"
-	chmod 644 "$BIG" "$SMALL"
-fi
-cat >"$T/nginx/nginx.conf" <<EOF
-$user_line
-daemon off;
-worker_processes 1;
-pid $T/nginx/nginx.pid;
-error_log $T/nginx/error.log warn;
-events { worker_connections 256; }
-http {
-    log_format bench '\$connection \$connection_requests "\$request" \$status \$body_bytes_sent';
-    access_log $T/nginx/access.log bench;
-    client_body_temp_path $T/nginx/body;
-    proxy_temp_path $T/nginx/proxy;
-    fastcgi_temp_path $T/nginx/fastcgi;
-    uwsgi_temp_path $T/nginx/uwsgi;
-    scgi_temp_path $T/nginx/scgi;
-    types { }
-    default_type application/octet-stream;
-    sendfile on;
-    tcp_nopush on;
-    keepalive_timeout 60s;
-    keepalive_requests 10000;
-    server {
-        listen 127.0.0.1:$OP ssl;
-        server_name vendor.test;
-        ssl_certificate $T/pki/vendor.crt;
-        ssl_certificate_key $T/pki/vendor.key;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        root $T/www;
-        location / { }
-    }
-}
-EOF
-"$NGINX" -p "$T/nginx" -c "$T/nginx/nginx.conf" -e "$T/nginx/error.log" >"$T/nginx/out" 2>&1 &
-pids+=($!)
-NGINX_PID=$!
-ready=0
-for _ in $(seq 1 100); do
-	kill -0 "$NGINX_PID" 2>/dev/null || break
-	if curl -q -s -o /dev/null --max-time 2 --resolve "vendor.test:$OP:127.0.0.1" --cacert "$TESTCA" \
-		"https://vendor.test:$OP/small.bin"; then ready=1; break; fi
-	sleep 0.1
-done
-[ $ready = 1 ] || die "nginx did not start on 127.0.0.1:$OP" "$T/nginx/out" "$T/nginx/error.log"
+# The access log names each request's connection: the origin-side table.
+start_nginx /small.bin \
+	"log_format bench '\$connection \$connection_requests \"\$request\" \$status \$body_bytes_sent';" \
+	"access_log $T/nginx/access.log bench;" \
+	"keepalive_requests 10000;"
 
 # ---------------------------------------------------------------- fwgate
+# lib.sh's start_fwgate sets these (below); BENCH_DIRECT_ONLY=1 leaves them empty.
 FP="" ; FWPID="" ; FWCA=""
-start_fwgate() {
-	FP=$(free_port)
-	local cp
-	cp=$(free_port)
-	python3 - "$ROOT/etc/fwgate-policy.json" "$T/card.json" "$OP" <<'PY' || die "cannot write the rule card"
-import json, sys
-card = json.load(open(sys.argv[1]))
-svc = card["rules"][0]["service"]
-svc["ports"] = ["443", sys.argv[3]]
-svc["app_default"] = False
-json.dump(card, open(sys.argv[2], "w"))
-PY
-	printf '# bench allow-list\nvendor.test\n' >"$T/allow.txt"
-	{
-		printf '[proxy]\nlisten = 127.0.0.1:%s\n' "$FP"
-		printf '[console]\nlisten = 127.0.0.1:%s\n' "$cp"
-		printf '[state]\ndir = %s/state\n' "$T"
-		printf '[policy]\nfile = %s/card.json\nallowlist = %s/allow.txt\n' "$T" "$T"
-		printf '[upstream]\nca_file = %s\nresolve = vendor.test:%s:127.0.0.1\nallow_private = true\n' "$TESTCA" "$OP"
-		printf '[log]\nfile = %s/events.log\n' "$T"
-	} >"$T/fwgate.conf"
-	"$FW" run -c "$T/fwgate.conf" >"$T/fwgate.out" 2>"$T/fwgate.err" &
-	pids+=($!)
-	FWPID=$!
-	for _ in $(seq 1 200); do
-		grep -q "serving on" "$T/fwgate.err" && break
-		kill -0 "$FWPID" 2>/dev/null || break
-		sleep 0.05
-	done
-	grep -q "serving on" "$T/fwgate.err" || die "fwgate did not start" "$T/fwgate.err" "$T/fwgate.out"
-	FWCA=$T/state/ca/ca.crt
-	[ -s "$FWCA" ] || die "fwgate's CA $FWCA is missing" "$T/fwgate.err"
-}
-
-# VmHWM in kB of a process and its descendants: "main total nprocs"
-hwm_kb() {
-	local main=$1 total=0 n=0 p todo=("$1") kids
-	while [ ${#todo[@]} -gt 0 ]; do
-		p=${todo[0]}; todo=("${todo[@]:1}")
-		local kb
-		kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$p/status" 2>/dev/null || true)
-		[ -n "$kb" ] || continue
-		total=$((total + kb)); n=$((n + 1))
-		kids=$(cat /proc/"$p"/task/*/children 2>/dev/null || true)
-		for k in $kids; do todo+=("$k"); done
-	done
-	echo "$(awk '/^VmHWM:/ {print $2}' "/proc/$main/status" 2>/dev/null || echo 0) $total $n"
-}
-mb_of_kb() { awk -v k="$1" 'BEGIN { printf "%.1f", k * 1024 / 1e6 }'; }
 
 # ---------------------------------------------------------------- measuring
 W='%{http_code} %{size_download} %{time_starttransfer} %{time_total} %{num_connects}\n'
-# client_args MODE: the only difference between the two clients
-client_args() {
-	if [ "$1" = direct ]; then
-		echo "--resolve vendor.test:$OP:127.0.0.1 --cacert $TESTCA"
-	else
-		echo "--proxy http://127.0.0.1:$FP --cacert $FWCA"
-	fi
-}
-
 # one_fetch CASE MODE FILE MAXTIME RECORD: one curl process (fresh connection).
 # The body is piped straight into cmp (no client-side disk write, which only
 # adds writeback noise); curl's -w line goes to stderr, tagged "W".
@@ -257,14 +73,8 @@ one_fetch() {
 	local case=$1 mode=$2 file=$3 maxt=$4 rec=$5 err=$T/dl/$1.err st fld q="c=$1&r=$RANDOM"
 	# Cache-hit cases ask for one fixed URL: the warm-up run stores it.
 	case $case in *hit-*) q="c=${case%-*}" ;; esac
-	# shellcheck disable=SC2046
-	if curl -q -sS --http1.1 --connect-timeout 10 --max-time "$maxt" $(client_args "$mode") \
-		-o - -w "%{stderr}W $W" "https://vendor.test:$OP/$(basename "$file")?$q" 2>"$err" |
-		cmp -s - "$file"; then
-		st=("${PIPESTATUS[@]}")
-	else
-		st=("${PIPESTATUS[@]}")
-	fi
+	curl_cmp "$mode" "$maxt" "https://vendor.test:$OP/$(basename "$file")?$q" "$file" "$err" "$W"
+	st=("${ST[@]}")
 	read -r -a fld <<<"$(sed -n 's/^W //p' "$err")"
 	grep -v '^W ' "$err" >&2 || true
 	if [ "${st[0]}" != 0 ] && [ "${st[0]}" != 23 ]; then
@@ -301,12 +111,6 @@ warm_fetch() {
 	rm -f "$T/dl/$case".*
 }
 
-# fresh_tail FILE: rewrites the file's last 16 bytes with new random ones
-# (in place: the rest stays in the page cache).
-fresh_tail() {
-	head -c 16 /dev/urandom | dd of="$1" bs=16 seek=$(($(stat -c %s "$1") / 16 - 1)) conv=notrunc status=none
-}
-
 # Interleave direct and fwgate runs (d, f, d, f, ...) so drift hits both alike;
 # one warm-up round first (page cache, fwgate's leaf cache, nginx), discarded.
 # run_pair KIND: KIND small|warm|big
@@ -335,34 +139,16 @@ run_pair() {
 	done
 }
 
-# stat FILE COLUMN(1 bytes, 2 ttfb, 3 total) WHAT(median|min|max)
-stat_col() {
-	awk -v c="$2" '{print $c}' "$1" | sort -g | awk -v w="$3" '
-		{ a[NR] = $1 }
-		END {
-			if (NR == 0) { print "nan"; exit }
-			if (w == "min") print a[1]
-			else if (w == "max") print a[NR]
-			else if (NR % 2) print a[(NR + 1) / 2]
-			else print (a[NR / 2] + a[NR / 2 + 1]) / 2
-		}'
-}
-# MB/s per run (10^6 bytes/s), then the median
-mbps_col() {
-	awk '{ if ($3 > 0) printf "%.6f\n", $1 / $3 / 1e6 }' "$1" | sort -g | awk -v w="$2" '
-		{ a[NR] = $1 }
-		END {
-			if (NR == 0) { print "nan"; exit }
-			if (w == "min") print a[1]
-			else if (w == "max") print a[NR]
-			else if (NR % 2) print a[(NR + 1) / 2]
-			else print (a[NR / 2] + a[NR / 2 + 1]) / 2
-		}'
-}
+# stat_col FILE COLUMN(1 bytes, 2 ttfb, 3 total) WHAT(median|min|max) (lib.sh: col)
+stat_col() { col "$@"; }
+# mbps_col FILE WHAT: MB/s per run (10^6 bytes/s), then WHAT of them (lib.sh: pick)
+mbps_col() { awk '{ if ($3 > 0) printf "%.6f\n", $1 / $3 / 1e6 }' "$1" | pick "$2"; }
+# ms SECONDS: milliseconds, two decimals
 ms() { awk -v s="$1" 'BEGIN { printf "%.2f", s * 1000 }'; }
 
 declare -A RSS
 if [ "$DIRECT_ONLY" != 1 ]; then
+	# shellcheck disable=SC2119 # no [scanner] section: its defaults
 	start_fwgate
 	read -r idle_main _ < <(hwm_kb "$FWPID")
 fi
@@ -390,7 +176,7 @@ fi
 fsline=$(findmnt -no FSTYPE -T "$T" 2>/dev/null || echo "?")
 echo
 echo "fwgate proxy benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-echo "host:    $(uname -srm), $(nproc) CPU ($(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)), $(awk '/^MemTotal/ {printf "%.1f GB RAM", $2 * 1024 / 1e9}' /proc/meminfo)"
+echo "host:    $(host_desc)"
 echo "client:  $(curl --version | head -n 1 | cut -d' ' -f1-5)"
 echo "origin:  $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), TLS on 127.0.0.1:$OP, EC P-256 leaf, sendfile on, keepalive"
 if [ "$DIRECT_ONLY" != 1 ]; then
@@ -414,11 +200,6 @@ row() { # row LABEL CASE RATIO RSS; MB/s only for the big file (noise for a smal
 }
 ratio() { # ratio NUM DEN SUFFIX
 	awk -v a="$1" -v b="$2" -v s="$3" 'BEGIN { if (b > 0) printf "%.2fx %s", a / b, s; else print "-" }'
-}
-rss_of() { # main-process peak in MB, plus the descendants' when there are any
-	local m t n
-	read -r m t n <<<"$1"
-	if [ "$n" -gt 1 ]; then echo "$(mb_of_kb "$m") (+$((n - 1))p: $(mb_of_kb "$t"))"; else mb_of_kb "$m"; fi
 }
 declare -A LABEL=([small]="$SMALL_KIB KiB, fresh connection" [warm]="$SMALL_KIB KiB, warm (requests 2..$WARM_REQS)"
 	[big]="$BIG_MIB MiB, fresh connection" [smallhit]="$SMALL_KIB KiB, cache hit"

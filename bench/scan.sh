@@ -29,14 +29,12 @@
 # (Heuristics.Limits.Exceeded.* is then reported as FOUND and the bench fails).
 # fwgate runs with a [scanner] config raising its limits to cover the inputs.
 #
-# Talks to no network. Everything lives in a mktemp directory under /tmp,
-# removed at exit with every process the script started.
+# Talks to no network. Everything lives in a mktemp directory under $TMPDIR
+# (or /tmp), removed at exit with every process the script started.
 set -euo pipefail
-
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD=${1:-$ROOT/build}
-case $BUILD in /*) ;; *) BUILD=$(cd "$BUILD" 2>/dev/null && pwd || echo "$PWD/$BUILD") ;; esac
-FW=$BUILD/cli/fwgate
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_build "${1:-}"
 
 RUNS=${BENCH_RUNS:-3}
 BIG_MIB=${BENCH_BIG_MIB:-512}
@@ -49,61 +47,28 @@ FW_WORKERS=${BENCH_FW_WORKERS:-}
 SEED=${BENCH_SEED:-1}
 CLAM_ONLY=${BENCH_CLAMSCAN_ONLY:-0}
 
-die() {
-	echo "bench: FAIL: $1" >&2
-	shift
-	for f in "$@"; do
-		[ -s "$f" ] && { echo "---- last lines of $f:" >&2; tail -n 20 "$f" >&2; }
-	done
-	exit 1
-}
-note() { echo "bench: $*" >&2; }
-
-for v in RUNS BIG_MIB MEMBERS NEST_DEPTH NEST_FANOUT TIMEOUT; do
-	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "BENCH_$v must be a positive integer (got \"${!v}\")"
-done
+need_posint RUNS BIG_MIB MEMBERS NEST_DEPTH NEST_FANOUT TIMEOUT
 [[ $SIGS =~ ^[0-9]+$ ]] || die "BENCH_SIGS must be a non-negative integer (got \"$SIGS\")"
 [[ $SEED =~ ^[0-9]+$ ]] || die "BENCH_SEED must be a non-negative integer (got \"$SEED\")"
 [ -z "$FW_WORKERS" ] || [[ $FW_WORKERS =~ ^[1-9][0-9]*$ ]] || die "BENCH_FW_WORKERS must be a positive integer"
 [ "$NEST_DEPTH" -le 12 ] || die "BENCH_NEST_DEPTH above 12 makes no sense here"
 [ "$NEST_FANOUT" -le 8 ] || die "BENCH_NEST_FANOUT above 8 makes the nested package explode"
 
-for tool in python3 awk timeout date; do
-	command -v "$tool" >/dev/null || die "$tool is needed"
-done
+need_tools python3 awk timeout date
 command -v clamscan >/dev/null || die "clamscan is needed (apt-get install clamav)"
 GNUTIME=/usr/bin/time
 if [ ! -x "$GNUTIME" ]; then
 	note "/usr/bin/time missing: installing package time with apt-get"
-	sudo=()
-	[ "$(id -u)" = 0 ] || sudo=(sudo)
-	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y time >/dev/null ||
-		die "cannot install time (apt-get install -y time)"
+	apt_install time || die "cannot install time (apt-get install -y time)"
 	[ -x "$GNUTIME" ] || die "$GNUTIME still missing after apt-get"
 fi
 if [ "$CLAM_ONLY" != 1 ]; then
-	[ -x "$FW" ] || die "$FW not found: build first (meson setup build && ninja -C build) or pass BUILD_DIR"
+	need_fw
 	timeout 20 "$FW" help scan >/dev/null 2>&1 || die "$FW has no working scan command (\`$FW help scan\` fails)"
 fi
 
-T=$(mktemp -d /tmp/fwgate-bench-scan-XXXXXX)
-pids=()
-# kill_tree PID: TERM to the descendants first (timeout passes it on), then PID
-kill_tree() {
-	local k
-	for k in $(cat /proc/"$1"/task/*/children 2>/dev/null || true); do kill_tree "$k"; done
-	kill -TERM "$1" 2>/dev/null || true
-}
-cleanup() {
-	local rc=$?
-	for p in "${pids[@]}"; do kill_tree "$p"; done
-	wait 2>/dev/null || true
-	rm -rf "$T"
-	exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# The processes run under GNU time and timeout: stopped tree first at exit.
+bench_tmp scan tree
 mkdir -p "$T/sigs" "$T/in" "$T/sanity" "$T/res" "$T/out" "$T/state"
 
 # ---------------------------------------------------------------- signatures
@@ -128,7 +93,7 @@ NSIG=$(wc -l <"$T/sigs/fwgate-bench.ndb")
 note "generating inputs in $T/in ..."
 # 7-bit random bytes: firmware-like (uniformly random bytes look encrypted
 # to the coverage check and are held)
-head -c $((BIG_MIB * 1024 * 1024)) /dev/urandom | LC_ALL=C tr '\200-\377' '\000-\177' >"$T/in/big.bin"
+fwdata $((BIG_MIB * 1024 * 1024)) "$T/in/big.bin"
 python3 - "$T/in" "$MEMBERS" "$NEST_DEPTH" "$NEST_FANOUT" "$SEED" "$T/sanity" "$EICAR" <<'PY' || die "cannot generate the inputs"
 import io, os, random, sys, tarfile, zipfile
 out, members, depth, fanout, seed, sanity, eicar = sys.argv[1:8]
@@ -397,24 +362,14 @@ print(doc.get("members_total", "?"))' "$T/out/fw-$c.json") || die "fwgate --json
 done
 
 # ---------------------------------------------------------------- report
-# col FILE N WHAT: median|min|max|max of column N
-col() {
-	awk -v c="$2" '{print $c}' "$1" | sort -g | awk -v w="$3" '
-		{ a[NR] = $1 }
-		END {
-			if (NR == 0) { print "nan"; exit }
-			if (w == "min") print a[1]
-			else if (w == "max") print a[NR]
-			else if (NR % 2) print a[(NR + 1) / 2]
-			else print (a[NR / 2] + a[NR / 2 + 1]) / 2
-		}'
-}
+# mbps BYTES SECONDS: MB/s (10^6 bytes), one decimal
 mbps() { awk -v b="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.1f", b / s / 1e6; else print "-" }'; }
+# mb KB: MB (10^6 bytes), one decimal
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k * 1024 / 1e6 }'; }
 fsline=$(findmnt -no FSTYPE -T "$T" 2>/dev/null || echo "?")
 echo
 echo "fwgate scan benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-echo "host:      $(uname -srm), $(nproc) CPU ($(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)), $(awk '/^MemTotal/ {printf "%.1f GB RAM", $2 * 1024 / 1e9}' /proc/meminfo)"
+echo "host:      $(host_desc)"
 echo "clamscan:  $(clamscan --version | cut -d/ -f1) ($(command -v clamscan)), single-threaded"
 if [ "$CLAM_ONLY" != 1 ]; then
 	echo "fwgate:    $("$FW" version 2>/dev/null | head -n 1) ($FW), workers: ${FW_WORKERS:-default}"

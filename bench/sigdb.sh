@@ -49,11 +49,9 @@
 # in a mktemp directory under $TMPDIR (or /tmp), removed at exit with every
 # process the script started. No timing assertions: it prints figures.
 set -euo pipefail
-
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD=${1:-$ROOT/build}
-case $BUILD in /*) ;; *) BUILD=$(cd "$BUILD" 2>/dev/null && pwd || echo "$PWD/$BUILD") ;; esac
-FW=$BUILD/cli/fwgate
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_build "${1:-}"
 
 SCALE=${BENCH_SIGDB_SCALE:-1.0}
 RUNS=${BENCH_RUNS:-1}
@@ -64,60 +62,30 @@ FW_WORKERS=${BENCH_FW_WORKERS:-}
 TIMEOUT=${BENCH_TIMEOUT:-600}
 SEED=${BENCH_SEED:-1}
 
-die() {
-	echo "bench: FAIL: $1" >&2
-	shift
-	for f in "$@"; do
-		[ -s "$f" ] && { echo "---- last lines of $f:" >&2; tail -n 20 "$f" >&2; }
-	done
-	exit 1
-}
-note() { echo "bench: $*" >&2; }
-
-for v in RUNS RANDOM_MIB TEXT_MIB MEMBERS TIMEOUT; do
-	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "BENCH_$v must be a positive integer (got \"${!v}\")"
-done
+need_posint RUNS RANDOM_MIB TEXT_MIB MEMBERS TIMEOUT
 if ! [[ $SCALE =~ ^[0-9]*\.?[0-9]+$ ]] || ! awk -v s="$SCALE" 'BEGIN { exit !(s > 0 && s <= 4) }'; then
 	die "BENCH_SIGDB_SCALE must be a number in (0, 4] (got \"$SCALE\")"
 fi
 [[ $SEED =~ ^[0-9]+$ ]] || die "BENCH_SEED must be a non-negative integer (got \"$SEED\")"
 [ -z "$FW_WORKERS" ] || [[ $FW_WORKERS =~ ^[1-9][0-9]*$ ]] || die "BENCH_FW_WORKERS must be a positive integer"
-[ -x "$FW" ] || die "$FW not found: build first (meson setup build && ninja -C build) or pass BUILD_DIR"
-for tool in python3 awk timeout date; do
-	command -v "$tool" >/dev/null || die "$tool is needed"
-done
+need_fw
+need_tools python3 awk timeout date
 if ! command -v clamd >/dev/null && [ ! -x /usr/sbin/clamd ] || ! command -v clamdscan >/dev/null; then
 	# Debian's post-install may try to start the system clamd and freshclam;
 	# without an init system (containers) policy-rc.d or invoke-rc.d refuse.
 	note "clamd/clamdscan missing: installing clamav-daemon and clamdscan with apt-get"
-	sudo=()
-	[ "$(id -u)" = 0 ] || sudo=(sudo)
-	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-		clamav clamav-daemon clamdscan >/dev/null || die "cannot install clamav-daemon clamdscan"
+	apt_install --no-install-recommends clamav clamav-daemon clamdscan || die "cannot install clamav-daemon clamdscan"
 fi
 CLAMD=$(command -v clamd || echo /usr/sbin/clamd)
 [ -x "$CLAMD" ] || die "clamd not found"
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/fwgate-bench-sigdb-XXXXXX")
-pids=()
-kill_tree() {
-	local k
-	for k in $(cat /proc/"$1"/task/*/children 2>/dev/null || true); do kill_tree "$k"; done
-	kill -TERM "$1" 2>/dev/null || true
-}
-cleanup() {
-	local rc=$?
-	for p in "${pids[@]}"; do kill_tree "$p"; done
-	wait 2>/dev/null || true
-	rm -rf "$T"
-	exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# Processes run under timeout: stopped tree first at exit.
+bench_tmp sigdb tree
 mkdir -p "$T/db/one" "$T/in" "$T/sanity" "$T/res" "$T/out"
 
+# now: the wall clock in nanoseconds
 now() { date +%s%N; }
+# secs T0 T1: seconds between two now readings, two decimals
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b - a) / 1e9 }'; }
 
 # ---------------------------------------------------------------- database
@@ -133,7 +101,7 @@ printf 'Fwgate.Test.EICAR:0:*:%s\n' "$(printf '%s' "$EICAR" | od -An -tx1 | tr -
 
 # ---------------------------------------------------------------- inputs
 note "generating the inputs ..."
-head -c $((RANDOM_MIB << 20)) /dev/urandom | LC_ALL=C tr '\200-\377' '\000-\177' >"$T/in/random.bin"
+fwdata $((RANDOM_MIB << 20)) "$T/in/random.bin"
 head -c 1 /dev/zero | tr '\0' 'x' >"$T/in/tiny.txt"
 python3 - "$T/in" "$TEXT_MIB" "$MEMBERS" "$SEED" <<'PY' || die "cannot generate the inputs"
 import io, os, random, sys, zipfile
@@ -212,7 +180,8 @@ tree_mem() { # PIDS...: "summed VmRSS summed Pss", kB
 	echo "$t $u"
 }
 mb() { awk -v k="$1" 'BEGIN { printf "%.0f", k * 1024 / 1e6 }'; }
-median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+# median: of the numbers on stdin, one a line (lib.sh: pick)
+median() { pick median; }
 # wait_log FILE REGEX SECONDS: 0 when a line matches in time
 wait_log() {
 	local i
@@ -222,7 +191,6 @@ wait_log() {
 	done
 	return 1
 }
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 # clamd_cmd SOCKET CMD: one z-command on clamd's socket, prints the answer
 clamd_cmd() {
 	python3 - "$1" "$2" <<'PY'
@@ -455,7 +423,7 @@ memcol() { # "RSS HWM PSS" -> "RSS/HWM/PSS" in MB
 }
 echo
 echo "full-size signature database benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-echo "host:     $(uname -srm), $(nproc) CPU ($(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)), $(awk '/^MemTotal/ {printf "%.1f GB RAM", $2 * 1024 / 1e9}' /proc/meminfo), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "host:     $(host_desc), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "fwgate:   $("$FW" version 2>/dev/null | head -n 1) ($FW), workers: ${FW_WORKERS:-default ($(nproc))}"
 echo "clamd:    $("$CLAMD" --version | cut -d/ -f1), MaxThreads 2, ConcurrentDatabaseReload yes"
 echo "database: scale $SCALE, generated in $GEN_S s, $(mb $((DB_BYTES / 1024))) MB on disk:"

@@ -57,11 +57,9 @@
 # Disk: the inputs (BIG + (1 + BATCH) * SMALL) plus every cold run's object
 # in the gateway's store: (RUNS + 1) times as much again.
 set -euo pipefail
-
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD=${1:-$ROOT/build}
-case $BUILD in /*) ;; *) BUILD=$(cd "$BUILD" 2>/dev/null && pwd || echo "$PWD/$BUILD") ;; esac
-FW=$BUILD/cli/fwgate
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_build "${1:-}"
 
 RUNS=${BENCH_RUNS:-3}
 BIG_MIB=${BENCH_BIG_MIB:-512}
@@ -71,218 +69,52 @@ MAX_TIME=${BENCH_MAX_TIME:-900}
 SIGDB=${BENCH_SIGDB:-0}
 SIGDB_RUNS=${BENCH_SIGDB_RUNS:-1}
 
-die() {
-	echo "bench: FAIL: $1" >&2
-	shift
-	for f in "$@"; do
-		[ -s "$f" ] && { echo "---- last lines of $f:" >&2; tail -n 20 "$f" >&2; }
-	done
-	exit 1
-}
-note() { echo "bench: $*" >&2; }
-
-for v in RUNS BIG_MIB SMALL_MIB BATCH MAX_TIME SIGDB_RUNS; do
-	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "BENCH_$v must be a positive integer (got \"${!v}\")"
-done
+need_posint RUNS BIG_MIB SMALL_MIB BATCH MAX_TIME SIGDB_RUNS
 [[ $SIGDB =~ ^[01]$ ]] || die "BENCH_SIGDB must be 0 or 1 (got \"$SIGDB\")"
-
-# Only loopback: no proxy from the environment, no ~/.curlrc (curl -q).
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
-
-for tool in curl openssl python3 cmp awk; do
-	command -v "$tool" >/dev/null || die "$tool is needed"
-done
-NGINX=/usr/sbin/nginx
-if [ ! -x "$NGINX" ]; then
-	note "nginx missing: installing nginx-light with apt-get"
-	sudo=()
-	[ "$(id -u)" = 0 ] || sudo=(sudo)
-	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y nginx-light >/dev/null ||
-		"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y nginx >/dev/null ||
-		die "cannot install nginx (apt-get install -y nginx-light)"
-	[ -x "$NGINX" ] || die "$NGINX still missing after apt-get"
-fi
-[ -x "$FW" ] || die "$FW not found: build first (meson setup build && ninja -C build) or pass BUILD_DIR"
+loopback_only
+need_tools curl openssl python3 cmp awk
+need_nginx
+need_fw
 SIGSRC=$ROOT/tests/data/signatures/eicar.ndb
 [ -s "$SIGSRC" ] || die "$SIGSRC is missing"
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/fwgate-bench-vet-XXXXXX")
-pids=()
-stop_all() {
-	local p
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do
-		for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$p" 2>/dev/null || true
-	done
-	wait 2>/dev/null || true
-	pids=()
-}
-cleanup() {
-	local rc=$?
-	stop_all
-	rm -rf "$T"
-	exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+bench_tmp vet
+# now_us: the wall clock in microseconds
 now_us() { echo "${EPOCHREALTIME/./}"; }
+# secs T0 T1: seconds between two now_us readings
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", (b - a) / 1e6 }'; }
+# sync_fs: flushes the temp dir's file system (the gateway's spool and store)
 sync_fs() { sync -f "$T" 2>/dev/null || sync; }
 
 # ---------------------------------------------------------------- PKI
-# A test CA and a leaf for vendor.test, EC P-256, SHA-256 (as bench/proxy.sh).
-mkdir -p "$T/pki" "$T/www" "$T/dl" "$T/res" "$T/nginx" "$T/state" "$T/sigs"
-chmod 700 "$T/pki" "$T/dl" "$T/res" "$T/state"
-cat >"$T/pki/openssl.cnf" <<'EOF'
-[ req ]
-distinguished_name = dn
-prompt             = no
-[ dn ]
-CN = unused
-[ ca_ext ]
-basicConstraints       = critical, CA:TRUE
-keyUsage               = critical, keyCertSign, cRLSign
-subjectKeyIdentifier   = hash
-[ leaf_ext ]
-basicConstraints       = critical, CA:FALSE
-keyUsage               = critical, digitalSignature
-extendedKeyUsage       = serverAuth
-subjectKeyIdentifier   = hash
-authorityKeyIdentifier = keyid
-subjectAltName         = DNS:vendor.test
-EOF
-(
-	cd "$T/pki"
-	export OPENSSL_CONF=$T/pki/openssl.cnf
-	set -e
-	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ca.key
-	openssl req -new -x509 -key ca.key -subj "/CN=fwgate bench CA" -days 30 -sha256 \
-		-extensions ca_ext -set_serial "0x$(openssl rand -hex 16)" -out ca.crt
-	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out vendor.key
-	openssl req -new -key vendor.key -subj "/CN=vendor.test" -out vendor.csr
-	openssl x509 -req -in vendor.csr -CA ca.crt -CAkey ca.key -set_serial "0x$(openssl rand -hex 16)" \
-		-days 30 -sha256 -extfile openssl.cnf -extensions leaf_ext -out vendor.crt
-) >"$T/pki/openssl.log" 2>&1 || die "openssl failed" "$T/pki/openssl.log"
-TESTCA=$T/pki/ca.crt
+# A test CA and a leaf for vendor.test (lib.sh: make_pki).
+mkdir -p "$T/www" "$T/dl" "$T/res" "$T/state" "$T/sigs"
+chmod 700 "$T/dl" "$T/res" "$T/state"
+make_pki
 
 # ---------------------------------------------------------------- files
-# Random bytes with the top bit cleared (7 bits per byte): firmware-like
-# content; uniformly random bytes look encrypted and are held by the
-# coverage check, so they would measure a refusal.
-fwdata() { head -c $(($1 * 1024 * 1024)) /dev/urandom | LC_ALL=C tr '\200-\377' '\000-\177' >"$2"; }
+# Firmware-like 7-bit random bytes (lib.sh: fwdata; fresh_tail before each run).
 note "writing the inputs: $BIG_MIB MiB, $SMALL_MIB MiB and $BATCH x $SMALL_MIB MiB..."
-fwdata "$BIG_MIB" "$T/www/big.bin"
-fwdata "$SMALL_MIB" "$T/www/small.bin"
+fwdata $((BIG_MIB * 1024 * 1024)) "$T/www/big.bin"
+fwdata $((SMALL_MIB * 1024 * 1024)) "$T/www/small.bin"
 BATCH_FILES=()
 for i in $(seq 1 "$BATCH"); do
-	fwdata "$SMALL_MIB" "$T/www/batch$i.bin"
+	fwdata $((SMALL_MIB * 1024 * 1024)) "$T/www/batch$i.bin"
 	BATCH_FILES+=("$T/www/batch$i.bin")
 done
 printf 'x' >"$T/one.bin"
 cp "$SIGSRC" "$T/sigs/"
 
-# fresh_tail FILE...: rewrites each file's last 16 bytes with new random 7-bit
-# ones (in place: the rest stays in the page cache). New content, so neither
-# the store nor any scan cache can answer from an earlier run.
-fresh_tail() {
-	local f
-	for f in "$@"; do
-		head -c 16 /dev/urandom | LC_ALL=C tr '\200-\377' '\000-\177' |
-			dd of="$f" bs=16 seek=$(($(stat -c %s "$f") / 16 - 1)) conv=notrunc status=none
-	done
-}
-
 # ---------------------------------------------------------------- nginx origin
-OP=$(free_port)
-user_line=""
-if [ "$(id -u)" = 0 ]; then
-	# Workers drop to nobody: let them through the 0700 mktemp directory.
-	user_line="user nobody nogroup;"
-	chmod 711 "$T"
-	chmod 755 "$T/www"
-	chmod 644 "$T/www"/*.bin
-fi
-cat >"$T/nginx/nginx.conf" <<EOF
-$user_line
-daemon off;
-worker_processes 1;
-pid $T/nginx/nginx.pid;
-error_log $T/nginx/error.log warn;
-events { worker_connections 256; }
-http {
-    log_format bench '\$connection "\$request" \$status \$body_bytes_sent \$request_time';
-    access_log $T/nginx/access.log bench;
-    client_body_temp_path $T/nginx/body;
-    proxy_temp_path $T/nginx/proxy;
-    fastcgi_temp_path $T/nginx/fastcgi;
-    uwsgi_temp_path $T/nginx/uwsgi;
-    scgi_temp_path $T/nginx/scgi;
-    types { }
-    default_type application/octet-stream;
-    sendfile on;
-    tcp_nopush on;
-    keepalive_timeout 60s;
-    server {
-        listen 127.0.0.1:$OP ssl;
-        server_name vendor.test;
-        ssl_certificate $T/pki/vendor.crt;
-        ssl_certificate_key $T/pki/vendor.key;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        root $T/www;
-        location / { }
-    }
-}
-EOF
-"$NGINX" -p "$T/nginx" -c "$T/nginx/nginx.conf" -e "$T/nginx/error.log" >"$T/nginx/out" 2>&1 &
-pids+=($!)
-NGINX_PID=$!
-ready=0
-for _ in $(seq 1 100); do
-	kill -0 "$NGINX_PID" 2>/dev/null || break
-	if curl -q -s -o /dev/null --max-time 2 --resolve "vendor.test:$OP:127.0.0.1" --cacert "$TESTCA" \
-		-r 0-0 "https://vendor.test:$OP/small.bin?c=probe"; then ready=1; break; fi
-	sleep 0.1
-done
-[ $ready = 1 ] || die "nginx did not start on 127.0.0.1:$OP" "$T/nginx/out" "$T/nginx/error.log"
+# The access log carries $request_time: the fetch part of the breakdown.
+start_nginx "/small.bin?c=probe" \
+	"log_format bench '\$connection \"\$request\" \$status \$body_bytes_sent \$request_time';" \
+	"access_log $T/nginx/access.log bench;"
 
 # ---------------------------------------------------------------- fwgate
 # The shipped rule card with the origin's port added; one configuration for
 # `fwgate run` and `fwgate scan` (the [scanner] section is what scan uses).
-python3 - "$ROOT/etc/fwgate-policy.json" "$T/card.json" "$OP" <<'PY' || die "cannot write the rule card"
-import json, sys
-card = json.load(open(sys.argv[1]))
-svc = card["rules"][0]["service"]
-svc["ports"] = ["443", sys.argv[3]]
-svc["app_default"] = False
-json.dump(card, open(sys.argv[2], "w"))
-PY
-printf '# bench allow-list\nvendor.test\n' >"$T/allow.txt"
-FP=$(free_port)
-CP=$(free_port)
-{
-	printf '[proxy]\nlisten = 127.0.0.1:%s\n' "$FP"
-	printf '[console]\nlisten = 127.0.0.1:%s\n' "$CP"
-	printf '[state]\ndir = %s/state\n' "$T"
-	printf '[policy]\nfile = %s/card.json\nallowlist = %s/allow.txt\n' "$T" "$T"
-	printf '[upstream]\nca_file = %s\nresolve = vendor.test:%s:127.0.0.1\nallow_private = true\n' "$TESTCA" "$OP"
-	printf '[scanner]\nsignatures = %s/sigs\nwatch_signatures = false\n' "$T"
-	printf '[log]\nfile = %s/events.log\n' "$T"
-} >"$T/fwgate.conf"
-"$FW" run -c "$T/fwgate.conf" >"$T/fwgate.out" 2>"$T/fwgate.err" &
-pids+=($!)
-FWPID=$!
-for _ in $(seq 1 200); do
-	grep -q "serving on" "$T/fwgate.err" && break
-	kill -0 "$FWPID" 2>/dev/null || break
-	sleep 0.05
-done
-grep -q "serving on" "$T/fwgate.err" || die "fwgate did not start" "$T/fwgate.err" "$T/fwgate.out"
-FWCA=$T/state/ca/ca.crt
-[ -s "$FWCA" ] || die "fwgate's CA $FWCA is missing" "$T/fwgate.err"
+start_fwgate '[scanner]' "signatures = $T/sigs" 'watch_signatures = false'
 WORKERS=$("$FW" config check -c "$T/fwgate.conf" 2>/dev/null | awk -F' *= *' '$1 == "workers" { print $2; exit }' || true)
 [ -n "$WORKERS" ] && [ "$WORKERS" != 0 ] || WORKERS="0 (one per CPU: $(nproc))"
 
@@ -295,50 +127,16 @@ scan_sum() {
 }
 [ "$(scan_sum)" != nan ] || note "no /metrics (token: $(cat "$T/token.err")): the breakdown will lack the scan part"
 
-# VmHWM in kB of a process and its descendants: "main total nprocs"
-hwm_kb() {
-	local main=$1 total=0 n=0 p todo=("$1") kids kb
-	while [ ${#todo[@]} -gt 0 ]; do
-		p=${todo[0]}; todo=("${todo[@]:1}")
-		kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$p/status" 2>/dev/null || true)
-		[ -n "$kb" ] || continue
-		total=$((total + kb)); n=$((n + 1))
-		kids=$(cat /proc/"$p"/task/*/children 2>/dev/null || true)
-		for k in $kids; do todo+=("$k"); done
-	done
-	echo "$(awk '/^VmHWM:/ {print $2}' "/proc/$main/status" 2>/dev/null || echo 0) $total $n"
-}
-mb_of_kb() { awk -v k="$1" 'BEGIN { printf "%.1f", k * 1024 / 1e6 }'; }
-rss_of() {
-	local m t n
-	read -r m t n <<<"$1"
-	if [ "$n" -gt 1 ]; then echo "$(mb_of_kb "$m") (+$((n - 1))p: $(mb_of_kb "$t"))"; else mb_of_kb "$m"; fi
-}
-
 # ---------------------------------------------------------------- measuring
 W='%{http_code} %{size_download} %{time_appconnect} %{time_starttransfer} %{time_total}'
-client_args() {
-	if [ "$1" = direct ]; then
-		echo "--resolve vendor.test:$OP:127.0.0.1 --cacert $TESTCA"
-	else
-		echo "--proxy http://127.0.0.1:$FP --cacert $FWCA"
-	fi
-}
 
 # fetch TAG MODE FILE: one curl (fresh connection), body piped into cmp;
 # leaves "code bytes appconnect starttransfer total" in dl/TAG.w, and the
 # pipeline's exit statuses in dl/TAG.st. The URL is unique (query TAG).
 fetch() {
-	local tag=$1 mode=$2 file=$3 st
-	# shellcheck disable=SC2046
-	if curl -q -sS --http1.1 --connect-timeout 10 --max-time "$MAX_TIME" $(client_args "$mode") \
-		-o - -w "%{stderr}W $W\n" "https://vendor.test:$OP/$(basename "$file")?c=$tag" 2>"$T/dl/$tag.err" |
-		cmp -s - "$file"; then
-		st=("${PIPESTATUS[@]}")
-	else
-		st=("${PIPESTATUS[@]}")
-	fi
-	echo "${st[*]}" >"$T/dl/$tag.st"
+	local tag=$1 mode=$2 file=$3
+	curl_cmp "$mode" "$MAX_TIME" "https://vendor.test:$OP/$(basename "$file")?c=$tag" "$file" "$T/dl/$tag.err" "$W\n"
+	echo "${ST[*]}" >"$T/dl/$tag.st"
 	sed -n 's/^W //p' "$T/dl/$tag.err" >"$T/dl/$tag.w"
 }
 # fetch_check TAG FILE: dies unless the fetch was a whole, identical 200
@@ -423,6 +221,7 @@ batch_fetch() {
 	SECS=$(secs "$t0" "$t1")
 }
 
+# one_batch ORDER: the batch direct, then cold and scan in ORDER (cs or sc)
 one_batch() {
 	local order=$1 step
 	fresh_tail "${BATCH_FILES[@]}"
@@ -441,14 +240,9 @@ one_batch() {
 	done
 }
 
-med() { # med FILE [COLUMN]: median of a column
-	awk -v c="${2:-1}" '{ print $c }' "$1" | sort -g | awk '
-		{ a[NR] = $1 }
-		END {
-			if (NR == 0) { print "nan"; exit }
-			if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2
-		}'
-}
+# med FILE [COLUMN]: median of a column (lib.sh: col)
+med() { col "$1" "${2:-1}" median; }
+# range FILE: "min..max" of the file's numbers, two decimals
 range() { sort -g "$1" | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f..%.2f", lo, hi }'; }
 
 declare -A RSS
