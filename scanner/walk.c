@@ -34,10 +34,6 @@ static void node_hint_apply(struct walk *w, json_t *node, const struct node_hint
 		scan_report_set(&w->rep, node, "offset", json_integer((json_int_t)hint->offset));
 }
 
-/* Types the node, then walks it as a container or queues it as a leaf.
- * node is the root's document (depth 0) or NULL for a member, whose entry
- * is made here; hint may be NULL. Returns the node's entry. */
-
 /* Queues ClamAV and the YARA rules over a node. The root of a streamed
  * download has had ClamAV already, as its bytes arrived, when the walk
  * gives it the flags that pass ran with: then only the rules are queued. */
@@ -52,6 +48,9 @@ static void walk_scan(struct walk *w, int sfd, const char *chain, unsigned depth
 	clamq_push(w->ctx->queue, &w->rep, sfd, chain, node, sha256, flags);
 }
 
+/* Types the node, then walks it as a container or queues it as a leaf.
+ * node is the root's document (depth 0) or NULL for a member, whose entry
+ * is made here; hint may be NULL. Returns the node's entry. */
 static json_t *walk_node(struct walk *w, int fd, bool own_fd, uint64_t size, const char *chain, unsigned depth,
 			 json_t *node, const char *sha256, const struct node_hint *hint)
 {
