@@ -369,6 +369,54 @@ static void worker_result(struct sup *s, struct worker *w)
 	}
 }
 
+/* A job a worker can judge without waiting: a whole file, or a download
+ * whose last byte is in (the gateway closed its pipe). */
+static bool job_ready(const struct job *j)
+{
+	struct pollfd p = { .fd = j->progress, .events = 0 };
+
+	return j->progress < 0 || (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR)) != 0);
+}
+
+/* Workers holding a download that is still arriving. */
+static unsigned waiting_workers(const struct sup *s)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < s->n_workers; i++)
+		if (s->w[i].job != NULL && s->w[i].job->progress >= 0 && s->w[i].downloaded.tv_sec == 0)
+			n++;
+	return n;
+}
+
+/* Takes the next job for a free worker off the queue: the oldest that can
+ * be judged at once; else the oldest download still arriving, as long as
+ * a worker is left for the others (at most workers - 1 wait for
+ * downloads, none with one worker), so that slow vendors never hold every
+ * worker. NULL when none may go now. */
+static struct job *take_next(struct sup *s)
+{
+	struct job *prev = NULL, *j;
+
+	for (j = s->head; j != NULL && !job_ready(j); prev = j, j = j->next)
+		;
+	if (j == NULL) {
+		if (s->head == NULL || waiting_workers(s) + 1 >= s->n_workers)
+			return NULL;
+		prev = NULL;
+		j = s->head;
+	}
+	if (prev != NULL)
+		prev->next = j->next;
+	else
+		s->head = j->next;
+	if (s->tail == j)
+		s->tail = prev;
+	s->queued--;
+	j->next = NULL;
+	return j;
+}
+
 static void dispatch(struct sup *s)
 {
 	for (unsigned i = 0; i < s->n_workers && s->head != NULL; i++) {
@@ -381,12 +429,9 @@ static void dispatch(struct sup *s)
 			continue;
 		if (w->job != NULL)
 			continue;
-		j = s->head;
-		s->head = j->next;
-		if (s->head == NULL)
-			s->tail = NULL;
-		s->queued--;
-		j->next = NULL;
+		j = take_next(s);
+		if (j == NULL)
+			break;
 		w->job = j;
 		clock_gettime(CLOCK_MONOTONIC, &w->started);
 		w->downloaded = (struct timespec){ 0 };

@@ -15,6 +15,8 @@
 #     overlap_ms;
 #   - a client that leaves mid-download: the vetting goes on, its retry is
 #     served from the store with one vendor request;
+#   - two slow downloads and a fast one with 2 workers: the fast one is
+#     answered while the slow ones still arrive (at most workers - 1 wait);
 #   - a worker killed (-9) while the download arrives: 403 unscannable,
 #     nothing delivered, and the next one is served;
 #   - a worker stopped while the download arrives: killed [scanner]
@@ -49,6 +51,9 @@ fwdata $((2 * 1024 * 1024)) "$T/www/chunked.bin"
 fwdata $((2 * 1024 * 1024)) "$T/www/leave.bin"
 fwdata $((2 * 1024 * 1024)) "$T/www/kill.bin"
 fwdata $((2 * 1024 * 1024)) "$T/www/stop.bin"
+fwdata $((2 * 1024 * 1024)) "$T/www/slow1.bin"
+fwdata $((2 * 1024 * 1024)) "$T/www/slow2.bin"
+fwdata $((64 * 1024)) "$T/www/fast.bin"
 printf '%s' "$EICAR" >"$T/www/eicar.com"
 fwdata $((1024 * 1024)) "$T/www/part.bin"
 (cd "$T/www" && zip -q -0 pkg.zip part.bin eicar.com)
@@ -140,6 +145,22 @@ fetch "https://vendor.test:$OP/files/leave.bin?rate=2000000"
 check "client gone mid-download: its retry is 200" [ "$CODE" = 200 ]
 check "... byte-identical" cmp -s "$T/body" "$T/www/leave.bin"
 check "... one vendor request for both" [ "$(origin_gets /files/leave.bin)" = 1 ]
+
+# Slow vendors never hold every worker: with 2 workers, at most one waits
+# for a download still arriving; a download that has arrived goes first.
+for i in 1 2; do
+	curl -s -o "$T/slow$i" -w '%{http_code}' --max-time 40 --proxy "http://127.0.0.1:$P" \
+		--cacert "$T/state-on/ca/ca.crt" "https://vendor.test:$OP/files/slow$i.bin?rate=300000" >"$T/slow$i.code" &
+	eval "slowpid$i=$!"
+done
+wait_for "both slow downloads to start" 10 0.05 log_count_ge "$T/origin.log" "GET /files/slow[12].bin" 2
+fetch "https://vendor.test:$OP/files/fast.bin"
+check "a fast download beside two slow ones: 200" [ "$CODE" = 200 ]
+check "... byte-identical" cmp -s "$T/body" "$T/www/fast.bin"
+check "... answered while both slow downloads still arrive" bash -c "kill -0 $slowpid1 && kill -0 $slowpid2"
+wait "$slowpid1" "$slowpid2"
+check "... and the slow ones: 200, byte-identical" \
+	bash -c "[ \"\$(cat '$T/slow1.code')\$(cat '$T/slow2.code')\" = 200200 ] && cmp -s '$T/slow1' '$T/www/slow1.bin' && cmp -s '$T/slow2' '$T/www/slow2.bin'"
 
 # A worker killed while the download arrives.
 workers() { pgrep -P "$SUP" | tr '\n' ' '; }
