@@ -142,8 +142,9 @@ run_tests() {
 import json, sys, glob, os
 names = [l.strip() for l in sys.stdin if l.strip()]
 # seconds under ASan on a 2-core machine, for a first run
-w = {"sandbox-queue": 106, "packages": 106, "scan": 90, "chaos": 44, "store": 42, "bundle": 36,
-     "push": 34, "console": 32, "proxy": 22, "status": 19, "syslog": 19, "yara": 18, "cli": 17, "sigwatch": 15}
+w = {"scan": 93, "sandbox-queue": 90, "packages": 70, "chaos": 49, "bundle": 43, "store": 37, "overlap": 33,
+     "console": 32, "push": 31, "proxy": 22, "status": 18, "cli": 18, "syslog": 18, "sigwatch": 13, "yara": 11,
+     "mirror": 6}
 last = sys.argv[1]
 if os.path.exists(last):
     for line in open(last):
