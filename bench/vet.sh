@@ -51,6 +51,7 @@
 #   BENCH_MAX_TIME    curl --max-time for one transfer, seconds            [900]
 #   BENCH_SIGDB       1 = run bench/sigdb.sh at the end (minutes)          [0]
 #   BENCH_SIGDB_RUNS  BENCH_RUNS given to bench/sigdb.sh                   [1]
+#   BENCH_OVERLAP     the gateway's [scanner] overlap_fetch (true/false)    [true]
 #
 # Talks only to 127.0.0.1. Everything lives in a mktemp directory under
 # $TMPDIR (or /tmp), removed at exit with every process the script started.
@@ -68,9 +69,11 @@ BATCH=${BENCH_BATCH:-8}
 MAX_TIME=${BENCH_MAX_TIME:-900}
 SIGDB=${BENCH_SIGDB:-0}
 SIGDB_RUNS=${BENCH_SIGDB_RUNS:-1}
+OVERLAP=${BENCH_OVERLAP:-true}
 
 need_posint RUNS BIG_MIB SMALL_MIB BATCH MAX_TIME SIGDB_RUNS
 [[ $SIGDB =~ ^[01]$ ]] || die "BENCH_SIGDB must be 0 or 1 (got \"$SIGDB\")"
+[[ $OVERLAP =~ ^(true|false)$ ]] || die "BENCH_OVERLAP must be true or false (got \"$OVERLAP\")"
 loopback_only
 need_tools curl openssl python3 cmp awk
 need_nginx
@@ -114,7 +117,7 @@ start_nginx "/small.bin?c=probe" \
 # ---------------------------------------------------------------- fwgate
 # The shipped rule card with the origin's port added; one configuration for
 # `fwgate run` and `fwgate scan` (the [scanner] section is what scan uses).
-start_fwgate '[scanner]' "signatures = $T/sigs" 'watch_signatures = false'
+start_fwgate '[scanner]' "signatures = $T/sigs" 'watch_signatures = false' "overlap_fetch = $OVERLAP"
 WORKERS=$("$FW" config check -c "$T/fwgate.conf" 2>/dev/null | awk -F' *= *' '$1 == "workers" { print $2; exit }' || true)
 [ -n "$WORKERS" ] && [ "$WORKERS" != 0 ] || WORKERS="0 (one per CPU: $(nproc))"
 
@@ -296,7 +299,7 @@ fsline=$(findmnt -no FSTYPE -T "$T" 2>/dev/null || echo "?")
 echo
 echo "fwgate vetting benchmark (cold vetted download against fwgate scan), $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "host:    $(uname -srm), $(nproc) CPU ($(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)), $(awk '/^MemTotal/ {printf "%.1f GB RAM", $2 * 1024 / 1e9}' /proc/meminfo)"
-echo "fwgate:  $("$FW" version 2>/dev/null | head -n 1) ($FW); [scanner] workers = $WORKERS"
+echo "fwgate:  $("$FW" version 2>/dev/null | head -n 1) ($FW); [scanner] workers = $WORKERS, overlap_fetch = $OVERLAP"
 echo "sigs:    tests/data/signatures/eicar.ndb (one signature), for fwgate run and fwgate scan alike"
 echo "origin:  $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), TLS on 127.0.0.1:$OP; temp dir on $fsline"
 echo "method:  $RUNS timed runs (+1 warm-up, discarded); direct, cold and scan interleaved per run;"
@@ -347,7 +350,7 @@ echo "  - The page cache is not dropped: the origin serves from memory, fwgate's
 echo "    store go through the page cache of $fsline; curl's output is piped into cmp."
 echo "  - Client, origin, gateway and scanner share the machine's $(nproc) CPUs."
 
-rerun="BENCH_RUNS=$RUNS BENCH_BIG_MIB=$BIG_MIB BENCH_SMALL_MIB=$SMALL_MIB BENCH_BATCH=$BATCH BENCH_MAX_TIME=$MAX_TIME BENCH_SIGDB=$SIGDB"
+rerun="BENCH_RUNS=$RUNS BENCH_BIG_MIB=$BIG_MIB BENCH_SMALL_MIB=$SMALL_MIB BENCH_BATCH=$BATCH BENCH_MAX_TIME=$MAX_TIME BENCH_SIGDB=$SIGDB BENCH_OVERLAP=$OVERLAP"
 [ "$SIGDB" = 1 ] && rerun+=" BENCH_SIGDB_RUNS=$SIGDB_RUNS"
 rerun+=" bash $ROOT/bench/vet.sh $BUILD"
 if [ "$SIGDB" = 1 ]; then
