@@ -269,14 +269,14 @@ curl_cmp() {
 
 # hwm_kb PID: VmHWM in kB of a process and its descendants: "main total nprocs"
 hwm_kb() {
-	local main=$1 total=0 n=0 p todo=("$1") kids kb k
-	while [ ${#todo[@]} -gt 0 ]; do
-		p=${todo[0]}; todo=("${todo[@]:1}")
+	local main=$1 total=0 n=0 p pending=("$1") kids kb k
+	while [ ${#pending[@]} -gt 0 ]; do
+		p=${pending[0]}; pending=("${pending[@]:1}")
 		kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$p/status" 2>/dev/null || true)
 		[ -n "$kb" ] || continue
 		total=$((total + kb)); n=$((n + 1))
 		kids=$(cat /proc/"$p"/task/*/children 2>/dev/null || true)
-		for k in $kids; do todo+=("$k"); done
+		for k in $kids; do pending+=("$k"); done
 	done
 	echo "$(awk '/^VmHWM:/ {print $2}' "/proc/$main/status" 2>/dev/null || echo 0) $total $n"
 }
